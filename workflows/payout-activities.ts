@@ -1,0 +1,68 @@
+// Types of the activities the payout workflow calls. Workflows import this file as types only; the
+// implementations live in activities/payout.ts and call domain services in src/.
+import type { MoneyWire, PayoutStatus, Reason } from './payout-contract.ts';
+
+/** Timeouts and thresholds resolved for one payout from configuration when it starts (recorded in history). */
+export interface PayoutPolicy {
+  approvalsRequired: number;
+  approvalTimeoutMs: number;
+  escalationTimeoutMs: number;
+  complianceWaitMs: number;
+  confirmationPollMs: number;
+  confirmationDeadlineMs: number;
+  unknownOutcomeDeadlineMs: number;
+  reviewRecheckMs: number;
+  returnWindowMs: number;
+}
+
+export interface RoutePlan {
+  rail: 'instant' | 'scheduled';
+  reason: string;
+  /** ISO instant of the payout window when scheduled. */
+  windowAt?: string;
+  /** Provider names, best first. */
+  candidates: string[];
+  fee?: MoneyWire;
+  /** Amount the provider pays out: amount - fee - withholding. */
+  net: MoneyWire;
+}
+
+export interface AttemptRef {
+  payoutId: string;
+  provider: string;
+  attemptNo: number;
+}
+
+export interface SubmitOutcome {
+  state: 'paid' | 'pending';
+  providerRef: string;
+}
+
+export interface ProviderStatusOutcome {
+  state: 'not_found' | 'pending' | 'paid' | 'failed' | 'returned';
+  reason?: string;
+}
+
+export interface PayoutActivities {
+  preparePayout(input: { payoutId: string }): Promise<PayoutPolicy>;
+  reserveFunds(input: { payoutId: string }): Promise<void>;
+  checkCompliance(input: { payoutId: string }): Promise<{ blocked: Reason[]; withholding?: MoneyWire }>;
+  assessRisk(input: { payoutId: string }): Promise<{ reasons: Reason[] }>;
+  planRoute(input: { payoutId: string; riskClear: boolean }): Promise<RoutePlan>;
+  submitToProvider(input: AttemptRef & { rail: 'instant' | 'scheduled' }): Promise<SubmitOutcome>;
+  checkProviderStatus(input: AttemptRef): Promise<ProviderStatusOutcome>;
+  settlePayout(input: AttemptRef): Promise<void>;
+  releaseFunds(input: { payoutId: string; reason: string }): Promise<void>;
+  reversePayout(input: { payoutId: string; reason: string }): Promise<void>;
+  recordPayoutState(input: { status: PayoutStatus; event?: string }): Promise<{ eventId?: string }>;
+  deliverWebhook(input: { eventId: string }): Promise<void>;
+}
+
+/** Failure types raised by payout activities (ApplicationFailure.type); stable names, matched by the workflow. */
+export const PayoutFailure = {
+  insufficientFunds: 'InsufficientFunds',
+  providerRetryable: 'ProviderRetryable',
+  providerOutage: 'ProviderOutage',
+  providerDeclined: 'ProviderDeclined',
+  providerTimeout: 'ProviderTimeout',
+} as const;

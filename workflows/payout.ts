@@ -1,0 +1,455 @@
+// One durable workflow per payout (id `payout-<payoutId>`): reserve → compliance → risk → approval → route →
+// provider attempts with failover → settle, or release on failure; later returns post back to the wallet.
+// Only deterministic code here: every side effect is an activity, every decision input is recorded in history.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { PayoutActivities, PayoutPolicy, RoutePlan } from './payout-activities.ts';
+import { PayoutFailure } from './payout-activities.ts';
+import {
+  type ApprovalDecision,
+  type AttemptRecord,
+  cancelPayoutUpdate,
+  complianceClearedSignal,
+  decideApprovalUpdate,
+  type PayoutInput,
+  type PayoutState,
+  type PayoutStatus,
+  type ProviderEventSignal,
+  payoutStatusQuery,
+  providerEventSignal,
+  type Reason,
+  resolveUnknownOutcomeUpdate,
+  type UnknownOutcomeResolution,
+} from './payout-contract.ts';
+
+const acts = proxyActivities<PayoutActivities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '1m',
+    backoffCoefficient: 2,
+    nonRetryableErrorTypes: [PayoutFailure.insufficientFunds],
+  },
+});
+
+// Provider submission: retryable errors are retried with the SAME idempotency key; anything else comes back
+// to the workflow, which decides between failover and unknown-outcome resolution.
+const submission = proxyActivities<Pick<PayoutActivities, 'submitToProvider'>>({
+  startToCloseTimeout: '60s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: [
+      PayoutFailure.providerOutage,
+      PayoutFailure.providerDeclined,
+      PayoutFailure.providerTimeout,
+    ],
+  },
+});
+
+// A status check that fails leaves the outcome unknown; the workflow checks again later.
+const statusChecks = proxyActivities<Pick<PayoutActivities, 'checkProviderStatus'>>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
+
+// Webhook delivery keeps retrying for hours; it never blocks the money movement.
+const webhooks = proxyActivities<Pick<PayoutActivities, 'deliverWebhook'>>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '30m', maximumAttempts: 25 },
+});
+
+type AttemptResult = 'paid' | 'not_paid';
+
+const CANCELLABLE: readonly PayoutState[] = [
+  'requested',
+  'reserved',
+  'compliance_hold',
+  'pending_approval',
+  'scheduled',
+];
+
+export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> {
+  const { payoutId } = input;
+  const st: PayoutStatus = {
+    payoutId,
+    payeeId: input.payeeId,
+    state: 'requested',
+    amount: input.amount,
+    attempts: [],
+    approvals: [],
+    approvalsRequired: 0,
+    reasons: [],
+  };
+  const providerEvents = new Map<string, ProviderEventSignal>();
+  const seenEventIds = new Set<string>();
+  const deliveries: Promise<void>[] = [];
+  let complianceClearedBy: string | undefined;
+  let cancellation: { by: string; reason: string } | undefined;
+  let operatorVerdict: UnknownOutcomeResolution | undefined;
+
+  const snapshot = (): PayoutStatus => structuredClone(st);
+
+  setHandler(payoutStatusQuery, snapshot);
+  setHandler(providerEventSignal, (event) => {
+    // Providers may deliver the same webhook more than once: the event id makes it a no-op.
+    if (seenEventIds.has(event.eventId)) return;
+    seenEventIds.add(event.eventId);
+    const previous = providerEvents.get(event.idempotencyKey);
+    if (!previous || event.type === 'returned') providerEvents.set(event.idempotencyKey, event);
+  });
+  setHandler(complianceClearedSignal, ({ by, reason }) => {
+    if (st.state !== 'compliance_hold') return;
+    complianceClearedBy = by.actor;
+    st.reasons.push({ code: 'compliance_cleared', message: `cleared by ${by.actor}: ${reason}` });
+  });
+  setHandler(
+    decideApprovalUpdate,
+    (decision: ApprovalDecision) => {
+      st.approvals.push({
+        actor: decision.approver.actor,
+        decision: decision.decision,
+        reason: decision.reason,
+        at: new Date().toISOString(),
+      });
+      return snapshot();
+    },
+    { validator: (decision: ApprovalDecision) => validateApproval(st, input, decision) },
+  );
+  setHandler(
+    cancelPayoutUpdate,
+    ({ by, reason }) => {
+      cancellation = { by: by.actor, reason };
+      return snapshot();
+    },
+    {
+      validator: ({ by }) => {
+        if (by.role !== 'operator' && by.role !== 'platform' && by.actor !== input.requestedBy.actor) {
+          throw new Error(`role ${by.role} cannot cancel payout ${payoutId}`);
+        }
+        if (!CANCELLABLE.includes(st.state) || cancellation) {
+          throw new Error(
+            `payout ${payoutId} is ${st.state}; only payouts not yet submitted to a provider can be cancelled`,
+          );
+        }
+      },
+    },
+  );
+  setHandler(
+    resolveUnknownOutcomeUpdate,
+    (verdict) => {
+      operatorVerdict = verdict;
+      return snapshot();
+    },
+    {
+      validator: ({ by }) => {
+        if (by.role !== 'operator')
+          throw new Error('only an operator can resolve an unknown provider outcome');
+        if (st.state !== 'unknown_outcome' && st.state !== 'review') {
+          throw new Error(`payout ${payoutId} is ${st.state}; there is no unknown outcome to resolve`);
+        }
+      },
+    },
+  );
+
+  /** Moves to a state: search attributes now, committed row + outbox event by activity, then webhook delivery. */
+  async function transition(state: PayoutState, event?: string, timer?: { purpose: string; ms: number }) {
+    st.state = state;
+    st.nextTimer = timer
+      ? { purpose: timer.purpose, at: new Date(Date.now() + timer.ms).toISOString() }
+      : undefined;
+    upsertSearchAttributes({
+      PayoutStatus: [state],
+      ...(st.provider ? { Provider: [st.provider] } : {}),
+    });
+    const { eventId } = await acts.recordPayoutState({ status: snapshot(), event });
+    if (eventId) deliveries.push(webhooks.deliverWebhook({ eventId }).catch(() => undefined));
+  }
+
+  async function finish(state: PayoutState, event: string, reason?: Reason): Promise<PayoutStatus> {
+    if (reason) st.reasons.push(reason);
+    await transition(state, event);
+    await Promise.all(deliveries);
+    await condition(allHandlersFinished);
+    return snapshot();
+  }
+
+  async function releaseAndFinish(state: PayoutState, event: string, reason: Reason) {
+    await acts.releaseFunds({ payoutId, reason: reason.code });
+    return finish(state, event, reason);
+  }
+
+  const cancelled = () =>
+    releaseAndFinish('cancelled', 'payout.cancelled', {
+      code: 'cancelled',
+      message: `cancelled by ${cancellation?.by}: ${cancellation?.reason}`,
+    });
+
+  upsertSearchAttributes({
+    PayeeId: [input.payeeId],
+    // Int search attribute for operators' range filters only; money math never uses this number.
+    PayoutAmount: [Number(input.amount.amount)],
+    Currency: [input.amount.currency],
+    PayoutStatus: ['requested'],
+    ...(input.periodId ? { PeriodId: [input.periodId] } : {}),
+  });
+  const policy = await acts.preparePayout({ payoutId });
+
+  // 1. Reserve funds.
+  try {
+    await acts.reserveFunds({ payoutId });
+  } catch (err) {
+    if (failureType(err) !== PayoutFailure.insufficientFunds) throw err;
+    return finish('rejected', 'payout.rejected', {
+      code: 'insufficient_funds',
+      message: failureMessage(err),
+    });
+  }
+  await transition('reserved');
+  if (cancellation) return cancelled();
+
+  // 2. Compliance gate.
+  const compliance = await acts.checkCompliance({ payoutId });
+  st.withholding = compliance.withholding;
+  if (compliance.blocked.length > 0) {
+    st.reasons.push(...compliance.blocked);
+    await transition('compliance_hold', 'payout.compliance_hold', {
+      purpose: 'compliance_wait',
+      ms: policy.complianceWaitMs,
+    });
+    await condition(
+      () => complianceClearedBy !== undefined || cancellation !== undefined,
+      policy.complianceWaitMs,
+    );
+    if (cancellation) return cancelled();
+    if (!complianceClearedBy) {
+      return releaseAndFinish('failed', 'payout.failed', {
+        code: 'compliance_timeout',
+        message: 'compliance block was not cleared in time; funds released',
+      });
+    }
+  }
+
+  // 3. Risk rules, 4. approval.
+  const risk = await acts.assessRisk({ payoutId });
+  st.reasons.push(...risk.reasons);
+  st.approvalsRequired = Math.max(policy.approvalsRequired, risk.reasons.length > 0 ? 1 : 0);
+  if (st.approvalsRequired > 0) {
+    const outcome = await awaitApproval(policy);
+    if (outcome === 'cancelled') return cancelled();
+    if (outcome !== 'approved') {
+      return releaseAndFinish('rejected', 'payout.rejected', outcome);
+    }
+  }
+
+  // 5. Routing: instant now, or a durable timer until the next payout window.
+  const plan = await acts.planRoute({ payoutId, riskClear: risk.reasons.length === 0 });
+  st.rail = plan.rail;
+  st.fee = plan.fee;
+  st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
+  if (plan.candidates.length === 0) {
+    return releaseAndFinish('failed', 'payout.failed', {
+      code: 'no_provider',
+      message: 'no provider supports this method, country, currency and amount',
+    });
+  }
+  if (plan.rail === 'scheduled' && plan.windowAt) {
+    const waitMs = Math.max(0, Date.parse(plan.windowAt) - Date.now());
+    await transition('scheduled', 'payout.scheduled', { purpose: 'payout_window', ms: waitMs });
+    if (waitMs > 0) await condition(() => cancellation !== undefined, waitMs);
+  }
+  if (cancellation) return cancelled();
+
+  // 6. Provider attempts: fail over only once the previous attempt is known not to have paid.
+  for (const [index, provider] of plan.candidates.entries()) {
+    const result = await attempt(provider, index + 1, plan);
+    if (result === 'paid') return paidThenWatchReturns(index + 1, provider);
+  }
+  return releaseAndFinish('failed', 'payout.failed', {
+    code: 'all_providers_failed',
+    message: `no provider paid (${st.attempts.map((a) => `${a.provider}: ${a.outcome}`).join(', ')}); funds released`,
+  });
+
+  async function awaitApproval(p: PayoutPolicy): Promise<'approved' | 'cancelled' | Reason> {
+    const approvals = () =>
+      new Set(st.approvals.filter((a) => a.decision === 'approve').map((a) => a.actor)).size;
+    const rejection = () => st.approvals.find((a) => a.decision === 'reject');
+    const decided = () => approvals() >= st.approvalsRequired || rejection() !== undefined || !!cancellation;
+    await transition('pending_approval', 'payout.approval_required', {
+      purpose: 'approval_timeout',
+      ms: p.approvalTimeoutMs,
+    });
+    if (!(await condition(decided, p.approvalTimeoutMs))) {
+      await transition('pending_approval', 'payout.approval_escalated', {
+        purpose: 'approval_escalation_timeout',
+        ms: p.escalationTimeoutMs,
+      });
+      await condition(decided, p.escalationTimeoutMs);
+    }
+    if (cancellation) return 'cancelled';
+    const rejected = rejection();
+    if (rejected)
+      return { code: 'approval_rejected', message: `rejected by ${rejected.actor}: ${rejected.reason}` };
+    if (approvals() >= st.approvalsRequired) return 'approved';
+    return { code: 'approval_timeout', message: 'approval not given before the escalation deadline' };
+  }
+
+  async function attempt(provider: string, attemptNo: number, route: RoutePlan): Promise<AttemptResult> {
+    const rec: AttemptRecord = {
+      attemptNo,
+      provider,
+      idempotencyKey: `${payoutId}:${attemptNo}`,
+      outcome: 'submitting',
+    };
+    st.attempts.push(rec);
+    st.provider = provider;
+    await transition('submitting');
+    const ref = { payoutId, provider, attemptNo };
+    try {
+      const submitted = await submission.submitToProvider({ ...ref, rail: route.rail });
+      if (submitted.state === 'paid') return mark(rec, 'paid');
+      rec.outcome = 'pending';
+      return await awaitConfirmation(rec);
+    } catch (err) {
+      const type = failureType(err);
+      if (type === PayoutFailure.providerDeclined) return mark(rec, 'declined', failureMessage(err));
+      if (type === PayoutFailure.providerOutage) return mark(rec, 'outage', failureMessage(err));
+      // A timeout, exhausted retries or anything unexpected: the provider may have paid. Never guess.
+      rec.outcome = 'unknown';
+      rec.detail = failureMessage(err);
+      return await resolveUnknown(rec);
+    }
+  }
+
+  function mark(rec: AttemptRecord, outcome: AttemptRecord['outcome'], detail?: string): AttemptResult {
+    rec.outcome = outcome;
+    if (detail) rec.detail = detail;
+    return outcome === 'paid' ? 'paid' : 'not_paid';
+  }
+
+  /** Pending at the provider: wait for its webhook, polling its status meanwhile, up to the deadline. */
+  async function awaitConfirmation(rec: AttemptRecord): Promise<AttemptResult> {
+    await transition('awaiting_confirmation', undefined, {
+      purpose: 'confirmation_deadline',
+      ms: policy.confirmationDeadlineMs,
+    });
+    const deadline = Date.now() + policy.confirmationDeadlineMs;
+    while (Date.now() < deadline) {
+      const verdict = await observe(rec, Math.min(policy.confirmationPollMs, deadline - Date.now()));
+      if (verdict) return verdict;
+    }
+    rec.outcome = 'unknown';
+    rec.detail = 'no confirmation before the deadline';
+    return resolveUnknown(rec);
+  }
+
+  /** Unknown outcome: status checks until the deadline, then operator review with periodic re-checks. */
+  async function resolveUnknown(rec: AttemptRecord): Promise<AttemptResult> {
+    await transition('unknown_outcome', 'payout.unknown_outcome', {
+      purpose: 'unknown_outcome_deadline',
+      ms: policy.unknownOutcomeDeadlineMs,
+    });
+    const deadline = Date.now() + policy.unknownOutcomeDeadlineMs;
+    let backoff = policy.confirmationPollMs;
+    while (Date.now() < deadline) {
+      const verdict = await observe(rec, Math.min(backoff, deadline - Date.now()), true);
+      if (verdict) return verdict;
+      backoff = Math.min(backoff * 2, policy.reviewRecheckMs);
+    }
+    await transition('review', 'payout.review_required', {
+      purpose: 'review_recheck',
+      ms: policy.reviewRecheckMs,
+    });
+    for (;;) {
+      const verdict = await observe(rec, policy.reviewRecheckMs, true);
+      if (verdict) return verdict;
+    }
+  }
+
+  /**
+   * Waits up to `ms` for a provider event or an operator verdict, then asks the provider. Returns a verdict
+   * once the attempt is known to have paid or known not to have paid; undefined while still unknown.
+   */
+  async function observe(rec: AttemptRecord, ms: number, notFoundMeansUnpaid = false) {
+    const decisive = () => providerEvents.has(rec.idempotencyKey) || operatorVerdict !== undefined;
+    if (ms > 0) await condition(decisive, ms);
+    const event = providerEvents.get(rec.idempotencyKey);
+    if (event) return mark(rec, event.type === 'failed' ? 'failed' : 'paid', event.reason);
+    if (operatorVerdict) {
+      const verdict = operatorVerdict;
+      operatorVerdict = undefined;
+      st.reasons.push({
+        code: 'operator_resolution',
+        message: `${verdict.by.actor} resolved as ${verdict.outcome}: ${verdict.reason}`,
+      });
+      return mark(rec, verdict.outcome === 'paid' ? 'paid' : 'not_paid', verdict.reason);
+    }
+    try {
+      const status = await statusChecks.checkProviderStatus({
+        payoutId,
+        provider: rec.provider,
+        attemptNo: rec.attemptNo,
+      });
+      if (status.state === 'paid' || status.state === 'returned') return mark(rec, 'paid');
+      if (status.state === 'failed') return mark(rec, 'failed', status.reason);
+      // The provider has no record of the key after we waited: it never accepted the submission.
+      if (status.state === 'not_found' && notFoundMeansUnpaid)
+        return mark(rec, 'not_paid', 'unknown to provider');
+    } catch (err) {
+      log.warn('provider status check failed; outcome still unknown', {
+        payoutId,
+        error: failureMessage(err),
+      });
+    }
+    return undefined;
+  }
+
+  async function paidThenWatchReturns(attemptNo: number, provider: string): Promise<PayoutStatus> {
+    await acts.settlePayout({ payoutId, provider, attemptNo });
+    await transition('paid', 'payout.paid', { purpose: 'return_window', ms: policy.returnWindowMs });
+    const key = `${payoutId}:${attemptNo}`;
+    const returned = () => providerEvents.get(key)?.type === 'returned';
+    if (await condition(returned, policy.returnWindowMs)) {
+      const event = providerEvents.get(key);
+      await acts.reversePayout({ payoutId, reason: event?.reason ?? 'returned by provider' });
+      return finish('returned', 'payout.returned', {
+        code: 'returned',
+        message: event?.reason ?? 'returned by provider',
+      });
+    }
+    return finish('paid', 'payout.completed');
+  }
+}
+
+function validateApproval(st: PayoutStatus, input: PayoutInput, decision: ApprovalDecision): void {
+  const { approver } = decision;
+  if (approver.role !== 'approver') throw new Error(`role ${approver.role} cannot approve payouts`);
+  if (approver.actor === input.requestedBy.actor) {
+    throw new Error(`${approver.actor} requested this payout and cannot approve it`);
+  }
+  if (st.state !== 'pending_approval')
+    throw new Error(`payout ${st.payoutId} is ${st.state}, not pending approval`);
+  if (st.approvals.some((a) => a.actor === approver.actor)) {
+    throw new Error(`${approver.actor} has already decided on payout ${st.payoutId}`);
+  }
+  if (!decision.reason.trim()) throw new Error('a decision needs a reason');
+}
+
+function failureType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+function failureMessage(err: unknown): string {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
+}
