@@ -1,0 +1,108 @@
+// The one adapter interface every payout provider implements (sandbox, manual, real ones later).
+// Money crosses this boundary as { amount: string (integer minor units), currency, scale }; never a float.
+
+export type PayoutMethod = 'bank_transfer' | 'wallet' | 'card' | 'crypto';
+export const PAYOUT_METHODS: readonly PayoutMethod[] = ['bank_transfer', 'wallet', 'card', 'crypto'];
+
+/** `instant` settles within seconds; `batch` is collected and settled when the provider runs its batch. */
+export type PayoutRail = 'instant' | 'batch';
+export const PAYOUT_RAILS: readonly PayoutRail[] = ['instant', 'batch'];
+
+export interface MoneySnapshot {
+  /** Integer minor units as a decimal string, e.g. "1050" for 10.50 at scale 2. */
+  amount: string;
+  /** ISO 4217 code (or a crypto ticker). */
+  currency: string;
+  scale: number;
+}
+
+export interface AmountLimit {
+  /** Inclusive, integer minor units. */
+  min: bigint;
+  /** Inclusive, integer minor units. */
+  max: bigint;
+}
+
+export interface ProviderCost {
+  /** Fixed cost per payout in minor units of the payout currency. */
+  fixedMinor: bigint;
+  /** Variable cost in basis points (1/100 of a percent) of the payout amount. */
+  bps: number;
+}
+
+export interface ProviderCapabilities {
+  methods: PayoutMethod[];
+  currencies: string[];
+  /** ISO 3166-1 alpha-2 country codes of the payee the provider can pay. */
+  countries: string[];
+  rails: PayoutRail[];
+  /** Limits per currency; a currency without an entry has no limit. */
+  limits: Record<string, AmountLimit>;
+  cost: ProviderCost;
+  /** Lower number = preferred. */
+  priority: number;
+}
+
+export interface SubmitRequest {
+  /** Deterministic: derived from payout id + attempt number, so a retry re-sends the same key. */
+  idempotencyKey: string;
+  payoutId: string;
+  amount: MoneySnapshot;
+  method: PayoutMethod;
+  rail: PayoutRail;
+  /** Decrypted destination (IBAN, wallet id, card token, crypto address). Only ever built inside an activity. */
+  destination: string;
+  payee: { id: string; country: string; name: string };
+}
+
+export interface SubmitResult {
+  state: 'paid' | 'pending';
+  providerRef: string;
+}
+
+export type ProviderStatusState = 'not_found' | 'pending' | 'paid' | 'failed' | 'returned';
+
+export interface ProviderStatus {
+  state: ProviderStatusState;
+  providerRef?: string;
+  reason?: string;
+}
+
+export interface CancelResult {
+  /** true when the payout will certainly not be disbursed (it was still queued/pending). */
+  cancelled: boolean;
+  state: ProviderStatusState;
+  reason?: string;
+}
+
+export type ProviderEventType = 'paid' | 'failed' | 'returned';
+
+export interface ProviderEvent {
+  /** Unique per event; duplicate deliveries carry the same id. */
+  eventId: string;
+  idempotencyKey: string;
+  payoutId: string;
+  type: ProviderEventType;
+  reason?: string;
+  /** ISO-8601 timestamp. */
+  occurredAt: string;
+}
+
+export interface ProviderHealth {
+  status: 'up' | 'degraded' | 'down';
+  detail?: string;
+}
+
+export type WebhookHeaders = Record<string, string | undefined>;
+
+export interface PayoutProvider {
+  readonly name: string;
+  capabilities(): ProviderCapabilities;
+  /** Idempotent on `req.idempotencyKey`. Throws ProviderError on failure. */
+  submit(req: SubmitRequest): Promise<SubmitResult>;
+  status(idempotencyKey: string): Promise<ProviderStatus>;
+  cancel(idempotencyKey: string): Promise<CancelResult>;
+  /** Throws WebhookVerificationError when the signature is missing or invalid. */
+  parseWebhook(rawBody: Buffer, headers: WebhookHeaders): ProviderEvent[];
+  health(): Promise<ProviderHealth>;
+}
