@@ -1,0 +1,67 @@
+// The embedded Temporal-compatible server for `npm start` on a fresh machine: bin/temporal-dev in dev mode,
+// state persisted to a file so a restart resumes in-flight payouts. Production points TEMPORAL_ADDRESS at
+// a real Temporal cluster instead.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { searchAttributeFlags } from './search-attributes.ts';
+
+export const temporalDevPath = fileURLToPath(new URL('../../bin/temporal-dev', import.meta.url));
+
+export interface EmbeddedTemporal {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedTemporal(opts: {
+  namespace: string;
+  dbFile?: string;
+  port?: number;
+}): Promise<EmbeddedTemporal> {
+  const port = opts.port ?? (await freePort());
+  const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)];
+  args.push('--namespace', opts.namespace, ...searchAttributeFlags());
+  if (opts.dbFile) {
+    mkdirSync(dirname(resolve(opts.dbFile)), { recursive: true });
+    args.push('--db-filename', resolve(opts.dbFile));
+  }
+  const child = spawn(temporalDevPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  await waitForPort(port, child, 10_000);
+  return {
+    address: `127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`bin/temporal-dev exited with code ${child.exitCode}`);
+    const open = await new Promise<boolean>((done) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => done(socket.end() !== undefined));
+      socket.once('error', () => done(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`bin/temporal-dev did not listen on port ${port} within ${timeoutMs} ms`);
+}
