@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { defineConfigSection, intVar, type SectionValue } from './section.ts';
+
+const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export const databaseSection = defineConfigSection(
+  'database',
+  z.object({
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection URL')
+      .optional()
+      .describe('postgres://user[:password]@host[:port]/database; unset = embedded PGlite'),
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(identifier, 'must be a lower-case SQL identifier')
+      .optional()
+      .describe('a lower-case identifier such as public or disburse (default public)'),
+    DATABASE_POOL_MAX: intVar(1, 200, 10).describe('an integer 1-200 (default 10)'),
+    PGLITE_DATA_DIR: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("a directory path, or 'memory://' for an in-memory database (default .data/pglite)"),
+  }),
+  (v) => ({
+    /** Unset: start the embedded PGlite server (src/db/embedded.ts). */
+    url: v.DATABASE_URL,
+    schema: v.DATABASE_SCHEMA ?? 'public',
+    poolMax: v.DATABASE_POOL_MAX,
+    embeddedDataDir: v.PGLITE_DATA_DIR ?? '.data/pglite',
+  }),
+);
+
+export type DatabaseConfig = SectionValue<typeof databaseSection>;

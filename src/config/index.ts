@@ -1,0 +1,35 @@
+import { databaseSection } from './database.ts';
+import { ConfigError, type ConfigSection, type SectionValue } from './section.ts';
+
+export type { DatabaseConfig } from './database.ts';
+export type { ConfigSection, SectionValue } from './section.ts';
+export { ConfigError, defineConfigSection, intVar } from './section.ts';
+
+/**
+ * Every configuration section. To add one: write `src/config/<area>.ts` exporting
+ * `defineConfigSection('<area>', z.object({ MY_VAR: ... }), map)` and append it here.
+ */
+const sections = [databaseSection] as const;
+
+type SectionKey<S> = S extends ConfigSection<infer K, unknown> ? K : never;
+
+export type Config = {
+  readonly [S in (typeof sections)[number] as SectionKey<S>]: Readonly<SectionValue<S>>;
+};
+
+/**
+ * Parses and validates the environment once. The only place in the codebase that reads `process.env`;
+ * everything else receives a `Config` (or the slice it needs). Throws `ConfigError` naming every bad
+ * variable and the form it should take.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const section of sections) {
+    const result = section.parse(env);
+    if (result.ok) out[section.key] = Object.freeze(result.value);
+    else problems.push(...result.problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as Config;
+}

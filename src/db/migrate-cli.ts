@@ -1,0 +1,24 @@
+import { loadConfig } from '../config/index.ts';
+import { startEmbeddedDatabase } from './embedded.ts';
+import { migrate } from './migrate.ts';
+
+/** `npm run migrate`: applies pending migrations to DATABASE_URL, or to the embedded PGlite data dir. */
+const config = loadConfig();
+const embedded = config.database.url
+  ? undefined
+  : await startEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
+try {
+  const url = config.database.url ?? embedded!.url;
+  const applied = await migrate(url, config.database.schema);
+  const where = embedded ? `embedded PGlite (${config.database.embeddedDataDir})` : 'DATABASE_URL';
+  console.log(
+    applied.length
+      ? `Applied ${applied.length} migration(s) to ${where}, schema ${config.database.schema}: ${applied.join(', ')}`
+      : `Database schema ${config.database.schema} on ${where} is up to date.`,
+  );
+} catch (error) {
+  console.error(`Migration failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+} finally {
+  await embedded?.stop();
+}

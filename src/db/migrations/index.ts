@@ -1,0 +1,14 @@
+import * as ledger0001 from './0001-ledger.ts';
+
+/**
+ * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
+ * `search_path` set to the target schema: write unqualified table names, never `public.`; give
+ * functions `SET search_path FROM CURRENT` so they keep resolving tables in their own schema.
+ */
+export interface Migration {
+  readonly name: string;
+  readonly up: string;
+}
+
+/** Applied in this order, each once per schema. Append new migrations at the end; never edit applied ones. */
+export const migrations: readonly Migration[] = [ledger0001];
