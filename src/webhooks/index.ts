@@ -1,0 +1,26 @@
+export type {
+  DeliveryAttempt,
+  OutboxRow,
+  WebhookEndpoint,
+  WebhookEvent,
+  WebhookOutboxOptions,
+} from './outbox.ts';
+export {
+  WebhookDeliveryError,
+  WebhookEventNotFoundError,
+  WebhookOutbox,
+  webhookBody,
+  webhookEventId,
+} from './outbox.ts';
+export type { SignedHeaders, VerifiedWebhook } from './signing.ts';
+export {
+  DEFAULT_TOLERANCE_SECONDS,
+  generateWebhookSecret,
+  secretKey,
+  signWebhook,
+  verifyWebhook,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+  WebhookVerificationError,
+} from './signing.ts';

@@ -1,0 +1,238 @@
+// Outbound webhook outbox. Events are inserted in the same transaction as the state change they describe
+// (so a webhook is only ever emitted for committed state) and delivered afterwards by `deliverWebhook`,
+// which a Temporal activity calls; it throws on failure so the activity's retry policy retries it.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { qualify } from '../db/identifiers.ts';
+import type { Database } from '../db/open.ts';
+import { sql } from '../db/sql.ts';
+import { signWebhook } from './signing.ts';
+
+export interface WebhookEvent {
+  /** Stable id derived from the business event, e.g. `payout.paid:<payoutId>`. */
+  id: string;
+  /** Event type, e.g. `payout.paid`. */
+  type: string;
+  /** JSON-serialisable data; never destinations in clear. */
+  data: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+export interface WebhookEndpoint {
+  url: string;
+  /** `whsec_<base64>`; several during a rotation. */
+  secrets: string[];
+}
+
+/** `payout.paid` + `p_123` → `payout.paid:p_123`. Use a sub-key for events that can happen more than once. */
+export function webhookEventId(type: string, subjectId: string, subKey?: string): string {
+  return subKey === undefined ? `${type}:${subjectId}` : `${type}:${subjectId}:${subKey}`;
+}
+
+/** The bytes that are signed and POSTed (Standard Webhooks payload shape). */
+export function webhookBody(event: { type: string; occurredAt: Date; data: unknown }): string {
+  return JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data });
+}
+
+/** Thrown by deliverWebhook when an endpoint fails; retryable (the Temporal retry policy retries it). */
+export class WebhookDeliveryError extends Error {
+  readonly failures: { endpoint: string; status?: number; error: string }[];
+  constructor(eventId: string, failures: { endpoint: string; status?: number; error: string }[]) {
+    super(
+      `webhook ${eventId} not delivered to ${failures.length} endpoint(s): ${failures
+        .map((f) => `${f.endpoint} → ${f.error}`)
+        .join('; ')}`,
+    );
+    this.name = 'WebhookDeliveryError';
+    this.failures = failures;
+  }
+}
+
+/** Thrown when the event id is not in the outbox (a programming error: do not retry). */
+export class WebhookEventNotFoundError extends Error {
+  constructor(eventId: string) {
+    super(
+      `webhook event ${eventId} is not in webhook_outbox: enqueue it (in the state-change transaction) first`,
+    );
+    this.name = 'WebhookEventNotFoundError';
+  }
+}
+
+export interface OutboxRow {
+  id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  occurredAt: Date;
+  deliveredAt: Date | null;
+  attempts: number;
+}
+
+export interface DeliveryAttempt {
+  endpoint: string;
+  httpStatus: number | null;
+  ok: boolean;
+  error: string | null;
+  attemptedAt: Date;
+}
+
+export interface WebhookOutboxOptions {
+  db: Database;
+  endpoints: readonly WebhookEndpoint[];
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export class WebhookOutbox {
+  readonly #db: Database;
+  readonly #endpoints: readonly WebhookEndpoint[];
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: WebhookOutboxOptions) {
+    this.#db = options.db;
+    this.#endpoints = options.endpoints;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  #table(name: string): string {
+    return qualify(this.#db.schema, name);
+  }
+
+  /**
+   * Inserts the event unless its id exists (idempotent). Pass the transaction's EntityManager so the
+   * event commits with the state it describes. Returns whether a row was inserted.
+   */
+  async enqueue(event: WebhookEvent, em: EntityManager = this.#db.em()): Promise<{ inserted: boolean }> {
+    if (!event.id || /\s/.test(event.id))
+      throw new Error(`webhook event id must be non-empty without spaces, got "${event.id}"`);
+    const rows = await sql(
+      em,
+      `INSERT INTO ${this.#table('webhook_outbox')} (id, type, payload, occurred_at)
+       VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [event.id, event.type, JSON.stringify(event.data), event.occurredAt.toISOString()],
+    );
+    return { inserted: rows.length === 1 };
+  }
+
+  async get(eventId: string): Promise<OutboxRow | undefined> {
+    const rows = await sql<{
+      id: string;
+      type: string;
+      payload: Record<string, unknown>;
+      occurred_at: Date | string;
+      delivered_at: Date | string | null;
+      attempts: number;
+    }>(
+      this.#db.em(),
+      `SELECT id, type, payload, occurred_at, delivered_at, attempts FROM ${this.#table('webhook_outbox')} WHERE id = $1`,
+      [eventId],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      type: r.type,
+      payload: r.payload,
+      occurredAt: new Date(r.occurred_at),
+      deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at),
+      attempts: Number(r.attempts),
+    };
+  }
+
+  async attempts(eventId: string): Promise<DeliveryAttempt[]> {
+    const rows = await sql<{
+      endpoint: string;
+      http_status: number | null;
+      ok: boolean;
+      error: string | null;
+      attempted_at: Date | string;
+    }>(
+      this.#db.em(),
+      `SELECT endpoint, http_status, ok, error, attempted_at FROM ${this.#table('webhook_delivery_attempts')}
+       WHERE event_id = $1 ORDER BY id`,
+      [eventId],
+    );
+    return rows.map((r) => ({
+      endpoint: r.endpoint,
+      httpStatus: r.http_status,
+      ok: r.ok,
+      error: r.error,
+      attemptedAt: new Date(r.attempted_at),
+    }));
+  }
+
+  /** Ids of events not yet delivered to every endpoint, oldest first (for a sweeper or an operator). */
+  async undelivered(limit = 100): Promise<string[]> {
+    const rows = await sql<{ id: string }>(
+      this.#db.em(),
+      `SELECT id FROM ${this.#table('webhook_outbox')} WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * POSTs the event to every configured endpoint that has not yet acknowledged it (2xx), recording each
+   * attempt. Throws WebhookDeliveryError if any endpoint fails, after trying all of them, so a retry only
+   * re-sends to the failed ones. Same `webhook-id` on every attempt; fresh timestamp and signature.
+   */
+  async deliverWebhook(eventId: string): Promise<{ delivered: string[]; alreadyDelivered: string[] }> {
+    const event = await this.get(eventId);
+    if (!event) throw new WebhookEventNotFoundError(eventId);
+    const done = new Set(
+      (
+        await sql<{ endpoint: string }>(
+          this.#db.em(),
+          `SELECT DISTINCT endpoint FROM ${this.#table('webhook_delivery_attempts')} WHERE event_id = $1 AND ok`,
+          [eventId],
+        )
+      ).map((r) => r.endpoint),
+    );
+    const body = webhookBody({ type: event.type, occurredAt: event.occurredAt, data: event.payload });
+    const delivered: string[] = [];
+    const alreadyDelivered: string[] = [];
+    const failures: { endpoint: string; status?: number; error: string }[] = [];
+    for (const endpoint of this.#endpoints) {
+      if (done.has(endpoint.url)) {
+        alreadyDelivered.push(endpoint.url);
+        continue;
+      }
+      const started = Date.now();
+      let status: number | null = null;
+      let error: string | null = null;
+      try {
+        const headers = signWebhook(endpoint.secrets, { id: event.id, body });
+        const res = await this.#fetch(endpoint.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'disburse-webhooks/1', ...headers },
+          body,
+          signal: AbortSignal.timeout(this.#timeoutMs),
+          redirect: 'manual',
+        });
+        status = res.status;
+        await res.body?.cancel().catch(() => undefined);
+        if (status < 200 || status >= 300) error = `HTTP ${status}`;
+      } catch (err) {
+        error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      }
+      await sql(
+        this.#db.em(),
+        `INSERT INTO ${this.#table('webhook_delivery_attempts')} (event_id, endpoint, duration_ms, http_status, ok, error)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [eventId, endpoint.url, Date.now() - started, status, error === null, error],
+      );
+      if (error === null) delivered.push(endpoint.url);
+      else failures.push({ endpoint: endpoint.url, ...(status === null ? {} : { status }), error });
+    }
+    await sql(
+      this.#db.em(),
+      `UPDATE ${this.#table('webhook_outbox')}
+       SET attempts = attempts + 1, delivered_at = CASE WHEN $2 THEN coalesce(delivered_at, now()) ELSE delivered_at END
+       WHERE id = $1`,
+      [eventId, failures.length === 0],
+    );
+    if (failures.length > 0) throw new WebhookDeliveryError(eventId, failures);
+    return { delivered, alreadyDelivered };
+  }
+}
