@@ -43,11 +43,12 @@ function signature(key: Buffer, id: string, timestamp: number, body: Buffer | st
   return h.digest('base64');
 }
 
-export interface SignedHeaders {
+// A type alias (not an interface) so it is assignable to a plain header record.
+export type SignedHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 /** Headers for one delivery of `body`. `secrets`: one, or several during a rotation. */
 export function signWebhook(
