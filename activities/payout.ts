@@ -1,0 +1,59 @@
+// Payout activities: thin wrappers over the payout service that translate domain errors into the stable
+// Temporal failure types the workflow matches (workflows/payout-activities.ts).
+import { ApplicationFailure } from '@temporalio/activity';
+import { InsufficientFunds } from '../src/ledger/errors.ts';
+import type { PayoutService } from '../src/payouts/service.ts';
+import { isProviderError, type ProviderErrorKind } from '../src/providers/errors.ts';
+import { type PayoutActivities, PayoutFailure } from '../workflows/payout-activities.ts';
+
+const providerFailureType: Record<ProviderErrorKind, string> = {
+  retryable: PayoutFailure.providerRetryable,
+  outage: PayoutFailure.providerOutage,
+  hard_decline: PayoutFailure.providerDeclined,
+  timeout: PayoutFailure.providerTimeout,
+};
+
+export function createPayoutActivities(service: PayoutService): PayoutActivities {
+  return {
+    preparePayout: ({ payoutId }) => service.preparePayout(payoutId),
+    async reserveFunds({ payoutId }) {
+      try {
+        await service.reserveFunds(payoutId);
+      } catch (err) {
+        if (err instanceof InsufficientFunds) {
+          throw ApplicationFailure.create({
+            type: PayoutFailure.insufficientFunds,
+            message: err.message,
+            nonRetryable: true,
+          });
+        }
+        throw err;
+      }
+    },
+    checkCompliance: ({ payoutId }) => service.checkCompliance(payoutId),
+    assessRisk: ({ payoutId }) => service.assessRisk(payoutId),
+    planRoute: ({ payoutId, riskClear }) => service.planRoute(payoutId, riskClear),
+    async submitToProvider(input) {
+      try {
+        return await service.submitToProvider(input);
+      } catch (err) {
+        if (!isProviderError(err)) throw err;
+        throw ApplicationFailure.create({
+          type: providerFailureType[err.kind],
+          message: err.message,
+          nonRetryable: err.kind !== 'retryable',
+          details: [{ provider: err.provider, code: err.code }],
+        });
+      }
+    },
+    async checkProviderStatus(input) {
+      const status = await service.checkProviderStatus(input);
+      return { state: status.state, ...(status.reason ? { reason: status.reason } : {}) };
+    },
+    settlePayout: (input) => service.settlePayout(input),
+    releaseFunds: ({ payoutId, reason }) => service.releaseFunds(payoutId, reason),
+    reversePayout: ({ payoutId, reason }) => service.reversePayout(payoutId, reason),
+    recordPayoutState: ({ status, event }) => service.recordPayoutState(status, event),
+    deliverWebhook: ({ eventId }) => service.deliverWebhook(eventId),
+  };
+}

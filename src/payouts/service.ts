@@ -1,0 +1,356 @@
+// The payout domain service: every step the payout workflow takes, as plain async functions over the
+// ledger, payees, providers and the payout table. Activities (activities/payout.ts) are thin wrappers that
+// only translate errors into Temporal failure types. Nothing returned here carries bank data.
+
+import type { PayoutPolicy, RoutePlan } from '../../workflows/payout-activities.ts';
+import type { MoneyWire, PayoutStatus, Reason } from '../../workflows/payout-contract.ts';
+import { checkCompliance, type SanctionsList } from '../compliance/index.ts';
+import type { Database } from '../db/open.ts';
+import { computePayoutBreakdown, computeWithholding, type InstantFeeSchedule } from '../fees/index.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { identifyingParts } from '../payees/destinations.ts';
+import type { PayeeService } from '../payees/index.ts';
+import type { PayoutProvider, PayoutMethod as ProviderMethod, ProviderStatus } from '../providers/types.ts';
+import { assessRisk, type RiskRulesConfig } from '../risk/index.ts';
+import { decideRail, nextPayoutWindow, type PayoutCalendar, rankProviders } from '../routing/index.ts';
+import { type WebhookOutbox, webhookEventId } from '../webhooks/index.ts';
+import { type PayoutRecord, PayoutStore } from './store.ts';
+
+/** Settings the payout flow needs (from the `payouts` configuration section). */
+export interface PayoutSettings {
+  /** Per currency, minor units: above `single` one approver, above `dual` two distinct approvers. */
+  approvalThresholds: Record<string, { single: bigint; dual: bigint }>;
+  approvalTimeoutMs: number;
+  escalationTimeoutMs: number;
+  complianceWaitMs: number;
+  confirmationPollMs: number;
+  confirmationDeadlineMs: number;
+  unknownOutcomeDeadlineMs: number;
+  reviewRecheckMs: number;
+  returnWindowMs: number;
+  /** Per currency, inclusive, minor units; a currency without an entry has no instant payouts. */
+  instantLimits: Record<string, bigint>;
+  instantFees: InstantFeeSchedule;
+  withholdingBps: number;
+  calendar: PayoutCalendar;
+  risk: RiskRulesConfig;
+}
+
+export interface ProviderLookup {
+  get(name: string): PayoutProvider | undefined;
+  all(): readonly PayoutProvider[];
+}
+
+export interface PayoutServiceDeps {
+  db: Database;
+  ledger: Ledger;
+  payees: PayeeService;
+  providers: ProviderLookup;
+  outbox: WebhookOutbox;
+  sanctions: SanctionsList;
+  settings: PayoutSettings;
+  now?: () => Date;
+}
+
+export class PayoutNotFound extends Error {
+  readonly code = 'payout_not_found';
+  constructor(id: string) {
+    super(`payout ${id} does not exist`);
+    this.name = 'PayoutNotFound';
+  }
+}
+
+export class UnknownProvider extends Error {
+  readonly code = 'unknown_provider';
+  constructor(name: string) {
+    super(
+      `provider ${name} is not configured; enable it in DISBURSE_PROVIDERS or resolve the payout manually`,
+    );
+    this.name = 'UnknownProvider';
+  }
+}
+
+/** Destination kind that carries each payout method. */
+export const destinationKindFor = {
+  bank_transfer: 'bank_account',
+  wallet: 'wallet',
+  card: 'card',
+  crypto: 'crypto',
+} as const;
+
+export const ledgerKeys = {
+  hold: (payoutId: string) => `payout:${payoutId}:hold`,
+  settle: (payoutId: string) => `payout:${payoutId}:settle`,
+  release: (payoutId: string) => `payout:${payoutId}:release`,
+  returned: (payoutId: string) => `payout:${payoutId}:return`,
+};
+
+export const attemptKey = (payoutId: string, attemptNo: number) => `${payoutId}:${attemptNo}`;
+
+const railFor = (rail: 'instant' | 'scheduled') => (rail === 'instant' ? 'instant' : 'batch');
+
+export function createPayoutService(deps: PayoutServiceDeps) {
+  const { db, ledger, payees, providers, outbox, settings } = deps;
+  const now = deps.now ?? (() => new Date());
+  const store = new PayoutStore(db.schema);
+
+  async function load(payoutId: string): Promise<PayoutRecord> {
+    const payout = await store.get(db.em(), payoutId);
+    if (!payout) throw new PayoutNotFound(payoutId);
+    return payout;
+  }
+
+  function provider(name: string): PayoutProvider {
+    const p = providers.get(name);
+    if (!p) throw new UnknownProvider(name);
+    return p;
+  }
+
+  const wire = (p: PayoutRecord, amount: bigint | string): MoneyWire => ({
+    amount: String(amount),
+    currency: p.currency,
+    scale: p.scale,
+  });
+
+  return {
+    store,
+
+    async preparePayout(payoutId: string): Promise<PayoutPolicy> {
+      const p = await load(payoutId);
+      const thresholds = settings.approvalThresholds[p.currency];
+      const amount = BigInt(p.amount);
+      const approvalsRequired = !thresholds
+        ? 0
+        : amount > thresholds.dual
+          ? 2
+          : amount > thresholds.single
+            ? 1
+            : 0;
+      return {
+        approvalsRequired,
+        approvalTimeoutMs: settings.approvalTimeoutMs,
+        escalationTimeoutMs: settings.escalationTimeoutMs,
+        complianceWaitMs: settings.complianceWaitMs,
+        confirmationPollMs: settings.confirmationPollMs,
+        confirmationDeadlineMs: settings.confirmationDeadlineMs,
+        unknownOutcomeDeadlineMs: settings.unknownOutcomeDeadlineMs,
+        reviewRecheckMs: settings.reviewRecheckMs,
+        returnWindowMs: settings.returnWindowMs,
+      };
+    },
+
+    /** Ledger hold for the full amount; throws the ledger's InsufficientFunds when short (nothing held). */
+    async reserveFunds(payoutId: string): Promise<void> {
+      const p = await load(payoutId);
+      await ledger.hold({
+        payeeId: p.payeeId,
+        amount: { amount: p.amount, currency: p.currency, scale: p.scale },
+        idempotencyKey: ledgerKeys.hold(payoutId),
+        metadata: { payoutId },
+      });
+    },
+
+    async checkCompliance(payoutId: string): Promise<{ blocked: Reason[]; withholding?: MoneyWire }> {
+      const p = await load(payoutId);
+      const em = db.em();
+      const payee = await payees.get(em, p.payeeId);
+      let identifiers: string[] = [];
+      try {
+        const destination = await payees.getDestinationForSubmission(
+          em,
+          p.payeeId,
+          destinationKindFor[p.method],
+        );
+        identifiers = identifyingParts(destination);
+      } catch {
+        // No destination yet: nothing to screen; submission will fail over to "no destination" later.
+      }
+      const result = checkCompliance(
+        {
+          kycStatus: payee.kycStatus,
+          taxForm:
+            payee.taxProfile.form === 'w9' ? 'W9' : payee.taxProfile.form === 'w8ben' ? 'W8BEN' : 'none',
+          payeeName: payee.name,
+          destinationIdentifiers: identifiers,
+        },
+        { sanctions: deps.sanctions, withholdingRateBps: settings.withholdingBps },
+      );
+      const withholding = computeWithholding(BigInt(p.amount), result.withholdingBps);
+      await store.saveBreakdown(em, payoutId, { withholding: withholding.toString() });
+      return {
+        blocked: result.blocked.map((r) => ({ code: r.code, message: r.message })),
+        ...(withholding > 0n ? { withholding: wire(p, withholding) } : {}),
+      };
+    },
+
+    async assessRisk(payoutId: string): Promise<{ reasons: Reason[] }> {
+      const p = await load(payoutId);
+      const em = db.em();
+      const at = now();
+      const recent = await store.recentActivity(em, {
+        payeeId: p.payeeId,
+        currency: p.currency,
+        excludeId: p.id,
+        now: at,
+      });
+      const destination = await payees.getDestinationRiskFacts(em, p.payeeId, destinationKindFor[p.method]);
+      const assessment = assessRisk(
+        {
+          amount: { amount: p.amount, currency: p.currency, scale: p.scale },
+          recentPayouts24h: { count: recent.count, totalMinor: recent.totalMinor },
+          destinationChangedAt: destination?.changedAt ?? null,
+          now: at,
+          sharedDestinationPayeeCount: destination?.sharedDestinationPayeeCount ?? 0,
+          ...(recent.trailingAverageMinor !== undefined
+            ? { trailingAverageMinor: recent.trailingAverageMinor }
+            : {}),
+        },
+        settings.risk,
+      );
+      return { reasons: assessment.reasons.map((r) => ({ code: r.code, message: r.message })) };
+    },
+
+    /** Instant when eligible, else the next payout window; candidates ranked for the chosen rail. */
+    async planRoute(payoutId: string, riskClear: boolean): Promise<RoutePlan> {
+      const p = await load(payoutId);
+      const em = db.em();
+      const payee = await payees.get(em, p.payeeId);
+      const amountMinor = BigInt(p.amount);
+      const inputs = await Promise.all(
+        providers
+          .all()
+          .map(async (pr) => ({ name: pr.name, capabilities: pr.capabilities(), health: await pr.health() })),
+      );
+      const request = (rail: 'instant' | 'batch') => ({
+        method: p.method as ProviderMethod,
+        country: payee.country,
+        currency: p.currency,
+        amountMinor,
+        rail,
+      });
+      const instant = rankProviders(inputs, request('instant'));
+      const decision = decideRail({
+        instantOptIn: p.instantRequested && payee.payoutPreferences.instantOptIn,
+        instantCapable: instant.candidates.length > 0,
+        amountMinor,
+        instantLimitMinor: settings.instantLimits[p.currency] ?? null,
+        riskClear,
+      });
+      const withholdingBps = BigInt(p.withholding) > 0n ? settings.withholdingBps : 0;
+      const breakdown = computePayoutBreakdown(
+        { amount: p.amount, currency: p.currency, scale: p.scale },
+        { instant: decision.rail === 'instant', feeSchedule: settings.instantFees, withholdingBps },
+      );
+      await store.saveBreakdown(em, payoutId, {
+        fee: breakdown.instantFee.amount,
+        withholding: breakdown.withholding.amount,
+        rail: decision.rail,
+      });
+      const ranking = decision.rail === 'instant' ? instant : rankProviders(inputs, request('batch'));
+      const fee = BigInt(breakdown.instantFee.amount);
+      return {
+        rail: decision.rail,
+        reason: decision.reason,
+        ...(decision.rail === 'scheduled'
+          ? { windowAt: nextPayoutWindow(now(), settings.calendar).toISOString() }
+          : {}),
+        candidates: ranking.candidates.map((c) => c.name),
+        ...(fee > 0n ? { fee: wire(p, fee) } : {}),
+        net: wire(p, breakdown.net.amount),
+      };
+    },
+
+    /** Submits the net amount with the attempt's deterministic idempotency key; ProviderError propagates. */
+    async submitToProvider(input: {
+      payoutId: string;
+      provider: string;
+      attemptNo: number;
+      rail: 'instant' | 'scheduled';
+    }) {
+      const p = await load(input.payoutId);
+      const em = db.em();
+      const payee = await payees.get(em, p.payeeId);
+      const destination = await payees.getDestinationForSubmission(
+        em,
+        p.payeeId,
+        destinationKindFor[p.method],
+      );
+      const net = BigInt(p.amount) - BigInt(p.fee) - BigInt(p.withholding);
+      const result = await provider(input.provider).submit({
+        idempotencyKey: attemptKey(p.id, input.attemptNo),
+        payoutId: p.id,
+        amount: wire(p, net),
+        method: p.method as ProviderMethod,
+        rail: railFor(input.rail),
+        destination: identifyingParts(destination).join('/'),
+        payee: { id: payee.id, country: payee.country, name: payee.name },
+      });
+      return { state: result.state, providerRef: result.providerRef };
+    },
+
+    async checkProviderStatus(input: {
+      payoutId: string;
+      provider: string;
+      attemptNo: number;
+    }): Promise<ProviderStatus> {
+      return provider(input.provider).status(attemptKey(input.payoutId, input.attemptNo));
+    },
+
+    /** held → provider clearing (net), fees revenue (instant fee), tax withholding: explicit legs. */
+    async settlePayout(input: { payoutId: string; provider: string; attemptNo: number }): Promise<void> {
+      const p = await load(input.payoutId);
+      const fee = BigInt(p.fee);
+      const withholding = BigInt(p.withholding);
+      const net = BigInt(p.amount) - fee - withholding;
+      const leg = (v: bigint) => ({ amount: v.toString(), currency: p.currency, scale: p.scale });
+      await ledger.settleHold({
+        holdKey: ledgerKeys.hold(p.id),
+        idempotencyKey: ledgerKeys.settle(p.id),
+        legs: {
+          ...(net > 0n ? { provider_clearing: leg(net) } : {}),
+          ...(fee > 0n ? { fees_revenue: leg(fee) } : {}),
+          ...(withholding > 0n ? { tax_withholding: leg(withholding) } : {}),
+        },
+        metadata: { payoutId: p.id, provider: input.provider, attemptKey: attemptKey(p.id, input.attemptNo) },
+      });
+    },
+
+    async releaseFunds(payoutId: string, reason: string): Promise<void> {
+      const held = await ledger.getTransaction(ledgerKeys.hold(payoutId));
+      if (!held) return; // never reserved (e.g. rejected for insufficient funds): nothing to release
+      await ledger.releaseHold({
+        holdKey: ledgerKeys.hold(payoutId),
+        idempotencyKey: ledgerKeys.release(payoutId),
+        metadata: { payoutId, reason },
+      });
+    },
+
+    /** A payout returned after it was paid: the settlement is mirrored back into the payee's wallet. */
+    async reversePayout(payoutId: string, reason: string): Promise<void> {
+      await ledger.reverse({
+        transactionKey: ledgerKeys.settle(payoutId),
+        idempotencyKey: ledgerKeys.returned(payoutId),
+        reason,
+        metadata: { payoutId },
+      });
+    },
+
+    /** Commits the workflow's state and its webhook event in one database transaction. */
+    async recordPayoutState(status: PayoutStatus, event?: string): Promise<{ eventId?: string }> {
+      const em = db.em();
+      return em.transactional(async (tx) => {
+        await store.saveStatus(tx, status);
+        if (!event) return {};
+        const id = webhookEventId(event, status.payoutId, String(status.attempts.length));
+        await outbox.enqueue({ id, type: event, occurredAt: now(), data: { payout: status } }, tx);
+        return { eventId: id };
+      });
+    },
+
+    async deliverWebhook(eventId: string): Promise<void> {
+      await outbox.deliverWebhook(eventId);
+    },
+  };
+}
+
+export type PayoutService = ReturnType<typeof createPayoutService>;

@@ -1,0 +1,251 @@
+// Persistence of payout records (table `payouts`, migration 0040). Raw, parameterised SQL on the caller's
+// EntityManager so writes join the caller's database transaction (state + outbox commit together).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PayoutMethod, PayoutState, PayoutStatus } from '../../workflows/payout-contract.ts';
+import { qualify } from '../db/identifiers.ts';
+import { sql } from '../db/sql.ts';
+
+export interface PayoutRecord {
+  id: string;
+  payeeId: string;
+  amount: string;
+  currency: string;
+  scale: number;
+  method: PayoutMethod;
+  instantRequested: boolean;
+  status: PayoutState;
+  rail: 'instant' | 'scheduled' | null;
+  provider: string | null;
+  fee: string;
+  withholding: string;
+  requestedBy: string;
+  requestedRole: string;
+  periodId: string | null;
+  bulkId: string | null;
+  statusDoc: Partial<PayoutStatus>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface Row {
+  id: string;
+  payee_id: string;
+  amount: string;
+  currency: string;
+  scale: number;
+  method: PayoutMethod;
+  instant_requested: boolean;
+  status: PayoutState;
+  rail: 'instant' | 'scheduled' | null;
+  provider: string | null;
+  fee: string;
+  withholding: string;
+  requested_by: string;
+  requested_role: string;
+  period_id: string | null;
+  bulk_id: string | null;
+  status_doc: Partial<PayoutStatus>;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
+
+function toRecord(r: Row): PayoutRecord {
+  return {
+    id: r.id,
+    payeeId: r.payee_id,
+    amount: String(r.amount),
+    currency: r.currency,
+    scale: Number(r.scale),
+    method: r.method,
+    instantRequested: r.instant_requested,
+    status: r.status,
+    rail: r.rail,
+    provider: r.provider,
+    fee: String(r.fee),
+    withholding: String(r.withholding),
+    requestedBy: r.requested_by,
+    requestedRole: r.requested_role,
+    periodId: r.period_id,
+    bulkId: r.bulk_id,
+    statusDoc: r.status_doc ?? {},
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+export interface NewPayout {
+  id: string;
+  payeeId: string;
+  amount: string;
+  currency: string;
+  scale: number;
+  method: PayoutMethod;
+  instantRequested: boolean;
+  requestedBy: string;
+  requestedRole: string;
+  periodId?: string;
+  bulkId?: string;
+}
+
+export interface PayoutListFilter {
+  status?: PayoutState;
+  payeeId?: string;
+  periodId?: string;
+  bulkId?: string;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export class PayoutStore {
+  readonly #table: string;
+
+  constructor(schema: string) {
+    this.#table = qualify(schema, 'payouts');
+  }
+
+  /** Inserts the record; returns false when a payout with this id already exists (idempotent create). */
+  async insert(em: EntityManager, p: NewPayout): Promise<boolean> {
+    const rows = await sql(
+      em,
+      `INSERT INTO ${this.#table} (id, payee_id, amount, currency, scale, method, instant_requested, status,
+         requested_by, requested_role, period_id, bulk_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', $8, $9, $10, $11)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        p.id,
+        p.payeeId,
+        p.amount,
+        p.currency,
+        p.scale,
+        p.method,
+        p.instantRequested,
+        p.requestedBy,
+        p.requestedRole,
+        p.periodId ?? null,
+        p.bulkId ?? null,
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  async get(em: EntityManager, id: string): Promise<PayoutRecord | null> {
+    const rows = await sql<Row>(em, `SELECT * FROM ${this.#table} WHERE id = $1`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Stores the workflow's last committed state (never moves a final state back). */
+  async saveStatus(em: EntityManager, status: PayoutStatus): Promise<void> {
+    await sql(
+      em,
+      `UPDATE ${this.#table}
+          SET status = $2, rail = COALESCE($3, rail), provider = COALESCE($4, provider),
+              status_doc = $5::jsonb, updated_at = now()
+        WHERE id = $1`,
+      [status.payoutId, status.state, status.rail ?? null, status.provider ?? null, JSON.stringify(status)],
+    );
+  }
+
+  async saveBreakdown(
+    em: EntityManager,
+    id: string,
+    fields: { fee?: string; withholding?: string; rail?: 'instant' | 'scheduled' },
+  ): Promise<void> {
+    await sql(
+      em,
+      `UPDATE ${this.#table}
+          SET fee = COALESCE($2, fee), withholding = COALESCE($3, withholding), rail = COALESCE($4, rail),
+              updated_at = now()
+        WHERE id = $1`,
+      [id, fields.fee ?? null, fields.withholding ?? null, fields.rail ?? null],
+    );
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id). */
+  async list(
+    em: EntityManager,
+    f: PayoutListFilter,
+  ): Promise<{ items: PayoutRecord[]; nextCursor: string | null }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (f.status) add('status = ?', f.status);
+    if (f.payeeId) add('payee_id = ?', f.payeeId);
+    if (f.periodId) add('period_id = ?', f.periodId);
+    if (f.bulkId) add('bulk_id = ?', f.bulkId);
+    if (f.cursor) {
+      const [at, id] = decodeCursor(f.cursor);
+      params.push(at, id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+    }
+    params.push(f.limit + 1);
+    const rows = await sql<Row>(
+      em,
+      `SELECT * FROM ${this.#table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const items = rows.slice(0, f.limit).map(toRecord);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > f.limit && last ? encodeCursor(last) : null };
+  }
+
+  /** The payee's other payouts in the 24 h before `now` that still count (not rejected/cancelled/failed). */
+  async recentActivity(
+    em: EntityManager,
+    p: { payeeId: string; currency: string; excludeId: string; now: Date },
+  ): Promise<{ count: number; totalMinor: bigint; trailingAverageMinor?: bigint }> {
+    const [recent] = await sql<{ n: string; total: string | null }>(
+      em,
+      `SELECT count(*) AS n, sum(amount) AS total FROM ${this.#table}
+        WHERE payee_id = $1 AND currency = $2 AND id <> $3
+          AND created_at > $4::timestamptz - interval '24 hours' AND created_at <= $4::timestamptz
+          AND status NOT IN ('rejected', 'cancelled', 'failed')`,
+      [p.payeeId, p.currency, p.excludeId, p.now.toISOString()],
+    );
+    // Trailing average of the last 20 paid payouts, integer division (no floats).
+    const [avg] = await sql<{ n: string; total: string | null }>(
+      em,
+      `SELECT count(*) AS n, sum(amount) AS total FROM (
+         SELECT amount FROM ${this.#table}
+          WHERE payee_id = $1 AND currency = $2 AND id <> $3 AND status IN ('paid', 'returned')
+          ORDER BY created_at DESC LIMIT 20) last_paid`,
+      [p.payeeId, p.currency, p.excludeId],
+    );
+    const paidCount = BigInt(avg?.n ?? '0');
+    return {
+      count: Number(recent?.n ?? 0),
+      totalMinor: BigInt(recent?.total ?? '0'),
+      ...(paidCount > 0n ? { trailingAverageMinor: BigInt(avg?.total ?? '0') / paidCount } : {}),
+    };
+  }
+}
+
+function encodeCursor(r: PayoutRecord): string {
+  return Buffer.from(JSON.stringify([r.createdAt, r.id])).toString('base64url');
+}
+
+export class InvalidPayoutCursor extends Error {
+  readonly code = 'invalid_cursor';
+  constructor() {
+    super('cursor is not one this API returned; start again without a cursor');
+    this.name = 'InvalidPayoutCursor';
+  }
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string')) {
+      if (!Number.isNaN(Date.parse(parsed[0] as string))) return parsed as [string, string];
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidPayoutCursor();
+}
