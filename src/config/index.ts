@@ -1,7 +1,13 @@
+import { apiSection } from './api.ts';
 import { databaseSection } from './database.ts';
+import { securitySection } from './security.ts';
+import { temporalSection } from './temporal.ts';
 import { ConfigError, type ConfigSection, type SectionValue } from './section.ts';
 
+export type { ApiConfig } from './api.ts';
 export type { DatabaseConfig } from './database.ts';
+export type { SecurityConfig } from './security.ts';
+export type { TemporalConfig } from './temporal.ts';
 export type { ConfigSection, SectionValue } from './section.ts';
 export { ConfigError, defineConfigSection, intVar } from './section.ts';
 
@@ -9,7 +15,7 @@ export { ConfigError, defineConfigSection, intVar } from './section.ts';
  * Every configuration section. To add one: write `src/config/<area>.ts` exporting
  * `defineConfigSection('<area>', z.object({ MY_VAR: ... }), map)` and append it here.
  */
-const sections = [databaseSection] as const;
+const sections = [databaseSection, apiSection, securitySection, temporalSection] as const;
 
 type SectionKey<S> = S extends ConfigSection<infer K, unknown> ? K : never;
 

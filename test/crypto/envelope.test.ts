@@ -10,6 +10,7 @@ import {
   keyringFromKeys,
   mask,
   needsRotation,
+  normaliseIdentifier,
   parseKeyring,
   reencrypt,
 } from '../../src/crypto/index.ts';
@@ -65,7 +66,7 @@ describe('AES-256-GCM envelope', () => {
 describe('fingerprints and masking', () => {
   const fk = randomBytes(32);
   it('equal destinations give equal fingerprints regardless of spacing and case', () => {
-    expect(fingerprint(fk, 'bank_account', ['de89 3704 0044 0532 0130 00'])).toBe(
+    expect(fingerprint(fk, 'bank_account', [normaliseIdentifier('de89 3704 0044 0532 0130 00')])).toBe(
       fingerprint(fk, 'bank_account', ['DE89370400440532013000']),
     );
     expect(fingerprint(fk, 'bank_account', ['1'])).not.toBe(fingerprint(fk, 'card', ['1']));
@@ -75,5 +76,12 @@ describe('fingerprints and masking', () => {
     expect(mask('123456789')).toBe('****6789');
     expect(mask('DE89 3704 0044 0532 0130 00')).toBe('****3000');
     expect(mask('12')).toBe('****12');
+  });
+});
+
+describe('normaliseIdentifier', () => {
+  it('keeps case for case-sensitive identifiers', () => {
+    expect(normaliseIdentifier('ab-cD 1')).toBe('ABCD1');
+    expect(normaliseIdentifier('ab-cD 1', true)).toBe('abcD1');
   });
 });

@@ -1,0 +1,519 @@
+// The HTTP API: an Express 5 app built from the route registry. Every request goes through one pipeline:
+// request id → authenticate → rate limit → role → validate params → payee access → validate query/body →
+// (idempotency + transaction for writes) → handler → response validated against its schema → log line.
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { recordAudit } from '../audit/audit.ts';
+import { authenticateApiKey } from '../auth/api-keys.ts';
+import { verifyApproverTotp } from '../auth/approver-totp.ts';
+import { verifyPayeeToken } from '../auth/payee-tokens.ts';
+import { canAccessPayee, type Principal } from '../auth/principal.ts';
+import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
+import type { Database } from '../db/open.ts';
+import { sql } from '../db/sql.ts';
+import { ApiError, type FieldError } from './errors.ts';
+import {
+  claimIdempotencyKey,
+  IDEMPOTENCY_KEY_PATTERN,
+  requestHash,
+  saveIdempotentResponse,
+} from './idempotency.ts';
+import { createLogger, type Logger } from './log.ts';
+import { buildOpenApi } from './openapi.ts';
+import { mapError, toProblem, zodFieldErrors } from './problem.ts';
+import { TokenBucketLimiter } from './rate-limit.ts';
+import { defineRoute, type Route, type RouteContext, type RouteResult } from './route.ts';
+import { healthRoutes } from './routes/health.ts';
+
+export interface SecurityContext {
+  /** Encrypts destinations, TINs and approver TOTP secrets. */
+  keyring: Keyring;
+  /** HMAC key of destination fingerprints. */
+  fingerprintKey: Buffer;
+  /** HMAC key of payee tokens. */
+  tokenSigningKey: Buffer;
+  payeeTokenTtlSeconds: number;
+  totpIssuer: string;
+}
+
+export interface ReadinessCheck {
+  name: string;
+  /** Resolves when the dependency is usable; rejects (or times out) otherwise. */
+  check(): Promise<void>;
+}
+
+export interface AppDeps {
+  db: Database;
+  security: SecurityContext;
+  /** Routes served by this app (payees, wallet, payouts, …); health and OpenAPI are always added. */
+  routes: readonly Route[];
+  bodyLimitBytes?: number;
+  rateLimit?: { ratePerSecond: number; burst: number };
+  logger?: Logger;
+  /** Extra readiness checks (e.g. Temporal); the database check is built in. */
+  readinessChecks?: readonly ReadinessCheck[];
+  now?: () => Date;
+  info?: { title: string; version: string; description: string };
+}
+
+export interface DisburseApp {
+  app: express.Express;
+  routes: readonly Route[];
+  openapi: ReturnType<typeof buildOpenApi>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+const PROBLEM_JSON = 'application/problem+json';
+
+export function databaseReadiness(db: Database): ReadinessCheck {
+  return { name: 'database', check: async () => void (await sql(db.em(), 'SELECT 1')) };
+}
+
+export function createApp(deps: AppDeps): DisburseApp {
+  const log = deps.logger ?? createLogger();
+  const now = deps.now ?? (() => new Date());
+  const limiter = new TokenBucketLimiter(deps.rateLimit ?? { ratePerSecond: 200, burst: 400 });
+  const bodyLimit = deps.bodyLimitBytes ?? 100 * 1024;
+  const readiness = [databaseReadiness(deps.db), ...(deps.readinessChecks ?? [])];
+  const info = deps.info ?? {
+    title: 'Disburse API',
+    version: '0.1.0',
+    description: 'Payout orchestration: payees, wallets, payouts, approvals.',
+  };
+
+  let openapi: ReturnType<typeof buildOpenApi> | undefined;
+  const openapiRoute = defineRoute({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'OpenAPI 3.1 document of this API',
+    tags: ['meta'],
+    roles: [],
+    responses: {
+      200: {
+        description: 'The OpenAPI document',
+        schema: z.record(z.string(), z.unknown()).describe('OpenAPI 3.1 document'),
+      },
+    },
+    handler: async () => ({ status: 200, body: openapi }),
+  });
+  const routes: Route[] = [...healthRoutes(readiness, log), openapiRoute, ...deps.routes];
+  const seen = new Set<string>();
+  for (const r of routes) {
+    const id = `${r.method} ${r.path}`;
+    if (seen.has(id)) throw new Error(`Route ${id} is defined twice`);
+    seen.add(id);
+  }
+  openapi = buildOpenApi(routes, info);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const jsonParser = express.json({ limit: bodyLimit, strict: true, type: () => true });
+
+  const parseBody = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => {
+      jsonParser(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+    });
+
+  async function authenticate(req: Request): Promise<Principal | null> {
+    const header = req.get('authorization');
+    if (!header) return null;
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) return null;
+    const token = m[1]!;
+    if (token.startsWith('dpt_')) return verifyPayeeToken(deps.security.tokenSigningKey, token, now());
+    if (token.startsWith('dsb_')) return authenticateApiKey(deps.db.em(), token);
+    return null;
+  }
+
+  function validate<S extends z.ZodType | undefined>(
+    schema: S,
+    value: unknown,
+    where: 'params' | 'query' | 'body',
+  ): unknown {
+    if (!schema) return undefined;
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    const errors: FieldError[] = zodFieldErrors(where, r.error);
+    throw new ApiError(
+      'validation_failed',
+      `Invalid ${where}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+      {
+        errors,
+      },
+    );
+  }
+
+  function send(res: Response, result: RouteResult, contentType?: string) {
+    for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+    res.status(result.status);
+    if (result.body === undefined || result.status === 204) return void res.end();
+    if (contentType && contentType !== 'application/json') {
+      res.type(contentType).send(result.body);
+    } else {
+      res.type('application/json').send(JSON.stringify(result.body));
+    }
+  }
+
+  function handlerFor(route: Route) {
+    const mutating = route.method !== 'get';
+    return async (req: Request, res: Response) => {
+      const started = performance.now();
+      const requestId = REQUEST_ID.test(req.get('x-request-id') ?? '')
+        ? req.get('x-request-id')!
+        : randomUUID();
+      res.setHeader('X-Request-Id', requestId);
+      let principal: Principal | null = null;
+      let errorFields: Record<string, unknown> = {};
+      let status = 500;
+      try {
+        // Authentication and rate limiting.
+        if (route.roles.length > 0) {
+          principal = await authenticate(req);
+          const bucket = principal
+            ? principal.kind === 'api_key'
+              ? `key:${principal.keyId}`
+              : `payee:${principal.payeeId}`
+            : `ip:${req.ip}`;
+          const decision = limiter.take(bucket);
+          if (!decision.allowed) {
+            throw new ApiError(
+              'rate_limited',
+              `Rate limit exceeded; retry after ${decision.retryAfterSeconds} s`,
+              {
+                headers: { 'Retry-After': String(decision.retryAfterSeconds) },
+              },
+            );
+          }
+          if (!principal) {
+            throw new ApiError(
+              'unauthenticated',
+              'Send Authorization: Bearer <API key or payee token>; the credential given is missing, unknown, revoked or expired',
+              { headers: { 'WWW-Authenticate': 'Bearer' } },
+            );
+          }
+          if (!route.roles.includes(principal.role)) {
+            throw new ApiError(
+              'forbidden',
+              `Role ${principal.role} may not ${route.method.toUpperCase()} ${route.path} (allowed: ${route.roles.join(', ')})`,
+            );
+          }
+        }
+        const assertPayeeAccess = (payeeId: string) => {
+          if (principal && !canAccessPayee(principal, payeeId)) {
+            throw new ApiError('not_found', `Payee ${payeeId} not found`);
+          }
+        };
+
+        const params = validate(route.params, { ...req.params }, 'params') as
+          | Record<string, unknown>
+          | undefined;
+        if (route.payeeParam) assertPayeeAccess(String(params?.[route.payeeParam]));
+        const query = validate(route.query, { ...(req.query as object) }, 'query');
+
+        let rawBody: unknown;
+        if (mutating) {
+          const hasBody =
+            Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+          if (hasBody) {
+            if (!req.is('application/json')) {
+              throw new ApiError('unsupported_media_type', 'Send the body as Content-Type: application/json');
+            }
+            await parseBody(req, res);
+            rawBody = req.body;
+          }
+          if (route.body === undefined && rawBody !== undefined && !isEmptyObject(rawBody)) {
+            throw new ApiError('validation_failed', 'This endpoint takes no request body', {
+              errors: [{ path: 'body', message: 'must be empty', code: 'unexpected_body' }],
+            });
+          }
+        }
+        const bodySchema = route.bodyByParam
+          ? (route.bodyByParam.schemas[String(params?.[route.bodyByParam.param])] ?? route.body)
+          : route.body;
+        const body = bodySchema ? validate(bodySchema, rawBody ?? {}, 'body') : undefined;
+
+        const base = {
+          params,
+          query,
+          body,
+          principal: principal as Principal,
+          requestId,
+          req,
+          assertPayeeAccess,
+        };
+        const run = async (em: ReturnType<Database['em']>): Promise<RouteResult> => {
+          const ctx: RouteContext<unknown, unknown, unknown> = {
+            ...base,
+            em,
+            now: now(),
+            log: log.child({ requestId }),
+            verifyApproverTotp: async (code) => {
+              if (principal?.kind !== 'api_key') {
+                throw new ApiError(
+                  'totp_invalid',
+                  'Only approvers with an API key can give a two-factor code',
+                );
+              }
+              if (!code)
+                throw new ApiError(
+                  'totp_invalid',
+                  'A 6-digit TOTP code from your authenticator app is required',
+                );
+              const verdict = await verifyApproverTotp(
+                em,
+                deps.security.keyring,
+                principal.actor,
+                code,
+                now(),
+              );
+              if (!verdict.ok) {
+                const why = {
+                  not_enrolled: `${principal.actor} has no TOTP secret enrolled: run npm run auth:create-key -- --totp`,
+                  invalid_code: 'The TOTP code is wrong or outside the ±30 s window; check the device clock',
+                  replayed: 'This TOTP code was already used; wait for the next code',
+                }[verdict.reason];
+                throw new ApiError('totp_invalid', why);
+              }
+            },
+            audit: (entry) =>
+              recordAudit(em, {
+                ...entry,
+                actor: principal?.actor ?? 'anonymous',
+                role: principal?.role ?? 'anonymous',
+                requestId,
+              }),
+          };
+          const result = await route.handler(ctx);
+          return renderResult(route, result);
+        };
+
+        let result: RouteResult;
+        if (!mutating) {
+          result = await run(deps.db.em());
+        } else {
+          const key = req.get('idempotency-key');
+          if (key === undefined && route.method === 'post') {
+            throw new ApiError(
+              'idempotency_key_missing',
+              'Send an Idempotency-Key header (8-200 characters, unique per request)',
+            );
+          }
+          if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+            throw new ApiError(
+              'validation_failed',
+              'Idempotency-Key must be 8-200 characters of letters, digits and . _ : -',
+              {
+                errors: [
+                  { path: 'headers.idempotency-key', message: 'invalid format', code: 'invalid_format' },
+                ],
+              },
+            );
+          }
+          const actor = principal?.actor ?? 'anonymous';
+          const hash = requestHash(route.method, req.path, rawBody ?? {});
+          result = await deps.db.em().transactional(async (tx) => {
+            if (key !== undefined) {
+              const replay = await claimIdempotencyKey(tx, { actor, key, hash });
+              if (replay) {
+                const replayBody = route.sensitiveResponse
+                  ? openSealed(deps.security.keyring, replay.body, actor, key)
+                  : replay.body;
+                return {
+                  ...replay,
+                  body: replayBody,
+                  headers: { ...replay.headers, 'Idempotent-Replayed': 'true' },
+                };
+              }
+            }
+            const fresh = await run(tx);
+            if (key !== undefined) {
+              await saveIdempotentResponse(
+                tx,
+                {
+                  actor,
+                  key,
+                  hash,
+                  method: route.method.toUpperCase(),
+                  path: req.path,
+                  response: {
+                    status: fresh.status,
+                    body: route.sensitiveResponse
+                      ? seal(deps.security.keyring, fresh.body ?? null, actor, key)
+                      : (fresh.body ?? null),
+                    headers: fresh.headers ?? {},
+                  },
+                },
+                now(),
+              );
+            }
+            return fresh;
+          });
+        }
+        status = result.status;
+        send(res, result, route.responses[result.status]?.contentType);
+      } catch (error) {
+        const mapped = mapBodyParserError(error) ?? mapError(error);
+        const errorId = randomUUID();
+        const problem = toProblem(mapped, req.originalUrl.split('?')[0]!, errorId);
+        status = problem.status;
+        errorFields = {
+          errorId,
+          errorKind: mapped.kind,
+          ...(status >= 500 ? { error: describeCause(mapped.cause ?? error) } : {}),
+        };
+        for (const [k, v] of Object.entries(mapped.headers ?? {})) res.setHeader(k, v);
+        res.status(status).type(PROBLEM_JSON).send(JSON.stringify(problem));
+      } finally {
+        const fields = {
+          requestId,
+          method: req.method,
+          route: route.path,
+          path: req.path,
+          status,
+          durationMs: Math.round((performance.now() - started) * 10) / 10,
+          ...(principal ? { actor: principal.actor, role: principal.role } : {}),
+          ...errorFields,
+        };
+        if (status >= 500) log.error('request failed', fields);
+        else log.info('request', fields);
+      }
+    };
+  }
+
+  for (const route of routes) app[route.method](route.path, handlerFor(route));
+
+  // Anything else: 405 when the path exists with another method, else 404 — both as problem+json.
+  const matchers = routes.map((r) => ({
+    method: r.method.toUpperCase(),
+    re: new RegExp(
+      `^${r.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}/?$`,
+    ),
+  }));
+  app.use((req: Request, res: Response) => {
+    const allowed = matchers.filter((m) => m.re.test(req.path)).map((m) => m.method);
+    const errorId = randomUUID();
+    const problem =
+      allowed.length > 0
+        ? toProblem(
+            { kind: 'method_not_allowed', detail: `Use ${allowed.join(', ')} on ${req.path}` },
+            req.path,
+            errorId,
+          )
+        : toProblem(
+            { kind: 'not_found', detail: `No route ${req.method} ${req.path}; see /openapi.json` },
+            req.path,
+            errorId,
+          );
+    if (allowed.length > 0) res.setHeader('Allow', allowed.join(', '));
+    log.info('request', {
+      method: req.method,
+      path: req.path,
+      status: problem.status,
+      errorId,
+      errorKind: problem.kind,
+    });
+    res.status(problem.status).type(PROBLEM_JSON).send(JSON.stringify(problem));
+  });
+  // Last resort (should not be reached: route handlers catch their own errors).
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const errorId = randomUUID();
+    const mapped = mapBodyParserError(error) ?? mapError(error);
+    log.error('unhandled error', { errorId, path: req.path, error: describeCause(error) });
+    res
+      .status(toProblem(mapped, req.path, errorId).status)
+      .type(PROBLEM_JSON)
+      .send(JSON.stringify(toProblem(mapped, req.path, errorId)));
+  });
+
+  return { app, routes, openapi: openapi! };
+}
+
+/** Sensitive stored responses are kept as an encryption envelope bound to (caller, key). */
+function seal(keyring: Keyring, body: unknown, actor: string, key: string): unknown {
+  return { sealed: encrypt(keyring, JSON.stringify(body), `idempotency/${actor}/${key}`) };
+}
+
+function openSealed(keyring: Keyring, stored: unknown, actor: string, key: string): unknown {
+  const sealed = (stored as { sealed?: unknown } | null)?.sealed;
+  if (typeof sealed !== 'string') return stored;
+  return JSON.parse(decrypt(keyring, sealed, `idempotency/${actor}/${key}`));
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+function describeCause(error: unknown): Record<string, unknown> {
+  if (error instanceof Error)
+    return {
+      name: error.name,
+      message: error.message,
+      stack: error.stack?.split('\n').slice(0, 6).join('\n'),
+    };
+  return { message: String(error) };
+}
+
+/** body-parser errors carry a `type`; turn them into our kinds. */
+function mapBodyParserError(error: unknown): ReturnType<typeof mapError> | null {
+  const type = (error as { type?: unknown } | null)?.type;
+  switch (type) {
+    case 'entity.too.large':
+      return {
+        kind: 'payload_too_large',
+        detail: `Request body exceeds the limit of ${(error as { limit?: number }).limit} bytes`,
+      };
+    case 'entity.parse.failed':
+      return { kind: 'malformed_json', detail: 'The body is not valid JSON; send a JSON object' };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { kind: 'unsupported_media_type', detail: 'Send UTF-8 JSON without content encoding' };
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return { kind: 'validation_failed', detail: 'The request body could not be read' };
+    default:
+      return null;
+  }
+}
+
+/** Validates the handler's body against the declared response schema (strips undeclared fields). */
+function renderResult(route: Route, result: RouteResult): RouteResult {
+  const spec = route.responses[result.status];
+  if (!spec) throw new Error(`${route.method} ${route.path} returned undeclared status ${result.status}`);
+  if (!spec.schema || result.body === undefined) return result;
+  if (spec.contentType && spec.contentType !== 'application/json') return result;
+  const parsed = spec.schema.safeParse(result.body);
+  if (!parsed.success) {
+    throw new Error(
+      `${route.method} ${route.path} produced a ${result.status} body that does not match its schema: ${parsed.error.issues
+        .map((i) => `${i.path.join('.')} ${i.message}`)
+        .join('; ')}`,
+    );
+  }
+  return { ...result, body: parsed.data };
+}
+
+/** Listens on `port` (0 = any free port); returns the base URL and a close function. */
+export async function listen(
+  app: express.Express,
+  port = 0,
+  host = '127.0.0.1',
+): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${addr.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

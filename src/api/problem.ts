@@ -1,0 +1,133 @@
+// Rendering errors as RFC 9457 application/problem+json, and mapping thrown errors onto the closed list of
+// error kinds. Unknown errors become `internal` with a generic detail; the errorId ties the response to the log.
+import { randomUUID } from 'node:crypto';
+import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { sqlState } from '../db/sql.ts';
+import { ApiError, type ErrorKind, errorKinds, type FieldError, isErrorKind, problemType } from './errors.ts';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  errorId: string;
+  kind: ErrorKind;
+  errors?: FieldError[];
+}
+
+export const problemSchema = z
+  .object({
+    type: z.string().describe('Problem type URI: urn:disburse:problem:<kind>'),
+    title: z.string().describe('Short, human-readable summary of the problem type'),
+    status: z.number().int().describe('HTTP status code'),
+    detail: z.string().describe('What went wrong with this request and what to do about it'),
+    instance: z.string().describe('The request path'),
+    errorId: z.string().describe('Identifier of this occurrence; also written in the server log'),
+    kind: z
+      .enum(Object.keys(errorKinds) as [ErrorKind, ...ErrorKind[]])
+      .describe('Stable machine-readable error kind'),
+    errors: z
+      .array(
+        z
+          .object({
+            path: z
+              .string()
+              .describe('Dotted path of the offending field, prefixed by body, query or params'),
+            message: z.string().describe('Why the field was rejected'),
+            code: z.string().optional().describe('Validation rule that failed'),
+          })
+          .describe('One rejected field'),
+      )
+      .optional()
+      .describe('Per-field validation errors'),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+export interface MappedError {
+  kind: ErrorKind;
+  detail: string;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+  /** Keep the original for the log when it is a server-side failure. */
+  cause?: unknown;
+}
+
+export function zodFieldErrors(location: 'body' | 'query' | 'params', error: z.ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    const base = [location, ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        out.push({
+          path: [...base, key].join('.'),
+          message: 'unknown field: remove it',
+          code: 'unrecognized_key',
+        });
+      }
+    } else {
+      out.push({ path: base.join('.'), message: issue.message, code: issue.code });
+    }
+  }
+  return out;
+}
+
+/** Stable `code`s of domain errors (ledger, money) and the API kind each maps to. */
+const domainCodes: Record<string, ErrorKind> = {
+  money_invalid: 'validation_failed',
+  invalid_posting: 'unprocessable',
+  invalid_cursor: 'validation_failed',
+  idempotency_conflict: 'conflict',
+  insufficient_funds: 'insufficient_funds',
+  transaction_not_found: 'not_found',
+  hold_already_resolved: 'conflict',
+  already_reversed: 'conflict',
+};
+
+export function mapError(error: unknown): MappedError {
+  if (error instanceof ApiError) {
+    return { kind: error.kind, detail: error.message, errors: error.errors, headers: error.headers };
+  }
+  if (error instanceof z.ZodError) {
+    return {
+      kind: 'validation_failed',
+      detail: 'The request is not valid',
+      errors: zodFieldErrors('body', error),
+    };
+  }
+  const kind = (error as { kind?: unknown } | null)?.kind;
+  if (error instanceof Error && isErrorKind(kind) && kind !== 'internal') {
+    return { kind, detail: error.message };
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === 'string' && Object.hasOwn(domainCodes, code)) {
+    return { kind: domainCodes[code]!, detail: error.message };
+  }
+  if (error instanceof UniqueConstraintViolationException || sqlState(error) === '23505') {
+    return {
+      kind: 'conflict',
+      detail: 'An object with the same unique identifier already exists',
+      cause: error,
+    };
+  }
+  return {
+    kind: 'internal',
+    detail: 'An unexpected error occurred; quote the errorId when reporting it',
+    cause: error,
+  };
+}
+
+export function toProblem(mapped: MappedError, instance: string, errorId = randomUUID()): Problem {
+  const def = errorKinds[mapped.kind];
+  return {
+    type: problemType(mapped.kind),
+    title: def.title,
+    status: def.status,
+    detail: mapped.detail,
+    instance,
+    errorId,
+    kind: mapped.kind,
+    ...(mapped.errors && mapped.errors.length > 0 ? { errors: mapped.errors } : {}),
+  };
+}

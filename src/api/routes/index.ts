@@ -1,0 +1,24 @@
+import type { Ledger } from '../../ledger/index.ts';
+import type { PayeeService } from '../../payees/service.ts';
+import type { SecurityContext } from '../app.ts';
+import type { Route } from '../route.ts';
+import { payeeRoutes } from './payees.ts';
+import { tokenRoutes } from './tokens.ts';
+import { walletRoutes } from './wallet.ts';
+
+/** The payee, wallet and token routes; payout routes are added next to these by the caller. */
+export function coreRoutes(deps: {
+  payees: PayeeService;
+  ledger: Ledger;
+  security: SecurityContext;
+}): Route[] {
+  return [
+    ...payeeRoutes(deps),
+    ...walletRoutes(deps),
+    ...tokenRoutes({
+      payees: deps.payees,
+      tokenSigningKey: deps.security.tokenSigningKey,
+      defaultTtlSeconds: deps.security.payeeTokenTtlSeconds,
+    }),
+  ];
+}

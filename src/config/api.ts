@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { defineConfigSection, intVar, type SectionValue } from './section.ts';
+
+export const apiSection = defineConfigSection(
+  'api',
+  z.object({
+    API_PORT: intVar(0, 65535, 3000).describe('a TCP port 0-65535 (default 3000; 0 = any free port)'),
+    API_HOST: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('an interface address to listen on, e.g. 0.0.0.0 (default 127.0.0.1)'),
+    API_BODY_LIMIT_BYTES: intVar(1024, 10 * 1024 * 1024, 100 * 1024).describe(
+      'maximum request body in bytes, 1024-10485760 (default 102400)',
+    ),
+    API_RATE_LIMIT_PER_SECOND: intVar(1, 1_000_000, 200).describe(
+      'requests per second each API key or payee token may sustain (default 200)',
+    ),
+    API_RATE_LIMIT_BURST: intVar(1, 1_000_000, 400).describe(
+      'burst size of the per-caller token bucket (default 400)',
+    ),
+    LOG_LEVEL: z
+      .enum(['debug', 'info', 'warn', 'error'])
+      .optional()
+      .describe('one of debug, info, warn, error (default info)'),
+  }),
+  (v) => ({
+    port: v.API_PORT,
+    host: v.API_HOST ?? '127.0.0.1',
+    bodyLimitBytes: v.API_BODY_LIMIT_BYTES,
+    rateLimit: { ratePerSecond: v.API_RATE_LIMIT_PER_SECOND, burst: v.API_RATE_LIMIT_BURST },
+    logLevel: v.LOG_LEVEL ?? 'info',
+  }),
+);
+
+export type ApiConfig = SectionValue<typeof apiSection>;
