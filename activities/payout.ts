@@ -15,7 +15,7 @@ const providerFailureType: Record<ProviderErrorKind, string> = {
 
 export function createPayoutActivities(service: PayoutService): PayoutActivities {
   return {
-    preparePayout: ({ payoutId }) => service.preparePayout(payoutId),
+    preparePayout: (input) => service.preparePayout(input),
     async reserveFunds({ payoutId }) {
       try {
         await service.reserveFunds(payoutId);

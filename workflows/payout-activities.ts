@@ -1,6 +1,6 @@
 // Types of the activities the payout workflow calls. Workflows import this file as types only; the
 // implementations live in activities/payout.ts and call domain services in src/.
-import type { MoneyWire, PayoutStatus, Reason } from './payout-contract.ts';
+import type { MoneyWire, PayoutInput, PayoutStatus, Reason } from './payout-contract.ts';
 
 /** Timeouts and thresholds resolved for one payout from configuration when it starts (recorded in history). */
 export interface PayoutPolicy {
@@ -44,7 +44,8 @@ export interface ProviderStatusOutcome {
 }
 
 export interface PayoutActivities {
-  preparePayout(input: { payoutId: string }): Promise<PayoutPolicy>;
+  /** Records the payout (idempotent: the API may already have) and resolves its policy. */
+  preparePayout(input: PayoutInput): Promise<PayoutPolicy>;
   reserveFunds(input: { payoutId: string }): Promise<void>;
   checkCompliance(input: { payoutId: string }): Promise<{ blocked: Reason[]; withholding?: MoneyWire }>;
   assessRisk(input: { payoutId: string }): Promise<{ reasons: Reason[] }>;

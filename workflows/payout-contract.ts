@@ -21,8 +21,11 @@ export interface PayoutInput {
   payeeId: string;
   amount: MoneyWire;
   method: PayoutMethod;
+  /** The caller asked for instant (still subject to the payee's opt-in, provider support, limit, risk). */
+  instantRequested: boolean;
   requestedBy: Actor;
   periodId?: string;
+  bulkId?: string;
 }
 
 export type PayoutState =

@@ -202,7 +202,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     PayoutStatus: ['requested'],
     ...(input.periodId ? { PeriodId: [input.periodId] } : {}),
   });
-  const policy = await acts.preparePayout({ payoutId });
+  const policy = await acts.preparePayout(input);
 
   // 1. Reserve funds.
   try {

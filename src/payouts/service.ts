@@ -3,7 +3,7 @@
 // only translate errors into Temporal failure types. Nothing returned here carries bank data.
 
 import type { PayoutPolicy, RoutePlan } from '../../workflows/payout-activities.ts';
-import type { MoneyWire, PayoutStatus, Reason } from '../../workflows/payout-contract.ts';
+import type { MoneyWire, PayoutInput, PayoutStatus, Reason } from '../../workflows/payout-contract.ts';
 import { checkCompliance, type SanctionsList } from '../compliance/index.ts';
 import type { Database } from '../db/open.ts';
 import { computePayoutBreakdown, computeWithholding, type InstantFeeSchedule } from '../fees/index.ts';
@@ -14,7 +14,7 @@ import type { PayoutProvider, PayoutMethod as ProviderMethod, ProviderStatus } f
 import { assessRisk, type RiskRulesConfig } from '../risk/index.ts';
 import { decideRail, nextPayoutWindow, type PayoutCalendar, rankProviders } from '../routing/index.ts';
 import { type WebhookOutbox, webhookEventId } from '../webhooks/index.ts';
-import { type PayoutRecord, PayoutStore } from './store.ts';
+import { type NewPayout, type PayoutRecord, PayoutStore } from './store.ts';
 
 /** Settings the payout flow needs (from the `payouts` configuration section). */
 export interface PayoutSettings {
@@ -87,6 +87,23 @@ export const ledgerKeys = {
 
 export const attemptKey = (payoutId: string, attemptNo: number) => `${payoutId}:${attemptNo}`;
 
+/** The payout row for a workflow input (the API inserts the same row; whichever comes first wins). */
+export function newPayoutFrom(input: PayoutInput): NewPayout {
+  return {
+    id: input.payoutId,
+    payeeId: input.payeeId,
+    amount: input.amount.amount,
+    currency: input.amount.currency,
+    scale: input.amount.scale,
+    method: input.method,
+    instantRequested: input.instantRequested,
+    requestedBy: input.requestedBy.actor,
+    requestedRole: input.requestedBy.role,
+    ...(input.periodId ? { periodId: input.periodId } : {}),
+    ...(input.bulkId ? { bulkId: input.bulkId } : {}),
+  };
+}
+
 const railFor = (rail: 'instant' | 'scheduled') => (rail === 'instant' ? 'instant' : 'batch');
 
 export function createPayoutService(deps: PayoutServiceDeps) {
@@ -115,8 +132,9 @@ export function createPayoutService(deps: PayoutServiceDeps) {
   return {
     store,
 
-    async preparePayout(payoutId: string): Promise<PayoutPolicy> {
-      const p = await load(payoutId);
+    async preparePayout(input: PayoutInput): Promise<PayoutPolicy> {
+      await store.insert(db.em(), newPayoutFrom(input));
+      const p = await load(input.payoutId);
       const thresholds = settings.approvalThresholds[p.currency];
       const amount = BigInt(p.amount);
       const approvalsRequired = !thresholds
