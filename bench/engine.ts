@@ -1,0 +1,470 @@
+// `npm run bench:engine [-- --workflows N --open-workflows K --rtt-calls M]`
+//
+// Measures the Temporal engine Disburse runs on, through the official SDK exactly as the tests use it:
+// the server is started by TestWorkflowEnvironment with `executable: { type: 'existing-path' }`
+// (bin/temporal-dev, or the official binary when TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH is set).
+//   1. baseline: bare gRPC round trips (GetSystemInfo, DescribeNamespace), sequential, p50/p99;
+//   2. memory: K workflows left open waiting for a signal; the server's RSS delta / K;
+//   3. throughput: N one-activity workflows started concurrently; completed/s, start-to-close p50/p99.
+// Prints a table. Exits non-zero only when something fails, not when a goal is missed.
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { EngineBenchActivities, oneActivity, waitForRelease } from './workflows/engine.ts';
+
+const THROUGHPUT_GOAL = 150; // workflows/s on 2 cores (issue 3)
+const TASK_QUEUE = 'bench-engine';
+const NAMESPACE = 'default';
+
+interface Options {
+  workflows: number;
+  openWorkflows: number;
+  rttCalls: number;
+  startConcurrency: number;
+  timeoutSeconds: number;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      workflows: { type: 'string', default: '2000' },
+      'open-workflows': { type: 'string', default: '2000' },
+      'rtt-calls': { type: 'string', default: '2000' },
+      'start-concurrency': { type: 'string', default: '200' },
+      'timeout-seconds': { type: 'string', default: '300' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run bench:engine -- [--workflows N=2000] [--open-workflows K=2000] [--rtt-calls M=2000]\n' +
+        '                               [--start-concurrency C=200] [--timeout-seconds S=300]\n' +
+        'server: bin/temporal-dev, or $TEMPORAL_CLI_PATH (official dev server) / $TEMPORAL_TEST_SERVER_PATH',
+    );
+    process.exit(0);
+  }
+  const int = (name: string, raw: string, min: number): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    return n;
+  };
+  return {
+    workflows: int('workflows', values.workflows, 1),
+    openWorkflows: int('open-workflows', values['open-workflows'], 0),
+    rttCalls: int('rtt-calls', values['rtt-calls'], 1),
+    startConcurrency: int('start-concurrency', values['start-concurrency'], 1),
+    timeoutSeconds: int('timeout-seconds', values['timeout-seconds'], 1),
+  };
+}
+
+interface ServerChoice {
+  label: string;
+  path: string;
+  mode: 'dev' | 'time-skipping';
+}
+
+function chooseServer(): ServerChoice {
+  const cli = process.env.TEMPORAL_CLI_PATH;
+  if (cli) return { label: `official CLI dev server (${cli})`, path: cli, mode: 'dev' };
+  const testServer = process.env.TEMPORAL_TEST_SERVER_PATH;
+  if (testServer)
+    return { label: `official test server (${testServer})`, path: testServer, mode: 'time-skipping' };
+  const path = fileURLToPath(new URL('../bin/temporal-dev', import.meta.url));
+  return { label: 'bin/temporal-dev', path, mode: 'dev' };
+}
+
+async function startEnvironment(server: ServerChoice): Promise<TestWorkflowEnvironment> {
+  const executable = { type: 'existing-path' as const, path: server.path };
+  if (server.mode === 'time-skipping') {
+    return TestWorkflowEnvironment.createTimeSkipping({ server: { executable } });
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable, namespace: NAMESPACE, ip: '127.0.0.1', log: { format: 'pretty', level: 'error' } },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process metrics from /proc: the server is a child of this process (the SDK's core spawns it).
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  cmdline: string;
+}
+
+function listProcesses(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 (ppid) follows the parenthesised command name, which may itself contain spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      out.push({ pid: Number(entry), ppid, cmdline });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+
+function childPids(): Set<number> {
+  return new Set(
+    listProcesses()
+      .filter((p) => p.ppid === process.pid)
+      .map((p) => p.pid),
+  );
+}
+
+/**
+ * The server's pid: the one child of this process that appeared while the environment started. (Its
+ * command line need not name the executable: bin/temporal-dev execs node.)
+ */
+function findServerPid(before: Set<number>): number {
+  const fresh = [...childPids()].filter((pid) => !before.has(pid));
+  if (fresh.length !== 1) {
+    throw new Error(
+      `expected one new child process (the server), found ${fresh.length}: cannot measure its memory`,
+    );
+  }
+  return fresh[0]!;
+}
+
+function processTree(rootPid: number): number[] {
+  const all = listProcesses();
+  const tree = [rootPid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const p of all) if (p.ppid === tree[i]) tree.push(p.pid);
+  }
+  return tree;
+}
+
+/** Resident set size of the whole process tree, in bytes. */
+function rssBytes(rootPid: number): number {
+  let total = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (match) total += Number(match[1]) * 1024;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return total;
+}
+
+/** CPU seconds (user + system) consumed so far by the process tree. */
+function cpuSeconds(rootPid: number): number {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  let ticks = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return ticks / ticksPerSecond;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!, index);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(
+      () => fail(new Error(`${what} did not finish within ${seconds} s (raise --timeout-seconds?)`)),
+      seconds * 1000,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface RoundTrip {
+  name: string;
+  p50: number;
+  p99: number;
+  calls: number;
+}
+
+async function measureRoundTrips(env: TestWorkflowEnvironment, calls: number): Promise<RoundTrip[]> {
+  const service = env.connection.workflowService;
+  const probes: Array<[string, () => Promise<unknown>]> = [
+    ['GetSystemInfo', () => service.getSystemInfo({})],
+    ['DescribeNamespace', () => service.describeNamespace({ namespace: NAMESPACE })],
+  ];
+  const results: RoundTrip[] = [];
+  for (const [name, call] of probes) {
+    for (let i = 0; i < Math.min(200, calls); i++) await call(); // warm up
+    const samples: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const t0 = performance.now();
+      await call();
+      samples.push(performance.now() - t0);
+    }
+    samples.sort((a, b) => a - b);
+    results.push({ name, p50: percentile(samples, 50), p99: percentile(samples, 99), calls });
+  }
+  return results;
+}
+
+interface MemoryResult {
+  open: number;
+  rssBefore: number;
+  rssAfter: number;
+}
+
+async function measureOpenWorkflowMemory(
+  client: Client,
+  serverPid: number,
+  runId: string,
+  count: number,
+  timeoutSeconds: number,
+): Promise<MemoryResult> {
+  await new Promise((r) => setTimeout(r, 1000)); // let the server settle after start-up and warm-up
+  const rssBefore = rssBytes(serverPid);
+  const handles = await mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    200,
+    (i) =>
+      client.workflow.start<typeof waitForRelease>('waitForRelease', {
+        taskQueue: TASK_QUEUE,
+        workflowId: `${runId}-open-${i}`,
+      }),
+  );
+  // Open and idle = first workflow task completed, nothing pending.
+  await withTimeout(
+    (async () => {
+      let waiting = handles;
+      while (waiting.length > 0) {
+        const idle = await mapLimit(waiting, 100, async (h) => {
+          const d = await h.describe();
+          return d.historyLength >= 4 && !d.raw.pendingWorkflowTask;
+        });
+        waiting = waiting.filter((_, i) => !idle[i]);
+        if (waiting.length > 0) await new Promise((r) => setTimeout(r, 200));
+      }
+    })(),
+    timeoutSeconds,
+    `${count} idle workflows`,
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  const rssAfter = rssBytes(serverPid);
+  // Release them so the throughput phase starts from quiet task queues.
+  await mapLimit(handles, 200, (h) => h.signal('release'));
+  await withTimeout(
+    mapLimit(handles, 200, (h) => h.result()),
+    timeoutSeconds,
+    `releasing ${count} idle workflows`,
+  );
+  return { open: count, rssBefore, rssAfter };
+}
+
+interface ThroughputResult {
+  completed: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  serverCpu: number;
+  benchCpu: number;
+}
+
+async function measureThroughput(
+  client: Client,
+  serverPid: number,
+  runId: string,
+  options: Options,
+): Promise<ThroughputResult> {
+  const serverCpu0 = cpuSeconds(serverPid);
+  const benchCpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const latencies = await withTimeout(
+    mapLimit(
+      Array.from({ length: options.workflows }, (_, i) => i),
+      options.startConcurrency,
+      async (i) => {
+        const started = performance.now();
+        const handle = await client.workflow.start<typeof oneActivity>('oneActivity', {
+          taskQueue: TASK_QUEUE,
+          workflowId: `${runId}-wf-${i}`,
+          args: [`payload-${i}`],
+        });
+        // Wrapped so the start lane does not wait for the result: all N workflows run at once.
+        const done = handle.result().then((result) => {
+          if (result !== `payload-${i}`) throw new Error(`workflow ${i} returned ${JSON.stringify(result)}`);
+          return performance.now() - started;
+        });
+        done.catch(() => {}); // reported through Promise.all below, not as an unhandled rejection
+        return { done };
+      },
+    ).then((pending) => Promise.all(pending.map((p) => p.done))),
+    options.timeoutSeconds,
+    `${options.workflows} one-activity workflows`,
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const benchCpu = process.cpuUsage(benchCpu0);
+  latencies.sort((a, b) => a - b);
+  return {
+    completed: latencies.length,
+    seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    serverCpu: cpuSeconds(serverPid) - serverCpu0,
+    benchCpu: (benchCpu.user + benchCpu.system) / 1e6,
+  };
+}
+
+function printTable(rows: Array<[string, string, string?]>): void {
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  const line = `+-${'-'.repeat(w0)}-+-${'-'.repeat(w1)}-+`;
+  console.log(line);
+  for (const [label, value, note] of rows) {
+    console.log(`| ${label.padEnd(w0)} | ${value.padStart(w1)} |${note ? ` ${note}` : ''}`);
+  }
+  console.log(line);
+}
+
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const server = chooseServer();
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./workflows/engine.ts', import.meta.url)),
+    logger: new DefaultLogger('WARN'),
+  });
+
+  const childrenBefore = childPids();
+  const startedAt = performance.now();
+  const env = await startEnvironment(server);
+  const readyMs = performance.now() - startedAt;
+  try {
+    const serverPid = findServerPid(childrenBefore);
+    const activities: EngineBenchActivities = { echo: async (input) => input };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: NAMESPACE,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+      activities,
+      maxConcurrentWorkflowTaskExecutions: 200,
+      maxConcurrentActivityTaskExecutions: 200,
+      maxConcurrentWorkflowTaskPolls: 40,
+      maxConcurrentActivityTaskPolls: 40,
+      nonStickyToStickyPollRatio: 1,
+      maxCachedWorkflows: Math.max(options.workflows, options.openWorkflows) + 100,
+    });
+    const runId = `bench-${Date.now().toString(36)}`;
+    const results = await worker.runUntil(async () => {
+      const roundTrips = await measureRoundTrips(env, options.rttCalls);
+      const memory =
+        options.openWorkflows > 0
+          ? await measureOpenWorkflowMemory(
+              env.client,
+              serverPid,
+              runId,
+              options.openWorkflows,
+              options.timeoutSeconds,
+            )
+          : undefined;
+      const throughput = await measureThroughput(env.client, serverPid, runId, options);
+      return { roundTrips, memory, throughput };
+    });
+
+    const { roundTrips, memory, throughput } = results;
+    const rate = throughput.completed / throughput.seconds;
+    console.log(
+      `\nengine benchmark: ${server.label}, ${server.mode} mode, pid ${serverPid}; ` +
+        `${availableParallelism()} CPUs; node ${process.version}; SDK worker + client in this process\n`,
+    );
+    const rows: Array<[string, string, string?]> = [['server ready (spawn to connected)', ms(readyMs)]];
+    for (const rt of roundTrips) {
+      rows.push([
+        `gRPC ${rt.name} round trip p50 / p99`,
+        `${ms(rt.p50)} / ${ms(rt.p99)}`,
+        `${rt.calls} sequential calls`,
+      ]);
+    }
+    if (memory) {
+      const perWorkflow = (memory.rssAfter - memory.rssBefore) / memory.open;
+      rows.push([
+        'server memory per open workflow',
+        `${(perWorkflow / 1024).toFixed(1)} KiB`,
+        `RSS ${mib(memory.rssBefore)} -> ${mib(memory.rssAfter)} with ${memory.open} idle workflows`,
+      ]);
+    }
+    rows.push(
+      [
+        'one-activity workflows completed',
+        `${throughput.completed}`,
+        `in ${throughput.seconds.toFixed(2)} s`,
+      ],
+      [
+        'throughput',
+        `${rate.toFixed(1)} wf/s`,
+        `goal >= ${THROUGHPUT_GOAL} wf/s: ${rate >= THROUGHPUT_GOAL ? 'met' : 'NOT met'}`,
+      ],
+      [
+        'start-to-close latency p50 / p99',
+        `${ms(throughput.p50)} / ${ms(throughput.p99)}`,
+        'start call to result',
+      ],
+      [
+        'server CPU during throughput',
+        `${throughput.serverCpu.toFixed(1)} s`,
+        `${(throughput.serverCpu / throughput.seconds).toFixed(2)} cores`,
+      ],
+      [
+        'client+worker CPU during throughput',
+        `${throughput.benchCpu.toFixed(1)} s`,
+        `${(throughput.benchCpu / throughput.seconds).toFixed(2)} cores`,
+      ],
+    );
+    printTable(rows);
+  } finally {
+    await env.teardown();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(
+    `bench:engine failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  process.exit(1);
+});
