@@ -1,0 +1,842 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { qualify } from '../db/identifiers.ts';
+import { sql, sqlState } from '../db/sql.ts';
+import { currencyOf, type Money, money } from '../money/index.ts';
+import {
+  type AccountKind,
+  type AccountRef,
+  accountKey,
+  isAccountKind,
+  NON_NEGATIVE_KINDS,
+  PLATFORM,
+} from './accounts.ts';
+import {
+  AlreadyReversed,
+  HoldAlreadyResolved,
+  IdempotencyConflict,
+  InsufficientFunds,
+  InvalidCursor,
+  InvalidPosting,
+  TransactionNotFound,
+} from './errors.ts';
+import { convertMinor, type FxRate, parseRate } from './fx.ts';
+import {
+  asPosting,
+  type NormalizedEntry,
+  type NormalizedPosting,
+  normalizePosting,
+  type PostingInput,
+  positiveAmount,
+  validateKey,
+  validateMetadata,
+  validateOwner,
+} from './posting.ts';
+
+export interface PostedEntry {
+  readonly account: AccountRef;
+  /** Signed: positive raised the account's balance. */
+  readonly amount: Money;
+}
+
+export interface PostedTransaction {
+  readonly id: string;
+  readonly type: string;
+  readonly idempotencyKey: string;
+  readonly metadata: Record<string, unknown>;
+  readonly entries: readonly PostedEntry[];
+  readonly createdAt: string;
+  /** True when this call found the transaction already posted under the same key (nothing new written). */
+  readonly replayed: boolean;
+}
+
+/** Platform-side legs a hold can settle into (all in the hold's currency; they must add up to the hold). */
+export type SettleLegKind =
+  | 'provider_clearing'
+  | 'fees_revenue'
+  | 'tax_withholding'
+  | 'platform_funding'
+  | 'spendback_revenue';
+export type SettleLegs = Partial<Record<SettleLegKind, Money>>;
+
+export interface PayeeBalance {
+  readonly currency: string;
+  readonly available: Money;
+  readonly held: Money;
+  readonly restricted: Money;
+  readonly receivable: Money;
+}
+
+export interface HistoryEntry {
+  readonly entryId: string;
+  readonly transactionId: string;
+  readonly type: string;
+  readonly idempotencyKey: string;
+  readonly amount: Money;
+  readonly metadata: Record<string, unknown>;
+  readonly createdAt: string;
+}
+
+export interface AccountHistory {
+  readonly account: AccountRef & { readonly balance: Money };
+  /** Newest first. */
+  readonly entries: readonly HistoryEntry[];
+  /** Pass back to get the next (older) page; null at the end. */
+  readonly nextCursor: string | null;
+}
+
+export interface BatchResult {
+  readonly idempotencyKey: string;
+  readonly id: string;
+  readonly replayed: boolean;
+}
+
+/** What the Ledger needs: EntityManagers for one schema (a `Database` from src/db/open.ts fits). */
+export interface LedgerStore {
+  em(): EntityManager;
+  readonly schema: string;
+}
+
+const SETTLE_LEG_KINDS: readonly SettleLegKind[] = [
+  'provider_clearing',
+  'fees_revenue',
+  'tax_withholding',
+  'platform_funding',
+  'spendback_revenue',
+];
+
+/** Thrown inside a database transaction to roll it back when the key turns out to be taken. */
+class KeyTaken extends Error {}
+
+interface TxRow {
+  id: string;
+  type: string;
+  idempotency_key: string;
+  content_hash: string;
+  metadata: Record<string, unknown>;
+  resolves_hold_id: string | null;
+  reverses_id: string | null;
+  created_at: Date | string;
+}
+
+/**
+ * The double-entry ledger. Every operation is one database transaction: accounts are created on first
+ * use, the accounts touched are row-locked in id order (concurrent postings serialise, no lock-order
+ * deadlocks), payee balances are checked, then the transaction and its entries are inserted; the
+ * database applies them to the balances and checks balance-per-currency at commit.
+ *
+ * Idempotency: the same idempotency key with the same content returns the stored transaction
+ * (`replayed: true`); with different content it throws IdempotencyConflict.
+ */
+export class Ledger {
+  readonly #store: LedgerStore;
+  readonly #bound: EntityManager | undefined;
+  readonly #t: { accounts: string; transactions: string; entries: string };
+  readonly #accountIds = new Map<string, string>();
+
+  constructor(store: LedgerStore, boundEm?: EntityManager) {
+    this.#store = store;
+    this.#bound = boundEm;
+    this.#t = {
+      accounts: qualify(store.schema, 'ledger_accounts'),
+      transactions: qualify(store.schema, 'ledger_transactions'),
+      entries: qualify(store.schema, 'ledger_entries'),
+    };
+  }
+
+  /** A Ledger whose postings join `em`'s current transaction (commit/rollback together with your writes). */
+  within(em: EntityManager): Ledger {
+    return new Ledger(this.#store, em);
+  }
+
+  // ---------------------------------------------------------------- generic posting
+
+  async post(input: PostingInput): Promise<PostedTransaction> {
+    return this.#postNormalized(normalizePosting(input));
+  }
+
+  /**
+   * Posts many generic transactions in one database transaction with set-based inserts (a period
+   * close). All or nothing: a conflict or a payee balance going negative rolls back the whole batch.
+   */
+  async postBatch(inputs: readonly PostingInput[]): Promise<BatchResult[]> {
+    const postings = inputs.map((input, i) => {
+      try {
+        return normalizePosting(input);
+      } catch (error) {
+        if (error instanceof InvalidPosting) throw new InvalidPosting(`[${i}].${error.field}`, error.message);
+        throw error;
+      }
+    });
+    const unique = new Map<string, NormalizedPosting>();
+    for (const p of postings) {
+      const seen = unique.get(p.idempotencyKey);
+      if (seen && seen.contentHash !== p.contentHash)
+        throw new IdempotencyConflict(p.idempotencyKey, '(same batch)');
+      unique.set(p.idempotencyKey, p);
+    }
+    const batch = [...unique.values()];
+    const ids = await this.#ensureAccounts(batch.flatMap((p) => p.entries));
+    const results = await this.#transaction(async (em) => {
+      const deltas = new Map<string, bigint>();
+      const inserted = await sql<{ id: string; idempotency_key: string }>(
+        em,
+        `INSERT INTO ${this.#t.transactions} (type, idempotency_key, content_hash, metadata)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id, idempotency_key`,
+        [
+          batch.map((p) => p.type),
+          batch.map((p) => p.idempotencyKey),
+          batch.map((p) => p.contentHash),
+          batch.map((p) => JSON.stringify(p.metadata)),
+        ],
+      );
+      const newIds = new Map(inserted.map((r) => [r.idempotency_key, r.id]));
+      const out: BatchResult[] = [];
+      const txIds: string[] = [];
+      const accountIds: string[] = [];
+      const amounts: string[] = [];
+      const replays: NormalizedPosting[] = [];
+      for (const p of batch) {
+        const id = newIds.get(p.idempotencyKey);
+        if (id === undefined) {
+          replays.push(p);
+          continue;
+        }
+        out.push({ idempotencyKey: p.idempotencyKey, id, replayed: false });
+        for (const e of p.entries) {
+          const accountId = ids.get(accountKey(e))!;
+          txIds.push(id);
+          accountIds.push(accountId);
+          amounts.push(e.amount.toString());
+          deltas.set(accountId, (deltas.get(accountId) ?? 0n) + e.amount);
+        }
+      }
+      if (replays.length > 0) {
+        const existing = await sql<{ id: string; idempotency_key: string; content_hash: string }>(
+          em,
+          `SELECT id, idempotency_key, content_hash FROM ${this.#t.transactions} WHERE idempotency_key = ANY($1::text[])`,
+          [replays.map((p) => p.idempotencyKey)],
+        );
+        const byKey = new Map(existing.map((r) => [r.idempotency_key, r]));
+        for (const p of replays) {
+          const row = byKey.get(p.idempotencyKey)!;
+          if (row.content_hash !== p.contentHash) throw new IdempotencyConflict(p.idempotencyKey, row.id);
+          out.push({ idempotencyKey: p.idempotencyKey, id: row.id, replayed: true });
+        }
+      }
+      if (txIds.length > 0) {
+        await this.#lockAndCheck(em, [...deltas.keys()], deltas);
+        await sql(
+          em,
+          `INSERT INTO ${this.#t.entries} (transaction_id, account_id, amount)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])`,
+          [txIds, accountIds, amounts],
+        );
+      }
+      return out;
+    });
+    const byKey = new Map(results.map((r) => [r.idempotencyKey, r]));
+    return postings.map((p) => byKey.get(p.idempotencyKey)!);
+  }
+
+  // ---------------------------------------------------------------- domain operations
+
+  /** Earnings become spendable: platform_funding → payee_available. */
+  async creditEarnings(input: {
+    payeeId: string;
+    amount: Money;
+    idempotencyKey: string;
+    metadata?: Record<string, unknown>;
+    type?: string;
+  }): Promise<PostedTransaction> {
+    const payeeId = validateOwner(input.payeeId, 'payee_available', 'payeeId');
+    const amount = positiveAmount(input.amount, 'amount');
+    return this.post({
+      type: input.type ?? 'earnings.credit',
+      idempotencyKey: input.idempotencyKey,
+      metadata: { payeeId, ...input.metadata },
+      entries: [
+        { account: { kind: 'platform_funding', owner: PLATFORM }, amount: negate(amount) },
+        { account: { kind: 'payee_available', owner: payeeId }, amount },
+      ],
+    });
+  }
+
+  /** Reserves funds for an in-flight payout: payee_available → payee_held. InsufficientFunds if short. */
+  async hold(input: {
+    payeeId: string;
+    amount: Money;
+    idempotencyKey: string;
+    metadata?: Record<string, unknown>;
+  }): Promise<PostedTransaction> {
+    const payeeId = validateOwner(input.payeeId, 'payee_available', 'payeeId');
+    const amount = positiveAmount(input.amount, 'amount');
+    return this.post({
+      type: 'hold',
+      idempotencyKey: input.idempotencyKey,
+      metadata: { payeeId, ...input.metadata },
+      entries: [
+        { account: { kind: 'payee_available', owner: payeeId }, amount: negate(amount) },
+        { account: { kind: 'payee_held', owner: payeeId }, amount },
+      ],
+    });
+  }
+
+  /**
+   * Pays a hold out: payee_held → the given platform legs (e.g. provider_clearing for what the provider
+   * sends, fees_revenue for the instant fee, tax_withholding), which must add up to the held amount.
+   */
+  async settleHold(input: {
+    holdKey: string;
+    idempotencyKey: string;
+    legs: SettleLegs;
+    metadata?: Record<string, unknown>;
+  }): Promise<PostedTransaction> {
+    const hold = await this.#loadHold(input.holdKey);
+    const legs = input.legs;
+    if (typeof legs !== 'object' || legs === null)
+      throw new InvalidPosting('legs', 'must be an object of amounts');
+    for (const k of Object.keys(legs)) {
+      if (!(SETTLE_LEG_KINDS as readonly string[]).includes(k)) {
+        throw new InvalidPosting(`legs.${k}`, `not a settle leg; use ${SETTLE_LEG_KINDS.join(', ')}`);
+      }
+    }
+    const entries: NormalizedEntry[] = [];
+    let total = 0n;
+    for (const kind of SETTLE_LEG_KINDS) {
+      const leg = legs[kind];
+      if (leg === undefined) continue;
+      const value = asPosting(() => positiveAmount(leg, `legs.${kind}`, hold.currency));
+      total += BigInt(value.amount);
+      entries.push({ kind, owner: PLATFORM, currency: hold.currency, amount: BigInt(value.amount) });
+    }
+    if (total !== hold.amount) {
+      throw new InvalidPosting(
+        'legs',
+        `legs add up to ${total} ${hold.currency} minor units; the hold is ${hold.amount}`,
+      );
+    }
+    entries.unshift({
+      kind: 'payee_held',
+      owner: hold.payeeId,
+      currency: hold.currency,
+      amount: -hold.amount,
+    });
+    return this.#resolveHold(hold, 'hold.settle', input.idempotencyKey, entries, input.metadata);
+  }
+
+  /** Gives a hold back: payee_held → payee_available (payout failed or was cancelled). */
+  async releaseHold(input: {
+    holdKey: string;
+    idempotencyKey: string;
+    metadata?: Record<string, unknown>;
+  }): Promise<PostedTransaction> {
+    const hold = await this.#loadHold(input.holdKey);
+    const entries: NormalizedEntry[] = [
+      { kind: 'payee_held', owner: hold.payeeId, currency: hold.currency, amount: -hold.amount },
+      { kind: 'payee_available', owner: hold.payeeId, currency: hold.currency, amount: hold.amount },
+    ];
+    return this.#resolveHold(hold, 'hold.release', input.idempotencyKey, entries, input.metadata);
+  }
+
+  /**
+   * Posts the mirror image of a transaction (e.g. a payout returned after being paid). Legs that took
+   * money out of payee_held go back to payee_available, since the hold is over. Holds cannot be
+   * reversed (release them); a transaction is reversed at most once.
+   */
+  async reverse(input: {
+    transactionKey: string;
+    idempotencyKey: string;
+    reason: string;
+    metadata?: Record<string, unknown>;
+  }): Promise<PostedTransaction> {
+    validateKey(input.transactionKey, 'transactionKey');
+    if (typeof input.reason !== 'string' || input.reason.trim() === '') {
+      throw new InvalidPosting('reason', 'say why the transaction is reversed');
+    }
+    const original = await this.getTransaction(input.transactionKey);
+    if (!original) throw new TransactionNotFound(input.transactionKey);
+    if (original.type === 'hold') {
+      throw new InvalidPosting('transactionKey', 'a hold is not reversed; release it with releaseHold');
+    }
+    const row = (await this.#txByKeys(this.#em(), [input.transactionKey]))[0]!;
+    if (row.reverses_id !== null) {
+      throw new InvalidPosting('transactionKey', 'a reversal cannot be reversed; post the original again');
+    }
+    const entries: NormalizedEntry[] = original.entries.map((e) => ({
+      kind: e.account.kind === 'payee_held' ? 'payee_available' : e.account.kind,
+      owner: e.account.owner,
+      currency: e.account.currency,
+      amount: -BigInt(e.amount.amount),
+    }));
+    const posting = this.#normalizedFrom(
+      'reversal',
+      input.idempotencyKey,
+      { reason: input.reason, reverses: input.transactionKey, ...input.metadata },
+      entries,
+      { reversesId: original.id },
+    );
+    try {
+      return await this.#postNormalized(posting);
+    } catch (error) {
+      if (sqlState(error) === '23505' && String(error).includes('reverses_id')) {
+        const by = await sql<{ idempotency_key: string }>(
+          this.#em(),
+          `SELECT idempotency_key FROM ${this.#t.transactions} WHERE reverses_id = $1`,
+          [original.id],
+        );
+        throw new AlreadyReversed(input.transactionKey, by[0]?.idempotency_key ?? '?');
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Converts between currencies through the platform's `fx` accounts:
+   * owner's `from` account −from; fx[from.currency] +from; fx[to] −converted; owner's `to` account
+   * +(converted − fee); fees_revenue +fee (FX margin as an explicit leg). The rate is exact (decimal
+   * string or integer numerator/denominator: 1 major unit of `from` = rate major units of `toCurrency`),
+   * the converted amount is rounded down to a whole minor unit, and the rate is recorded in metadata.
+   */
+  async convertFx(input: {
+    owner: string;
+    accountKind?: AccountKind;
+    from: Money;
+    toCurrency: string;
+    rate: FxRate;
+    fee?: Money;
+    idempotencyKey: string;
+    metadata?: Record<string, unknown>;
+  }): Promise<PostedTransaction & { converted: Money; credited: Money }> {
+    const kind = input.accountKind ?? 'payee_available';
+    if (!isAccountKind(kind))
+      throw new InvalidPosting('accountKind', `unknown account kind ${JSON.stringify(kind)}`);
+    const owner = validateOwner(input.owner, kind, 'owner');
+    const from = positiveAmount(input.from, 'from');
+    const to = asPosting(() => currencyOf(input.toCurrency, 'toCurrency'));
+    if (to.code === from.currency)
+      throw new InvalidPosting('toCurrency', 'must differ from the from currency');
+    const rate = parseRate(input.rate);
+    const converted = convertMinor(
+      BigInt(from.amount),
+      currencyOf(from.currency).exponent,
+      to.exponent,
+      rate,
+    );
+    const fee = input.fee === undefined ? 0n : BigInt(positiveAmount(input.fee, 'fee', to.code).amount);
+    if (converted - fee <= 0n) {
+      throw new InvalidPosting(
+        'from',
+        `converts to ${converted} ${to.code} minor units, not enough to cover the fee`,
+      );
+    }
+    const entries: NormalizedEntry[] = [
+      { kind, owner, currency: from.currency, amount: -BigInt(from.amount) },
+      { kind: 'fx', owner: PLATFORM, currency: from.currency, amount: BigInt(from.amount) },
+      { kind: 'fx', owner: PLATFORM, currency: to.code, amount: -converted },
+      { kind, owner, currency: to.code, amount: converted - fee },
+    ];
+    if (fee > 0n) entries.push({ kind: 'fees_revenue', owner: PLATFORM, currency: to.code, amount: fee });
+    const posted = await this.#postNormalized(
+      this.#normalizedFrom(
+        'fx.convert',
+        input.idempotencyKey,
+        {
+          rate: {
+            numerator: rate.numerator.toString(),
+            denominator: rate.denominator.toString(),
+            decimal: rate.decimal,
+          },
+          from,
+          converted: money(converted, to.code),
+          ...input.metadata,
+        },
+        entries,
+      ),
+    );
+    return { ...posted, converted: money(converted, to.code), credited: money(converted - fee, to.code) };
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  async getTransaction(idempotencyKey: string): Promise<PostedTransaction | null> {
+    validateKey(idempotencyKey);
+    const em = this.#em();
+    const rows = await this.#txByKeys(em, [idempotencyKey]);
+    return rows[0] ? this.#hydrate(em, rows[0], false) : null;
+  }
+
+  /** Every payee account balance of one payee, per currency. */
+  async balances(payeeId: string): Promise<PayeeBalance[]> {
+    validateOwner(payeeId, 'payee_available', 'payeeId');
+    const rows = await sql<{ kind: string; currency: string; balance: string }>(
+      this.#em(),
+      `SELECT kind, currency, balance FROM ${this.#t.accounts} WHERE owner = $1 AND kind LIKE 'payee\\_%'
+       ORDER BY currency`,
+      [payeeId],
+    );
+    const byCurrency = new Map<string, Record<string, bigint>>();
+    for (const r of rows) {
+      const b = byCurrency.get(r.currency) ?? {};
+      b[r.kind] = BigInt(r.balance);
+      byCurrency.set(r.currency, b);
+    }
+    return [...byCurrency].map(([currency, b]) => ({
+      currency,
+      available: money(b.payee_available ?? 0n, currency),
+      held: money(b.payee_held ?? 0n, currency),
+      restricted: money(b.payee_restricted ?? 0n, currency),
+      receivable: money(b.payee_receivable ?? 0n, currency),
+    }));
+  }
+
+  /** Balance of one account (zero if it was never used). */
+  async balance(account: { kind: AccountKind; owner?: string; currency: string }): Promise<Money> {
+    const ref = this.#ref(account);
+    const rows = await sql<{ balance: string }>(
+      this.#em(),
+      `SELECT balance FROM ${this.#t.accounts} WHERE kind = $1 AND owner = $2 AND currency = $3`,
+      [ref.kind, ref.owner, ref.currency],
+    );
+    return money(rows[0]?.balance ?? 0n, ref.currency);
+  }
+
+  /** Entries of one account, newest first, with opaque cursor pagination. */
+  async accountHistory(
+    account: { kind: AccountKind; owner?: string; currency: string },
+    page: { cursor?: string | null; limit?: number } = {},
+  ): Promise<AccountHistory> {
+    const ref = this.#ref(account);
+    const limit = page.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      throw new InvalidPosting('limit', 'must be 1-500');
+    const before = page.cursor ? decodeCursor(page.cursor) : null;
+    const em = this.#em();
+    const acct = await sql<{ id: string; balance: string }>(
+      em,
+      `SELECT id, balance FROM ${this.#t.accounts} WHERE kind = $1 AND owner = $2 AND currency = $3`,
+      [ref.kind, ref.owner, ref.currency],
+    );
+    if (!acct[0])
+      return { account: { ...ref, balance: money(0n, ref.currency) }, entries: [], nextCursor: null };
+    const rows = await sql<{
+      id: string;
+      transaction_id: string;
+      amount: string;
+      type: string;
+      idempotency_key: string;
+      metadata: Record<string, unknown>;
+      created_at: Date | string;
+    }>(
+      em,
+      `SELECT e.id, e.transaction_id, e.amount, t.type, t.idempotency_key, t.metadata, t.created_at
+         FROM ${this.#t.entries} e JOIN ${this.#t.transactions} t ON t.id = e.transaction_id
+        WHERE e.account_id = $1 AND ($2::bigint IS NULL OR e.id < $2::bigint)
+        ORDER BY e.id DESC LIMIT $3`,
+      [acct[0].id, before, limit + 1],
+    );
+    const pageRows = rows.slice(0, limit);
+    const last = pageRows.at(-1);
+    return {
+      account: { ...ref, balance: money(acct[0].balance, ref.currency) },
+      entries: pageRows.map((r) => ({
+        entryId: r.id,
+        transactionId: r.transaction_id,
+        type: r.type,
+        idempotencyKey: r.idempotency_key,
+        amount: money(r.amount, ref.currency),
+        metadata: r.metadata,
+        createdAt: new Date(r.created_at).toISOString(),
+      })),
+      nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+    };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #em(): EntityManager {
+    return this.#bound ?? this.#store.em();
+  }
+
+  #ref(account: { kind: AccountKind; owner?: string; currency: string }): AccountRef {
+    if (!isAccountKind(account?.kind))
+      throw new InvalidPosting('account.kind', `unknown account kind ${JSON.stringify(account?.kind)}`);
+    const owner = validateOwner(account.owner, account.kind, 'account.owner');
+    const currency = asPosting(() => currencyOf(account.currency, 'account.currency')).code;
+    return { kind: account.kind, owner, currency };
+  }
+
+  #normalizedFrom(
+    type: string,
+    idempotencyKey: string,
+    metadata: Record<string, unknown>,
+    entries: readonly NormalizedEntry[],
+    links: { resolvesHoldId?: string; reversesId?: string } = {},
+  ): NormalizedPosting {
+    return normalizePosting(
+      {
+        type,
+        idempotencyKey,
+        metadata: validateMetadata(metadata),
+        entries: entries.map((e) => ({
+          account: { kind: e.kind, owner: e.owner },
+          amount: money(e.amount, e.currency),
+        })),
+      },
+      links,
+    );
+  }
+
+  async #loadHold(holdKey: string) {
+    validateKey(holdKey, 'holdKey');
+    const hold = await this.getTransaction(holdKey);
+    if (hold?.type !== 'hold') throw new TransactionNotFound(holdKey, 'hold');
+    const held = hold.entries.find((e) => e.account.kind === 'payee_held')!;
+    return {
+      id: hold.id,
+      key: holdKey,
+      payeeId: held.account.owner,
+      currency: held.account.currency,
+      amount: BigInt(held.amount.amount),
+    };
+  }
+
+  async #resolveHold(
+    hold: { id: string; key: string },
+    type: 'hold.settle' | 'hold.release',
+    idempotencyKey: string,
+    entries: NormalizedEntry[],
+    metadata: Record<string, unknown> | undefined,
+  ): Promise<PostedTransaction> {
+    const posting = this.#normalizedFrom(type, idempotencyKey, { hold: hold.key, ...metadata }, entries, {
+      resolvesHoldId: hold.id,
+    });
+    const resolved = async () => {
+      const by = await sql<{ type: string; idempotency_key: string }>(
+        this.#em(),
+        `SELECT type, idempotency_key FROM ${this.#t.transactions} WHERE resolves_hold_id = $1`,
+        [hold.id],
+      );
+      return by[0];
+    };
+    // Replays of this very resolution are answered by #postNormalized; another resolution is an error.
+    const existing = await resolved();
+    if (existing && existing.idempotency_key !== idempotencyKey) {
+      throw new HoldAlreadyResolved(
+        hold.key,
+        existing.type === 'hold.settle' ? 'settled' : 'released',
+        existing.idempotency_key,
+      );
+    }
+    try {
+      return await this.#postNormalized(posting);
+    } catch (error) {
+      if (sqlState(error) === '23505' && String(error).includes('resolves_hold_id')) {
+        const by = await resolved();
+        throw new HoldAlreadyResolved(
+          hold.key,
+          by?.type === 'hold.settle' ? 'settled' : 'released',
+          by?.idempotency_key ?? '?',
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #postNormalized(p: NormalizedPosting): Promise<PostedTransaction> {
+    const replay = await this.#replay(p);
+    if (replay) return replay;
+    const ids = await this.#ensureAccounts(p.entries);
+    try {
+      return await this.#transaction(async (em) => {
+        const deltas = new Map<string, bigint>();
+        for (const e of p.entries) {
+          const id = ids.get(accountKey(e))!;
+          deltas.set(id, (deltas.get(id) ?? 0n) + e.amount);
+        }
+        // Lock first (id order), then claim the key: a concurrent same-key posting waits on the key.
+        await this.#lockAndCheck(em, [...deltas.keys()], deltas);
+        const inserted = await sql<TxRow>(
+          em,
+          `INSERT INTO ${this.#t.transactions}
+             (type, idempotency_key, content_hash, metadata, resolves_hold_id, reverses_id)
+           VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+           ON CONFLICT (idempotency_key) DO NOTHING
+           RETURNING id, type, idempotency_key, content_hash, metadata, resolves_hold_id, reverses_id, created_at`,
+          [
+            p.type,
+            p.idempotencyKey,
+            p.contentHash,
+            JSON.stringify(p.metadata),
+            p.resolvesHoldId,
+            p.reversesId,
+          ],
+        );
+        const row = inserted[0];
+        if (!row) throw new KeyTaken();
+        await sql(
+          em,
+          `INSERT INTO ${this.#t.entries} (transaction_id, account_id, amount)
+           SELECT $1::bigint, * FROM unnest($2::bigint[], $3::bigint[])`,
+          [row.id, p.entries.map((e) => ids.get(accountKey(e))!), p.entries.map((e) => e.amount.toString())],
+        );
+        return {
+          id: row.id,
+          type: row.type,
+          idempotencyKey: row.idempotency_key,
+          metadata: row.metadata,
+          entries: p.entries.map((e) => ({
+            account: { kind: e.kind, owner: e.owner, currency: e.currency },
+            amount: money(e.amount, e.currency),
+          })),
+          createdAt: new Date(row.created_at).toISOString(),
+          replayed: false,
+        };
+      });
+    } catch (error) {
+      if (error instanceof KeyTaken) {
+        const again = await this.#replay(p);
+        if (again) return again;
+      }
+      throw error;
+    }
+  }
+
+  /** The stored transaction if the key is taken by the same content; IdempotencyConflict if by other content. */
+  async #replay(p: NormalizedPosting): Promise<PostedTransaction | null> {
+    const em = this.#em();
+    const row = (await this.#txByKeys(em, [p.idempotencyKey]))[0];
+    if (!row) return null;
+    if (row.content_hash !== p.contentHash) throw new IdempotencyConflict(p.idempotencyKey, row.id);
+    return this.#hydrate(em, row, true);
+  }
+
+  async #lockAndCheck(em: EntityManager, accountIds: string[], deltas: Map<string, bigint>): Promise<void> {
+    const locked = await sql<{ id: string; kind: string; owner: string; currency: string; balance: string }>(
+      em,
+      `SELECT id, kind, owner, currency, balance FROM ${this.#t.accounts}
+        WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+      [accountIds],
+    );
+    for (const a of locked) {
+      const delta = deltas.get(a.id) ?? 0n;
+      const balance = BigInt(a.balance);
+      if (delta < 0n && NON_NEGATIVE_KINDS.has(a.kind as AccountKind) && balance + delta < 0n) {
+        throw new InsufficientFunds({ kind: a.kind, owner: a.owner, currency: a.currency }, balance, -delta);
+      }
+    }
+  }
+
+  async #txByKeys(em: EntityManager, keys: string[]): Promise<TxRow[]> {
+    return sql<TxRow>(
+      em,
+      `SELECT id, type, idempotency_key, content_hash, metadata, resolves_hold_id, reverses_id, created_at
+         FROM ${this.#t.transactions} WHERE idempotency_key = ANY($1::text[])`,
+      [keys],
+    );
+  }
+
+  async #hydrate(em: EntityManager, row: TxRow, replayed: boolean): Promise<PostedTransaction> {
+    const entries = await sql<{ kind: AccountKind; owner: string; currency: string; amount: string }>(
+      em,
+      `SELECT a.kind, a.owner, a.currency, e.amount
+         FROM ${this.#t.entries} e JOIN ${this.#t.accounts} a ON a.id = e.account_id
+        WHERE e.transaction_id = $1 ORDER BY e.id`,
+      [row.id],
+    );
+    return {
+      id: row.id,
+      type: row.type,
+      idempotencyKey: row.idempotency_key,
+      metadata: row.metadata,
+      entries: entries.map((e) => ({
+        account: { kind: e.kind, owner: e.owner, currency: e.currency },
+        amount: money(e.amount, e.currency),
+      })),
+      createdAt: new Date(row.created_at).toISOString(),
+      replayed,
+    };
+  }
+
+  /**
+   * Account ids, creating missing accounts in their own short statement (an empty account is harmless
+   * if the posting then fails), so the posting transaction itself only locks existing rows.
+   */
+  async #ensureAccounts(entries: readonly AccountRef[]): Promise<Map<string, string>> {
+    const missing = new Map<string, AccountRef>();
+    const found = new Map<string, string>();
+    for (const e of entries) {
+      const key = accountKey(e);
+      if (!this.#accountIds.has(key)) missing.set(key, e);
+    }
+    if (missing.size > 0) {
+      // Sorted so concurrent creators take the unique-index locks in one order.
+      const refs = [...missing.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+      const params = [refs.map((r) => r.kind), refs.map((r) => r.owner), refs.map((r) => r.currency)];
+      // Bound: inside the caller's transaction (a second connection could wait on it, and on PGlite
+      // it always would); ids are then not cached, as that transaction may still roll back.
+      const em = this.#em();
+      await sql(
+        em,
+        `INSERT INTO ${this.#t.accounts} (kind, owner, currency)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+         ON CONFLICT (kind, owner, currency) DO NOTHING`,
+        params,
+      );
+      const rows = await sql<{ id: string; kind: string; owner: string; currency: string }>(
+        em,
+        `SELECT a.id, a.kind, a.owner, a.currency FROM ${this.#t.accounts} a
+           JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(kind, owner, currency)
+             ON a.kind = k.kind AND a.owner = k.owner AND a.currency = k.currency`,
+        params,
+      );
+      for (const r of rows) found.set(accountKey(r), r.id);
+      if (!this.#bound) for (const [k, id] of found) this.#accountIds.set(k, id);
+    }
+    const out = new Map<string, string>();
+    for (const e of entries)
+      out.set(accountKey(e), this.#accountIds.get(accountKey(e)) ?? found.get(accountKey(e))!);
+    return out;
+  }
+
+  /** One database transaction, retried on deadlock/serialization failure (not when bound to a caller's). */
+  async #transaction<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    if (this.#bound) return this.#bound.transactional(fn);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#store.em().transactional(fn);
+      } catch (error) {
+        const state = sqlState(error);
+        if (state === '23514' && String(error).includes('payee_balance_not_negative')) {
+          // The code check runs under the same locks; this only fires if the database disagrees.
+          throw new InvalidPosting('entries', 'a payee balance would go negative (database check)');
+        }
+        if ((state === '40P01' || state === '40001') && attempt < 5) continue;
+        throw error;
+      }
+    }
+  }
+}
+
+function negate(m: Money): Money {
+  return { ...m, amount: (-BigInt(m.amount)).toString() };
+}
+
+function encodeCursor(entryId: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, before: entryId })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      v?: unknown;
+      before?: unknown;
+    };
+    if (parsed.v === 1 && typeof parsed.before === 'string' && /^\d{1,19}$/.test(parsed.before))
+      return parsed.before;
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursor();
+}

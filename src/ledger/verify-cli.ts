@@ -1,0 +1,36 @@
+import { loadConfig } from '../config/index.ts';
+import { startEmbeddedDatabase } from '../db/embedded.ts';
+import { migrate } from '../db/migrate.ts';
+import { openDatabase } from '../db/open.ts';
+import { verifyLedger } from './verify.ts';
+
+/** `npm run ledger:verify`: checks every ledger invariant; exits 1 naming each violation. */
+const { database } = loadConfig();
+const embedded = database.url
+  ? undefined
+  : await startEmbeddedDatabase({ dataDir: database.embeddedDataDir });
+const url = database.url ?? embedded!.url;
+try {
+  await migrate(url, database.schema);
+  const db = await openDatabase({ url, schema: database.schema, poolMax: 1 });
+  try {
+    const report = await verifyLedger(db.em(), database.schema);
+    const { accounts, transactions, entries } = report.counts;
+    if (report.ok) {
+      console.log(
+        `Ledger OK: ${transactions} transactions, ${entries} entries, ${accounts} accounts checked.`,
+      );
+    } else {
+      console.error(`Ledger invariant violations (${report.violations.length}):`);
+      for (const v of report.violations) console.error(`  [${v.check}] ${v.message}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await db.close();
+  }
+} catch (error) {
+  console.error(`ledger:verify failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+} finally {
+  await embedded?.stop();
+}

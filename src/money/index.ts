@@ -1,0 +1,14 @@
+export { currencyOf, isCurrencyCode } from './currency.ts';
+export { MoneyError, type MoneyErrorReason } from './errors.ts';
+export {
+  formatDecimal,
+  fromDinero,
+  type Money,
+  type MoneyRules,
+  minorUnits,
+  money,
+  parseDecimal,
+  parseMoney,
+  sameCurrency,
+  toDinero,
+} from './money.ts';
