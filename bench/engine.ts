@@ -5,7 +5,8 @@
 // (bin/temporal-dev, or the official binary when TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH is set).
 //   1. baseline: bare gRPC round trips (GetSystemInfo, DescribeNamespace), sequential, p50/p99;
 //   2. memory: K workflows left open waiting for a signal; the server's RSS delta / K;
-//   3. throughput: N one-activity workflows started concurrently; completed/s, start-to-close p50/p99.
+//   3. unloaded latency: one-activity workflows run one at a time; start-to-close p50/p99;
+//   4. throughput: N one-activity workflows started concurrently; completed/s, start-to-close p50/p99.
 // Prints a table. Exits non-zero only when something fails, not when a goal is missed.
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -25,6 +26,7 @@ interface Options {
   workflows: number;
   openWorkflows: number;
   rttCalls: number;
+  latencySamples: number;
   startConcurrency: number;
   timeoutSeconds: number;
 }
@@ -35,6 +37,7 @@ function parseOptions(): Options {
       workflows: { type: 'string', default: '2000' },
       'open-workflows': { type: 'string', default: '2000' },
       'rtt-calls': { type: 'string', default: '2000' },
+      'latency-samples': { type: 'string', default: '100' },
       'start-concurrency': { type: 'string', default: '200' },
       'timeout-seconds': { type: 'string', default: '300' },
       help: { type: 'boolean', default: false },
@@ -43,7 +46,7 @@ function parseOptions(): Options {
   if (values.help) {
     console.log(
       'usage: npm run bench:engine -- [--workflows N=2000] [--open-workflows K=2000] [--rtt-calls M=2000]\n' +
-        '                               [--start-concurrency C=200] [--timeout-seconds S=300]\n' +
+        '         [--latency-samples L=100] [--start-concurrency C=200] [--timeout-seconds S=300]\n' +
         'server: bin/temporal-dev, or $TEMPORAL_CLI_PATH (official dev server) / $TEMPORAL_TEST_SERVER_PATH',
     );
     process.exit(0);
@@ -58,6 +61,7 @@ function parseOptions(): Options {
     workflows: int('workflows', values.workflows, 1),
     openWorkflows: int('open-workflows', values['open-workflows'], 0),
     rttCalls: int('rtt-calls', values['rtt-calls'], 1),
+    latencySamples: int('latency-samples', values['latency-samples'], 0),
     startConcurrency: int('start-concurrency', values['start-concurrency'], 1),
     timeoutSeconds: int('timeout-seconds', values['timeout-seconds'], 1),
   };
@@ -292,6 +296,33 @@ async function measureOpenWorkflowMemory(
   return { open: count, rssBefore, rssAfter };
 }
 
+/** Start-to-close of one workflow at a time: the engine's latency without a backlog. */
+async function measureUnloadedLatency(
+  client: Client,
+  runId: string,
+  samples: number,
+  timeoutSeconds: number,
+): Promise<{ p50: number; p99: number; samples: number }> {
+  const latencies: number[] = [];
+  await withTimeout(
+    (async () => {
+      for (let i = 0; i < samples; i++) {
+        const t0 = performance.now();
+        await client.workflow.execute<typeof oneActivity>('oneActivity', {
+          taskQueue: TASK_QUEUE,
+          workflowId: `${runId}-seq-${i}`,
+          args: ['x'],
+        });
+        latencies.push(performance.now() - t0);
+      }
+    })(),
+    timeoutSeconds,
+    `${samples} sequential one-activity workflows`,
+  );
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples };
+}
+
 interface ThroughputResult {
   completed: number;
   seconds: number;
@@ -403,11 +434,15 @@ async function main(): Promise<void> {
               options.timeoutSeconds,
             )
           : undefined;
+      const unloaded =
+        options.latencySamples > 0
+          ? await measureUnloadedLatency(env.client, runId, options.latencySamples, options.timeoutSeconds)
+          : undefined;
       const throughput = await measureThroughput(env.client, serverPid, runId, options);
-      return { roundTrips, memory, throughput };
+      return { roundTrips, memory, unloaded, throughput };
     });
 
-    const { roundTrips, memory, throughput } = results;
+    const { roundTrips, memory, unloaded, throughput } = results;
     const rate = throughput.completed / throughput.seconds;
     console.log(
       `\nengine benchmark: ${server.label}, ${server.mode} mode, pid ${serverPid}; ` +
@@ -429,6 +464,13 @@ async function main(): Promise<void> {
         `RSS ${mib(memory.rssBefore)} -> ${mib(memory.rssAfter)} with ${memory.open} idle workflows`,
       ]);
     }
+    if (unloaded) {
+      rows.push([
+        'unloaded start-to-close p50 / p99',
+        `${ms(unloaded.p50)} / ${ms(unloaded.p99)}`,
+        `${unloaded.samples} one-activity workflows, one at a time`,
+      ]);
+    }
     rows.push(
       [
         'one-activity workflows completed',
@@ -441,9 +483,9 @@ async function main(): Promise<void> {
         `goal >= ${THROUGHPUT_GOAL} wf/s: ${rate >= THROUGHPUT_GOAL ? 'met' : 'NOT met'}`,
       ],
       [
-        'start-to-close latency p50 / p99',
+        'start-to-close p50 / p99 under load',
         `${ms(throughput.p50)} / ${ms(throughput.p99)}`,
-        'start call to result',
+        `start call to result, all ${throughput.completed} at once`,
       ],
       [
         'server CPU during throughput',
