@@ -1,21 +1,23 @@
 import { apiSection } from './api.ts';
 import { databaseSection } from './database.ts';
+import { payoutsSection } from './payouts.ts';
+import { ConfigError, type ConfigSection, type SectionValue } from './section.ts';
 import { securitySection } from './security.ts';
 import { temporalSection } from './temporal.ts';
-import { ConfigError, type ConfigSection, type SectionValue } from './section.ts';
 
 export type { ApiConfig } from './api.ts';
 export type { DatabaseConfig } from './database.ts';
-export type { SecurityConfig } from './security.ts';
-export type { TemporalConfig } from './temporal.ts';
+export type { PayoutsConfig } from './payouts.ts';
 export type { ConfigSection, SectionValue } from './section.ts';
 export { ConfigError, defineConfigSection, intVar } from './section.ts';
+export type { SecurityConfig } from './security.ts';
+export type { TemporalConfig } from './temporal.ts';
 
 /**
  * Every configuration section. To add one: write `src/config/<area>.ts` exporting
  * `defineConfigSection('<area>', z.object({ MY_VAR: ... }), map)` and append it here.
  */
-const sections = [databaseSection, apiSection, securitySection, temporalSection] as const;
+const sections = [databaseSection, apiSection, securitySection, temporalSection, payoutsSection] as const;
 
 type SectionKey<S> = S extends ConfigSection<infer K, unknown> ? K : never;
 
