@@ -89,6 +89,8 @@ describe('compileVisibilityQuery: filtering', () => {
     ["ExecutionStatus IN ('Completed', 'Failed')", ['p-1', 'p-3']],
     ["ExecutionStatus NOT IN ('Running')", ['p-1', 'p-3']],
     ["ExecutionStatus != 'Running'", ['p-1', 'p-3']],
+    ['ExecutionStatus = 3', ['p-3']],
+    ['ExecutionStatus IN (1, 2)', ['p-1', 'p-2', 'period-4']],
     // Datetime: instants, any offset, nanosecond fractions.
     ["StartTime > '2026-01-02T10:00:00Z'", ['p-3', 'period-4']],
     ["StartTime >= '2026-01-02T10:00:00Z'", ['p-2', 'p-3', 'period-4']],
@@ -233,6 +235,7 @@ describe('compileVisibilityQuery: errors', () => {
     ["StartTime > '2026-02-30T00:00:00Z'", /Datetime attribute "StartTime"/, 13],
     ["ExecutionStatus = 'Done'", /cannot be compared with 'Done'.*'Running'/, 19],
     ["ExecutionStatus > 'Running'", /operator > is not supported for ExecutionStatus/, 17],
+    ['ExecutionStatus = 8', /cannot be compared with 8.*number 1-7/, 19],
     ["Tags > 'a'", /operator > is not supported for KeywordList attribute "Tags"/, 6],
     ["Tags BETWEEN 'a' AND 'b'", /BETWEEN is not supported for KeywordList/, 6],
     ["Note IN ('a')", /IN is not supported for Text attribute "Note"/, 6],

@@ -103,7 +103,7 @@ const EXAMPLES: Record<AttributeKind, string> = {
   Double: 'a number, e.g. 4.2',
   Bool: 'true or false',
   Datetime: "an RFC3339 timestamp, e.g. '2024-05-01T00:00:00Z'",
-  ExecutionStatus: `one of ${EXECUTION_STATUSES.map((s) => `'${s}'`).join(', ')}`,
+  ExecutionStatus: `one of ${EXECUTION_STATUSES.map((s) => `'${s}'`).join(', ')} (or its number 1-7)`,
 };
 
 function literalText(literal: Literal): string {
@@ -127,6 +127,8 @@ export function coerceLiteral(kind: AttributeKind, literal: Literal, attribute: 
     case 'KeywordList':
       return literal.kind === 'string' ? literal.value : fail();
     case 'ExecutionStatus': {
+      // The proto enum number is accepted too (1 = Running ... 7 = TimedOut).
+      if (literal.kind === 'number' && /^[1-7]$/.test(literal.text)) return Number(literal.text) - 1;
       if (literal.kind !== 'string') return fail();
       const wanted = literal.value.toLowerCase().replace(/_/g, '');
       const index = EXECUTION_STATUSES.findIndex((s) => s.toLowerCase() === wanted);
