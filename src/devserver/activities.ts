@@ -1,0 +1,306 @@
+// Activity tasks: dispatch, heartbeats, timeouts, server-side retries, completion and cancellation.
+import { randomUUID } from 'node:crypto';
+import type { ActTicket, Engine } from './engine.ts';
+import { notFound } from './errors.ts';
+import type { ActivityState, Obj, Run } from './model.ts';
+import { dur, durMs, encodeToken, ts } from './model.ts';
+import { EventType, ExecStatus, RetryState, TimeoutType } from './proto.ts';
+
+export function normalizeRetryPolicy(p: Obj | undefined): Obj {
+  const initial = durMs(p?.initialInterval) || 1000;
+  return {
+    initialInterval: dur(initial),
+    backoffCoefficient: p?.backoffCoefficient && p.backoffCoefficient >= 1 ? p.backoffCoefficient : 2,
+    maximumInterval: dur(durMs(p?.maximumInterval) || initial * 100),
+    maximumAttempts: p?.maximumAttempts ?? 0,
+    nonRetryableErrorTypes: p?.nonRetryableErrorTypes ?? [],
+  };
+}
+
+/** Decides whether a failed attempt retries; returns the delay or the final retry state. */
+export function retryDecision(
+  policy: Obj,
+  attempt: number,
+  failure: Obj | undefined,
+  now: number,
+  expiration: number,
+): { delayMs: number } | { retryState: number } {
+  const app = failure?.applicationFailureInfo;
+  if (app?.nonRetryable) return { retryState: RetryState.NON_RETRYABLE_FAILURE };
+  if (app?.type && (policy.nonRetryableErrorTypes ?? []).includes(app.type)) {
+    return { retryState: RetryState.NON_RETRYABLE_FAILURE };
+  }
+  const max = policy.maximumAttempts ?? 0;
+  if (max > 0 && attempt >= max) return { retryState: RetryState.MAXIMUM_ATTEMPTS_REACHED };
+  let delayMs = durMs(app?.nextRetryDelay);
+  if (!delayMs) {
+    const initial = durMs(policy.initialInterval) || 1000;
+    const maxInterval = durMs(policy.maximumInterval) || initial * 100;
+    delayMs = Math.min(initial * (policy.backoffCoefficient ?? 2) ** (attempt - 1), maxInterval);
+  }
+  if (expiration > 0 && now + delayMs >= expiration) return { retryState: RetryState.TIMEOUT };
+  return { delayMs };
+}
+
+export function scheduleActivity(engine: Engine, run: Run, a: ActivityState): void {
+  a.state = 'scheduled';
+  a.scheduledTime = engine.clock.now();
+  engine.clock.hold();
+  engine
+    .actQueue(run.ns, a.taskQueue)
+    .offer({ run, scheduledEventId: a.scheduledEventId, attempt: a.attempt });
+  armActivityTimer(engine, run, a);
+}
+
+function setNotInFlight(engine: Engine, a: ActivityState): void {
+  if (a.state !== 'backoff') engine.clock.release();
+}
+
+export function removeActivity(engine: Engine, run: Run, a: ActivityState): void {
+  engine.clock.cancel(engine.actTimers.get(a));
+  setNotInFlight(engine, a);
+  a.state = 'backoff';
+  run.activities.delete(a.scheduledEventId);
+}
+
+/** The nearest deadline among the timeouts that apply in the activity's current state. */
+function armActivityTimer(engine: Engine, run: Run, a: ActivityState): void {
+  engine.clock.cancel(engine.actTimers.get(a));
+  let at = Number.POSITIVE_INFINITY;
+  let type = 0;
+  const consider = (t: number, tt: number): void => {
+    if (t < at) {
+      at = t;
+      type = tt;
+    }
+  };
+  if (a.scheduleToCloseMs > 0)
+    consider(a.firstScheduledTime + a.scheduleToCloseMs, TimeoutType.SCHEDULE_TO_CLOSE);
+  if (a.state === 'scheduled' && a.scheduleToStartMs > 0) {
+    consider(a.scheduledTime + a.scheduleToStartMs, TimeoutType.SCHEDULE_TO_START);
+  }
+  if (a.state === 'started') {
+    if (a.startToCloseMs > 0) consider(a.startedTime + a.startToCloseMs, TimeoutType.START_TO_CLOSE);
+    if (a.heartbeatMs > 0) consider(a.lastHeartbeatTime + a.heartbeatMs, TimeoutType.HEARTBEAT);
+  }
+  if (at === Number.POSITIVE_INFINITY) return;
+  const attempt = a.attempt;
+  const state = a.state;
+  engine.actTimers.set(
+    a,
+    engine.clock.schedule(at, () => {
+      if (run.activities.get(a.scheduledEventId) !== a || a.attempt !== attempt || a.state !== state) return;
+      activityTimedOut(engine, run, a, type);
+    }),
+  );
+}
+
+const timeoutNames: Record<number, string> = {
+  [TimeoutType.START_TO_CLOSE]: 'StartToClose',
+  [TimeoutType.SCHEDULE_TO_START]: 'ScheduleToStart',
+  [TimeoutType.SCHEDULE_TO_CLOSE]: 'ScheduleToClose',
+  [TimeoutType.HEARTBEAT]: 'Heartbeat',
+};
+
+function activityTimedOut(engine: Engine, run: Run, a: ActivityState, timeoutType: number): void {
+  const failure: Obj = {
+    message: `activity ${timeoutNames[timeoutType]} timeout`,
+    source: 'Server',
+    timeoutFailureInfo: { timeoutType, lastHeartbeatDetails: a.heartbeatDetails },
+    cause: timeoutType === TimeoutType.SCHEDULE_TO_CLOSE ? a.lastFailure : undefined,
+  };
+  if (timeoutType === TimeoutType.START_TO_CLOSE || timeoutType === TimeoutType.HEARTBEAT) {
+    if (tryRetry(engine, run, a, failure)) return;
+  }
+  finishActivity(engine, run, a, EventType.ACTIVITY_TASK_TIMED_OUT, {
+    failure,
+    retryState:
+      timeoutType === TimeoutType.SCHEDULE_TO_CLOSE ? RetryState.TIMEOUT : RetryState.NON_RETRYABLE_FAILURE,
+  });
+}
+
+/** Schedules the next attempt if the retry policy allows; returns false when the failure is final. */
+function tryRetry(
+  engine: Engine,
+  run: Run,
+  a: ActivityState,
+  failure: Obj,
+  finalState?: { retryState: number },
+): boolean {
+  const now = engine.clock.now();
+  const expiration = a.scheduleToCloseMs > 0 ? a.firstScheduledTime + a.scheduleToCloseMs : 0;
+  const d = retryDecision(a.retryPolicy, a.attempt, failure, now, expiration);
+  if ('retryState' in d) {
+    if (finalState) finalState.retryState = d.retryState;
+    return false;
+  }
+  engine.clock.cancel(engine.actTimers.get(a));
+  setNotInFlight(engine, a);
+  a.state = 'backoff';
+  a.lastFailure = failure;
+  a.attempt++;
+  a.cancelRequested = a.cancelRequested && false;
+  const attempt = a.attempt;
+  engine.actTimers.set(
+    a,
+    engine.clock.after(d.delayMs, () => {
+      if (run.activities.get(a.scheduledEventId) !== a || a.attempt !== attempt || a.state !== 'backoff')
+        return;
+      scheduleActivity(engine, run, a);
+    }),
+  );
+  engine.touch(run);
+  return true;
+}
+
+/** Records the final outcome: started event (if it ran) followed by the closing event. */
+function finishActivity(engine: Engine, run: Run, a: ActivityState, type: number, attrs: Obj): void {
+  const ran = a.state === 'started';
+  removeActivity(engine, run, a);
+  if (ran) {
+    engine.addExternal(run, EventType.ACTIVITY_TASK_STARTED, {
+      scheduledEventId: a.scheduledEventId,
+      identity: a.startedIdentity,
+      requestId: randomUUID(),
+      attempt: a.attempt,
+      lastFailure: a.lastFailure,
+    });
+  }
+  engine.addExternal(run, type, {
+    ...attrs,
+    scheduledEventId: a.scheduledEventId,
+    startedEventId: ran ? -1 : 0,
+  });
+  engine.touch(run);
+}
+
+export function claimActivity(engine: Engine, t: ActTicket, identity: string): Obj | null {
+  const run = t.run;
+  const a = run.activities.get(t.scheduledEventId);
+  if (!a || a.attempt !== t.attempt || a.state !== 'scheduled' || run.status !== ExecStatus.RUNNING)
+    return null;
+  const now = engine.clock.now();
+  a.state = 'started';
+  a.startedTime = now;
+  a.lastHeartbeatTime = now;
+  a.startedIdentity = identity;
+  armActivityTimer(engine, run, a);
+  engine.touch(run);
+  return {
+    taskToken: encodeToken({
+      ns: run.ns,
+      runId: run.runId,
+      kind: 'act',
+      id: a.scheduledEventId,
+      attempt: a.attempt,
+    }),
+    workflowNamespace: run.ns,
+    workflowType: { name: run.workflowType },
+    workflowExecution: { workflowId: run.workflowId, runId: run.runId },
+    activityType: { name: a.activityType },
+    activityId: a.activityId,
+    header: a.header,
+    input: a.input,
+    heartbeatDetails: a.heartbeatDetails,
+    scheduledTime: ts(a.firstScheduledTime),
+    currentAttemptScheduledTime: ts(a.scheduledTime),
+    startedTime: ts(now),
+    attempt: a.attempt,
+    scheduleToCloseTimeout: dur(a.scheduleToCloseMs),
+    startToCloseTimeout: a.startToCloseMs > 0 ? dur(a.startToCloseMs) : undefined,
+    heartbeatTimeout: a.heartbeatMs > 0 ? dur(a.heartbeatMs) : undefined,
+    retryPolicy: a.retryPolicy,
+  };
+}
+
+/** Finds the started activity a worker reports on, by token or by workflow id + activity id. */
+export function activityFor(
+  engine: Engine,
+  token: { runId: string; id: number; attempt: number } | null,
+  byId?: { ns: string; workflowId: string; runId?: string; activityId: string },
+): { run: Run; a: ActivityState } {
+  let run: Run | undefined;
+  let a: ActivityState | undefined;
+  if (token) {
+    run = engine.runs.get(token.runId);
+    a = run?.activities.get(token.id);
+    if (a && a.attempt !== token.attempt) a = undefined;
+  } else if (byId) {
+    run = engine.findRun(byId.ns, { workflowId: byId.workflowId, runId: byId.runId });
+    for (const x of run.activities.values()) if (x.activityId === byId.activityId) a = x;
+  }
+  if (!run || !a || run.status !== ExecStatus.RUNNING || a.state !== 'started') {
+    throw notFound('activity task not found (it may have timed out, been cancelled, or its workflow closed)');
+  }
+  return { run, a };
+}
+
+export function completeActivity(
+  engine: Engine,
+  run: Run,
+  a: ActivityState,
+  result: Obj | undefined,
+  identity: string,
+): void {
+  finishActivity(engine, run, a, EventType.ACTIVITY_TASK_COMPLETED, { result, identity });
+}
+
+export function failActivity(
+  engine: Engine,
+  run: Run,
+  a: ActivityState,
+  failure: Obj | undefined,
+  identity: string,
+  lastHeartbeatDetails?: Obj,
+): void {
+  if (lastHeartbeatDetails) a.heartbeatDetails = lastHeartbeatDetails;
+  const f = failure ?? { message: 'activity failed' };
+  const final = { retryState: RetryState.NON_RETRYABLE_FAILURE };
+  if (!a.cancelRequested && tryRetry(engine, run, a, f, final)) return;
+  finishActivity(engine, run, a, EventType.ACTIVITY_TASK_FAILED, {
+    failure: f,
+    identity,
+    retryState: final.retryState,
+  });
+}
+
+export function cancelActivityReported(
+  engine: Engine,
+  run: Run,
+  a: ActivityState,
+  details: Obj | undefined,
+  identity: string,
+): void {
+  finishActivity(engine, run, a, EventType.ACTIVITY_TASK_CANCELED, {
+    details,
+    identity,
+    latestCancelRequestedEventId: a.cancelRequestedEventId,
+  });
+}
+
+export function heartbeat(engine: Engine, run: Run, a: ActivityState, details: Obj | undefined): boolean {
+  if (details) a.heartbeatDetails = details;
+  a.lastHeartbeatTime = engine.clock.now();
+  armActivityTimer(engine, run, a);
+  return a.cancelRequested;
+}
+
+/** RequestCancelActivityTask command: cancel at once if not running, else tell the heartbeating worker. */
+export function requestCancelActivity(
+  engine: Engine,
+  run: Run,
+  a: ActivityState,
+  cancelRequestedEventId: number,
+): void {
+  a.cancelRequestedEventId = cancelRequestedEventId;
+  if (a.state === 'started') {
+    a.cancelRequested = true;
+    return;
+  }
+  removeActivity(engine, run, a);
+  engine.addExternal(run, EventType.ACTIVITY_TASK_CANCELED, {
+    scheduledEventId: a.scheduledEventId,
+    startedEventId: 0,
+    latestCancelRequestedEventId: cancelRequestedEventId,
+  });
+}

@@ -1,0 +1,169 @@
+// Server time: real, or virtual with time skipping (test server). Timers live in a min-heap; in
+// skipping mode, when nothing is in flight and skipping is unlocked, time jumps to the next timer.
+
+export interface TimerHandle {
+  readonly at: number;
+  cancelled: boolean;
+}
+
+interface Entry extends TimerHandle {
+  fn: () => void;
+  seq: number;
+}
+
+export class Clock {
+  private offset = 0;
+  private heap: Entry[] = [];
+  private seq = 0;
+  private realTimer: NodeJS.Timeout | undefined;
+  private realTimerAt = Number.POSITIVE_INFINITY;
+  private lockCount: number;
+  private inFlight = 0;
+  private skipScheduled = false;
+  private stopped = false;
+  readonly skipping: boolean;
+
+  constructor(opts: { skipping: boolean }) {
+    this.skipping = opts.skipping;
+    // The official test server starts with time skipping locked once (the SDK unlocks around result()).
+    this.lockCount = opts.skipping ? 1 : 0;
+  }
+
+  now(): number {
+    return Date.now() + this.offset;
+  }
+
+  schedule(at: number, fn: () => void): TimerHandle {
+    const e: Entry = { at, fn, seq: this.seq++, cancelled: false };
+    this.push(e);
+    this.arm();
+    this.maybeSkip();
+    return e;
+  }
+
+  after(ms: number, fn: () => void): TimerHandle {
+    return this.schedule(this.now() + Math.max(0, ms), fn);
+  }
+
+  cancel(h: TimerHandle | undefined): void {
+    if (h) h.cancelled = true;
+  }
+
+  lock(): void {
+    this.lockCount++;
+  }
+
+  unlock(): void {
+    if (this.lockCount > 0) this.lockCount--;
+    this.maybeSkip();
+  }
+
+  get locked(): boolean {
+    return this.lockCount > 0;
+  }
+
+  /** Work the worker still has to do (workflow tasks, activities) holds virtual time still. */
+  hold(): void {
+    this.inFlight++;
+  }
+
+  release(): void {
+    this.inFlight--;
+    if (this.inFlight < 0) this.inFlight = 0;
+    this.maybeSkip();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.realTimer) clearTimeout(this.realTimer);
+  }
+
+  private maybeSkip(): void {
+    if (!this.skipping || this.skipScheduled || this.stopped) return;
+    this.skipScheduled = true;
+    // Defer so that work triggered in the same tick (e.g. a task enqueued right after) counts.
+    setImmediate(() => {
+      this.skipScheduled = false;
+      if (this.lockCount > 0 || this.inFlight > 0 || this.stopped) return;
+      const next = this.peekLive();
+      if (!next) return;
+      const now = this.now();
+      if (next.at > now) this.offset += next.at - now;
+      this.fireDue();
+    });
+  }
+
+  private peekLive(): Entry | undefined {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0];
+  }
+
+  private fireDue(): void {
+    const now = this.now();
+    for (;;) {
+      const e = this.peekLive();
+      if (!e || e.at > now) break;
+      this.pop();
+      try {
+        e.fn();
+      } catch (err) {
+        console.error('temporal-dev: timer callback failed', err);
+      }
+    }
+    this.arm();
+    this.maybeSkip();
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    const next = this.peekLive();
+    if (!next) return;
+    if (this.realTimer && this.realTimerAt <= next.at) return;
+    if (this.realTimer) clearTimeout(this.realTimer);
+    this.realTimerAt = next.at;
+    const delay = Math.min(Math.max(0, next.at - this.now()), 2_000_000_000);
+    this.realTimer = setTimeout(() => {
+      this.realTimer = undefined;
+      this.realTimerAt = Number.POSITIVE_INFINITY;
+      this.fireDue();
+    }, delay);
+    this.realTimer.unref?.();
+  }
+
+  private push(e: Entry): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(h[p]!, h[i]!)) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  private pop(): Entry | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i]!, h[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function less(a: Entry, b: Entry): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}

@@ -1,0 +1,74 @@
+// Serves protobufjs-reflected Temporal services over @grpc/grpc-js; every RPC without a handler
+// answers UNIMPLEMENTED naming the RPC.
+import * as grpc from '@grpc/grpc-js';
+import type * as protobuf from 'protobufjs';
+import { RpcError } from './errors.ts';
+import type { Obj } from './model.ts';
+import { decode, encode, serviceDef } from './proto.ts';
+
+export type Handler = (req: Record<string, any>, call: grpc.ServerUnaryCall<Obj, Obj>) => unknown;
+export type Handlers = Record<string, Handler | undefined>;
+
+function buildDefinition(service: protobuf.Service): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const fullName = service.fullName.replace(/^\./, '');
+  for (const method of Object.values(service.methods)) {
+    method.resolve();
+    const reqType = method.resolvedRequestType!;
+    const resType = method.resolvedResponseType!;
+    def[method.name] = {
+      path: `/${fullName}/${method.name}`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (o: unknown) => encode(reqType, o),
+      requestDeserialize: (b: Buffer) => decode(reqType, b),
+      responseSerialize: (o: unknown) => encode(resType, o),
+      responseDeserialize: (b: Buffer) => decode(resType, b),
+    };
+  }
+  return def as grpc.ServiceDefinition;
+}
+
+export interface ServiceLog {
+  debug(msg: string): void;
+  error(msg: string): void;
+}
+
+export function addService(server: grpc.Server, fullName: string, handlers: Handlers, log: ServiceLog): void {
+  const service = serviceDef(fullName);
+  const def = buildDefinition(service);
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const name of Object.keys(def)) {
+    const handler = handlers[name];
+    impl[name] = (call: grpc.ServerUnaryCall<Obj, Obj>, callback: grpc.sendUnaryData<any>) => {
+      if (!handler) {
+        callback({
+          code: grpc.status.UNIMPLEMENTED,
+          details: `${fullName}/${name} is not implemented by temporal-dev`,
+        });
+        return;
+      }
+      log.debug(`rpc ${name}`);
+      let result: unknown;
+      try {
+        result = handler(call.request, call);
+      } catch (err) {
+        reply(err);
+        return;
+      }
+      Promise.resolve(result).then((res) => callback(null, res ?? {}), reply);
+      function reply(err: unknown): void {
+        if (err instanceof RpcError) {
+          callback({ code: err.code, details: err.message });
+        } else {
+          log.error(`${name} failed: ${(err as Error)?.stack ?? String(err)}`);
+          callback({
+            code: grpc.status.INTERNAL,
+            details: `${name}: ${(err as Error)?.message ?? String(err)}`,
+          });
+        }
+      }
+    };
+  }
+  server.addService(def, impl);
+}

@@ -1,0 +1,99 @@
+// Assembles the gRPC server: WorkflowService, OperatorService, TestService (time-skipping mode)
+// and grpc.health.v1, all backed by one Engine.
+import * as grpc from '@grpc/grpc-js';
+import { Clock } from './clock.ts';
+import { Engine, type Logger } from './engine.ts';
+import { addService } from './grpc-server.ts';
+import { operatorServiceHandlers } from './operator-service.ts';
+import { testServiceHandlers } from './test-service.ts';
+import { Visibility } from './visibility.ts';
+import { workflowServiceHandlers } from './workflow-service.ts';
+
+export const SERVER_VERSION = '1.28.0';
+
+export interface DevServerOptions {
+  ip: string;
+  port: number;
+  timeSkipping: boolean;
+  namespaces: string[];
+  searchAttributes: Array<[string, number]>;
+  log: Logger;
+}
+
+export interface RunningServer {
+  engine: Engine;
+  port: number;
+  shutdown(): Promise<void>;
+}
+
+function addHealth(server: grpc.Server): void {
+  // grpc.health.v1.Health/Check → HealthCheckResponse{status: SERVING}; encoded by hand (one enum field).
+  const serving = Buffer.from([0x08, 0x01]);
+  const def: grpc.ServiceDefinition = {
+    Check: {
+      path: '/grpc.health.v1.Health/Check',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+  };
+  server.addService(def, { Check: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, serving) });
+}
+
+export async function startDevServer(opts: DevServerOptions): Promise<RunningServer> {
+  const clock = new Clock({ skipping: opts.timeSkipping });
+  const engine = new Engine(clock, opts.log);
+  for (const [name, type] of opts.searchAttributes) engine.defaultSearchAttributes.set(name, type);
+  for (const ns of opts.namespaces) engine.namespace(ns);
+  const visibility = new Visibility(engine);
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 128 * 1024 * 1024,
+    'grpc.max_send_message_length': 128 * 1024 * 1024,
+  });
+  const svcLog = { debug: opts.log.debug, error: opts.log.error };
+  addService(
+    server,
+    'temporal.api.workflowservice.v1.WorkflowService',
+    workflowServiceHandlers(engine, visibility, { version: SERVER_VERSION }),
+    svcLog,
+  );
+  addService(
+    server,
+    'temporal.api.operatorservice.v1.OperatorService',
+    operatorServiceHandlers(engine),
+    svcLog,
+  );
+  addService(
+    server,
+    'temporal.api.testservice.v1.TestService',
+    opts.timeSkipping ? testServiceHandlers(clock) : {},
+    svcLog,
+  );
+  addHealth(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${opts.ip}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
+  });
+  return {
+    engine,
+    port,
+    shutdown: async () => {
+      engine.releaseAllPolls();
+      clock.stop();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// List / count over runs using the visibility query compiler (src/devserver/visibility/query.ts).
+import type { Engine } from './engine.ts';
+import { invalidArgument } from './errors.ts';
+import type { Run } from './model.ts';
+import { ExecStatus } from './proto.ts';
+import { decodePayload, SYSTEM_ATTRIBUTES, typeLabel } from './search-attributes.ts';
+import { compileVisibilityQuery, EXECUTION_STATUSES, VisibilityQueryError } from './visibility/query.ts';
+import type { VisibilityRecord } from './visibility/types.ts';
+
+export class Visibility {
+  private readonly engine: Engine;
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  private compile(ns: string, query: string) {
+    const types: Record<string, ReturnType<typeof typeLabel>> = {};
+    for (const [k, v] of Object.entries(SYSTEM_ATTRIBUTES)) types[k] = typeLabel(v);
+    for (const [k, v] of this.engine.namespace(ns).searchAttributes) types[k] = typeLabel(v);
+    try {
+      return compileVisibilityQuery(query, types);
+    } catch (err) {
+      if (err instanceof VisibilityQueryError || err instanceof Error) {
+        throw invalidArgument(`invalid visibility query "${query}": ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  private record(run: Run): VisibilityRecord {
+    const sa: Record<string, unknown> = {};
+    const types = this.engine.namespace(run.ns).searchAttributes;
+    for (const [k, p] of Object.entries(run.searchAttributes)) {
+      let v = decodePayload(p);
+      const t = typeLabel(types.get(k) ?? SYSTEM_ATTRIBUTES[k] ?? 0);
+      if (t === 'Datetime' && typeof v === 'string') v = new Date(v);
+      if (t === 'KeywordList' && typeof v === 'string') v = [v];
+      if (t !== 'KeywordList' && Array.isArray(v) && v.length === 1) v = v[0];
+      if (t === 'Datetime' && Array.isArray(v) && typeof v[0] === 'string') v = new Date(v[0]);
+      sa[k] = v;
+    }
+    return {
+      WorkflowId: run.workflowId,
+      WorkflowType: run.workflowType,
+      RunId: run.runId,
+      ExecutionStatus: EXECUTION_STATUSES[run.status - 1] ?? 'Running',
+      StartTime: new Date(run.startTime),
+      CloseTime: run.status !== ExecStatus.RUNNING ? new Date(run.closeTime) : undefined,
+      ExecutionTime: new Date(run.executionTime),
+      TaskQueue: run.taskQueue,
+      searchAttributes: sa,
+    };
+  }
+
+  private matching(ns: string, query: string): Array<{ run: Run; rec: VisibilityRecord }> {
+    const q = this.compile(ns, query);
+    const out: Array<{ run: Run; rec: VisibilityRecord }> = [];
+    for (const run of this.engine.runs.values()) {
+      if (run.ns !== ns) continue;
+      const rec = this.record(run);
+      if (q.matches(rec)) out.push({ run, rec });
+    }
+    out.sort((a, b) => q.compare(a.rec, b.rec));
+    return out;
+  }
+
+  list(ns: string, query: string): Run[] {
+    return this.matching(ns, query).map((x) => x.run);
+  }
+
+  count(ns: string, query: string): { count: number; groups?: unknown[] } {
+    const m = /\s+group\s+by\s+ExecutionStatus\s*$/i.exec(query);
+    if (m) {
+      const rows = this.matching(ns, query.slice(0, m.index));
+      const counts = new Map<number, number>();
+      for (const { run } of rows) counts.set(run.status, (counts.get(run.status) ?? 0) + 1);
+      return {
+        count: rows.length,
+        groups: [...counts].map(([status, count]) => ({
+          groupValues: [
+            {
+              metadata: { encoding: Buffer.from('json/plain') },
+              data: Buffer.from(JSON.stringify(EXECUTION_STATUSES[status - 1])),
+            },
+          ],
+          count,
+        })),
+      };
+    }
+    return { count: this.matching(ns, query).length };
+  }
+}

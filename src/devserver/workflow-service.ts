@@ -1,0 +1,407 @@
+// temporal.api.workflowservice.v1.WorkflowService handlers: request validation and mapping onto the engine.
+import type * as grpc from '@grpc/grpc-js';
+import {
+  activityFor,
+  cancelActivityReported,
+  claimActivity,
+  completeActivity,
+  failActivity,
+  heartbeat,
+} from './activities.ts';
+import { completeWorkflowTask } from './commands.ts';
+import { describeRun, executionInfo } from './describe.ts';
+import type { Engine } from './engine.ts';
+import { invalidArgument, notFound } from './errors.ts';
+import type { Handlers } from './grpc-server.ts';
+import type { Obj, Run } from './model.ts';
+import { decodeToken, dur, durMs, ts } from './model.ts';
+import { EventType, ExecStatus, TaskQueueKind } from './proto.ts';
+import { validateSearchAttributes } from './search-attributes.ts';
+import { pollUpdate, updateWorkflow } from './updates.ts';
+import type { Visibility } from './visibility.ts';
+
+const POLL_TIMEOUT_MS = 60_000;
+
+/** Long polls answer (empty) a little before the caller's deadline. */
+export function longPollTimeout(call: grpc.ServerUnaryCall<Obj, Obj>, max = POLL_TIMEOUT_MS): number {
+  const d = call.getDeadline();
+  const deadline = d instanceof Date ? d.getTime() : Number(d);
+  if (!Number.isFinite(deadline) || deadline <= 0) return max;
+  return Math.max(0, Math.min(max, deadline - Date.now() - 1000));
+}
+
+function onCancel(call: grpc.ServerUnaryCall<Obj, Obj>, abort: () => void): void {
+  call.on('cancelled', abort);
+}
+
+export function startParams(engine: Engine, req: Obj) {
+  if (!req.workflowId) throw invalidArgument('workflowId is required');
+  if (!req.workflowType?.name) throw invalidArgument('workflowType.name is required');
+  if (!req.taskQueue?.name) throw invalidArgument('taskQueue.name is required');
+  validateSearchAttributes(engine.namespace(req.namespace), req.searchAttributes?.indexedFields);
+  return {
+    ns: req.namespace,
+    workflowId: req.workflowId,
+    workflowType: req.workflowType.name,
+    taskQueue: req.taskQueue.name,
+    input: req.input,
+    header: req.header,
+    memo: req.memo?.fields,
+    searchAttributes: req.searchAttributes?.indexedFields,
+    executionTimeoutMs: durMs(req.workflowExecutionTimeout),
+    runTimeoutMs: durMs(req.workflowRunTimeout),
+    taskTimeoutMs: durMs(req.workflowTaskTimeout),
+    retryPolicy: req.retryPolicy,
+    attempt: 1,
+    backoffMs: durMs(req.workflowStartDelay),
+    identity: req.identity ?? '',
+    requestId: req.requestId ?? '',
+    cronSchedule: req.cronSchedule,
+    continuedFailure: req.continuedFailure,
+    lastCompletionResult: req.lastCompletionResult,
+  };
+}
+
+export function startWorkflow(engine: Engine, req: Obj, extra?: (run: Run) => void): Obj {
+  const p = startParams(engine, req);
+  const existing = engine.checkStart(
+    p.ns,
+    p.workflowId,
+    p.requestId,
+    req.workflowIdReusePolicy ?? 0,
+    req.workflowIdConflictPolicy ?? 0,
+  );
+  if (existing) {
+    return { runId: existing.runId, started: false, status: existing.status };
+  }
+  const run = engine.startRun(p, extra);
+  return { runId: run.runId, started: true, status: ExecStatus.RUNNING };
+}
+
+export function workflowServiceHandlers(
+  engine: Engine,
+  visibility: Visibility,
+  opts: { version: string },
+): Handlers {
+  const ns = (req: Obj) => {
+    engine.namespace(req.namespace);
+    return req.namespace as string;
+  };
+  return {
+    GetSystemInfo: () => ({
+      serverVersion: opts.version,
+      capabilities: {
+        signalAndQueryHeader: true,
+        internalErrorDifferentiation: true,
+        activityFailureIncludeHeartbeat: true,
+        supportsSchedules: false,
+        encodedFailureAttributes: true,
+        buildIdBasedVersioning: false,
+        upsertMemo: true,
+        eagerWorkflowStart: false,
+        sdkMetadata: true,
+        countGroupByExecutionStatus: true,
+        nexus: false,
+      },
+    }),
+    DescribeNamespace: (req) => {
+      const n = engine.namespace(req.namespace || 'default');
+      return {
+        namespaceInfo: {
+          name: n.name,
+          state: 1,
+          id: n.id,
+          capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true },
+          supportsSchedules: false,
+        },
+        config: { workflowExecutionRetentionTtl: dur(24 * 3600 * 1000) },
+        isGlobalNamespace: false,
+      };
+    },
+    ListNamespaces: () => ({
+      namespaces: [...engine.namespaces.values()].map((n) => ({
+        namespaceInfo: { name: n.name, id: n.id, state: 1 },
+      })),
+    }),
+    RegisterNamespace: (req) => {
+      engine.namespace(req.namespace);
+      return {};
+    },
+
+    StartWorkflowExecution: (req) => {
+      ns(req);
+      return startWorkflow(engine, req);
+    },
+    SignalWithStartWorkflowExecution: (req) => {
+      ns(req);
+      if (!req.signalName) throw invalidArgument('signalName is required');
+      const cur = engine.current.get(engine.key(req.namespace, req.workflowId));
+      if (cur && cur.status === ExecStatus.RUNNING && !(req.workflowIdConflictPolicy === 3)) {
+        engine.signal(cur, req.signalName, req.signalInput, req.header, req.identity ?? '');
+        return { runId: cur.runId, started: false };
+      }
+      const res = startWorkflow(
+        engine,
+        { ...req, workflowIdConflictPolicy: req.workflowIdConflictPolicy || 2 },
+        (run) =>
+          engine.addExternal(run, EventType.WORKFLOW_EXECUTION_SIGNALED, {
+            signalName: req.signalName,
+            input: req.signalInput,
+            identity: req.identity,
+            header: req.header,
+          }),
+      );
+      return { runId: res.runId, started: res.started };
+    },
+    SignalWorkflowExecution: (req) => {
+      ns(req);
+      if (!req.signalName) throw invalidArgument('signalName is required');
+      const run = engine.findOpenRun(req.namespace, req.workflowExecution);
+      engine.signal(run, req.signalName, req.input, req.header, req.identity ?? '');
+      return {};
+    },
+    RequestCancelWorkflowExecution: (req) => {
+      ns(req);
+      const run = engine.findOpenRun(req.namespace, req.workflowExecution);
+      engine.requestCancel(run, req.reason ?? '', req.identity ?? '');
+      return {};
+    },
+    TerminateWorkflowExecution: (req) => {
+      ns(req);
+      const run = engine.findOpenRun(req.namespace, req.workflowExecution);
+      engine.terminate(run, req.reason ?? '', req.details, req.identity ?? '');
+      return {};
+    },
+    DescribeWorkflowExecution: (req) => {
+      ns(req);
+      return describeRun(engine, engine.findRun(req.namespace, req.execution));
+    },
+    GetWorkflowExecutionHistory: async (req, call) => {
+      ns(req);
+      let run = engine.findRun(req.namespace, req.execution);
+      const closeOnly = req.historyEventFilterType === 2;
+      const timeout = longPollTimeout(call, 20_000);
+      const deadline = Date.now() + timeout;
+      if (closeOnly) {
+        while (run.status === ExecStatus.RUNNING && req.waitNewEvent && Date.now() < deadline) {
+          await engine.waitChange(run, deadline - Date.now());
+          run = engine.runs.get(run.runId)!;
+        }
+        if (run.status === ExecStatus.RUNNING)
+          return { history: { events: [] }, nextPageToken: Buffer.from('w') };
+        return { history: { events: [run.history[run.history.length - 1]] } };
+      }
+      const from = req.nextPageToken?.length ? Number(Buffer.from(req.nextPageToken).toString()) : 1;
+      while (
+        req.waitNewEvent &&
+        run.status === ExecStatus.RUNNING &&
+        run.history.length < from &&
+        Date.now() < deadline
+      ) {
+        await engine.waitChange(run, deadline - Date.now());
+      }
+      const events = run.history.slice(from - 1);
+      const more = req.waitNewEvent && run.status === ExecStatus.RUNNING;
+      return {
+        history: { events },
+        nextPageToken: more ? Buffer.from(String(run.history.length + 1)) : undefined,
+      };
+    },
+    GetWorkflowExecutionHistoryReverse: (req) => {
+      ns(req);
+      const run = engine.findRun(req.namespace, req.execution);
+      return { history: { events: [...run.history].reverse() } };
+    },
+
+    PollWorkflowTaskQueue: async (req, call) => {
+      ns(req);
+      const q = engine.wfQueue(req.namespace, req.taskQueue?.name ?? '');
+      const { result, abort } = q.poll(
+        (t) => engine.claimWorkflowTicket(t, req.identity ?? ''),
+        longPollTimeout(call),
+      );
+      onCancel(call, abort);
+      return (await result) ?? {};
+    },
+    RespondWorkflowTaskCompleted: (req) => {
+      const { run } = wftFor(engine, req.taskToken);
+      completeWorkflowTask(engine, run, req);
+      return {};
+    },
+    RespondWorkflowTaskFailed: (req) => {
+      const { run } = wftFor(engine, req.taskToken);
+      engine.failWft(run, 'failed', req);
+      return {};
+    },
+    RespondQueryTaskCompleted: (req) => {
+      const t = decodeToken(req.taskToken);
+      const q = t ? engine.queries.get(t.id) : undefined;
+      if (!q) throw notFound('query task not found (it may have timed out)');
+      if (req.completedType === 1) q.finish({ answer: req.queryResult ?? {} });
+      else q.finish({ error: req.errorMessage || req.failure?.message || 'query failed' });
+      return {};
+    },
+    QueryWorkflow: async (req, call) => {
+      ns(req);
+      const run = engine.findRun(req.namespace, req.execution);
+      const reject = req.queryRejectCondition ?? 0;
+      if (
+        // QueryRejectCondition: 2 = NOT_OPEN, 3 = NOT_COMPLETED_CLEANLY
+        (reject === 2 && run.status !== ExecStatus.RUNNING) ||
+        (reject === 3 && run.status !== ExecStatus.RUNNING && run.status !== ExecStatus.COMPLETED)
+      ) {
+        return { queryRejected: { status: run.status } };
+      }
+      const res = await new Promise<{ answer?: Obj; error?: string }>((resolve) => {
+        const q = engine.newQuery(run, req.query ?? {}, resolve);
+        const timer = setTimeout(() => q.finish({ error: 'DEADLINE' }), longPollTimeout(call, 30_000));
+        const orig = q.finish;
+        q.finish = (r) => {
+          clearTimeout(timer);
+          orig(r);
+        };
+      });
+      if (res.error === 'DEADLINE') {
+        const { RpcError } = await import('./errors.ts');
+        throw new RpcError(4, 'query timed out: no worker answered (is a worker polling the task queue?)');
+      }
+      if (res.error !== undefined) throw invalidArgument(res.error);
+      return { queryResult: res.answer };
+    },
+
+    PollActivityTaskQueue: async (req, call) => {
+      ns(req);
+      const q = engine.actQueue(req.namespace, req.taskQueue?.name ?? '');
+      const { result, abort } = q.poll(
+        (t) => claimActivity(engine, t, req.identity ?? ''),
+        longPollTimeout(call),
+      );
+      onCancel(call, abort);
+      return (await result) ?? {};
+    },
+    RespondActivityTaskCompleted: (req) => {
+      const { run, a } = activityFor(engine, decodeToken(req.taskToken));
+      completeActivity(engine, run, a, req.result, req.identity ?? '');
+      return {};
+    },
+    RespondActivityTaskCompletedById: (req) => {
+      const { run, a } = activityFor(engine, null, byId(req));
+      completeActivity(engine, run, a, req.result, req.identity ?? '');
+      return {};
+    },
+    RespondActivityTaskFailed: (req) => {
+      const { run, a } = activityFor(engine, decodeToken(req.taskToken));
+      failActivity(engine, run, a, req.failure, req.identity ?? '', req.lastHeartbeatDetails);
+      return {};
+    },
+    RespondActivityTaskFailedById: (req) => {
+      const { run, a } = activityFor(engine, null, byId(req));
+      failActivity(engine, run, a, req.failure, req.identity ?? '', req.lastHeartbeatDetails);
+      return {};
+    },
+    RespondActivityTaskCanceled: (req) => {
+      const { run, a } = activityFor(engine, decodeToken(req.taskToken));
+      cancelActivityReported(engine, run, a, req.details, req.identity ?? '');
+      return {};
+    },
+    RespondActivityTaskCanceledById: (req) => {
+      const { run, a } = activityFor(engine, null, byId(req));
+      cancelActivityReported(engine, run, a, req.details, req.identity ?? '');
+      return {};
+    },
+    RecordActivityTaskHeartbeat: (req) => {
+      const { run, a } = activityFor(engine, decodeToken(req.taskToken));
+      return { cancelRequested: heartbeat(engine, run, a, req.details) };
+    },
+    RecordActivityTaskHeartbeatById: (req) => {
+      const { run, a } = activityFor(engine, null, byId(req));
+      return { cancelRequested: heartbeat(engine, run, a, req.details) };
+    },
+
+    UpdateWorkflowExecution: (req, call) => {
+      ns(req);
+      return updateWorkflow(engine, req, longPollTimeout(call, 20_000));
+    },
+    PollWorkflowExecutionUpdate: (req, call) => {
+      ns(req);
+      return pollUpdate(engine, req, longPollTimeout(call, 20_000));
+    },
+    ExecuteMultiOperation: async (req, call) => {
+      ns(req);
+      const [startOp, updateOp] = req.operations ?? [];
+      const start = startOp?.startWorkflow;
+      const update = updateOp?.updateWorkflow;
+      if (!start || !update)
+        throw invalidArgument('ExecuteMultiOperation supports exactly [startWorkflow, updateWorkflow]');
+      const startRes = startWorkflow(engine, { ...start, namespace: req.namespace });
+      const updRes = await updateWorkflow(
+        engine,
+        {
+          ...update,
+          namespace: req.namespace,
+          workflowExecution: { workflowId: start.workflowId, runId: startRes.runId },
+        },
+        longPollTimeout(call, 20_000),
+      );
+      return { responses: [{ startWorkflow: startRes }, { updateWorkflow: updRes }] };
+    },
+
+    ResetStickyTaskQueue: (req) => {
+      const run = engine.findRun(req.namespace, req.execution);
+      engine.unstick(run);
+      return {};
+    },
+    ShutdownWorker: (req) => {
+      if (req.stickyTaskQueue) engine.shutdownStickyQueue(req.namespace, req.stickyTaskQueue);
+      return {};
+    },
+    RecordWorkerHeartbeat: () => ({}),
+    DescribeTaskQueue: () => ({ pollers: [] }),
+
+    ListWorkflowExecutions: (req) => {
+      ns(req);
+      const runs = visibility.list(req.namespace, req.query ?? '');
+      return { executions: runs.map((r) => executionInfo(r)) };
+    },
+    ListOpenWorkflowExecutions: (req) => {
+      ns(req);
+      const runs = visibility.list(req.namespace, "ExecutionStatus = 'Running'");
+      return { executions: runs.map((r) => executionInfo(r)) };
+    },
+    ListClosedWorkflowExecutions: (req) => {
+      ns(req);
+      const runs = visibility.list(req.namespace, "ExecutionStatus != 'Running'");
+      return { executions: runs.map((r) => executionInfo(r)) };
+    },
+    ScanWorkflowExecutions: (req) => {
+      ns(req);
+      return { executions: visibility.list(req.namespace, req.query ?? '').map((r) => executionInfo(r)) };
+    },
+    CountWorkflowExecutions: (req) => {
+      ns(req);
+      return visibility.count(req.namespace, req.query ?? '');
+    },
+    GetSearchAttributes: () => ({ keys: {} }),
+  };
+}
+
+function wftFor(engine: Engine, token: Uint8Array | undefined): { run: Run } {
+  const t = decodeToken(token);
+  const run = t ? engine.runs.get(t.runId) : undefined;
+  const w = run?.wft;
+  if (!t || !run || !w || w.scheduledEventId !== t.id || w.attempt !== t.attempt || w.startedEventId === 0) {
+    throw notFound('workflow task not found (it may have timed out or the workflow closed)');
+  }
+  return { run };
+}
+
+function byId(req: Obj) {
+  return {
+    ns: req.namespace,
+    workflowId: req.workflowId,
+    runId: req.runId || undefined,
+    activityId: req.activityId,
+  };
+}
+
+export { TaskQueueKind, ts };

@@ -1,0 +1,111 @@
+// Test helper: a Temporal test environment backed by bin/temporal-dev by default, or by the official
+// binaries when TEMPORAL_TEST_SERVER_PATH (time-skipping) / TEMPORAL_CLI_PATH (dev server) are set.
+import { fileURLToPath } from 'node:url';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+
+export const TEMPORAL_DEV_PATH = fileURLToPath(new URL('../../bin/temporal-dev', import.meta.url));
+
+export type SearchAttributeTypeName =
+  | 'Keyword'
+  | 'Text'
+  | 'Int'
+  | 'Double'
+  | 'Bool'
+  | 'Datetime'
+  | 'KeywordList';
+
+/** Disburse's custom search attributes (operators filter payouts by them in Temporal UI). */
+export const DISBURSE_SEARCH_ATTRIBUTES: Record<string, SearchAttributeTypeName> = {
+  PayeeId: 'Keyword',
+  PayoutStatus: 'Keyword',
+  Provider: 'Keyword',
+  Currency: 'Keyword',
+  PeriodId: 'Keyword',
+  PayoutAmount: 'Int',
+};
+
+const typeOf: Record<
+  SearchAttributeTypeName,
+  (typeof SearchAttributeType)[keyof typeof SearchAttributeType]
+> = {
+  Keyword: SearchAttributeType.KEYWORD,
+  Text: SearchAttributeType.TEXT,
+  Int: SearchAttributeType.INT,
+  Double: SearchAttributeType.DOUBLE,
+  Bool: SearchAttributeType.BOOL,
+  Datetime: SearchAttributeType.DATETIME,
+  KeywordList: SearchAttributeType.KEYWORD_LIST,
+};
+
+// IndexedValueType numbers for OperatorService.AddSearchAttributes.
+const indexedValueType: Record<SearchAttributeTypeName, number> = {
+  Text: 1,
+  Keyword: 2,
+  Int: 3,
+  Double: 4,
+  Bool: 5,
+  Datetime: 6,
+  KeywordList: 7,
+};
+
+export interface TestEnvOptions {
+  /** Time-skipping test server (default false: real-time dev server). */
+  timeSkipping?: boolean;
+  /** Custom search attributes to register (default: none). Pass DISBURSE_SEARCH_ATTRIBUTES for payouts. */
+  searchAttributes?: Record<string, SearchAttributeTypeName>;
+  /** Dev server only: persist state in this file. */
+  dbFilename?: string;
+}
+
+/** True when the suite runs against the official binaries instead of bin/temporal-dev. */
+export function usingOfficialServer(timeSkipping = false): boolean {
+  return Boolean(timeSkipping ? process.env.TEMPORAL_TEST_SERVER_PATH : process.env.TEMPORAL_CLI_PATH);
+}
+
+let loggerInstalled = false;
+/** Installs a quiet SDK runtime logger (WARN and above) once per process. */
+export function installQuietLogger(): void {
+  if (loggerInstalled) return;
+  loggerInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // a Runtime already exists in this process; keep it
+  }
+}
+
+export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestWorkflowEnvironment> {
+  installQuietLogger();
+  const attrs = opts.searchAttributes ?? {};
+  if (opts.timeSkipping) {
+    const path = process.env.TEMPORAL_TEST_SERVER_PATH || TEMPORAL_DEV_PATH;
+    const env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path } },
+    });
+    if (Object.keys(attrs).length > 0) await addSearchAttributes(env, attrs);
+    return env;
+  }
+  const path = process.env.TEMPORAL_CLI_PATH || TEMPORAL_DEV_PATH;
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path },
+      searchAttributes: Object.entries(attrs).map(([name, t]) => defineSearchAttributeKey(name, typeOf[t])),
+      dbFilename: opts.dbFilename,
+    },
+  });
+}
+
+/** Registers custom search attributes through OperatorService (works in both modes of temporal-dev). */
+export async function addSearchAttributes(
+  env: TestWorkflowEnvironment,
+  attrs: Record<string, SearchAttributeTypeName>,
+): Promise<void> {
+  const searchAttributes: Record<string, number> = {};
+  for (const [name, t] of Object.entries(attrs)) searchAttributes[name] = indexedValueType[t];
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes,
+  });
+}
