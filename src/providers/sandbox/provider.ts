@@ -68,6 +68,7 @@ export class SandboxProvider implements PayoutProvider {
   readonly #timers = new Set<NodeJS.Timeout>();
   #interval: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
+  #tickAgain = false;
   #stopped = false;
   /** Last error of a background tick (timers never throw into the process). */
   lastBackgroundError: Error | undefined;
@@ -481,15 +482,26 @@ export class SandboxProvider implements PayoutProvider {
     return sent;
   }
 
-  /** One background step: apply due outcomes, then deliver due webhooks. */
+  /**
+   * One background step: apply due outcomes, then deliver due webhooks. A wake-up that arrives while a
+   * step runs is not dropped: the step runs once more (its query may have started before the new row).
+   */
   async tick(): Promise<void> {
-    if (this.#ticking) return this.#ticking;
+    if (this.#ticking) {
+      this.#tickAgain = true;
+      return this.#ticking;
+    }
     this.#ticking = (async () => {
       try {
-        await this.advance();
-        await this.deliverPendingWebhooks();
-      } catch (err) {
-        this.lastBackgroundError = err as Error;
+        do {
+          this.#tickAgain = false;
+          try {
+            await this.advance();
+            await this.deliverPendingWebhooks();
+          } catch (err) {
+            this.lastBackgroundError = err as Error;
+          }
+        } while (this.#tickAgain && !this.#stopped);
       } finally {
         this.#ticking = undefined;
       }
