@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../src/config/index.ts';
 import { parseAmountMap, parseDuration, payoutsSection } from '../../src/config/payouts.ts';
+import type { PayoutSettings } from '../../src/payouts/service.ts';
 import { parseProviderSettings } from '../../src/providers/settings.ts';
 import { generateWebhookSecret } from '../../src/webhooks/signing.ts';
 
@@ -37,6 +38,11 @@ describe('payouts configuration', () => {
     expect(c.complianceWaitMs).toBe(7 * 86_400_000);
     expect(c.sanctionsFile).toBe('config/sanctions.sample.csv');
     expect(c.webhooks).toEqual({ endpoints: [] });
+  });
+
+  it('is what the payout service takes as its settings (checked by the type-checker)', () => {
+    const settings: PayoutSettings = parse({});
+    expect(settings.instantLimits.USD).toBe(500_000n);
   });
 
   it('is part of loadConfig()', () => {
