@@ -1,0 +1,218 @@
+// Request and response schemas of the payout routes (validation and OpenAPI from the same definitions).
+import { z } from 'zod';
+import { payeeIdSchema } from '../../payees/schemas.ts';
+import { moneySchema } from '../schemas/money.ts';
+
+export const payoutMethods = ['bank_transfer', 'wallet', 'card', 'crypto'] as const;
+export const payoutStates = [
+  'requested',
+  'reserved',
+  'compliance_hold',
+  'pending_approval',
+  'scheduled',
+  'submitting',
+  'awaiting_confirmation',
+  'unknown_outcome',
+  'review',
+  'paid',
+  'returned',
+  'failed',
+  'rejected',
+  'cancelled',
+] as const;
+
+export const payoutIdSchema = z
+  .string()
+  .regex(/^po_[a-z0-9]{8,64}$/, 'must be a payout id such as po_3f9a…')
+  .describe('Payout id');
+
+const reasonText = z
+  .string()
+  .trim()
+  .min(3)
+  .max(500)
+  .describe('Why (kept in the audit log and workflow history)');
+const totpCode = z
+  .string()
+  .regex(/^\d{6}$/, 'must be the 6-digit code of your authenticator')
+  .describe('TOTP code');
+
+export const createPayoutBody = z
+  .strictObject({
+    payeeId: payeeIdSchema,
+    amount: moneySchema.describe(
+      'Gross amount to pay out of the wallet (fees and withholding come out of it)',
+    ),
+    method: z
+      .enum(payoutMethods)
+      .optional()
+      .describe("Payout method (default: the payee's preferred destination kind)"),
+    instant: z
+      .boolean()
+      .optional()
+      .describe(
+        'Ask for instant payout (default true); granted only when opted in, supported and risk-clear',
+      ),
+    periodId: z
+      .string()
+      .regex(/^[\w.:-]{1,100}$/)
+      .optional()
+      .describe('Commission period this payout belongs to'),
+  })
+  .meta({ id: 'CreatePayout', description: 'A payout request' });
+
+export const decisionBody = z
+  .strictObject({ reason: reasonText, totp: totpCode })
+  .meta({ id: 'PayoutDecision', description: 'An approver decision, confirmed with a TOTP code' });
+
+export const reasonBody = z.strictObject({ reason: reasonText }).meta({
+  id: 'PayoutReason',
+  description: 'An operator action on a payout with its reason',
+});
+
+export const resolveBody = z
+  .strictObject({
+    outcome: z.enum(['paid', 'not_paid']).describe('What the provider did, established out of band'),
+    reason: reasonText,
+  })
+  .meta({ id: 'ResolveUnknownOutcome', description: "Operator's verdict on an unknown provider outcome" });
+
+export const bulkBody = z
+  .strictObject({
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code')
+      .describe('Currency of the wallets to pay out'),
+    method: z.enum(payoutMethods).describe('Payout method; payees without such a destination are skipped'),
+    minBalance: z
+      .string()
+      .regex(/^\d{1,19}$/, 'must be integer minor units as a string')
+      .optional()
+      .describe('Only payees whose available balance is at least this (minor units; default 1)'),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code')
+      .optional()
+      .describe('Only payees of this country'),
+    excludePayeeIds: z.array(payeeIdSchema).max(10_000).optional().describe('Payees never included'),
+    instant: z.boolean().optional().describe('Ask for instant payouts (default false: next payout window)'),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe('At most this many payouts (default 10,000)'),
+  })
+  .meta({ id: 'BulkPayout', description: 'Company-initiated payouts of the full available balance' });
+
+export const listQuery = z.strictObject({
+  status: z.enum(payoutStates).optional().describe('Only payouts in this state'),
+  payee: payeeIdSchema.optional().describe('Only payouts of this payee'),
+  periodId: z.string().max(100).optional().describe('Only payouts of this period'),
+  bulkId: z.string().max(100).optional().describe('Only payouts of this bulk request'),
+  cursor: z.string().max(300).optional().describe('nextCursor from the previous page'),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number 1-200')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(200))
+    .optional()
+    .describe('Page size, 1-200 (default 50)'),
+});
+
+const reasonView = z
+  .object({ code: z.string().describe('Stable reason code'), message: z.string().describe('Explanation') })
+  .describe('A reason');
+
+export const payoutView = z
+  .object({
+    id: payoutIdSchema,
+    payeeId: z.string().describe('Payee paid'),
+    amount: moneySchema.describe('Gross amount'),
+    method: z.enum(payoutMethods).describe('Payout method'),
+    state: z.enum(payoutStates).describe('Current state'),
+    rail: z.enum(['instant', 'scheduled']).nullable().describe('Instant, or scheduled into a payout window'),
+    provider: z.string().nullable().describe('Provider of the latest attempt'),
+    fee: moneySchema.describe('Instant fee (own ledger leg)'),
+    withholding: moneySchema.describe('Tax withheld (own ledger leg)'),
+    periodId: z.string().nullable().describe('Commission period'),
+    bulkId: z.string().nullable().describe('Bulk request that created it'),
+    requestedBy: z.string().describe('Actor who requested it'),
+    approvalsRequired: z.number().int().describe('Distinct approvals needed'),
+    approvals: z
+      .array(
+        z
+          .object({
+            actor: z.string().describe('Approver'),
+            decision: z.enum(['approve', 'reject']).describe('Decision'),
+            reason: z.string().describe('Reason given'),
+            at: z.string().describe('When'),
+          })
+          .describe('An approval decision'),
+      )
+      .describe('Decisions so far'),
+    attempts: z
+      .array(
+        z
+          .object({
+            attemptNo: z.number().int().describe('1-based attempt number'),
+            provider: z.string().describe('Provider'),
+            idempotencyKey: z.string().describe('Key sent to the provider (payout id + attempt number)'),
+            outcome: z
+              .string()
+              .describe('submitting, pending, paid, declined, outage, failed, unknown, not_paid'),
+            detail: z.string().optional().describe('Provider message'),
+          })
+          .describe('A provider attempt'),
+      )
+      .describe('Provider attempts, in order'),
+    reasons: z.array(reasonView).describe('Why the payout is where it is (holds, risk flags, routing)'),
+    nextTimer: z
+      .object({
+        purpose: z.string().describe('What the timer is for'),
+        at: z.string().describe('When it fires'),
+      })
+      .nullable()
+      .describe('The durable timer the payout waits on, if any'),
+    ledger: z
+      .array(
+        z
+          .object({
+            step: z.enum(['hold', 'settle', 'release', 'return']).describe('Ledger step'),
+            transactionId: z.string().describe('Ledger transaction id'),
+            at: z.string().describe('Posting time'),
+          })
+          .describe('A ledger transaction of this payout'),
+      )
+      .describe('Ledger transactions posted for this payout'),
+    live: z
+      .boolean()
+      .describe('True when the state came from the running workflow, false from the last committed record'),
+    createdAt: z.string().describe('Creation time'),
+    updatedAt: z.string().describe('Last committed change'),
+  })
+  .meta({ id: 'Payout', description: 'A payout and its live state' });
+
+export const payoutListView = z
+  .object({
+    items: z.array(payoutView).describe('Newest first'),
+    nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null at the end'),
+  })
+  .meta({ id: 'PayoutList', description: 'A page of payouts' });
+
+export const bulkView = z
+  .object({
+    bulkId: z.string().describe('Id of this bulk request (filter GET /v1/payouts?bulkId=)'),
+    created: z
+      .array(
+        z
+          .object({ payoutId: z.string(), payeeId: z.string(), amount: moneySchema })
+          .describe('A payout started'),
+      )
+      .describe('Payouts started'),
+    skipped: z
+      .array(z.object({ payeeId: z.string(), reason: z.string() }).describe('A payee left out'))
+      .describe('Matching payees left out, with why'),
+  })
+  .meta({ id: 'BulkPayoutResult', description: 'What a bulk payout request started' });

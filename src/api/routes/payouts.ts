@@ -1,0 +1,492 @@
+// Payout routes: request (single and bulk), read live state, list and export, approve/reject, cancel,
+// clear a compliance hold, resolve an unknown provider outcome. Each write is an update or signal to the
+// payout's workflow; the workflow's validators refuse what is not allowed now (409 with its reason).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import type { Actor, PayoutStatus } from '../../../workflows/payout-contract.ts';
+import { sql } from '../../db/sql.ts';
+import type { Ledger } from '../../ledger/index.ts';
+import { currencyOf, formatDecimal, parseMoney } from '../../money/index.ts';
+import { payeeIdSchema } from '../../payees/schemas.ts';
+import type { PayeeService } from '../../payees/service.ts';
+import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
+import { destinationKindFor, ledgerKeys } from '../../payouts/service.ts';
+import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
+import { toCsv } from '../../providers/manual/csv.ts';
+import { ApiError } from '../errors.ts';
+import { defineRoute, type Route, type RouteContext } from '../route.ts';
+import {
+  bulkBody,
+  bulkView,
+  createPayoutBody,
+  decisionBody,
+  listQuery,
+  payoutIdSchema,
+  payoutListView,
+  payoutView,
+  reasonBody,
+  resolveBody,
+} from './payout-schemas.ts';
+
+export interface PayoutRouteDeps {
+  gateway: PayoutGateway;
+  store: PayoutStore;
+  payees: PayeeService;
+  ledger: Ledger;
+  schema: string;
+}
+
+type Ctx = RouteContext<unknown, unknown, unknown>;
+
+const idParams = z.strictObject({ id: payoutIdSchema });
+const actorOf = (ctx: Ctx): Actor => ({ actor: ctx.principal.actor, role: ctx.principal.role });
+
+export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
+  const { gateway, store, payees, ledger } = deps;
+
+  async function loadVisible(ctx: Ctx, id: string): Promise<PayoutRecord> {
+    const payout = await store.get(ctx.em, id);
+    if (!payout) throw new ApiError('not_found', `Payout ${id} not found`);
+    ctx.assertPayeeAccess(payout.payeeId);
+    return payout;
+  }
+
+  async function view(em: EntityManager, payout: PayoutRecord, live?: PayoutStatus) {
+    const status = live ?? (payout.statusDoc as Partial<PayoutStatus>);
+    const l = ledger.within(em);
+    const steps = (['hold', 'settle', 'release', 'return'] as const).map(async (step) => {
+      const key = step === 'return' ? ledgerKeys.returned(payout.id) : ledgerKeys[step](payout.id);
+      const tx = await l.getTransaction(key);
+      return tx ? { step, transactionId: tx.id, at: tx.createdAt } : undefined;
+    });
+    const money = (amount: string) => ({ amount, currency: payout.currency, scale: payout.scale });
+    return {
+      id: payout.id,
+      payeeId: payout.payeeId,
+      amount: money(payout.amount),
+      method: payout.method,
+      state: status.state ?? payout.status,
+      rail: status.rail ?? payout.rail,
+      provider: status.provider ?? payout.provider,
+      fee: money(status.fee?.amount ?? payout.fee),
+      withholding: money(status.withholding?.amount ?? payout.withholding),
+      periodId: payout.periodId,
+      bulkId: payout.bulkId,
+      requestedBy: payout.requestedBy,
+      approvalsRequired: status.approvalsRequired ?? 0,
+      approvals: status.approvals ?? [],
+      attempts: status.attempts ?? [],
+      reasons: status.reasons ?? [],
+      nextTimer: status.nextTimer ?? null,
+      ledger: (await Promise.all(steps)).filter((s) => s !== undefined),
+      live: live !== undefined,
+      createdAt: payout.createdAt,
+      updatedAt: payout.updatedAt,
+    };
+  }
+
+  async function afterDecision(ctx: Ctx, id: string, run: () => Promise<PayoutStatus>, action: string) {
+    const payout = await loadVisible(ctx, id);
+    let status: PayoutStatus;
+    try {
+      status = await run();
+    } catch (err) {
+      if (err instanceof PayoutDecisionRefused) throw new ApiError('conflict', err.message);
+      throw err;
+    }
+    await ctx.audit({ action, objectType: 'payout', objectId: id, details: { state: status.state } });
+    return { status: 200, body: await view(ctx.em, payout, status) };
+  }
+
+  const decisionRoute = (decision: 'approve' | 'reject') =>
+    defineRoute({
+      method: 'post',
+      path: `/v1/payouts/:id/${decision}`,
+      summary: decision === 'approve' ? 'Approve a payout (TOTP)' : 'Reject a payout (TOTP)',
+      tags: ['payouts'],
+      roles: ['approver'],
+      params: idParams,
+      body: decisionBody,
+      responses: {
+        200: { description: 'Decision recorded', schema: payoutView },
+        409: { description: 'Refused now: not pending approval, requester, or already decided' },
+      },
+      handler: async (ctx) => {
+        await ctx.verifyApproverTotp(ctx.body.totp);
+        return afterDecision(
+          ctx as Ctx,
+          ctx.params.id,
+          () => gateway.decide(ctx.params.id, actorOf(ctx as Ctx), decision, ctx.body.reason),
+          `payout.${decision}`,
+        );
+      },
+    });
+
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/payouts',
+      summary: 'Request a payout from a payee wallet',
+      description:
+        'Starts the durable payout workflow: reserve funds, compliance, risk, approval when above thresholds, ' +
+        'instant or scheduled routing, provider submission with failover. Returns at once with the payout id; ' +
+        'follow it with GET /v1/payouts/{id} or webhooks.',
+      tags: ['payouts'],
+      roles: ['platform', 'payee'],
+      body: createPayoutBody,
+      responses: { 202: { description: 'Payout accepted; processing has started', schema: payoutView } },
+      handler: async (ctx) => {
+        const { body } = ctx;
+        ctx.assertPayeeAccess(body.payeeId);
+        const payee = await payees.get(ctx.em, body.payeeId);
+        const method = body.method ?? methodFor(payee.payoutPreferences.preferredMethod);
+        if (!method) {
+          throw new ApiError('unprocessable', `Payee ${payee.id} has no preferred method; pass "method"`);
+        }
+        const kind = destinationKindFor[method];
+        if (!payee.destinations.some((d) => d.kind === kind)) {
+          throw new ApiError(
+            'unprocessable',
+            `Payee ${payee.id} has no ${kind} destination for a ${method} payout; PUT /v1/payees/${payee.id}/destinations/${kind} first`,
+          );
+        }
+        parseMoney(body.amount, { field: 'amount', allowZero: false });
+        const balance = (await ledger.within(ctx.em).balances(payee.id)).find(
+          (b) => b.currency === body.amount.currency,
+        );
+        if (!balance || BigInt(balance.available.amount) < BigInt(body.amount.amount)) {
+          throw new ApiError(
+            'insufficient_funds',
+            `Available ${balance ? formatDecimal(balance.available) : '0'} ${body.amount.currency} is less than the requested payout`,
+          );
+        }
+        const requestKey = ctx.req.get('Idempotency-Key') ?? '';
+        const payoutId = payoutIdFor(ctx.principal.actor, requestKey);
+        const input = {
+          payoutId,
+          payeeId: payee.id,
+          amount: body.amount,
+          method,
+          instantRequested: body.instant ?? true,
+          requestedBy: actorOf(ctx as Ctx),
+          ...(body.periodId ? { periodId: body.periodId } : {}),
+        };
+        await store.insert(ctx.em, {
+          id: payoutId,
+          payeeId: payee.id,
+          amount: body.amount.amount,
+          currency: body.amount.currency,
+          scale: body.amount.scale,
+          method,
+          instantRequested: input.instantRequested,
+          requestedBy: input.requestedBy.actor,
+          requestedRole: input.requestedBy.role,
+          ...(body.periodId ? { periodId: body.periodId } : {}),
+        });
+        await gateway.start(input);
+        const record = await store.get(ctx.em, payoutId);
+        return { status: 202, body: await view(ctx.em, record!) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/payouts/bulk',
+      summary: 'Pay out the full available balance of every payee matching criteria',
+      tags: ['payouts'],
+      roles: ['platform', 'operator'],
+      body: bulkBody,
+      responses: { 202: { description: 'Payouts started', schema: bulkView } },
+      handler: async (ctx) => {
+        const { body } = ctx;
+        const requestKey = ctx.req.get('Idempotency-Key') ?? '';
+        const bulkId = payoutIdFor(ctx.principal.actor, `bulk:${requestKey}`).replace(/^po_/, 'bulk_');
+        const matches = await bulkCandidates(ctx.em, deps.schema, {
+          currency: body.currency,
+          kind: destinationKindFor[body.method],
+          minBalance: BigInt(body.minBalance ?? '1'),
+          country: body.country,
+          limit: body.limit ?? 10_000,
+        });
+        const excluded = new Set(body.excludePayeeIds ?? []);
+        const created: {
+          payoutId: string;
+          payeeId: string;
+          amount: { amount: string; currency: string; scale: number };
+        }[] = [];
+        const skipped: { payeeId: string; reason: string }[] = [];
+        for (const m of matches) {
+          if (excluded.has(m.payeeId)) {
+            skipped.push({ payeeId: m.payeeId, reason: 'excluded by the request' });
+            continue;
+          }
+          if (!m.hasDestination) {
+            skipped.push({ payeeId: m.payeeId, reason: `no ${destinationKindFor[body.method]} destination` });
+            continue;
+          }
+          const payoutId = payoutIdFor(ctx.principal.actor, `bulk:${requestKey}:${m.payeeId}`);
+          const amount = { amount: m.available, currency: body.currency, scale: m.scale };
+          const input = {
+            payoutId,
+            payeeId: m.payeeId,
+            amount,
+            method: body.method,
+            instantRequested: body.instant ?? false,
+            requestedBy: actorOf(ctx as Ctx),
+            bulkId,
+          };
+          await store.insert(ctx.em, {
+            id: payoutId,
+            payeeId: m.payeeId,
+            amount: amount.amount,
+            currency: amount.currency,
+            scale: amount.scale,
+            method: body.method,
+            instantRequested: input.instantRequested,
+            requestedBy: input.requestedBy.actor,
+            requestedRole: input.requestedBy.role,
+            bulkId,
+          });
+          await gateway.start(input);
+          created.push({ payoutId, payeeId: m.payeeId, amount });
+        }
+        await ctx.audit({
+          action: 'payout.bulk',
+          objectType: 'bulk',
+          objectId: bulkId,
+          details: { criteria: body, created: created.length, skipped: skipped.length },
+        });
+        return { status: 202, body: { bulkId, created, skipped } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payouts',
+      summary: 'List payouts (newest first, cursor-paginated)',
+      tags: ['payouts'],
+      roles: ['platform', 'operator', 'approver', 'payee'],
+      query: listQuery,
+      responses: { 200: { description: 'A page of payouts', schema: payoutListView } },
+      handler: async (ctx) => {
+        const { query } = ctx;
+        const principal = ctx.principal;
+        if (principal.kind === 'payee_token' && query.payee && query.payee !== principal.payeeId) {
+          throw new ApiError('not_found', `Payee ${query.payee} not found`);
+        }
+        const page = await store.list(ctx.em, {
+          ...(query.status ? { status: query.status } : {}),
+          ...(principal.kind === 'payee_token'
+            ? { payeeId: principal.payeeId }
+            : query.payee
+              ? { payeeId: query.payee }
+              : {}),
+          ...(query.periodId ? { periodId: query.periodId } : {}),
+          ...(query.bulkId ? { bulkId: query.bulkId } : {}),
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+          limit: query.limit ?? 50,
+        });
+        return {
+          status: 200,
+          body: {
+            items: await Promise.all(page.items.map((p) => view(ctx.em, p))),
+            nextCursor: page.nextCursor,
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payouts/export.csv',
+      summary: 'Export payouts as CSV (operators, offline reconciliation)',
+      tags: ['payouts'],
+      roles: ['platform', 'operator'],
+      query: z.strictObject({
+        status: listQuery.shape.status,
+        payee: payeeIdSchema.optional().describe('Only payouts of this payee'),
+        periodId: listQuery.shape.periodId,
+        bulkId: listQuery.shape.bulkId,
+      }),
+      responses: { 200: { description: 'RFC 4180 CSV, one payout per row', contentType: 'text/csv' } },
+      handler: async (ctx) => {
+        const rows: PayoutRecord[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: { items: PayoutRecord[]; nextCursor: string | null } = await store.list(ctx.em, {
+            ...(ctx.query.status ? { status: ctx.query.status } : {}),
+            ...(ctx.query.payee ? { payeeId: ctx.query.payee } : {}),
+            ...(ctx.query.periodId ? { periodId: ctx.query.periodId } : {}),
+            ...(ctx.query.bulkId ? { bulkId: ctx.query.bulkId } : {}),
+            ...(cursor ? { cursor } : {}),
+            limit: 500,
+          });
+          rows.push(...page.items);
+          cursor = page.nextCursor;
+        } while (cursor);
+        const dec = (p: PayoutRecord, minor: string) =>
+          formatDecimal({ amount: minor, currency: p.currency, scale: p.scale });
+        const csv = toCsv([
+          [
+            'payout_id',
+            'payee_id',
+            'amount',
+            'currency',
+            'fee',
+            'withholding',
+            'method',
+            'status',
+            'rail',
+            'provider',
+            'period_id',
+            'bulk_id',
+            'requested_by',
+            'created_at',
+            'updated_at',
+          ],
+          ...rows.map((p) => [
+            p.id,
+            p.payeeId,
+            dec(p, p.amount),
+            p.currency,
+            dec(p, p.fee),
+            dec(p, p.withholding),
+            p.method,
+            p.status,
+            p.rail ?? '',
+            p.provider ?? '',
+            p.periodId ?? '',
+            p.bulkId ?? '',
+            p.requestedBy,
+            p.createdAt,
+            p.updatedAt,
+          ]),
+        ]);
+        return {
+          status: 200,
+          body: csv,
+          headers: { 'content-disposition': 'attachment; filename="payouts.csv"' },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payouts/:id',
+      summary: 'A payout with its live workflow state and ledger postings',
+      tags: ['payouts'],
+      roles: ['platform', 'operator', 'approver', 'payee'],
+      params: idParams,
+      responses: { 200: { description: 'The payout', schema: payoutView } },
+      handler: async (ctx) => {
+        const payout = await loadVisible(ctx as Ctx, ctx.params.id);
+        let live: PayoutStatus | undefined;
+        try {
+          live = await gateway.status(payout.id);
+        } catch (err) {
+          ctx.log.warn('payout.status_query_failed', { payoutId: payout.id, error: String(err) });
+        }
+        return { status: 200, body: await view(ctx.em, payout, live) };
+      },
+    }),
+    decisionRoute('approve'),
+    decisionRoute('reject'),
+    defineRoute({
+      method: 'post',
+      path: '/v1/payouts/:id/cancel',
+      summary: 'Cancel a payout not yet submitted to a provider (funds released)',
+      tags: ['payouts'],
+      roles: ['platform', 'operator', 'payee'],
+      params: idParams,
+      body: reasonBody,
+      responses: {
+        200: { description: 'Cancellation accepted', schema: payoutView },
+        409: { description: 'Already submitted to a provider, or finished' },
+      },
+      handler: async (ctx) =>
+        afterDecision(
+          ctx as Ctx,
+          ctx.params.id,
+          () => gateway.cancel(ctx.params.id, actorOf(ctx as Ctx), ctx.body.reason),
+          'payout.cancel',
+        ),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/payouts/:id/compliance-clear',
+      summary: 'Clear a compliance hold after review (operator)',
+      tags: ['payouts'],
+      roles: ['operator'],
+      params: idParams,
+      body: reasonBody,
+      responses: { 200: { description: 'Cleared; the payout continues', schema: payoutView } },
+      handler: async (ctx) => {
+        const payout = await loadVisible(ctx as Ctx, ctx.params.id);
+        const current = await gateway.status(payout.id);
+        if (current?.state !== 'compliance_hold') {
+          throw new ApiError(
+            'conflict',
+            `Payout ${payout.id} is ${current?.state ?? payout.status}, not on compliance hold`,
+          );
+        }
+        try {
+          await gateway.clearCompliance(payout.id, actorOf(ctx as Ctx), ctx.body.reason);
+        } catch (err) {
+          if (err instanceof PayoutDecisionRefused) throw new ApiError('conflict', err.message);
+          throw err;
+        }
+        await ctx.audit({ action: 'payout.compliance_clear', objectType: 'payout', objectId: payout.id });
+        return { status: 200, body: await view(ctx.em, payout, await gateway.status(payout.id)) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/payouts/:id/resolve',
+      summary: 'Resolve an unknown provider outcome (operator, after checking with the provider)',
+      tags: ['payouts'],
+      roles: ['operator'],
+      params: idParams,
+      body: resolveBody,
+      responses: { 200: { description: 'Verdict recorded', schema: payoutView } },
+      handler: async (ctx) =>
+        afterDecision(
+          ctx as Ctx,
+          ctx.params.id,
+          () =>
+            gateway.resolveUnknownOutcome(ctx.params.id, {
+              by: actorOf(ctx as Ctx),
+              outcome: ctx.body.outcome,
+              reason: ctx.body.reason,
+            }),
+          'payout.resolve_unknown_outcome',
+        ),
+    }),
+  ];
+}
+
+function methodFor(kind: string | null): 'bank_transfer' | 'wallet' | 'card' | 'crypto' | undefined {
+  const entry = Object.entries(destinationKindFor).find(([, k]) => k === kind);
+  return entry?.[0] as 'bank_transfer' | 'wallet' | 'card' | 'crypto' | undefined;
+}
+
+/** Payees with at least `minBalance` available in the currency (plus whether they have the destination). */
+async function bulkCandidates(
+  em: EntityManager,
+  schema: string,
+  c: { currency: string; kind: string; minBalance: bigint; country?: string | undefined; limit: number },
+) {
+  const rows = await sql<{ payee_id: string; available: string; has_destination: boolean }>(
+    em,
+    `SELECT a.owner AS payee_id, a.balance::text AS available,
+            EXISTS (SELECT 1 FROM "${schema}".payee_destinations d WHERE d.payee_id = a.owner AND d.kind = $2)
+              AS has_destination
+       FROM "${schema}".ledger_accounts a JOIN "${schema}".payees p ON p.id = a.owner
+      WHERE a.kind = 'payee_available' AND a.currency = $1 AND a.balance >= $3
+        AND ($4::text IS NULL OR p.country = $4)
+      ORDER BY a.owner LIMIT $5`,
+    [c.currency, c.kind, c.minBalance.toString(), c.country ?? null, c.limit],
+  );
+  const scale = currencyOf(c.currency).exponent;
+  return rows.map((r) => ({
+    payeeId: r.payee_id,
+    available: r.available,
+    hasDestination: r.has_destination,
+    scale,
+  }));
+}

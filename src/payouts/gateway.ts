@@ -1,0 +1,133 @@
+// The API's side of the payout workflows: start them, read their live state, deliver decisions and
+// provider events. Workflow ids come from payout ids, never from run ids.
+import { createHash } from 'node:crypto';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { payoutWorkflow } from '../../workflows/payout.ts';
+import {
+  type Actor,
+  cancelPayoutUpdate,
+  complianceClearedSignal,
+  decideApprovalUpdate,
+  type PayoutInput,
+  type PayoutStatus,
+  type ProviderEventSignal,
+  payoutStatusQuery,
+  payoutWorkflowId,
+  providerEventSignal,
+  resolveUnknownOutcomeUpdate,
+  type UnknownOutcomeResolution,
+} from '../../workflows/payout-contract.ts';
+
+/** A decision the workflow refused (its validator said why), or a payout with no running workflow. */
+export class PayoutDecisionRefused extends Error {
+  readonly code = 'payout_decision_refused';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PayoutDecisionRefused';
+  }
+}
+
+/**
+ * Payout id derived from who asked and their Idempotency-Key: a retried request, even one whose first
+ * response was lost after the workflow started, maps to the same payout and the same workflow.
+ */
+export function payoutIdFor(actor: string, requestKey: string): string {
+  return `po_${createHash('sha256').update(`${actor}\u0000${requestKey}`).digest('hex').slice(0, 24)}`;
+}
+
+export class PayoutGateway {
+  readonly #client: Client;
+  readonly #taskQueue: string;
+
+  constructor(client: Client, taskQueue: string) {
+    this.#client = client;
+    this.#taskQueue = taskQueue;
+  }
+
+  /** Starts the payout workflow; an already running one with this id is reused (idempotent). */
+  async start(input: PayoutInput): Promise<void> {
+    await this.#client.workflow.start<typeof payoutWorkflow>('payoutWorkflow', {
+      workflowId: payoutWorkflowId(input.payoutId),
+      taskQueue: this.#taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  }
+
+  /** Live state from the workflow (running or closed); undefined when no workflow exists. */
+  async status(payoutId: string): Promise<PayoutStatus | undefined> {
+    try {
+      return await this.#handle(payoutId).query(payoutStatusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async decide(payoutId: string, approver: Actor, decision: 'approve' | 'reject', reason: string) {
+    return this.#update(() =>
+      this.#handle(payoutId).executeUpdate(decideApprovalUpdate, { args: [{ approver, decision, reason }] }),
+    );
+  }
+
+  async cancel(payoutId: string, by: Actor, reason: string) {
+    return this.#update(() =>
+      this.#handle(payoutId).executeUpdate(cancelPayoutUpdate, { args: [{ by, reason }] }),
+    );
+  }
+
+  async resolveUnknownOutcome(payoutId: string, resolution: UnknownOutcomeResolution) {
+    return this.#update(() =>
+      this.#handle(payoutId).executeUpdate(resolveUnknownOutcomeUpdate, { args: [resolution] }),
+    );
+  }
+
+  async clearCompliance(payoutId: string, by: Actor, reason: string): Promise<void> {
+    await this.#signal(payoutId, () =>
+      this.#handle(payoutId).signal(complianceClearedSignal, { by, reason }),
+    );
+  }
+
+  /** Delivers a verified provider event; a payout whose workflow is gone is reported, not retried. */
+  async deliverProviderEvent(
+    payoutId: string,
+    event: ProviderEventSignal,
+  ): Promise<'delivered' | 'no_workflow'> {
+    try {
+      await this.#handle(payoutId).signal(providerEventSignal, event);
+      return 'delivered';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'no_workflow';
+      throw err;
+    }
+  }
+
+  #handle(payoutId: string) {
+    return this.#client.workflow.getHandle(payoutWorkflowId(payoutId));
+  }
+
+  async #update(run: () => Promise<PayoutStatus>): Promise<PayoutStatus> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new PayoutDecisionRefused(err.cause?.message ?? err.message);
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        throw new PayoutDecisionRefused('the payout workflow has finished; no decision can change it now');
+      }
+      throw err;
+    }
+  }
+
+  async #signal(payoutId: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw new PayoutDecisionRefused(`payout ${payoutId} has finished; there is nothing to clear`);
+      }
+      throw err;
+    }
+  }
+}
