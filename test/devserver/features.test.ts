@@ -68,7 +68,7 @@ describe('temporal-dev features (dev server)', () => {
     expect(a).toBe('child a');
     expect(failed).toBe('child failed');
     // Parent close policy TERMINATE ends the still-running child.
-    const desc = await env.client.workflow.getHandle(waitingId).describe();
+    const desc = await env.client.workflow.getHandle(waitingId!).describe();
     expect(desc.status.name).toBe('TERMINATED');
   });
 

@@ -49,7 +49,7 @@ export async function parent(): Promise<string[]> {
   try {
     await executeChild(child, { args: ['fail'] });
   } catch (err) {
-    failed = (err as Error).cause?.message ?? 'no cause';
+    failed = (err as { cause?: Error }).cause?.message ?? 'no cause';
   }
   const waiting = await startChild(child, {
     args: ['wait'],
@@ -102,7 +102,7 @@ export async function timesOut(): Promise<string> {
     await slow(5000);
     return 'finished';
   } catch (err) {
-    return `${(err as Error).message}: ${(err as Error).cause?.message}`;
+    return `${(err as Error).message}: ${(err as { cause?: Error }).cause?.message}`;
   }
 }
 
