@@ -121,6 +121,15 @@ describe('SandboxProvider', () => {
     expect(await p.status('unknown-key')).toEqual({ state: 'not_found' });
   });
 
+  it('concurrent submits with one key disburse once and all answer the same', async () => {
+    const p = new SandboxProvider({ name: 'sb_race', db, clock });
+    const req = request();
+    const results = await Promise.all(Array.from({ length: 12 }, () => p.submit(req)));
+    expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+    expect(await listSandboxDisbursements(db, { payoutId: req.payoutId })).toHaveLength(1);
+    expect(await p.events({ idempotencyKey: req.idempotencyKey })).toHaveLength(1);
+  });
+
   it('refuses an idempotency key reused with different parameters', async () => {
     const p = new SandboxProvider({ name: 'sb_reuse', db, clock });
     const req = request();

@@ -212,7 +212,7 @@ export class SandboxProvider implements PayoutProvider {
     }
     if (settleAt) this.#wakeAt(settleAt);
     if (returnAt) this.#wakeAt(returnAt);
-    if (state === 'paid') this.#wakeAt(now);
+    if (state === 'paid' && this.#webhook) this.#wakeAt(now); // deliver the paid webhook
 
     if (state === 'failed')
       throw new ProviderError(this.name, 'hard_decline', 'account_closed', 'payee account closed');
@@ -393,7 +393,7 @@ export class SandboxProvider implements PayoutProvider {
       return out;
     });
     for (const e of events) if (e.row.returnAt && e.type === 'paid') this.#wakeAt(e.row.returnAt);
-    if (events.length > 0) this.#wakeAt(now);
+    if (events.length > 0 && this.#webhook) this.#wakeAt(now);
     return events.map((e) => ({
       eventId: `${this.name}.${e.type}.${e.row.idempotencyKey}`,
       idempotencyKey: e.row.idempotencyKey,
