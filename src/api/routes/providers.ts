@@ -1,0 +1,117 @@
+// Operator routes of the manual provider: export queued payouts as CSV for offline processing, import the
+// results, which become provider events signalled to each payout's workflow.
+import { z } from 'zod';
+import type { PayoutGateway } from '../../payouts/gateway.ts';
+import { ManualProvider } from '../../providers/manual/provider.ts';
+import type { ProviderRegistry } from '../../providers/registry.ts';
+import { ApiError } from '../errors.ts';
+import { defineRoute, type Route } from '../route.ts';
+
+const nameParams = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,50}$/, 'must be a configured provider name')
+    .describe('Provider name'),
+});
+
+export function providerRoutes(deps: { providers: ProviderRegistry; gateway: PayoutGateway }): Route[] {
+  const manual = (name: string): ManualProvider => {
+    const p = deps.providers.get(name);
+    if (!p) throw new ApiError('not_found', `provider ${name} is not configured`);
+    if (!(p instanceof ManualProvider))
+      throw new ApiError('unprocessable', `provider ${name} is not a manual provider`);
+    return p;
+  };
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/providers/:name/export.csv',
+      summary: 'Export payouts queued at a manual provider (marks them exported)',
+      tags: ['providers'],
+      roles: ['operator'],
+      params: nameParams,
+      query: z.strictObject({
+        includeExported: z
+          .enum(['true', 'false'])
+          .optional()
+          .describe('Re-export rows exported before and not yet resolved'),
+      }),
+      responses: {
+        200: { description: 'RFC 4180 CSV; fill outcome and reason, then import', contentType: 'text/csv' },
+      },
+      handler: async (ctx) => {
+        const { csv, count } = await manual(ctx.params.name).exportQueued({
+          includeExported: ctx.query.includeExported === 'true',
+        });
+        await ctx.audit({
+          action: 'provider.manual_export',
+          objectType: 'provider',
+          objectId: ctx.params.name,
+          details: { count },
+        });
+        return {
+          status: 200,
+          body: csv,
+          headers: { 'content-disposition': `attachment; filename="${ctx.params.name}-payouts.csv"` },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/providers/:name/import',
+      summary: 'Import manual payout results (paid/failed per row); each result is signalled to its payout',
+      tags: ['providers'],
+      roles: ['operator'],
+      params: nameParams,
+      body: z
+        .strictObject({
+          csv: z
+            .string()
+            .min(1)
+            .max(5_000_000)
+            .describe('CSV with payout_id,idempotency_key,outcome,reason (header optional)'),
+        })
+        .meta({ id: 'ManualImport', description: 'Results of offline payouts' }),
+      responses: {
+        200: {
+          description: 'Applied and signalled',
+          schema: z
+            .object({
+              applied: z.number().int().describe('Rows that changed a payout'),
+              unchanged: z.number().int().describe('Rows already imported before'),
+              signalled: z.number().int().describe('Events handed to payout workflows'),
+            })
+            .meta({ id: 'ManualImportResult', description: 'What an import did' }),
+        },
+        422: { description: 'Invalid rows (line numbers); nothing applied' },
+      },
+      handler: async (ctx) => {
+        const result = await manual(ctx.params.name).importResults(ctx.body.csv);
+        if (!result.ok) {
+          throw new ApiError(
+            'validation_failed',
+            `${result.errors.length} invalid row(s); nothing was imported`,
+            { errors: result.errors.map((e) => ({ path: `csv.line.${e.line}`, message: e.message })) },
+          );
+        }
+        let signalled = 0;
+        for (const e of result.events) {
+          const outcome = await deps.gateway.deliverProviderEvent(e.payoutId, {
+            eventId: e.eventId,
+            idempotencyKey: e.idempotencyKey,
+            type: e.type,
+            ...(e.reason ? { reason: e.reason } : {}),
+          });
+          if (outcome === 'delivered') signalled++;
+        }
+        await ctx.audit({
+          action: 'provider.manual_import',
+          objectType: 'provider',
+          objectId: ctx.params.name,
+          details: { applied: result.applied, unchanged: result.unchanged, signalled },
+        });
+        return { status: 200, body: { applied: result.applied, unchanged: result.unchanged, signalled } };
+      },
+    }),
+  ];
+}

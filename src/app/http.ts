@@ -1,0 +1,51 @@
+// The complete HTTP surface: provider webhooks (raw body, verified by the adapter) in front of the JSON API
+// built from the route registry (payees, wallets, payouts, manual provider operations, health, OpenAPI).
+import express from 'express';
+import { type AppDeps, createApp, type ReadinessCheck, type SecurityContext } from '../api/app.ts';
+import type { Logger } from '../api/log.ts';
+import { providerWebhookRouter } from '../api/provider-webhooks.ts';
+import { coreRoutes } from '../api/routes/index.ts';
+import { payoutRoutes } from '../api/routes/payouts.ts';
+import { providerRoutes } from '../api/routes/providers.ts';
+import type { PayoutGateway } from '../payouts/gateway.ts';
+import type { Services } from './services.ts';
+
+export interface HttpOptions {
+  services: Services;
+  gateway: PayoutGateway;
+  security: SecurityContext;
+  logger: Logger;
+  bodyLimitBytes?: number;
+  rateLimit?: AppDeps['rateLimit'];
+  readinessChecks?: readonly ReadinessCheck[];
+  now?: () => Date;
+}
+
+export function createHttpApp(o: HttpOptions) {
+  const { services, gateway } = o;
+  const api = createApp({
+    db: services.db,
+    security: o.security,
+    logger: o.logger,
+    routes: [
+      ...coreRoutes({ payees: services.payees, ledger: services.ledger, security: o.security }),
+      ...payoutRoutes({
+        gateway,
+        store: services.payouts.store,
+        payees: services.payees,
+        ledger: services.ledger,
+        schema: services.db.schema,
+      }),
+      ...providerRoutes({ providers: services.providers, gateway }),
+    ],
+    ...(o.bodyLimitBytes ? { bodyLimitBytes: o.bodyLimitBytes } : {}),
+    ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    ...(o.readinessChecks ? { readinessChecks: o.readinessChecks } : {}),
+    ...(o.now ? { now: o.now } : {}),
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(providerWebhookRouter({ providers: services.providers, gateway, log: o.logger }));
+  app.use(api.app);
+  return { app, openapi: api.openapi, routes: api.routes };
+}

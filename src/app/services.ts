@@ -1,0 +1,77 @@
+// Composition root of the domain: one place that wires the ledger, payees, providers, webhooks and the
+// payout service over a database. The API process, the worker process, `npm start`, tests and benches all
+// build their services here.
+
+import { loadSanctionsList, type SanctionsList } from '../compliance/index.ts';
+import type { PayoutsConfig } from '../config/payouts.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import type { Database } from '../db/open.ts';
+import { Ledger } from '../ledger/ledger.ts';
+import { createPayeeService, type PayeeService } from '../payees/service.ts';
+import { createPayoutService, type PayoutService } from '../payouts/service.ts';
+import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
+import { WebhookOutbox } from '../webhooks/index.ts';
+
+export interface Services {
+  db: Database;
+  ledger: Ledger;
+  payees: PayeeService;
+  providers: ProviderRegistry;
+  outbox: WebhookOutbox;
+  sanctions: SanctionsList;
+  payouts: PayoutService;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  db: Database;
+  keyring: Keyring;
+  fingerprintKey: Buffer;
+  payouts: PayoutsConfig;
+  /** Worker processes run the sandbox's background settlement and webhook delivery. */
+  startProviderBackground?: boolean;
+  clock?: () => Date;
+  fetch?: typeof fetch;
+}
+
+export async function createServices(o: ServiceOptions): Promise<Services> {
+  const ledger = new Ledger(o.db);
+  const payees = createPayeeService({
+    keyring: o.keyring,
+    fingerprintKey: o.fingerprintKey,
+    ...(o.clock ? { now: o.clock } : {}),
+  });
+  const providers = createProviderRegistry(o.payouts.providers, {
+    db: o.db,
+    keyring: o.keyring,
+    startBackground: o.startProviderBackground ?? false,
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
+  const outbox = new WebhookOutbox({
+    db: o.db,
+    endpoints: o.payouts.webhooks.endpoints,
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
+  const sanctions = await loadSanctionsList(o.payouts.sanctionsFile);
+  const payouts = createPayoutService({
+    db: o.db,
+    ledger,
+    payees,
+    providers,
+    outbox,
+    sanctions,
+    settings: o.payouts,
+    ...(o.clock ? { now: o.clock } : {}),
+  });
+  return {
+    db: o.db,
+    ledger,
+    payees,
+    providers,
+    outbox,
+    sanctions,
+    payouts,
+    stop: () => providers.stop(),
+  };
+}
