@@ -235,6 +235,20 @@ describe('SandboxProvider', () => {
     expect(await p.runBatch()).toEqual([]);
   });
 
+  it('start(): the batch timer settles pending batch payouts in the background', async () => {
+    const p = new SandboxProvider({ name: 'sb_timer', db });
+    const req = request({ rail: 'batch' });
+    await p.submit(req);
+    p.start({ pollMs: 20, batchIntervalMs: 40 });
+    const until = Date.now() + 5_000;
+    while ((await p.disbursement(req.idempotencyKey))?.state !== 'paid') {
+      if (Date.now() > until) throw new Error('batch timer did not run');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await p.stop();
+    expect(p.lastBackgroundError).toBeUndefined();
+  });
+
   it('instant webhook confirmation and async failure settle after the latency (lazily, via status)', async () => {
     const p = new SandboxProvider({
       name: 'sb_async',
