@@ -9,7 +9,7 @@
 //   4. throughput: N one-activity workflows started concurrently; completed/s, start-to-close p50/p99.
 // Prints a table. Exits non-zero only when something fails, not when a goal is missed.
 import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -446,7 +446,8 @@ async function main(): Promise<void> {
     const rate = throughput.completed / throughput.seconds;
     console.log(
       `\nengine benchmark: ${server.label}, ${server.mode} mode, pid ${serverPid}; ` +
-        `${availableParallelism()} CPUs; node ${process.version}; SDK worker + client in this process\n`,
+        `${availableParallelism()} CPUs (1-min load average ${loadavg()[0]!.toFixed(2)}: other processes share ` +
+        `them); node ${process.version}; SDK worker + client in this process\n`,
     );
     const rows: Array<[string, string, string?]> = [['server ready (spawn to connected)', ms(readyMs)]];
     for (const rt of roundTrips) {
