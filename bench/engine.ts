@@ -8,6 +8,7 @@
 //   3. unloaded latency: one-activity workflows run one at a time; start-to-close p50/p99;
 //   4. throughput: N one-activity workflows started concurrently; completed/s, start-to-close p50/p99.
 // Prints a table. Exits non-zero only when something fails, not when a goal is missed.
+import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { EngineBenchActivities, oneActivity, waitForRelease } from './workflows/engine.ts';
 
 const THROUGHPUT_GOAL = 150; // workflows/s on 2 cores (issue 3)
@@ -29,6 +30,9 @@ interface Options {
   latencySamples: number;
   startConcurrency: number;
   timeoutSeconds: number;
+  workerInProcess: boolean;
+  /** Set in the forked worker process: the server address to poll. */
+  workerFor: string | undefined;
 }
 
 function parseOptions(): Options {
@@ -40,6 +44,8 @@ function parseOptions(): Options {
       'latency-samples': { type: 'string', default: '100' },
       'start-concurrency': { type: 'string', default: '200' },
       'timeout-seconds': { type: 'string', default: '300' },
+      'worker-in-process': { type: 'boolean', default: false },
+      'worker-for': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -47,6 +53,7 @@ function parseOptions(): Options {
     console.log(
       'usage: npm run bench:engine -- [--workflows N=2000] [--open-workflows K=2000] [--rtt-calls M=2000]\n' +
         '         [--latency-samples L=100] [--start-concurrency C=200] [--timeout-seconds S=300]\n' +
+        '         [--worker-in-process]   (default: the SDK worker runs in its own process, as in production)\n' +
         'server: bin/temporal-dev, or $TEMPORAL_CLI_PATH (official dev server) / $TEMPORAL_TEST_SERVER_PATH',
     );
     process.exit(0);
@@ -64,6 +71,8 @@ function parseOptions(): Options {
     latencySamples: int('latency-samples', values['latency-samples'], 0),
     startConcurrency: int('start-concurrency', values['start-concurrency'], 1),
     timeoutSeconds: int('timeout-seconds', values['timeout-seconds'], 1),
+    workerInProcess: values['worker-in-process'],
+    workerFor: values['worker-for'],
   };
 }
 
@@ -335,11 +344,12 @@ interface ThroughputResult {
 async function measureThroughput(
   client: Client,
   serverPid: number,
+  sdkCpuSeconds: () => number,
   runId: string,
   options: Options,
 ): Promise<ThroughputResult> {
   const serverCpu0 = cpuSeconds(serverPid);
-  const benchCpu0 = process.cpuUsage();
+  const sdkCpu0 = sdkCpuSeconds();
   const t0 = performance.now();
   const latencies = await withTimeout(
     mapLimit(
@@ -365,7 +375,7 @@ async function measureThroughput(
     `${options.workflows} one-activity workflows`,
   );
   const seconds = (performance.now() - t0) / 1000;
-  const benchCpu = process.cpuUsage(benchCpu0);
+  const benchCpu = sdkCpuSeconds() - sdkCpu0;
   latencies.sort((a, b) => a - b);
   return {
     completed: latencies.length,
@@ -373,7 +383,7 @@ async function measureThroughput(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     serverCpu: cpuSeconds(serverPid) - serverCpu0,
-    benchCpu: (benchCpu.user + benchCpu.system) / 1e6,
+    benchCpu,
   };
 }
 
@@ -391,15 +401,107 @@ function printTable(rows: Array<[string, string, string?]>): void {
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
-async function main(): Promise<void> {
-  const options = parseOptions();
-  const server = chooseServer();
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+function maxCached(options: Options): number {
+  return Math.max(options.workflows, options.openWorkflows) + 100;
+}
 
+async function createBenchWorker(connection: NativeConnection, options: Options): Promise<Worker> {
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('./workflows/engine.ts', import.meta.url)),
     logger: new DefaultLogger('WARN'),
   });
+  const activities: EngineBenchActivities = { echo: async (input) => input };
+  return Worker.create({
+    connection,
+    namespace: NAMESPACE,
+    taskQueue: TASK_QUEUE,
+    workflowBundle,
+    activities,
+    maxConcurrentWorkflowTaskExecutions: 200,
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentWorkflowTaskPolls: 40,
+    maxConcurrentActivityTaskPolls: 40,
+    nonStickyToStickyPollRatio: 1,
+    maxCachedWorkflows: maxCached(options),
+  });
+}
+
+/** Body of the forked worker process: poll until the parent says stop (or goes away). */
+async function runWorkerProcess(address: string, options: Options): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createBenchWorker(connection, options);
+  const stop = new Promise<void>((done) => {
+    process.on('message', (message) => message === 'stop' && done());
+    process.once('disconnect', () => done());
+  });
+  await worker.runUntil(async () => {
+    process.send?.('ready');
+    await stop;
+  });
+  await connection.close();
+}
+
+interface WorkerHandle {
+  /** Cumulative CPU seconds of the SDK side (client in this process + the worker). */
+  sdkCpuSeconds(): number;
+  run<T>(body: () => Promise<T>): Promise<T>;
+  description: string;
+}
+
+const ownCpuSeconds = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
+
+async function inProcessWorker(env: TestWorkflowEnvironment, options: Options): Promise<WorkerHandle> {
+  const worker = await createBenchWorker(env.nativeConnection, options);
+  return {
+    sdkCpuSeconds: ownCpuSeconds,
+    run: (body) => worker.runUntil(body),
+    description: 'SDK client and worker in this process',
+  };
+}
+
+async function forkedWorker(env: TestWorkflowEnvironment, options: Options): Promise<WorkerHandle> {
+  const args = ['--worker-for', env.address, '--workflows', String(options.workflows)];
+  args.push('--open-workflows', String(options.openWorkflows));
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((ready, fail) => {
+    const onExit = (code: number | null) =>
+      fail(new Error(`the worker process exited with code ${code} before it was ready`));
+    child.once('exit', onExit);
+    child.once('message', (message) => {
+      child.off('exit', onExit);
+      if (message === 'ready') ready();
+      else fail(new Error(`unexpected message from the worker process: ${JSON.stringify(message)}`));
+    });
+  });
+  const workerPid = child.pid!;
+  return {
+    sdkCpuSeconds: () => ownCpuSeconds() + cpuSeconds(workerPid),
+    async run(body) {
+      try {
+        return await body();
+      } finally {
+        const exited = new Promise((done) => child.once('exit', done));
+        if (child.exitCode === null) child.send('stop');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+    description: `SDK worker in its own process (pid ${workerPid}), client in this one`,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const server = chooseServer();
+  if (options.workerFor) return runWorkerProcess(options.workerFor, options);
+  Runtime.install({ logger: new DefaultLogger('WARN') });
 
   const childrenBefore = childPids();
   const startedAt = performance.now();
@@ -407,22 +509,11 @@ async function main(): Promise<void> {
   const readyMs = performance.now() - startedAt;
   try {
     const serverPid = findServerPid(childrenBefore);
-    const activities: EngineBenchActivities = { echo: async (input) => input };
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: NAMESPACE,
-      taskQueue: TASK_QUEUE,
-      workflowBundle,
-      activities,
-      maxConcurrentWorkflowTaskExecutions: 200,
-      maxConcurrentActivityTaskExecutions: 200,
-      maxConcurrentWorkflowTaskPolls: 40,
-      maxConcurrentActivityTaskPolls: 40,
-      nonStickyToStickyPollRatio: 1,
-      maxCachedWorkflows: Math.max(options.workflows, options.openWorkflows) + 100,
-    });
+    const worker = options.workerInProcess
+      ? await inProcessWorker(env, options)
+      : await forkedWorker(env, options);
     const runId = `bench-${Date.now().toString(36)}`;
-    const results = await worker.runUntil(async () => {
+    const results = await worker.run(async () => {
       const roundTrips = await measureRoundTrips(env, options.rttCalls);
       const memory =
         options.openWorkflows > 0
@@ -438,7 +529,13 @@ async function main(): Promise<void> {
         options.latencySamples > 0
           ? await measureUnloadedLatency(env.client, runId, options.latencySamples, options.timeoutSeconds)
           : undefined;
-      const throughput = await measureThroughput(env.client, serverPid, runId, options);
+      const throughput = await measureThroughput(
+        env.client,
+        serverPid,
+        () => worker.sdkCpuSeconds(),
+        runId,
+        options,
+      );
       return { roundTrips, memory, unloaded, throughput };
     });
 
@@ -447,7 +544,7 @@ async function main(): Promise<void> {
     console.log(
       `\nengine benchmark: ${server.label}, ${server.mode} mode, pid ${serverPid}; ` +
         `${availableParallelism()} CPUs (1-min load average ${loadavg()[0]!.toFixed(2)}: other processes share ` +
-        `them); node ${process.version}; SDK worker + client in this process\n`,
+        `them); node ${process.version}; ${worker.description}\n`,
     );
     const rows: Array<[string, string, string?]> = [['server ready (spawn to connected)', ms(readyMs)]];
     for (const rt of roundTrips) {
@@ -489,14 +586,19 @@ async function main(): Promise<void> {
         `start call to result, all ${throughput.completed} at once`,
       ],
       [
-        'server CPU during throughput',
-        `${throughput.serverCpu.toFixed(1)} s`,
-        `${(throughput.serverCpu / throughput.seconds).toFixed(2)} cores`,
+        'server CPU per workflow',
+        ms((throughput.serverCpu * 1000) / throughput.completed),
+        `${throughput.serverCpu.toFixed(1)} s in total, ${(throughput.serverCpu / throughput.seconds).toFixed(2)} cores`,
       ],
       [
-        'client+worker CPU during throughput',
-        `${throughput.benchCpu.toFixed(1)} s`,
-        `${(throughput.benchCpu / throughput.seconds).toFixed(2)} cores`,
+        'client+worker (SDK) CPU per workflow',
+        ms((throughput.benchCpu * 1000) / throughput.completed),
+        `${throughput.benchCpu.toFixed(1)} s in total, ${(throughput.benchCpu / throughput.seconds).toFixed(2)} cores`,
+      ],
+      [
+        'CPU-bound ceiling on 2 idle cores',
+        `${((2 * throughput.completed) / (throughput.serverCpu + throughput.benchCpu)).toFixed(0)} wf/s`,
+        'estimate: 2 cores / (server + SDK CPU per workflow); load-independent',
       ],
     );
     printTable(rows);
