@@ -97,7 +97,8 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   let cancellation: { by: string; reason: string } | undefined;
   let operatorVerdict: UnknownOutcomeResolution | undefined;
 
-  const snapshot = (): PayoutStatus => structuredClone(st);
+  // A copy, so handlers and history never share the mutable state (structuredClone is not in the sandbox).
+  const snapshot = (): PayoutStatus => JSON.parse(JSON.stringify(st)) as PayoutStatus;
 
   setHandler(payoutStatusQuery, snapshot);
   setHandler(providerEventSignal, (event) => {

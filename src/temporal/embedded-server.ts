@@ -39,7 +39,8 @@ export async function startEmbeddedTemporal(opts: {
   };
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on the loopback interface right now. */
+export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once('error', fail);

@@ -1,0 +1,350 @@
+// The whole Disburse stack for end-to-end tests: a fresh PostgreSQL schema, the real services, the official
+// TestWorkflowEnvironment (time-skipping) on bin/temporal-dev, a real worker running the payout workflow,
+// and the real HTTP API on a local port — exactly how users run it, with sandbox providers.
+import { randomBytes } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createPayoutActivities } from '../../activities/payout.ts';
+import { listen, type SecurityContext } from '../../src/api/app.ts';
+import { createLogger } from '../../src/api/log.ts';
+import { createHttpApp } from '../../src/app/http.ts';
+import { createServices, type Services } from '../../src/app/services.ts';
+import { type CreatedApiKey, createApiKey } from '../../src/auth/api-keys.ts';
+import { enrollApproverTotp } from '../../src/auth/approver-totp.ts';
+import { totp } from '../../src/auth/totp.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { keyringFromKeys } from '../../src/crypto/index.ts';
+import { sql } from '../../src/db/sql.ts';
+import { verifyLedger } from '../../src/ledger/verify.ts';
+import { PayoutGateway } from '../../src/payouts/gateway.ts';
+import {
+  payoutsDisbursedMoreThanOnce,
+  type SandboxProvider,
+  sandboxTotals,
+} from '../../src/providers/index.ts';
+import { freePort } from '../../src/temporal/embedded-server.ts';
+import { createDisburseWorker, workflowsPath } from '../../src/worker/create-worker.ts';
+import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { payoutWorkflowId } from '../../workflows/payout-contract.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES } from './temporal.ts';
+
+export const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string, meta?: unknown) {
+    console.error(message, meta);
+  },
+};
+
+export interface ProviderSpec {
+  name: string;
+  kind?: 'sandbox' | 'manual';
+  scenario?: Record<string, unknown>;
+  capabilities?: Record<string, unknown>;
+}
+
+export interface StackOptions {
+  providers?: ProviderSpec[];
+  /** Extra configuration variables (e.g. APPROVAL_THRESHOLD_SINGLE). */
+  env?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  contentType: string;
+  // biome-ignore lint/suspicious/noExplicitAny: responses are inspected dynamically in tests
+  body: any;
+  text: string;
+}
+
+type KeyRole = 'platform' | 'approver' | 'operator';
+
+export async function startStack(label: string, opts: StackOptions = {}) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const providers = (opts.providers ?? [{ name: 'sandbox' }]).map((p) =>
+    (p.kind ?? 'sandbox') === 'sandbox'
+      ? {
+          kind: 'sandbox',
+          name: p.name,
+          scenario: p.scenario ?? {},
+          capabilities: p.capabilities ?? {},
+          webhookUrl: `${base}/v1/providers/${p.name}/webhooks`,
+          webhookSecret: WEBHOOK_SECRET,
+        }
+      : { kind: 'manual', name: p.name, capabilities: p.capabilities ?? {} },
+  );
+  const config = loadConfig({
+    DATABASE_URL: process.env.DATABASE_URL,
+    DISBURSE_PROVIDERS: JSON.stringify(providers),
+    PAYOUT_CONFIRMATION_POLL: '1m',
+    PAYOUT_CONFIRMATION_DEADLINE: '2h',
+    PAYOUT_UNKNOWN_OUTCOME_DEADLINE: '1h',
+    RISK_DESTINATION_COOL_OFF: '0s',
+    ...opts.env,
+  });
+  const db: TestDatabase = await createTestDatabase(label);
+  const security: SecurityContext = {
+    keyring: keyringFromKeys([['k1', randomBytes(32)]]),
+    fingerprintKey: randomBytes(32),
+    tokenSigningKey: randomBytes(32),
+    payeeTokenTtlSeconds: 3600,
+    totpIssuer: 'Disburse test',
+  };
+  const services: Services = await createServices({
+    db,
+    keyring: security.keyring,
+    fingerprintKey: security.fingerprintKey,
+    payouts: config.payouts,
+  });
+  const temporal: TestWorkflowEnvironment = await createTestEnv({
+    timeSkipping: true,
+    searchAttributes: DISBURSE_SEARCH_ATTRIBUTES,
+  });
+  const taskQueue = `payouts-${label}-${randomBytes(4).toString('hex')}`;
+  const activities = createPayoutActivities(services.payouts);
+  const gateway = new PayoutGateway(temporal.client, taskQueue);
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'info', write: (line) => logs.push(line) });
+  const http = createHttpApp({
+    services,
+    gateway,
+    security,
+    logger,
+    rateLimit: { ratePerSecond: 10_000, burst: 10_000 },
+  });
+  const server = await listen(http.app, port);
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  async function startWorker() {
+    worker = await createDisburseWorker({
+      connection: temporal.nativeConnection,
+      namespace: temporal.namespace ?? 'default',
+      taskQueue,
+      activities,
+      workflowBundle: await workflowBundle(),
+    });
+    running = worker.run();
+  }
+  async function stopWorker() {
+    if (!worker) return;
+    worker.shutdown();
+    await running;
+    worker = undefined;
+  }
+  await startWorker();
+
+  const keys: Record<KeyRole, CreatedApiKey> = {
+    platform: await createApiKey(db.em(), { role: 'platform', actor: 'acme-backend' }),
+    approver: await createApiKey(db.em(), { role: 'approver', actor: 'alice' }),
+    operator: await createApiKey(db.em(), { role: 'operator', actor: 'olga' }),
+  };
+  const totpSecrets = new Map<string, Buffer>();
+
+  async function call(
+    method: string,
+    path: string,
+    o: { key?: string | null; body?: unknown; idempotencyKey?: string } = {},
+  ): Promise<CallResult> {
+    const headers: Record<string, string> = {};
+    const key = o.key === undefined ? keys.platform.key : o.key;
+    if (key) headers.authorization = `Bearer ${key}`;
+    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    if (method === 'POST')
+      headers['idempotency-key'] = o.idempotencyKey ?? `k-${randomBytes(8).toString('hex')}`;
+    const res = await fetch(base + path, {
+      method,
+      headers,
+      ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+    });
+    const text = await res.text();
+    const contentType = res.headers.get('content-type') ?? '';
+    return {
+      status: res.status,
+      contentType,
+      body: contentType.includes('json') && text ? JSON.parse(text) : text,
+      text,
+    };
+  }
+
+  function expectStatus(res: CallResult, status: number, what: string): CallResult {
+    if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${res.text}`);
+    return res;
+  }
+
+  let payeeSeq = 0;
+  /** A KYC-verified payee with a W-9, instant opt-in and a bank account (override anything). */
+  async function createPayee(
+    o: {
+      payee?: Record<string, unknown>;
+      bankAccount?: Record<string, unknown> | null;
+      credit?: string;
+    } = {},
+  ): Promise<string> {
+    payeeSeq++;
+    const created = expectStatus(
+      await call('POST', '/v1/payees', {
+        body: {
+          externalId: `ext-${label}-${payeeSeq}-${randomBytes(3).toString('hex')}`,
+          name: `Payee ${payeeSeq}`,
+          email: `payee${payeeSeq}@example.com`,
+          country: 'US',
+          defaultCurrency: 'USD',
+          kycStatus: 'verified',
+          taxProfile: { form: 'w9', tin: '123456789' },
+          payoutPreferences: { preferredMethod: 'bank_account', instantOptIn: true, autoPayout: false },
+          ...o.payee,
+        },
+      }),
+      201,
+      'create payee',
+    );
+    const id = created.body.id as string;
+    if (o.bankAccount !== null) {
+      expectStatus(
+        await call('PUT', `/v1/payees/${id}/destinations/bank_account`, {
+          body: {
+            accountNumber: `4000${String(payeeSeq).padStart(4, '0')}${randomBytes(2).readUInt16BE(0) % 10}123`,
+            routingNumber: '011000015',
+            holderName: `Payee ${payeeSeq}`,
+            country: 'US',
+            currency: 'USD',
+            ...o.bankAccount,
+          },
+        }),
+        200,
+        'put destination',
+      );
+    }
+    if (o.credit) await credit(id, o.credit);
+    return id;
+  }
+
+  async function credit(payeeId: string, amount: string, currency = 'USD'): Promise<void> {
+    const res = await call('POST', `/v1/payees/${payeeId}/credits`, {
+      body: { amount: { amount, currency, scale: 2 }, reference: `earn-${randomBytes(6).toString('hex')}` },
+    });
+    expectStatus(res, 201, 'credit');
+  }
+
+  async function requestPayout(
+    payeeId: string,
+    amount: string,
+    o: { instant?: boolean; key?: string; idempotencyKey?: string } = {},
+  ): Promise<string> {
+    const res = await call('POST', '/v1/payouts', {
+      ...(o.key ? { key: o.key } : {}),
+      ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
+      body: {
+        payeeId,
+        amount: { amount, currency: 'USD', scale: 2 },
+        method: 'bank_transfer',
+        ...(o.instant === undefined ? {} : { instant: o.instant }),
+      },
+    });
+    expectStatus(res, 202, 'request payout');
+    return res.body.id as string;
+  }
+
+  const handle = (payoutId: string) => temporal.client.workflow.getHandle(payoutWorkflowId(payoutId));
+
+  /** Waits (without skipping time) until the workflow reports one of `states`. */
+  async function waitForState(payoutId: string, states: string[], timeoutMs = 20_000): Promise<PayoutStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: PayoutStatus | undefined;
+    while (Date.now() < deadline) {
+      last = await gateway.status(payoutId);
+      if (last && states.includes(last.state)) return last;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`payout ${payoutId} never reached ${states.join('|')}; last: ${JSON.stringify(last)}`);
+  }
+
+  /** Lets the workflow run to its end (the test server skips over its timers). */
+  async function result(payoutId: string): Promise<PayoutStatus> {
+    return (await handle(payoutId).result()) as PayoutStatus;
+  }
+
+  /** An approver API key with an enrolled TOTP secret; `code()` gives a fresh valid code. */
+  async function approver(actor: string) {
+    const key = await createApiKey(db.em(), { role: 'approver', actor });
+    const secret = randomBytes(20);
+    await enrollApproverTotp(db.em(), security.keyring, actor, { secret });
+    totpSecrets.set(actor, secret);
+    let step = 0;
+    return {
+      key: key.key,
+      // Each code is used once (replays are refused): walk forward through the accepted window.
+      code: () => totp(secret, Math.floor(Date.now() / 1000) + 30 * (step++ - 1)),
+    };
+  }
+
+  function sandbox(name = 'sandbox'): SandboxProvider {
+    const p = services.providers.sandboxes().find((s) => s.name === name);
+    if (!p) throw new Error(`no sandbox provider ${name}`);
+    return p;
+  }
+
+  /** Ledger invariants, at most one disbursement per payout, and sandbox paid total = ledger settled total. */
+  async function assertInvariants(): Promise<void> {
+    const report = await verifyLedger(db.em(), db.schema);
+    if (!report.ok) throw new Error(`ledger violations: ${JSON.stringify(report.violations)}`);
+    const twice = await payoutsDisbursedMoreThanOnce(db);
+    if (twice.length > 0) throw new Error(`disbursed more than once: ${JSON.stringify(twice)}`);
+    const paid = (await sandboxTotals(db)).reduce((sum, t) => sum + t.paidMinor, 0n);
+    const [clearing] = await sql<{ total: string }>(
+      db.em(),
+      `SELECT coalesce(sum(balance), 0)::text AS total FROM "${db.schema}".ledger_accounts WHERE kind = 'provider_clearing'`,
+    );
+    if (BigInt(clearing?.total ?? '0') !== paid) {
+      throw new Error(`sandbox paid ${paid} but ledger provider_clearing holds ${clearing?.total}`);
+    }
+  }
+
+  return {
+    db,
+    services,
+    temporal,
+    gateway,
+    taskQueue,
+    keys,
+    logs,
+    url: base,
+    call,
+    expectStatus,
+    createPayee,
+    credit,
+    requestPayout,
+    handle,
+    waitForState,
+    result,
+    approver,
+    sandbox,
+    assertInvariants,
+    startWorker,
+    stopWorker,
+    async close() {
+      await stopWorker();
+      await server.close();
+      await services.stop();
+      await temporal.teardown();
+      await db.drop();
+    },
+  };
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
