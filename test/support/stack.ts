@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createPayoutActivities } from '../../activities/payout.ts';
 import { listen, type SecurityContext } from '../../src/api/app.ts';
 import { createLogger } from '../../src/api/log.ts';
+import { createActivities } from '../../src/app/activities.ts';
 import { createHttpApp } from '../../src/app/http.ts';
 import { createServices, type Services } from '../../src/app/services.ts';
 import { type CreatedApiKey, createApiKey } from '../../src/auth/api-keys.ts';
@@ -115,7 +115,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     searchAttributes: DISBURSE_SEARCH_ATTRIBUTES,
   });
   const taskQueue = `payouts-${label}-${randomBytes(4).toString('hex')}`;
-  const activities = createPayoutActivities(services.payouts);
+  const activities = createActivities(services);
   const gateway = new PayoutGateway(temporal.client, taskQueue);
   const logs: string[] = [];
   const logger = createLogger({ level: 'info', write: (line) => logs.push(line) });
