@@ -204,6 +204,20 @@ describe('compileVisibilityQuery: ORDER BY', () => {
   it.each(cases)('%s', (query, expected) => {
     expect(order(query)).toEqual(expected);
   });
+  it('reports GROUP BY ExecutionStatus and filters as usual', () => {
+    const compiled = compileVisibilityQuery(
+      "WorkflowType = 'payoutWorkflow' GROUP BY ExecutionStatus",
+      TYPES,
+    );
+    expect(compiled.groupBy).toEqual(['ExecutionStatus']);
+    expect(RECORDS.filter((r) => compiled.matches(r)).map((r) => r.WorkflowId)).toEqual([
+      'p-1',
+      'p-2',
+      'p-3',
+    ]);
+    expect(compileVisibilityQuery('group by ExecutionStatus', TYPES).groupBy).toEqual(['ExecutionStatus']);
+    expect(compileVisibilityQuery('', TYPES).groupBy).toEqual([]);
+  });
   it('reports whether ORDER BY was given', () => {
     expect(compileVisibilityQuery('ORDER BY RunId', TYPES).hasOrderBy).toBe(true);
     expect(compileVisibilityQuery("WorkflowId = 'x'", TYPES).hasOrderBy).toBe(false);
@@ -265,6 +279,10 @@ describe('compileVisibilityQuery: errors', () => {
     ["PayeeId = 'a' # x", /unexpected character "#" at position 15/, 15],
     ['PayoutAmount = 12abc', /malformed number "12abc"/, 16],
     ["AND = 'x'", /expected a condition/, 1],
+    ['GROUP BY WorkflowType', /cannot GROUP BY "WorkflowType".*only ExecutionStatus/, 10],
+    ['GROUP BY Nope', /unknown search attribute "Nope"/, 10],
+    ['GROUP BY ExecutionStatus ORDER BY StartTime', /GROUP BY cannot be combined with ORDER BY/, 35],
+    ['GROUP ExecutionStatus', /expected BY/, 7],
   ];
   it.each(cases)('%s', (query, message, position) => {
     let thrown: unknown;

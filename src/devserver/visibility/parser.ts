@@ -36,11 +36,25 @@ export interface OrderByItem {
 
 export interface ParsedQuery {
   filter: FilterNode | undefined;
+  /** GROUP BY attributes (Temporal allows it on CountWorkflowExecutions, for ExecutionStatus). */
+  groupBy: AttributeRef[];
   orderBy: OrderByItem[];
 }
 
 // Words that cannot be bare attribute names (backtick them to use such a name).
-const RESERVED = new Set(['AND', 'OR', 'NOT', 'IN', 'BETWEEN', 'IS', 'NULL', 'ORDER', 'BY', 'STARTS_WITH']);
+const RESERVED = new Set([
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'BETWEEN',
+  'IS',
+  'NULL',
+  'ORDER',
+  'GROUP',
+  'BY',
+  'STARTS_WITH',
+]);
 
 export function parseVisibilityQuery(query: string): ParsedQuery {
   return new Parser(tokenize(query)).parseQuery();
@@ -56,7 +70,14 @@ class Parser {
 
   parseQuery(): ParsedQuery {
     let filter: FilterNode | undefined;
-    if (this.peek().kind !== 'end' && !this.atWord('ORDER')) filter = this.parseOr();
+    if (this.peek().kind !== 'end' && !this.atWord('ORDER') && !this.atWord('GROUP')) filter = this.parseOr();
+    const groupBy: AttributeRef[] = [];
+    if (this.atWord('GROUP')) {
+      this.next();
+      this.expectWord('BY');
+      do groupBy.push(this.parseAttribute('an attribute name after GROUP BY'));
+      while (this.acceptPunct(','));
+    }
     const orderBy: OrderByItem[] = [];
     if (this.atWord('ORDER')) {
       this.next();
@@ -81,7 +102,7 @@ class Parser {
           : undefined;
       throw new VisibilityQueryError(`unexpected ${describe(end)}`, end.pos, hint);
     }
-    return { filter, orderBy };
+    return { filter, groupBy, orderBy };
   }
 
   private parseOr(): FilterNode {

@@ -58,6 +58,23 @@ export function compileVisibilityQuery(
   const resolve = attributeResolver(attributeTypes);
   const evaluate = parsed.filter ? compileNode(parsed.filter, resolve) : () => true;
 
+  for (const attribute of parsed.groupBy) {
+    resolve(attribute);
+    if (attribute.name !== 'ExecutionStatus') {
+      throw new VisibilityQueryError(
+        `cannot GROUP BY "${attribute.name}"`,
+        attribute.pos,
+        'GROUP BY supports only ExecutionStatus (in CountWorkflowExecutions)',
+      );
+    }
+  }
+  if (parsed.groupBy.length > 0 && parsed.orderBy.length > 0) {
+    throw new VisibilityQueryError(
+      'GROUP BY cannot be combined with ORDER BY',
+      parsed.orderBy[0]!.attribute.pos,
+    );
+  }
+
   const keys: SortKey[] = parsed.orderBy.map(({ attribute, descending }) => {
     const info = resolve(attribute);
     if (!ORDERED_KINDS.has(info.kind) && info.kind !== 'ExecutionStatus' && info.kind !== 'Bool') {
@@ -85,6 +102,7 @@ export function compileVisibilityQuery(
       return 0;
     },
     hasOrderBy: parsed.orderBy.length > 0,
+    groupBy: parsed.groupBy.map((a) => a.name),
   };
 }
 

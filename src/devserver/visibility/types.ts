@@ -49,4 +49,6 @@ export interface CompiledQuery {
   compare: (a: VisibilityRecord, b: VisibilityRecord) => number;
   /** True when the query had an explicit ORDER BY clause. */
   readonly hasOrderBy: boolean;
+  /** GROUP BY attribute names (only `ExecutionStatus` is accepted); empty without GROUP BY. */
+  readonly groupBy: readonly string[];
 }
