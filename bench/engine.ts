@@ -31,6 +31,7 @@ interface Options {
   startConcurrency: number;
   timeoutSeconds: number;
   workerInProcess: boolean;
+  pollers: number;
   /** Set in the forked worker process: the server address to poll. */
   workerFor: string | undefined;
 }
@@ -45,6 +46,7 @@ function parseOptions(): Options {
       'start-concurrency': { type: 'string', default: '200' },
       'timeout-seconds': { type: 'string', default: '300' },
       'worker-in-process': { type: 'boolean', default: false },
+      pollers: { type: 'string', default: '40' },
       'worker-for': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -53,6 +55,7 @@ function parseOptions(): Options {
     console.log(
       'usage: npm run bench:engine -- [--workflows N=2000] [--open-workflows K=2000] [--rtt-calls M=2000]\n' +
         '         [--latency-samples L=100] [--start-concurrency C=200] [--timeout-seconds S=300]\n' +
+        '         [--pollers P=40]  workflow and activity task pollers of the worker\n' +
         '         [--worker-in-process]   (default: the SDK worker runs in its own process, as in production)\n' +
         'server: bin/temporal-dev, or $TEMPORAL_CLI_PATH (official dev server) / $TEMPORAL_TEST_SERVER_PATH',
     );
@@ -75,6 +78,7 @@ function parseOptions(): Options {
     startConcurrency: int('start-concurrency', values['start-concurrency'], 1),
     timeoutSeconds: int('timeout-seconds', values['timeout-seconds'], 1),
     workerInProcess: values['worker-in-process'],
+    pollers: int('pollers', values.pollers, 2),
     workerFor: values['worker-for'],
   };
 }
@@ -335,6 +339,11 @@ async function measureUnloadedLatency(
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples };
 }
 
+function ownCpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
 interface ThroughputResult {
   completed: number;
   seconds: number;
@@ -342,6 +351,8 @@ interface ThroughputResult {
   p99: number;
   serverCpu: number;
   benchCpu: number;
+  /** Part of benchCpu spent in this process (the client); the rest is the worker's. */
+  clientCpu: number;
   /** Start-to-close as the server recorded it (StartTime -> CloseTime), p50 / p99. */
   serverP50: number;
   serverP99: number;
@@ -356,6 +367,7 @@ async function measureThroughput(
 ): Promise<ThroughputResult> {
   const serverCpu0 = cpuSeconds(serverPid);
   const sdkCpu0 = sdkCpuSeconds();
+  const clientCpu0 = ownCpuSeconds();
   const t0 = performance.now();
   const latencies = await withTimeout(
     mapLimit(
@@ -382,6 +394,7 @@ async function measureThroughput(
   );
   const seconds = (performance.now() - t0) / 1000;
   const benchCpu = sdkCpuSeconds() - sdkCpu0;
+  const clientCpu = ownCpuSeconds() - clientCpu0;
   const serverCpu = cpuSeconds(serverPid) - serverCpu0;
   latencies.sort((a, b) => a - b);
   // After the clock stopped: the server's own record separates engine latency from result delivery.
@@ -403,6 +416,7 @@ async function measureThroughput(
     p99: percentile(latencies, 99),
     serverCpu,
     benchCpu,
+    clientCpu,
     serverP50: percentile(recorded, 50),
     serverP99: percentile(recorded, 99),
   };
@@ -440,8 +454,8 @@ async function createBenchWorker(connection: NativeConnection, options: Options)
     activities,
     maxConcurrentWorkflowTaskExecutions: 200,
     maxConcurrentActivityTaskExecutions: 200,
-    maxConcurrentWorkflowTaskPolls: 40,
-    maxConcurrentActivityTaskPolls: 40,
+    maxConcurrentWorkflowTaskPolls: options.pollers,
+    maxConcurrentActivityTaskPolls: options.pollers,
     nonStickyToStickyPollRatio: 1,
     maxCachedWorkflows: maxCached(options),
   });
@@ -470,11 +484,6 @@ interface WorkerHandle {
   description: string;
 }
 
-const ownCpuSeconds = () => {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
-};
-
 async function inProcessWorker(env: TestWorkflowEnvironment, options: Options): Promise<WorkerHandle> {
   const worker = await createBenchWorker(env.nativeConnection, options);
   return {
@@ -486,6 +495,7 @@ async function inProcessWorker(env: TestWorkflowEnvironment, options: Options): 
 
 async function forkedWorker(env: TestWorkflowEnvironment, options: Options): Promise<WorkerHandle> {
   const args = ['--worker-for', env.address, '--workflows', String(options.workflows)];
+  args.push('--pollers', String(options.pollers));
   args.push('--open-workflows', String(options.openWorkflows));
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -619,7 +629,8 @@ async function main(): Promise<void> {
       [
         'client+worker (SDK) CPU per workflow',
         ms((throughput.benchCpu * 1000) / throughput.completed),
-        `${throughput.benchCpu.toFixed(1)} s in total, ${(throughput.benchCpu / throughput.seconds).toFixed(2)} cores`,
+        `${throughput.benchCpu.toFixed(1)} s in total, ${(throughput.benchCpu / throughput.seconds).toFixed(2)} cores; ` +
+          `client ${ms((throughput.clientCpu * 1000) / throughput.completed)}/wf`,
       ],
       [
         'CPU-bound ceiling on 2 idle cores',
