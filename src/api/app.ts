@@ -113,9 +113,20 @@ export function createApp(deps: AppDeps): DisburseApp {
   app.set('etag', false);
   const jsonParser = express.json({ limit: bodyLimit, strict: true, type: () => true });
 
-  const parseBody = (req: Request, res: Response) =>
+  // Routes that take large batches (earnings ingestion) declare their own limit.
+  const parsers = new Map<number, typeof jsonParser>();
+  const parserFor = (limit: number | undefined) => {
+    if (limit === undefined) return jsonParser;
+    let p = parsers.get(limit);
+    if (!p) {
+      p = express.json({ limit, strict: true, type: () => true });
+      parsers.set(limit, p);
+    }
+    return p;
+  };
+  const parseBody = (req: Request, res: Response, limit?: number) =>
     new Promise<void>((resolve, reject) => {
-      jsonParser(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+      parserFor(limit)(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
     });
 
   async function authenticate(req: Request): Promise<Principal | null> {
@@ -222,7 +233,7 @@ export function createApp(deps: AppDeps): DisburseApp {
             if (!req.is('application/json')) {
               throw new ApiError('unsupported_media_type', 'Send the body as Content-Type: application/json');
             }
-            await parseBody(req, res);
+            await parseBody(req, res, route.bodyLimitBytes);
             rawBody = req.body;
           }
           if (route.body === undefined && rawBody !== undefined && !isEmptyObject(rawBody)) {

@@ -82,6 +82,8 @@ export interface RouteSpec<
    */
   bodyByParam?: { param: string; schemas: Readonly<Record<string, z.ZodType>> };
   responses: Record<number, ResponseSpec>;
+  /** Request body size limit for this route (default: the app's limit, 100 KiB). */
+  bodyLimitBytes?: number;
   /** The response carries a secret (e.g. a token): its idempotency copy is stored encrypted. */
   sensitiveResponse?: boolean;
   handler: (ctx: RouteContext<Out<P>, Out<Q>, Out<B>>) => Promise<RouteResult>;

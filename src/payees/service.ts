@@ -46,6 +46,12 @@ type DestinationRow = InstanceType<typeof PayeeDestination.class>;
 const destinationAad = (payeeId: string, kind: string) => `payee-destination/${payeeId}/${kind}`;
 const tinAad = (payeeId: string) => `payee-tin/${payeeId}`;
 
+/** Flat string records equal regardless of key order (jsonb does not keep it). */
+function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
 export function newPayeeId(): string {
   return `pe_${randomBytes(12).toString('hex')}`;
 }
@@ -211,11 +217,7 @@ export function createPayeeService(deps: PayeeServiceDeps) {
       const { masked, details } = displayFields(dest);
       const existing = await em.findOne(PayeeDestination, { payeeId, kind });
       const at = now();
-      if (
-        existing &&
-        existing.fingerprint === fp &&
-        JSON.stringify(existing.display) === JSON.stringify({ masked, ...details })
-      ) {
+      if (existing && existing.fingerprint === fp && sameFields(existing.display, { masked, ...details })) {
         return { destination: destinationToView(existing), change: 'unchanged' };
       }
       const ciphertext = encrypt(deps.keyring, JSON.stringify(parsed.data), destinationAad(payeeId, kind));

@@ -4,13 +4,14 @@ import type { SecurityContext } from '../app.ts';
 import type { Route } from '../route.ts';
 import { payeeRoutes } from './payees.ts';
 import { tokenRoutes } from './tokens.ts';
-import { walletRoutes } from './wallet.ts';
+import { type EarningsCreditedHook, walletRoutes } from './wallet.ts';
 
 /** The payee, wallet and token routes; payout routes are added next to these by the caller. */
 export function coreRoutes(deps: {
   payees: PayeeService;
   ledger: Ledger;
   security: SecurityContext;
+  onEarningsCredited?: EarningsCreditedHook | undefined;
 }): Route[] {
   return [
     ...payeeRoutes(deps),

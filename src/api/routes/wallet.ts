@@ -1,4 +1,5 @@
 // Wallet (balances + history from the ledger) and platform credits of earnings.
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { Ledger } from '../../ledger/index.ts';
 import { parseMoney } from '../../money/index.ts';
@@ -94,8 +95,18 @@ const creditView = z
   })
   .meta({ id: 'Credit', description: 'A posted earnings credit' });
 
-export function walletRoutes(deps: { payees: PayeeService; ledger: Ledger }): Route[] {
-  const { payees, ledger } = deps;
+/** Runs in the credit's transaction after it posted (e.g. spendback rules); must be idempotent. */
+export type EarningsCreditedHook = (
+  em: EntityManager,
+  credit: { payeeId: string; currency: string; transactionId: string },
+) => Promise<unknown>;
+
+export function walletRoutes(deps: {
+  payees: PayeeService;
+  ledger: Ledger;
+  onEarningsCredited?: EarningsCreditedHook | undefined;
+}): Route[] {
+  const { payees, ledger, onEarningsCredited } = deps;
   return [
     defineRoute({
       method: 'get',
@@ -165,6 +176,11 @@ export function walletRoutes(deps: { payees: PayeeService; ledger: Ledger }): Ro
             reference: ctx.body.reference,
             ...(ctx.body.description ? { description: ctx.body.description } : {}),
           },
+        });
+        await onEarningsCredited?.(ctx.em, {
+          payeeId: ctx.params.id,
+          currency: amount.currency,
+          transactionId: posted.id,
         });
         if (!posted.replayed) {
           await ctx.audit({

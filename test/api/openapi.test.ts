@@ -1,0 +1,138 @@
+// The OpenAPI document is generated from the route schemas: every route is in it, and every schema,
+// field and parameter carries a description.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
+import { buildOpenApi } from '../../src/api/openapi.ts';
+import { defineRoute } from '../../src/api/route.ts';
+import { startTestApi, type TestApi } from './support.ts';
+
+let api: TestApi;
+// biome-ignore lint/suspicious/noExplicitAny: walking an arbitrary JSON document
+type Json = any;
+let doc: Json;
+
+beforeAll(async () => {
+  api = await startTestApi('api_openapi');
+  const res = await api.call('GET', '/openapi.json', { key: null });
+  expect(res.status).toBe(200);
+  doc = res.body;
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+/** Paths (JSON-pointer-ish) of schema nodes lacking a description. */
+function undocumented(node: unknown, where: string, out: string[], requireSelf: boolean): void {
+  if (!node || typeof node !== 'object') return;
+  const n = node as Record<string, unknown>;
+  if (requireSelf && !n.$ref && typeof n.description !== 'string') out.push(where);
+  if (n.properties && typeof n.properties === 'object') {
+    for (const [k, v] of Object.entries(n.properties as Record<string, unknown>)) {
+      undocumented(v, `${where}.properties.${k}`, out, true);
+    }
+  }
+  if (n.items) undocumented(n.items, `${where}.items`, out, false);
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    const list = n[key];
+    if (Array.isArray(list)) {
+      for (const [i, v] of list.entries()) undocumented(v, `${where}.${key}[${i}]`, out, false);
+    }
+  }
+  if (n.additionalProperties && typeof n.additionalProperties === 'object') {
+    undocumented(n.additionalProperties, `${where}.additionalProperties`, out, false);
+  }
+}
+
+describe('OpenAPI document', () => {
+  it('is OpenAPI 3.1 and lists every route with its roles', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    for (const r of api.routes) {
+      const path = r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+      const op = doc.paths[path]?.[r.method];
+      expect(op).toBeDefined();
+      expect(op['x-roles']).toEqual(r.roles);
+      expect(op.summary.length).toBeGreaterThan(5);
+    }
+  });
+
+  it('has a description on every component schema and every field', () => {
+    const missing: string[] = [];
+    for (const [name, schema] of Object.entries(doc.components.schemas)) {
+      undocumented(schema, `components.schemas.${name}`, missing, true);
+    }
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const at = `${method} ${path}`;
+        for (const p of op.parameters) {
+          if (typeof p.description !== 'string' || p.description.length === 0)
+            missing.push(`${at} parameter ${p.name}`);
+        }
+        const body = op.requestBody?.content?.['application/json']?.schema;
+        if (body) undocumented(body, `${at} requestBody`, missing, true);
+        for (const [status, resp] of Object.entries(op.responses as Record<string, Json>)) {
+          if (!resp.description) missing.push(`${at} response ${status}`);
+          for (const media of Object.values((resp.content ?? {}) as Record<string, Json>)) {
+            undocumented(media.schema, `${at} response ${status}`, missing, true);
+          }
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('documents request validation rules from the same schemas (strict bodies, formats)', () => {
+    const create = doc.components.schemas.CreatePayee;
+    expect(create.additionalProperties).toBe(false);
+    expect(create.required).toEqual(
+      expect.arrayContaining(['externalId', 'name', 'email', 'country', 'defaultCurrency']),
+    );
+    const put = doc.paths['/v1/payees/{id}/destinations/{kind}'].put;
+    const variants = put.requestBody.content['application/json'].schema.anyOf.map(
+      (v: { $ref: string }) => v.$ref,
+    );
+    expect(variants).toEqual([
+      '#/components/schemas/BankAccountDestinationInput',
+      '#/components/schemas/WalletDestinationInput',
+      '#/components/schemas/CardDestinationInput',
+      '#/components/schemas/CryptoDestinationInput',
+    ]);
+    const post = doc.paths['/v1/payees'].post;
+    expect(post.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }),
+      ]),
+    );
+    expect(post.responses['400'].content['application/problem+json'].schema.$ref).toBe(
+      '#/components/schemas/Problem',
+    );
+  });
+
+  it('the description check catches an undocumented field', () => {
+    const bad = buildOpenApi(
+      [
+        defineRoute({
+          method: 'post',
+          path: '/x',
+          summary: 'undocumented',
+          roles: ['platform'],
+          body: z.strictObject({ a: z.string().describe('documented'), b: z.number() }).describe('body'),
+          responses: { 200: { description: 'ok' } },
+          handler: async () => ({ status: 200 }),
+        }),
+      ],
+      { title: 't', version: '1', description: 'd' },
+    );
+    const missing: string[] = [];
+    const schema = (bad.paths['/x']!.post as Json).requestBody.content['application/json'].schema;
+    undocumented(schema, 'body', missing, true);
+    expect(missing).toEqual(['body.properties.b']);
+  });
+
+  it('every $ref resolves', () => {
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    for (const r of refs) {
+      const name = r.slice('"$ref":"#/components/schemas/'.length, -1);
+      expect(doc.components.schemas[name]).toBeDefined();
+    }
+  });
+});
