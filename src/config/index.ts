@@ -1,6 +1,7 @@
 import { apiSection } from './api.ts';
 import { databaseSection } from './database.ts';
 import { payoutsSection } from './payouts.ts';
+import { periodsSection } from './periods.ts';
 import { ConfigError, type ConfigSection, type SectionValue } from './section.ts';
 import { securitySection } from './security.ts';
 import { temporalSection } from './temporal.ts';
@@ -8,6 +9,7 @@ import { temporalSection } from './temporal.ts';
 export type { ApiConfig } from './api.ts';
 export type { DatabaseConfig } from './database.ts';
 export type { PayoutsConfig } from './payouts.ts';
+export type { PeriodsConfig } from './periods.ts';
 export type { ConfigSection, SectionValue } from './section.ts';
 export { ConfigError, defineConfigSection, intVar } from './section.ts';
 export type { SecurityConfig } from './security.ts';
@@ -17,7 +19,14 @@ export type { TemporalConfig } from './temporal.ts';
  * Every configuration section. To add one: write `src/config/<area>.ts` exporting
  * `defineConfigSection('<area>', z.object({ MY_VAR: ... }), map)` and append it here.
  */
-const sections = [databaseSection, apiSection, securitySection, temporalSection, payoutsSection] as const;
+const sections = [
+  databaseSection,
+  apiSection,
+  securitySection,
+  temporalSection,
+  payoutsSection,
+  periodsSection,
+] as const;
 
 type SectionKey<S> = S extends ConfigSection<infer K, unknown> ? K : never;
 

@@ -2,6 +2,8 @@ import * as ledger0001 from './0001-ledger.ts';
 import * as apiAuthAudit0010 from './0010-api-auth-audit.ts';
 import * as payees0011 from './0011-payees.ts';
 import * as providersWebhooks0030 from './0030-payout-providers-webhooks.ts';
+import * as payouts0040 from './0040-payouts.ts';
+import * as periods0050 from './0050-periods.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -14,4 +16,11 @@ export interface Migration {
 }
 
 /** Applied in this order, each once per schema. Append new migrations at the end; never edit applied ones. */
-export const migrations: readonly Migration[] = [ledger0001, apiAuthAudit0010, payees0011, providersWebhooks0030];
+export const migrations: readonly Migration[] = [
+  ledger0001,
+  apiAuthAudit0010,
+  payees0011,
+  providersWebhooks0030,
+  payouts0040,
+  periods0050,
+];
