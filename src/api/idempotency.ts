@@ -89,3 +89,8 @@ export async function saveIdempotentResponse(
   });
   await tx.flush();
 }
+
+/** Deletes stored responses older than `olderThan` (clients retry within hours, not weeks). Returns the count. */
+export async function purgeIdempotencyRecords(em: EntityManager, olderThan: Date): Promise<number> {
+  return em.nativeDelete(IdempotencyRecord, { createdAt: { $lt: olderThan } });
+}

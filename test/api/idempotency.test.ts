@@ -150,6 +150,15 @@ describe('Idempotency-Key', () => {
     expect(rows[0]!.body).toContain('sealed');
   });
 
+  it('old records can be purged', async () => {
+    const { purgeIdempotencyRecords } = await import('../../src/api/idempotency.ts');
+    const total = await countRows(api, 'idempotency_keys');
+    expect(total).toBeGreaterThan(0);
+    expect(await purgeIdempotencyRecords(api.db.em(), new Date(Date.now() - 3600_000))).toBe(0);
+    expect(await purgeIdempotencyRecords(api.db.em(), new Date(Date.now() + 1000))).toBe(total);
+    expect(await countRows(api, 'idempotency_keys')).toBe(0);
+  });
+
   it('a failed handler leaves no idempotency record and no writes; the key can be retried', async () => {
     const key = newIdempotencyKey();
     const audits = await countRows(api, 'audit_log');

@@ -17,7 +17,7 @@ import {
 } from '../../src/auth/api-keys.ts';
 import { enrollApproverTotp, verifyApproverTotp } from '../../src/auth/approver-totp.ts';
 import { issuePayeeToken, verifyPayeeToken } from '../../src/auth/payee-tokens.ts';
-import { totp } from '../../src/auth/totp.ts';
+import { base32Decode, totp } from '../../src/auth/totp.ts';
 import { sql } from '../../src/db/sql.ts';
 import { startTestApi, type TestApi } from '../api/support.ts';
 
@@ -103,7 +103,15 @@ describe('API keys', () => {
       pinnedNode,
       ['src/auth/create-key-cli.ts', '--role', 'approver', '--actor', 'cli-approver', '--totp'],
       {
-        env: { ...process.env, DATABASE_URL: api.db.url, DATABASE_SCHEMA: api.db.schema, NODE_ENV: 'test' },
+        env: {
+          ...process.env,
+          DATABASE_URL: api.db.url,
+          DATABASE_SCHEMA: api.db.schema,
+          // Explicit keys, so the CLI does not fall back to (and write) development secrets.
+          DISBURSE_ENCRYPTION_KEYS: `k1:${api.security.keyring.keys.get('k1')!.toString('base64')}`,
+          DISBURSE_FINGERPRINT_KEY: api.security.fingerprintKey.toString('base64'),
+          DISBURSE_TOKEN_SIGNING_KEY: api.security.tokenSigningKey.toString('base64'),
+        },
       },
     );
     const key = /dsb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
