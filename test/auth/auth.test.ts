@@ -121,6 +121,12 @@ describe('API keys', () => {
       role: 'approver',
       actor: 'cli-approver',
     });
+    // The enrolled secret works with the same keyring the API uses.
+    const secret = base32Decode(/secret=([A-Z2-7]+)/.exec(stdout)![1]!);
+    const code = totp(secret, Math.floor(Date.now() / 1000));
+    expect(await verifyApproverTotp(api.db.em(), api.security.keyring, 'cli-approver', code)).toEqual({
+      ok: true,
+    });
   });
 });
 
