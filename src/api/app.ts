@@ -111,7 +111,11 @@ export function createApp(deps: AppDeps): DisburseApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const jsonParser = express.json({ limit: bodyLimit, strict: true, type: () => true });
+  // The raw bytes are kept for routes that verify a signature over them (provider webhooks).
+  const keepRaw = (req: unknown, _res: unknown, buf: Buffer) => {
+    (req as { rawBody?: Buffer }).rawBody = buf;
+  };
+  const jsonParser = express.json({ limit: bodyLimit, strict: true, type: () => true, verify: keepRaw });
 
   // Routes that take large batches (earnings ingestion) declare their own limit.
   const parsers = new Map<number, typeof jsonParser>();
@@ -119,7 +123,7 @@ export function createApp(deps: AppDeps): DisburseApp {
     if (limit === undefined) return jsonParser;
     let p = parsers.get(limit);
     if (!p) {
-      p = express.json({ limit, strict: true, type: () => true });
+      p = express.json({ limit, strict: true, type: () => true, verify: keepRaw });
       parsers.set(limit, p);
     }
     return p;
@@ -254,6 +258,7 @@ export function createApp(deps: AppDeps): DisburseApp {
           principal: principal as Principal,
           requestId,
           req,
+          rawBody: (req as { rawBody?: Buffer }).rawBody,
           assertPayeeAccess,
         };
         const run = async (em: ReturnType<Database['em']>): Promise<RouteResult> => {
@@ -307,7 +312,7 @@ export function createApp(deps: AppDeps): DisburseApp {
           result = await run(deps.db.em());
         } else {
           const key = req.get('idempotency-key');
-          if (key === undefined && route.method === 'post') {
+          if (key === undefined && route.method === 'post' && route.idempotency !== 'optional') {
             throw new ApiError(
               'idempotency_key_missing',
               'Send an Idempotency-Key header (8-200 characters, unique per request)',

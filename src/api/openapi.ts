@@ -77,7 +77,7 @@ export function buildOpenApi(
       parameters.push({
         name: 'Idempotency-Key',
         in: 'header',
-        required: true,
+        required: route.idempotency !== 'optional',
         description:
           'Unique key per logical request (8-200 characters). Retrying with the same key and body replays the first response.',
         schema: { type: 'string', minLength: 8, maxLength: 200 },

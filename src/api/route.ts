@@ -36,6 +36,8 @@ export interface RouteContext<P, Q, B> {
   requestId: string;
   log: Logger;
   req: Request;
+  /** Exact request body bytes (for signature verification), when a body was sent. */
+  rawBody: Buffer | undefined;
   now: Date;
   /** Throws not_found unless the caller may see this payee's data (payee tokens: only their own). */
   assertPayeeAccess(payeeId: string): void;
@@ -86,6 +88,11 @@ export interface RouteSpec<
   bodyLimitBytes?: number;
   /** The response carries a secret (e.g. a token): its idempotency copy is stored encrypted. */
   sensitiveResponse?: boolean;
+  /**
+   * POST routes require an Idempotency-Key by default. `optional` is for callers that cannot send one
+   * (provider webhooks: they deduplicate by event id); when a key is sent it is still honoured.
+   */
+  idempotency?: 'required' | 'optional';
   handler: (ctx: RouteContext<Out<P>, Out<Q>, Out<B>>) => Promise<RouteResult>;
 }
 
