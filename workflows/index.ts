@@ -1,2 +1,3 @@
 // Entry point of the workflow bundle: every workflow type the worker registers.
 export { payoutWorkflow } from './payout.ts';
+export { creditGrantWorkflow, spendbackPeriodTriggersWorkflow } from './credit-grant.ts';

@@ -7,13 +7,17 @@ import { providerWebhookRouter } from '../api/provider-webhooks.ts';
 import { coreRoutes } from '../api/routes/index.ts';
 import { payoutRoutes } from '../api/routes/payouts.ts';
 import { providerRoutes } from '../api/routes/providers.ts';
+import { spendbackRoutes } from '../api/routes/spendback.ts';
 import type { PayoutGateway } from '../payouts/gateway.ts';
+import type { GrantTimers } from '../spendback/timers.ts';
 import type { Services } from './services.ts';
 
 export interface HttpOptions {
   services: Services;
   gateway: PayoutGateway;
   security: SecurityContext;
+  /** Starts credit grant expiry timers (without: grants wait for `spendback.startPendingTimers`). */
+  grantTimers?: GrantTimers;
   logger: Logger;
   bodyLimitBytes?: number;
   rateLimit?: AppDeps['rateLimit'];
@@ -28,7 +32,12 @@ export function createHttpApp(o: HttpOptions) {
     security: o.security,
     logger: o.logger,
     routes: [
-      ...coreRoutes({ payees: services.payees, ledger: services.ledger, security: o.security }),
+      ...coreRoutes({
+        payees: services.payees,
+        ledger: services.ledger,
+        security: o.security,
+        onEarningsCredited: (em, credit) => services.spendback.onEarningsCredited(em, credit, o.grantTimers),
+      }),
       ...payoutRoutes({
         gateway,
         store: services.payouts.store,
@@ -37,6 +46,7 @@ export function createHttpApp(o: HttpOptions) {
         schema: services.db.schema,
       }),
       ...providerRoutes({ providers: services.providers, gateway }),
+      ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),
     ],
     ...(o.bodyLimitBytes ? { bodyLimitBytes: o.bodyLimitBytes } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),

@@ -4,12 +4,14 @@
 
 import { loadSanctionsList, type SanctionsList } from '../compliance/index.ts';
 import type { PayoutsConfig } from '../config/payouts.ts';
+import { type SpendbackConfig, spendbackSection } from '../config/spendback.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Database } from '../db/open.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { createPayeeService, type PayeeService } from '../payees/service.ts';
 import { createPayoutService, type PayoutService } from '../payouts/service.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
+import { createSpendbackService, type SpendbackService } from '../spendback/service.ts';
 import { WebhookOutbox } from '../webhooks/index.ts';
 
 export interface Services {
@@ -20,6 +22,7 @@ export interface Services {
   outbox: WebhookOutbox;
   sanctions: SanctionsList;
   payouts: PayoutService;
+  spendback: SpendbackService;
   stop(): Promise<void>;
 }
 
@@ -28,6 +31,8 @@ export interface ServiceOptions {
   keyring: Keyring;
   fingerprintKey: Buffer;
   payouts: PayoutsConfig;
+  /** Spendback settings and rules (default: the section's defaults, no automated rules). */
+  spendback?: SpendbackConfig;
   /** Worker processes run the sandbox's background settlement and webhook delivery. */
   startProviderBackground?: boolean;
   clock?: () => Date;
@@ -64,6 +69,13 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     settings: o.payouts,
     ...(o.clock ? { now: o.clock } : {}),
   });
+  const spendback = createSpendbackService({
+    db: o.db,
+    ledger,
+    outbox,
+    settings: o.spendback ?? defaultSpendbackSettings(),
+    ...(o.clock ? { now: o.clock } : {}),
+  });
   return {
     db: o.db,
     ledger,
@@ -72,6 +84,13 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     outbox,
     sanctions,
     payouts,
+    spendback,
     stop: () => providers.stop(),
   };
+}
+
+function defaultSpendbackSettings(): SpendbackConfig {
+  const parsed = spendbackSection.parse({});
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.value;
 }

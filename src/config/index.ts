@@ -4,6 +4,7 @@ import { payoutsSection } from './payouts.ts';
 import { periodsSection } from './periods.ts';
 import { ConfigError, type ConfigSection, type SectionValue } from './section.ts';
 import { securitySection } from './security.ts';
+import { spendbackSection } from './spendback.ts';
 import { temporalSection } from './temporal.ts';
 
 export type { ApiConfig } from './api.ts';
@@ -13,6 +14,7 @@ export type { PeriodsConfig } from './periods.ts';
 export type { ConfigSection, SectionValue } from './section.ts';
 export { ConfigError, defineConfigSection, intVar } from './section.ts';
 export type { SecurityConfig } from './security.ts';
+export type { SpendbackConfig } from './spendback.ts';
 export type { TemporalConfig } from './temporal.ts';
 
 /**
@@ -26,6 +28,7 @@ const sections = [
   temporalSection,
   payoutsSection,
   periodsSection,
+  spendbackSection,
 ] as const;
 
 type SectionKey<S> = S extends ConfigSection<infer K, unknown> ? K : never;

@@ -22,6 +22,7 @@ import {
   type SandboxProvider,
   sandboxTotals,
 } from '../../src/providers/index.ts';
+import { CreditGrantTimers } from '../../src/spendback/timers.ts';
 import { freePort } from '../../src/temporal/embedded-server.ts';
 import { createDisburseWorker, workflowsPath } from '../../src/worker/create-worker.ts';
 import type { PayoutStatus } from '../../workflows/payout-contract.ts';
@@ -109,6 +110,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     keyring: security.keyring,
     fingerprintKey: security.fingerprintKey,
     payouts: config.payouts,
+    spendback: config.spendback,
   });
   const temporal: TestWorkflowEnvironment = await createTestEnv({
     timeSkipping: true,
@@ -123,6 +125,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     services,
     gateway,
     security,
+    grantTimers: new CreditGrantTimers(temporal.client, taskQueue),
     logger,
     rateLimit: { ratePerSecond: 10_000, burst: 10_000 },
   });

@@ -4,6 +4,7 @@ import * as payees0011 from './0011-payees.ts';
 import * as providersWebhooks0030 from './0030-payout-providers-webhooks.ts';
 import * as payouts0040 from './0040-payouts.ts';
 import * as periods0050 from './0050-periods.ts';
+import * as spendback0060 from './0060-spendback.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   providersWebhooks0030,
   payouts0040,
   periods0050,
+  spendback0060,
 ];

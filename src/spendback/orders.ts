@@ -1,0 +1,504 @@
+// Spendback purchases and their refunds: one ledger transaction each, in the caller's database transaction.
+// Spend locks the payee's active grants (soonest expiry first) before the ledger locks the accounts, so
+// purchases, refunds and expiries of one wallet serialise; the ledger's row locks and CHECKs keep a
+// concurrent payout hold from overdrawing payee_available.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
+import { sql } from '../db/sql.ts';
+import { InsufficientFunds } from '../ledger/index.ts';
+import type { EntryInput } from '../ledger/posting.ts';
+import { type Money, money } from '../money/index.ts';
+import { webhookEventId } from '../webhooks/index.ts';
+import { splitRefund, splitSpend } from './allocate.ts';
+import { bpsToPercent, PROMOTIONS, type SpendbackContext, table } from './context.ts';
+import { SpendbackError } from './errors.ts';
+import type { GrantView } from './grants.ts';
+import { evaluateSpendbackBonus } from './triggers.ts';
+
+export interface Discount {
+  ruleId: string;
+  ruleVersion: string;
+  percent: string;
+  period: string;
+}
+
+export interface SpendbackView {
+  payeeId: string;
+  orderReference: string;
+  amount: Money;
+  fromRestricted: Money;
+  fromAvailable: Money;
+  grants: { grantId: string; amount: Money }[];
+  refunded: Money;
+  transactionId: string;
+  bonusGrantId: string | null;
+  /** A discount the payee earned (sales threshold), reported once so the storefront can apply it. */
+  nextPurchaseDiscount: Discount | null;
+  createdAt: string;
+}
+
+export interface RefundView {
+  payeeId: string;
+  orderReference: string;
+  refundReference: string;
+  amount: Money;
+  toAvailable: Money;
+  toRestricted: Money;
+  /** Restricted credit whose grant had expired: returned to the platform, not to the payee. */
+  toPlatform: Money;
+  transactionId: string;
+  createdAt: string;
+}
+
+interface OrderRow {
+  payee_id: string;
+  order_reference: string;
+  currency: string;
+  amount: string;
+  from_restricted: string;
+  from_available: string;
+  refunded_available: string;
+  transaction_id: string;
+  bonus_grant_id: string | null;
+  discount: Discount | null;
+  created_at: Date | string;
+}
+
+interface AllocationRow {
+  grant_id: string;
+  seq: number;
+  amount: string;
+  refunded: string;
+}
+
+async function orderView(ctx: SpendbackContext, em: EntityManager, o: OrderRow): Promise<SpendbackView> {
+  const allocations = await sql<AllocationRow>(
+    em,
+    `SELECT grant_id, seq, amount, refunded FROM ${table(ctx, 'spendback_allocations')}
+      WHERE payee_id = $1 AND order_reference = $2 ORDER BY seq`,
+    [o.payee_id, o.order_reference],
+  );
+  const refunded = await sql<{ total: string }>(
+    em,
+    `SELECT coalesce(sum(amount), 0)::text AS total FROM ${table(ctx, 'spendback_refunds')}
+      WHERE payee_id = $1 AND order_reference = $2`,
+    [o.payee_id, o.order_reference],
+  );
+  return {
+    payeeId: o.payee_id,
+    orderReference: o.order_reference,
+    amount: money(o.amount, o.currency),
+    fromRestricted: money(o.from_restricted, o.currency),
+    fromAvailable: money(o.from_available, o.currency),
+    grants: allocations.map((a) => ({ grantId: a.grant_id, amount: money(a.amount, o.currency) })),
+    refunded: money(refunded[0]?.total ?? '0', o.currency),
+    transactionId: o.transaction_id,
+    bonusGrantId: o.bonus_grant_id,
+    nextPurchaseDiscount: o.discount,
+    createdAt: new Date(o.created_at).toISOString(),
+  };
+}
+
+export async function getOrder(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  payeeId: string,
+  orderReference: string,
+): Promise<SpendbackView | null> {
+  const row = (
+    await sql<OrderRow>(
+      em,
+      `SELECT * FROM ${table(ctx, 'spendback_orders')} WHERE payee_id = $1 AND order_reference = $2`,
+      [payeeId, orderReference],
+    )
+  )[0];
+  return row ? orderView(ctx, em, row) : null;
+}
+
+export interface SpendResult {
+  view: SpendbackView;
+  replayed: boolean;
+  bonusGrant: GrantView | null;
+  timers: CreditGrantTimerInput[];
+}
+
+function sameOrder(o: OrderRow, amount: Money): boolean {
+  return o.amount === amount.amount && o.currency === amount.currency;
+}
+
+function replayOf(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  o: OrderRow,
+  amount: Money,
+): Promise<SpendbackView> {
+  if (!sameOrder(o, amount)) {
+    throw new SpendbackError(
+      'conflict',
+      'order_reference_reused',
+      `order ${o.order_reference} was already paid with ${o.amount} ${o.currency} minor units; ` +
+        'an order reference is spent at most once — use a new reference for a new order',
+    );
+  }
+  return orderView(ctx, em, o);
+}
+
+/** A purchase paid from restricted credit first (soonest-expiring grant first), then available earnings. */
+export async function spend(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  input: { payeeId: string; orderReference: string; amount: Money },
+): Promise<SpendResult> {
+  const { payeeId, orderReference, amount } = input;
+  const orders = table(ctx, 'spendback_orders');
+  const existing = (
+    await sql<OrderRow>(em, `SELECT * FROM ${orders} WHERE payee_id = $1 AND order_reference = $2`, [
+      payeeId,
+      orderReference,
+    ])
+  )[0];
+  if (existing) {
+    return { view: await replayOf(ctx, em, existing, amount), replayed: true, bonusGrant: null, timers: [] };
+  }
+  const now = ctx.now();
+  const grants = await sql<{ id: string; remaining: string }>(
+    em,
+    `SELECT id, remaining FROM ${table(ctx, 'credit_grants')}
+      WHERE payee_id = $1 AND currency = $2 AND status = 'active' AND remaining > 0 AND expires_at > $3
+      ORDER BY expires_at, id FOR UPDATE`,
+    [payeeId, amount.currency, now.toISOString()],
+  );
+  const split = splitSpend(
+    BigInt(amount.amount),
+    grants.map((g) => ({ grantId: g.id, remaining: BigInt(g.remaining) })),
+  );
+  const ledgerKey = `spendback:${payeeId}:${orderReference}`;
+  // Claim the order first: a concurrent request for the same order waits here, then replays.
+  const claimed = await sql<OrderRow>(
+    em,
+    `INSERT INTO ${orders} (payee_id, order_reference, currency, amount, from_restricted, from_available, transaction_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (payee_id, order_reference) DO NOTHING RETURNING *`,
+    [
+      payeeId,
+      orderReference,
+      amount.currency,
+      amount.amount,
+      split.fromRestricted.toString(),
+      split.fromAvailable.toString(),
+      ledgerKey,
+    ],
+  );
+  if (!claimed[0]) {
+    const other = (
+      await sql<OrderRow>(em, `SELECT * FROM ${orders} WHERE payee_id = $1 AND order_reference = $2`, [
+        payeeId,
+        orderReference,
+      ])
+    )[0]!;
+    return { view: await replayOf(ctx, em, other, amount), replayed: true, bonusGrant: null, timers: [] };
+  }
+  const c = amount.currency;
+  const entries: EntryInput[] = [];
+  if (split.fromRestricted > 0n) {
+    entries.push(
+      { account: { kind: 'payee_restricted', owner: payeeId }, amount: money(-split.fromRestricted, c) },
+      // Promotion leg: revenue paid for with the platform's own promotional credit.
+      { account: { kind: 'spendback_revenue', owner: PROMOTIONS }, amount: money(split.fromRestricted, c) },
+    );
+  }
+  if (split.fromAvailable > 0n) {
+    entries.push(
+      { account: { kind: 'payee_available', owner: payeeId }, amount: money(-split.fromAvailable, c) },
+      { account: { kind: 'spendback_revenue' }, amount: money(split.fromAvailable, c) },
+    );
+  }
+  let posted: Awaited<ReturnType<typeof ctx.ledger.post>>;
+  try {
+    posted = await ctx.ledger.within(em).post({
+      type: 'spendback.purchase',
+      idempotencyKey: ledgerKey,
+      metadata: {
+        payeeId,
+        reference: orderReference,
+        grants: split.grants.map((g) => ({ grantId: g.grantId, amount: g.amount.toString() })),
+      },
+      entries,
+    });
+  } catch (error) {
+    if (error instanceof InsufficientFunds) {
+      throw new SpendbackError(
+        'insufficient_funds',
+        'insufficient_funds',
+        `order ${orderReference} costs ${amount.amount} ${c} minor units; the payee has ${split.fromRestricted} ` +
+          `in restricted credit and ${error.available} available (held payouts excluded). Nothing was charged.`,
+      );
+    }
+    throw error;
+  }
+  await sql(em, `UPDATE ${orders} SET transaction_id = $3 WHERE payee_id = $1 AND order_reference = $2`, [
+    payeeId,
+    orderReference,
+    posted.id,
+  ]);
+  for (const [seq, g] of split.grants.entries()) {
+    await sql(
+      em,
+      `INSERT INTO ${table(ctx, 'spendback_allocations')} (payee_id, order_reference, grant_id, seq, amount)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [payeeId, orderReference, g.grantId, seq, g.amount.toString()],
+    );
+    await sql(em, `UPDATE ${table(ctx, 'credit_grants')} SET remaining = remaining - $2 WHERE id = $1`, [
+      g.grantId,
+      g.amount.toString(),
+    ]);
+  }
+  const bonus = await evaluateSpendbackBonus(ctx, em, {
+    payeeId,
+    currency: c,
+    orderReference,
+    fromAvailable: split.fromAvailable,
+  });
+  const bonusGrant = bonus.fired.find((f) => f.grant)?.grant ?? null;
+  const discount = await takeDiscount(ctx, em, payeeId, orderReference);
+  await sql(
+    em,
+    `UPDATE ${orders} SET bonus_grant_id = $3, discount = $4::jsonb WHERE payee_id = $1 AND order_reference = $2`,
+    [payeeId, orderReference, bonusGrant?.id ?? null, discount ? JSON.stringify(discount) : null],
+  );
+  const view = (await getOrder(ctx, em, payeeId, orderReference))!;
+  await ctx.outbox.enqueue(
+    {
+      id: webhookEventId('spendback.completed', payeeId, orderReference),
+      type: 'spendback.completed',
+      occurredAt: now,
+      data: { spendback: view, bonusGrant },
+    },
+    em,
+  );
+  return { view, replayed: false, bonusGrant, timers: bonus.timers };
+}
+
+/** The oldest earned, not yet reported next-purchase discount; marks it reported with this order. */
+async function takeDiscount(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  payeeId: string,
+  orderReference: string,
+): Promise<Discount | null> {
+  const t = table(ctx, 'trigger_firings');
+  const row = (
+    await sql<{
+      rule_id: string;
+      occasion: string;
+      rule_version: string;
+      period: string;
+      discount_bps: number;
+    }>(
+      em,
+      `SELECT rule_id, occasion, rule_version, period, discount_bps FROM ${t}
+        WHERE payee_id = $1 AND kind = 'next_purchase_discount' AND reported_order IS NULL
+        ORDER BY created_at, rule_id LIMIT 1 FOR UPDATE`,
+      [payeeId],
+    )
+  )[0];
+  if (!row) return null;
+  await sql(
+    em,
+    `UPDATE ${t} SET reported_order = $4 WHERE rule_id = $1 AND payee_id = $2 AND occasion = $3`,
+    [row.rule_id, payeeId, row.occasion, orderReference],
+  );
+  return {
+    ruleId: row.rule_id,
+    ruleVersion: row.rule_version,
+    percent: bpsToPercent(row.discount_bps),
+    period: row.period,
+  };
+}
+
+interface RefundRow {
+  payee_id: string;
+  order_reference: string;
+  refund_reference: string;
+  amount: string;
+  to_available: string;
+  to_restricted: string;
+  to_platform: string;
+  transaction_id: string;
+  created_at: Date | string;
+}
+
+function refundView(r: RefundRow, currency: string): RefundView {
+  return {
+    payeeId: r.payee_id,
+    orderReference: r.order_reference,
+    refundReference: r.refund_reference,
+    amount: money(r.amount, currency),
+    toAvailable: money(r.to_available, currency),
+    toRestricted: money(r.to_restricted, currency),
+    toPlatform: money(r.to_platform, currency),
+    transactionId: r.transaction_id,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
+
+/**
+ * Refunds part or all of a purchase back to where it came from: available first, then each grant (back to
+ * the grant while it is active, to the platform once it expired). Never more than is left to refund.
+ */
+export async function refund(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  input: { payeeId: string; orderReference: string; refundReference: string; amount: Money },
+): Promise<{ view: RefundView; replayed: boolean }> {
+  const { payeeId, orderReference, refundReference, amount } = input;
+  const order = (
+    await sql<OrderRow>(
+      em,
+      `SELECT * FROM ${table(ctx, 'spendback_orders')} WHERE payee_id = $1 AND order_reference = $2 FOR UPDATE`,
+      [payeeId, orderReference],
+    )
+  )[0];
+  if (!order) {
+    throw new SpendbackError(
+      'not_found',
+      'order_not_found',
+      `No spendback order ${orderReference} for payee ${payeeId}`,
+    );
+  }
+  const c = order.currency;
+  if (amount.currency !== c) {
+    throw new SpendbackError(
+      'unprocessable',
+      'currency_mismatch',
+      `order ${orderReference} was paid in ${c}; refund in ${c}`,
+    );
+  }
+  const refunds = table(ctx, 'spendback_refunds');
+  const done = (
+    await sql<RefundRow>(
+      em,
+      `SELECT * FROM ${refunds} WHERE payee_id = $1 AND order_reference = $2 AND refund_reference = $3`,
+      [payeeId, orderReference, refundReference],
+    )
+  )[0];
+  if (done) {
+    if (done.amount !== amount.amount) {
+      throw new SpendbackError(
+        'conflict',
+        'refund_reference_reused',
+        `refund ${refundReference} of order ${orderReference} was already made for ${done.amount} ${c} minor units`,
+      );
+    }
+    return { view: refundView(done, c), replayed: true };
+  }
+  const allocations = await sql<AllocationRow & { status: string; expires_at: Date | string }>(
+    em,
+    `SELECT a.grant_id, a.seq, a.amount, a.refunded, g.status, g.expires_at
+       FROM ${table(ctx, 'spendback_allocations')} a JOIN ${table(ctx, 'credit_grants')} g ON g.id = a.grant_id
+      WHERE a.payee_id = $1 AND a.order_reference = $2 ORDER BY g.expires_at, g.id FOR UPDATE OF g, a`,
+    [payeeId, orderReference],
+  );
+  allocations.sort((x, y) => x.seq - y.seq);
+  let split: ReturnType<typeof splitRefund>;
+  try {
+    split = splitRefund(BigInt(amount.amount), {
+      availableLeft: BigInt(order.from_available) - BigInt(order.refunded_available),
+      grants: allocations.map((a) => ({ grantId: a.grant_id, left: BigInt(a.amount) - BigInt(a.refunded) })),
+    });
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new SpendbackError(
+        'unprocessable',
+        'refund_exceeds_order',
+        `refund of ${amount.amount} ${c} minor units exceeds what is left of order ${orderReference}: ${error.message}`,
+      );
+    }
+    throw error;
+  }
+  const byGrant = new Map(allocations.map((a) => [a.grant_id, a]));
+  let toRestricted = 0n;
+  let toPlatform = 0n;
+  for (const g of split.grants) {
+    if (byGrant.get(g.grantId)!.status === 'active') toRestricted += g.amount;
+    else toPlatform += g.amount;
+  }
+  const entries: EntryInput[] = [];
+  if (split.toAvailable > 0n) {
+    entries.push(
+      { account: { kind: 'spendback_revenue' }, amount: money(-split.toAvailable, c) },
+      { account: { kind: 'payee_available', owner: payeeId }, amount: money(split.toAvailable, c) },
+    );
+  }
+  if (toRestricted + toPlatform > 0n) {
+    entries.push({
+      account: { kind: 'spendback_revenue', owner: PROMOTIONS },
+      amount: money(-(toRestricted + toPlatform), c),
+    });
+  }
+  if (toRestricted > 0n) {
+    entries.push({ account: { kind: 'payee_restricted', owner: payeeId }, amount: money(toRestricted, c) });
+  }
+  if (toPlatform > 0n) {
+    entries.push({ account: { kind: 'platform_funding', owner: PROMOTIONS }, amount: money(toPlatform, c) });
+  }
+  const posted = await ctx.ledger.within(em).post({
+    type: 'spendback.refund',
+    idempotencyKey: `spendback-refund:${payeeId}:${orderReference}:${refundReference}`,
+    metadata: {
+      payeeId,
+      reference: orderReference,
+      refundReference,
+      grants: split.grants.map((g) => ({ grantId: g.grantId, amount: g.amount.toString() })),
+    },
+    entries,
+  });
+  for (const g of split.grants) {
+    await sql(
+      em,
+      `UPDATE ${table(ctx, 'spendback_allocations')} SET refunded = refunded + $4
+        WHERE payee_id = $1 AND order_reference = $2 AND grant_id = $3`,
+      [payeeId, orderReference, g.grantId, g.amount.toString()],
+    );
+    if (byGrant.get(g.grantId)!.status === 'active') {
+      await sql(em, `UPDATE ${table(ctx, 'credit_grants')} SET remaining = remaining + $2 WHERE id = $1`, [
+        g.grantId,
+        g.amount.toString(),
+      ]);
+    }
+  }
+  await sql(
+    em,
+    `UPDATE ${table(ctx, 'spendback_orders')} SET refunded_available = refunded_available + $3
+      WHERE payee_id = $1 AND order_reference = $2`,
+    [payeeId, orderReference, split.toAvailable.toString()],
+  );
+  const row = (
+    await sql<RefundRow>(
+      em,
+      `INSERT INTO ${refunds} (payee_id, order_reference, refund_reference, amount, to_available, to_restricted, to_platform, transaction_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      [
+        payeeId,
+        orderReference,
+        refundReference,
+        amount.amount,
+        split.toAvailable.toString(),
+        toRestricted.toString(),
+        toPlatform.toString(),
+        posted.id,
+      ],
+    )
+  )[0]!;
+  const view = refundView(row, c);
+  await ctx.outbox.enqueue(
+    {
+      id: webhookEventId('spendback.refunded', payeeId, `${orderReference}:${refundReference}`),
+      type: 'spendback.refunded',
+      occurredAt: ctx.now(),
+      data: { refund: view },
+    },
+    em,
+  );
+  return { view, replayed: false };
+}

@@ -1,0 +1,28 @@
+// Starts the durable expiry timer of a credit grant (workflow `credit-grant-<grantId>`). Starting is
+// idempotent: a workflow already running under the id is reused.
+import type { Client } from '@temporalio/client';
+import type { creditGrantWorkflow } from '../../workflows/credit-grant.ts';
+import { type CreditGrantTimerInput, creditGrantWorkflowId } from '../../workflows/credit-grant-contract.ts';
+
+export interface GrantTimers {
+  start(input: CreditGrantTimerInput): Promise<void>;
+}
+
+export class CreditGrantTimers implements GrantTimers {
+  readonly #client: Client;
+  readonly #taskQueue: string;
+
+  constructor(client: Client, taskQueue: string) {
+    this.#client = client;
+    this.#taskQueue = taskQueue;
+  }
+
+  async start(input: CreditGrantTimerInput): Promise<void> {
+    await this.#client.workflow.start<typeof creditGrantWorkflow>('creditGrantWorkflow', {
+      workflowId: creditGrantWorkflowId(input.grantId),
+      taskQueue: this.#taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  }
+}

@@ -1,0 +1,270 @@
+// Automated rules. Each fires at most once per (rule, payee, occasion): the occasion is the period for
+// threshold and discount rules (and period-scoped bonuses), the order for per-purchase bonuses. The
+// trigger_firings primary key is the business key; the grant's ledger posting carries rule id and version.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
+import { sql } from '../db/sql.ts';
+import { money } from '../money/index.ts';
+import { bpsToPercent, type SpendbackContext, startTimers, table } from './context.ts';
+import { createGrant, type GrantView } from './grants.ts';
+import { applyBps, periodBounds, periodOf, type SpendbackRule } from './rules.ts';
+import type { GrantTimers } from './timers.ts';
+
+export interface Firing {
+  ruleId: string;
+  ruleVersion: string;
+  kind: SpendbackRule['kind'];
+  period: string;
+  occasion: string;
+  grant: GrantView | null;
+  discountPercent: string | null;
+}
+
+export interface Evaluation {
+  fired: Firing[];
+  timers: CreditGrantTimerInput[];
+}
+
+/** Sum of earnings credited to the payee's available balance in the period (minor units). */
+export async function periodEarnings(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  payeeId: string,
+  currency: string,
+  period: string,
+): Promise<bigint> {
+  const { start, end } = periodBounds(period);
+  const rows = await sql<{ total: string }>(
+    em,
+    `SELECT coalesce(sum(e.amount), 0)::text AS total
+       FROM ${table(ctx, 'ledger_entries')} e
+       JOIN ${table(ctx, 'ledger_accounts')} a ON a.id = e.account_id
+       JOIN ${table(ctx, 'ledger_transactions')} t ON t.id = e.transaction_id
+      WHERE a.kind = 'payee_available' AND a.owner = $1 AND a.currency = $2
+        AND t.type LIKE 'earnings.%' AND e.amount > 0 AND t.created_at >= $3 AND t.created_at < $4`,
+    [payeeId, currency, start.toISOString(), end.toISOString()],
+  );
+  return BigInt(rows[0]?.total ?? '0');
+}
+
+/** Claims the (rule, payee, occasion) key; false when it already fired. */
+async function claim(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  f: {
+    rule: SpendbackRule;
+    payeeId: string;
+    occasion: string;
+    period: string;
+    currency: string;
+    basis: bigint;
+    discountBps?: number;
+  },
+): Promise<boolean> {
+  const rows = await sql(
+    em,
+    `INSERT INTO ${table(ctx, 'trigger_firings')}
+       (rule_id, payee_id, occasion, kind, rule_version, period, currency, basis, discount_bps)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (rule_id, payee_id, occasion) DO NOTHING RETURNING rule_id`,
+    [
+      f.rule.id,
+      f.payeeId,
+      f.occasion,
+      f.rule.kind,
+      ctx.settings.rules.version,
+      f.period,
+      f.currency,
+      f.basis.toString(),
+      f.discountBps ?? null,
+    ],
+  );
+  return rows.length === 1;
+}
+
+async function grantFor(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  out: Evaluation,
+  g: {
+    rule: SpendbackRule;
+    payeeId: string;
+    occasion: string;
+    period: string;
+    amount: bigint;
+    currency: string;
+    validityMs: number | null;
+  },
+): Promise<GrantView | null> {
+  if (g.amount <= 0n) return null;
+  const version = ctx.settings.rules.version;
+  const result = await createGrant(ctx, em, {
+    payeeId: g.payeeId,
+    amount: money(g.amount, g.currency),
+    reference: `rule:${g.rule.id}:${g.occasion}`,
+    expiresAt: new Date(ctx.now().getTime() + (g.validityMs ?? ctx.settings.grantValidityMs)),
+    source: 'rule',
+    ruleId: g.rule.id,
+    ruleVersion: version,
+    period: g.period,
+    reason: `${g.rule.kind} rule ${g.rule.id} (version ${version})`,
+  });
+  if (result.timer) out.timers.push(result.timer);
+  await sql(
+    em,
+    `UPDATE ${table(ctx, 'trigger_firings')} SET grant_id = $4 WHERE rule_id = $1 AND payee_id = $2 AND occasion = $3`,
+    [g.rule.id, g.payeeId, g.occasion, result.grant.id],
+  );
+  return result.grant;
+}
+
+/**
+ * Earnings-threshold and next-purchase-discount rules for one payee and currency in a period, in `em`'s
+ * transaction. Called when earnings are credited (current period) and at period close.
+ */
+export async function evaluateEarnings(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  input: { payeeId: string; currency: string; period?: string },
+): Promise<Evaluation> {
+  const out: Evaluation = { fired: [], timers: [] };
+  const rules = ctx.settings.rules.rules.filter((r) => r.kind !== 'spendback_bonus');
+  if (rules.length === 0) return out;
+  const period = input.period ?? periodOf(ctx.now());
+  const earned = await periodEarnings(ctx, em, input.payeeId, input.currency, period);
+  for (const rule of rules) {
+    const threshold = rule.threshold[input.currency];
+    if (threshold === undefined || earned < threshold) continue;
+    const base = {
+      rule,
+      payeeId: input.payeeId,
+      occasion: period,
+      period,
+      currency: input.currency,
+      basis: earned,
+    };
+    if (rule.kind === 'next_purchase_discount') {
+      if (!(await claim(ctx, em, { ...base, discountBps: rule.bps }))) continue;
+      out.fired.push(firing(ctx, rule, period, period, null, rule.bps));
+      continue;
+    }
+    if (!(await claim(ctx, em, base))) continue;
+    const amount =
+      'fixed' in rule.grant ? (rule.grant.fixed[input.currency] ?? 0n) : applyBps(earned, rule.grant.bps);
+    const grant = await grantFor(ctx, em, out, { ...base, amount, validityMs: rule.validityMs });
+    out.fired.push(firing(ctx, rule, period, period, grant, null));
+  }
+  return out;
+}
+
+/** Spendback bonus rules for one purchase: +N% of the part paid from available earnings, as restricted credit. */
+export async function evaluateSpendbackBonus(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  input: { payeeId: string; currency: string; orderReference: string; fromAvailable: bigint },
+): Promise<Evaluation> {
+  const out: Evaluation = { fired: [], timers: [] };
+  const period = periodOf(ctx.now());
+  for (const rule of ctx.settings.rules.rules) {
+    if (rule.kind !== 'spendback_bonus') continue;
+    const amount = applyBps(input.fromAvailable, rule.bps);
+    if (amount <= 0n) continue;
+    const occasion = rule.oncePer === 'order' ? `order:${input.orderReference}` : period;
+    const base = {
+      rule,
+      payeeId: input.payeeId,
+      occasion,
+      period,
+      currency: input.currency,
+      basis: input.fromAvailable,
+    };
+    if (!(await claim(ctx, em, base))) continue;
+    const grant = await grantFor(ctx, em, out, { ...base, amount, validityMs: rule.validityMs });
+    out.fired.push(firing(ctx, rule, period, occasion, grant, null));
+  }
+  return out;
+}
+
+function firing(
+  ctx: SpendbackContext,
+  rule: SpendbackRule,
+  period: string,
+  occasion: string,
+  grant: GrantView | null,
+  discountBps: number | null,
+): Firing {
+  return {
+    ruleId: rule.id,
+    ruleVersion: ctx.settings.rules.version,
+    kind: rule.kind,
+    period,
+    occasion,
+    grant,
+    discountPercent: discountBps === null ? null : bpsToPercent(discountBps),
+  };
+}
+
+/**
+ * Period close: evaluates the threshold and discount rules for every payee with earnings in `period`,
+ * one transaction per payee and currency. Safe to call any number of times (and concurrently).
+ */
+export async function evaluatePeriodTriggers(
+  ctx: SpendbackContext,
+  period: string,
+  timers: GrantTimers | undefined,
+): Promise<{ payees: number; fired: number }> {
+  const { start, end } = periodBounds(period);
+  const pairs = await sql<{ owner: string; currency: string }>(
+    ctx.db.em(),
+    `SELECT DISTINCT a.owner, a.currency
+       FROM ${table(ctx, 'ledger_entries')} e
+       JOIN ${table(ctx, 'ledger_accounts')} a ON a.id = e.account_id
+       JOIN ${table(ctx, 'ledger_transactions')} t ON t.id = e.transaction_id
+      WHERE a.kind = 'payee_available' AND t.type LIKE 'earnings.%' AND e.amount > 0
+        AND t.created_at >= $1 AND t.created_at < $2
+      ORDER BY a.owner, a.currency`,
+    [start.toISOString(), end.toISOString()],
+  );
+  let fired = 0;
+  for (const p of pairs) {
+    fired += await ctx.db.em().transactional(async (em) => {
+      const result = await evaluateEarnings(ctx, em, { payeeId: p.owner, currency: p.currency, period });
+      await startTimers(ctx, em, timers, result.timers);
+      return result.fired.length;
+    });
+  }
+  return { payees: new Set(pairs.map((p) => p.owner)).size, fired };
+}
+
+/** Firings of a payee, newest first (what fired, when, by which rule version). */
+export async function listFirings(ctx: SpendbackContext, em: EntityManager, payeeId: string) {
+  const rows = await sql<{
+    rule_id: string;
+    kind: string;
+    rule_version: string;
+    period: string;
+    occasion: string;
+    currency: string;
+    basis: string;
+    grant_id: string | null;
+    discount_bps: number | null;
+    reported_order: string | null;
+    created_at: Date | string;
+  }>(
+    em,
+    `SELECT * FROM ${table(ctx, 'trigger_firings')} WHERE payee_id = $1 ORDER BY created_at DESC, rule_id`,
+    [payeeId],
+  );
+  return rows.map((r) => ({
+    ruleId: r.rule_id,
+    kind: r.kind,
+    ruleVersion: r.rule_version,
+    period: r.period,
+    occasion: r.occasion,
+    basis: money(r.basis, r.currency),
+    grantId: r.grant_id,
+    discountPercent: r.discount_bps === null ? null : bpsToPercent(r.discount_bps),
+    reportedWithOrder: r.reported_order,
+    firedAt: new Date(r.created_at).toISOString(),
+  }));
+}
