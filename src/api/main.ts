@@ -3,7 +3,7 @@ import { loadConfig } from '../config/index.ts';
 import { startEmbeddedDatabase } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
-import { startApiServer } from './server.ts';
+import { createFirstRunKeys, startApiServer } from './server.ts';
 
 const config = loadConfig();
 const embedded = config.database.url
@@ -18,6 +18,12 @@ const db = await openDatabase({
 if (embedded) await migrateDatabase(db);
 const api = await startApiServer(config, db);
 console.log(`Disburse API on ${api.url} (OpenAPI: ${api.url}/openapi.json)`);
+if (embedded) {
+  // A fresh embedded install has no way to get a key while this process holds the database: print some.
+  for (const k of await createFirstRunKeys(db, api.services.security)) {
+    console.log(`  ${k.role} key (shown once): ${k.key}${k.totpUri ? `\n    TOTP: ${k.totpUri}` : ''}`);
+  }
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

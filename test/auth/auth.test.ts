@@ -219,3 +219,23 @@ describe('audit log', () => {
     expect(after[0]!.n).toBe(before[0]!.n);
   });
 });
+
+describe('first-run keys', () => {
+  it('creates one key per role only when no key exists', async () => {
+    const { createFirstRunKeys } = await import('../../src/api/server.ts');
+    // This schema already has keys: nothing is created.
+    expect(await createFirstRunKeys(api.db, api.security)).toEqual([]);
+    const { createTestDatabase } = await import('../support/db.ts');
+    const fresh = await createTestDatabase('auth_first_run');
+    try {
+      const keys = await createFirstRunKeys(fresh, api.security);
+      expect(keys.map((k) => k.role)).toEqual(['platform', 'approver', 'operator']);
+      expect(keys[1]!.totpUri).toMatch(/^otpauth:\/\/totp\//);
+      for (const k of keys)
+        expect(await authenticateApiKey(fresh.em(), k.key)).toMatchObject({ role: k.role });
+      expect(await createFirstRunKeys(fresh, api.security)).toEqual([]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
