@@ -1,11 +1,13 @@
 // Every activity the Disburse worker registers, built from the services. Add an area's activities here.
 import { createPayoutActivities } from '../../activities/payout.ts';
+import { createPeriodActivities } from '../../activities/periods.ts';
 import { createSpendbackActivities } from '../../activities/spendback.ts';
 import type { Services } from './services.ts';
 
 export function createActivities(services: Services) {
   return {
     ...createPayoutActivities(services.payouts),
+    ...createPeriodActivities(services.periods),
     ...createSpendbackActivities(services.spendback),
   };
 }

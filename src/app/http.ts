@@ -4,17 +4,22 @@ import express from 'express';
 import { type AppDeps, createApp, type ReadinessCheck, type SecurityContext } from '../api/app.ts';
 import type { Logger } from '../api/log.ts';
 import { providerWebhookRouter } from '../api/provider-webhooks.ts';
+import { earningsRoutes } from '../api/routes/earnings.ts';
 import { coreRoutes } from '../api/routes/index.ts';
 import { payoutRoutes } from '../api/routes/payouts.ts';
+import { periodRoutes } from '../api/routes/periods.ts';
 import { providerRoutes } from '../api/routes/providers.ts';
 import { spendbackRoutes } from '../api/routes/spendback.ts';
 import type { PayoutGateway } from '../payouts/gateway.ts';
+import type { PeriodGateway } from '../periods/gateway.ts';
 import type { GrantTimers } from '../spendback/timers.ts';
 import type { Services } from './services.ts';
 
 export interface HttpOptions {
   services: Services;
   gateway: PayoutGateway;
+  /** Period-close workflows (without it the period routes are not served; earnings ingestion is). */
+  periodGateway?: PeriodGateway;
   security: SecurityContext;
   /** Starts credit grant expiry timers (without: grants wait for `spendback.startPendingTimers`). */
   grantTimers?: GrantTimers;
@@ -46,6 +51,14 @@ export function createHttpApp(o: HttpOptions) {
         schema: services.db.schema,
       }),
       ...providerRoutes({ providers: services.providers, gateway }),
+      ...earningsRoutes({
+        periods: services.periods,
+        schema: services.db.schema,
+        calendar: services.periodsConfig.calendar,
+      }),
+      ...(o.periodGateway
+        ? periodRoutes({ gateway: o.periodGateway, periods: services.periods, plans: services.plans })
+        : []),
       ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),
     ],
     ...(o.bodyLimitBytes ? { bodyLimitBytes: o.bodyLimitBytes } : {}),

@@ -4,12 +4,15 @@
 
 import { loadSanctionsList, type SanctionsList } from '../compliance/index.ts';
 import type { PayoutsConfig } from '../config/payouts.ts';
+import { defaultPeriodsConfig, type PeriodsConfig } from '../config/periods.ts';
 import { type SpendbackConfig, spendbackSection } from '../config/spendback.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Database } from '../db/open.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { createPayeeService, type PayeeService } from '../payees/service.ts';
 import { createPayoutService, type PayoutService } from '../payouts/service.ts';
+import { createPeriodService, type PeriodService } from '../periods/service.ts';
+import { loadPlans, type PlanRegistry } from '../plans/registry.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
 import { createSpendbackService, type SpendbackService } from '../spendback/service.ts';
 import { WebhookOutbox } from '../webhooks/index.ts';
@@ -22,6 +25,9 @@ export interface Services {
   outbox: WebhookOutbox;
   sanctions: SanctionsList;
   payouts: PayoutService;
+  plans: PlanRegistry;
+  periods: PeriodService;
+  periodsConfig: PeriodsConfig;
   spendback: SpendbackService;
   stop(): Promise<void>;
 }
@@ -31,6 +37,8 @@ export interface ServiceOptions {
   keyring: Keyring;
   fingerprintKey: Buffer;
   payouts: PayoutsConfig;
+  /** Period calendar, plans and close settings (default: the section's defaults and config/plans). */
+  periods?: PeriodsConfig;
   /** Spendback settings and rules (default: the section's defaults, no automated rules). */
   spendback?: SpendbackConfig;
   /** Worker processes run the sandbox's background settlement and webhook delivery. */
@@ -76,6 +84,9 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     settings: o.spendback ?? defaultSpendbackSettings(),
     ...(o.clock ? { now: o.clock } : {}),
   });
+  const periodsConfig = o.periods ?? defaultPeriodsConfig();
+  const plans = loadPlans(periodsConfig.plansDir);
+  const periods = createPeriodService({ db: o.db, ledger, plans, outbox, settings: periodsConfig });
   return {
     db: o.db,
     ledger,
@@ -84,6 +95,9 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     outbox,
     sanctions,
     payouts,
+    plans,
+    periods,
+    periodsConfig,
     spendback,
     stop: () => providers.stop(),
   };

@@ -17,6 +17,7 @@ import { keyringFromKeys } from '../../src/crypto/index.ts';
 import { sql } from '../../src/db/sql.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { PayoutGateway } from '../../src/payouts/gateway.ts';
+import { PeriodGateway } from '../../src/periods/gateway.ts';
 import {
   payoutsDisbursedMoreThanOnce,
   type SandboxProvider,
@@ -110,6 +111,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     keyring: security.keyring,
     fingerprintKey: security.fingerprintKey,
     payouts: config.payouts,
+    periods: config.periods,
     spendback: config.spendback,
   });
   const temporal: TestWorkflowEnvironment = await createTestEnv({
@@ -119,11 +121,18 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   const taskQueue = `payouts-${label}-${randomBytes(4).toString('hex')}`;
   const activities = createActivities(services);
   const gateway = new PayoutGateway(temporal.client, taskQueue);
+  const periodGateway = new PeriodGateway(temporal.client, taskQueue, {
+    reminderMs: config.periods.reminderMs,
+    escalationMs: config.periods.escalationMs,
+    payoutWindow: config.periods.payoutWindow,
+    payoutPollMs: 5_000,
+  });
   const logs: string[] = [];
   const logger = createLogger({ level: 'info', write: (line) => logs.push(line) });
   const http = createHttpApp({
     services,
     gateway,
+    periodGateway,
     security,
     grantTimers: new CreditGrantTimers(temporal.client, taskQueue),
     logger,
@@ -323,6 +332,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     services,
     temporal,
     gateway,
+    periodGateway,
     taskQueue,
     keys,
     logs,

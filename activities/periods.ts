@@ -1,0 +1,33 @@
+// Period-close activities: thin wrappers over the period service. Batch activities heartbeat so a dead
+// worker is noticed quickly; payout workflows are started with the activity's own Temporal client.
+import { Context } from '@temporalio/activity';
+import type { PeriodService } from '../src/periods/service.ts';
+import type { PeriodActivities } from '../workflows/period-contract.ts';
+
+export function createPeriodActivities(service: PeriodService): PeriodActivities {
+  const heartbeat = () => Context.current().heartbeat();
+  return {
+    closePeriod: ({ periodId, planVersion }) => service.close(periodId, planVersion),
+    reopenPeriod: ({ periodId }) => service.reopen(periodId),
+    prepareRun: ({ periodId, run, planVersion }) => service.prepareRun(periodId, run, planVersion),
+    calculateBatch: ({ periodId, run, batch }) => service.calculateBatch(periodId, run, batch, heartbeat),
+    finishRun: ({ periodId, run, planVersion, previousRun }) =>
+      service.finishRun(periodId, run, planVersion, previousRun),
+    postBatch: async ({ periodId, run, batch }) => {
+      heartbeat();
+      return service.postBatch(periodId, run, batch);
+    },
+    markPosted: ({ periodId }) => service.markPosted(periodId),
+    startPayouts: ({ periodId, window }) => {
+      const ctx = Context.current();
+      return service.startPayouts(ctx.client, ctx.info.taskQueue, periodId, window, heartbeat);
+    },
+    completePeriod: ({ periodId, run }) => service.completePeriod(periodId, run),
+    async notifyApprovers({ periodId, kind, count }) {
+      const eventId = await service.notifyApprovers(periodId, kind, count);
+      await service.deliverWebhook(eventId);
+      return eventId;
+    },
+    deliverPeriodWebhook: ({ eventId }) => service.deliverWebhook(eventId),
+  };
+}

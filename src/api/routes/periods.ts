@@ -1,0 +1,210 @@
+// Commission periods: close (starts the period-close workflow), progress, statement preview,
+// recalculation with a diff, and approval / rejection by finance approvers (TOTP).
+import { z } from 'zod';
+import type { Actor } from '../../../workflows/payout-contract.ts';
+import type { Principal } from '../../auth/principal.ts';
+import { PERIOD_ID } from '../../periods/calendar.ts';
+import { PeriodDecisionRefused, type PeriodGateway } from '../../periods/gateway.ts';
+import type { PeriodService } from '../../periods/service.ts';
+import type { PlanRegistry } from '../../plans/registry.ts';
+import { ApiError } from '../errors.ts';
+import { defineRoute, type Route } from '../route.ts';
+
+const params = z.strictObject({
+  id: z
+    .string()
+    .regex(PERIOD_ID, 'must be a period id such as 2026-11, 2026-11-H1 or 2026-W47')
+    .describe('Period id'),
+});
+const planVersion = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/)
+  .describe('Compensation plan version');
+const totpCode = z
+  .string()
+  .regex(/^\d{6}$/, 'must be the 6-digit code')
+  .describe('Approver TOTP code');
+const reason = z.string().min(1).max(500).describe('Why');
+
+const progressView = z.record(z.string(), z.unknown()).meta({
+  id: 'PeriodProgress',
+  description:
+    'Live state of the period-close workflow (stage, batches, totals, approvals, payouts, summary)',
+});
+
+const actorOf = (p: Principal): Actor => ({ actor: p.actor, role: p.role });
+
+async function refusedAs409<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof PeriodDecisionRefused) throw new ApiError('conflict', err.message);
+    throw err;
+  }
+}
+
+export function periodRoutes(deps: {
+  gateway: PeriodGateway;
+  periods: PeriodService;
+  plans: PlanRegistry;
+}): Route[] {
+  const { gateway, periods, plans } = deps;
+  const checkPlan = (version: string | undefined) => {
+    if (version !== undefined && !plans.has(version)) {
+      throw new ApiError(
+        'unprocessable',
+        `Plan version ${version} is not loaded; known: ${plans.versions().join(', ')}`,
+      );
+    }
+  };
+  const decision = (d: 'approve' | 'reject') =>
+    defineRoute({
+      method: 'post',
+      path: `/v1/periods/:id/${d}`,
+      summary:
+        d === 'approve'
+          ? 'Approve a calculated period (TOTP)'
+          : 'Reject a calculated period for corrections (TOTP)',
+      tags: ['periods'],
+      roles: ['approver'],
+      params,
+      body: z.strictObject({ totp: totpCode, reason: d === 'reject' ? reason : reason.optional() }),
+      responses: {
+        200: { description: 'Decision recorded', schema: progressView },
+        409: { description: 'Not awaiting approval, already decided by this approver, or closer approving' },
+      },
+      handler: async (ctx) => {
+        await ctx.verifyApproverTotp(ctx.body.totp);
+        const progress = await refusedAs409(() =>
+          gateway.decide(ctx.params.id, actorOf(ctx.principal), d, ctx.body.reason ?? ''),
+        );
+        await ctx.audit({
+          action: `period.${d}`,
+          objectType: 'period',
+          objectId: ctx.params.id,
+          details: { run: progress.run, reason: ctx.body.reason ?? null },
+        });
+        return { status: 200, body: progress };
+      },
+    });
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/periods/:id/close',
+      summary: 'Close a period and start its calculation (or close it again after corrections)',
+      tags: ['periods'],
+      roles: ['platform', 'operator'],
+      params,
+      body: z.strictObject({ planVersion: planVersion.optional() }),
+      responses: { 202: { description: 'The period-close workflow runs', schema: progressView } },
+      handler: async (ctx) => {
+        checkPlan(ctx.body.planVersion);
+        const outcome = await refusedAs409(() =>
+          gateway.close(ctx.params.id, actorOf(ctx.principal), ctx.body.planVersion),
+        );
+        await ctx.audit({
+          action: 'period.close',
+          objectType: 'period',
+          objectId: ctx.params.id,
+          details: { outcome },
+        });
+        return { status: 202, body: { periodId: ctx.params.id, workflow: outcome } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/periods/:id',
+      summary: 'Progress of the period close (batches, totals, approvals, payouts, completion summary)',
+      tags: ['periods'],
+      roles: ['platform', 'operator', 'approver'],
+      params,
+      responses: { 200: { description: 'Progress', schema: progressView } },
+      handler: async (ctx) => {
+        const progress = await gateway.progress(ctx.params.id);
+        if (progress) return { status: 200, body: progress };
+        const row = await periods.period(ctx.params.id);
+        if (!row)
+          throw new ApiError('not_found', `Period ${ctx.params.id} has no events and was never closed`);
+        return {
+          status: 200,
+          body: { periodId: row.id, stage: row.status === 'open' ? 'open' : row.status },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/periods/:id/statements',
+      summary: 'Preview statements of the latest calculation run (paged by payee id)',
+      tags: ['periods'],
+      roles: ['platform', 'operator', 'approver'],
+      params,
+      query: z.strictObject({
+        after: z.string().max(100).optional().describe('Last payee id of the previous page'),
+        limit: z
+          .string()
+          .regex(/^\d{1,4}$/)
+          .transform(Number)
+          .pipe(z.number().int().min(1).max(1000))
+          .optional(),
+        run: z
+          .string()
+          .regex(/^\d{1,6}$/)
+          .transform(Number)
+          .optional()
+          .describe('Calculation run (default latest)'),
+      }),
+      responses: { 200: { description: 'Statements', schema: progressView } },
+      handler: async (ctx) => {
+        const row = await periods.period(ctx.params.id);
+        if (!row || row.run === 0)
+          throw new ApiError('not_found', `Period ${ctx.params.id} has not been calculated yet`);
+        const run = ctx.query.run ?? row.run;
+        const limit = ctx.query.limit ?? 100;
+        const statements = await periods.statements(ctx.params.id, run, ctx.query.after ?? null, limit);
+        return {
+          status: 200,
+          body: {
+            periodId: ctx.params.id,
+            run,
+            planVersion: row.plan_version,
+            statements: statements.map((s) => ({
+              payeeId: s.payee_id,
+              currency: s.currency,
+              total: s.total,
+              ...s.lines,
+            })),
+            next: statements.length === limit ? statements[statements.length - 1]!.payee_id : null,
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/periods/:id/recalculate',
+      summary: 'Recalculate the period with a (corrected) plan version before approval; returns the diff',
+      tags: ['periods'],
+      roles: ['operator', 'approver'],
+      params,
+      body: z.strictObject({ planVersion }),
+      responses: {
+        200: { description: 'Diff against the previous run', schema: progressView },
+        409: { description: 'The period is not awaiting approval' },
+      },
+      handler: async (ctx) => {
+        checkPlan(ctx.body.planVersion);
+        const diff = await refusedAs409(() =>
+          gateway.recalculate(ctx.params.id, actorOf(ctx.principal), ctx.body.planVersion),
+        );
+        await ctx.audit({
+          action: 'period.recalculate',
+          objectType: 'period',
+          objectId: ctx.params.id,
+          details: { planVersion: ctx.body.planVersion, toRun: diff.toRun },
+        });
+        return { status: 200, body: diff };
+      },
+    }),
+    decision('approve'),
+    decision('reject'),
+  ];
+}

@@ -1,0 +1,114 @@
+// The API's side of the period-close workflows: start (close), read progress, deliver decisions.
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import type { Actor } from '../../workflows/payout-contract.ts';
+import type { periodCloseWorkflow } from '../../workflows/period.ts';
+import {
+  type DiffSummary,
+  decidePeriodUpdate,
+  type PeriodInput,
+  type PeriodProgress,
+  periodProgressQuery,
+  periodWorkflowId,
+  recalculateUpdate,
+  resubmitUpdate,
+} from '../../workflows/period-contract.ts';
+
+/** The workflow refused (its validator said why), or there is no workflow for the period. */
+export class PeriodDecisionRefused extends Error {
+  readonly code = 'period_decision_refused';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PeriodDecisionRefused';
+  }
+}
+
+export class PeriodGateway {
+  readonly #client: Client;
+  readonly #taskQueue: string;
+  readonly #policy: PeriodInput['policy'];
+
+  constructor(client: Client, taskQueue: string, policy: PeriodInput['policy']) {
+    this.#client = client;
+    this.#taskQueue = taskQueue;
+    this.#policy = policy;
+  }
+
+  /**
+   * Closes the period: starts `period-<id>`; a running one is reused, a rejected one (open for
+   * corrections) is closed again. Returns whether a new workflow was started.
+   */
+  async close(
+    periodId: string,
+    by: Actor,
+    planVersion?: string,
+  ): Promise<'started' | 'running' | 'resubmitted'> {
+    try {
+      await this.#client.workflow.start<typeof periodCloseWorkflow>('periodCloseWorkflow', {
+        workflowId: periodWorkflowId(periodId),
+        taskQueue: this.#taskQueue,
+        args: [{ periodId, closedBy: by, policy: this.#policy, ...(planVersion ? { planVersion } : {}) }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        searchAttributes: { PeriodId: [periodId] },
+      });
+      return 'started';
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    const progress = await this.progress(periodId);
+    if (progress?.stage === 'open_for_corrections') {
+      await this.#update(() =>
+        this.#handle(periodId).executeUpdate(resubmitUpdate, {
+          args: [{ by, ...(planVersion ? { planVersion } : {}) }],
+        }),
+      );
+      return 'resubmitted';
+    }
+    return 'running';
+  }
+
+  async progress(periodId: string): Promise<PeriodProgress | undefined> {
+    try {
+      return await this.#handle(periodId).query(periodProgressQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async recalculate(periodId: string, by: Actor, planVersion: string): Promise<DiffSummary> {
+    return this.#update(() =>
+      this.#handle(periodId).executeUpdate(recalculateUpdate, { args: [{ by, planVersion }] }),
+    );
+  }
+
+  async decide(periodId: string, approver: Actor, decision: 'approve' | 'reject', reason: string) {
+    return this.#update(() =>
+      this.#handle(periodId).executeUpdate(decidePeriodUpdate, { args: [{ approver, decision, reason }] }),
+    );
+  }
+
+  handle(periodId: string) {
+    return this.#handle(periodId);
+  }
+
+  #handle(periodId: string) {
+    return this.#client.workflow.getHandle(periodWorkflowId(periodId));
+  }
+
+  async #update<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError)
+        throw new PeriodDecisionRefused(err.cause?.message ?? err.message);
+      if (err instanceof WorkflowNotFoundError)
+        throw new PeriodDecisionRefused('the period workflow is not running (close the period first)');
+      throw err;
+    }
+  }
+}

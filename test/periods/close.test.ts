@@ -1,0 +1,226 @@
+// End to end: earnings → close → preview → recalculate → approve → credits → auto-payouts → summary,
+// on the real stack (HTTP API, worker, time-skipping Temporal, PostgreSQL).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from '../../src/db/sql.ts';
+import { periodPostingKey } from '../../src/periods/netting.ts';
+import { calculatePeriod, type EarningsEvent } from '../../src/plans/index.ts';
+import type { CompletionSummary } from '../../workflows/period-contract.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack('periods-close', {
+    env: { PERIOD_APPROVAL_REMINDER: '24h', PERIOD_APPROVAL_ESCALATION: '72h' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+const usd = (amount: string) => ({ amount, currency: 'USD', scale: 2 });
+
+async function waitForStage(periodId: string, stage: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const res = await stack.call('GET', `/v1/periods/${periodId}`);
+    last = res.body;
+    if (res.status === 200 && res.body.stage === stage) return res.body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`period ${periodId} never reached ${stage}; last: ${JSON.stringify(last)}`);
+}
+
+async function tree(ids: string[]) {
+  const rows = await sql<{ id: string; sponsor_id: string | null }>(
+    stack.db.em(),
+    `SELECT id, sponsor_id FROM "${stack.db.schema}".payees WHERE id = ANY($1::text[])`,
+    [ids],
+  );
+  return rows.map((r) => ({ payeeId: r.id, sponsorId: r.sponsor_id }));
+}
+
+describe('period close, happy path', () => {
+  it('ingests, closes, previews, recalculates, approves, credits once and pays auto-payout payees', async () => {
+    const periodId = '2026-03';
+    const root = await stack.createPayee({
+      payee: { payoutPreferences: { preferredMethod: 'bank_account', instantOptIn: true, autoPayout: true } },
+    });
+    const a = await stack.createPayee({
+      payee: {
+        sponsorId: root,
+        payoutPreferences: { preferredMethod: 'bank_account', instantOptIn: true, autoPayout: true },
+      },
+    });
+    const b = await stack.createPayee({ payee: { sponsorId: a } });
+    const events = [
+      {
+        externalId: 'e1',
+        payeeId: root,
+        type: 'sale',
+        amount: usd('50000'),
+        occurredAt: '2026-03-03T10:00:00Z',
+        volume: 300,
+      },
+      {
+        externalId: 'e2',
+        payeeId: a,
+        type: 'sale',
+        amount: usd('120000'),
+        occurredAt: '2026-03-04T10:00:00Z',
+        category: 'nutrition',
+        volume: 700,
+      },
+      {
+        externalId: 'e3',
+        payeeId: b,
+        type: 'sale',
+        amount: usd('80000'),
+        occurredAt: '2026-03-05T10:00:00Z',
+        volume: 150,
+      },
+      {
+        externalId: 'e4',
+        payeeId: b,
+        type: 'bonus',
+        amount: usd('1500'),
+        occurredAt: '2026-03-06T10:00:00Z',
+      },
+      {
+        externalId: 'e5',
+        payeeId: a,
+        type: 'clawback',
+        amount: usd('2000'),
+        occurredAt: '2026-03-07T10:00:00Z',
+        volume: 20,
+      },
+    ];
+    const ingested = await stack.call('POST', '/v1/earnings', { body: { events } });
+    expect(ingested.status).toBe(200);
+    expect(ingested.body).toEqual({
+      accepted: 5,
+      duplicates: 0,
+      late: 0,
+      periods: [{ periodId, events: 5 }],
+    });
+
+    // Replays are no-ops; a replay with different content is refused and writes nothing.
+    const replay = await stack.call('POST', '/v1/earnings', { body: { events } });
+    expect(replay.body).toMatchObject({ accepted: 0, duplicates: 5 });
+    const conflicting = await stack.call('POST', '/v1/earnings', {
+      body: {
+        events: [
+          { ...events[0], amount: usd('50001') },
+          { ...events[1], externalId: 'e-new' },
+        ],
+      },
+    });
+    expect(conflicting.status).toBe(409);
+    expect(conflicting.contentType).toContain('application/problem+json');
+    expect(conflicting.body.errors[0].path).toBe('body.events.0');
+
+    // Provisional earnings equal the pure calculation over the same events.
+    const plan = stack.services.plans.get('standard-2026.1');
+    const pure = calculatePeriod(
+      plan,
+      events.map(
+        (e): EarningsEvent => ({
+          payeeId: e.payeeId,
+          type: e.type as EarningsEvent['type'],
+          amount: BigInt(e.amount.amount),
+          currency: 'USD',
+          category: e.category ?? 'default',
+          volume: e.volume ?? 0,
+        }),
+      ),
+      await tree([root, a, b]),
+    );
+    const provisional = await stack.call('GET', `/v1/payees/${a}/earnings?period=${periodId}`);
+    expect(provisional.status).toBe(200);
+    expect(provisional.body.provisional).toBe(true);
+    expect(provisional.body.statements[0].total).toBe(pure.find((s) => s.payeeId === a)!.total.toString());
+
+    const closed = await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} });
+    expect(closed.status).toBe(202);
+    const awaiting = await waitForStage(periodId, 'awaiting_approval');
+    expect(awaiting.calculation.batchesDone).toBe(awaiting.calculation.batchesTotal);
+    const expectedTotal = pure.reduce((s, x) => s + x.total, 0n);
+    expect(awaiting.calculation.totals.USD).toBe(expectedTotal.toString());
+
+    // Events arriving now: refused for the closed period, or booked in the next one when asked.
+    const late = {
+      externalId: 'late-1',
+      payeeId: b,
+      type: 'sale',
+      amount: usd('1000'),
+      occurredAt: '2026-03-20T10:00:00Z',
+      volume: 5,
+    };
+    const refused = await stack.call('POST', '/v1/earnings', { body: { events: [late] } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors[0].message).toContain('next_period');
+    const moved = await stack.call('POST', '/v1/earnings', {
+      body: { events: [late], lateEvents: 'next_period' },
+    });
+    expect(moved.body).toMatchObject({ accepted: 1, late: 1, periods: [{ periodId: '2026-04', events: 1 }] });
+
+    // Preview.
+    const preview = await stack.call('GET', `/v1/periods/${periodId}/statements`);
+    expect(preview.status).toBe(200);
+    expect(preview.body.run).toBe(1);
+    const byPayee = new Map(
+      preview.body.statements.map((s: { payeeId: string; total: string }) => [s.payeeId, s.total]),
+    );
+    for (const s of pure) expect(byPayee.get(s.payeeId)).toBe(s.total.toString());
+
+    // Recalculate with the corrected plan: a diff summary.
+    const recalc = await stack.call('POST', `/v1/periods/${periodId}/recalculate`, {
+      key: stack.keys.operator.key,
+      body: { planVersion: 'standard-2026.2' },
+    });
+    expect(recalc.status).toBe(200);
+    expect(recalc.body).toMatchObject({ fromRun: 1, toRun: 2 });
+    expect(recalc.body.changedStatements).toBeGreaterThan(0);
+    const pure2 = calculatePeriod(stack.services.plans.get('standard-2026.2'), [], []);
+    expect(pure2).toEqual([]);
+
+    // Approval: platform keys cannot approve; an approver can, once.
+    const notApprover = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
+      body: { totp: '000000' },
+    });
+    expect(notApprover.status).toBe(403);
+    const alice = await stack.approver('alice-period');
+    const approved = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
+      key: alice.key,
+      body: { totp: alice.code(), reason: 'checked' },
+    });
+    expect(approved.status).toBe(200);
+
+    const summary = (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
+    expect(summary.run).toBe(2);
+    expect(summary.payouts.paid).toBe(2); // root and a are on auto-payout
+    expect(summary.payouts.not_started ?? 0).toBe(0);
+
+    // One ledger transaction per payee; posting again is impossible (same business key).
+    for (const id of [root, a, b]) {
+      const tx = await stack.services.ledger.getTransaction(periodPostingKey(periodId, id, 'USD'));
+      expect(tx).not.toBeNull();
+    }
+    const [count] = await sql<{ n: string }>(
+      stack.db.em(),
+      `SELECT count(*)::text AS n FROM "${stack.db.schema}".ledger_transactions WHERE idempotency_key LIKE $1`,
+      [`period:${periodId}:%`],
+    );
+    expect(count?.n).toBe('3');
+    // b is not on auto-payout: the credit stays in the wallet.
+    const [bBalance] = await stack.services.ledger.balances(b);
+    const bStatement = await stack.call('GET', `/v1/periods/${periodId}/statements`);
+    const bTotal = bStatement.body.statements.find((s: { payeeId: string }) => s.payeeId === b).total;
+    expect(bBalance?.available.amount).toBe(bTotal);
+    const outbox = await stack.services.outbox.get(`period.completed:${periodId}`);
+    expect(outbox).toBeDefined();
+    await stack.assertInvariants();
+  }, 180_000);
+});

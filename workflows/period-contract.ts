@@ -1,0 +1,148 @@
+// The period-close workflow's public contract (id `period-<periodId>`): input, progress, updates and the
+// activity interface. The API imports these same definitions.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Actor } from './payout-contract.ts';
+
+/** Amounts per currency in signed minor units (strings). */
+export type Totals = Record<string, string>;
+
+export type PeriodStage =
+  | 'closing'
+  | 'calculating'
+  | 'awaiting_approval'
+  | 'open_for_corrections'
+  | 'posting'
+  | 'paying_out'
+  | 'completed';
+
+export interface BatchSummary {
+  batch: number;
+  payees: number;
+  statements: number;
+  totals: Totals;
+  /** True when the batch had been committed before (a resumed or retried activity). */
+  resumed: boolean;
+  payouts?: number;
+  receivable?: string;
+}
+
+export interface DiffSummary {
+  fromRun: number;
+  toRun: number;
+  changedStatements: number;
+  addedStatements: number;
+  removedStatements: number;
+  totals: { currency: string; before: string; after: string; delta: string }[];
+}
+
+export interface RunSummary {
+  run: number;
+  planVersion: string;
+  totals: Totals;
+  payees: number;
+  statements: number;
+  approvalsRequired: number;
+  diff?: DiffSummary;
+}
+
+export interface PayoutWave {
+  started: number;
+  inFlight: number;
+  waiting: number;
+  total: number;
+}
+
+export interface CompletionSummary {
+  periodId: string;
+  run: number;
+  postings: number;
+  totals: Totals;
+  receivableCarried: string;
+  /** Payouts by state when the period completed (final or parked for review). */
+  payouts: Record<string, number>;
+}
+
+export interface ApprovalRecord {
+  actor: string;
+  decision: 'approve' | 'reject';
+  reason: string;
+  run: number;
+  at: string;
+}
+
+export interface PeriodProgress {
+  periodId: string;
+  stage: PeriodStage;
+  run: number;
+  planVersion: string;
+  calculation: { batchesDone: number; batchesTotal: number; payees: number; totals: Totals };
+  approvalsRequired: number;
+  approvals: ApprovalRecord[];
+  reminders: number;
+  escalated: boolean;
+  lastDiff?: DiffSummary;
+  posting: { batchesDone: number; batchesTotal: number; resumedBatches: number };
+  payouts: { started: number; inFlight: number; total: number };
+  closedBy: string;
+  summary?: CompletionSummary;
+}
+
+export interface PeriodInput {
+  periodId: string;
+  planVersion?: string;
+  closedBy: Actor;
+  /** Timers and fan-out window (from configuration, fixed for the workflow's life). */
+  policy: { reminderMs: number; escalationMs: number; payoutWindow: number; payoutPollMs: number };
+  /** State carried across continue-as-new. */
+  carried?: PeriodProgress;
+}
+
+export interface RecalculateRequest {
+  by: Actor;
+  planVersion: string;
+}
+
+export interface PeriodDecision {
+  approver: Actor;
+  decision: 'approve' | 'reject';
+  reason: string;
+}
+
+export const periodProgressQuery = defineQuery<PeriodProgress>('periodProgress');
+export const recalculateUpdate = defineUpdate<DiffSummary, [RecalculateRequest]>('recalculate');
+export const decidePeriodUpdate = defineUpdate<PeriodProgress, [PeriodDecision]>('decidePeriod');
+/** After corrections (a rejection reopened the period): close it again and recalculate. */
+export const resubmitUpdate = defineUpdate<PeriodProgress, [{ by: Actor; planVersion?: string }]>(
+  'resubmitPeriod',
+);
+
+export function periodWorkflowId(periodId: string): string {
+  return `period-${periodId}`;
+}
+
+export interface PeriodActivities {
+  closePeriod(input: { periodId: string; planVersion?: string }): Promise<{ planVersion: string }>;
+  reopenPeriod(input: { periodId: string }): Promise<void>;
+  prepareRun(input: {
+    periodId: string;
+    run: number;
+    planVersion: string;
+  }): Promise<{ batches: number; payees: number }>;
+  calculateBatch(input: { periodId: string; run: number; batch: number }): Promise<BatchSummary>;
+  finishRun(input: {
+    periodId: string;
+    run: number;
+    planVersion: string;
+    previousRun: number | null;
+  }): Promise<RunSummary>;
+  postBatch(input: { periodId: string; run: number; batch: number }): Promise<BatchSummary>;
+  markPosted(input: { periodId: string }): Promise<void>;
+  startPayouts(input: { periodId: string; window: number }): Promise<PayoutWave>;
+  completePeriod(input: { periodId: string; run: number }): Promise<CompletionSummary>;
+  notifyApprovers(input: {
+    periodId: string;
+    kind: 'reminder' | 'escalation';
+    count: number;
+  }): Promise<string>;
+  deliverPeriodWebhook(input: { eventId: string }): Promise<void>;
+}

@@ -1,0 +1,285 @@
+// One durable workflow per commission period (id `period-<periodId>`): close → calculate in resumable
+// batches → preview/recalculate → approval (reminder, escalation; rejection reopens for corrections) →
+// post one ledger transaction per payee → fan out auto-payouts in a bounded window → completion summary.
+// History stays small: batches are hundreds of payees per activity, payouts are started by an activity in
+// waves (not as child workflows), and long stages continue-as-new before the history grows large.
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  type CompletionSummary,
+  decidePeriodUpdate,
+  type PeriodActivities,
+  type PeriodDecision,
+  type PeriodInput,
+  type PeriodProgress,
+  periodProgressQuery,
+  type RecalculateRequest,
+  recalculateUpdate,
+  resubmitUpdate,
+  type Totals,
+} from './period-contract.ts';
+
+const acts = proxyActivities<PeriodActivities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 },
+});
+
+// Batch activities heartbeat; a worker that dies mid-batch is noticed within the heartbeat timeout and
+// the batch is retried elsewhere (a committed batch is recognised and not redone).
+const batches = proxyActivities<
+  Pick<PeriodActivities, 'prepareRun' | 'calculateBatch' | 'postBatch' | 'startPayouts'>
+>({
+  startToCloseTimeout: '15m',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 },
+});
+
+const webhooks = proxyActivities<Pick<PeriodActivities, 'deliverPeriodWebhook'>>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '30m', maximumAttempts: 25 },
+});
+
+/** Continue-as-new well before Temporal's limits and the ~10k events this project allows per history. */
+const HISTORY_LIMIT = 4_000;
+/** Batches run this many at a time (2 cores: more would only queue on the database). */
+const PARALLEL_BATCHES = 2;
+
+function initial(input: PeriodInput): PeriodProgress {
+  return {
+    periodId: input.periodId,
+    stage: 'closing',
+    run: 0,
+    planVersion: input.planVersion ?? '',
+    calculation: { batchesDone: 0, batchesTotal: -1, payees: 0, totals: {} },
+    approvalsRequired: 1,
+    approvals: [],
+    reminders: 0,
+    escalated: false,
+    posting: { batchesDone: 0, batchesTotal: -1, resumedBatches: 0 },
+    payouts: { started: 0, inFlight: 0, total: 0 },
+    closedBy: input.closedBy.actor,
+  };
+}
+
+function addTotals(into: Totals, add: Totals) {
+  for (const [c, v] of Object.entries(add)) into[c] = (BigInt(into[c] ?? '0') + BigInt(v)).toString();
+}
+
+export async function periodCloseWorkflow(input: PeriodInput): Promise<CompletionSummary> {
+  const p: PeriodProgress = input.carried ?? initial(input);
+  const { periodId, policy } = input;
+  let recalc: RecalculateRequest | undefined;
+  let resubmitted: { planVersion?: string } | undefined;
+
+  if (!input.carried) upsertSearchAttributes({ PeriodId: [periodId] });
+
+  const currentApprovals = () => p.approvals.filter((a) => a.run === p.run);
+  const rejected = () => currentApprovals().some((a) => a.decision === 'reject');
+  const approved = () =>
+    currentApprovals().filter((a) => a.decision === 'approve').length >= p.approvalsRequired;
+
+  setHandler(periodProgressQuery, () => p);
+  setHandler(
+    decidePeriodUpdate,
+    (d: PeriodDecision) => {
+      p.approvals.push({
+        actor: d.approver.actor,
+        decision: d.decision,
+        reason: d.reason,
+        run: p.run,
+        at: new Date().toISOString(),
+      });
+      return p;
+    },
+    {
+      validator: (d: PeriodDecision) => {
+        if (d.approver.role !== 'approver') throw new Error('only finance approvers can decide a period');
+        if (p.stage !== 'awaiting_approval' || recalc)
+          throw new Error(
+            `period ${periodId} is ${recalc ? 'being recalculated' : p.stage}; it is not awaiting approval`,
+          );
+        if (d.approver.actor === p.closedBy)
+          throw new Error('the person who closed the period cannot approve it');
+        if (currentApprovals().some((a) => a.actor === d.approver.actor))
+          throw new Error(
+            `${d.approver.actor} has already decided run ${p.run}; a second approver must be a different person`,
+          );
+        if (!d.reason && d.decision === 'reject') throw new Error('a rejection needs a reason');
+      },
+    },
+  );
+  setHandler(
+    recalculateUpdate,
+    async (r: RecalculateRequest) => {
+      recalc = r;
+      const target = p.run + 1;
+      await condition(() => p.run >= target && p.stage === 'awaiting_approval');
+      return p.lastDiff!;
+    },
+    {
+      validator: (r: RecalculateRequest) => {
+        if (p.stage !== 'awaiting_approval' || recalc)
+          throw new Error(`period ${periodId} is ${p.stage}; recalculation is possible only before approval`);
+        if (!r.planVersion) throw new Error('planVersion is required');
+      },
+    },
+  );
+  setHandler(
+    resubmitUpdate,
+    (r: { planVersion?: string }) => {
+      resubmitted = r;
+      return p;
+    },
+    {
+      validator: (_r: { planVersion?: string }) => {
+        if (p.stage !== 'open_for_corrections')
+          throw new Error(`period ${periodId} is ${p.stage}; only a rejected period can be closed again`);
+      },
+    },
+  );
+
+  async function maybeContinue(): Promise<void> {
+    const info = workflowInfo();
+    if ((info.historyLength > HISTORY_LIMIT || info.continueAsNewSuggested) && allHandlersFinished()) {
+      log.info('period workflow continues as new', {
+        periodId,
+        historyLength: info.historyLength,
+        stage: p.stage,
+      });
+      await continueAsNew<typeof periodCloseWorkflow>({ ...input, carried: p });
+    }
+  }
+
+  async function calculate(): Promise<void> {
+    if (p.calculation.batchesTotal < 0) {
+      const prepared = await batches.prepareRun({ periodId, run: p.run, planVersion: p.planVersion });
+      p.calculation = { batchesDone: 0, batchesTotal: prepared.batches, payees: prepared.payees, totals: {} };
+    }
+    while (p.calculation.batchesDone < p.calculation.batchesTotal) {
+      const first = p.calculation.batchesDone;
+      const ids = Array.from(
+        { length: Math.min(PARALLEL_BATCHES, p.calculation.batchesTotal - first) },
+        (_, i) => first + i,
+      );
+      const results = await Promise.all(
+        ids.map((batch) => batches.calculateBatch({ periodId, run: p.run, batch })),
+      );
+      for (const r of results) addTotals(p.calculation.totals, r.totals);
+      p.calculation.batchesDone += ids.length;
+      await maybeContinue();
+    }
+    const s = await acts.finishRun({
+      periodId,
+      run: p.run,
+      planVersion: p.planVersion,
+      previousRun: p.run > 1 ? p.run - 1 : null,
+    });
+    p.calculation.totals = s.totals;
+    p.approvalsRequired = s.approvalsRequired;
+    if (s.diff) p.lastDiff = s.diff;
+  }
+
+  async function awaitDecision(): Promise<void> {
+    const decided = () => recalc !== undefined || rejected() || approved();
+    if (!(await condition(decided, policy.reminderMs))) {
+      p.reminders++;
+      await acts.notifyApprovers({ periodId, kind: 'reminder', count: p.reminders });
+      if (!(await condition(decided, Math.max(1, policy.escalationMs - policy.reminderMs)))) {
+        p.escalated = true;
+        await acts.notifyApprovers({ periodId, kind: 'escalation', count: 1 });
+        await condition(decided);
+      }
+    }
+  }
+
+  function startRun(planVersion: string) {
+    p.planVersion = planVersion;
+    p.run += 1;
+    p.calculation = { batchesDone: 0, batchesTotal: -1, payees: 0, totals: {} };
+    p.stage = 'calculating';
+  }
+
+  for (;;) {
+    switch (p.stage) {
+      case 'closing': {
+        const closed = await acts.closePeriod({
+          periodId,
+          ...(p.planVersion ? { planVersion: p.planVersion } : {}),
+        });
+        startRun(closed.planVersion);
+        break;
+      }
+      case 'calculating':
+        await calculate();
+        p.stage = 'awaiting_approval';
+        break;
+      case 'awaiting_approval':
+        await awaitDecision();
+        if (recalc) {
+          const planVersion = recalc.planVersion;
+          recalc = undefined;
+          startRun(planVersion);
+        } else if (rejected()) {
+          await acts.reopenPeriod({ periodId });
+          p.stage = 'open_for_corrections';
+        } else {
+          p.stage = 'posting';
+          p.posting = { batchesDone: 0, batchesTotal: p.calculation.batchesTotal, resumedBatches: 0 };
+        }
+        break;
+      case 'open_for_corrections':
+        await condition(() => resubmitted !== undefined);
+        p.planVersion = resubmitted?.planVersion ?? p.planVersion;
+        resubmitted = undefined;
+        p.reminders = 0;
+        p.escalated = false;
+        p.stage = 'closing';
+        break;
+      case 'posting':
+        while (p.posting.batchesDone < p.posting.batchesTotal) {
+          const first = p.posting.batchesDone;
+          const ids = Array.from(
+            { length: Math.min(PARALLEL_BATCHES, p.posting.batchesTotal - first) },
+            (_, i) => first + i,
+          );
+          const results = await Promise.all(
+            ids.map((batch) => batches.postBatch({ periodId, run: p.run, batch })),
+          );
+          p.posting.resumedBatches += results.filter((r) => r.resumed).length;
+          p.posting.batchesDone += ids.length;
+          await maybeContinue();
+        }
+        await acts.markPosted({ periodId });
+        p.stage = 'paying_out';
+        break;
+      case 'paying_out':
+        for (;;) {
+          const wave = await batches.startPayouts({ periodId, window: policy.payoutWindow });
+          p.payouts = {
+            started: p.payouts.started + wave.started,
+            inFlight: wave.inFlight,
+            total: wave.total,
+          };
+          if (wave.waiting === 0 && wave.inFlight === 0) break;
+          if (wave.started === 0) await sleep(policy.payoutPollMs);
+          await maybeContinue();
+        }
+        p.summary = await acts.completePeriod({ periodId, run: p.run });
+        p.stage = 'completed';
+        await webhooks.deliverPeriodWebhook({ eventId: `period.completed:${periodId}` });
+        break;
+      case 'completed':
+        await condition(allHandlersFinished);
+        return p.summary!;
+    }
+  }
+}
