@@ -35,6 +35,16 @@ describe('spendback and promotional credits', () => {
     await stack?.close();
   });
 
+  /**
+   * Lets virtual time run while `wait` is pending. The SDK's result() unlocks time skipping once and locks
+   * it again after; concurrent waits can leave extra locks behind. Unlocking saturates at zero, so a few
+   * extra unlocks make this independent of how many locks the stack currently holds.
+   */
+  async function skippingTime<T>(wait: () => Promise<T>): Promise<T> {
+    for (let i = 0; i < 8; i++) await stack.temporal.connection.testService?.unlockTimeSkipping({});
+    return wait();
+  }
+
   async function count(table: string, where = 'true', params: unknown[] = []): Promise<number> {
     const rows = await sql<{ n: string }>(
       stack.db.em(),
@@ -237,25 +247,63 @@ describe('spendback and promotional credits', () => {
 
   it('never overdraws when spendback and payout race for the same wallet', async () => {
     const payees = await Promise.all([1, 2, 3, 4].map(() => stack.createPayee({ credit: '10000' })));
-    const outcomes = await Promise.all(
-      payees.map(async (payeeId) => {
-        const [sb, payout] = await Promise.all([
-          spend(payeeId, 'race', '7000'),
+    const started = await Promise.all(
+      payees.map(async (payeeId, i) => {
+        const payoutCall = () =>
           stack.call('POST', '/v1/payouts', {
             body: { payeeId, amount: usd('7000'), method: 'bank_transfer', instant: true },
-          }),
-        ]);
-        expect([201, 422]).toContain(sb.status);
-        expect(payout.status).toBe(202);
-        const final = await stack.result(payout.body.id);
-        return { payeeId, spent: sb.status === 201, payout: final.state };
+          });
+        // Half start with the payout, half with the purchase; both in flight together.
+        const [a, b] =
+          i % 2 === 0
+            ? await Promise.all([spend(payeeId, 'race', '7000'), payoutCall()])
+            : await Promise.all([payoutCall(), spend(payeeId, 'race', '7000')]).then(([p, sb]) => [sb, p]);
+        return { payeeId, sb: a!, payout: b! };
       }),
     );
-    for (const o of outcomes) {
+    for (const { payeeId, sb, payout } of started) {
+      expect([201, 422]).toContain(sb.status);
+      expect(payout.status).toBe(202);
+      // One result at a time: each wait re-locks time skipping when it returns.
+      const final = await skippingTime(() => stack.result(payout.body.id));
       // Exactly one of the two got the money.
-      expect(o.spent !== (o.payout === 'paid')).toBe(true);
-      const w = await wallet(o.payeeId);
-      expect(w).toEqual({ available: '3000', held: '0', restricted: o.spent ? '350' : '0' });
+      expect({ spent: sb.status === 201, paid: final.state === 'paid' }).toEqual(
+        sb.status === 201 ? { spent: true, paid: false } : { spent: false, paid: true },
+      );
+      const w = await wallet(payeeId);
+      expect(w).toEqual({ available: '3000', held: '0', restricted: sb.status === 201 ? '350' : '0' });
+    }
+    await stack.assertInvariants();
+  });
+
+  it('serialises spendback and payout holds on one wallet in the database (no overdraft under contention)', async () => {
+    const payees = await Promise.all(
+      Array.from({ length: 8 }, () => stack.createPayee({ credit: '10000', bankAccount: null })),
+    );
+    const results = await Promise.all(
+      payees.flatMap((payeeId) => [
+        stack.services.db
+          .em()
+          .transactional((em) =>
+            stack.services.spendback.spend(em, { payeeId, orderReference: 'db-race', amount: usd('6000') }),
+          )
+          .then(
+            () => ({ payeeId, what: 'spend', ok: true }),
+            (e: Error) => ({ payeeId, what: 'spend', ok: false, error: e.message }),
+          ),
+        stack.services.ledger
+          .hold({ payeeId, amount: usd('6000'), idempotencyKey: `db-race-hold:${payeeId}` })
+          .then(
+            () => ({ payeeId, what: 'hold', ok: true }),
+            (e: Error) => ({ payeeId, what: 'hold', ok: false, error: e.message }),
+          ),
+      ]),
+    );
+    for (const payeeId of payees) {
+      const mine = results.filter((r) => r.payeeId === payeeId);
+      expect(mine.filter((r) => r.ok)).toHaveLength(1);
+      const w = await wallet(payeeId);
+      expect(BigInt(w.available)).toBe(4000n);
     }
     await stack.assertInvariants();
   });
@@ -279,7 +327,7 @@ describe('spendback and promotional credits', () => {
         taskQueue: stack.taskQueue,
         args: [{ period }],
       });
-      return (await handle.result()) as { payees: number; fired: number };
+      return (await skippingTime(() => handle.result())) as { payees: number; fired: number };
     };
     expect((await runPeriodClose('a')).fired).toBe(0);
     await stack.stopWorker();
@@ -390,7 +438,9 @@ describe('spendback and promotional credits', () => {
       currency: 'USD',
     });
 
-    const expiry = await stack.temporal.client.workflow.getHandle(creditGrantWorkflowId(g.id)).result();
+    const expiry = await skippingTime(() =>
+      stack.temporal.client.workflow.getHandle(creditGrantWorkflowId(g.id)).result(),
+    );
     expect(expiry).toMatchObject({ grantId: g.id, outcome: 'expired', returned: '5000' });
     expect(await wallet(payeeId)).toMatchObject({ restricted: '0' });
     const promotionsAfter = await stack.services.ledger.balance({
