@@ -35,6 +35,11 @@ export function creditGrantWorkflowId(grantId: string): string {
   return `credit-grant-${grantId}`;
 }
 
+/** Delivery of a spendback.completed / spendback.refunded event (started with the request's transaction). */
+export function spendbackWebhookWorkflowId(eventId: string): string {
+  return `spendback-webhook-${eventId}`;
+}
+
 export function periodTriggersWorkflowId(period: string): string {
   return `spendback-triggers-${period}`;
 }

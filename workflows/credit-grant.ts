@@ -40,6 +40,11 @@ export async function creditGrantWorkflow(input: CreditGrantTimerInput): Promise
   return expiry;
 }
 
+/** Delivers one spendback webhook from the outbox, retrying until its transaction has committed. */
+export async function spendbackWebhookWorkflow(input: { eventId: string }): Promise<void> {
+  await webhooks.deliverSpendbackWebhook({ eventId: input.eventId });
+}
+
 /** Period close hook: evaluates the period's threshold rules once (idempotent per rule, payee, period). */
 export async function spendbackPeriodTriggersWorkflow(input: {
   period: string;

@@ -1,4 +1,9 @@
 // Entry point of the workflow bundle: every workflow type the worker registers.
+
+export {
+  creditGrantWorkflow,
+  spendbackPeriodTriggersWorkflow,
+  spendbackWebhookWorkflow,
+} from './credit-grant.ts';
 export { payoutWorkflow } from './payout.ts';
 export { periodCloseWorkflow } from './period.ts';
-export { creditGrantWorkflow, spendbackPeriodTriggersWorkflow } from './credit-grant.ts';

@@ -120,6 +120,8 @@ export interface SpendResult {
   replayed: boolean;
   bonusGrant: GrantView | null;
   timers: CreditGrantTimerInput[];
+  /** spendback.completed outbox event to deliver once committed (null on replay). */
+  eventId: string | null;
 }
 
 function sameOrder(o: OrderRow, amount: Money): boolean {
@@ -158,7 +160,13 @@ export async function spend(
     ])
   )[0];
   if (existing) {
-    return { view: await replayOf(ctx, em, existing, amount), replayed: true, bonusGrant: null, timers: [] };
+    return {
+      view: await replayOf(ctx, em, existing, amount),
+      replayed: true,
+      bonusGrant: null,
+      timers: [],
+      eventId: null,
+    };
   }
   const now = ctx.now();
   const grants = await sql<{ id: string; remaining: string }>(
@@ -196,7 +204,13 @@ export async function spend(
         orderReference,
       ])
     )[0]!;
-    return { view: await replayOf(ctx, em, other, amount), replayed: true, bonusGrant: null, timers: [] };
+    return {
+      view: await replayOf(ctx, em, other, amount),
+      replayed: true,
+      bonusGrant: null,
+      timers: [],
+      eventId: null,
+    };
   }
   const c = amount.currency;
   const entries: EntryInput[] = [];
@@ -267,16 +281,17 @@ export async function spend(
     [payeeId, orderReference, bonusGrant?.id ?? null, discount ? JSON.stringify(discount) : null],
   );
   const view = (await getOrder(ctx, em, payeeId, orderReference))!;
+  const eventId = webhookEventId('spendback.completed', payeeId, orderReference);
   await ctx.outbox.enqueue(
     {
-      id: webhookEventId('spendback.completed', payeeId, orderReference),
+      id: eventId,
       type: 'spendback.completed',
       occurredAt: now,
       data: { spendback: view, bonusGrant },
     },
     em,
   );
-  return { view, replayed: false, bonusGrant, timers: bonus.timers };
+  return { view, replayed: false, bonusGrant, timers: bonus.timers, eventId };
 }
 
 /** The oldest earned, not yet reported next-purchase discount; marks it reported with this order. */
@@ -350,7 +365,7 @@ export async function refund(
   ctx: SpendbackContext,
   em: EntityManager,
   input: { payeeId: string; orderReference: string; refundReference: string; amount: Money },
-): Promise<{ view: RefundView; replayed: boolean }> {
+): Promise<{ view: RefundView; replayed: boolean; eventId: string | null }> {
   const { payeeId, orderReference, refundReference, amount } = input;
   const order = (
     await sql<OrderRow>(
@@ -390,7 +405,7 @@ export async function refund(
         `refund ${refundReference} of order ${orderReference} was already made for ${done.amount} ${c} minor units`,
       );
     }
-    return { view: refundView(done, c), replayed: true };
+    return { view: refundView(done, c), replayed: true, eventId: null };
   }
   const allocations = await sql<AllocationRow & { status: string; expires_at: Date | string }>(
     em,
@@ -491,14 +506,15 @@ export async function refund(
     )
   )[0]!;
   const view = refundView(row, c);
+  const eventId = webhookEventId('spendback.refunded', payeeId, `${orderReference}:${refundReference}`);
   await ctx.outbox.enqueue(
     {
-      id: webhookEventId('spendback.refunded', payeeId, `${orderReference}:${refundReference}`),
+      id: eventId,
       type: 'spendback.refunded',
       occurredAt: ctx.now(),
       data: { refund: view },
     },
     em,
   );
-  return { view, replayed: false };
+  return { view, replayed: false, eventId };
 }

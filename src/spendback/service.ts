@@ -46,13 +46,20 @@ export function createSpendbackService(o: SpendbackServiceOptions) {
     ) {
       const result = await spend(ctx, em, input);
       await startTimers(ctx, em, timers, result.timers);
+      if (result.eventId) await timers?.deliverWebhook(result.eventId);
       return result;
     },
 
-    refund: (
+    /** A refund (in `em`'s transaction); its webhook is handed to a delivery workflow last. */
+    async refund(
       em: EntityManager,
       input: { payeeId: string; orderReference: string; refundReference: string; amount: Money },
-    ) => refund(ctx, em, input),
+      timers?: GrantTimers,
+    ) {
+      const result = await refund(ctx, em, input);
+      if (result.eventId) await timers?.deliverWebhook(result.eventId);
+      return result;
+    },
 
     getOrder: (em: EntityManager, payeeId: string, orderReference: string) =>
       getOrder(ctx, em, payeeId, orderReference),

@@ -1,10 +1,17 @@
 // Spendback end to end: real PostgreSQL, the real HTTP API, a real worker on the time-skipping test server.
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
 import { periodOf } from '../../src/spendback/rules.ts';
-import { creditGrantWorkflowId, periodTriggersWorkflowId } from '../../workflows/credit-grant-contract.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { freePort } from '../../src/temporal/embedded-server.ts';
+import { verifyWebhook } from '../../src/webhooks/index.ts';
+import {
+  creditGrantWorkflowId,
+  periodTriggersWorkflowId,
+  spendbackWebhookWorkflowId,
+} from '../../workflows/credit-grant-contract.ts';
+import { type Stack, startStack, WEBHOOK_SECRET } from '../support/stack.ts';
 
 const usd = (amount: string) => ({ amount, currency: 'USD', scale: 2 });
 const ref = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
@@ -27,12 +34,38 @@ const RULES = {
 describe('spendback and promotional credits', () => {
   let stack: Stack;
   let schema: string;
+  let receiver: Server;
+  /** Verified webhooks received by the platform's endpoint: webhook id → event type. */
+  const received = new Map<string, string>();
   beforeAll(async () => {
-    stack = await startStack('spendback', { env: { SPENDBACK_RULES: JSON.stringify(RULES) } });
+    const port = await freePort();
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          const body = Buffer.concat(chunks);
+          const verified = verifyWebhook(WEBHOOK_SECRET, req.headers, body);
+          received.set(verified.id, (JSON.parse(body.toString('utf8')) as { type: string }).type);
+          res.writeHead(204).end();
+        } catch {
+          res.writeHead(400).end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(port, '127.0.0.1', resolve));
+    stack = await startStack('spendback', {
+      env: {
+        SPENDBACK_RULES: JSON.stringify(RULES),
+        WEBHOOK_ENDPOINTS: `http://127.0.0.1:${port}/hooks`,
+        WEBHOOK_SECRET,
+      },
+    });
     schema = stack.db.schema;
   });
   afterAll(async () => {
     await stack?.close();
+    await new Promise((resolve) => receiver?.close(resolve));
   });
 
   /**
@@ -461,9 +494,9 @@ describe('spendback and promotional credits', () => {
       remaining: usd('0'),
       expiredAmount: usd('5000'),
     });
+    // The grant's workflow delivered its three webhooks, signed, to the platform's endpoint.
     for (const type of ['credit.granted', 'credit.expiring_soon', 'credit.expired']) {
-      const event = await stack.services.outbox.get(`${type}:${g.id}`);
-      expect({ type, found: event !== undefined }).toEqual({ type, found: true });
+      expect({ type, delivered: received.get(`${type}:${g.id}`) }).toEqual({ type, delivered: type });
     }
     // Expired credit is no longer spendable; a refund of credit from the expired grant goes to the platform.
     expect((await spend(payeeId, 'post-expiry', '100')).status).toBe(422);
@@ -473,6 +506,17 @@ describe('spendback and promotional credits', () => {
       'refund expired',
     );
     expect(r.body).toMatchObject({ toRestricted: usd('0'), toPlatform: usd('1000') });
+    // Purchase and refund webhooks are delivered by their own workflows once the request committed.
+    for (const eventId of [
+      `spendback.completed:${payeeId}:pre-expiry`,
+      `spendback.refunded:${payeeId}:pre-expiry:rf-exp`,
+    ]) {
+      await skippingTime(() =>
+        stack.temporal.client.workflow.getHandle(spendbackWebhookWorkflowId(eventId)).result(),
+      );
+      expect(received.get(eventId)).toBe(eventId.split(':')[0]);
+      expect((await stack.services.outbox.get(eventId))?.deliveredAt).not.toBeNull();
+    }
     expect(await wallet(payeeId)).toMatchObject({ restricted: '0', available: '0' });
     // A re-run of the expiry is a replay.
     expect(await stack.services.spendback.expireGrant(g.id)).toMatchObject({

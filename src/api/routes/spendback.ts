@@ -218,12 +218,16 @@ export function spendbackRoutes(deps: {
       handler: async (ctx) => {
         const amount = parseMoney(ctx.body.amount, { field: 'amount', allowZero: false });
         await requirePayee(payees, ctx);
-        const result = await spendback.refund(ctx.em, {
-          payeeId: ctx.params.id,
-          orderReference: ctx.params.orderReference,
-          refundReference: ctx.body.refundReference,
-          amount,
-        });
+        const result = await spendback.refund(
+          ctx.em,
+          {
+            payeeId: ctx.params.id,
+            orderReference: ctx.params.orderReference,
+            refundReference: ctx.body.refundReference,
+            amount,
+          },
+          timers,
+        );
         if (!result.replayed) {
           await ctx.audit({
             action: 'payee.spendback_refund',
