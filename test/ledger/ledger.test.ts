@@ -136,6 +136,48 @@ describe('the database enforces the invariants against raw SQL', () => {
     expect(await ledger.getTransaction('raw:1')).toBeNull();
   });
 
+  it('checks every transaction of a raw batch, also after an intermediate SET CONSTRAINTS IMMEDIATE', async () => {
+    const payee = await accountId('payee_available', 'p-raw4');
+    const funding = await accountId('platform_funding', 'platform');
+    const T = `"${db.schema}".ledger_transactions`;
+    const E = `"${db.schema}".ledger_entries`;
+    const insert = async (
+      tx: Parameters<Parameters<ReturnType<TestDatabase['em']>['transactional']>[0]>[0],
+      key: string,
+      a: number,
+      b: number,
+    ) => {
+      const [t] = await sql<{ id: string }>(
+        tx,
+        `INSERT INTO ${T} (type, idempotency_key, content_hash) VALUES ('raw', $1, 'x') RETURNING id`,
+        [key],
+      );
+      await sql(
+        tx,
+        `INSERT INTO ${E} (transaction_id, account_id, amount) VALUES ($1, $2, $3), ($1, $4, $5)`,
+        [t!.id, payee, a, funding, b],
+      );
+    };
+    // Three balanced, the last one not: the set-based check must still find it.
+    await expect(
+      db.em().transactional(async (tx) => {
+        await insert(tx, 'rawb:1', 10, -10);
+        await insert(tx, 'rawb:2', 20, -20);
+        await insert(tx, 'rawb:3', 30, -29);
+      }),
+    ).rejects.toThrow(/rawb:3.*does not balance/);
+    // A check run early (IMMEDIATE) must not cover transactions inserted after it.
+    await expect(
+      db.em().transactional(async (tx) => {
+        await insert(tx, 'rawc:1', 10, -10);
+        await sql(tx, 'SET CONSTRAINTS ALL IMMEDIATE');
+        await sql(tx, 'SET CONSTRAINTS ALL DEFERRED');
+        await insert(tx, 'rawc:2', 5, -4);
+      }),
+    ).rejects.toThrow(/rawc:2.*does not balance/);
+    expect(await ledger.getTransaction('rawc:1')).toBeNull();
+  });
+
   it('refuses a raw transaction with a single entry, late entries, updates and deletes', async () => {
     const payee = await accountId('payee_available', 'p-raw2');
     const em = db.em();
