@@ -44,9 +44,13 @@ export const NO_RULES: SpendbackRules = Object.freeze({ version: 'none', rules: 
 
 const DURATION_MS: Record<string, number> = { h: 3_600_000, d: 86_400_000 };
 const minor = z.union([z.string().regex(/^\d{1,18}$/), z.number().int().min(0)]).transform((v) => BigInt(v));
-const amountMap = z
-  .record(z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code'), minor)
-  .refine((m) => Object.keys(m).length > 0, 'name at least one currency');
+const amountMap = z.record(z.string(), minor).superRefine((m, ctx) => {
+  if (Object.keys(m).length === 0) ctx.addIssue({ code: 'custom', message: 'name at least one currency' });
+  for (const key of Object.keys(m)) {
+    if (!/^[A-Z]{3}$/.test(key))
+      ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" must be an ISO 4217 code such as USD` });
+  }
+});
 const percent = z
   .string()
   .regex(/^\d{1,3}(\.\d{1,2})?$/, 'must be a decimal string with at most 2 decimals, e.g. "2.5"')
