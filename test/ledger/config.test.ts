@@ -1,0 +1,30 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config/index.ts';
+
+describe('configuration', () => {
+  it('parses the database section with defaults; empty strings count as unset', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db', DATABASE_POOL_MAX: '' });
+    expect(config.database).toEqual({
+      url: 'postgres://u@h:5432/db',
+      schema: 'public',
+      poolMax: 10,
+      embeddedDataDir: '.data/pglite',
+    });
+    expect(loadConfig({}).database.url).toBeUndefined();
+  });
+
+  it('names every bad variable and the expected form in one error', () => {
+    const err = (() => {
+      try {
+        loadConfig({ DATABASE_URL: 'mysql://x', DATABASE_POOL_MAX: 'lots', DATABASE_SCHEMA: 'Bad-Name' });
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.code).toBe('config_invalid');
+    expect(err.message).toMatch(/DATABASE_URL: .*postgres:\/\//);
+    expect(err.message).toMatch(/DATABASE_POOL_MAX: .*integer 1-200/);
+    expect(err.message).toMatch(/DATABASE_SCHEMA: .*lower-case/);
+  });
+});
