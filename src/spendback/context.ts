@@ -52,3 +52,23 @@ export async function startTimers(
     inputs.map((i) => i.grantId),
   ]);
 }
+
+/**
+ * Locks the payee's wallet accounts in one fixed order — available, then restricted — before the ledger
+ * locks the rest. An earnings credit locks available first and then (when a rule grants credit)
+ * restricted; taking them in the same order here means a purchase or refund can never deadlock with it.
+ */
+export async function lockWallet(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  payeeId: string,
+  currency: string,
+): Promise<void> {
+  for (const kind of ['payee_available', 'payee_restricted']) {
+    await sql(
+      em,
+      `SELECT id FROM ${table(ctx, 'ledger_accounts')} WHERE kind = $1 AND owner = $2 AND currency = $3 FOR UPDATE`,
+      [kind, payeeId, currency],
+    );
+  }
+}

@@ -10,7 +10,7 @@ import type { EntryInput } from '../ledger/posting.ts';
 import { type Money, money } from '../money/index.ts';
 import { webhookEventId } from '../webhooks/index.ts';
 import { splitRefund, splitSpend } from './allocate.ts';
-import { bpsToPercent, PROMOTIONS, type SpendbackContext, table } from './context.ts';
+import { bpsToPercent, lockWallet, PROMOTIONS, type SpendbackContext, table } from './context.ts';
 import { SpendbackError } from './errors.ts';
 import type { GrantView } from './grants.ts';
 import { evaluateSpendbackBonus } from './triggers.ts';
@@ -180,6 +180,7 @@ export async function spend(
     BigInt(amount.amount),
     grants.map((g) => ({ grantId: g.id, remaining: BigInt(g.remaining) })),
   );
+  await lockWallet(ctx, em, payeeId, amount.currency);
   const ledgerKey = `spendback:${payeeId}:${orderReference}`;
   // Claim the order first: a concurrent request for the same order waits here, then replays.
   const claimed = await sql<OrderRow>(
@@ -415,6 +416,7 @@ export async function refund(
     [payeeId, orderReference],
   );
   allocations.sort((x, y) => x.seq - y.seq);
+  await lockWallet(ctx, em, payeeId, c);
   let split: ReturnType<typeof splitRefund>;
   try {
     split = splitRefund(BigInt(amount.amount), {

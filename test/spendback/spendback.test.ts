@@ -341,6 +341,37 @@ describe('spendback and promotional credits', () => {
     await stack.assertInvariants();
   });
 
+  it('credits that fire a grant and purchases on the same wallet run concurrently without errors', async () => {
+    const payees = await Promise.all(Array.from({ length: 6 }, () => stack.createPayee({ credit: '5000' })));
+    const txBefore = await count('ledger_transactions');
+    const results = await Promise.all(
+      payees.flatMap((payeeId) => [
+        // 50.00 + 600.00 crosses the 500.00 threshold: the credit's transaction also grants 25.00.
+        stack.call('POST', `/v1/payees/${payeeId}/credits`, {
+          body: { amount: usd('60000'), reference: 'big-sale' },
+        }),
+        spend(payeeId, 'concurrent-1', '1000'),
+        spend(payeeId, 'concurrent-2', '1000'),
+      ]),
+    );
+    expect(results.map((r) => r.status)).toEqual(payees.flatMap(() => [201, 201, 201]));
+    for (const payeeId of payees) {
+      const w = await wallet(payeeId);
+      // 650.00 credited − 20.00 spent = 630.00 in total wallet value, plus the 25.00 grant and 5% bonuses;
+      // which purchase used the grant depends on timing, so check the sum.
+      const bonuses = await sql<{ total: string }>(
+        stack.db.em(),
+        `SELECT coalesce(sum(amount), 0)::text AS total FROM "${schema}".credit_grants
+          WHERE payee_id = $1 AND rule_id = 'bonus-5'`,
+        [payeeId],
+      );
+      expect(BigInt(w.available) + BigInt(w.restricted)).toBe(63_000n + 2_500n + BigInt(bonuses[0]!.total));
+      expect(await count('trigger_firings', `payee_id = $1 AND rule_id = 'earn-500'`, [payeeId])).toBe(1);
+    }
+    expect(await count('ledger_transactions')).toBeGreaterThan(txBefore);
+    await stack.assertInvariants();
+  });
+
   it('fires each trigger exactly once per period: on credits, retries, period close and worker restart', async () => {
     const payeeId = await stack.createPayee();
     const credit = (reference: string, amount: string) =>
