@@ -131,11 +131,13 @@ export class Ledger {
   readonly #store: LedgerStore;
   readonly #bound: EntityManager | undefined;
   readonly #t: { accounts: string; transactions: string; entries: string };
-  readonly #accountIds = new Map<string, string>();
+  /** Ids of committed accounts (accounts are never deleted); shared with the Ledgers `within()` returns. */
+  readonly #accountIds: Map<string, string>;
 
-  constructor(store: LedgerStore, boundEm?: EntityManager) {
+  constructor(store: LedgerStore, boundEm?: EntityManager, accountIds?: Map<string, string>) {
     this.#store = store;
     this.#bound = boundEm;
+    this.#accountIds = accountIds ?? new Map();
     this.#t = {
       accounts: qualify(store.schema, 'ledger_accounts'),
       transactions: qualify(store.schema, 'ledger_transactions'),
@@ -145,7 +147,7 @@ export class Ledger {
 
   /** A Ledger whose postings join `em`'s current transaction (commit/rollback together with your writes). */
   within(em: EntityManager): Ledger {
-    return new Ledger(this.#store, em);
+    return new Ledger(this.#store, em, this.#accountIds);
   }
 
   // ---------------------------------------------------------------- generic posting
