@@ -77,14 +77,15 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     settings: o.payouts,
     ...(o.clock ? { now: o.clock } : {}),
   });
+  const periodsConfig = o.periods ?? defaultPeriodsConfig();
   const spendback = createSpendbackService({
     db: o.db,
     ledger,
     outbox,
     settings: o.spendback ?? defaultSpendbackSettings(),
+    calendar: periodsConfig.calendar,
     ...(o.clock ? { now: o.clock } : {}),
   });
-  const periodsConfig = o.periods ?? defaultPeriodsConfig();
   const plans = loadPlans(periodsConfig.plansDir);
   const periods = createPeriodService({ db: o.db, ledger, plans, outbox, settings: periodsConfig });
   return {

@@ -7,6 +7,7 @@ import { qualify } from '../db/identifiers.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
 import type { Ledger } from '../ledger/index.ts';
+import type { PeriodCalendar } from '../periods/calendar.ts';
 import type { WebhookOutbox } from '../webhooks/index.ts';
 import type { GrantTimers } from './timers.ts';
 
@@ -16,6 +17,8 @@ export interface SpendbackContext {
   readonly outbox: WebhookOutbox;
   readonly settings: SpendbackConfig;
   readonly now: () => Date;
+  /** The commission period calendar: rules fire once per (rule, payee, period) of this calendar. */
+  readonly calendar: PeriodCalendar;
 }
 
 /** Sub-ledger (owner) of the platform accounts that fund promotions and record promotion-paid revenue. */

@@ -2,6 +2,7 @@
 // load. Amount maps are integer MINOR units per currency; percentages are decimal strings with at most two
 // decimals and are kept as basis points so every computation stays in integers.
 import { z } from 'zod';
+import { PERIOD_ID, type PeriodCalendar, periodIdFor } from '../periods/calendar.ts';
 
 export type RuleKind = 'earnings_threshold' | 'spendback_bonus' | 'next_purchase_discount';
 
@@ -146,16 +147,39 @@ export function parseRulesJson(text: string): SpendbackRules {
   return parseRules(json);
 }
 
-/** The commission period a moment belongs to: calendar month in UTC, "2026-11". */
-export function periodOf(at: Date): string {
-  return at.toISOString().slice(0, 7);
+/** The commission period a moment belongs to, on the platform's period calendar (default: UTC months). */
+export function periodOf(at: Date, calendar: PeriodCalendar = UTC_MONTHS): string {
+  return periodIdFor(at, calendar);
 }
 
-/** [start, end) of a "YYYY-MM" period. */
-export function periodBounds(period: string): { start: Date; end: Date } {
-  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
-  if (!m) throw new Error(`period "${period}" must look like 2026-11`);
-  const year = Number(m[1]);
-  const month = Number(m[2]) - 1;
-  return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
+export const UTC_MONTHS: PeriodCalendar = { kind: 'monthly', timezone: 'UTC' };
+
+const pad = (n: number) => String(n).padStart(2, '0');
+const ymd = (d: Date) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+
+/**
+ * First day and the day after the last day (local calendar dates, `YYYY-MM-DD`) of a period id: monthly
+ * `2026-11`, semi-monthly `2026-11-H1`/`-H2`, weekly ISO `2026-W47`. The database turns them into
+ * instants in the calendar's timezone.
+ */
+export function periodDates(period: string): { start: string; end: string } {
+  if (!PERIOD_ID.test(period)) {
+    throw new Error(`period "${period}" must be a period id such as 2026-11, 2026-11-H1 or 2026-W47`);
+  }
+  const year = Number(period.slice(0, 4));
+  const week = /^\d{4}-W(\d{2})$/.exec(period);
+  if (week) {
+    const jan4 = new Date(Date.UTC(year, 0, 4));
+    const monday = Date.UTC(year, 0, 4) - ((jan4.getUTCDay() || 7) - 1) * 86_400_000;
+    const start = new Date(monday + (Number(week[1]) - 1) * 7 * 86_400_000);
+    return { start: ymd(start), end: ymd(new Date(start.getTime() + 7 * 86_400_000)) };
+  }
+  const month = Number(period.slice(5, 7)) - 1;
+  if (month > 11) throw new Error(`period "${period}" has no month ${month + 1}`);
+  const first = new Date(Date.UTC(year, month, 1));
+  const next = new Date(Date.UTC(year, month + 1, 1));
+  const mid = new Date(Date.UTC(year, month, 16));
+  if (period.endsWith('-H1')) return { start: ymd(first), end: ymd(mid) };
+  if (period.endsWith('-H2')) return { start: ymd(mid), end: ymd(next) };
+  return { start: ymd(first), end: ymd(next) };
 }

@@ -5,6 +5,7 @@ import type { SpendbackConfig } from '../config/spendback.ts';
 import type { Database } from '../db/open.ts';
 import type { Ledger } from '../ledger/index.ts';
 import type { Money } from '../money/index.ts';
+import type { PeriodCalendar } from '../periods/calendar.ts';
 import type { WebhookOutbox } from '../webhooks/index.ts';
 import { type SpendbackContext, startTimers } from './context.ts';
 import {
@@ -16,6 +17,7 @@ import {
   pendingTimers,
 } from './grants.ts';
 import { getOrder, refund, spend } from './orders.ts';
+import { UTC_MONTHS } from './rules.ts';
 import type { GrantTimers } from './timers.ts';
 import { evaluateEarnings, evaluatePeriodTriggers, listFirings } from './triggers.ts';
 
@@ -25,6 +27,8 @@ export interface SpendbackServiceOptions {
   outbox: WebhookOutbox;
   settings: SpendbackConfig;
   now?: () => Date;
+  /** Commission period calendar (default: UTC calendar months). */
+  calendar?: PeriodCalendar;
 }
 
 export function createSpendbackService(o: SpendbackServiceOptions) {
@@ -34,6 +38,7 @@ export function createSpendbackService(o: SpendbackServiceOptions) {
     outbox: o.outbox,
     settings: o.settings,
     now: o.now ?? (() => new Date()),
+    calendar: o.calendar ?? UTC_MONTHS,
   };
   return {
     settings: o.settings,

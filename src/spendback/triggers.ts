@@ -7,7 +7,7 @@ import { sql } from '../db/sql.ts';
 import { money } from '../money/index.ts';
 import { bpsToPercent, type SpendbackContext, startTimers, table } from './context.ts';
 import { createGrant, type GrantView } from './grants.ts';
-import { applyBps, periodBounds, periodOf, type SpendbackRule } from './rules.ts';
+import { applyBps, periodDates, periodOf, type SpendbackRule } from './rules.ts';
 import type { GrantTimers } from './timers.ts';
 
 export interface Firing {
@@ -25,6 +25,9 @@ export interface Evaluation {
   timers: CreditGrantTimerInput[];
 }
 
+/** Ledger transactions that are earnings: credits by the API (`earnings.*`) and period-close credits. */
+const EARNINGS_TYPES = `(t.type LIKE 'earnings.%' OR t.type = 'period.credit')`;
+
 /** Sum of earnings credited to the payee's available balance in the period (minor units). */
 export async function periodEarnings(
   ctx: SpendbackContext,
@@ -33,7 +36,7 @@ export async function periodEarnings(
   currency: string,
   period: string,
 ): Promise<bigint> {
-  const { start, end } = periodBounds(period);
+  const { start, end } = periodDates(period);
   const rows = await sql<{ total: string }>(
     em,
     `SELECT coalesce(sum(e.amount), 0)::text AS total
@@ -41,8 +44,9 @@ export async function periodEarnings(
        JOIN ${table(ctx, 'ledger_accounts')} a ON a.id = e.account_id
        JOIN ${table(ctx, 'ledger_transactions')} t ON t.id = e.transaction_id
       WHERE a.kind = 'payee_available' AND a.owner = $1 AND a.currency = $2
-        AND t.type LIKE 'earnings.%' AND e.amount > 0 AND t.created_at >= $3 AND t.created_at < $4`,
-    [payeeId, currency, start.toISOString(), end.toISOString()],
+        AND ${EARNINGS_TYPES} AND e.amount > 0
+        AND t.created_at >= ($3::date)::timestamp AT TIME ZONE $5 AND t.created_at < ($4::date)::timestamp AT TIME ZONE $5`,
+    [payeeId, currency, start, end, ctx.calendar.timezone],
   );
   return BigInt(rows[0]?.total ?? '0');
 }
@@ -130,7 +134,7 @@ export async function evaluateEarnings(
   const out: Evaluation = { fired: [], timers: [] };
   const rules = ctx.settings.rules.rules.filter((r) => r.kind !== 'spendback_bonus');
   if (rules.length === 0) return out;
-  const period = input.period ?? periodOf(ctx.now());
+  const period = input.period ?? periodOf(ctx.now(), ctx.calendar);
   const earned = await periodEarnings(ctx, em, input.payeeId, input.currency, period);
   for (const rule of rules) {
     const threshold = rule.threshold[input.currency];
@@ -164,7 +168,7 @@ export async function evaluateSpendbackBonus(
   input: { payeeId: string; currency: string; orderReference: string; fromAvailable: bigint },
 ): Promise<Evaluation> {
   const out: Evaluation = { fired: [], timers: [] };
-  const period = periodOf(ctx.now());
+  const period = periodOf(ctx.now(), ctx.calendar);
   for (const rule of ctx.settings.rules.rules) {
     if (rule.kind !== 'spendback_bonus') continue;
     const amount = applyBps(input.fromAvailable, rule.bps);
@@ -213,17 +217,17 @@ export async function evaluatePeriodTriggers(
   period: string,
   timers: GrantTimers | undefined,
 ): Promise<{ payees: number; fired: number }> {
-  const { start, end } = periodBounds(period);
+  const { start, end } = periodDates(period);
   const pairs = await sql<{ owner: string; currency: string }>(
     ctx.db.em(),
     `SELECT DISTINCT a.owner, a.currency
        FROM ${table(ctx, 'ledger_entries')} e
        JOIN ${table(ctx, 'ledger_accounts')} a ON a.id = e.account_id
        JOIN ${table(ctx, 'ledger_transactions')} t ON t.id = e.transaction_id
-      WHERE a.kind = 'payee_available' AND t.type LIKE 'earnings.%' AND e.amount > 0
-        AND t.created_at >= $1 AND t.created_at < $2
+      WHERE a.kind = 'payee_available' AND ${EARNINGS_TYPES} AND e.amount > 0
+        AND t.created_at >= ($1::date)::timestamp AT TIME ZONE $3 AND t.created_at < ($2::date)::timestamp AT TIME ZONE $3
       ORDER BY a.owner, a.currency`,
-    [start.toISOString(), end.toISOString()],
+    [start, end, ctx.calendar.timezone],
   );
   let fired = 0;
   for (const p of pairs) {

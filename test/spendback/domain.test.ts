@@ -8,7 +8,7 @@ import {
   parseRules,
   parseRulesJson,
   percentToBps,
-  periodBounds,
+  periodDates,
   periodOf,
 } from '../../src/spendback/rules.ts';
 
@@ -199,14 +199,25 @@ describe('rules', () => {
     expect(applyBps(333n, 500)).toBe(16n);
   });
 
-  it('periods are UTC calendar months', () => {
+  it('periods follow the commission calendar; their dates cover every shape of period id', () => {
     expect(periodOf(new Date('2026-11-30T23:59:59Z'))).toBe('2026-11');
     expect(periodOf(new Date('2026-12-01T00:00:00Z'))).toBe('2026-12');
-    expect(periodBounds('2026-12')).toEqual({
-      start: new Date('2026-12-01T00:00:00Z'),
-      end: new Date('2027-01-01T00:00:00Z'),
-    });
-    expect(() => periodBounds('2026-13')).toThrow(/2026-11/);
+    // 01:00 UTC on 1 December is still 30 November in New York.
+    expect(
+      periodOf(new Date('2026-12-01T01:00:00Z'), { kind: 'monthly', timezone: 'America/New_York' }),
+    ).toBe('2026-11');
+    expect(periodOf(new Date('2026-11-16T12:00:00Z'), { kind: 'semi_monthly', timezone: 'UTC' })).toBe(
+      '2026-11-H2',
+    );
+    expect(periodDates('2026-12')).toEqual({ start: '2026-12-01', end: '2027-01-01' });
+    expect(periodDates('2026-11-H1')).toEqual({ start: '2026-11-01', end: '2026-11-16' });
+    expect(periodDates('2026-11-H2')).toEqual({ start: '2026-11-16', end: '2026-12-01' });
+    // ISO week 47 of 2026 runs Monday 16 November to Sunday 22 November.
+    expect(periodOf(new Date('2026-11-22T12:00:00Z'), { kind: 'weekly', timezone: 'UTC' })).toBe('2026-W47');
+    expect(periodDates('2026-W47')).toEqual({ start: '2026-11-16', end: '2026-11-23' });
+    expect(periodDates('2021-W01')).toEqual({ start: '2021-01-04', end: '2021-01-11' });
+    expect(() => periodDates('2026-13')).toThrow(/no month 13/);
+    expect(() => periodDates('November')).toThrow(/period id such as/);
   });
 });
 

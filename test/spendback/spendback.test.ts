@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
-import { periodOf } from '../../src/spendback/rules.ts';
+import { periodIdFor } from '../../src/periods/calendar.ts';
 import { freePort } from '../../src/temporal/embedded-server.ts';
 import { verifyWebhook } from '../../src/webhooks/index.ts';
 import {
@@ -384,7 +384,7 @@ describe('spendback and promotional credits', () => {
     stack.expectStatus(await credit('e4', '100000'), 201, 'credit 4'); // 2,050.00 ≥ 2,000.00
     stack.expectStatus(await credit('e5', '100'), 201, 'credit 5');
 
-    const period = periodOf(new Date());
+    const period = periodIdFor(new Date(), stack.services.periodsConfig.calendar);
     const runPeriodClose = async (suffix: string) => {
       const handle = await stack.temporal.client.workflow.start('spendbackPeriodTriggersWorkflow', {
         workflowId: `${periodTriggersWorkflowId(period)}-${suffix}`,
@@ -470,13 +470,24 @@ describe('spendback and promotional credits', () => {
       idempotencyKey: `period-close-test:${payeeId}`,
       type: 'earnings.commission',
     });
-    const period = periodOf(new Date());
+    const period = periodIdFor(new Date(), stack.services.periodsConfig.calendar);
+    // A period-close credit (posted by the period workflow) counts as earnings too.
+    const closed = await stack.createPayee();
+    await stack.services.ledger.post({
+      type: 'period.credit',
+      idempotencyKey: `period-credit-test:${closed}`,
+      entries: [
+        { account: { kind: 'platform_funding' }, amount: usd('-52000') },
+        { account: { kind: 'payee_available', owner: closed }, amount: usd('52000') },
+      ],
+    });
     const results = await Promise.all([
       stack.services.spendback.evaluatePeriodTriggers(period),
       stack.services.spendback.evaluatePeriodTriggers(period),
     ]);
-    expect(results.reduce((s, r) => s + r.fired, 0)).toBe(1);
+    expect(results.reduce((s, r) => s + r.fired, 0)).toBe(2);
     expect(await count('trigger_firings', 'payee_id = $1', [payeeId])).toBe(1);
+    expect(await count('trigger_firings', `payee_id = $1 AND rule_id = 'earn-500'`, [closed])).toBe(1);
     // Without a Temporal client the grant waits for its timer; the worker side starts pending timers.
     expect(await count('credit_grants', 'payee_id = $1 AND NOT timer_started', [payeeId])).toBe(1);
     const { CreditGrantTimers } = await import('../../src/spendback/timers.ts');
@@ -486,6 +497,7 @@ describe('spendback and promotional credits', () => {
       ),
     ).toBeGreaterThanOrEqual(1);
     expect(await count('credit_grants', 'payee_id = $1 AND NOT timer_started', [payeeId])).toBe(0);
+    expect(await stack.services.spendback.evaluatePeriodTriggers(period)).toMatchObject({ fired: 0 });
     expect(await wallet(payeeId)).toMatchObject({ restricted: '2500' });
     await stack.assertInvariants();
   });
