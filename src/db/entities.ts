@@ -5,4 +5,10 @@ import { ledgerEntities } from '../ledger/entities.ts';
 import { payeeEntities } from '../payees/entities.ts';
 
 /** Every MikroORM entity of the application. Add an area's entities here. */
-export const entities = [...ledgerEntities, ...apiEntities, ...authEntities, ...auditEntities, ...payeeEntities];
+export const entities = [
+  ...ledgerEntities,
+  ...apiEntities,
+  ...authEntities,
+  ...auditEntities,
+  ...payeeEntities,
+];
