@@ -61,3 +61,22 @@ export function splitRefund(amount: bigint, order: RefundableOrder): RefundSplit
   }
   return { toAvailable, grants };
 }
+
+/**
+ * Spendback bonus to take back when a purchase is refunded: the bonus stays proportional to the part of the
+ * purchase paid from available earnings that is still not refunded (rounded in the payee's favour).
+ * `clawedBefore` is what earlier refunds already took back; the result is what to take back now.
+ */
+export function bonusClawback(o: {
+  bonus: bigint;
+  fromAvailable: bigint;
+  refundedAvailable: bigint;
+  clawedBefore: bigint;
+}): bigint {
+  if (o.bonus <= 0n || o.fromAvailable <= 0n) return 0n;
+  const kept = o.fromAvailable - o.refundedAvailable;
+  // Rounded up: the payee keeps a part-cent of bonus rather than losing one.
+  const earned = (o.bonus * kept + o.fromAvailable - 1n) / o.fromAvailable;
+  const due = o.bonus - earned - o.clawedBefore;
+  return due > 0n ? due : 0n;
+}

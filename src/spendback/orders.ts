@@ -9,7 +9,7 @@ import { InsufficientFunds } from '../ledger/index.ts';
 import type { EntryInput } from '../ledger/posting.ts';
 import { type Money, money } from '../money/index.ts';
 import { webhookEventId } from '../webhooks/index.ts';
-import { splitRefund, splitSpend } from './allocate.ts';
+import { bonusClawback, splitRefund, splitSpend } from './allocate.ts';
 import { bpsToPercent, lockWallet, PROMOTIONS, type SpendbackContext, table } from './context.ts';
 import { SpendbackError } from './errors.ts';
 import type { GrantView } from './grants.ts';
@@ -46,6 +46,8 @@ export interface RefundView {
   toRestricted: Money;
   /** Restricted credit whose grant had expired: returned to the platform, not to the payee. */
   toPlatform: Money;
+  /** Spendback bonus taken back because the purchase that earned it was refunded. */
+  bonusClawedBack: Money;
   transactionId: string;
   createdAt: string;
 }
@@ -61,6 +63,7 @@ interface OrderRow {
   transaction_id: string;
   bonus_grant_id: string | null;
   discount: Discount | null;
+  bonus_clawed: string;
   created_at: Date | string;
 }
 
@@ -341,6 +344,7 @@ interface RefundRow {
   to_restricted: string;
   to_platform: string;
   transaction_id: string;
+  bonus_clawed: string;
   created_at: Date | string;
 }
 
@@ -353,6 +357,7 @@ function refundView(r: RefundRow, currency: string): RefundView {
     toAvailable: money(r.to_available, currency),
     toRestricted: money(r.to_restricted, currency),
     toPlatform: money(r.to_platform, currency),
+    bonusClawedBack: money(r.bonus_clawed, currency),
     transactionId: r.transaction_id,
     createdAt: new Date(r.created_at).toISOString(),
   };
@@ -408,14 +413,24 @@ export async function refund(
     }
     return { view: refundView(done, c), replayed: true, eventId: null };
   }
-  const allocations = await sql<AllocationRow & { status: string; expires_at: Date | string }>(
+  // The order's grants and its bonus grant, locked in the order purchases lock grants (soonest expiry first).
+  const grants = await sql<{ id: string; status: string; remaining: string; amount: string }>(
     em,
-    `SELECT a.grant_id, a.seq, a.amount, a.refunded, g.status, g.expires_at
-       FROM ${table(ctx, 'spendback_allocations')} a JOIN ${table(ctx, 'credit_grants')} g ON g.id = a.grant_id
-      WHERE a.payee_id = $1 AND a.order_reference = $2 ORDER BY g.expires_at, g.id FOR UPDATE OF g, a`,
-    [payeeId, orderReference],
+    `SELECT g.id, g.status, g.remaining, g.amount FROM ${table(ctx, 'credit_grants')} g
+      WHERE g.id IN (SELECT grant_id FROM ${table(ctx, 'spendback_allocations')} WHERE payee_id = $1 AND order_reference = $2)
+         OR g.id = $3
+      ORDER BY g.expires_at, g.id FOR UPDATE`,
+    [payeeId, orderReference, order.bonus_grant_id],
   );
-  allocations.sort((x, y) => x.seq - y.seq);
+  const grantById = new Map(grants.map((g) => [g.id, g]));
+  const allocations = (
+    await sql<AllocationRow>(
+      em,
+      `SELECT grant_id, seq, amount, refunded FROM ${table(ctx, 'spendback_allocations')}
+        WHERE payee_id = $1 AND order_reference = $2 ORDER BY seq`,
+      [payeeId, orderReference],
+    )
+  ).map((a) => ({ ...a, status: grantById.get(a.grant_id)!.status }));
   await lockWallet(ctx, em, payeeId, c);
   let split: ReturnType<typeof splitRefund>;
   try {
@@ -459,6 +474,26 @@ export async function refund(
   if (toPlatform > 0n) {
     entries.push({ account: { kind: 'platform_funding', owner: PROMOTIONS }, amount: money(toPlatform, c) });
   }
+  // The spendback bonus this purchase earned shrinks with it (from what is left of the bonus grant).
+  const bonusGrant = order.bonus_grant_id ? grantById.get(order.bonus_grant_id) : undefined;
+  let clawed = 0n;
+  if (bonusGrant && bonusGrant.status === 'active') {
+    const due = bonusClawback({
+      bonus: BigInt(bonusGrant.amount),
+      fromAvailable: BigInt(order.from_available),
+      refundedAvailable: BigInt(order.refunded_available) + split.toAvailable,
+      clawedBefore: BigInt(order.bonus_clawed),
+    });
+    const left =
+      BigInt(bonusGrant.remaining) + (split.grants.find((g) => g.grantId === bonusGrant.id)?.amount ?? 0n);
+    clawed = due < left ? due : left;
+  }
+  if (clawed > 0n) {
+    entries.push(
+      { account: { kind: 'payee_restricted', owner: payeeId }, amount: money(-clawed, c) },
+      { account: { kind: 'platform_funding', owner: PROMOTIONS }, amount: money(clawed, c) },
+    );
+  }
   const posted = await ctx.ledger.within(em).post({
     type: 'spendback.refund',
     idempotencyKey: `spendback-refund:${payeeId}:${orderReference}:${refundReference}`,
@@ -467,6 +502,7 @@ export async function refund(
       reference: orderReference,
       refundReference,
       grants: split.grants.map((g) => ({ grantId: g.grantId, amount: g.amount.toString() })),
+      ...(clawed > 0n ? { bonusClawedBack: { grantId: bonusGrant!.id, amount: clawed.toString() } } : {}),
     },
     entries,
   });
@@ -484,17 +520,24 @@ export async function refund(
       ]);
     }
   }
+  if (clawed > 0n) {
+    await sql(em, `UPDATE ${table(ctx, 'credit_grants')} SET remaining = remaining - $2 WHERE id = $1`, [
+      bonusGrant!.id,
+      clawed.toString(),
+    ]);
+  }
   await sql(
     em,
-    `UPDATE ${table(ctx, 'spendback_orders')} SET refunded_available = refunded_available + $3
+    `UPDATE ${table(ctx, 'spendback_orders')} SET refunded_available = refunded_available + $3,
+        bonus_clawed = bonus_clawed + $4
       WHERE payee_id = $1 AND order_reference = $2`,
-    [payeeId, orderReference, split.toAvailable.toString()],
+    [payeeId, orderReference, split.toAvailable.toString(), clawed.toString()],
   );
   const row = (
     await sql<RefundRow>(
       em,
-      `INSERT INTO ${refunds} (payee_id, order_reference, refund_reference, amount, to_available, to_restricted, to_platform, transaction_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      `INSERT INTO ${refunds} (payee_id, order_reference, refund_reference, amount, to_available, to_restricted, to_platform, transaction_id, bonus_clawed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [
         payeeId,
         orderReference,
@@ -504,6 +547,7 @@ export async function refund(
         toRestricted.toString(),
         toPlatform.toString(),
         posted.id,
+        clawed.toString(),
       ],
     )
   )[0]!;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ConfigError, loadConfig } from '../../src/config/index.ts';
-import { splitRefund, splitSpend } from '../../src/spendback/allocate.ts';
+import { bonusClawback, splitRefund, splitSpend } from '../../src/spendback/allocate.ts';
 import {
   applyBps,
   parseRules,
@@ -109,6 +109,44 @@ describe('splitRefund', () => {
             for (const g of back.grants) left.set(g.grantId, left.get(g.grantId)! - g.amount);
             expect(availableLeft >= 0n && [...left.values()].every((v) => v >= 0n)).toBe(true);
           }
+        },
+      ),
+    );
+  });
+});
+
+describe('bonusClawback', () => {
+  it("keeps the bonus proportional to what is not refunded, rounding in the payee's favour", () => {
+    const base = { bonus: 100n, fromAvailable: 2_000n };
+    expect(bonusClawback({ ...base, refundedAvailable: 1_500n, clawedBefore: 0n })).toBe(75n);
+    expect(bonusClawback({ ...base, refundedAvailable: 2_000n, clawedBefore: 75n })).toBe(25n);
+    expect(bonusClawback({ ...base, refundedAvailable: 1n, clawedBefore: 0n })).toBe(0n);
+    expect(bonusClawback({ bonus: 0n, fromAvailable: 0n, refundedAvailable: 0n, clawedBefore: 0n })).toBe(0n);
+  });
+
+  it('over any sequence of refunds takes back exactly the whole bonus once everything is refunded', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 1n, max: 10_000n }),
+        fc.bigInt({ min: 1n, max: 1_000_000n }),
+        fc.array(fc.bigInt({ min: 1n, max: 100_000n }), { maxLength: 6 }),
+        (bonus, fromAvailable, parts) => {
+          let refunded = 0n;
+          let clawed = 0n;
+          for (const p of [...parts, fromAvailable]) {
+            const step = p < fromAvailable - refunded ? p : fromAvailable - refunded;
+            refunded += step;
+            const now = bonusClawback({
+              bonus,
+              fromAvailable,
+              refundedAvailable: refunded,
+              clawedBefore: clawed,
+            });
+            expect(now >= 0n).toBe(true);
+            clawed += now;
+            expect(clawed <= bonus).toBe(true);
+          }
+          expect(clawed).toBe(bonus);
         },
       ),
     );

@@ -164,10 +164,20 @@ describe('spendback and promotional credits', () => {
 
     // Refunds: reverse spend order — available first, then the last grant spent.
     const r1 = stack.expectStatus(await refund(payeeId, 'order-1', 'rf-1', '1500'), 201, 'refund 1');
-    expect(r1.body).toMatchObject({ toAvailable: usd('1500'), toRestricted: usd('0'), toPlatform: usd('0') });
+    // The 1.00 bonus was earned on 20.00 from earnings; 15.00 of those refunded takes back 0.75 of it.
+    expect(r1.body).toMatchObject({
+      toAvailable: usd('1500'),
+      toRestricted: usd('0'),
+      toPlatform: usd('0'),
+      bonusClawedBack: usd('75'),
+    });
     const r2 = stack.expectStatus(await refund(payeeId, 'order-1', 'rf-2', '2000'), 201, 'refund 2');
-    expect(r2.body).toMatchObject({ toAvailable: usd('500'), toRestricted: usd('1500') });
-    expect(await wallet(payeeId)).toEqual({ available: '30000', held: '0', restricted: '1600' });
+    expect(r2.body).toMatchObject({
+      toAvailable: usd('500'),
+      toRestricted: usd('1500'),
+      bonusClawedBack: usd('25'),
+    });
+    expect(await wallet(payeeId)).toEqual({ available: '30000', held: '0', restricted: '1500' });
 
     const txBefore = await count('ledger_transactions');
     const over = await refund(payeeId, 'order-1', 'rf-3', '6501');
@@ -178,7 +188,11 @@ describe('spendback and promotional credits', () => {
     expect(await count('spendback_refunds', 'payee_id = $1', [payeeId])).toBe(2);
 
     const r3 = stack.expectStatus(await refund(payeeId, 'order-1', 'rf-3', '6500'), 201, 'full refund');
-    expect(r3.body).toMatchObject({ toAvailable: usd('0'), toRestricted: usd('6500') });
+    expect(r3.body).toMatchObject({
+      toAvailable: usd('0'),
+      toRestricted: usd('6500'),
+      bonusClawedBack: usd('0'),
+    });
     stack.expectStatus(await refund(payeeId, 'order-1', 'rf-3', '6500'), 200, 'refund replay');
     expect((await refund(payeeId, 'order-1', 'rf-4', '1')).status).toBe(422);
 
@@ -195,7 +209,8 @@ describe('spendback and promotional credits', () => {
     );
     expect(remaining[sooner.id]).toBe('3000');
     expect(remaining[later.id]).toBe('5000');
-    expect(await wallet(payeeId)).toEqual({ available: '30000', held: '0', restricted: '8100' });
+    // Fully refunded: the wallet is exactly as before the purchase (the bonus went back to the platform).
+    expect(await wallet(payeeId)).toEqual({ available: '30000', held: '0', restricted: '8000' });
     const order = stack.expectStatus(
       await stack.call('GET', `/v1/payees/${payeeId}/spendback/order-1`),
       200,

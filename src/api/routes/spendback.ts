@@ -73,6 +73,9 @@ const refundView = z
     toAvailable: moneySchema.describe('Back to available earnings'),
     toRestricted: moneySchema.describe('Back to the promotional credit grants it came from'),
     toPlatform: moneySchema.describe('Credit whose grant had expired, returned to the platform'),
+    bonusClawedBack: moneySchema.describe(
+      'Spendback bonus taken back (from its grant) because the purchase that earned it was refunded',
+    ),
     transactionId: z.string().describe('Ledger transaction id'),
     replayed: z.boolean().describe('True when this refund had already been made'),
     createdAt: z.string().describe('When the refund was made'),

@@ -5,6 +5,7 @@ import * as providersWebhooks0030 from './0030-payout-providers-webhooks.ts';
 import * as payouts0040 from './0040-payouts.ts';
 import * as periods0050 from './0050-periods.ts';
 import * as spendback0060 from './0060-spendback.ts';
+import * as spendbackBonusClawback0061 from './0061-spendback-bonus-clawback.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   payouts0040,
   periods0050,
   spendback0060,
+  spendbackBonusClawback0061,
 ];
