@@ -32,7 +32,7 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
     },
     checkCompliance: ({ payoutId }) => service.checkCompliance(payoutId),
     assessRisk: ({ payoutId }) => service.assessRisk(payoutId),
-    planRoute: ({ payoutId, riskClear }) => service.planRoute(payoutId, riskClear),
+    planRoute: ({ payoutId, riskClear, at }) => service.planRoute(payoutId, riskClear, new Date(at)),
     async submitToProvider(input) {
       try {
         return await service.submitToProvider(input);

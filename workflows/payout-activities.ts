@@ -49,7 +49,8 @@ export interface PayoutActivities {
   reserveFunds(input: { payoutId: string }): Promise<void>;
   checkCompliance(input: { payoutId: string }): Promise<{ blocked: Reason[]; withholding?: MoneyWire }>;
   assessRisk(input: { payoutId: string }): Promise<{ reasons: Reason[] }>;
-  planRoute(input: { payoutId: string; riskClear: boolean }): Promise<RoutePlan>;
+  /** `at`: the workflow's current time (ISO), so payout windows follow workflow time, virtual in tests. */
+  planRoute(input: { payoutId: string; riskClear: boolean; at: string }): Promise<RoutePlan>;
   submitToProvider(input: AttemptRef & { rail: 'instant' | 'scheduled' }): Promise<SubmitOutcome>;
   checkProviderStatus(input: AttemptRef): Promise<ProviderStatusOutcome>;
   settlePayout(input: AttemptRef): Promise<void>;

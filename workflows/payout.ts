@@ -253,7 +253,11 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
 
   // 5. Routing: instant now, or a durable timer until the next payout window.
-  const plan = await acts.planRoute({ payoutId, riskClear: risk.reasons.length === 0 });
+  const plan = await acts.planRoute({
+    payoutId,
+    riskClear: risk.reasons.length === 0,
+    at: new Date().toISOString(),
+  });
   st.rail = plan.rail;
   st.fee = plan.fee;
   st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });

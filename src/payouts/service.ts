@@ -229,7 +229,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     },
 
     /** Instant when eligible, else the next payout window; candidates ranked for the chosen rail. */
-    async planRoute(payoutId: string, riskClear: boolean): Promise<RoutePlan> {
+    async planRoute(payoutId: string, riskClear: boolean, at: Date = now()): Promise<RoutePlan> {
       const p = await load(payoutId);
       const em = db.em();
       const payee = await payees.get(em, p.payeeId);
@@ -270,7 +270,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         rail: decision.rail,
         reason: decision.reason,
         ...(decision.rail === 'scheduled'
-          ? { windowAt: nextPayoutWindow(now(), settings.calendar).toISOString() }
+          ? { windowAt: nextPayoutWindow(at, settings.calendar).toISOString() }
           : {}),
         candidates: ranking.candidates.map((c) => c.name),
         ...(fee > 0n ? { fee: wire(p, fee) } : {}),

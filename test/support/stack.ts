@@ -118,6 +118,8 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     timeSkipping: true,
     searchAttributes: DISBURSE_SEARCH_ATTRIBUTES,
   });
+  // The test server starts with time skipping locked: virtual time moves only while a test awaits a
+  // result or sleeps, so intermediate states are observable.
   const taskQueue = `payouts-${label}-${randomBytes(4).toString('hex')}`;
   const activities = createActivities(services);
   const gateway = new PayoutGateway(temporal.client, taskQueue);

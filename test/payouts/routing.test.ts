@@ -1,0 +1,155 @@
+// Routing, provider failover and provider-side events, end to end through HTTP, the worker and the sandbox.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { DEFAULT_SANDBOX_SCENARIO, listSandboxDisbursements } from '../../src/providers/index.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+describe('payout routing and failover', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('routing', {
+      providers: [
+        { name: 'alpha', capabilities: { priority: 1 } },
+        { name: 'beta', capabilities: { priority: 2 } },
+      ],
+    });
+  });
+  afterEach(async () => {
+    for (const s of stack.services.providers.sandboxes()) s.setScenario(DEFAULT_SANDBOX_SCENARIO);
+    await stack.assertInvariants();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const disbursements = (payoutId: string) => listSandboxDisbursements(stack.db, { payoutId });
+
+  it('fails over to the next provider after a hard decline', async () => {
+    stack.sandbox('alpha').setScenario({ declineRateBps: 10_000 });
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
+      ['alpha', 'declined'],
+      ['beta', 'paid'],
+    ]);
+    const rows = await disbursements(payoutId);
+    expect(rows.map((r) => [r.provider, r.state])).toEqual(
+      expect.arrayContaining([
+        ['alpha', 'failed'],
+        ['beta', 'paid'],
+      ]),
+    );
+  });
+
+  it('skips a provider that reports an outage', async () => {
+    stack.sandbox('alpha').setScenario({ outage: true });
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const final = await stack.result(await stack.requestPayout(payeeId, '5000'));
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => a.provider)).toEqual(['beta']);
+  });
+
+  it('resolves a timeout that actually paid by status check, without paying again elsewhere', async () => {
+    // Destination ending 0003: the sandbox disburses, then the submit times out.
+    const payeeId = await stack.createPayee({
+      credit: '10000',
+      bankAccount: { accountNumber: '7700000003' },
+    });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts).toHaveLength(1);
+    expect(final.attempts[0]).toMatchObject({ provider: 'alpha', outcome: 'paid' });
+    const rows = await disbursements(payoutId);
+    expect(rows.map((r) => [r.provider, r.state])).toEqual([['alpha', 'paid']]);
+  });
+
+  it('fails over only once a timed-out attempt is known not to have paid', async () => {
+    // Destination ending 0004: the first submit of every key times out and records nothing.
+    const payeeId = await stack.createPayee({
+      credit: '10000',
+      bankAccount: { accountNumber: '7700000004' },
+    });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    const final = await stack.result(payoutId);
+    // Both attempts came back unknown, were checked, found not to exist, and the funds were released.
+    expect(final.state).toBe('failed');
+    expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
+      ['alpha', 'not_paid'],
+      ['beta', 'not_paid'],
+    ]);
+    expect(await disbursements(payoutId)).toEqual([]);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('10000');
+  });
+
+  it('confirms a pending payout from its webhook, once, despite duplicate deliveries', async () => {
+    stack.sandbox('alpha').setScenario({ instantConfirmation: 'webhook', duplicateWebhooks: true });
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    // Make the sandbox settle and POST its (duplicated) webhook to our API, however its own timers race us.
+    const sandbox = stack.sandbox('alpha');
+    for (let i = 0; i < 200; i++) {
+      await sandbox.advance();
+      await sandbox.deliverPendingWebhooks();
+      const events = await sandbox.events({ idempotencyKey: `${payoutId}:1` });
+      if (events.some((e) => e.type === 'paid' && e.deliveredAt)) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts).toHaveLength(1);
+    const history = await stack.handle(payoutId).fetchHistory();
+    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
+    expect(signals.length).toBeGreaterThanOrEqual(2); // both deliveries reached the workflow…
+    const settled = await stack.call('GET', `/v1/payouts/${payoutId}`);
+    expect(settled.body.ledger.filter((l: { step: string }) => l.step === 'settle')).toHaveLength(1); // …one settle
+  });
+
+  it('posts a return after payment back to the wallet', async () => {
+    // Destination ending 0006: paid, then returned after returnAfterMs.
+    stack.sandbox('alpha').setScenario({ returnAfterMs: 1000 });
+    const payeeId = await stack.createPayee({
+      credit: '10000',
+      bankAccount: { accountNumber: '7700000006' },
+    });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    await stack.waitForState(payoutId, ['paid']);
+    const later = new Date(Date.now() + 5_000);
+    await stack.sandbox('alpha').advance(later);
+    await stack.sandbox('alpha').deliverPendingWebhooks(later);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('returned');
+    const res = await stack.call('GET', `/v1/payouts/${payoutId}`);
+    expect(res.body.ledger.map((l: { step: string }) => l.step)).toEqual(['hold', 'settle', 'return']);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('10000');
+  });
+
+  it('schedules into the next payout window and pays on the batch rail', async () => {
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000', { instant: false });
+    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
+    expect(scheduled.rail).toBe('scheduled');
+    expect(scheduled.nextTimer?.purpose).toBe('payout_window');
+    expect(scheduled.fee).toBeUndefined(); // no instant fee on the scheduled rail
+    // The batch rail settles whenever the operator's batch runs; run it continuously while virtual time
+    // skips to the window and the workflow submits and polls.
+    const sandbox = stack.sandbox('alpha');
+    let batching = true;
+    const batches = (async () => {
+      while (batching) {
+        await sandbox.runBatch();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const final = await stack.result(payoutId);
+    batching = false;
+    await batches;
+    expect(final.state).toBe('paid');
+    const rows = await disbursements(payoutId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ rail: 'batch', state: 'paid', amountMinor: 5000n });
+  });
+});
