@@ -78,6 +78,20 @@ describe('spendback and promotional credits', () => {
     return wait();
   }
 
+  /** Ledger invariants, plus: every payee's restricted balance is exactly what its grants have left. */
+  async function assertInvariants(): Promise<void> {
+    await stack.assertInvariants();
+    const drift = await sql<{ owner: string; currency: string; ledger: string; grants: string }>(
+      stack.db.em(),
+      `SELECT a.owner, a.currency, a.balance::text AS ledger, coalesce(g.left_total, 0)::text AS grants
+         FROM "${schema}".ledger_accounts a
+         LEFT JOIN (SELECT payee_id, currency, sum(remaining) AS left_total FROM "${schema}".credit_grants
+                     GROUP BY payee_id, currency) g ON g.payee_id = a.owner AND g.currency = a.currency
+        WHERE a.kind = 'payee_restricted' AND a.balance <> coalesce(g.left_total, 0)`,
+    );
+    expect(drift).toEqual([]);
+  }
+
   async function count(table: string, where = 'true', params: unknown[] = []): Promise<number> {
     const rows = await sql<{ n: string }>(
       stack.db.em(),
@@ -160,7 +174,7 @@ describe('spendback and promotional credits', () => {
     expect(clash.status).toBe(409);
     expect(clash.contentType).toContain('application/problem+json');
     expect(await count('credit_grants', 'payee_id = $1', [payeeId])).toBe(3);
-    await stack.assertInvariants();
+    await assertInvariants();
 
     // Refunds: reverse spend order — available first, then the last grant spent.
     const r1 = stack.expectStatus(await refund(payeeId, 'order-1', 'rf-1', '1500'), 201, 'refund 1');
@@ -217,7 +231,55 @@ describe('spendback and promotional credits', () => {
       'order',
     );
     expect(order.body.refunded).toEqual(usd('10000'));
-    await stack.assertInvariants();
+    await assertInvariants();
+  });
+
+  it('documents every spendback route and field in the OpenAPI document', async () => {
+    const doc = stack.expectStatus(
+      await stack.call('GET', '/openapi.json', { key: null }),
+      200,
+      'openapi',
+    ).body;
+    for (const [path, method] of [
+      ['/v1/payees/{id}/spendback', 'post'],
+      ['/v1/payees/{id}/spendback/{orderReference}', 'get'],
+      ['/v1/payees/{id}/spendback/{orderReference}/refunds', 'post'],
+      ['/v1/payees/{id}/credits/grants', 'post'],
+      ['/v1/payees/{id}/credits/grants', 'get'],
+    ] as const) {
+      expect({ path, method, summary: typeof doc.paths[path]?.[method]?.summary }).toEqual({
+        path,
+        method,
+        summary: 'string',
+      });
+    }
+    const missing: string[] = [];
+    const walk = (node: unknown, where: string) => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as {
+        properties?: Record<string, { description?: string; $ref?: string }>;
+        items?: unknown;
+      };
+      for (const [k, v] of Object.entries(n.properties ?? {})) {
+        if (!v.$ref && typeof v.description !== 'string') missing.push(`${where}.${k}`);
+        walk(v, `${where}.${k}`);
+      }
+      if (n.items) walk(n.items, `${where}[]`);
+    };
+    for (const name of [
+      'SpendbackRequest',
+      'Spendback',
+      'SpendbackRefundRequest',
+      'SpendbackRefund',
+      'CreditGrantRequest',
+      'CreditGrant',
+      'CreditGrants',
+      'NextPurchaseDiscount',
+    ]) {
+      expect({ name, found: name in doc.components.schemas }).toEqual({ name, found: true });
+      walk(doc.components.schemas[name], name);
+    }
+    expect(missing).toEqual([]);
   });
 
   it('refuses bad input and insufficient funds with problem+json, writing nothing', async () => {
@@ -264,7 +326,7 @@ describe('spendback and promotional credits', () => {
     stack.expectStatus(await spend(payeeId, 'o-all', '1500'), 201, 'spend all');
     // Exactly the whole balance works (the 5% bonus on the 10.00 from earnings is new credit).
     expect(await wallet(payeeId)).toEqual({ available: '0', held: '0', restricted: '50' });
-    await stack.assertInvariants();
+    await assertInvariants();
   });
 
   it('a payee token can spend from its own wallet only; refunds are platform-only', async () => {
@@ -321,7 +383,7 @@ describe('spendback and promotional credits', () => {
       const w = await wallet(payeeId);
       expect(w).toEqual({ available: '3000', held: '0', restricted: sb.status === 201 ? '350' : '0' });
     }
-    await stack.assertInvariants();
+    await assertInvariants();
   });
 
   it('serialises spendback and payout holds on one wallet in the database (no overdraft under contention)', async () => {
@@ -353,7 +415,7 @@ describe('spendback and promotional credits', () => {
       const w = await wallet(payeeId);
       expect(BigInt(w.available)).toBe(4000n);
     }
-    await stack.assertInvariants();
+    await assertInvariants();
   });
 
   it('credits that fire a grant and purchases on the same wallet run concurrently without errors', async () => {
@@ -384,7 +446,7 @@ describe('spendback and promotional credits', () => {
       expect(await count('trigger_firings', `payee_id = $1 AND rule_id = 'earn-500'`, [payeeId])).toBe(1);
     }
     expect(await count('ledger_transactions')).toBeGreaterThan(txBefore);
-    await stack.assertInvariants();
+    await assertInvariants();
   });
 
   it('fires each trigger exactly once per period: on credits, retries, period close and worker restart', async () => {
@@ -479,7 +541,7 @@ describe('spendback and promotional credits', () => {
       ),
     ).toBe(1);
     expect(await count('spendback_orders', 'payee_id = $1', [payeeId])).toBe(3);
-    await stack.assertInvariants();
+    await assertInvariants();
   });
 
   it('period close grants to payees whose earnings never went through the credit route, once', async () => {
@@ -519,7 +581,7 @@ describe('spendback and promotional credits', () => {
     expect(await count('credit_grants', 'payee_id = $1 AND NOT timer_started', [payeeId])).toBe(0);
     expect(await stack.services.spendback.evaluatePeriodTriggers(period)).toMatchObject({ fired: 0 });
     expect(await wallet(payeeId)).toMatchObject({ restricted: '2500' });
-    await stack.assertInvariants();
+    await assertInvariants();
   });
 
   it('expires a 90-day credit on its durable timer, returning the unspent remainder to the platform', async () => {
@@ -586,6 +648,6 @@ describe('spendback and promotional credits', () => {
       outcome: 'already_expired',
       returned: '5000',
     });
-    await stack.assertInvariants();
+    await assertInvariants();
   });
 });
