@@ -581,6 +581,30 @@ describe('spendback and promotional credits', () => {
     expect(await count('credit_grants', 'payee_id = $1 AND NOT timer_started', [payeeId])).toBe(0);
     expect(await stack.services.spendback.evaluatePeriodTriggers(period)).toMatchObject({ fired: 0 });
     expect(await wallet(payeeId)).toMatchObject({ restricted: '2500' });
+
+    // Through the worker (the period-close hook): the activity starts the new grant's timer itself.
+    const late = await stack.createPayee();
+    await stack.services.ledger.creditEarnings({
+      payeeId: late,
+      amount: usd('50000'),
+      idempotencyKey: `period-close-late:${late}`,
+    });
+    const handle = await stack.temporal.client.workflow.start('spendbackPeriodTriggersWorkflow', {
+      workflowId: `${periodTriggersWorkflowId(period)}-late`,
+      taskQueue: stack.taskQueue,
+      args: [{ period }],
+    });
+    expect(await skippingTime(() => handle.result())).toMatchObject({ fired: 1 });
+    const [lateGrant] = await sql<{ id: string; timer_started: boolean }>(
+      stack.db.em(),
+      `SELECT id, timer_started FROM "${schema}".credit_grants WHERE payee_id = $1`,
+      [late],
+    );
+    expect(lateGrant?.timer_started).toBe(true);
+    const timer = await stack.temporal.client.workflow
+      .getHandle(creditGrantWorkflowId(lateGrant!.id))
+      .describe();
+    expect(timer.type).toBe('creditGrantWorkflow');
     await assertInvariants();
   });
 
