@@ -1,6 +1,7 @@
 // Secrets for a fresh machine: when the security keys are not configured and we are not in production,
 // generate them once and keep them in .data/dev-secrets.json (mode 0600) so `npm start` works out of the
-// box and restarts can still decrypt. Production (NODE_ENV=production) must configure real keys.
+// box and restarts can still decrypt. Callers allow this only when they run embedded (nothing external
+// configured); production entry points pass `production: true` and must configure real keys.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -35,7 +36,7 @@ async function loadOrCreate(path: string): Promise<DevSecretsFile> {
 
 export async function securityContextFromConfig(
   config: SecurityConfig,
-  opts: { production?: boolean; devSecretsPath?: string } = {},
+  opts: { production: boolean; devSecretsPath?: string },
 ): Promise<{ security: SecurityContext; usedDevSecrets: boolean }> {
   const missing = [
     !config.encryptionKeys && 'DISBURSE_ENCRYPTION_KEYS',
@@ -44,7 +45,7 @@ export async function securityContextFromConfig(
   ].filter((x): x is string => typeof x === 'string');
   let dev: DevSecretsFile | undefined;
   if (missing.length > 0) {
-    if (opts.production ?? process.env.NODE_ENV === 'production') {
+    if (opts.production) {
       throw new Error(`Set ${missing.join(', ')} (base64 of 32 random bytes each; see deploy/env.example)`);
     }
     dev = await loadOrCreate(opts.devSecretsPath ?? '.data/dev-secrets.json');

@@ -1,38 +1,33 @@
-// `npm run api`: the HTTP API alone (production entry point; migrations run separately with npm run migrate).
+// `npm run api`: the HTTP API alone (production: scale it horizontally; migrations run with npm run migrate).
+import { startHttp } from '../app/http-server.ts';
+import {
+  buildServices,
+  connectTemporal,
+  onShutdown,
+  openRuntimeDatabase,
+  runtimeLogger,
+  securityFor,
+} from '../app/runtime.ts';
 import { loadConfig } from '../config/index.ts';
-import { startEmbeddedDatabase } from '../db/embedded.ts';
-import { migrateDatabase } from '../db/migrate.ts';
-import { openDatabase } from '../db/open.ts';
-import { createFirstRunKeys, startApiServer } from './server.ts';
 
 const config = loadConfig();
-const embedded = config.database.url
-  ? undefined
-  : await startEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
-const db = await openDatabase({
-  url: config.database.url ?? embedded!.url,
-  schema: config.database.schema,
-  poolMax: config.database.poolMax,
+const log = runtimeLogger(config);
+const database = await openRuntimeDatabase(config, { migrate: false });
+const temporal = await connectTemporal(config, { allowEmbedded: false });
+const security = await securityFor(config, !database.embedded, log);
+const services = await buildServices(config, database.db, security, false);
+const http = await startHttp(config, {
+  services,
+  security,
+  temporal,
+  logger: log,
+  firstRun: !!database.embedded,
 });
-// The embedded database is this process's own: bring its schema up to date.
-if (embedded) await migrateDatabase(db);
-const api = await startApiServer(config, db);
-console.log(`Disburse API on ${api.url} (OpenAPI: ${api.url}/openapi.json)`);
-if (embedded) {
-  // A fresh embedded install has no way to get a key while this process holds the database: print some.
-  for (const k of await createFirstRunKeys(db, api.services.security)) {
-    console.log(`  ${k.role} key (shown once): ${k.key}${k.totpUri ? `\n    TOTP: ${k.totpUri}` : ''}`);
-  }
-}
+log.info('api.listening', { url: http.url, temporal: temporal.address });
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    await api.close();
-    await db.close();
-    await embedded?.stop();
-    process.exit(0);
-  });
-}
+onShutdown(async () => {
+  await http.close();
+  await services.stop();
+  await temporal.close();
+  await database.close();
+});

@@ -1,6 +1,5 @@
-// Wiring of the HTTP API from configuration: security context, payee service, ledger, core routes, and
-// bootstrap API keys. Entry points (src/api/main.ts, the lead's src/main.ts) call `startApiServer` and add
-// their own routes (payouts, webhooks) and readiness checks.
+// API keys at start-up: bootstrap keys from configuration, and first-run keys for a fresh embedded install.
+// The process wiring itself is in src/app/runtime.ts.
 import { createApiKey, storeApiKey } from '../auth/api-keys.ts';
 import { enrollApproverTotp } from '../auth/approver-totp.ts';
 import { ApiKey } from '../auth/entities.ts';
@@ -13,30 +12,6 @@ import { securityContextFromConfig } from './dev-secrets.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Route } from './route.ts';
 import { coreRoutes } from './routes/index.ts';
-
-export interface ApiServices {
-  security: SecurityContext;
-  payees: PayeeService;
-  ledger: Ledger;
-  logger: Logger;
-}
-
-/** Builds the services the API routes need (also handy for workers/activities: same payee service). */
-export async function createApiServices(config: Config, db: Database, logger?: Logger): Promise<ApiServices> {
-  const log = logger ?? createLogger({ level: config.api.logLevel });
-  const { security, usedDevSecrets } = await securityContextFromConfig(config.security);
-  if (usedDevSecrets) {
-    log.warn(
-      'using development secrets from .data/dev-secrets.json; set DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY and DISBURSE_TOKEN_SIGNING_KEY in production',
-    );
-  }
-  return {
-    security,
-    payees: createPayeeService({ keyring: security.keyring, fingerprintKey: security.fingerprintKey }),
-    ledger: new Ledger(db),
-    logger: log,
-  };
-}
 
 /** Registers DISBURSE_BOOTSTRAP_API_KEYS (hashed); idempotent across restarts. */
 export async function registerBootstrapKeys(config: Config, db: Database): Promise<string[]> {
@@ -79,29 +54,4 @@ export async function createFirstRunKeys(db: Database, security: SecurityContext
     out.push(entry);
   }
   return out;
-}
-
-export async function startApiServer(
-  config: Config,
-  db: Database,
-  opts: {
-    routes?: (services: ApiServices) => Route[];
-    readinessChecks?: ReadinessCheck[];
-    services?: ApiServices;
-  } = {},
-): Promise<{ url: string; app: DisburseApp; services: ApiServices; close(): Promise<void> }> {
-  const services = opts.services ?? (await createApiServices(config, db));
-  const keys = await registerBootstrapKeys(config, db);
-  const app = createApp({
-    db,
-    security: services.security,
-    routes: [...coreRoutes(services), ...(opts.routes?.(services) ?? [])],
-    logger: services.logger,
-    bodyLimitBytes: config.api.bodyLimitBytes,
-    rateLimit: config.api.rateLimit,
-    readinessChecks: opts.readinessChecks ?? [],
-  });
-  const server = await listen(app.app, config.api.port, config.api.host);
-  services.logger.info('api listening', { url: server.url, bootstrapKeys: keys.length });
-  return { url: server.url, app, services, close: server.close };
 }

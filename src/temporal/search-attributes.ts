@@ -1,9 +1,10 @@
 // Custom search attributes operators filter payouts and periods by in Temporal UI. The same list is
 // registered by docker-compose (temporal operator search-attribute create) and by `npm start`.
 import type { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
-const { INDEXED_VALUE_TYPE_KEYWORD, INDEXED_VALUE_TYPE_INT } = temporal.api.enums.v1.IndexedValueType;
+// @temporalio/proto is CommonJS: take the namespace from its default export.
+const { INDEXED_VALUE_TYPE_KEYWORD, INDEXED_VALUE_TYPE_INT } = proto.temporal.api.enums.v1.IndexedValueType;
 
 export const searchAttributes = {
   PayeeId: 'Keyword',

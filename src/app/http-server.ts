@@ -1,0 +1,43 @@
+// Starts the HTTP API of a process: keys at start-up, the full app, listening on API_HOST:API_PORT.
+
+import type { SecurityContext } from '../api/app.ts';
+import { listen } from '../api/app.ts';
+import type { Logger } from '../api/log.ts';
+import { createFirstRunKeys, registerBootstrapKeys } from '../api/server.ts';
+import type { Config } from '../config/index.ts';
+import { createHttpApp } from './http.ts';
+import type { TemporalHandle } from './runtime.ts';
+import { gatewayFor } from './runtime.ts';
+import type { Services } from './services.ts';
+
+export async function startHttp(
+  config: Config,
+  o: {
+    services: Services;
+    security: SecurityContext;
+    temporal: TemporalHandle;
+    logger: Logger;
+    firstRun: boolean;
+  },
+) {
+  await registerBootstrapKeys(config, o.services.db);
+  const firstRunKeys = o.firstRun ? await createFirstRunKeys(o.services.db, o.security) : [];
+  const { app } = createHttpApp({
+    services: o.services,
+    gateway: gatewayFor(config, o.temporal),
+    security: o.security,
+    logger: o.logger,
+    bodyLimitBytes: config.api.bodyLimitBytes,
+    rateLimit: config.api.rateLimit,
+    readinessChecks: [
+      {
+        name: 'temporal',
+        check: async () => {
+          await o.temporal.connection.workflowService.getSystemInfo({});
+        },
+      },
+    ],
+  });
+  const server = await listen(app, config.api.port, config.api.host);
+  return { url: server.url, firstRunKeys, close: server.close };
+}

@@ -1,0 +1,160 @@
+// Process bootstrap shared by the entry points (`npm start`, `npm run api`, `npm run worker`): database
+// (external or embedded PGlite), Temporal (external or embedded bin/temporal-dev), services, worker, HTTP.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { SecurityContext } from '../api/app.ts';
+import { securityContextFromConfig } from '../api/dev-secrets.ts';
+import { createLogger, type Logger } from '../api/log.ts';
+import type { Config } from '../config/index.ts';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.ts';
+import { migrateDatabase } from '../db/migrate.ts';
+import { type Database, openDatabase } from '../db/open.ts';
+import { PayoutGateway } from '../payouts/gateway.ts';
+import { type EmbeddedTemporal, startEmbeddedTemporal } from '../temporal/embedded-server.ts';
+import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
+import { createDisburseWorker } from '../worker/create-worker.ts';
+import { createActivities } from './activities.ts';
+import { createServices, type Services } from './services.ts';
+
+export interface DatabaseHandle {
+  db: Database;
+  embedded?: EmbeddedDatabase;
+  close(): Promise<void>;
+}
+
+/** Opens DATABASE_URL, or starts the embedded PGlite server when it is unset; applies migrations if asked. */
+export async function openRuntimeDatabase(
+  config: Config,
+  opts: { migrate: boolean },
+): Promise<DatabaseHandle> {
+  const embedded = config.database.url
+    ? undefined
+    : await startEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
+  const db = await openDatabase({
+    url: config.database.url ?? embedded!.url,
+    schema: config.database.schema,
+    poolMax: config.database.poolMax,
+  });
+  // An embedded database belongs to this process: its schema is always brought up to date.
+  if (opts.migrate || embedded) await migrateDatabase(db);
+  return {
+    db,
+    ...(embedded ? { embedded } : {}),
+    async close() {
+      await db.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+export interface TemporalHandle {
+  address: string;
+  embedded?: EmbeddedTemporal;
+  client: Client;
+  connection: Connection;
+  native: NativeConnection;
+  close(): Promise<void>;
+}
+
+/** Connects to TEMPORAL_ADDRESS, or starts the embedded bin/temporal-dev (state in TEMPORAL_DEV_DB) when unset. */
+export async function connectTemporal(
+  config: Config,
+  opts: { allowEmbedded: boolean },
+): Promise<TemporalHandle> {
+  const { temporal } = config;
+  if (!temporal.address && !opts.allowEmbedded) {
+    throw new Error('TEMPORAL_ADDRESS is not set: point it at the Temporal frontend, e.g. temporal:7233');
+  }
+  const embedded = temporal.address
+    ? undefined
+    : await startEmbeddedTemporal({
+        namespace: temporal.namespace,
+        ...(temporal.embeddedDbFile ? { dbFile: temporal.embeddedDbFile } : {}),
+      });
+  const address = temporal.address ?? embedded!.address;
+  const connection = await Connection.connect({ address });
+  const native = await NativeConnection.connect({ address });
+  if (embedded) await ensureSearchAttributes(connection, temporal.namespace);
+  const client = new Client({ connection, namespace: temporal.namespace });
+  return {
+    address,
+    ...(embedded ? { embedded } : {}),
+    client,
+    connection,
+    native,
+    async close() {
+      await native.close();
+      await connection.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+export async function securityFor(
+  config: Config,
+  production: boolean,
+  log: Logger,
+): Promise<SecurityContext> {
+  const { security, usedDevSecrets } = await securityContextFromConfig(config.security, { production });
+  if (usedDevSecrets) {
+    log.warn('security.dev_secrets', {
+      detail:
+        'using development secrets from .data/dev-secrets.json; set DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY and DISBURSE_TOKEN_SIGNING_KEY in production',
+    });
+  }
+  return security;
+}
+
+export async function buildServices(
+  config: Config,
+  db: Database,
+  security: SecurityContext,
+  background: boolean,
+) {
+  return createServices({
+    db,
+    keyring: security.keyring,
+    fingerprintKey: security.fingerprintKey,
+    payouts: config.payouts,
+    startProviderBackground: background,
+  });
+}
+
+export async function startWorker(
+  config: Config,
+  services: Services,
+  native: NativeConnection,
+): Promise<Worker> {
+  return createDisburseWorker({
+    connection: native,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities(services),
+  });
+}
+
+export function gatewayFor(config: Config, temporal: TemporalHandle): PayoutGateway {
+  return new PayoutGateway(temporal.client, config.temporal.taskQueue);
+}
+
+export function runtimeLogger(config: Config): Logger {
+  return createLogger({ level: config.api.logLevel });
+}
+
+/** Runs `stop` once on SIGINT/SIGTERM, then exits. */
+export function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      stop().then(
+        () => process.exit(0),
+        (err) => {
+          console.error('shutdown failed', err);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

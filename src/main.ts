@@ -1,0 +1,51 @@
+// `npm start`: the whole of Disburse in one process — HTTP API, worker, and, when nothing external is
+// configured, an embedded PostgreSQL (PGlite) and the embedded Temporal-compatible bin/temporal-dev.
+// Production runs `npm run api` and `npm run worker` against real PostgreSQL and Temporal instead.
+import { startHttp } from './app/http-server.ts';
+import {
+  buildServices,
+  connectTemporal,
+  onShutdown,
+  openRuntimeDatabase,
+  runtimeLogger,
+  securityFor,
+  startWorker,
+} from './app/runtime.ts';
+import { loadConfig } from './config/index.ts';
+
+const config = loadConfig();
+const log = runtimeLogger(config);
+const database = await openRuntimeDatabase(config, { migrate: true });
+const temporal = await connectTemporal(config, { allowEmbedded: true });
+const production = Boolean(config.database.url && config.temporal.address);
+const security = await securityFor(config, production, log);
+const services = await buildServices(config, database.db, security, true);
+const worker = await startWorker(config, services, temporal.native);
+const running = worker.run();
+const http = await startHttp(config, {
+  services,
+  security,
+  temporal,
+  logger: log,
+  firstRun: !!database.embedded,
+});
+
+console.log(`Disburse is running.
+  API        ${http.url}  (OpenAPI: ${http.url}/openapi.json)
+  Database   ${database.embedded ? `embedded PGlite (${config.database.embeddedDataDir})` : 'DATABASE_URL'}
+  Temporal   ${temporal.embedded ? `embedded bin/temporal-dev at ${temporal.address}` : temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
+  Providers  ${services.providers.names().join(', ')}`);
+for (const k of http.firstRunKeys) {
+  console.log(
+    `  ${k.role} API key (shown once): ${k.key}${k.totpUri ? `\n    approver TOTP: ${k.totpUri}` : ''}`,
+  );
+}
+
+onShutdown(async () => {
+  await http.close();
+  worker.shutdown();
+  await running;
+  await services.stop();
+  await temporal.close();
+  await database.close();
+});

@@ -1,0 +1,31 @@
+// `npm run worker`: a Disburse worker (payout workflows and activities). Scale horizontally; every worker
+// polls the same task queue.
+import {
+  buildServices,
+  connectTemporal,
+  onShutdown,
+  openRuntimeDatabase,
+  runtimeLogger,
+  securityFor,
+  startWorker,
+} from '../app/runtime.ts';
+import { loadConfig } from '../config/index.ts';
+
+const config = loadConfig();
+const log = runtimeLogger(config);
+const database = await openRuntimeDatabase(config, { migrate: false });
+const temporal = await connectTemporal(config, { allowEmbedded: false });
+const security = await securityFor(config, !database.embedded, log);
+const services = await buildServices(config, database.db, security, true);
+const worker = await startWorker(config, services, temporal.native);
+log.info('worker.started', { taskQueue: config.temporal.taskQueue, temporal: temporal.address });
+const running = worker.run();
+
+onShutdown(async () => {
+  worker.shutdown();
+  await running;
+  await services.stop();
+  await temporal.close();
+  await database.close();
+});
+await running;
