@@ -322,7 +322,7 @@ export class Engine {
         this.touch(run);
       });
     } else {
-      this.scheduleWft(run, 1);
+      this.requestWft(run);
     }
     this.touch(run);
     return run;

@@ -64,7 +64,11 @@ describe('temporal-dev features (dev server)', () => {
 
   it('runs child workflows (result, failure, started child left running)', async () => {
     const workflowId = randomUUID();
-    const [a, failed, waitingId] = await env.client.workflow.execute(parent, { taskQueue, workflowId });
+    const [a, failed, waitingId] = await env.client.workflow.execute(parent, {
+      taskQueue,
+      workflowId,
+      args: [`${workflowId}-waiting`],
+    });
     expect(a).toBe('child a');
     expect(failed).toBe('child failed');
     // Parent close policy TERMINATE ends the still-running child.
@@ -216,5 +220,30 @@ describe('temporal-dev features (dev server)', () => {
       signalArgs: ['first'],
     });
     expect(await h.result()).toBe('first');
+  });
+
+  // Runs last: every history this server produced for the workflows above replays deterministically.
+  it('produces histories that replay cleanly with Worker.runReplayHistories', async () => {
+    const histories = [];
+    for await (const w of env.client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
+      histories.push({
+        workflowId: `${w.workflowId}/${w.runId}`,
+        history: await env.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory(),
+      });
+    }
+    expect(histories.length).toBeGreaterThan(20);
+    // Structural rule the SDK relies on: a started workflow task is followed by its outcome.
+    const malformed = histories.filter(({ history }) => {
+      const types = (history.events ?? []).map((e) => Number(e.eventType));
+      return types.some(
+        (t, i) => t === 6 && i + 1 < types.length && ![7, 8, 9, 11, 12].includes(types[i + 1]!),
+      );
+    });
+    expect(malformed.map((h) => h.workflowId)).toEqual([]);
+    const failures: string[] = [];
+    for await (const r of Worker.runReplayHistories({ workflowsPath }, histories)) {
+      if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+    }
+    expect(failures).toEqual([]);
   });
 });

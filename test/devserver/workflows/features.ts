@@ -43,7 +43,7 @@ export async function child(name: string): Promise<string> {
   return `child ${name}`;
 }
 
-export async function parent(): Promise<string[]> {
+export async function parent(waitingChildId: string): Promise<string[]> {
   const a = await executeChild(child, { args: ['a'] });
   let failed = '';
   try {
@@ -53,7 +53,7 @@ export async function parent(): Promise<string[]> {
   }
   const waiting = await startChild(child, {
     args: ['wait'],
-    workflowId: `${workflowInfo().workflowId}-waiting`,
+    workflowId: waitingChildId,
   });
   return [a, failed, waiting.workflowId];
 }
