@@ -84,6 +84,8 @@ export interface PeriodProgress {
   posting: { batchesDone: number; batchesTotal: number; resumedBatches: number };
   payouts: { started: number; inFlight: number; total: number };
   closedBy: string;
+  /** Earlier runs of this workflow (continue-as-new): how many, their events, the largest one. */
+  history: { continuedAsNew: number; eventsInEarlierRuns: number; largestRun: number };
   summary?: CompletionSummary;
 }
 
@@ -92,7 +94,14 @@ export interface PeriodInput {
   planVersion?: string;
   closedBy: Actor;
   /** Timers and fan-out window (from configuration, fixed for the workflow's life). */
-  policy: { reminderMs: number; escalationMs: number; payoutWindow: number; payoutPollMs: number };
+  policy: {
+    reminderMs: number;
+    escalationMs: number;
+    payoutWindow: number;
+    payoutPollMs: number;
+    /** Continue-as-new once a run's history passes this many events (default 4,000). */
+    historyLimit?: number;
+  };
   /** State carried across continue-as-new. */
   carried?: PeriodProgress;
 }

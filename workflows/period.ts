@@ -67,6 +67,7 @@ function initial(input: PeriodInput): PeriodProgress {
     posting: { batchesDone: 0, batchesTotal: -1, resumedBatches: 0 },
     payouts: { started: 0, inFlight: 0, total: 0 },
     closedBy: input.closedBy.actor,
+    history: { continuedAsNew: 0, eventsInEarlierRuns: 0, largestRun: 0 },
   };
 }
 
@@ -149,12 +150,20 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
 
   async function maybeContinue(): Promise<void> {
     const info = workflowInfo();
-    if ((info.historyLength > HISTORY_LIMIT || info.continueAsNewSuggested) && allHandlersFinished()) {
+    if (
+      (info.historyLength > (policy.historyLimit ?? HISTORY_LIMIT) || info.continueAsNewSuggested) &&
+      allHandlersFinished()
+    ) {
       log.info('period workflow continues as new', {
         periodId,
         historyLength: info.historyLength,
         stage: p.stage,
       });
+      p.history = {
+        continuedAsNew: p.history.continuedAsNew + 1,
+        eventsInEarlierRuns: p.history.eventsInEarlierRuns + info.historyLength,
+        largestRun: Math.max(p.history.largestRun, info.historyLength),
+      };
       await continueAsNew<typeof periodCloseWorkflow>({ ...input, carried: p });
     }
   }
