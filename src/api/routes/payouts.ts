@@ -150,14 +150,15 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
             `Payee ${payee.id} has no ${kind} destination for a ${method} payout; PUT /v1/payees/${payee.id}/destinations/${kind} first`,
           );
         }
-        parseMoney(body.amount, { field: 'amount', allowZero: false });
+        // Normalised to the currency's own scale; everything below uses this, never the raw body.
+        const amount = parseMoney(body.amount, { field: 'amount', allowZero: false });
         const balance = (await ledger.within(ctx.em).balances(payee.id)).find(
-          (b) => b.currency === body.amount.currency,
+          (b) => b.currency === amount.currency,
         );
-        if (!balance || BigInt(balance.available.amount) < BigInt(body.amount.amount)) {
+        if (!balance || BigInt(balance.available.amount) < BigInt(amount.amount)) {
           throw new ApiError(
             'insufficient_funds',
-            `Available ${balance ? formatDecimal(balance.available) : '0'} ${body.amount.currency} is less than the requested payout`,
+            `Available ${balance ? formatDecimal(balance.available) : '0'} ${amount.currency} is less than the requested ${formatDecimal(amount)}; credit the wallet or request less`,
           );
         }
         const requestKey = ctx.req.get('Idempotency-Key') ?? '';
@@ -165,7 +166,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         const input = {
           payoutId,
           payeeId: payee.id,
-          amount: body.amount,
+          amount,
           method,
           instantRequested: body.instant ?? true,
           requestedBy: actorOf(ctx as Ctx),
@@ -174,9 +175,9 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         await store.insert(ctx.em, {
           id: payoutId,
           payeeId: payee.id,
-          amount: body.amount.amount,
-          currency: body.amount.currency,
-          scale: body.amount.scale,
+          amount: amount.amount,
+          currency: amount.currency,
+          scale: amount.scale,
           method,
           instantRequested: input.instantRequested,
           requestedBy: input.requestedBy.actor,

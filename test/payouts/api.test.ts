@@ -1,0 +1,287 @@
+// Payout HTTP API: roles and object-level access on every route, Idempotency-Key semantics, bad input →
+// 4xx problem+json with nothing written, CSV export, bulk payouts.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from '../../src/db/sql.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+describe('payout API', () => {
+  let stack: Stack;
+  let own: string; // payee with a token
+  let other: string;
+  let ownToken: string;
+  let otherPayout: string;
+  let ownPayout: string;
+
+  beforeAll(async () => {
+    stack = await startStack('payout_api', {
+      env: { APPROVAL_THRESHOLD_SINGLE: 'USD:10000000', APPROVAL_THRESHOLD_DUAL: 'USD:20000000' },
+    });
+    own = await stack.createPayee({ credit: '100000' });
+    other = await stack.createPayee({ credit: '100000' });
+    const token = await stack.call('POST', `/v1/payees/${own}/tokens`, { body: {} });
+    ownToken = stack.expectStatus(token, 201, 'token').body.token;
+    ownPayout = await stack.requestPayout(own, '1000', { key: ownToken });
+    otherPayout = await stack.requestPayout(other, '1000');
+    await stack.result(ownPayout);
+    await stack.result(otherPayout);
+  });
+  afterAll(async () => {
+    await stack?.assertInvariants();
+    await stack?.close();
+  });
+
+  async function counts() {
+    const n = async (table: string) =>
+      Number(
+        (
+          await sql<{ n: string }>(
+            stack.db.em(),
+            `SELECT count(*)::text AS n FROM "${stack.db.schema}".${table}`,
+          )
+        )[0]!.n,
+      );
+    return { payouts: await n('payouts'), ledger: await n('ledger_transactions') };
+  }
+
+  const body = (payeeId: string, amount = '500') => ({
+    payeeId,
+    amount: { amount, currency: 'USD', scale: 2 },
+    method: 'bank_transfer',
+  });
+
+  describe('roles and object access', () => {
+    type Who = 'platform' | 'approver' | 'operator' | 'payee' | 'none';
+    const keyOf = (who: Who): string | null =>
+      who === 'none' ? null : who === 'payee' ? ownToken : stack.keys[who].key;
+    const cases: {
+      route: string;
+      method: string;
+      path: () => string;
+      body?: () => unknown;
+      allowed: Who[];
+    }[] = [
+      {
+        route: 'list',
+        method: 'GET',
+        path: () => '/v1/payouts',
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+      },
+      {
+        route: 'get',
+        method: 'GET',
+        path: () => `/v1/payouts/${ownPayout}`,
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+      },
+      {
+        route: 'export',
+        method: 'GET',
+        path: () => '/v1/payouts/export.csv',
+        allowed: ['platform', 'operator'],
+      },
+      {
+        route: 'create',
+        method: 'POST',
+        path: () => '/v1/payouts',
+        body: () => body(own),
+        allowed: ['platform', 'payee'],
+      },
+      {
+        route: 'bulk',
+        method: 'POST',
+        path: () => '/v1/payouts/bulk',
+        body: () => ({ currency: 'USD', method: 'bank_transfer', minBalance: '999999999' }),
+        allowed: ['platform', 'operator'],
+      },
+      {
+        route: 'cancel',
+        method: 'POST',
+        path: () => `/v1/payouts/${ownPayout}/cancel`,
+        body: () => ({ reason: 'no longer needed' }),
+        allowed: ['platform', 'operator', 'payee'],
+      },
+      {
+        route: 'compliance-clear',
+        method: 'POST',
+        path: () => `/v1/payouts/${ownPayout}/compliance-clear`,
+        body: () => ({ reason: 'manually verified' }),
+        allowed: ['operator'],
+      },
+      {
+        route: 'resolve',
+        method: 'POST',
+        path: () => `/v1/payouts/${ownPayout}/resolve`,
+        body: () => ({ outcome: 'paid', reason: 'bank statement checked' }),
+        allowed: ['operator'],
+      },
+      {
+        route: 'approve',
+        method: 'POST',
+        path: () => `/v1/payouts/${ownPayout}/approve`,
+        body: () => ({ reason: 'fine', totp: '123456' }),
+        allowed: ['approver'],
+      },
+    ];
+    const everyone: Who[] = ['platform', 'approver', 'operator', 'payee', 'none'];
+    for (const c of cases) {
+      for (const who of everyone) {
+        const allowed = c.allowed.includes(who);
+        it(`${c.route} as ${who}: ${allowed ? 'passes the role check' : who === 'none' ? '401' : '403'}`, async () => {
+          const res = await stack.call(c.method, c.path(), {
+            key: keyOf(who),
+            ...(c.body ? { body: c.body() } : {}),
+          });
+          // Let payouts started here finish, so later row counts are stable.
+          if (c.route === 'create' && res.status === 202) await stack.result(res.body.id);
+          if (allowed) {
+            // Allowed callers get past authorisation; state rules (409) or TOTP (403 totp_invalid) may still apply.
+            expect([401, 404]).not.toContain(res.status);
+            if (res.status === 403) expect(res.body.kind).toBe('totp_invalid');
+          } else {
+            expect(res.status).toBe(who === 'none' ? 401 : 403);
+            expect(res.contentType).toContain('application/problem+json');
+          }
+        });
+      }
+    }
+
+    it("hides another payee's payouts from a payee token (404, and filtered lists)", async () => {
+      const res = await stack.call('GET', `/v1/payouts/${otherPayout}`, { key: ownToken });
+      expect(res.status).toBe(404);
+      const cancel = await stack.call('POST', `/v1/payouts/${otherPayout}/cancel`, {
+        key: ownToken,
+        body: { reason: 'not mine' },
+      });
+      expect(cancel.status).toBe(404);
+      const create = await stack.call('POST', '/v1/payouts', { key: ownToken, body: body(other) });
+      expect(create.status).toBe(404);
+      const list = await stack.call('GET', '/v1/payouts', { key: ownToken });
+      expect(list.body.items.length).toBeGreaterThan(0);
+      expect(list.body.items.every((p: { payeeId: string }) => p.payeeId === own)).toBe(true);
+      expect((await stack.call('GET', `/v1/payouts?payee=${other}`, { key: ownToken })).status).toBe(404);
+    });
+  });
+
+  describe('idempotency', () => {
+    it('replays the same response for the same key and body, starting one payout', async () => {
+      const before = await counts();
+      const first = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'same-key-0001',
+        body: body(own, '700'),
+      });
+      const again = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'same-key-0001',
+        body: body(own, '700'),
+      });
+      expect(first.status).toBe(202);
+      expect(again.status).toBe(202);
+      expect(again.body.id).toBe(first.body.id);
+      expect((await counts()).payouts).toBe(before.payouts + 1);
+      await stack.result(first.body.id);
+    });
+
+    it('refuses the same key with a different body (422)', async () => {
+      const first = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'same-key-0002',
+        body: body(own, '300'),
+      });
+      await stack.result(first.body.id);
+      const changed = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'same-key-0002',
+        body: body(own, '301'),
+      });
+      expect(changed.status).toBe(422);
+      expect(changed.contentType).toContain('application/problem+json');
+    });
+  });
+
+  describe('bad input writes nothing', () => {
+    const bad: [string, () => unknown, number][] = [
+      ['negative amount', () => ({ ...body(own), amount: { amount: '-5', currency: 'USD', scale: 2 } }), 400],
+      ['zero amount', () => ({ ...body(own), amount: { amount: '0', currency: 'USD', scale: 2 } }), 400],
+      [
+        'decimal amount',
+        () => ({ ...body(own), amount: { amount: '5.00', currency: 'USD', scale: 2 } }),
+        400,
+      ],
+      ['float amount', () => ({ ...body(own), amount: { amount: 5.5, currency: 'USD', scale: 2 } }), 400],
+      [
+        'unknown currency',
+        () => ({ ...body(own), amount: { amount: '500', currency: 'XYZ', scale: 2 } }),
+        400,
+      ],
+      [
+        'sub-cent amount',
+        () => ({ ...body(own), amount: { amount: '5001', currency: 'USD', scale: 3 } }),
+        400,
+      ],
+      ['unknown field', () => ({ ...body(own), priority: 'high' }), 400],
+      ['unknown method', () => ({ ...body(own), method: 'cheque' }), 400],
+      ['missing payee', () => ({ amount: { amount: '500', currency: 'USD', scale: 2 } }), 400],
+      ['payee that does not exist', () => body('pe_000000000000000000000000'), 404],
+      ['more than the balance', () => body(own, '99999999'), 422],
+      ['method without destination', () => ({ ...body(own), method: 'crypto' }), 422],
+    ];
+    for (const [name, make, status] of bad) {
+      it(`${name} → ${status}`, async () => {
+        const before = await counts();
+        const res = await stack.call('POST', '/v1/payouts', { body: make() });
+        expect(res.status).toBe(status);
+        expect(res.contentType).toContain('application/problem+json');
+        expect(typeof res.body.detail).toBe('string');
+        expect(await counts()).toEqual(before);
+      });
+    }
+
+    it('rejects a malformed payout id and a bad query', async () => {
+      expect((await stack.call('GET', '/v1/payouts/not-a-payout')).status).toBe(400);
+      expect((await stack.call('GET', '/v1/payouts?status=lost')).status).toBe(400);
+      expect((await stack.call('GET', '/v1/payouts?limit=5000')).status).toBe(400);
+    });
+  });
+
+  it('exports payouts as CSV with decimal amounts', async () => {
+    const res = stack.expectStatus(
+      await stack.call('GET', `/v1/payouts/export.csv?payee=${own}`, { key: stack.keys.operator.key }),
+      200,
+      'export',
+    );
+    expect(res.contentType).toContain('text/csv');
+    const lines = res.text.trim().split(/\r?\n/);
+    expect(lines[0]).toMatch(/^payout_id,payee_id,amount,currency/);
+    expect(lines.some((l) => l.startsWith(`${ownPayout},${own},10.00,USD`))).toBe(true);
+  });
+
+  it('pays out full balances in bulk, honouring criteria and exclusions', async () => {
+    const a = await stack.createPayee({ credit: '12345', payee: { country: 'CA' } });
+    const b = await stack.createPayee({ credit: '20000', payee: { country: 'CA' } });
+    const c = await stack.createPayee({ credit: '30000', payee: { country: 'CA' }, bankAccount: null });
+    const d = await stack.createPayee({ credit: '40000', payee: { country: 'CA' } });
+    const res = stack.expectStatus(
+      await stack.call('POST', '/v1/payouts/bulk', {
+        key: stack.keys.operator.key,
+        body: {
+          currency: 'USD',
+          method: 'bank_transfer',
+          country: 'CA',
+          minBalance: '15000',
+          excludePayeeIds: [d],
+          instant: true,
+        },
+      }),
+      202,
+      'bulk',
+    );
+    expect(res.body.created.map((p: { payeeId: string }) => p.payeeId)).toEqual([b]);
+    expect(res.body.created[0].amount).toEqual({ amount: '20000', currency: 'USD', scale: 2 });
+    expect(res.body.skipped).toEqual(
+      expect.arrayContaining([
+        { payeeId: c, reason: 'no bank_account destination' },
+        { payeeId: d, reason: 'excluded by the request' },
+      ]),
+    );
+    expect(res.body.created.map((p: { payeeId: string }) => p.payeeId)).not.toContain(a);
+    const listed = await stack.call('GET', `/v1/payouts?bulkId=${res.body.bulkId}`);
+    expect(listed.body.items).toHaveLength(1);
+    await stack.result(res.body.created[0].payoutId);
+  });
+});
