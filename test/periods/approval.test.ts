@@ -1,7 +1,7 @@
 // Approval of a period: reminder and escalation timers (time-skipping), dual control above the threshold,
 // rejection back to open-for-corrections, corrections, closing again, then approval by two approvers.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CompletionSummary } from '../../workflows/period-contract.ts';
+import type { CompletionSummary, PeriodProgress } from '../../workflows/period-contract.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 let stack: Stack;
@@ -29,16 +29,12 @@ async function progress(periodId: string) {
   return res.body;
 }
 
-async function waitFor(
-  periodId: string,
-  pred: (p: { stage: string; run: number }) => boolean,
-  timeoutMs = 60_000,
-) {
+async function waitFor(periodId: string, pred: (p: PeriodProgress) => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let last: PeriodProgress | undefined;
   while (Date.now() < deadline) {
-    last = await progress(periodId);
-    if (pred(last as { stage: string; run: number })) return last as Record<string, never>;
+    last = (await progress(periodId)) as PeriodProgress;
+    if (pred(last)) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`period ${periodId}: condition not reached; last ${JSON.stringify(last)}`);
@@ -64,9 +60,9 @@ describe('period approval', () => {
     expect(first.approvalsRequired).toBe(2); // total above USD 10.00
 
     // Nobody approves: a reminder after the first timer, an escalation after the second (webhook events).
-    await waitFor(periodId, (p) => (p as unknown as { reminders: number }).reminders === 1);
+    await waitFor(periodId, (p) => p.reminders === 1);
     expect(await stack.services.outbox.get(`period.approval_reminder:${periodId}:1`)).toBeDefined();
-    await waitFor(periodId, (p) => (p as unknown as { escalated: boolean }).escalated);
+    await waitFor(periodId, (p) => p.escalated);
     expect(await stack.services.outbox.get(`period.approval_escalation:${periodId}:1`)).toBeDefined();
 
     // Rejection needs TOTP and a reason; it reopens the period for corrections.
@@ -107,7 +103,9 @@ describe('period approval', () => {
     const reclosed = await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} });
     expect(reclosed.body.workflow).toBe('resubmitted');
     const second = await waitFor(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
-    expect(BigInt(second.calculation.totals.USD)).toBe(BigInt(first.calculation.totals.USD) - 1000n);
+    expect(BigInt(second.calculation.totals.USD ?? '0')).toBe(
+      BigInt(first.calculation.totals.USD ?? '0') - 1000n,
+    );
     expect(second.lastDiff).toMatchObject({ fromRun: 1, toRun: 2, changedStatements: 1 });
 
     // Dual control: one approval is not enough, the same approver twice is refused, a second one completes.
