@@ -1,0 +1,214 @@
+// `npm run bench:period [-- --payees N=100000 --events-per-payee 10 --batch-size 2000 --auto-payout-share 0]`
+//
+// One commission period end to end on the embedded stack: a seeded sponsor tree of N payees, 10 events
+// each ingested in 10,000-event batches (the same set-based ingestion the API uses), then the real
+// period-close workflow on bin/temporal-dev with a real worker: close + calculate, approve, post,
+// payout fan-out, completion. Prints wall time per stage, payees/s, history events of the period
+// workflow per payee, the largest history of any workflow, peak RSS and the load average.
+// Database: $DATABASE_URL (real PostgreSQL) or embedded PGlite when unset; a fresh schema, dropped after.
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createActivities } from '../src/app/activities.ts';
+import { createServices } from '../src/app/services.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { defaultPeriodsConfig } from '../src/config/periods.ts';
+import { keyringFromKeys } from '../src/crypto/index.ts';
+import { startEmbeddedDatabase } from '../src/db/embedded.ts';
+import { migrateDatabase } from '../src/db/migrate.ts';
+import { openDatabase } from '../src/db/open.ts';
+import { sql } from '../src/db/sql.ts';
+import { ingestEarnings } from '../src/earnings/ingest.ts';
+import { PeriodGateway } from '../src/periods/gateway.ts';
+import { seedEvents, seedPayees } from '../src/periods/seed.ts';
+import { createDisburseWorker } from '../src/worker/create-worker.ts';
+import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES, installQuietLogger } from '../test/support/temporal.ts';
+import type { CompletionSummary, PeriodProgress } from '../workflows/period-contract.ts';
+
+const { values } = parseArgs({
+  options: {
+    payees: { type: 'string', default: '100000' },
+    'events-per-payee': { type: 'string', default: '10' },
+    'batch-size': { type: 'string', default: '2000' },
+    'auto-payout-share': { type: 'string', default: '0' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(
+    'usage: npm run bench:period -- [--payees N=100000] [--events-per-payee E=10] [--batch-size B=2000]\n' +
+      '         [--auto-payout-share S=0]   share of payees on auto-payout (payout workflows started)\n' +
+      'database: $DATABASE_URL or embedded PGlite',
+  );
+  process.exit(0);
+}
+const payees = Number(values.payees);
+const perPayee = Number(values['events-per-payee']);
+const batchSize = Number(values['batch-size']);
+const autoShare = Number(values['auto-payout-share']);
+if (
+  ![payees, perPayee, batchSize].every((n) => Number.isInteger(n) && n > 0) ||
+  !(autoShare >= 0 && autoShare <= 1)
+) {
+  console.error(
+    '--payees, --events-per-payee, --batch-size must be positive integers; --auto-payout-share 0..1',
+  );
+  process.exit(2);
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 100);
+const loadBefore = loadavg();
+const stages: { stage: string; ms: number; note?: string }[] = [];
+async function stage<T>(name: string, fn: () => Promise<T>, note?: (r: T) => string): Promise<T> {
+  const t0 = performance.now();
+  const r = await fn();
+  stages.push({ stage: name, ms: performance.now() - t0, ...(note ? { note: note(r) } : {}) });
+  console.error(`  ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return r;
+}
+
+installQuietLogger();
+const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedDatabase();
+const url = process.env.DATABASE_URL ?? embedded!.url;
+const schema = `bench_period_${randomBytes(4).toString('hex')}`;
+const db = await openDatabase({ url, schema, poolMax: 10 });
+const temporal = await createTestEnv({ timeSkipping: true, searchAttributes: DISBURSE_SEARCH_ATTRIBUTES });
+try {
+  await migrateDatabase(db);
+  const config = loadConfig({ DATABASE_URL: url });
+  const periods = defaultPeriodsConfig({
+    PERIOD_BATCH_SIZE: String(batchSize),
+    PERIOD_DUAL_CONTROL_THRESHOLD: 'USD:999999999999999',
+  });
+  const keyring = keyringFromKeys([['k1', randomBytes(32)]]);
+  const services = await createServices({
+    db,
+    keyring,
+    fingerprintKey: randomBytes(32),
+    payouts: config.payouts,
+    periods,
+  });
+  const taskQueue = `bench-period-${randomBytes(3).toString('hex')}`;
+  const worker = await createDisburseWorker({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace ?? 'default',
+    taskQueue,
+    activities: createActivities(services),
+  });
+  const running = worker.run();
+  const gateway = new PeriodGateway(temporal.client, taskQueue, {
+    reminderMs: periods.reminderMs,
+    escalationMs: periods.escalationMs,
+    payoutWindow: periods.payoutWindow,
+    payoutPollMs: 5_000,
+  });
+  const periodId = '2026-01';
+  console.error(
+    `bench:period  payees=${payees} events/payee=${perPayee} batch=${batchSize} schema=${schema}`,
+  );
+
+  const { ids } = await stage('seed payees (tree)', () =>
+    seedPayees(db, { count: payees, seed: 1, prefix: 'b0', autoPayoutShare: autoShare }),
+  );
+  const events = seedEvents(ids, { perPayee, seed: 2, month: '2026-01' });
+  await stage(
+    'ingest',
+    async () => {
+      for (let i = 0; i < events.length; i += 10_000) {
+        await db
+          .em()
+          .transactional((em) =>
+            ingestEarnings(em, schema, periods.calendar, events.slice(i, i + 10_000), 'reject'),
+          );
+      }
+      return events.length;
+    },
+    (n) => `${n} events`,
+  );
+  const poll = async (pred: (p: PeriodProgress) => boolean): Promise<PeriodProgress> => {
+    for (;;) {
+      const p = await gateway.progress(periodId);
+      if (p && pred(p)) return p;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  const calculated = await stage(
+    'close + calculate',
+    async () => {
+      await gateway.close(periodId, { actor: 'bench', role: 'platform' });
+      return poll((p) => p.stage === 'awaiting_approval');
+    },
+    (p) => `${p.calculation.batchesTotal} batches, ${p.calculation.payees} payees`,
+  );
+  await stage('approve + post', async () => {
+    await gateway.decide(periodId, { actor: 'bench-approver', role: 'approver' }, 'approve', 'bench');
+    return poll((p) => p.stage === 'paying_out' || p.stage === 'completed');
+  });
+  const summary = await stage(
+    'payout fan-out + complete',
+    async () => (await gateway.handle(periodId).result()) as CompletionSummary,
+    (s) => JSON.stringify(s.payouts),
+  );
+  const final = (await gateway.progress(periodId))!;
+  const currentRun = (await gateway.handle(periodId).describe()).historyLength;
+  const periodEvents = final.history.eventsInEarlierRuns + currentRun;
+  const largestPeriodRun = Math.max(final.history.largestRun, currentRun);
+  // Largest payout workflow history (a sample of up to 100).
+  const payoutIds = await sql<{ payout_id: string }>(
+    db.em(),
+    `SELECT payout_id FROM "${schema}".period_payouts WHERE period_id = $1 LIMIT 100`,
+    [periodId],
+  );
+  let largestPayout = 0;
+  for (const r of payoutIds) {
+    const d = await temporal.client.workflow.getHandle(`payout-${r.payout_id}`).describe();
+    largestPayout = Math.max(largestPayout, d.historyLength);
+  }
+  worker.shutdown();
+  await running;
+  await services.stop();
+  clearInterval(sampler);
+
+  const total = stages.filter((s) => !s.stage.startsWith('seed')).reduce((s, x) => s + x.ms, 0);
+  console.log(
+    `\nbench:period — ${payees} payees, ${events.length} events, batch ${batchSize}, db ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`,
+  );
+  console.log('stage                        wall s   payees/s  note');
+  for (const s of stages) {
+    console.log(
+      `${s.stage.padEnd(28)} ${(s.ms / 1000).toFixed(1).padStart(7)} ${Math.round(payees / (s.ms / 1000))
+        .toString()
+        .padStart(10)}  ${s.note ?? ''}`,
+    );
+  }
+  console.log(
+    `${'end to end (excl. seed)'.padEnd(28)} ${(total / 1000).toFixed(1).padStart(7)} ${Math.round(
+      payees / (total / 1000),
+    )
+      .toString()
+      .padStart(10)}`,
+  );
+  console.log(
+    `statements: ${calculated.calculation.payees} payees; postings ${summary.postings}; totals ${JSON.stringify(summary.totals)}`,
+  );
+  console.log(
+    `period workflow history: ${periodEvents} events over ${final.history.continuedAsNew + 1} run(s) = ${(periodEvents / payees).toFixed(4)} events/payee; largest run ${largestPeriodRun}`,
+  );
+  console.log(`largest payout workflow history (sample of ${payoutIds.length}): ${largestPayout}`);
+  console.log(`peak RSS (bench + worker process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+  console.log(
+    `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+} finally {
+  clearInterval(sampler);
+  await sql(db.em(), `DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+  await db.close();
+  await temporal.teardown();
+  await embedded?.stop?.();
+}
