@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES } from '../support/temporal.ts';
+import * as activities from './activities.ts';
+import { approval, approve, status } from './workflows/basic.ts';
+import { cancellable, retries, sleepsDays } from './workflows/features.ts';
+
+const basicPath = fileURLToPath(new URL('./workflows/basic.ts', import.meta.url));
+const featuresPath = fileURLToPath(new URL('./workflows/features.ts', import.meta.url));
+
+describe('temporal-dev time-skipping test server', () => {
+  let env: TestWorkflowEnvironment;
+  let workers: Worker[];
+  let running: Promise<void>[];
+  const taskQueue = `ts-${randomUUID()}`;
+  const opts = () => ({ taskQueue, workflowId: randomUUID() });
+
+  beforeAll(async () => {
+    env = await createTestEnv({ timeSkipping: true, searchAttributes: DISBURSE_SEARCH_ATTRIBUTES });
+    workers = [
+      await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowsPath: featuresPath,
+        activities,
+      }),
+      await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: `${taskQueue}-basic`,
+        workflowsPath: basicPath,
+        activities,
+      }),
+    ];
+    running = workers.map((w) => w.run());
+  });
+
+  afterAll(async () => {
+    for (const w of workers ?? []) w.shutdown();
+    await Promise.all(running ?? []);
+    await env?.teardown();
+  });
+
+  it('skips days of timers and condition timeouts', async () => {
+    const wall = Date.now();
+    const before = await env.currentTimeMs();
+    const elapsed = await env.client.workflow.execute(sleepsDays, opts());
+    expect(elapsed).toBeGreaterThanOrEqual(5 * 24 * 3600 * 1000);
+    expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(5 * 24 * 3600 * 1000);
+    expect(Date.now() - wall).toBeLessThan(5000);
+  });
+
+  it('moves time with env.sleep while a workflow waits', async () => {
+    const h = await env.client.workflow.start(approval, {
+      taskQueue: `${taskQueue}-basic`,
+      workflowId: randomUUID(),
+      args: ['Di'],
+    });
+    const before = await env.currentTimeMs();
+    await env.sleep('2 hours');
+    expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(2 * 3600 * 1000);
+    expect(await h.query(status)).toBe('waiting');
+    await h.signal(approve, 'eve');
+    expect(await h.result()).toBe('Hello, Di approved by eve');
+  });
+
+  it('times out a workflow run by its run timeout in virtual time', async () => {
+    const err = await env.client.workflow
+      .execute(cancellable, { ...opts(), workflowRunTimeout: '2 hours' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as Error).cause?.message).toMatch(/timed out/i);
+  });
+
+  it('runs activity retries with backoff under time skipping', async () => {
+    const r = await env.client.workflow.execute(retries, opts());
+    expect(r).toMatchObject({ flakyAttempt: 3, later: 2 });
+  });
+});
