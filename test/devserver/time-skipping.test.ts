@@ -72,7 +72,7 @@ describe('temporal-dev time-skipping test server', () => {
       .execute(cancellable, { ...opts(), workflowRunTimeout: '2 hours' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as Error).cause?.message).toMatch(/timed out/i);
+    expect((err as { cause?: Error }).cause?.message).toMatch(/timed out/i);
   });
 
   it('runs activity retries with backoff under time skipping', async () => {
