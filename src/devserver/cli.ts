@@ -112,9 +112,10 @@ async function main(): Promise<void> {
   }
   const log = makeLogger(opts.logLevel);
   const server = await startDevServer({ ...opts, log });
+  let persistence: { flush(): void } | undefined;
   if (opts.dbFilename) {
     const { attachPersistence } = await import('./persistence.ts');
-    await attachPersistence(server.engine, opts.dbFilename, log);
+    persistence = await attachPersistence(server.engine, opts.dbFilename, log);
   }
   log.info(
     `temporal-dev ${opts.timeSkipping ? 'time-skipping test server' : 'dev server'} listening on ${opts.ip}:${server.port}`,
@@ -123,6 +124,11 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
+    try {
+      persistence?.flush();
+    } catch (err) {
+      log.error(`temporal-dev: could not save state: ${(err as Error).message}`);
+    }
     server.shutdown().then(
       () => process.exit(0),
       () => process.exit(0),

@@ -176,13 +176,7 @@ function applyCommand(ctx: Ctx, cmd: Obj): void {
         workflowTaskCompletedEventId: wtc,
       });
       run.timers.set(c.timerId, e.eventId);
-      const startedEventId = e.eventId;
-      engine.clock.after(durMs(c.startToFireTimeout), () => {
-        if (run.status !== ExecStatus.RUNNING || run.timers.get(c.timerId) !== startedEventId) return;
-        run.timers.delete(c.timerId);
-        engine.addExternal(run, EventType.TIMER_FIRED, { timerId: c.timerId, startedEventId });
-        engine.touch(run);
-      });
+      armWorkflowTimer(engine, run, c.timerId, e.eventId, engine.clock.now() + durMs(c.startToFireTimeout));
       return;
     }
     case CommandType.CANCEL_TIMER: {
@@ -265,6 +259,22 @@ function applyCommand(ctx: Ctx, cmd: Obj): void {
     default:
       engine.log.warn(`temporal-dev: unsupported command type ${cmd.commandType} ignored`);
   }
+}
+
+/** Fires TimerFired unless the timer was cancelled or the run closed meanwhile. */
+export function armWorkflowTimer(
+  engine: Engine,
+  run: Run,
+  timerId: string,
+  startedEventId: number,
+  at: number,
+): void {
+  engine.clock.schedule(at, () => {
+    if (run.status !== ExecStatus.RUNNING || run.timers.get(timerId) !== startedEventId) return;
+    run.timers.delete(timerId);
+    engine.addExternal(run, EventType.TIMER_FIRED, { timerId, startedEventId });
+    engine.touch(run);
+  });
 }
 
 function mergePayloads(target: Record<string, any>, src: Record<string, any> | undefined): void {

@@ -328,7 +328,7 @@ export class Engine {
     return run;
   }
 
-  private armRunTimeout(run: Run): void {
+  armRunTimeout(run: Run): void {
     let deadline = run.runTimeoutMs > 0 ? run.startTime + run.runTimeoutMs : 0;
     if (run.executionExpiration > 0 && (deadline === 0 || run.executionExpiration < deadline)) {
       deadline = run.executionExpiration;

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { Worker } from '@temporalio/worker';
+import { createTestEnv } from '../support/temporal.ts';
+import * as activities from './activities.ts';
+import { approval, approve, status } from './workflows/basic.ts';
+
+const workflowsPath = fileURLToPath(new URL('./workflows/basic.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'temporal-dev-'));
+
+describe('temporal-dev --db-filename', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('resumes a running workflow after the dev server restarts', async () => {
+    const dbFilename = join(dir, 'state.json');
+    const taskQueue = `persist-${randomUUID()}`;
+    const workflowId = randomUUID();
+
+    const env1 = await createTestEnv({ dbFilename });
+    const w1 = await Worker.create({
+      connection: env1.nativeConnection,
+      taskQueue,
+      workflowsPath,
+      activities,
+    });
+    await w1.runUntil(async () => {
+      const h = await env1.client.workflow.start(approval, { taskQueue, workflowId, args: ['Hal'] });
+      expect(await h.query(status)).toBe('waiting');
+    });
+    await new Promise((r) => setTimeout(r, 200)); // let the snapshot land before the server is killed
+    await env1.teardown();
+
+    const env2 = await createTestEnv({ dbFilename });
+    try {
+      const w2 = await Worker.create({
+        connection: env2.nativeConnection,
+        taskQueue,
+        workflowsPath,
+        activities,
+      });
+      const result = await w2.runUntil(async () => {
+        const h = env2.client.workflow.getHandle(workflowId);
+        await h.signal(approve, 'ida');
+        return await h.result();
+      });
+      expect(result).toBe('Hello, Hal approved by ida');
+      const history = await env2.client.workflow.getHandle(workflowId).fetchHistory();
+      const replay = await Worker.runReplayHistory({ workflowsPath }, history).then(
+        () => 'ok',
+        (e: Error) => e.message,
+      );
+      expect(replay).toBe('ok');
+    } finally {
+      await env2.teardown();
+    }
+  });
+});
