@@ -4,6 +4,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
 } from '@temporalio/client';
 import type { Actor } from '../../workflows/payout-contract.ts';
 import type { periodCloseWorkflow } from '../../workflows/period.ts';
@@ -83,6 +84,20 @@ export class PeriodGateway {
   async recalculate(periodId: string, by: Actor, planVersion: string): Promise<DiffSummary> {
     return this.#update(() =>
       this.#handle(periodId).executeUpdate(recalculateUpdate, { args: [{ by, planVersion }] }),
+    );
+  }
+
+  /**
+   * Starts a recalculation once the workflow has accepted it (its validator passed) and returns without
+   * waiting for the calculation: the diff appears in `progress().lastDiff` when the new run is ready.
+   * The API uses this so a request never holds its database transaction while batches run.
+   */
+  async startRecalculation(periodId: string, by: Actor, planVersion: string): Promise<void> {
+    await this.#update(() =>
+      this.#handle(periodId).startUpdate(recalculateUpdate, {
+        args: [{ by, planVersion }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      }),
     );
   }
 

@@ -21,13 +21,18 @@ afterAll(async () => {
 
 const usd = (amount: string) => ({ amount, currency: 'USD', scale: 2 });
 
-async function waitForStage(periodId: string, stage: string, timeoutMs = 60_000) {
+async function waitForStage(
+  periodId: string,
+  stage: string,
+  timeoutMs = 60_000,
+  also: (p: { run: number }) => boolean = () => true,
+) {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     const res = await stack.call('GET', `/v1/periods/${periodId}`);
     last = res.body;
-    if (res.status === 200 && res.body.stage === stage) return res.body;
+    if (res.status === 200 && res.body.stage === stage && also(res.body)) return res.body;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`period ${periodId} never reached ${stage}; last: ${JSON.stringify(last)}`);
@@ -180,9 +185,16 @@ describe('period close, happy path', () => {
       key: stack.keys.operator.key,
       body: { planVersion: 'standard-2026.2' },
     });
-    expect(recalc.status).toBe(200);
+    expect(recalc.status).toBe(202);
     expect(recalc.body).toMatchObject({ fromRun: 1, toRun: 2 });
-    expect(recalc.body.changedStatements).toBeGreaterThan(0);
+    const recalculated = await waitForStage(periodId, 'awaiting_approval', 60_000, (p) => p.run === 2);
+    expect(recalculated.lastDiff).toMatchObject({ fromRun: 1, toRun: 2 });
+    expect(recalculated.lastDiff.changedStatements).toBeGreaterThan(0);
+    const again = await stack.call('POST', `/v1/periods/${periodId}/recalculate`, {
+      key: stack.keys.operator.key,
+      body: { planVersion: 'no-such-plan' },
+    });
+    expect(again.status).toBe(422);
 
     // Approval: platform keys cannot approve; an approver can, once.
     const notApprover = await stack.call('POST', `/v1/periods/${periodId}/approve`, {

@@ -181,27 +181,40 @@ export function periodRoutes(deps: {
     defineRoute({
       method: 'post',
       path: '/v1/periods/:id/recalculate',
-      summary: 'Recalculate the period with a (corrected) plan version before approval; returns the diff',
+      summary: 'Recalculate the period with a (corrected) plan version before approval',
+      description:
+        'Accepted once the workflow has validated it (awaiting approval, no recalculation running). The new run ' +
+        'is calculated in the background; GET /v1/periods/{id} shows progress and, when done, lastDiff.',
       tags: ['periods'],
       roles: ['operator', 'approver'],
       params,
       body: z.strictObject({ planVersion }),
       responses: {
-        200: { description: 'Diff against the previous run', schema: progressView },
+        202: { description: 'Recalculation accepted', schema: progressView },
         409: { description: 'The period is not awaiting approval' },
       },
       handler: async (ctx) => {
         checkPlan(ctx.body.planVersion);
-        const diff = await refusedAs409(() =>
-          gateway.recalculate(ctx.params.id, actorOf(ctx.principal), ctx.body.planVersion),
+        const before = await gateway.progress(ctx.params.id);
+        if (!before) throw new ApiError('not_found', `Period ${ctx.params.id} has not been closed`);
+        await refusedAs409(() =>
+          gateway.startRecalculation(ctx.params.id, actorOf(ctx.principal), ctx.body.planVersion),
         );
         await ctx.audit({
           action: 'period.recalculate',
           objectType: 'period',
           objectId: ctx.params.id,
-          details: { planVersion: ctx.body.planVersion, toRun: diff.toRun },
+          details: { planVersion: ctx.body.planVersion, fromRun: before.run },
         });
-        return { status: 200, body: diff };
+        return {
+          status: 202,
+          body: {
+            periodId: ctx.params.id,
+            fromRun: before.run,
+            toRun: before.run + 1,
+            planVersion: ctx.body.planVersion,
+          },
+        };
       },
     }),
     decision('approve'),
