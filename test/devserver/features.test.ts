@@ -174,16 +174,14 @@ describe('temporal-dev features (dev server)', () => {
       `WorkflowType = 'withSearchAttributes' AND ExecutionStatus = 'Completed'`,
     );
     expect(count).toBeGreaterThanOrEqual(1);
-    expect(await errorText(env.client.workflow.count('PayeeId = '))).toMatch(
-      /INVALID_ARGUMENT: invalid visibility query/,
-    );
+    expect(await errorText(env.client.workflow.count('PayeeId = '))).toMatch(/INVALID_ARGUMENT/);
   });
 
   it('rejects undefined search attributes at start', async () => {
     const err = await errorText(
       env.client.workflow.start(cancellable, { ...opts(), searchAttributes: { NotRegistered: ['x'] } }),
     );
-    expect(err).toMatch(/INVALID_ARGUMENT: search attribute NotRegistered is not defined/);
+    expect(err).toMatch(/INVALID_ARGUMENT.*NotRegistered/);
   });
 
   it('supports update-with-start and rejects invalid updates', async () => {

@@ -1,0 +1,108 @@
+// Process-level contract of bin/temporal-dev: readiness, UNIMPLEMENTED answers, flags, clean exit.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Connection } from '@temporalio/client';
+import { TEMPORAL_DEV_PATH, usingOfficialServer } from '../support/temporal.ts';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(port: number, withinMs: number): Promise<number> {
+  const start = Date.now();
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    await new Promise<void>((resolve, reject) =>
+      client.waitForReady(Date.now() + withinMs, (err) => (err ? reject(err) : resolve())),
+    );
+  } finally {
+    client.close();
+  }
+  return Date.now() - start;
+}
+
+const describeOwn = usingOfficialServer() ? describe.skip : describe;
+
+describeOwn('bin/temporal-dev process contract', () => {
+  let child: ChildProcess;
+  let port: number;
+  let stderr = '';
+
+  beforeAll(async () => {
+    port = await freePort();
+    child = spawn(
+      TEMPORAL_DEV_PATH,
+      [
+        'server',
+        'start-dev',
+        '--port',
+        String(port),
+        '--namespace',
+        'payouts',
+        '--ip',
+        '127.0.0.1',
+        '--headless',
+        '--brand-new-flag',
+        'x',
+      ],
+      { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    await waitReady(port, 5000);
+  });
+
+  afterAll(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('starts with the pinned node even without node_modules/.bin on PATH, and warns on unknown flags', () => {
+    expect(stderr).toMatch(/ignoring unknown flag --brand-new-flag/);
+  });
+
+  it('answers GetSystemInfo with capabilities and UNIMPLEMENTED naming unsupported RPCs', async () => {
+    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    try {
+      const info = await connection.workflowService.getSystemInfo({});
+      expect(info.capabilities?.sdkMetadata).toBe(true);
+      expect(info.capabilities?.internalErrorDifferentiation).toBe(true);
+      const ns = await connection.workflowService.describeNamespace({ namespace: 'payouts' });
+      expect(ns.namespaceInfo?.name).toBe('payouts');
+      await expect(connection.workflowService.listSchedules({ namespace: 'payouts' })).rejects.toMatchObject({
+        code: grpc.status.UNIMPLEMENTED,
+        details: expect.stringMatching(/ListSchedules/),
+      });
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('exits cleanly on SIGTERM', async () => {
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+  });
+
+  it('is ready within a second in time-skipping mode', async () => {
+    const p = await freePort();
+    const ts = spawn(TEMPORAL_DEV_PATH, [String(p)], { stdio: 'ignore' });
+    try {
+      const started = Date.now();
+      await waitReady(p, 5000);
+      expect(Date.now() - started).toBeLessThan(2500); // 1 s on an idle machine; CI cores are shared
+    } finally {
+      ts.kill('SIGTERM');
+    }
+  });
+});
