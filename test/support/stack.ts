@@ -89,7 +89,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
         }
       : { kind: 'manual', name: p.name, capabilities: p.capabilities ?? {} },
   );
-  const config = loadConfig({
+  const configEnv: Record<string, string | undefined> = {
     DATABASE_URL: process.env.DATABASE_URL,
     DISBURSE_PROVIDERS: JSON.stringify(providers),
     PAYOUT_CONFIRMATION_POLL: '1m',
@@ -97,12 +97,14 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     PAYOUT_UNKNOWN_OUTCOME_DEADLINE: '1h',
     RISK_DESTINATION_COOL_OFF: '0s',
     ...opts.env,
-  });
+  };
+  const config = loadConfig(configEnv);
   const db: TestDatabase = await createTestDatabase(label);
+  const secrets = { encryption: randomBytes(32), fingerprint: randomBytes(32), token: randomBytes(32) };
   const security: SecurityContext = {
-    keyring: keyringFromKeys([['k1', randomBytes(32)]]),
-    fingerprintKey: randomBytes(32),
-    tokenSigningKey: randomBytes(32),
+    keyring: keyringFromKeys([['k1', secrets.encryption]]),
+    fingerprintKey: secrets.fingerprint,
+    tokenSigningKey: secrets.token,
     payeeTokenTtlSeconds: 3600,
     totpIssuer: 'Disburse test',
   };
@@ -329,10 +331,28 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     }
   }
 
+  /** Environment for a separate worker process (`node src/worker/main.ts`) on this stack's data. */
+  function workerEnv(overrides: Record<string, string> = {}): Record<string, string> {
+    const env: Record<string, string | undefined> = {
+      ...configEnv,
+      DATABASE_SCHEMA: db.schema,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace ?? 'default',
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      DISBURSE_ENCRYPTION_KEYS: `k1:${secrets.encryption.toString('base64')}`,
+      DISBURSE_FINGERPRINT_KEY: secrets.fingerprint.toString('base64'),
+      DISBURSE_TOKEN_SIGNING_KEY: secrets.token.toString('base64'),
+      LOG_LEVEL: 'info',
+      ...overrides,
+    };
+    return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  }
+
   return {
     db,
     services,
     temporal,
+    workerEnv,
     gateway,
     periodGateway,
     taskQueue,
