@@ -16,7 +16,7 @@ export class Clock {
   private heap: Entry[] = [];
   private seq = 0;
   private realTimer: NodeJS.Timeout | undefined;
-  private realTimerAt = Number.POSITIVE_INFINITY;
+  private realTimerDue = Number.POSITIVE_INFINITY;
   private lockCount: number;
   private inFlight = 0;
   private skipScheduled = false;
@@ -118,13 +118,15 @@ export class Clock {
     if (this.stopped) return;
     const next = this.peekLive();
     if (!next) return;
-    if (this.realTimer && this.realTimerAt <= next.at) return;
+    // Compare in real time: a skip moves virtual time, so a timer armed before it may be too late.
+    const due = next.at - this.offset;
+    if (this.realTimer && this.realTimerDue <= due) return;
     if (this.realTimer) clearTimeout(this.realTimer);
-    this.realTimerAt = next.at;
-    const delay = Math.min(Math.max(0, next.at - this.now()), 2_000_000_000);
+    this.realTimerDue = due;
+    const delay = Math.min(Math.max(0, due - Date.now()), 2_000_000_000);
     this.realTimer = setTimeout(() => {
       this.realTimer = undefined;
-      this.realTimerAt = Number.POSITIVE_INFINITY;
+      this.realTimerDue = Number.POSITIVE_INFINITY;
       this.fireDue();
     }, delay);
     this.realTimer.unref?.();

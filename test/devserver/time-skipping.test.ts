@@ -7,7 +7,15 @@ import { Worker } from '@temporalio/worker';
 import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES } from '../support/temporal.ts';
 import * as activities from './activities.ts';
 import { approval, approve, status } from './workflows/basic.ts';
-import { cancellable, retries, sleepsDays } from './workflows/features.ts';
+import {
+  activityTimeouts,
+  cancellable,
+  childDone,
+  childSignalsAndCancel,
+  retries,
+  sleepsDays,
+  waitsWithDeadline,
+} from './workflows/features.ts';
 
 const basicPath = fileURLToPath(new URL('./workflows/basic.ts', import.meta.url));
 const featuresPath = fileURLToPath(new URL('./workflows/features.ts', import.meta.url));
@@ -78,5 +86,50 @@ describe('temporal-dev time-skipping test server', () => {
   it('runs activity retries with backoff under time skipping', async () => {
     const r = await env.client.workflow.execute(retries, opts());
     expect(r).toMatchObject({ flakyAttempt: 3, later: 2 });
+  });
+
+  it('times out activities by heartbeat and by schedule-to-close across retries', async () => {
+    // Heartbeat timeout; then retries stop once the next attempt would pass schedule-to-close.
+    expect(await env.client.workflow.execute(activityTimeouts, opts())).toEqual([
+      'HEARTBEAT',
+      'TIMEOUT: attempt 2 failed',
+    ]);
+  });
+
+  it('signals and cancels child workflows', async () => {
+    expect(await env.client.workflow.execute(childSignalsAndCancel, opts())).toEqual([
+      'hi child',
+      'child cancelled',
+    ]);
+  });
+
+  it('cancels the condition timer when the signal arrives, fires it otherwise', async () => {
+    const h = await env.client.workflow.start(waitsWithDeadline, opts());
+    await h.signal(childDone, 'in time');
+    expect(await h.result()).toBe('in time');
+    const history = await h.fetchHistory();
+    expect(history.events?.some((e) => e.timerCanceledEventAttributes)).toBe(true);
+    expect(await env.client.workflow.execute(waitsWithDeadline, opts())).toBe('deadline passed');
+  });
+
+  it('delays the first workflow task by the start delay (virtual time)', async () => {
+    const before = await env.currentTimeMs();
+    const h = await env.client.workflow.start(waitsWithDeadline, { ...opts(), startDelay: '3 hours' });
+    expect(await h.result()).toBe('deadline passed');
+    expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(27 * 3600 * 1000);
+  });
+
+  it('deduplicates starts by request id', async () => {
+    const req = {
+      namespace: env.namespace ?? 'default',
+      workflowId: randomUUID(),
+      workflowType: { name: 'waitsWithDeadline' },
+      taskQueue: { name: taskQueue },
+      requestId: randomUUID(),
+    };
+    const a = await env.connection.workflowService.startWorkflowExecution(req);
+    const b = await env.connection.workflowService.startWorkflowExecution(req);
+    expect(b.runId).toBe(a.runId);
+    await env.client.workflow.getHandle(req.workflowId).terminate();
   });
 });

@@ -189,3 +189,59 @@ export async function sleepsDays(): Promise<number> {
   await condition(() => false, '2 days');
   return Date.now() - start;
 }
+
+function timeoutOf(err: unknown): string {
+  const cause = (err as { cause?: { timeoutType?: unknown; message?: string } }).cause;
+  return String(cause?.timeoutType ?? cause?.message);
+}
+
+export async function activityTimeouts(): Promise<string[]> {
+  const out: string[] = [];
+  const hb = proxyActivities<typeof activities>({
+    startToCloseTimeout: '10s',
+    heartbeatTimeout: '300ms',
+    retry: { maximumAttempts: 1 },
+  });
+  try {
+    await hb.slow(3000);
+  } catch (err) {
+    out.push(timeoutOf(err));
+  }
+  const s2c = proxyActivities<typeof activities>({
+    scheduleToCloseTimeout: '2 hours',
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '1 hour', backoffCoefficient: 1 },
+  });
+  try {
+    await s2c.flaky(100);
+  } catch (err) {
+    out.push(`${(err as { retryState?: string }).retryState}: ${timeoutOf(err)}`);
+  }
+  return out;
+}
+
+export async function childSignalsAndCancel(): Promise<string[]> {
+  const h = await startChild(waitsForSignal, {});
+  await h.signal(childDone, 'hi child');
+  const first = await h.result();
+  const scope = new CancellationScope();
+  const p = scope.run(() => executeChild(child, { args: ['wait'] }));
+  await sleep(10);
+  scope.cancel();
+  let second = '';
+  try {
+    await p;
+  } catch (err) {
+    second = isCancellation(err) ? 'child cancelled' : `unexpected ${(err as Error).message}`;
+  }
+  return [first, second];
+}
+
+export async function waitsWithDeadline(): Promise<string> {
+  let got = '';
+  setHandler(childDone, (v) => {
+    got = v;
+  });
+  const inTime = await condition(() => got !== '', '1 day');
+  return inTime ? got : 'deadline passed';
+}
