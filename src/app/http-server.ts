@@ -7,7 +7,7 @@ import { createFirstRunKeys, registerBootstrapKeys } from '../api/server.ts';
 import type { Config } from '../config/index.ts';
 import { createHttpApp } from './http.ts';
 import type { TemporalHandle } from './runtime.ts';
-import { gatewayFor } from './runtime.ts';
+import { gatewayFor, periodGatewayFor } from './runtime.ts';
 import type { Services } from './services.ts';
 
 export async function startHttp(
@@ -25,6 +25,7 @@ export async function startHttp(
   const { app } = createHttpApp({
     services: o.services,
     gateway: gatewayFor(config, o.temporal),
+    periodGateway: periodGatewayFor(config, o.temporal),
     security: o.security,
     logger: o.logger,
     bodyLimitBytes: config.api.bodyLimitBytes,

@@ -10,6 +10,7 @@ import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.ts'
 import { migrateDatabase } from '../db/migrate.ts';
 import { type Database, openDatabase } from '../db/open.ts';
 import { PayoutGateway } from '../payouts/gateway.ts';
+import { PeriodGateway } from '../periods/gateway.ts';
 import { type EmbeddedTemporal, startEmbeddedTemporal } from '../temporal/embedded-server.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
 import { createDisburseWorker } from '../worker/create-worker.ts';
@@ -116,6 +117,7 @@ export async function buildServices(
     keyring: security.keyring,
     fingerprintKey: security.fingerprintKey,
     payouts: config.payouts,
+    periods: config.periods,
     startProviderBackground: background,
   });
 }
@@ -135,6 +137,15 @@ export async function startWorker(
 
 export function gatewayFor(config: Config, temporal: TemporalHandle): PayoutGateway {
   return new PayoutGateway(temporal.client, config.temporal.taskQueue);
+}
+
+export function periodGatewayFor(config: Config, temporal: TemporalHandle): PeriodGateway {
+  return new PeriodGateway(temporal.client, config.temporal.taskQueue, {
+    reminderMs: config.periods.reminderMs,
+    escalationMs: config.periods.escalationMs,
+    payoutWindow: config.periods.payoutWindow,
+    payoutPollMs: 30_000,
+  });
 }
 
 export function runtimeLogger(config: Config): Logger {
