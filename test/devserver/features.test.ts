@@ -13,6 +13,7 @@ import * as activities from './activities.ts';
 import {
   addItem,
   asyncActivity,
+  buggy,
   cancellable,
   cancelsActivity,
   counter,
@@ -20,6 +21,7 @@ import {
   items,
   localActivities,
   parent,
+  parentClosePolicies,
   patchedWorkflow,
   progress,
   retries,
@@ -218,6 +220,37 @@ describe('temporal-dev features (dev server)', () => {
       signalArgs: ['first'],
     });
     expect(await h.result()).toBe('first');
+  });
+
+  it('retries a failed workflow task and records WorkflowTaskFailed', async () => {
+    const h = await env.client.workflow.start(buggy, opts());
+    let failedTasks = 0;
+    for (let i = 0; i < 100 && failedTasks === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const history = await h.fetchHistory();
+      failedTasks = history.events?.filter((e) => e.workflowTaskFailedEventAttributes).length ?? 0;
+    }
+    expect(failedTasks).toBeGreaterThanOrEqual(1);
+    const desc = await h.describe();
+    expect(desc.status.name).toBe('RUNNING');
+    expect(desc.raw.pendingWorkflowTask?.attempt).toBeGreaterThanOrEqual(2);
+    await h.terminate('test over');
+  });
+
+  it('applies parent close policies and cancels external workflows', async () => {
+    const ids = { cancel: randomUUID(), abandon: randomUUID(), external: randomUUID() };
+    const external = await env.client.workflow.start(cancellable, { taskQueue, workflowId: ids.external });
+    expect(await env.client.workflow.execute(parentClosePolicies, { ...opts(), args: [ids] })).toBe(
+      'parent done',
+    );
+    await expect(external.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    expect((await external.describe()).status.name).toBe('CANCELLED');
+    const cancelled = env.client.workflow.getHandle(ids.cancel);
+    await expect(cancelled.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    expect((await cancelled.describe()).status.name).toBe('CANCELLED');
+    const abandoned = env.client.workflow.getHandle(ids.abandon);
+    expect((await abandoned.describe()).status.name).toBe('RUNNING');
+    await abandoned.terminate();
   });
 
   // Runs last: every history this server produced for the workflows above replays deterministically.

@@ -245,3 +245,19 @@ export async function waitsWithDeadline(): Promise<string> {
   const inTime = await condition(() => got !== '', '1 day');
   return inTime ? got : 'deadline passed';
 }
+
+/** A plain Error (not an ApplicationFailure) fails the workflow task, which the server retries. */
+export async function buggy(): Promise<void> {
+  throw new Error('bug in workflow code');
+}
+
+export async function parentClosePolicies(ids: {
+  cancel: string;
+  abandon: string;
+  external: string;
+}): Promise<string> {
+  await startChild(child, { args: ['wait'], workflowId: ids.cancel, parentClosePolicy: 'REQUEST_CANCEL' });
+  await startChild(child, { args: ['wait'], workflowId: ids.abandon, parentClosePolicy: 'ABANDON' });
+  await getExternalWorkflowHandle(ids.external).cancel();
+  return 'parent done';
+}
