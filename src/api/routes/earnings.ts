@@ -58,17 +58,24 @@ const ingestView = z
     duplicates: z.number().describe('Events already recorded with the same content (no-ops)'),
     late: z.number().describe('Events booked in a later period because theirs was closed'),
     periods: z
-      .array(z.object({ periodId: z.string(), events: z.number() }))
+      .array(
+        z
+          .object({
+            periodId: z.string().describe('Period id'),
+            events: z.number().describe('New events in it'),
+          })
+          .describe('Events per period'),
+      )
       .describe('Where the new events landed'),
   })
   .meta({ id: 'EarningsIngested', description: 'Outcome of an earnings batch' });
 
 const statementView = z
   .object({
-    currency: z.string(),
-    personalVolume: z.number(),
-    groupVolume: z.number(),
-    rank: z.string().nullable(),
+    currency: z.string().describe('ISO 4217 code'),
+    personalVolume: z.number().describe('Net personal volume in the period'),
+    groupVolume: z.number().describe('Personal volume plus the whole downline'),
+    rank: z.string().nullable().describe('Rank reached (bonus), if any'),
     commission: z.string().describe('Minor units'),
     overrides: z.string().describe('Minor units'),
     bonus: z.string().describe('Minor units'),
@@ -81,21 +88,23 @@ const statementView = z
 
 const earningsView = z
   .object({
-    payeeId: z.string(),
-    periodId: z.string(),
+    payeeId: z.string().describe('Payee id'),
+    periodId: z.string().describe('Period id'),
     periodStatus: z.string().describe('open, closed, reopened, posted or completed'),
-    planVersion: z.string(),
+    planVersion: z.string().describe('Plan version the statement is calculated with'),
     provisional: z.boolean().describe('True while the period is not yet calculated and approved'),
-    statements: z.array(statementView),
+    statements: z.array(statementView).describe('One statement per currency'),
     events: z
       .array(
-        z.object({
-          type: z.string(),
-          currency: z.string(),
-          count: z.number(),
-          amount: z.string(),
-          volume: z.number(),
-        }),
+        z
+          .object({
+            type: z.string().describe('Event type'),
+            currency: z.string().describe('ISO 4217 code'),
+            count: z.number().describe('Number of events'),
+            amount: z.string().describe('Sum of amounts (minor units)'),
+            volume: z.number().describe('Sum of volume'),
+          })
+          .describe('Totals of one type and currency'),
       )
       .describe('Event totals by type and currency'),
   })

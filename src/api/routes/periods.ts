@@ -145,7 +145,8 @@ export function periodRoutes(deps: {
           .regex(/^\d{1,4}$/)
           .transform(Number)
           .pipe(z.number().int().min(1).max(1000))
-          .optional(),
+          .optional()
+          .describe('Page size, 1-1000 (default 100)'),
         run: z
           .string()
           .regex(/^\d{1,6}$/)
