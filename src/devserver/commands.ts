@@ -277,7 +277,7 @@ export function armWorkflowTimer(
   });
 }
 
-function mergePayloads(target: Record<string, any>, src: Record<string, any> | undefined): void {
+function mergePayloads(target: Obj, src: Obj | undefined): void {
   for (const [k, v] of Object.entries(src ?? {})) {
     const data = v?.data ? Buffer.from(v.data).toString('utf8') : '';
     // An empty list or null value removes the attribute.

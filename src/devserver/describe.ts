@@ -25,7 +25,7 @@ export function executionInfo(run: Run): Obj {
 
 const activityStates = { scheduled: 1, started: 2, backoff: 1 } as const;
 
-export function describeRun(engine: Engine, run: Run): Obj {
+export function describeRun(_engine: Engine, run: Run): Obj {
   return {
     executionConfig: {
       taskQueue: { name: run.taskQueue, kind: TaskQueueKind.NORMAL },

@@ -6,7 +6,7 @@ import { RpcError } from './errors.ts';
 import type { Obj } from './model.ts';
 import { decode, encode, serviceDef } from './proto.ts';
 
-export type Handler = (req: Record<string, any>, call: grpc.ServerUnaryCall<Obj, Obj>) => unknown;
+export type Handler = (req: Obj, call: grpc.ServerUnaryCall<Obj, Obj>) => unknown;
 export type Handlers = Record<string, Handler | undefined>;
 
 function buildDefinition(service: protobuf.Service): grpc.ServiceDefinition {
@@ -40,7 +40,7 @@ export function addService(server: grpc.Server, fullName: string, handlers: Hand
   const impl: grpc.UntypedServiceImplementation = {};
   for (const name of Object.keys(def)) {
     const handler = handlers[name];
-    impl[name] = (call: grpc.ServerUnaryCall<Obj, Obj>, callback: grpc.sendUnaryData<any>) => {
+    impl[name] = (call: grpc.ServerUnaryCall<Obj, Obj>, callback: grpc.sendUnaryData<unknown>) => {
       if (!handler) {
         callback({
           code: grpc.status.UNIMPLEMENTED,

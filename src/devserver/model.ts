@@ -1,6 +1,7 @@
 // In-memory shapes of the server's state. Everything here is plain data so it can be persisted.
 
 export type Payload = { metadata?: Record<string, Uint8Array>; data?: Uint8Array };
+// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf messages are dynamic; handlers read fields by name
 export type Obj = Record<string, any>;
 
 export interface WorkflowTaskState {

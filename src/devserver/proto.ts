@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import type { temporal } from '@temporalio/proto';
 import type * as protobuf from 'protobufjs';
+import type { Obj } from './model.ts';
 
 const require = createRequire(import.meta.url);
 export const root = require('@temporalio/proto/protos/json-module.js') as protobuf.Root;
@@ -21,8 +22,12 @@ export function serviceDef(fullName: string): protobuf.Service {
 }
 
 /** Decodes to a plain object: int64 as number, enums as numbers, bytes as Buffer. */
-export function decode(type: protobuf.Type, buf: Uint8Array): Record<string, any> {
-  return type.toObject(type.decode(buf), { longs: Number, enums: Number, bytes: Buffer as any });
+export function decode(type: protobuf.Type, buf: Uint8Array): Obj {
+  return type.toObject(type.decode(buf), {
+    longs: Number,
+    enums: Number,
+    bytes: Buffer as unknown as StringConstructor,
+  });
 }
 
 /** Encodes a plain object (enums as numbers, int64 as number, nested plain objects). */
@@ -96,7 +101,7 @@ export function packAny(typeName: string, obj: unknown): { type_url: string; val
   return { type_url: `type.googleapis.com/${typeName}`, value: encode(messageType(typeName), obj) };
 }
 
-export function unpackAny(any: { type_url?: string; value?: Uint8Array } | undefined): Record<string, any> {
+export function unpackAny(any: { type_url?: string; value?: Uint8Array } | undefined): Obj {
   if (!any?.type_url) return {};
   const name = any.type_url.slice(any.type_url.lastIndexOf('/') + 1);
   return decode(messageType(name), any.value ?? new Uint8Array());
