@@ -42,6 +42,7 @@ export function applyUpdateMessage(engine: Engine, run: Run, m: Obj, wtc: number
     u.outcome = { failure: body.failure };
     run.updates.delete(u.updateId); // a rejected update leaves no trace; its id may be reused
     rejected.set(`${run.runId}/${u.updateId}`, u);
+    if (rejected.size > 10_000) rejected.delete(rejected.keys().next().value!);
   }
   void wtc;
 }

@@ -29,80 +29,88 @@ async function waitReady(port: number, withinMs: number): Promise<number> {
   return Date.now() - start;
 }
 
-const describeOwn = usingOfficialServer() ? describe.skip : describe;
+// This file tests bin/temporal-dev itself, so it is skipped (with this reason in its title) when the
+// suite runs against the official binaries.
+const official = usingOfficialServer() || usingOfficialServer(true);
+const describeOwn = official ? describe.skip : describe;
 
-describeOwn('bin/temporal-dev process contract', () => {
-  let child: ChildProcess;
-  let port: number;
-  let stderr = '';
+describeOwn(
+  `bin/temporal-dev process contract${official ? ' (skipped: TEMPORAL_CLI_PATH/TEMPORAL_TEST_SERVER_PATH set)' : ''}`,
+  () => {
+    let child: ChildProcess;
+    let port: number;
+    let stderr = '';
 
-  beforeAll(async () => {
-    port = await freePort();
-    child = spawn(
-      TEMPORAL_DEV_PATH,
-      [
-        'server',
-        'start-dev',
-        '--port',
-        String(port),
-        '--namespace',
-        'payouts',
-        '--ip',
-        '127.0.0.1',
-        '--headless',
-        '--brand-new-flag',
-        'x',
-      ],
-      { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    await waitReady(port, 5000);
-  });
-
-  afterAll(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-
-  it('starts with the pinned node even without node_modules/.bin on PATH, and warns on unknown flags', () => {
-    expect(stderr).toMatch(/ignoring unknown flag --brand-new-flag/);
-  });
-
-  it('answers GetSystemInfo with capabilities and UNIMPLEMENTED naming unsupported RPCs', async () => {
-    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
-    try {
-      const info = await connection.workflowService.getSystemInfo({});
-      expect(info.capabilities?.sdkMetadata).toBe(true);
-      expect(info.capabilities?.internalErrorDifferentiation).toBe(true);
-      const ns = await connection.workflowService.describeNamespace({ namespace: 'payouts' });
-      expect(ns.namespaceInfo?.name).toBe('payouts');
-      await expect(connection.workflowService.listSchedules({ namespace: 'payouts' })).rejects.toMatchObject({
-        code: grpc.status.UNIMPLEMENTED,
-        details: expect.stringMatching(/ListSchedules/),
+    beforeAll(async () => {
+      port = await freePort();
+      child = spawn(
+        TEMPORAL_DEV_PATH,
+        [
+          'server',
+          'start-dev',
+          '--port',
+          String(port),
+          '--namespace',
+          'payouts',
+          '--ip',
+          '127.0.0.1',
+          '--headless',
+          '--brand-new-flag',
+          'x',
+        ],
+        { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
       });
-    } finally {
-      await connection.close();
-    }
-  });
-
-  it('exits cleanly on SIGTERM', async () => {
-    const code = await new Promise<number | null>((resolve) => {
-      child.once('exit', (c) => resolve(c));
-      child.kill('SIGTERM');
+      await waitReady(port, 5000);
     });
-    expect(code).toBe(0);
-  });
 
-  it('is ready within a second in time-skipping mode', async () => {
-    const p = await freePort();
-    const ts = spawn(TEMPORAL_DEV_PATH, [String(p)], { stdio: 'ignore' });
-    try {
-      const started = Date.now();
-      await waitReady(p, 5000);
-      expect(Date.now() - started).toBeLessThan(2500); // 1 s on an idle machine; CI cores are shared
-    } finally {
-      ts.kill('SIGTERM');
-    }
-  });
-});
+    afterAll(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+
+    it('starts with the pinned node even without node_modules/.bin on PATH, and warns on unknown flags', () => {
+      expect(stderr).toMatch(/ignoring unknown flag --brand-new-flag/);
+    });
+
+    it('answers GetSystemInfo with capabilities and UNIMPLEMENTED naming unsupported RPCs', async () => {
+      const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+      try {
+        const info = await connection.workflowService.getSystemInfo({});
+        expect(info.capabilities?.sdkMetadata).toBe(true);
+        expect(info.capabilities?.internalErrorDifferentiation).toBe(true);
+        const ns = await connection.workflowService.describeNamespace({ namespace: 'payouts' });
+        expect(ns.namespaceInfo?.name).toBe('payouts');
+        await expect(
+          connection.workflowService.listSchedules({ namespace: 'payouts' }),
+        ).rejects.toMatchObject({
+          code: grpc.status.UNIMPLEMENTED,
+          details: expect.stringMatching(/ListSchedules/),
+        });
+      } finally {
+        await connection.close();
+      }
+    });
+
+    it('exits cleanly on SIGTERM', async () => {
+      const code = await new Promise<number | null>((resolve) => {
+        child.once('exit', (c) => resolve(c));
+        child.kill('SIGTERM');
+      });
+      expect(code).toBe(0);
+    });
+
+    it('is ready within a second in time-skipping mode', async () => {
+      const p = await freePort();
+      const ts = spawn(TEMPORAL_DEV_PATH, [String(p)], { stdio: 'ignore' });
+      try {
+        const started = Date.now();
+        await waitReady(p, 5000);
+        expect(Date.now() - started).toBeLessThan(2500); // 1 s on an idle machine; CI cores are shared
+      } finally {
+        ts.kill('SIGTERM');
+      }
+    });
+  },
+);

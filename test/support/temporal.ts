@@ -84,7 +84,12 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestWork
     const env = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path } },
     });
-    if (Object.keys(attrs).length > 0) await addSearchAttributes(env, attrs);
+    if (Object.keys(attrs).length > 0) {
+      // The official test server accepts any search attribute and may not serve OperatorService.
+      await addSearchAttributes(env, attrs).catch((err: { code?: number }) => {
+        if (err?.code !== 12 /* UNIMPLEMENTED */) throw err;
+      });
+    }
     return env;
   }
   const path = process.env.TEMPORAL_CLI_PATH || TEMPORAL_DEV_PATH;
