@@ -156,6 +156,7 @@ export class Engine {
 
   /** Resolves on the next change of the run or after timeoutMs. */
   waitChange(run: Run, timeoutMs: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       let set = this.listeners.get(run.runId);
       if (!set) {
@@ -195,7 +196,11 @@ export class Engine {
     return q;
   }
 
+  /** Set on shutdown: long polls answer at once instead of waiting. */
+  stopping = false;
+
   releaseAllPolls(): void {
+    this.stopping = true;
     for (const q of this.wfQueues.values()) q.releaseAll();
     for (const q of this.actQueues.values()) q.releaseAll();
     for (const set of this.listeners.values()) for (const l of set) l();

@@ -77,7 +77,7 @@ async function waitFor(
   for (;;) {
     const u = lookup(run, updateId);
     if (!u) throw notFound(`update ${updateId} not found`);
-    if (stageReached(u, wait) || Date.now() >= deadline) {
+    if (stageReached(u, wait) || Date.now() >= deadline || engine.stopping) {
       return {
         updateRef: { workflowExecution: { workflowId: run.workflowId, runId: run.runId }, updateId },
         outcome: u.stage === 'completed' ? u.outcome : undefined,

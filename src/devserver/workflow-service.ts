@@ -183,7 +183,12 @@ export function workflowServiceHandlers(
       const timeout = longPollTimeout(call, 20_000);
       const deadline = Date.now() + timeout;
       if (closeOnly) {
-        while (run.status === ExecStatus.RUNNING && req.waitNewEvent && Date.now() < deadline) {
+        while (
+          run.status === ExecStatus.RUNNING &&
+          req.waitNewEvent &&
+          Date.now() < deadline &&
+          !engine.stopping
+        ) {
           await engine.waitChange(run, deadline - Date.now());
           run = engine.runs.get(run.runId)!;
         }
@@ -196,7 +201,8 @@ export function workflowServiceHandlers(
         req.waitNewEvent &&
         run.status === ExecStatus.RUNNING &&
         run.history.length < from &&
-        Date.now() < deadline
+        Date.now() < deadline &&
+        !engine.stopping
       ) {
         await engine.waitChange(run, deadline - Date.now());
       }

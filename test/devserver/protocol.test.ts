@@ -93,12 +93,42 @@ describeOwn(
       }
     });
 
-    it('exits cleanly on SIGTERM', async () => {
+    it('releases long polls and exits cleanly on SIGTERM', async () => {
+      const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+      const poll = connection.workflowService
+        .pollWorkflowTaskQueue({ namespace: 'payouts', taskQueue: { name: 'nobody-starts-work-here' } })
+        .then(
+          () => 'released',
+          () => 'released',
+        );
+      await connection.workflowService.startWorkflowExecution({
+        namespace: 'payouts',
+        workflowId: 'never-runs',
+        workflowType: { name: 'nothing' },
+        taskQueue: { name: 'no-worker' },
+        requestId: 'r1',
+      });
+      const historyPoll = connection.workflowService
+        .getWorkflowExecutionHistory({
+          namespace: 'payouts',
+          execution: { workflowId: 'never-runs' },
+          waitNewEvent: true,
+          historyEventFilterType: 2,
+        })
+        .then(
+          () => 'released',
+          () => 'released',
+        );
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
       const code = await new Promise<number | null>((resolve) => {
         child.once('exit', (c) => resolve(c));
         child.kill('SIGTERM');
       });
       expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(await Promise.all([poll, historyPoll])).toEqual(['released', 'released']);
+      await connection.close();
     });
 
     it('is ready within a second in time-skipping mode', async () => {
