@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WorkflowFailedError } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES } from '../support/temporal.ts';
@@ -131,5 +132,23 @@ describe('temporal-dev time-skipping test server', () => {
     const b = await env.connection.workflowService.startWorkflowExecution(req);
     expect(b.runId).toBe(a.runId);
     await env.client.workflow.getHandle(req.workflowId).terminate();
+  });
+
+  it('accepts typed search attributes registered through OperatorService and filters on them', async () => {
+    const payeeId = defineSearchAttributeKey('PayeeId', SearchAttributeType.KEYWORD);
+    const amount = defineSearchAttributeKey('PayoutAmount', SearchAttributeType.INT);
+    const o = opts();
+    await env.client.workflow.execute(waitsWithDeadline, {
+      ...o,
+      typedSearchAttributes: [
+        { key: payeeId, value: 'payee-ts' },
+        { key: amount, value: 1234 },
+      ],
+    });
+    const desc = await env.client.workflow.getHandle(o.workflowId).describe();
+    expect(desc.typedSearchAttributes.get(payeeId)).toBe('payee-ts');
+    expect(desc.typedSearchAttributes.get(amount)).toBe(1234);
+    const { count } = await env.client.workflow.count(`PayeeId = 'payee-ts' AND PayoutAmount > 1000`);
+    expect(count).toBe(1);
   });
 });
