@@ -78,20 +78,32 @@ export function createPeriodService(deps: PeriodServiceDeps) {
   // One calculation context per (period, run): built once per worker process from the frozen inputs.
   let cached: { key: string; ctx: CalculationContext } | undefined;
 
+  // Large reads are paged by payee id (keyset) so no single result set holds a whole period.
+  const PAGE = 2_000;
+
   async function loadActivity(periodId: string): Promise<PayeeActivity[]> {
-    const rows = await sql<{
+    const rows: {
       payee_id: string;
       type: string;
       currency: string;
       category: string;
       amount: string;
       volume: string;
-    }>(
-      db.em(),
-      `SELECT payee_id, type, currency, category, sum(amount)::text AS amount, sum(volume)::text AS volume
-         FROM ${t.events} WHERE period_id = $1 GROUP BY 1, 2, 3, 4`,
-      [periodId],
-    );
+    }[] = [];
+    for (let after = ''; ; ) {
+      const page = await sql<(typeof rows)[number]>(
+        db.em(),
+        `WITH p AS (SELECT DISTINCT payee_id FROM ${t.events} WHERE period_id = $1 AND payee_id > $2
+                    ORDER BY payee_id LIMIT $3)
+         SELECT e.payee_id, e.type, e.currency, e.category, sum(e.amount)::text AS amount, sum(e.volume)::text AS volume
+           FROM ${t.events} e JOIN p ON p.payee_id = e.payee_id
+          WHERE e.period_id = $1 GROUP BY 1, 2, 3, 4 ORDER BY 1`,
+        [periodId, after, PAGE],
+      );
+      rows.push(...page);
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.payee_id;
+    }
     const byPayee = new Map<string, PayeeActivity>();
     const pass = new Map<string, Map<string, bigint>>();
     for (const r of rows) {
@@ -131,11 +143,18 @@ export function createPeriodService(deps: PeriodServiceDeps) {
     const planVersion = (await runPlan(periodId, run)) ?? period.plan_version;
     const activity = await loadActivity(periodId);
     heartbeat();
-    const tree = await sql<{ payee_id: string; sponsor_id: string | null }>(
-      db.em(),
-      `SELECT payee_id, sponsor_id FROM ${t.tree} WHERE period_id = $1 AND run = $2`,
-      [periodId, run],
-    );
+    const tree: { payee_id: string; sponsor_id: string | null }[] = [];
+    for (let after = ''; ; ) {
+      const page = await sql<{ payee_id: string; sponsor_id: string | null }>(
+        db.em(),
+        `SELECT payee_id, sponsor_id FROM ${t.tree} WHERE period_id = $1 AND run = $2 AND payee_id > $3
+          ORDER BY payee_id LIMIT $4`,
+        [periodId, run, after, PAGE * 5],
+      );
+      tree.push(...page);
+      if (page.length < PAGE * 5) break;
+      after = page[page.length - 1]!.payee_id;
+    }
     heartbeat();
     const ctx = buildContext(
       plans.get(planVersion),

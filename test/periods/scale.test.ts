@@ -46,44 +46,68 @@ describe('2,000-payee period with worker restarts', () => {
       expect(res.status).toBe(200);
       expect(res.body.accepted).toBe(10_000);
     }
-    const pure = calculatePeriod(
-      stack.services.plans.get('standard-2026.1'),
-      events.map(
-        (e): EarningsEvent => ({
-          payeeId: e.payeeId,
-          type: e.type,
-          amount: BigInt(e.amount.amount),
-          currency: e.amount.currency,
-          category: e.category ?? 'default',
-          volume: e.volume ?? 0,
-        }),
-      ),
-      ids.map((payeeId, i) => ({ payeeId, sponsorId: sponsors[i]! })),
-    );
+    const calculateAll = () =>
+      calculatePeriod(
+        stack.services.plans.get('standard-2026.1'),
+        events.map(
+          (e): EarningsEvent => ({
+            payeeId: e.payeeId,
+            type: e.type,
+            amount: BigInt(e.amount.amount),
+            currency: e.amount.currency,
+            category: e.category ?? 'default',
+            volume: e.volume ?? 0,
+          }),
+        ),
+        ids.map((payeeId, i) => ({ payeeId, sponsorId: sponsors[i]! })),
+      );
 
-    // Closed with a tiny history limit so the workflow continues as new several times on the way.
-    await stack.temporal.client.workflow.start('periodCloseWorkflow', {
-      workflowId: `period-${periodId}`,
-      taskQueue: stack.taskQueue,
-      args: [
-        {
-          periodId,
-          closedBy: { actor: 'acme-backend', role: 'platform' },
-          policy: {
-            reminderMs: 86_400_000,
-            escalationMs: 259_200_000,
-            payoutWindow: 500,
-            payoutPollMs: 5_000,
-            historyLimit: 60,
+    // Closed with a tiny history limit so the workflow continues as new several times on the way, while
+    // more events for the same period arrive concurrently: each lands before the close or in 2026-02.
+    const racing = ids.slice(0, 1_000).map((payeeId, i) => ({
+      externalId: `race-${i}`,
+      payeeId,
+      type: 'sale' as const,
+      amount: { amount: '5000', currency: 'USD', scale: 2 },
+      occurredAt: '2026-01-28T12:00:00Z',
+      volume: 50,
+    }));
+    const [raced] = await Promise.all([
+      stack.call('POST', '/v1/earnings', { body: { events: racing, lateEvents: 'next_period' } }),
+      stack.temporal.client.workflow.start('periodCloseWorkflow', {
+        workflowId: `period-${periodId}`,
+        taskQueue: stack.taskQueue,
+        args: [
+          {
+            periodId,
+            closedBy: { actor: 'acme-backend', role: 'platform' },
+            policy: {
+              reminderMs: 86_400_000,
+              escalationMs: 259_200_000,
+              payoutWindow: 500,
+              payoutPollMs: 5_000,
+              historyLimit: 60,
+            },
           },
-        },
-      ],
-    });
+        ],
+      }),
+    ]);
+    expect(raced.status).toBe(200);
+    expect(raced.body.accepted).toBe(1_000);
+    const landed = await sql<{ external_id: string }>(
+      stack.db.em(),
+      `SELECT external_id FROM "${stack.db.schema}".earnings_events WHERE period_id = $1 AND external_id LIKE 'race-%'`,
+      [periodId],
+    );
+    // All or nothing: the batch either beat the close or was booked in the next period as a whole.
+    expect([0, 1_000]).toContain(landed.length);
+    if (landed.length === 1_000) events.push(...racing);
     // Stop the worker while calculation is under way; the restarted worker resumes from committed batches.
     await waitFor(periodId, (p) => p.stage === 'calculating' && p.calculation.batchesDone >= 2);
     await stack.stopWorker();
     await stack.startWorker();
     const calculated = await waitFor(periodId, (p) => p.stage === 'awaiting_approval');
+    const pure = calculateAll();
     expect(calculated.approvalsRequired).toBe(1);
     expect(calculated.calculation.batchesTotal).toBe(20);
     const expectedTotal = pure.reduce((s, x) => s + x.total, 0n);
