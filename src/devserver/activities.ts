@@ -42,13 +42,16 @@ export function retryDecision(
   return { delayMs };
 }
 
-export function scheduleActivity(engine: Engine, run: Run, a: ActivityState): void {
+/** Puts the attempt on its task queue (or, for eager execution, leaves it for the caller to claim). */
+export function scheduleActivity(engine: Engine, run: Run, a: ActivityState, enqueue = true): void {
   a.state = 'scheduled';
   a.scheduledTime = engine.clock.now();
   engine.clock.hold();
-  engine
-    .actQueue(run.ns, a.taskQueue)
-    .offer({ run, scheduledEventId: a.scheduledEventId, attempt: a.attempt });
+  if (enqueue) {
+    engine
+      .actQueue(run.ns, a.taskQueue)
+      .offer({ run, scheduledEventId: a.scheduledEventId, attempt: a.attempt });
+  }
   armActivityTimer(engine, run, a);
 }
 

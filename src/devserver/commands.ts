@@ -1,6 +1,7 @@
 // RespondWorkflowTaskCompleted: turns the worker's commands and protocol messages into history
 // events and side effects (activities, timers, children, external signals, completion).
 import {
+  claimActivity,
   normalizeRetryPolicy,
   requestCancelActivity,
   retryDecision,
@@ -29,7 +30,8 @@ const completionCommands = new Set([
   CommandType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
 ]);
 
-export function completeWorkflowTask(engine: Engine, run: Run, req: Obj): void {
+/** Returns the response: activity tasks handed out eagerly to the completing worker. */
+export function completeWorkflowTask(engine: Engine, run: Run, req: Obj): Obj {
   const w = run.wft!;
   const commands: Obj[] = req.commands ?? [];
   const identity: string = req.identity ?? '';
@@ -43,7 +45,7 @@ export function completeWorkflowTask(engine: Engine, run: Run, req: Obj): void {
   const hasUnseenUpdates = [...run.updates.values()].some((u) => u.stage === 'admitted' && !u.delivered);
   if (closes && (hasUnseenSignals || hasUnseenUpdates)) {
     engine.failWft(run, 'failed', { cause: 1, identity, failure: { message: 'UnhandledCommand' } });
-    return;
+    return {};
   }
   const completed = append(
     run,
@@ -61,7 +63,7 @@ export function completeWorkflowTask(engine: Engine, run: Run, req: Obj): void {
   run.previousStartedEventId = w.startedEventId;
   const messages = new Map<string, Obj>();
   for (const m of req.messages ?? []) messages.set(m.id, m);
-  const ctx: Ctx = { engine, run, wtc, identity, messages };
+  const ctx: Ctx = { engine, run, wtc, identity, messages, eager: [] };
   for (const cmd of commands) {
     if (run.status !== ExecStatus.RUNNING) break;
     applyCommand(ctx, cmd);
@@ -91,7 +93,17 @@ export function completeWorkflowTask(engine: Engine, run: Run, req: Obj): void {
     engine.scheduleWft(run, 1);
   }
   engine.dispatchPendingQueries(run);
+  // Eager activities: hand them to the worker that scheduled them, saving it a poll.
+  const activityTasks: Obj[] = [];
+  for (const sid of ctx.eager) {
+    const a = run.activities.get(sid);
+    if (!a) continue;
+    const task = claimActivity(engine, { run, scheduledEventId: sid, attempt: a.attempt }, identity);
+    if (task) activityTasks.push(task);
+    else engine.actQueue(run.ns, a.taskQueue).offer({ run, scheduledEventId: sid, attempt: a.attempt });
+  }
   engine.touch(run);
+  return { activityTasks };
 }
 
 interface Ctx {
@@ -100,6 +112,7 @@ interface Ctx {
   wtc: number;
   identity: string;
   messages: Map<string, Obj>;
+  eager: number[];
 }
 
 function ev(ctx: Ctx, type: number, attrs: Obj): Obj {
@@ -155,7 +168,9 @@ function applyCommand(ctx: Ctx, cmd: Obj): void {
         cancelRequestedEventId: 0,
       };
       run.activities.set(e.eventId, a);
-      scheduleActivity(engine, run, a);
+      const eager = Boolean(c.requestEagerExecution) && taskQueue === run.taskQueue;
+      scheduleActivity(engine, run, a, !eager);
+      if (eager) ctx.eager.push(e.eventId);
       return;
     }
     case CommandType.REQUEST_CANCEL_ACTIVITY_TASK: {

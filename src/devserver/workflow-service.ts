@@ -231,8 +231,7 @@ export function workflowServiceHandlers(
     },
     RespondWorkflowTaskCompleted: (req) => {
       const { run } = wftFor(engine, req.taskToken);
-      completeWorkflowTask(engine, run, req);
-      return {};
+      return completeWorkflowTask(engine, run, req);
     },
     RespondWorkflowTaskFailed: (req) => {
       const { run } = wftFor(engine, req.taskToken);
