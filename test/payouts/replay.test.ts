@@ -1,0 +1,90 @@
+// Replay safety of the payout workflow: the checked-in histories (recorded from real runs) and the histories
+// of this run must replay against the current workflow code. A change that would break in-flight payouts
+// fails here. RECORD_HISTORIES=1 rewrites the fixtures from this run.
+
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
+
+// Histories are stored protobuf-encoded (the wire form), so they replay exactly as recorded.
+const History = proto.temporal.api.history.v1.History;
+
+const fixtures = fileURLToPath(new URL('../fixtures/histories/payout/', import.meta.url));
+
+describe('payout workflow replay', () => {
+  let stack: Stack;
+  const fresh: { workflowId: string; history: unknown }[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack('replay', {
+      providers: [
+        { name: 'alpha', capabilities: { priority: 1 }, scenario: { declineRateBps: 10_000 } },
+        { name: 'beta', capabilities: { priority: 2 } },
+      ],
+      env: { APPROVAL_THRESHOLD_SINGLE: 'USD:4000', APPROVAL_THRESHOLD_DUAL: 'USD:1000000' },
+    });
+    // Three shapes: failover after a decline; approval then pay; insufficient funds.
+    const a = await stack.createPayee({ credit: '100000' });
+    const failover = await stack.requestPayout(a, '5000');
+    await stack.result(failover);
+    const approved = await stack.requestPayout(a, '4500');
+    await stack.waitForState(approved, ['pending_approval']);
+    const alice = await stack.approver('alice-replay');
+    await stack.call('POST', `/v1/payouts/${approved}/approve`, {
+      key: alice.key,
+      body: { reason: 'checked', totp: alice.code() },
+    });
+    await stack.result(approved);
+    const rejected = await stack.requestPayout(a, '4600');
+    await stack.waitForState(rejected, ['pending_approval']);
+    await stack.call('POST', `/v1/payouts/${rejected}/reject`, {
+      key: alice.key,
+      body: { reason: 'not this one', totp: alice.code() },
+    });
+    await stack.result(rejected);
+    const ids = [failover, approved, rejected];
+    for (const id of ids) {
+      const history = await stack.handle(id).fetchHistory();
+      fresh.push({ workflowId: `payout-${id}`, history });
+    }
+    if (process.env.RECORD_HISTORIES === '1') {
+      mkdirSync(fixtures, { recursive: true });
+      for (const [i, h] of fresh.entries()) {
+        const bytes = History.encode(h.history as proto.temporal.api.history.v1.IHistory).finish();
+        writeFileSync(`${fixtures}${['failover', 'approved', 'rejected'][i]}.binpb`, bytes);
+      }
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('replays the histories of this run', async () => {
+    expect(fresh.length).toBeGreaterThanOrEqual(2);
+    const bundle = await workflowBundle();
+    for (const { workflowId, history } of fresh) {
+      await expect(
+        Worker.runReplayHistory(
+          { workflowBundle: bundle },
+          history as Parameters<typeof Worker.runReplayHistory>[1],
+          workflowId,
+        ),
+      ).resolves.toBeUndefined();
+    }
+  });
+
+  it('replays every checked-in history', async () => {
+    const files = readdirSync(fixtures).filter((f) => f.endsWith('.binpb'));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    const bundle = await workflowBundle();
+    for (const file of files) {
+      const history = History.decode(readFileSync(`${fixtures}${file}`));
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: bundle }, history, file),
+      ).resolves.toBeUndefined();
+    }
+  });
+});
