@@ -151,4 +151,24 @@ describe('temporal-dev time-skipping test server', () => {
     const { count } = await env.client.workflow.count(`PayeeId = 'payee-ts' AND PayoutAmount > 1000`);
     expect(count).toBe(1);
   });
+
+  // Runs last: every history produced above replays deterministically.
+  it('produces histories that replay cleanly', async () => {
+    const failures: string[] = [];
+    for (const [queue, workflowsPath] of [
+      [taskQueue, featuresPath],
+      [`${taskQueue}-basic`, basicPath],
+    ] as const) {
+      const histories = [];
+      for await (const w of env.client.workflow.list({ query: `TaskQueue = '${queue}'` })) {
+        const history = await env.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+        histories.push({ workflowId: `${w.workflowId}/${w.runId}`, history });
+      }
+      expect(histories.length).toBeGreaterThan(0);
+      for await (const r of Worker.runReplayHistories({ workflowsPath }, histories)) {
+        if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
 });
