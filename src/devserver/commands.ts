@@ -47,6 +47,12 @@ export function completeWorkflowTask(engine: Engine, run: Run, req: Obj): Obj {
     engine.failWft(run, 'failed', { cause: 1, identity, failure: { message: 'UnhandledCommand' } });
     return {};
   }
+  // Reject bad commands before anything is written, so history never holds half a task.
+  const bad = commands.map(invalidCommand).find((m) => m !== null);
+  if (bad) {
+    engine.failWft(run, 'failed', { cause: bad.cause, identity, failure: { message: bad.message } });
+    throw invalidArgument(bad.message);
+  }
   const completed = append(
     run,
     makeEvent(engine.clock, EventType.WORKFLOW_TASK_COMPLETED, {
@@ -106,6 +112,32 @@ export function completeWorkflowTask(engine: Engine, run: Run, req: Obj): Obj {
   return { activityTasks };
 }
 
+/** WorkflowTaskFailedCause numbers from temporal.api.enums.v1. */
+function invalidCommand(cmd: Obj): { cause: number; message: string } | null {
+  if (cmd.commandType === CommandType.SCHEDULE_ACTIVITY_TASK) {
+    const c = cmd.scheduleActivityTaskCommandAttributes ?? {};
+    if (!c.activityId || !c.activityType?.name) {
+      return { cause: 2, message: 'ScheduleActivityTask needs activityId and activityType' };
+    }
+    if (!durMs(c.startToCloseTimeout) && !durMs(c.scheduleToCloseTimeout)) {
+      return {
+        cause: 4,
+        message: 'ScheduleActivityTask needs startToCloseTimeout or scheduleToCloseTimeout',
+      };
+    }
+  }
+  if (cmd.commandType === CommandType.START_CHILD_WORKFLOW_EXECUTION) {
+    const c = cmd.startChildWorkflowExecutionCommandAttributes ?? {};
+    if (!c.workflowId || !c.workflowType?.name) {
+      return { cause: 16, message: 'StartChildWorkflowExecution needs workflowId and workflowType' };
+    }
+  }
+  if (cmd.commandType === CommandType.START_TIMER && !cmd.startTimerCommandAttributes?.timerId) {
+    return { cause: 4, message: 'StartTimer needs a timerId' };
+  }
+  return null;
+}
+
 interface Ctx {
   engine: Engine;
   run: Run;
@@ -127,8 +159,6 @@ function applyCommand(ctx: Ctx, cmd: Obj): void {
       const s2c = durMs(c.scheduleToCloseTimeout);
       const s2s = durMs(c.scheduleToStartTimeout);
       const st2c = durMs(c.startToCloseTimeout) || s2c;
-      if (!st2c)
-        throw invalidArgument('ScheduleActivityTask needs startToCloseTimeout or scheduleToCloseTimeout');
       const retryPolicy = normalizeRetryPolicy(c.retryPolicy);
       const taskQueue = c.taskQueue?.name || run.taskQueue;
       const e = ev(ctx, EventType.ACTIVITY_TASK_SCHEDULED, {

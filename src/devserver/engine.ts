@@ -684,7 +684,7 @@ export class Engine {
         makeEvent(this.clock, EventType.WORKFLOW_TASK_FAILED, {
           scheduledEventId: run.wft.scheduledEventId,
           startedEventId: run.wft.startedEventId,
-          cause: 24, // FORCE_CLOSE_COMMAND
+          cause: 17, // FORCE_CLOSE_COMMAND
           identity,
         }),
       );
