@@ -1,0 +1,228 @@
+// `npm run bench:payouts [-- --payouts N --concurrency C]`
+//
+// N instant payouts through the real HTTP API against the sandbox provider with zero latency, on the
+// embedded stack (bin/temporal-dev in real-time dev mode, a worker in this process, PostgreSQL from
+// DATABASE_URL or embedded PGlite). Reports:
+//   - API acknowledgement latency of POST /v1/payouts (p50/p99) and requests/s;
+//   - end-to-end payouts/s (request → ledger settled, state `paid` committed);
+//   - baseline, same run: p99 of a bare `client.workflow.start` (one RPC) and the ratio ack p99 / baseline p99.
+// Setup (payees, destinations, credits) is not measured. Exits non-zero only on errors.
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { listen } from '../src/api/app.ts';
+import { createLogger } from '../src/api/log.ts';
+import { createActivities } from '../src/app/activities.ts';
+import { createHttpApp } from '../src/app/http.ts';
+import { createServices } from '../src/app/services.ts';
+import { createApiKey } from '../src/auth/api-keys.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { keyringFromKeys } from '../src/crypto/index.ts';
+import { startEmbeddedDatabase } from '../src/db/embedded.ts';
+import { migrateDatabase } from '../src/db/migrate.ts';
+import { openDatabase } from '../src/db/open.ts';
+import { sql } from '../src/db/sql.ts';
+import { verifyLedger } from '../src/ledger/verify.ts';
+import { PayoutGateway } from '../src/payouts/gateway.ts';
+import { payoutsDisbursedMoreThanOnce } from '../src/providers/index.ts';
+import { startEmbeddedTemporal } from '../src/temporal/embedded-server.ts';
+import { ensureSearchAttributes } from '../src/temporal/search-attributes.ts';
+import { createDisburseWorker } from '../src/worker/create-worker.ts';
+
+const { values } = parseArgs({
+  options: {
+    payouts: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '64' },
+    baseline: { type: 'string', default: '1000' },
+    'timeout-seconds': { type: 'string', default: '600' },
+  },
+});
+const N = Number(values.payouts);
+const CONCURRENCY = Number(values.concurrency);
+const BASELINE = Number(values.baseline);
+const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const log = (...a: unknown[]) => console.error('[bench:payouts]', ...a);
+
+const schema = `bench_payouts_${randomBytes(3).toString('hex')}`;
+const config = loadConfig({
+  ...process.env,
+  DATABASE_SCHEMA: schema,
+  // Every payout instant, no review: the bench measures the pipeline, not the risk desk.
+  RISK_MAX_DAILY_COUNT: '1000000',
+  RISK_DESTINATION_COOL_OFF: '0s',
+  APPROVAL_THRESHOLD_SINGLE: 'USD:100000000',
+  APPROVAL_THRESHOLD_DUAL: 'USD:200000000',
+  API_RATE_LIMIT_PER_SECOND: '100000',
+  API_RATE_LIMIT_BURST: '100000',
+  DISBURSE_PROVIDERS: JSON.stringify([{ kind: 'sandbox', name: 'sandbox', scenario: { latencyMs: 0 } }]),
+});
+const embeddedDb = config.database.url ? undefined : await startEmbeddedDatabase({ dataDir: 'memory://' });
+const dbUrl = config.database.url ?? embeddedDb!.url;
+const admin = await openDatabase({ url: dbUrl, schema: 'public', poolMax: 2 });
+await sql(admin.em(), `CREATE SCHEMA "${schema}"`);
+const db = await openDatabase({ url: dbUrl, schema, poolMax: 30 });
+await migrateDatabase(db);
+
+const temporal = await startEmbeddedTemporal({ namespace: 'default' });
+const connection = await Connection.connect({ address: temporal.address });
+await ensureSearchAttributes(connection, 'default');
+const native = await NativeConnection.connect({ address: temporal.address });
+const client = new Client({ connection, namespace: 'default' });
+
+const security = {
+  keyring: keyringFromKeys([['bench', randomBytes(32)]]),
+  fingerprintKey: randomBytes(32),
+  tokenSigningKey: randomBytes(32),
+  payeeTokenTtlSeconds: 3600,
+  totpIssuer: 'bench',
+};
+const services = await createServices({
+  db,
+  keyring: security.keyring,
+  fingerprintKey: security.fingerprintKey,
+  payouts: config.payouts,
+});
+const taskQueue = 'bench-payouts';
+const worker = await createDisburseWorker({
+  connection: native,
+  namespace: 'default',
+  taskQueue,
+  activities: createActivities(services),
+  maxConcurrentActivityTaskExecutions: 200,
+});
+const running = worker.run();
+const http = createHttpApp({
+  services,
+  gateway: new PayoutGateway(client, taskQueue),
+  security,
+  logger: createLogger({ level: 'error' }),
+  rateLimit: config.api.rateLimit,
+});
+const server = await listen(http.app);
+const key = (await createApiKey(db.em(), { role: 'platform', actor: 'bench' })).key;
+
+async function pool<T>(items: T[], width: number, fn: (item: T, i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+// --- setup (not measured)
+log(`setting up ${N} payees with destinations and credits (schema ${schema})`);
+const payeeIds: string[] = new Array(N);
+await pool([...Array(N).keys()], 16, async (i) => {
+  const em = db.em();
+  const p = await services.payees.create(em, {
+    externalId: `bench-${i}`,
+    name: `Bench Payee ${i}`,
+    email: `bench${i}@example.com`,
+    country: 'US',
+    defaultCurrency: 'USD',
+    kycStatus: 'verified',
+    taxProfile: { form: 'w9', tin: '123456789' },
+    payoutPreferences: { preferredMethod: 'bank_account', instantOptIn: true, autoPayout: false },
+  } as Parameters<typeof services.payees.create>[1]);
+  await services.payees.putDestination(
+    em,
+    p.id,
+    'bank_account',
+    {
+      accountNumber: `9${String(i).padStart(8, '0')}7`,
+      routingNumber: '011000015',
+      holderName: `Bench Payee ${i}`,
+      country: 'US',
+      currency: 'USD',
+    },
+    'bench',
+  );
+  await services.ledger.creditEarnings({
+    payeeId: p.id,
+    amount: { amount: '10000', currency: 'USD', scale: 2 },
+    idempotencyKey: `bench-credit-${i}`,
+  });
+  payeeIds[i] = p.id;
+});
+
+// --- baseline: bare workflow starts (one RPC each), same server, same run
+const baseline: number[] = [];
+await pool([...Array(BASELINE).keys()], CONCURRENCY, async (i) => {
+  const t0 = performance.now();
+  await client.workflow.start('benchBaselineNoop', { taskQueue: 'bench-baseline-unpolled', workflowId: `baseline-${i}` });
+  baseline.push(performance.now() - t0);
+});
+
+// --- measured: N payout requests through the API
+log(`requesting ${N} payouts, ${CONCURRENCY} at a time`);
+const acks: number[] = [];
+const started = performance.now();
+await pool(payeeIds, CONCURRENCY, async (payeeId, i) => {
+  const t0 = performance.now();
+  const res = await fetch(`${server.url}/v1/payouts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': `bench-payout-${i}` },
+    body: JSON.stringify({ payeeId, amount: { amount: '2500', currency: 'USD', scale: 2 }, method: 'bank_transfer' }),
+  });
+  await res.text();
+  if (res.status !== 202) throw new Error(`payout request ${i} answered ${res.status}`);
+  acks.push(performance.now() - t0);
+});
+const ackedAt = performance.now();
+
+let paid = 0;
+const deadline = Date.now() + TIMEOUT_MS;
+while (Date.now() < deadline) {
+  const rows = await sql<{ n: string }>(db.em(), `SELECT count(*)::text AS n FROM "${schema}".payouts WHERE status = 'paid'`);
+  paid = Number(rows[0]!.n);
+  if (paid >= N) break;
+  await new Promise((r) => setTimeout(r, 200));
+}
+const doneAt = performance.now();
+
+const report = await verifyLedger(db.em(), schema);
+const twice = await payoutsDisbursedMoreThanOnce(db);
+const seconds = (doneAt - started) / 1000;
+const rss = process.memoryUsage().rss / 2 ** 20;
+const table: [string, string][] = [
+  ['payouts requested', String(N)],
+  ['payouts paid (ledger settled)', String(paid)],
+  ['end-to-end payouts/s', (paid / seconds).toFixed(1)],
+  ['API requests/s (acknowledged)', (N / ((ackedAt - started) / 1000)).toFixed(1)],
+  ['API ack p50 / p99 (ms)', `${pct(acks, 50).toFixed(1)} / ${pct(acks, 99).toFixed(1)}`],
+  ['baseline workflow.start p50 / p99 (ms)', `${pct(baseline, 50).toFixed(1)} / ${pct(baseline, 99).toFixed(1)}`],
+  ['ratio ack p99 / baseline p99 (goal <= 1.5)', (pct(acks, 99) / pct(baseline, 99)).toFixed(2)],
+  ['ledger invariants', report.ok ? 'ok' : `VIOLATED: ${report.violations.length}`],
+  ['payouts disbursed more than once', String(twice.length)],
+  ['bench process RSS (MiB)', rss.toFixed(0)],
+];
+const width = Math.max(...table.map(([k]) => k.length));
+console.log(`\nbench:payouts — ${N} instant payouts, concurrency ${CONCURRENCY}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`);
+for (const [k, v] of table) console.log(`  ${k.padEnd(width)}  ${v}`);
+
+worker.shutdown();
+await running;
+await server.close();
+await services.stop();
+await native.close();
+await connection.close();
+await temporal.stop();
+await sql(admin.em(), `DROP SCHEMA "${schema}" CASCADE`);
+await db.close();
+await admin.close();
+await embeddedDb?.stop();
+const failed = !report.ok || twice.length > 0 || paid < N;
+process.exit(failed ? 1 : 0);
