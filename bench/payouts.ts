@@ -162,7 +162,10 @@ await pool([...Array(N).keys()], 16, async (i) => {
 const baseline: number[] = [];
 await pool([...Array(BASELINE).keys()], CONCURRENCY, async (i) => {
   const t0 = performance.now();
-  await client.workflow.start('benchBaselineNoop', { taskQueue: 'bench-baseline-unpolled', workflowId: `baseline-${i}` });
+  await client.workflow.start('benchBaselineNoop', {
+    taskQueue: 'bench-baseline-unpolled',
+    workflowId: `baseline-${i}`,
+  });
   baseline.push(performance.now() - t0);
 });
 
@@ -174,8 +177,16 @@ await pool(payeeIds, CONCURRENCY, async (payeeId, i) => {
   const t0 = performance.now();
   const res = await fetch(`${server.url}/v1/payouts`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': `bench-payout-${i}` },
-    body: JSON.stringify({ payeeId, amount: { amount: '2500', currency: 'USD', scale: 2 }, method: 'bank_transfer' }),
+    headers: {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      'idempotency-key': `bench-payout-${i}`,
+    },
+    body: JSON.stringify({
+      payeeId,
+      amount: { amount: '2500', currency: 'USD', scale: 2 },
+      method: 'bank_transfer',
+    }),
   });
   await res.text();
   if (res.status !== 202) throw new Error(`payout request ${i} answered ${res.status}`);
@@ -186,7 +197,10 @@ const ackedAt = performance.now();
 let paid = 0;
 const deadline = Date.now() + TIMEOUT_MS;
 while (Date.now() < deadline) {
-  const rows = await sql<{ n: string }>(db.em(), `SELECT count(*)::text AS n FROM "${schema}".payouts WHERE status = 'paid'`);
+  const rows = await sql<{ n: string }>(
+    db.em(),
+    `SELECT count(*)::text AS n FROM "${schema}".payouts WHERE status = 'paid'`,
+  );
   paid = Number(rows[0]!.n);
   if (paid >= N) break;
   await new Promise((r) => setTimeout(r, 200));
@@ -203,14 +217,19 @@ const table: [string, string][] = [
   ['end-to-end payouts/s', (paid / seconds).toFixed(1)],
   ['API requests/s (acknowledged)', (N / ((ackedAt - started) / 1000)).toFixed(1)],
   ['API ack p50 / p99 (ms)', `${pct(acks, 50).toFixed(1)} / ${pct(acks, 99).toFixed(1)}`],
-  ['baseline workflow.start p50 / p99 (ms)', `${pct(baseline, 50).toFixed(1)} / ${pct(baseline, 99).toFixed(1)}`],
+  [
+    'baseline workflow.start p50 / p99 (ms)',
+    `${pct(baseline, 50).toFixed(1)} / ${pct(baseline, 99).toFixed(1)}`,
+  ],
   ['ratio ack p99 / baseline p99 (goal <= 1.5)', (pct(acks, 99) / pct(baseline, 99)).toFixed(2)],
   ['ledger invariants', report.ok ? 'ok' : `VIOLATED: ${report.violations.length}`],
   ['payouts disbursed more than once', String(twice.length)],
   ['bench process RSS (MiB)', rss.toFixed(0)],
 ];
 const width = Math.max(...table.map(([k]) => k.length));
-console.log(`\nbench:payouts — ${N} instant payouts, concurrency ${CONCURRENCY}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`);
+console.log(
+  `\nbench:payouts — ${N} instant payouts, concurrency ${CONCURRENCY}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
+);
 for (const [k, v] of table) console.log(`  ${k.padEnd(width)}  ${v}`);
 
 worker.shutdown();

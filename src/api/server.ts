@@ -5,13 +5,7 @@ import { enrollApproverTotp } from '../auth/approver-totp.ts';
 import { ApiKey } from '../auth/entities.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/open.ts';
-import { Ledger } from '../ledger/index.ts';
-import { createPayeeService, type PayeeService } from '../payees/service.ts';
-import { createApp, type DisburseApp, listen, type ReadinessCheck, type SecurityContext } from './app.ts';
-import { securityContextFromConfig } from './dev-secrets.ts';
-import { createLogger, type Logger } from './log.ts';
-import type { Route } from './route.ts';
-import { coreRoutes } from './routes/index.ts';
+import type { SecurityContext } from './app.ts';
 
 /** Registers DISBURSE_BOOTSTRAP_API_KEYS (hashed); idempotent across restarts. */
 export async function registerBootstrapKeys(config: Config, db: Database): Promise<string[]> {

@@ -37,7 +37,8 @@ try {
   const key = await createApiKey(db.em(), { role: values.role, actor: values.actor });
   console.log(`API key for ${key.actor} (${key.role}), shown once — store it now:\n${key.key}`);
   if (values.totp) {
-    const { security } = await securityContextFromConfig(config.security);
+    // Development secrets only for the embedded database; a real DATABASE_URL needs configured keys.
+    const { security } = await securityContextFromConfig(config.security, { production: !embedded });
     const enrolment = await enrollApproverTotp(db.em(), security.keyring, key.actor, {
       issuer: security.totpIssuer,
     });

@@ -16,7 +16,7 @@ const db = await openDatabase({
   poolMax: 2,
 });
 try {
-  const { security } = await securityContextFromConfig(config.security);
+  const { security } = await securityContextFromConfig(config.security, { production: !embedded });
   const report = await rotateEncryption(db.em(), security.keyring);
   console.log(`Re-encrypted with key "${security.keyring.activeKid}": ${JSON.stringify(report)}`);
 } catch (error) {

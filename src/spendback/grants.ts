@@ -186,7 +186,7 @@ export async function announceExpiry(
         grantId,
       ])
     )[0];
-    if (!row || row.status !== 'active' || BigInt(row.remaining) === 0n) return { eventId: null };
+    if (row?.status !== 'active' || BigInt(row.remaining) === 0n) return { eventId: null };
     const eventId = webhookEventId('credit.expiring_soon', grantId);
     await ctx.outbox.enqueue(
       { id: eventId, type: 'credit.expiring_soon', occurredAt: ctx.now(), data: { grant: grantView(row) } },

@@ -79,7 +79,8 @@ const ruleSchema = z.discriminatedUnion('kind', [
     id: ruleId,
     kind: z.literal('spendback_bonus'),
     percent,
-    oncePer: z.enum(['order', 'period']).default('order'),
+    // Issue 6: every trigger fires at most once per (rule, payee, period); 'order' is an explicit opt-in.
+    oncePer: z.enum(['order', 'period']).default('period'),
     validity,
   }),
   z.strictObject({

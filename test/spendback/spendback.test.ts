@@ -26,7 +26,7 @@ const RULES = {
       grant: { fixed: { USD: '2500' } },
     },
     { id: 'earn-pct', kind: 'earnings_threshold', threshold: { USD: '100000' }, grant: { percent: '1.5' } },
-    { id: 'bonus-5', kind: 'spendback_bonus', percent: '5' },
+    { id: 'bonus-5', kind: 'spendback_bonus', percent: '5', oncePer: 'order' },
     { id: 'vip-10', kind: 'next_purchase_discount', threshold: { USD: '200000' }, percent: '10' },
   ],
 };
