@@ -95,6 +95,7 @@ const worker = await createDisburseWorker({
   maxConcurrentActivityTaskExecutions: 200,
 });
 const running = worker.run();
+running.catch((err) => log('worker failed:', err));
 const http = createHttpApp({
   services,
   gateway: new PayoutGateway(client, taskQueue),
@@ -232,8 +233,8 @@ console.log(
 );
 for (const [k, v] of table) console.log(`  ${k.padEnd(width)}  ${v}`);
 
-worker.shutdown();
-await running;
+if (worker.getState() === 'RUNNING') worker.shutdown();
+await running.catch((err) => log('worker stopped with an error:', err));
 await server.close();
 await services.stop();
 await native.close();

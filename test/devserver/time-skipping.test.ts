@@ -94,6 +94,7 @@ describe('temporal-dev time-skipping test server', () => {
     expect(await env.client.workflow.execute(activityTimeouts, opts())).toEqual([
       'HEARTBEAT',
       'TIMEOUT: attempt 2 failed',
+      'SCHEDULE_TO_START',
     ]);
   });
 

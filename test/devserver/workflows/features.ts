@@ -217,6 +217,18 @@ export async function activityTimeouts(): Promise<string[]> {
   } catch (err) {
     out.push(`${(err as { retryState?: string }).retryState}: ${timeoutOf(err)}`);
   }
+  // Nobody polls this queue: the task is never started and times out schedule-to-start.
+  const unpolled = proxyActivities<typeof activities>({
+    taskQueue: 'nobody-polls-this-queue',
+    scheduleToStartTimeout: '2 seconds',
+    startToCloseTimeout: '10s',
+    retry: { maximumAttempts: 1 },
+  });
+  try {
+    await unpolled.slow(1);
+  } catch (err) {
+    out.push(timeoutOf(err));
+  }
   return out;
 }
 
