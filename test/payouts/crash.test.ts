@@ -10,8 +10,11 @@ import { type Stack, startStack } from '../support/stack.ts';
 const workerMain = fileURLToPath(new URL('../../src/worker/main.ts', import.meta.url));
 const node = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 
+const children = new Set<ChildProcess>();
+
 function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(node, [workerMain], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
+  children.add(child);
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
@@ -46,6 +49,8 @@ describe('worker crash mid-payout', () => {
     await stack.stopWorker(); // only separate worker processes run payouts in this file
   });
   afterAll(async () => {
+    // Whatever happened in a test, no worker process outlives this file.
+    await Promise.all([...children].map(kill));
     await stack?.close();
   });
 
@@ -65,7 +70,10 @@ describe('worker crash mid-payout', () => {
     try {
       // The provider's status now says paid; the new worker replays the history and finishes the payout.
       await stack.sandbox().advance();
-      const final = await stack.result(payoutId);
+      // Virtual time stays locked: the new worker's status poll (1 min) is skipped by a test-server sleep,
+      // and the payout must reach `paid` (settled in the ledger) — it then waits out its return window.
+      await stack.temporal.sleep(2 * 60_000);
+      const final = await stack.waitForState(payoutId, ['paid'], 90_000);
       expect(final.state).toBe('paid');
       const rows = await listSandboxDisbursements(stack.db, { payoutId });
       expect(rows).toHaveLength(1);
@@ -92,8 +100,9 @@ describe('worker crash mid-payout', () => {
 
     const second = await startWorkerProcess(env);
     try {
-      // The server times the lost attempt out (start-to-close 60 s) and the new worker retries it.
-      const final = await stack.result(payoutId);
+      // The server times the lost attempt out (start-to-close 60 s, real time: an activity is in flight)
+      // and the new worker retries it with the same idempotency key.
+      const final = await stack.waitForState(payoutId, ['paid'], 150_000);
       expect(final.state).toBe('paid');
       expect(final.attempts).toHaveLength(1);
       const rows = await listSandboxDisbursements(stack.db, { payoutId });
