@@ -36,7 +36,8 @@ function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> 
 
 function kill(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    // Already gone (an exit code, or killed by a signal): its 'exit' event has fired.
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
     child.kill('SIGKILL');
   });
