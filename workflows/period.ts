@@ -39,7 +39,7 @@ const batches = proxyActivities<
   Pick<PeriodActivities, 'prepareRun' | 'calculateBatch' | 'postBatch' | 'startPayouts'>
 >({
   startToCloseTimeout: '15m',
-  heartbeatTimeout: '2m',
+  heartbeatTimeout: '60s', // a worker that died mid-batch is noticed quickly; batches heartbeat far more often
   retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 },
 });
 
