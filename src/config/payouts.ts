@@ -38,7 +38,8 @@ export function parseAmountMap(text: string): Record<string, bigint> {
   return out;
 }
 
-function refined<T>(parse: (s: string) => T) {
+/** A zod transform from a parser that throws with a clear message. */
+export function refined<T>(parse: (s: string) => T) {
   return (s: string, ctx: z.RefinementCtx): T => {
     try {
       return parse(s);
@@ -49,7 +50,8 @@ function refined<T>(parse: (s: string) => T) {
   };
 }
 
-const duration = (fallback: string, what: string) =>
+/** A duration variable (`30s`, `15m`, `72h`, `7d`) in milliseconds, with its default. */
+export const duration = (fallback: string, what: string) =>
   z
     .string()
     .default(fallback)

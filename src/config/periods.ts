@@ -3,28 +3,10 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isValidTimezone } from '../periods/calendar.ts';
-import { parseAmountMap, parseDuration } from './payouts.ts';
+import { duration, parseAmountMap, refined as refine } from './payouts.ts';
 import { defineConfigSection, intVar, type SectionValue } from './section.ts';
 
 const defaultPlansDir = fileURLToPath(new URL('../../config/plans', import.meta.url));
-
-function refine<T>(parse: (s: string) => T) {
-  return (s: string, ctx: z.RefinementCtx): T => {
-    try {
-      return parse(s);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  };
-}
-
-const duration = (fallback: string, what: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform(refine(parseDuration))
-    .describe(`${what}: a duration such as 30s, 15m, 72h, 7d (default ${fallback})`);
 
 export const periodsSection = defineConfigSection(
   'periods',
