@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import { moneySchema } from '../schemas/money.ts';
+import { pageLimit } from '../schemas/pagination.ts';
 
 export const payoutMethods = ['bank_transfer', 'wallet', 'card', 'crypto'] as const;
 export const payoutStates = [
@@ -112,13 +113,7 @@ export const listQuery = z.strictObject({
   periodId: z.string().max(100).optional().describe('Only payouts of this period'),
   bulkId: z.string().max(100).optional().describe('Only payouts of this bulk request'),
   cursor: z.string().max(300).optional().describe('nextCursor from the previous page'),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number 1-200')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(200))
-    .optional()
-    .describe('Page size, 1-200 (default 50)'),
+  limit: pageLimit,
 });
 
 const reasonView = z

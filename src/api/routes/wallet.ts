@@ -8,6 +8,7 @@ import type { PayeeService } from '../../payees/service.ts';
 import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { moneySchema } from '../schemas/money.ts';
+import { pageLimit } from '../schemas/pagination.ts';
 
 const walletAccounts = ['available', 'held', 'restricted', 'receivable'] as const;
 
@@ -22,13 +23,7 @@ const walletQuery = z.strictObject({
     .optional()
     .describe('Wallet account whose transactions to list (default available)'),
   cursor: z.string().max(200).optional().describe('nextCursor from the previous page'),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number 1-200')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(200))
-    .optional()
-    .describe('Page size, 1-200 (default 50)'),
+  limit: pageLimit,
 });
 
 const walletView = z
