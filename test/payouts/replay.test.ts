@@ -1,6 +1,7 @@
 // Replay safety of the payout workflow: the checked-in histories (recorded from real runs) and the histories
 // of this run must replay against the current workflow code. A change that would break in-flight payouts
-// fails here. RECORD_HISTORIES=1 rewrites the fixtures from this run.
+// fails here. RECORD_HISTORIES=1 writes this run's histories as the fixtures of the current version
+// (RECORDING below); older versions' fixtures stay, so payouts started before a patch keep replaying.
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,8 @@ import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
 const History = proto.temporal.api.history.v1.History;
 
 const fixtures = fileURLToPath(new URL('../fixtures/histories/payout/', import.meta.url));
+// v1: ledger steps as activity tasks; v2: as local activities (patch payout-local-ledger-steps).
+const RECORDING = 'v2';
 
 describe('payout workflow replay', () => {
   let stack: Stack;
@@ -54,7 +57,7 @@ describe('payout workflow replay', () => {
       mkdirSync(fixtures, { recursive: true });
       for (const [i, h] of fresh.entries()) {
         const bytes = History.encode(h.history as proto.temporal.api.history.v1.IHistory).finish();
-        writeFileSync(`${fixtures}${['failover', 'approved', 'rejected'][i]}.binpb`, bytes);
+        writeFileSync(`${fixtures}${RECORDING}-${['failover', 'approved', 'rejected'][i]}.binpb`, bytes);
       }
     }
   }, 120_000);
