@@ -2,8 +2,8 @@
 // provider attempts with failover → settle, or release on failure; later returns post back to the wallet.
 // Only deterministic code here: every side effect is an activity, every decision input is recorded in history.
 import {
-  type ActivityOptions,
   ActivityFailure,
+  type ActivityOptions,
   ApplicationFailure,
   allHandlersFinished,
   condition,
