@@ -33,6 +33,8 @@ export interface QueryTask {
   query: Obj;
   dispatched: boolean;
   done: boolean;
+  /** Moves the query off a sticky queue nobody polls (cancelled once it is answered). */
+  stickyFallback?: TimerHandle;
   finish(res: { answer?: Obj; error?: string }): void;
 }
 
@@ -93,6 +95,8 @@ export class Engine {
   readonly pendingQueries = new Map<string, QueryTask[]>();
   readonly queries = new Map<number, QueryTask>();
   private readonly stickyRuns = new Map<string, Set<Run>>();
+  /** Sticky queues (ns + name) whose worker called ShutdownWorker; names are unique per worker. */
+  private readonly shutDownSticky = new Set<string>();
   private querySeq = 1;
   private onChange: ((run: Run) => void) | undefined;
   defaultSearchAttributes = new Map<string, number>();
@@ -403,19 +407,22 @@ export class Engine {
   enqueueWft(run: Run): void {
     const w = run.wft!;
     if (w.onSticky && run.sticky) {
-      this.wfQueue(run.ns, run.sticky.queue).offer({
-        kind: 'wft',
-        run,
-        scheduledEventId: w.scheduledEventId,
-        sticky: true,
-      });
       // The sticky worker may be gone: fall back to the normal queue after schedule-to-start.
+      // Armed before the offer: a waiting poller claims the task inside offer() and arms the
+      // start-to-close timer, which this one must not replace (a task lost with its worker would
+      // then never time out, and the run and its queries would wait forever).
       this.setWftTimer(
         run,
         this.clock.after(run.sticky.scheduleToStartMs, () => {
           if (run.wft === w && w.startedEventId === 0 && w.onSticky) this.unstick(run);
         }),
       );
+      this.wfQueue(run.ns, run.sticky.queue).offer({
+        kind: 'wft',
+        run,
+        scheduledEventId: w.scheduledEventId,
+        sticky: true,
+      });
     } else {
       w.onSticky = false;
       this.wfQueue(run.ns, run.taskQueue).offer({
@@ -434,8 +441,15 @@ export class Engine {
   }
 
   setSticky(run: Run, sticky: Run['sticky']): void {
+    // A worker finishes the tasks it holds after announcing its shutdown, still naming its sticky
+    // queue. Nobody will poll that queue again (the real server finds it has no pollers), so the
+    // run stays on the normal queue rather than sending its next task or query there to wait out
+    // schedule-to-start.
+    if (sticky && this.shutDownSticky.has(`${run.ns}\u0000${sticky.queue}`)) sticky = null;
     if (run.sticky && (!sticky || sticky.queue !== run.sticky.queue)) {
-      this.stickyRuns.get(run.sticky.queue)?.delete(run);
+      const set = this.stickyRuns.get(run.sticky.queue);
+      set?.delete(run);
+      if (set?.size === 0) this.stickyRuns.delete(run.sticky.queue);
     }
     run.sticky = sticky;
     if (sticky) {
@@ -459,10 +473,23 @@ export class Engine {
     }
   }
 
+  /** ShutdownWorker: the queue's worker is gone for good; its runs and waiting queries move now. */
   shutdownStickyQueue(ns: string, queue: string): void {
+    const k = `${ns}\u0000${queue}`;
+    this.shutDownSticky.add(k);
+    // Bounded memory: the oldest names are the least likely to be named by a late completion.
+    if (this.shutDownSticky.size > 10_000) {
+      this.shutDownSticky.delete(this.shutDownSticky.values().next().value!);
+    }
     const set = this.stickyRuns.get(queue);
     if (set) for (const run of [...set]) if (run.ns === ns) this.unstick(run);
-    this.wfQueue(ns, queue).releaseAll();
+    const q = this.wfQueues.get(k);
+    if (!q) return;
+    this.wfQueues.delete(k);
+    q.releaseAll();
+    // Queries waiting there go to the normal queue at once (workflow tasks were moved by unstick).
+    for (const t of q.drain(() => true))
+      if (t.kind === 'query' && !t.q.dispatched && !t.q.done) this.dispatchQuery(t.q);
   }
 
   /** Dispatch-time claim of a workflow task ticket; returns the poll response or null if stale. */
@@ -575,6 +602,7 @@ export class Engine {
     this.clock.hold();
     const orig = q.finish;
     q.finish = (res) => {
+      this.clock.cancel(q.stickyFallback);
       if (q.done) return;
       q.done = true;
       this.queries.delete(q.id);
@@ -593,15 +621,18 @@ export class Engine {
 
   private dispatchQuery(q: QueryTask): void {
     const run = q.run;
+    this.clock.cancel(q.stickyFallback);
     if (run.status === ExecStatus.RUNNING && run.sticky) {
       const sticky = run.sticky;
-      this.wfQueue(run.ns, sticky.queue).offer({ kind: 'query', q });
-      this.clock.after(sticky.scheduleToStartMs, () => {
+      // As the real server: a query the sticky worker does not take within schedule-to-start
+      // resets stickiness and goes to the normal queue. Armed before the offer may claim it.
+      q.stickyFallback = this.clock.after(sticky.scheduleToStartMs, () => {
         if (!q.dispatched && !q.done) {
           if (run.sticky === sticky) this.unstick(run);
           this.wfQueue(run.ns, run.taskQueue).offer({ kind: 'query', q });
         }
       });
+      this.wfQueue(run.ns, sticky.queue).offer({ kind: 'query', q });
     } else {
       this.wfQueue(run.ns, run.taskQueue).offer({ kind: 'query', q });
     }
@@ -617,9 +648,11 @@ export class Engine {
   private claimQuery(q: QueryTask): Obj | null {
     if (q.done || q.dispatched) return null;
     const run = q.run;
+    // Taken off its queue: no sticky fallback any more (a deferred query is dispatched again later).
+    this.clock.cancel(q.stickyFallback);
     if (isWftStarted(run)) {
       const list = this.pendingQueries.get(run.runId) ?? [];
-      list.push(q);
+      if (!list.includes(q)) list.push(q);
       this.pendingQueries.set(run.runId, list);
       return null;
     }
