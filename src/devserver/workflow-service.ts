@@ -34,6 +34,45 @@ function onCancel(call: grpc.ServerUnaryCall<Obj, Obj>, abort: () => void): void
   call.on('cancelled', abort);
 }
 
+/**
+ * Graceful poll shutdown (namespace capability `workerPollCompleteOnShutdown`): the SDK then keeps its
+ * long polls open on shutdown instead of dropping them — a task handed to a poll the client already
+ * dropped is lost (a workflow task until its start-to-close timeout, a query for good) — and relies on
+ * `ShutdownWorker` to answer them empty. Polls are matched to workers by `workerInstanceKey`.
+ */
+class WorkerPolls {
+  private readonly open = new Map<string, Set<() => void>>();
+  private readonly shutDown = new Set<string>();
+
+  async poll<R extends Obj>(
+    key: string | undefined,
+    start: () => { result: Promise<R | null>; abort: () => void },
+  ): Promise<Obj> {
+    // A poll the worker sent just before ShutdownWorker but that arrived after it.
+    if (key && this.shutDown.has(key)) return {};
+    const { result, abort } = start();
+    if (!key) return (await result) ?? {};
+    let set = this.open.get(key);
+    if (!set) {
+      set = new Set();
+      this.open.set(key, set);
+    }
+    set.add(abort);
+    try {
+      return (await result) ?? {};
+    } finally {
+      set.delete(abort);
+      if (set.size === 0) this.open.delete(key);
+    }
+  }
+
+  shutdown(key: string): void {
+    this.shutDown.add(key);
+    if (this.shutDown.size > 10_000) this.shutDown.delete(this.shutDown.values().next().value!);
+    for (const abort of [...(this.open.get(key) ?? [])]) abort();
+  }
+}
+
 export function startParams(engine: Engine, req: Obj) {
   if (!req.workflowId) throw invalidArgument('workflowId is required');
   if (!req.workflowType?.name) throw invalidArgument('workflowType.name is required');
@@ -87,6 +126,7 @@ export function workflowServiceHandlers(
     engine.namespace(req.namespace);
     return req.namespace as string;
   };
+  const workerPolls = new WorkerPolls();
   return {
     GetSystemInfo: () => ({
       serverVersion: opts.version,
@@ -111,7 +151,12 @@ export function workflowServiceHandlers(
           name: n.name,
           state: 1,
           id: n.id,
-          capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true },
+          capabilities: {
+            eagerWorkflowStart: false,
+            syncUpdate: true,
+            asyncUpdate: true,
+            workerPollCompleteOnShutdown: true,
+          },
           supportsSchedules: false,
         },
         config: { workflowExecutionRetentionTtl: dur(24 * 3600 * 1000) },
@@ -222,12 +267,11 @@ export function workflowServiceHandlers(
     PollWorkflowTaskQueue: async (req, call) => {
       ns(req);
       const q = engine.wfQueue(req.namespace, req.taskQueue?.name ?? '');
-      const { result, abort } = q.poll(
-        (t) => engine.claimWorkflowTicket(t, req.identity ?? ''),
-        longPollTimeout(call),
-      );
-      onCancel(call, abort);
-      return (await result) ?? {};
+      return workerPolls.poll(req.workerInstanceKey, () => {
+        const p = q.poll((t) => engine.claimWorkflowTicket(t, req.identity ?? ''), longPollTimeout(call));
+        onCancel(call, p.abort);
+        return p;
+      });
     },
     RespondWorkflowTaskCompleted: (req) => {
       const { run } = wftFor(engine, req.taskToken);
@@ -277,12 +321,11 @@ export function workflowServiceHandlers(
     PollActivityTaskQueue: async (req, call) => {
       ns(req);
       const q = engine.actQueue(req.namespace, req.taskQueue?.name ?? '');
-      const { result, abort } = q.poll(
-        (t) => claimActivity(engine, t, req.identity ?? ''),
-        longPollTimeout(call),
-      );
-      onCancel(call, abort);
-      return (await result) ?? {};
+      return workerPolls.poll(req.workerInstanceKey, () => {
+        const p = q.poll((t) => claimActivity(engine, t, req.identity ?? ''), longPollTimeout(call));
+        onCancel(call, p.abort);
+        return p;
+      });
     },
     RespondActivityTaskCompleted: (req) => {
       const { run, a } = activityFor(engine, decodeToken(req.taskToken));
@@ -358,6 +401,7 @@ export function workflowServiceHandlers(
     },
     ShutdownWorker: (req) => {
       if (req.stickyTaskQueue) engine.shutdownStickyQueue(req.namespace, req.stickyTaskQueue);
+      if (req.workerInstanceKey) workerPolls.shutdown(req.workerInstanceKey);
       return {};
     },
     RecordWorkerHeartbeat: () => ({}),

@@ -193,6 +193,44 @@ describe.each([false, true])(
       },
     );
 
+    itOwn(
+      'completes a shutting-down worker’s open polls, so the SDK need not drop them and lose tasks',
+      async () => {
+        const svc = env.connection.workflowService;
+        const namespace = env.namespace ?? 'default';
+        const described = await svc.describeNamespace({ namespace });
+        expect(described.namespaceInfo?.capabilities?.workerPollCompleteOnShutdown).toBe(true);
+        const taskQueue = `graceful-${randomUUID()}`;
+        const workerInstanceKey = randomUUID();
+        const poll = () =>
+          svc.pollWorkflowTaskQueue({
+            namespace,
+            taskQueue: { name: taskQueue, kind: NORMAL },
+            workerInstanceKey,
+          });
+        const open = poll();
+        const activityPoll = svc.pollActivityTaskQueue({
+          namespace,
+          taskQueue: { name: taskQueue },
+          workerInstanceKey,
+        });
+        await new Promise((r) => setTimeout(r, 500)); // let the polls arrive first
+        await svc.shutdownWorker({ namespace, identity: 'worker-a', workerInstanceKey, taskQueue });
+        // Long polls would otherwise wait up to a minute.
+        expect((await open).taskToken?.length ?? 0).toBe(0);
+        expect((await activityPoll).taskToken?.length ?? 0).toBe(0);
+        // A poll that arrives after the shutdown answers at once and takes nothing.
+        const h = await start(taskQueue);
+        expect((await poll()).taskToken?.length ?? 0).toBe(0);
+        const task = await svc.pollWorkflowTaskQueue({
+          namespace,
+          taskQueue: { name: taskQueue, kind: NORMAL },
+        });
+        expect(task.workflowExecution?.workflowId).toBe(h.workflowId);
+        await h.terminate();
+      },
+    );
+
     itOwn('falls back to the normal queue when a sticky worker vanishes without ShutdownWorker', async () => {
       const taskQueue = `vanished-${randomUUID()}`;
       const h = await start(taskQueue);
