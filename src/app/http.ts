@@ -46,7 +46,6 @@ export function createHttpApp(o: HttpOptions) {
       ...payoutRoutes({
         gateway,
         store: services.payouts.store,
-        payees: services.payees,
         ledger: services.ledger,
         schema: services.db.schema,
       }),

@@ -108,12 +108,17 @@ export class PayoutStore {
 
   /** Inserts the record; returns false when a payout with this id already exists (idempotent create). */
   async insert(em: EntityManager, p: NewPayout): Promise<boolean> {
-    const rows = await sql(
+    return (await this.insertReturning(em, p)) !== null;
+  }
+
+  /** Inserts the record and returns it; null when a payout with this id already exists. */
+  async insertReturning(em: EntityManager, p: NewPayout): Promise<PayoutRecord | null> {
+    const rows = await sql<Row>(
       em,
       `INSERT INTO ${this.#table} (id, payee_id, amount, currency, scale, method, instant_requested, status,
          requested_by, requested_role, period_id, bulk_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', $8, $9, $10, $11)
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
+       ON CONFLICT (id) DO NOTHING RETURNING *`,
       [
         p.id,
         p.payeeId,
@@ -128,7 +133,7 @@ export class PayoutStore {
         p.bulkId ?? null,
       ],
     );
-    return rows.length === 1;
+    return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async get(em: EntityManager, id: string): Promise<PayoutRecord | null> {

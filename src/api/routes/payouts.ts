@@ -8,7 +8,6 @@ import { sql } from '../../db/sql.ts';
 import type { Ledger } from '../../ledger/index.ts';
 import { currencyOf, formatDecimal, parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
-import type { PayeeService } from '../../payees/service.ts';
 import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
 import { destinationKindFor, ledgerKeys } from '../../payouts/service.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
@@ -31,7 +30,6 @@ import {
 export interface PayoutRouteDeps {
   gateway: PayoutGateway;
   store: PayoutStore;
-  payees: PayeeService;
   ledger: Ledger;
   schema: string;
 }
@@ -42,7 +40,7 @@ const idParams = z.strictObject({ id: payoutIdSchema });
 const actorOf = (ctx: Ctx): Actor => ({ actor: ctx.principal.actor, role: ctx.principal.role });
 
 export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
-  const { gateway, store, payees, ledger } = deps;
+  const { gateway, store, ledger } = deps;
 
   async function loadVisible(ctx: Ctx, id: string): Promise<PayoutRecord> {
     const payout = await store.get(ctx.em, id);
@@ -51,14 +49,16 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
     return payout;
   }
 
-  async function view(em: EntityManager, payout: PayoutRecord, live?: PayoutStatus) {
+  async function view(em: EntityManager, payout: PayoutRecord, live?: PayoutStatus, opts = { ledger: true }) {
     const status = live ?? (payout.statusDoc as Partial<PayoutStatus>);
     const l = ledger.within(em);
-    const steps = (['hold', 'settle', 'release', 'return'] as const).map(async (step) => {
-      const key = step === 'return' ? ledgerKeys.returned(payout.id) : ledgerKeys[step](payout.id);
-      const tx = await l.getTransaction(key);
-      return tx ? { step, transactionId: tx.id, at: tx.createdAt } : undefined;
-    });
+    const steps = (opts.ledger ? (['hold', 'settle', 'release', 'return'] as const) : []).map(
+      async (step) => {
+        const key = step === 'return' ? ledgerKeys.returned(payout.id) : ledgerKeys[step](payout.id);
+        const tx = await l.getTransaction(key);
+        return tx ? { step, transactionId: tx.id, at: tx.createdAt } : undefined;
+      },
+    );
     const money = (amount: string) => ({ amount, currency: payout.currency, scale: payout.scale });
     return {
       id: payout.id,
@@ -138,43 +138,43 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       handler: async (ctx) => {
         const { body } = ctx;
         ctx.assertPayeeAccess(body.payeeId);
-        const payee = await payees.get(ctx.em, body.payeeId);
-        const method = body.method ?? methodFor(payee.payoutPreferences.preferredMethod);
-        if (!method) {
-          throw new ApiError('unprocessable', `Payee ${payee.id} has no preferred method; pass "method"`);
-        }
-        const kind = destinationKindFor[method];
-        if (!payee.destinations.some((d) => d.kind === kind)) {
-          throw new ApiError(
-            'unprocessable',
-            `Payee ${payee.id} has no ${kind} destination for a ${method} payout; PUT /v1/payees/${payee.id}/destinations/${kind} first`,
-          );
-        }
         // Normalised to the currency's own scale; everything below uses this, never the raw body.
         const amount = parseMoney(body.amount, { field: 'amount', allowZero: false });
-        const balance = (await ledger.within(ctx.em).balances(payee.id)).find(
-          (b) => b.currency === amount.currency,
-        );
-        if (!balance || BigInt(balance.available.amount) < BigInt(amount.amount)) {
+        // One round trip for what the request is checked against; the acknowledgement stays short.
+        const facts = await requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency);
+        if (!facts) throw new ApiError('not_found', `Payee ${body.payeeId} not found`);
+        const method = body.method ?? methodFor(facts.preferredMethod);
+        if (!method) {
+          throw new ApiError('unprocessable', `Payee ${body.payeeId} has no preferred method; pass "method"`);
+        }
+        const kind = destinationKindFor[method];
+        if (!facts.destinationKinds.includes(kind)) {
+          throw new ApiError(
+            'unprocessable',
+            `Payee ${body.payeeId} has no ${kind} destination for a ${method} payout; PUT /v1/payees/${body.payeeId}/destinations/${kind} first`,
+          );
+        }
+        if (BigInt(facts.available) < BigInt(amount.amount)) {
+          const available = { amount: facts.available, currency: amount.currency, scale: amount.scale };
           throw new ApiError(
             'insufficient_funds',
-            `Available ${balance ? formatDecimal(balance.available) : '0'} ${amount.currency} is less than the requested ${formatDecimal(amount)}; credit the wallet or request less`,
+            `Available ${formatDecimal(available)} ${amount.currency} is less than the requested ${formatDecimal(amount)}; credit the wallet or request less`,
           );
         }
         const requestKey = ctx.req.get('Idempotency-Key') ?? '';
         const payoutId = payoutIdFor(ctx.principal.actor, requestKey);
         const input = {
           payoutId,
-          payeeId: payee.id,
+          payeeId: body.payeeId,
           amount,
           method,
           instantRequested: body.instant ?? true,
           requestedBy: actorOf(ctx as Ctx),
           ...(body.periodId ? { periodId: body.periodId } : {}),
         };
-        await store.insert(ctx.em, {
+        const inserted = await store.insertReturning(ctx.em, {
           id: payoutId,
-          payeeId: payee.id,
+          payeeId: body.payeeId,
           amount: amount.amount,
           currency: amount.currency,
           scale: amount.scale,
@@ -185,8 +185,11 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
           ...(body.periodId ? { periodId: body.periodId } : {}),
         });
         await gateway.start(input);
-        const record = await store.get(ctx.em, payoutId);
-        return { status: 202, body: await view(ctx.em, record!) };
+        // A row already there was written by this payout's own workflow (an earlier attempt of this request
+        // started it, then its transaction rolled back): read it.
+        const record = inserted ?? (await store.get(ctx.em, payoutId));
+        // Just accepted: no ledger posting can be committed before this transaction is.
+        return { status: 202, body: await view(ctx.em, record!, undefined, { ledger: false }) };
       },
     }),
     defineRoute({
@@ -464,6 +467,24 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
 function methodFor(kind: string | null): 'bank_transfer' | 'wallet' | 'card' | 'crypto' | undefined {
   const entry = Object.entries(destinationKindFor).find(([, k]) => k === kind);
   return entry?.[0] as 'bank_transfer' | 'wallet' | 'card' | 'crypto' | undefined;
+}
+
+/** What a payout request is checked against: the payee's preferred method, destination kinds, available balance. */
+async function requestFacts(em: EntityManager, schema: string, payeeId: string, currency: string) {
+  const rows = await sql<{ preferred_method: string | null; kinds: string[]; available: string }>(
+    em,
+    `SELECT p.preferred_method,
+            ARRAY(SELECT d.kind FROM "${schema}".payee_destinations d WHERE d.payee_id = p.id) AS kinds,
+            COALESCE((SELECT a.balance FROM "${schema}".ledger_accounts a
+                       WHERE a.owner = p.id AND a.kind = 'payee_available' AND a.currency = $2), 0)::text
+              AS available
+       FROM "${schema}".payees p WHERE p.id = $1`,
+    [payeeId, currency],
+  );
+  const r = rows[0];
+  return r
+    ? { preferredMethod: r.preferred_method, destinationKinds: r.kinds, available: r.available }
+    : undefined;
 }
 
 /** Payees with at least `minBalance` available in the currency (plus whether they have the destination). */
