@@ -1,4 +1,4 @@
-// `npm run bench:payouts [-- --payouts N --concurrency C --baseline B]`
+// `npm run bench:payouts [-- --payouts N --concurrency C | --rate R/s --baseline B]`
 //
 // N instant payouts through the real HTTP API against the sandbox provider with zero latency, on the
 // embedded stack (bin/temporal-dev in real-time dev mode, a worker in this process, PostgreSQL from
@@ -8,6 +8,8 @@
 //   - baseline, same run: p99 of a bare `client.workflow.start` (one RPC) issued by the same client pool,
 //     shuffled in among the payout requests so it sees the same load, and the ratio ack p99 / baseline p99;
 //     the idle p99 (bare starts before any load) and its ratio are reported too.
+// By default C clients send requests back to back (closed loop: the acknowledgement then measures the API at
+// saturation); `--rate R` releases payout requests at R per second instead (open loop: latency at that load).
 // Setup (payees, destinations, credits) is not measured. Exits non-zero only on errors.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -37,12 +39,15 @@ const { values } = parseArgs({
   options: {
     payouts: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '64' },
+    // Open loop: payout requests arrive at this rate (per second) whether or not earlier ones are answered.
+    rate: { type: 'string' },
     baseline: { type: 'string', default: '1000' },
     'timeout-seconds': { type: 'string', default: '600' },
   },
 });
 const N = Number(values.payouts);
 const CONCURRENCY = Number(values.concurrency);
+const RATE = values.rate === undefined ? undefined : Number(values.rate);
 const BASELINE = Number(values.baseline);
 const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
 
@@ -187,12 +192,14 @@ for (let k = jobs.length - 1; k > 0; k--) {
   const j = seed % (k + 1);
   [jobs[k], jobs[j]] = [jobs[j]!, jobs[k]!];
 }
-log(`requesting ${N} payouts with ${BASELINE} bare starts mixed in, ${CONCURRENCY} at a time`);
+log(
+  `requesting ${N} payouts with ${BASELINE} bare starts mixed in, ${RATE === undefined ? `${CONCURRENCY} at a time` : `${RATE} payouts/s (open loop)`}`,
+);
 const acks: number[] = [];
 const baseline: number[] = [];
 const started = performance.now();
 let lastProgress = started;
-await pool(jobs, CONCURRENCY, async (job) => {
+const runJob = async (job: Job) => {
   if (job.kind === 'start') {
     baseline.push(await startBare(`baseline-load-${job.i}`));
     return;
@@ -219,7 +226,21 @@ await pool(jobs, CONCURRENCY, async (job) => {
     lastProgress = performance.now();
     log(`${acks.length}/${N} acknowledged`);
   }
-});
+};
+if (RATE === undefined) {
+  // Closed loop: CONCURRENCY clients, each sending its next request when the last is answered (saturation).
+  await pool(jobs, CONCURRENCY, runJob);
+} else {
+  // Open loop: jobs released on a fixed schedule, payouts at RATE/s with the bare starts spread among them.
+  const everyMs = 1000 / (RATE * (jobs.length / N));
+  const inFlight: Promise<void>[] = [];
+  for (const [k, job] of jobs.entries()) {
+    const wait = started + k * everyMs - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(runJob(job));
+  }
+  await Promise.all(inFlight);
+}
 const ackedAt = performance.now();
 
 let paid = 0;
@@ -265,7 +286,7 @@ const table: [string, string][] = [
 ];
 const width = Math.max(...table.map(([k]) => k.length));
 console.log(
-  `\nbench:payouts — ${N} instant payouts, concurrency ${CONCURRENCY}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
+  `\nbench:payouts — ${N} instant payouts, ${RATE === undefined ? `concurrency ${CONCURRENCY}` : `open loop at ${RATE}/s`}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
 );
 for (const [k, v] of table) console.log(`  ${k.padEnd(width)}  ${v}`);
 
