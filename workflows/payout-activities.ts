@@ -22,6 +22,8 @@ export interface RoutePlan {
   windowAt?: string;
   /** Provider names, best first. */
   candidates: string[];
+  /** Why no provider can be tried at all, when that is not "no provider supports it" (e.g. no destination). */
+  unroutable?: { code: string; message: string };
   fee?: MoneyWire;
   /** Amount the provider pays out: amount - fee - withholding. */
   net: MoneyWire;

@@ -276,10 +276,14 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   st.fee = plan.fee;
   st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
   if (plan.candidates.length === 0) {
-    return releaseAndFinish('failed', 'payout.failed', {
-      code: 'no_provider',
-      message: 'no provider supports this method, country, currency and amount',
-    });
+    return releaseAndFinish(
+      'failed',
+      'payout.failed',
+      plan.unroutable ?? {
+        code: 'no_provider',
+        message: 'no provider supports this method, country, currency and amount',
+      },
+    );
   }
   if (plan.rail === 'scheduled' && plan.windowAt) {
     const waitMs = Math.max(0, Date.parse(plan.windowAt) - Date.now());

@@ -266,13 +266,24 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       });
       const ranking = decision.rail === 'instant' ? instant : rankProviders(inputs, request('batch'));
       const fee = BigInt(breakdown.instantFee.amount);
+      // Known before any provider is asked: without a destination nothing can be submitted anywhere.
+      const kind = destinationKindFor[p.method];
+      const hasDestination = payee.destinations.some((d) => d.kind === kind);
       return {
         rail: decision.rail,
         reason: decision.reason,
         ...(decision.rail === 'scheduled'
           ? { windowAt: nextPayoutWindow(at, settings.calendar).toISOString() }
           : {}),
-        candidates: ranking.candidates.map((c) => c.name),
+        candidates: hasDestination ? ranking.candidates.map((c) => c.name) : [],
+        ...(hasDestination
+          ? {}
+          : {
+              unroutable: {
+                code: 'no_destination',
+                message: `payee ${p.payeeId} has no ${kind} destination for a ${p.method} payout; funds released`,
+              },
+            }),
         ...(fee > 0n ? { fee: wire(p, fee) } : {}),
         net: wire(p, breakdown.net.amount),
       };

@@ -42,6 +42,29 @@ describe('payout routing and failover', () => {
     );
   });
 
+  it('fails a payout with no destination at routing, releasing the hold, without asking any provider', async () => {
+    // The API refuses such a request (422); a period's auto-payout or a bulk run can still start one.
+    const payeeId = await stack.createPayee({ credit: '10000', bankAccount: null });
+    const payoutId = 'po_nodestination0000000001';
+    await stack.gateway.start({
+      payoutId,
+      payeeId,
+      amount: { amount: '5000', currency: 'USD', scale: 2 },
+      method: 'bank_transfer',
+      instantRequested: true,
+      requestedBy: { actor: 'routing-test', role: 'platform' },
+    });
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('failed');
+    expect(final.attempts).toEqual([]);
+    expect(final.reasons.map((r) => r.code)).toContain('no_destination');
+    expect(await disbursements(payoutId)).toEqual([]);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances).toEqual([
+      expect.objectContaining({ available: { amount: '10000', currency: 'USD', scale: 2 } }),
+    ]);
+  });
+
   it('skips a provider that reports an outage', async () => {
     stack.sandbox('alpha').setScenario({ outage: true });
     const payeeId = await stack.createPayee({ credit: '10000' });
