@@ -79,7 +79,8 @@ const db = await openDatabase({ url, schema, poolMax: 10 });
 const temporal = await createTestEnv({ timeSkipping: true, searchAttributes: DISBURSE_SEARCH_ATTRIBUTES });
 try {
   await migrateDatabase(db);
-  const config = loadConfig({ DATABASE_URL: url });
+  // No destination cool-off: the bench adds the auto-payout payees' bank accounts just before the period.
+  const config = loadConfig({ DATABASE_URL: url, RISK_DESTINATION_COOL_OFF: '0s' });
   const periods = defaultPeriodsConfig({
     PERIOD_BATCH_SIZE: String(batchSize),
     PERIOD_DUAL_CONTROL_THRESHOLD: 'USD:999999999999999',
@@ -113,6 +114,35 @@ try {
 
   const { ids } = await stage('seed payees (tree)', () =>
     seedPayees(db, { count: payees, seed: 1, prefix: 'b0', autoPayoutShare: autoShare }),
+  );
+  // Auto-payout payees get a bank account (through the payee service: encrypted, fingerprinted), so their
+  // payouts take the real path; without one a payout fails at routing with no_destination.
+  await stage(
+    'seed destinations (auto)',
+    async () => {
+      const auto = await sql<{ id: string }>(
+        db.em(),
+        `SELECT id FROM "${schema}".payees WHERE auto_payout ORDER BY id`,
+      );
+      for (const [i, { id }] of auto.entries()) {
+        await services.payees.putDestination(
+          db.em(),
+          id,
+          'bank_account',
+          {
+            // Ends in 1237: never one of the sandbox's magic suffixes (0001-0009).
+            accountNumber: `8${String(i).padStart(8, '0')}1237`,
+            routingNumber: '011000015',
+            holderName: 'Seeded payee',
+            country: 'US',
+            currency: 'USD',
+          },
+          'bench',
+        );
+      }
+      return auto.length;
+    },
+    (n) => `${n} payees`,
   );
   // Events are generated per 1,000 payees (one 10,000-event request's worth) so memory stays flat.
   const chunk = Math.max(1, Math.floor(10_000 / perPayee));
