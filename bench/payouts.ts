@@ -1,4 +1,4 @@
-// `npm run bench:payouts [-- --payouts N --concurrency C | --rate R/s --baseline B]`
+// `npm run bench:payouts [-- --payouts N --concurrency C | --rate R/s --baseline B --api-process]`
 //
 // N instant payouts through the real HTTP API against the sandbox provider with zero latency, on the
 // embedded stack (bin/temporal-dev in real-time dev mode, a worker in this process, PostgreSQL from
@@ -11,8 +11,10 @@
 // By default C clients send requests back to back (closed loop: the acknowledgement then measures the API at
 // saturation); `--rate R` releases payout requests at R per second instead (open loop: latency at that load).
 // Setup (payees, destinations, credits) is not measured. Exits non-zero only on errors.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -31,7 +33,7 @@ import { sql } from '../src/db/sql.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { PayoutGateway } from '../src/payouts/gateway.ts';
 import { payoutsDisbursedMoreThanOnce } from '../src/providers/index.ts';
-import { startEmbeddedTemporal } from '../src/temporal/embedded-server.ts';
+import { freePort, startEmbeddedTemporal } from '../src/temporal/embedded-server.ts';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.ts';
 import { createDisburseWorker } from '../src/worker/create-worker.ts';
 
@@ -41,6 +43,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     // Open loop: payout requests arrive at this rate (per second) whether or not earlier ones are answered.
     rate: { type: 'string' },
+    // The API as its own process (src/api/main.ts, as deployed) instead of inside the worker's process.
+    'api-process': { type: 'boolean', default: false },
     baseline: { type: 'string', default: '1000' },
     'timeout-seconds': { type: 'string', default: '600' },
   },
@@ -48,6 +52,7 @@ const { values } = parseArgs({
 const N = Number(values.payouts);
 const CONCURRENCY = Number(values.concurrency);
 const RATE = values.rate === undefined ? undefined : Number(values.rate);
+const API_PROCESS = values['api-process'];
 const BASELINE = Number(values.baseline);
 const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
 
@@ -55,9 +60,12 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 const log = (...a: unknown[]) => console.error('[bench:payouts]', ...a);
 
 const schema = `bench_payouts_${randomBytes(3).toString('hex')}`;
-const config = loadConfig({
-  ...process.env,
+const taskQueue = 'bench-payouts';
+const secrets = { encryption: randomBytes(32), fingerprint: randomBytes(32), tokens: randomBytes(32) };
+// The same settings reach the API process through its environment.
+const benchEnv = {
   DATABASE_SCHEMA: schema,
+  TEMPORAL_TASK_QUEUE: taskQueue,
   // Every payout instant, no review: the bench measures the pipeline, not the risk desk.
   RISK_MAX_DAILY_COUNT: '1000000',
   RISK_DESTINATION_COOL_OFF: '0s',
@@ -66,7 +74,12 @@ const config = loadConfig({
   API_RATE_LIMIT_PER_SECOND: '100000',
   API_RATE_LIMIT_BURST: '100000',
   DISBURSE_PROVIDERS: JSON.stringify([{ kind: 'sandbox', name: 'sandbox', scenario: { latencyMs: 0 } }]),
-});
+  DISBURSE_ENCRYPTION_KEYS: `bench:${secrets.encryption.toString('base64')}`,
+  DISBURSE_FINGERPRINT_KEY: secrets.fingerprint.toString('base64'),
+  DISBURSE_TOKEN_SIGNING_KEY: secrets.tokens.toString('base64'),
+  LOG_LEVEL: 'error',
+};
+const config = loadConfig({ ...process.env, ...benchEnv });
 const embeddedDb = config.database.url ? undefined : await startEmbeddedDatabase({ dataDir: 'memory://' });
 const dbUrl = config.database.url ?? embeddedDb!.url;
 const admin = await openDatabase({ url: dbUrl, schema: 'public', poolMax: 2 });
@@ -81,9 +94,9 @@ const native = await NativeConnection.connect({ address: temporal.address });
 const client = new Client({ connection, namespace: 'default' });
 
 const security = {
-  keyring: keyringFromKeys([['bench', randomBytes(32)]]),
-  fingerprintKey: randomBytes(32),
-  tokenSigningKey: randomBytes(32),
+  keyring: keyringFromKeys([['bench', secrets.encryption]]),
+  fingerprintKey: secrets.fingerprint,
+  tokenSigningKey: secrets.tokens,
   payeeTokenTtlSeconds: 3600,
   totpIssuer: 'bench',
 };
@@ -93,7 +106,6 @@ const services = await createServices({
   fingerprintKey: security.fingerprintKey,
   payouts: config.payouts,
 });
-const taskQueue = 'bench-payouts';
 const worker = await createDisburseWorker({
   connection: native,
   namespace: 'default',
@@ -103,14 +115,52 @@ const worker = await createDisburseWorker({
 });
 const running = worker.run();
 running.catch((err) => log('worker failed:', err));
-const http = createHttpApp({
-  services,
-  gateway: new PayoutGateway(client, taskQueue),
-  security,
-  logger: createLogger({ level: 'error' }),
-  rateLimit: config.api.rateLimit,
-});
-const server = await listen(http.app);
+const server = API_PROCESS
+  ? await startApiProcess()
+  : await listen(
+      createHttpApp({
+        services,
+        gateway: new PayoutGateway(client, taskQueue),
+        security,
+        logger: createLogger({ level: 'error' }),
+        rateLimit: config.api.rateLimit,
+      }).app,
+    );
+
+/** src/api/main.ts in a child process on this run's database schema and Temporal server; ready at /readyz. */
+async function startApiProcess(): Promise<{ url: string; close(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../src/api/main.ts', import.meta.url))], {
+    env: {
+      ...process.env,
+      ...benchEnv,
+      DATABASE_URL: dbUrl,
+      TEMPORAL_ADDRESS: temporal.address,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const url = `http://127.0.0.1:${port}`;
+  for (let tries = 0; ; tries++) {
+    if (child.exitCode !== null) throw new Error(`API process exited with code ${child.exitCode}`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (tries > 300) throw new Error('API process not ready after 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 const key = (await createApiKey(db.em(), { role: 'platform', actor: 'bench' })).key;
 
 async function pool<T>(items: T[], width: number, fn: (item: T, i: number) => Promise<void>) {
@@ -286,7 +336,7 @@ const table: [string, string][] = [
 ];
 const width = Math.max(...table.map(([k]) => k.length));
 console.log(
-  `\nbench:payouts — ${N} instant payouts, ${RATE === undefined ? `concurrency ${CONCURRENCY}` : `open loop at ${RATE}/s`}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
+  `\nbench:payouts — ${N} instant payouts, ${RATE === undefined ? `concurrency ${CONCURRENCY}` : `open loop at ${RATE}/s`}, API ${API_PROCESS ? 'in its own process' : 'in the worker process'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
 );
 for (const [k, v] of table) console.log(`  ${k.padEnd(width)}  ${v}`);
 
