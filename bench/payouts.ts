@@ -124,6 +124,7 @@ const server = API_PROCESS
         security,
         logger: createLogger({ level: 'error' }),
         rateLimit: config.api.rateLimit,
+        apiKeyCacheMs: config.api.apiKeyCacheMs,
       }).app,
     );
 

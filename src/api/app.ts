@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.ts';
-import { authenticateApiKey } from '../auth/api-keys.ts';
+import { apiKeyAuthenticator } from '../auth/api-keys.ts';
 import { verifyApproverTotp } from '../auth/approver-totp.ts';
 import { verifyPayeeToken } from '../auth/payee-tokens.ts';
 import { canAccessPayee, type Principal } from '../auth/principal.ts';
@@ -52,6 +52,8 @@ export interface AppDeps {
   routes: readonly Route[];
   bodyLimitBytes?: number;
   rateLimit?: { ratePerSecond: number; burst: number };
+  /** How long a verified API key is trusted without a database lookup (default 0: every request looks). */
+  apiKeyCacheMs?: number;
   logger?: Logger;
   /** Extra readiness checks (e.g. Temporal); the database check is built in. */
   readinessChecks?: readonly ReadinessCheck[];
@@ -77,6 +79,7 @@ export function createApp(deps: AppDeps): DisburseApp {
   const now = deps.now ?? (() => new Date());
   const limiter = new TokenBucketLimiter(deps.rateLimit ?? { ratePerSecond: 200, burst: 400 });
   const bodyLimit = deps.bodyLimitBytes ?? 100 * 1024;
+  const authenticateKey = apiKeyAuthenticator({ ttlMs: deps.apiKeyCacheMs ?? 0, now: () => now().getTime() });
   const readiness = [databaseReadiness(deps.db), ...(deps.readinessChecks ?? [])];
   const info = deps.info ?? {
     title: 'Disburse API',
@@ -140,7 +143,7 @@ export function createApp(deps: AppDeps): DisburseApp {
     if (!m) return null;
     const token = m[1]!;
     if (token.startsWith('dpt_')) return verifyPayeeToken(deps.security.tokenSigningKey, token, now());
-    if (token.startsWith('dsb_')) return authenticateApiKey(deps.db.em(), token);
+    if (token.startsWith('dsb_')) return authenticateKey(deps.db.em(), token);
     return null;
   }
 

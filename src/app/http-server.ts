@@ -30,6 +30,7 @@ export async function startHttp(
     logger: o.logger,
     bodyLimitBytes: config.api.bodyLimitBytes,
     rateLimit: config.api.rateLimit,
+    apiKeyCacheMs: config.api.apiKeyCacheMs,
     readinessChecks: [
       {
         name: 'temporal',

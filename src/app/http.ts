@@ -26,6 +26,7 @@ export interface HttpOptions {
   logger: Logger;
   bodyLimitBytes?: number;
   rateLimit?: AppDeps['rateLimit'];
+  apiKeyCacheMs?: number;
   readinessChecks?: readonly ReadinessCheck[];
   now?: () => Date;
 }
@@ -62,6 +63,7 @@ export function createHttpApp(o: HttpOptions) {
     ],
     ...(o.bodyLimitBytes ? { bodyLimitBytes: o.bodyLimitBytes } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    ...(o.apiKeyCacheMs !== undefined ? { apiKeyCacheMs: o.apiKeyCacheMs } : {}),
     ...(o.readinessChecks ? { readinessChecks: o.readinessChecks } : {}),
     ...(o.now ? { now: o.now } : {}),
   });

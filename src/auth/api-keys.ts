@@ -107,6 +107,32 @@ export async function authenticateApiKey(em: EntityManager, key: string): Promis
   return { kind: 'api_key', role: row.role as ApiKeyRole, actor: row.actor, keyId: row.id };
 }
 
+/**
+ * authenticateApiKey behind a short memory: a key verified less than `ttlMs` ago is accepted without a
+ * database round trip (every request authenticates; most come from a few keys). Only successes are kept,
+ * keyed by a hash of the key, at most `maxEntries`. The price: a revoked key keeps working on an API
+ * process for up to `ttlMs`. `ttlMs` 0 turns the memory off.
+ */
+export function apiKeyAuthenticator(o: { ttlMs: number; maxEntries?: number; now?: () => number }) {
+  const now = o.now ?? Date.now;
+  const max = o.maxEntries ?? 10_000;
+  const verified = new Map<string, { principal: Principal; until: number }>();
+  return async (em: EntityManager, key: string): Promise<Principal | null> => {
+    if (o.ttlMs <= 0) return authenticateApiKey(em, key);
+    const id = hashSecret(key);
+    const hit = verified.get(id);
+    if (hit && hit.until > now()) return hit.principal;
+    verified.delete(id);
+    const principal = await authenticateApiKey(em, key);
+    if (principal) {
+      // Map keeps insertion order: the first entry is the oldest.
+      if (verified.size >= max) verified.delete(verified.keys().next().value!);
+      verified.set(id, { principal, until: now() + o.ttlMs });
+    }
+    return principal;
+  };
+}
+
 /** `role:actor:key` entries, comma separated (DISBURSE_BOOTSTRAP_API_KEYS). */
 export function parseBootstrapKeys(spec: string | undefined): { role: string; actor: string; key: string }[] {
   if (!spec) return [];

@@ -19,6 +19,9 @@ export const apiSection = defineConfigSection(
     API_RATE_LIMIT_BURST: intVar(1, 1_000_000, 400).describe(
       'burst size of the per-caller token bucket (default 400)',
     ),
+    API_KEY_CACHE_SECONDS: intVar(0, 300, 5).describe(
+      'seconds a verified API key is trusted without a database lookup, 0-300 (default 5; a revoked key works up to this long on each API process; 0 = look up on every request)',
+    ),
     LOG_LEVEL: z
       .enum(['debug', 'info', 'warn', 'error'])
       .optional()
@@ -29,6 +32,7 @@ export const apiSection = defineConfigSection(
     host: v.API_HOST ?? '127.0.0.1',
     bodyLimitBytes: v.API_BODY_LIMIT_BYTES,
     rateLimit: { ratePerSecond: v.API_RATE_LIMIT_PER_SECOND, burst: v.API_RATE_LIMIT_BURST },
+    apiKeyCacheMs: v.API_KEY_CACHE_SECONDS * 1000,
     logLevel: v.LOG_LEVEL ?? 'info',
   }),
 );

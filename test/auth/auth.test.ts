@@ -8,11 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { defineRoute } from '../../src/api/route.ts';
 import {
+  apiKeyAuthenticator,
   authenticateApiKey,
   createApiKey,
   hashSecret,
   parseApiKey,
   parseBootstrapKeys,
+  revokeApiKey,
   storeApiKey,
 } from '../../src/auth/api-keys.ts';
 import { enrollApproverTotp, verifyApproverTotp } from '../../src/auth/approver-totp.ts';
@@ -53,6 +55,32 @@ afterAll(async () => {
 });
 
 describe('API keys', () => {
+  it('remembers a verified key for the cache TTL only: a revocation takes effect once it passes', async () => {
+    let clock = 1_000_000;
+    const authenticate = apiKeyAuthenticator({ ttlMs: 5_000, now: () => clock });
+    const k = await createApiKey(api.db.em(), { role: 'operator', actor: 'cached-ops' });
+    expect((await authenticate(api.db.em(), k.key))?.actor).toBe('cached-ops');
+    await revokeApiKey(api.db.em(), k.keyId);
+    clock += 4_000;
+    expect((await authenticate(api.db.em(), k.key))?.actor).toBe('cached-ops');
+    clock += 1_001;
+    expect(await authenticate(api.db.em(), k.key)).toBeNull();
+    // A wrong secret for a cached key id is never taken from the memory.
+    const other = await createApiKey(api.db.em(), { role: 'operator', actor: 'cached-ops-2' });
+    expect(await authenticate(api.db.em(), other.key)).not.toBeNull();
+    expect(
+      await authenticate(api.db.em(), `${other.key.slice(0, -1)}${other.key.endsWith('A') ? 'B' : 'A'}`),
+    ).toBeNull();
+  });
+
+  it('with TTL 0 looks every key up, so a revocation is immediate', async () => {
+    const authenticate = apiKeyAuthenticator({ ttlMs: 0 });
+    const k = await createApiKey(api.db.em(), { role: 'operator', actor: 'uncached-ops' });
+    expect(await authenticate(api.db.em(), k.key)).not.toBeNull();
+    await revokeApiKey(api.db.em(), k.keyId);
+    expect(await authenticate(api.db.em(), k.key)).toBeNull();
+  });
+
   it('stores only the SHA-256 of the secret and authenticates the full key', async () => {
     const k = await createApiKey(api.db.em(), { role: 'operator', actor: 'ops-1' });
     const rows = await sql<{ row: string }>(
