@@ -13,7 +13,7 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { createTestEnv, usingOfficialServer } from '../support/temporal.ts';
+import { createTestEnv, quietBundlerLogger, usingOfficialServer } from '../support/temporal.ts';
 import * as activities from './activities.ts';
 import { approval, approve, status } from './workflows/basic.ts';
 
@@ -49,7 +49,7 @@ describe.each([false, true])(
 
     beforeAll(async () => {
       env = await createTestEnv({ timeSkipping });
-      bundle = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+      bundle = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
     });
 
     afterAll(async () => {
@@ -68,6 +68,18 @@ describe.each([false, true])(
           await connection.close();
         },
       };
+    }
+
+    /** Worker B on the same task queue: queries answer promptly, then it finishes the workflow. */
+    async function finishWithNewWorker(taskQueue: string, h: WorkflowHandle<typeof approval>) {
+      const worker = await startWorker(taskQueue);
+      try {
+        for (let i = 0; i < 3; i++) expect(await queryPromptly(h)).toBe('waiting');
+        await h.signal(approve, 'Rex');
+        expect(await h.result()).toBe('Hello, Ivy approved by Rex');
+      } finally {
+        await worker.stop();
+      }
     }
 
     function start(taskQueue: string, opts: { workflowTaskTimeout?: string } = {}) {
@@ -143,14 +155,7 @@ describe.each([false, true])(
       await h.signal('unhandled-ping');
       expect((await held).workflowExecution?.workflowId).toBe(h.workflowId);
       // ...and A disappears holding it. The task must time out (2 s) and move to the normal queue.
-      const worker = await startWorker(taskQueue);
-      try {
-        for (let i = 0; i < 3; i++) expect(await queryPromptly(h)).toBe('waiting');
-        await h.signal(approve, 'Rex');
-        expect(await h.result()).toBe('Hello, Ivy approved by Rex');
-      } finally {
-        await worker.stop();
-      }
+      await finishWithNewWorker(taskQueue, h);
     });
 
     itOwn('ignores stickiness to a queue whose worker already announced its shutdown', async () => {
@@ -162,14 +167,7 @@ describe.each([false, true])(
       // sticky queue: nobody will poll that queue again, so it must not receive queries or tasks.
       await svc.shutdownWorker({ namespace, stickyTaskQueue: sticky, identity: 'worker-a' });
       await complete();
-      const worker = await startWorker(taskQueue);
-      try {
-        for (let i = 0; i < 3; i++) expect(await queryPromptly(h)).toBe('waiting');
-        await h.signal(approve, 'Rex');
-        expect(await h.result()).toBe('Hello, Ivy approved by Rex');
-      } finally {
-        await worker.stop();
-      }
+      await finishWithNewWorker(taskQueue, h);
     });
 
     itOwn(
@@ -237,25 +235,7 @@ describe.each([false, true])(
       const { complete } = await firstTaskBy(taskQueue, h, `${taskQueue}-sticky-a`, 2);
       await complete();
       // Nobody polls the sticky queue: queries and the next task wait out schedule-to-start (2 s).
-      const worker = await startWorker(taskQueue);
-      try {
-        for (let i = 0; i < 3; i++) expect(await queryPromptly(h)).toBe('waiting');
-        await h.signal(approve, 'Rex');
-        expect(await h.result()).toBe('Hello, Ivy approved by Rex');
-      } finally {
-        await worker.stop();
-      }
+      await finishWithNewWorker(taskQueue, h);
     });
   },
 );
-
-const quiet = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error(message: string, meta?: unknown) {
-    console.error(message, meta);
-  },
-};

@@ -22,12 +22,9 @@ describe('temporal-dev with several workers', () => {
 
   it('lets a second worker finish a workflow the first (sticky) worker left', async () => {
     const taskQueue = `sticky-${randomUUID()}`;
-    const first = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath,
-      activities,
-    });
+    const createWorker = () =>
+      Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities });
+    const first = await createWorker();
     const firstRun = first.run();
     const h = await env.client.workflow.start(approval, {
       taskQueue,
@@ -38,12 +35,7 @@ describe('temporal-dev with several workers', () => {
     first.shutdown();
     await firstRun;
 
-    const second = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath,
-      activities,
-    });
+    const second = await createWorker();
     const secondRun = second.run();
     try {
       await h.signal(approve, 'gus');

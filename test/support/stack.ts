@@ -29,7 +29,7 @@ import { createDisburseWorker, workflowsPath } from '../../src/worker/create-wor
 import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import { payoutWorkflowId } from '../../workflows/payout-contract.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
-import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES } from './temporal.ts';
+import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES, quietBundlerLogger } from './temporal.ts';
 
 export const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 
@@ -39,17 +39,6 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
   return bundle;
 }
-
-const quietBundlerLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error(message: string, meta?: unknown) {
-    console.error(message, meta);
-  },
-};
 
 export interface ProviderSpec {
   name: string;

@@ -64,6 +64,18 @@ export function usingOfficialServer(timeSkipping = false): boolean {
   return Boolean(timeSkipping ? process.env.TEMPORAL_TEST_SERVER_PATH : process.env.TEMPORAL_CLI_PATH);
 }
 
+/** Logger for bundleWorkflowCode: only errors are printed. */
+export const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string, meta?: unknown) {
+    console.error(message, meta);
+  },
+};
+
 let loggerInstalled = false;
 /** Installs a quiet SDK runtime logger (WARN and above) once per process. */
 export function installQuietLogger(): void {
