@@ -1,8 +1,8 @@
-// `npm run bench:payouts [-- --payouts N --concurrency C | --rate R/s --baseline B --api-process]`
+// `npm run bench:payouts [-- --payouts N --concurrency C | --rate R/s --baseline B --api-process --worker-process]`
 //
 // N instant payouts through the real HTTP API against the sandbox provider with zero latency, on the
-// embedded stack (bin/temporal-dev in real-time dev mode, a worker in this process, PostgreSQL from
-// DATABASE_URL or embedded PGlite). Reports:
+// embedded stack (bin/temporal-dev in real-time dev mode, PostgreSQL from DATABASE_URL or embedded PGlite).
+// Reports:
 //   - API acknowledgement latency of POST /v1/payouts (p50/p99) and requests/s;
 //   - end-to-end payouts/s (request → ledger settled, state `paid` committed);
 //   - baseline, same run: p99 of a bare `client.workflow.start` (one RPC) issued by the same client pool,
@@ -10,6 +10,9 @@
 //     the idle p99 (bare starts before any load) and its ratio are reported too.
 // By default C clients send requests back to back (closed loop: the acknowledgement then measures the API at
 // saturation); `--rate R` releases payout requests at R per second instead (open loop: latency at that load).
+// By default the API and the worker run in this process; `--api-process` / `--worker-process` run them as
+// deployed (src/api/main.ts, src/worker/main.ts, each its own process), so this process is only the client
+// and its event loop measures without competing with the worker's.
 // Setup (payees, destinations, credits) is not measured. Exits non-zero only on errors.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +48,8 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     // The API as its own process (src/api/main.ts, as deployed) instead of inside the worker's process.
     'api-process': { type: 'boolean', default: false },
+    // The worker as its own process (src/worker/main.ts) instead of inside this one.
+    'worker-process': { type: 'boolean', default: false },
     baseline: { type: 'string', default: '1000' },
     'timeout-seconds': { type: 'string', default: '600' },
   },
@@ -53,6 +58,7 @@ const N = Number(values.payouts);
 const CONCURRENCY = Number(values.concurrency);
 const RATE = values.rate === undefined ? undefined : Number(values.rate);
 const API_PROCESS = values['api-process'];
+const WORKER_PROCESS = values['worker-process'];
 const BASELINE = Number(values.baseline);
 const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
 
@@ -106,15 +112,10 @@ const services = await createServices({
   fingerprintKey: security.fingerprintKey,
   payouts: config.payouts,
 });
-const worker = await createDisburseWorker({
-  connection: native,
-  namespace: 'default',
-  taskQueue,
-  activities: createActivities(services),
-  maxConcurrentActivityTaskExecutions: 200,
-});
-const running = worker.run();
-running.catch((err) => log('worker failed:', err));
+const childEnv = { ...process.env, ...benchEnv, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address };
+const worker = WORKER_PROCESS
+  ? await startProcess('../src/worker/main.ts', { ...childEnv, LOG_LEVEL: 'info' }, 'worker.started')
+  : await startWorkerHere();
 const server = API_PROCESS
   ? await startApiProcess()
   : await listen(
@@ -128,39 +129,86 @@ const server = API_PROCESS
       }).app,
     );
 
-/** src/api/main.ts in a child process on this run's database schema and Temporal server; ready at /readyz. */
-async function startApiProcess(): Promise<{ url: string; close(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../src/api/main.ts', import.meta.url))], {
-    env: {
-      ...process.env,
-      ...benchEnv,
-      DATABASE_URL: dbUrl,
-      TEMPORAL_ADDRESS: temporal.address,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(port),
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+interface Stoppable {
+  close(): Promise<void>;
+}
+
+async function startWorkerHere(): Promise<Stoppable> {
+  const w = await createDisburseWorker({
+    connection: native,
+    namespace: 'default',
+    taskQueue,
+    activities: createActivities(services),
+    maxConcurrentActivityTaskExecutions: 200,
   });
+  const running = w.run();
+  running.catch((err) => log('worker failed:', err));
+  return {
+    async close() {
+      if (w.getState() === 'RUNNING') w.shutdown();
+      await running.catch((err) => log('worker stopped with an error:', err));
+    },
+  };
+}
+
+/**
+ * An entry point of this repository in a child process on this run's schema and Temporal server. Its
+ * output is kept (last 8 KiB) and shown only if it exits early. With `readyLine`, resolves once the
+ * process prints a line containing it.
+ */
+async function startProcess(entry: string, env: NodeJS.ProcessEnv, readyLine?: string): Promise<Stoppable> {
+  let stopping = false;
+  let output = '';
+  const child = spawn(process.execPath, [fileURLToPath(new URL(entry, import.meta.url))], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let onOutput = () => {};
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-8192);
+      onOutput();
+    });
+  }
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.once('exit', (code, signal) => {
+    if (!stopping) log(`${entry} exited early (code ${code}, signal ${signal}); its last output:\n${output}`);
+  });
+  if (readyLine) {
+    const ready = await new Promise<boolean>((resolve) => {
+      onOutput = () => output.includes(readyLine) && resolve(true);
+      void exited.then(() => resolve(false));
+    });
+    if (!ready) throw new Error(`${entry} exited before printing "${readyLine}"`);
+  }
+  return {
+    async close() {
+      stopping = true;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** src/api/main.ts in a child process; ready once /readyz answers 200. */
+async function startApiProcess(): Promise<Stoppable & { url: string }> {
+  const port = await freePort();
+  const env = { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(port) };
+  const child = await startProcess('../src/api/main.ts', env);
   const url = `http://127.0.0.1:${port}`;
   for (let tries = 0; ; tries++) {
-    if (child.exitCode !== null) throw new Error(`API process exited with code ${child.exitCode}`);
     const ready = await fetch(`${url}/readyz`).then(
       (r) => r.ok,
       () => false,
     );
     if (ready) break;
-    if (tries > 300) throw new Error('API process not ready after 30 s');
+    if (tries > 300) {
+      await child.close();
+      throw new Error('API process not ready after 30 s');
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    url,
-    async close() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url, close: () => child.close() };
 }
 const key = (await createApiKey(db.em(), { role: 'platform', actor: 'bench' })).key;
 
@@ -225,7 +273,8 @@ const startBare = async (id: string) => {
   return performance.now() - t0;
 };
 const idleBaseline: number[] = [];
-await pool([...Array(BASELINE).keys()], CONCURRENCY, async (i) => {
+// Same shape as the measured phase: CONCURRENCY at a time in a closed loop, one at a time in an open one.
+await pool([...Array(BASELINE).keys()], RATE === undefined ? CONCURRENCY : 1, async (i) => {
   idleBaseline.push(await startBare(`baseline-idle-${i}`));
 });
 
@@ -337,12 +386,11 @@ const table: [string, string][] = [
 ];
 const width = Math.max(...table.map(([k]) => k.length));
 console.log(
-  `\nbench:payouts — ${N} instant payouts, ${RATE === undefined ? `concurrency ${CONCURRENCY}` : `open loop at ${RATE}/s`}, API ${API_PROCESS ? 'in its own process' : 'in the worker process'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
+  `\nbench:payouts — ${N} instant payouts, ${RATE === undefined ? `concurrency ${CONCURRENCY}` : `open loop at ${RATE}/s`}, API ${API_PROCESS ? 'in its own process' : 'in this process'}, worker ${WORKER_PROCESS ? 'in its own process' : 'in this process'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
 );
 for (const [k, v] of table) console.log(`  ${k.padEnd(width)}  ${v}`);
 
-if (worker.getState() === 'RUNNING') worker.shutdown();
-await running.catch((err) => log('worker stopped with an error:', err));
+await worker.close();
 await server.close();
 await services.stop();
 await native.close();
