@@ -14,11 +14,15 @@ import { canAccessPayee, type Principal } from '../auth/principal.ts';
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
-import { ApiError, type FieldError } from './errors.ts';
+import { ApiError, errorKinds, type FieldError } from './errors.ts';
 import {
   claimIdempotencyKey,
+  claimIdempotencyLease,
+  completeIdempotencyLease,
   IDEMPOTENCY_KEY_PATTERN,
+  releaseIdempotencyLease,
   requestHash,
+  type StoredResponse,
   saveIdempotentResponse,
 } from './idempotency.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -334,43 +338,56 @@ export function createApp(deps: AppDeps): DisburseApp {
           }
           const actor = principal?.actor ?? 'anonymous';
           const hash = requestHash(route.method, req.path, rawBody ?? {});
-          result = await deps.db.em().transactional(async (tx) => {
-            if (key !== undefined) {
-              const replay = await claimIdempotencyKey(tx, { actor, key, hash });
-              if (replay) {
-                const replayBody = route.sensitiveResponse
-                  ? openSealed(deps.security.keyring, replay.body, actor, key)
-                  : replay.body;
-                return {
-                  ...replay,
-                  body: replayBody,
-                  headers: { ...replay.headers, 'Idempotent-Replayed': 'true' },
-                };
-              }
-            }
-            const fresh = await run(tx);
-            if (key !== undefined) {
-              await saveIdempotentResponse(
-                tx,
-                {
-                  actor,
-                  key,
-                  hash,
-                  method: route.method.toUpperCase(),
-                  path: req.path,
-                  response: {
-                    status: fresh.status,
-                    body: route.sensitiveResponse
-                      ? seal(deps.security.keyring, fresh.body ?? null, actor, key)
-                      : (fresh.body ?? null),
-                    headers: fresh.headers ?? {},
-                  },
-                },
-                now(),
-              );
-            }
-            return fresh;
+          const claim = { actor, key: key ?? '', hash, method: route.method.toUpperCase(), path: req.path };
+          const replayed = (stored: StoredResponse): RouteResult => ({
+            ...stored,
+            body: route.sensitiveResponse
+              ? openSealed(deps.security.keyring, stored.body, actor, claim.key)
+              : stored.body,
+            headers: { ...stored.headers, 'Idempotent-Replayed': 'true' },
           });
+          const toStore = (fresh: RouteResult): StoredResponse => ({
+            status: fresh.status,
+            body: route.sensitiveResponse
+              ? seal(deps.security.keyring, fresh.body ?? null, actor, claim.key)
+              : (fresh.body ?? null),
+            headers: fresh.headers ?? {},
+          });
+          if (route.idempotencyMode === 'lease') {
+            // No transaction: the claim, the handler's statements and the stored response each commit alone.
+            const schema = deps.db.schema;
+            const replay =
+              key === undefined ? null : await claimIdempotencyLease(deps.db.em(), schema, claim);
+            if (replay) {
+              result = replayed(replay);
+            } else {
+              try {
+                result = await run(deps.db.em());
+              } catch (error) {
+                if (key !== undefined) {
+                  const forget = errorKinds[mapError(error).kind].status < 500;
+                  await releaseIdempotencyLease(deps.db.em(), schema, claim, { forget }).catch((e) =>
+                    log.error('idempotency.release_failed', { requestId, error: describeCause(e) }),
+                  );
+                }
+                throw error;
+              }
+              if (key !== undefined)
+                await completeIdempotencyLease(deps.db.em(), schema, claim, toStore(result));
+            }
+          } else {
+            result = await deps.db.em().transactional(async (tx) => {
+              if (key !== undefined) {
+                const replay = await claimIdempotencyKey(tx, claim);
+                if (replay) return replayed(replay);
+              }
+              const fresh = await run(tx);
+              if (key !== undefined) {
+                await saveIdempotentResponse(tx, { ...claim, response: toStore(fresh) }, now());
+              }
+              return fresh;
+            });
+          }
         }
         status = result.status;
         send(res, result, route.responses[result.status]?.contentType);

@@ -10,10 +10,13 @@ export const IdempotencyRecord = defineEntity({
     requestHash: p.string(),
     method: p.string(),
     path: p.string(),
-    responseStatus: p.integer(),
+    /** Null while a leased claim is in flight (see `leaseUntil`). */
+    responseStatus: p.integer().nullable(),
     responseBody: p.json<unknown>().nullable(),
     responseHeaders: p.json<Record<string, string>>(),
     createdAt: p.datetime(),
+    /** Set while a leased claim is in flight: until then a duplicate is 409; after it, it may take over. */
+    leaseUntil: p.datetime().nullable(),
   },
   primaryKeys: ['actor', 'key'],
 });

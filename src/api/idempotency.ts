@@ -2,9 +2,15 @@
 // - same caller + key + same request (method, path, canonical body) → the stored response is replayed;
 // - same caller + key + a different request → 422 idempotency_key_reused;
 // - a request with the same key still running → 409 idempotency_in_flight.
-// The record is written in the handler's transaction, so the response is stored exactly when the handler's
-// writes commit. A transaction-scoped advisory lock on (caller, key) detects the in-flight duplicate
-// without waiting: the lock is released by the commit that makes the record visible.
+// Two ways to hold the key while the handler runs (the route's `idempotencyMode`):
+// - transaction (default): the record is written in the handler's transaction, so the response is stored
+//   exactly when the handler's writes commit. A transaction-scoped advisory lock on (caller, key) detects the
+//   in-flight duplicate without waiting: the lock is released by the commit that makes the record visible.
+// - lease: for handlers whose effect is not a database write alone (a workflow start) and that are idempotent
+//   by business id. The key is claimed in its own statement with a lease, the handler runs without a
+//   transaction (no connection or lock held across the remote call), and the response is stored when it
+//   returns. While the lease lasts a duplicate is 409; once it ran out (the request died mid-way), the same
+//   request takes the claim over and runs the handler again, which finishes the same work.
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql } from '../db/sql.ts';
@@ -41,26 +47,25 @@ function lockId(actor: string, key: string): string {
   return createHash('sha256').update(`${actor}\0${key}`).digest().readBigInt64BE(0).toString();
 }
 
-/**
- * Call inside the request transaction before running the handler. Returns the stored response to replay,
- * or null when the handler should run (then call `saveIdempotentResponse` in the same transaction).
- */
-export async function claimIdempotencyKey(
-  tx: EntityManager,
-  claim: { actor: string; key: string; hash: string },
-): Promise<StoredResponse | null> {
-  const [lock] = await sql<{ ok: boolean }>(tx, 'SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [
-    lockId(claim.actor, claim.key),
-  ]);
-  if (!lock?.ok) {
-    throw new ApiError(
-      'idempotency_in_flight',
-      'Another request with this Idempotency-Key is still being processed; retry after it completes.',
-      { headers: { 'Retry-After': '1' } },
-    );
-  }
-  const existing = await tx.findOne(IdempotencyRecord, { actor: claim.actor, key: claim.key });
-  if (!existing) return null;
+/** Who sent which request under which key. */
+export interface IdempotencyClaim {
+  actor: string;
+  key: string;
+  hash: string;
+}
+
+/** What is stored under a key; `responseStatus` is null while a leased claim is in flight. */
+interface ExistingRecord {
+  requestHash: string;
+  method: string;
+  path: string;
+  responseStatus: number | null | undefined;
+  responseBody: unknown;
+  responseHeaders: Record<string, string>;
+}
+
+/** The stored response of the same request, or the reason this request may not run now. */
+function replayOrRefuse(existing: ExistingRecord, claim: IdempotencyClaim): StoredResponse {
   if (existing.requestHash !== claim.hash) {
     throw new ApiError(
       'idempotency_key_reused',
@@ -68,7 +73,117 @@ export async function claimIdempotencyKey(
         'or another body); use a new key for a new request.',
     );
   }
+  if (existing.responseStatus == null) throw inFlight();
   return { status: existing.responseStatus, body: existing.responseBody, headers: existing.responseHeaders };
+}
+
+function inFlight(): ApiError {
+  return new ApiError(
+    'idempotency_in_flight',
+    'Another request with this Idempotency-Key is still being processed; retry after it completes.',
+    { headers: { 'Retry-After': '1' } },
+  );
+}
+
+/**
+ * Transaction mode. Call inside the request transaction before running the handler. Returns the stored
+ * response to replay, or null when the handler should run (then call `saveIdempotentResponse` in the same
+ * transaction).
+ */
+export async function claimIdempotencyKey(
+  tx: EntityManager,
+  claim: IdempotencyClaim,
+): Promise<StoredResponse | null> {
+  const [lock] = await sql<{ ok: boolean }>(tx, 'SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [
+    lockId(claim.actor, claim.key),
+  ]);
+  if (!lock?.ok) throw inFlight();
+  const existing = await tx.findOne(IdempotencyRecord, { actor: claim.actor, key: claim.key });
+  return existing ? replayOrRefuse(existing, claim) : null;
+}
+
+/** How long a leased claim stays in flight: longer than any leased handler runs (one workflow start). */
+export const IDEMPOTENCY_LEASE_SECONDS = 60;
+
+/**
+ * Lease mode, before the handler: claims the key for this request in one committed statement, or takes over
+ * the claim of the same request whose lease ran out. Returns the stored response to replay, or null when the
+ * handler should run (then `completeIdempotencyLease`, or `releaseIdempotencyLease` if it throws).
+ */
+export async function claimIdempotencyLease(
+  em: EntityManager,
+  schema: string,
+  claim: IdempotencyClaim & { method: string; path: string },
+  leaseSeconds = IDEMPOTENCY_LEASE_SECONDS,
+): Promise<StoredResponse | null> {
+  const table = `"${schema}".idempotency_keys`;
+  // A claim forgotten between the two statements (its request was refused) can be claimed again: retry once.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const claimed = await sql(
+      em,
+      `INSERT INTO ${table} AS k (actor, key, request_hash, method, path, lease_until)
+            VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+       ON CONFLICT (actor, key) DO UPDATE SET lease_until = EXCLUDED.lease_until
+             WHERE k.lease_until <= now() AND k.request_hash = EXCLUDED.request_hash
+       RETURNING 1`,
+      [claim.actor, claim.key, claim.hash, claim.method, claim.path, leaseSeconds],
+    );
+    if (claimed.length > 0) return null;
+    const [existing] = await sql<ExistingRecord>(
+      em,
+      `SELECT request_hash AS "requestHash", method, path, response_status AS "responseStatus",
+              response_body AS "responseBody", response_headers AS "responseHeaders"
+         FROM ${table} WHERE actor = $1 AND key = $2`,
+      [claim.actor, claim.key],
+    );
+    if (existing) return replayOrRefuse(existing, claim);
+  }
+  throw inFlight();
+}
+
+/** Lease mode, after the handler returned: stores its response and ends the lease. */
+export async function completeIdempotencyLease(
+  em: EntityManager,
+  schema: string,
+  claim: IdempotencyClaim,
+  response: StoredResponse,
+): Promise<void> {
+  await sql(
+    em,
+    `UPDATE "${schema}".idempotency_keys
+        SET response_status = $4, response_body = $5::jsonb, response_headers = $6::jsonb, lease_until = NULL
+      WHERE actor = $1 AND key = $2 AND request_hash = $3`,
+    [
+      claim.actor,
+      claim.key,
+      claim.hash,
+      response.status,
+      JSON.stringify(response.body ?? null),
+      JSON.stringify(response.headers),
+    ],
+  );
+}
+
+/**
+ * Lease mode, after the handler threw. `forget` (the request was refused before the handler wrote anything,
+ * a 4xx) deletes the claim: the key is unused. Otherwise the lease ends now and the claim stays, so a retry
+ * of the same request takes over at once and another request under this key is still refused.
+ */
+export async function releaseIdempotencyLease(
+  em: EntityManager,
+  schema: string,
+  claim: IdempotencyClaim,
+  opts: { forget: boolean },
+): Promise<void> {
+  const table = `"${schema}".idempotency_keys`;
+  await sql(
+    em,
+    opts.forget
+      ? `DELETE FROM ${table} WHERE actor = $1 AND key = $2 AND request_hash = $3 AND lease_until IS NOT NULL`
+      : `UPDATE ${table} SET lease_until = now() WHERE actor = $1 AND key = $2 AND request_hash = $3
+            AND lease_until IS NOT NULL`,
+    [claim.actor, claim.key, claim.hash],
+  );
 }
 
 export async function saveIdempotentResponse(

@@ -93,6 +93,13 @@ export interface RouteSpec<
    * (provider webhooks: they deduplicate by event id); when a key is sent it is still honoured.
    */
   idempotency?: 'required' | 'optional';
+  /**
+   * How the key is held while the handler runs (see idempotency.ts). `transaction` (default): the handler
+   * runs in one transaction with the stored response. `lease`: for handlers whose effect is a workflow start
+   * and that are idempotent by business id; the handler runs without a transaction (each statement commits
+   * alone) and must throw its 4xx refusals before it writes anything.
+   */
+  idempotencyMode?: 'transaction' | 'lease';
   handler: (ctx: RouteContext<Out<P>, Out<Q>, Out<B>>) => Promise<RouteResult>;
 }
 

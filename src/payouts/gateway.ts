@@ -1,7 +1,12 @@
 // The API's side of the payout workflows: start them, read their live state, deliver decisions and
 // provider events. Workflow ids come from payout ids, never from run ids.
 import { createHash } from 'node:crypto';
-import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { payoutWorkflow } from '../../workflows/payout.ts';
 import {
   type Actor,
@@ -45,13 +50,22 @@ export class PayoutGateway {
   }
 
   /** Starts the payout workflow; an already running one with this id is reused (idempotent). */
+  /**
+   * Starts the payout's workflow once: starting it again while it runs, or after it closed, is a no-op (one
+   * payout id never gets a second run, whatever retried the start).
+   */
   async start(input: PayoutInput): Promise<void> {
-    await this.#client.workflow.start<typeof payoutWorkflow>('payoutWorkflow', {
-      workflowId: payoutWorkflowId(input.payoutId),
-      taskQueue: this.#taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
+    try {
+      await this.#client.workflow.start<typeof payoutWorkflow>('payoutWorkflow', {
+        workflowId: payoutWorkflowId(input.payoutId),
+        taskQueue: this.#taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
   }
 
   /** Live state from the workflow (running or closed); undefined when no workflow exists. */

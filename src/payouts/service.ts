@@ -104,6 +104,23 @@ export function newPayoutFrom(input: PayoutInput): NewPayout {
   };
 }
 
+/** The workflow input a payout row was written from (the inverse of `newPayoutFrom`). */
+export function payoutInputFrom(record: PayoutRecord): PayoutInput {
+  return {
+    payoutId: record.id,
+    payeeId: record.payeeId,
+    amount: { amount: record.amount, currency: record.currency, scale: record.scale },
+    method: record.method,
+    instantRequested: record.instantRequested,
+    requestedBy: {
+      actor: record.requestedBy,
+      role: record.requestedRole as PayoutInput['requestedBy']['role'],
+    },
+    ...(record.periodId ? { periodId: record.periodId } : {}),
+    ...(record.bulkId ? { bulkId: record.bulkId } : {}),
+  };
+}
+
 const railFor = (rail: 'instant' | 'scheduled') => (rail === 'instant' ? 'instant' : 'batch');
 
 export function createPayoutService(deps: PayoutServiceDeps) {

@@ -1,9 +1,11 @@
 // Idempotency-Key semantics: replay, reuse with another request (422), concurrent duplicate (409), and that
-// the stored response commits or rolls back with the handler's writes.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+// the stored response commits or rolls back with the handler's writes. Routes in lease mode (no transaction
+// around the handler): the same answers, plus what happens when a request dies mid-way.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { ApiError } from '../../src/api/errors.ts';
 import { defineRoute } from '../../src/api/route.ts';
+import { sql } from '../../src/db/sql.ts';
 import { countRows, newIdempotencyKey, startTestApi, type TestApi } from './support.ts';
 
 const embedded = process.env.DISBURSE_TEST_EMBEDDED_DB === 'pglite';
@@ -46,8 +48,39 @@ const failingRoute = defineRoute({
   },
 });
 
+// Lease mode: each call runs until the test releases it, then answers or fails as the test says.
+let leaseRuns = 0;
+const leaseGates: (() => void)[] = [];
+let leaseOutcome: 'ok' | 'crash' | 'refuse' = 'ok';
+const leaseRoute = defineRoute({
+  method: 'post',
+  path: '/v1/test/lease',
+  summary: 'Test-only leased write',
+  roles: ['platform'],
+  body: z.strictObject({ n: z.number().describe('any number') }).describe('test body'),
+  responses: {
+    201: { description: 'done', schema: z.object({ run: z.number().describe('run') }).describe('result') },
+  },
+  idempotencyMode: 'lease',
+  handler: async (ctx) => {
+    const run = ++leaseRuns;
+    if (leaseOutcome === 'refuse') throw new ApiError('unprocessable', 'refused before writing');
+    await new Promise<void>((resolve) => leaseGates.push(resolve));
+    await ctx.audit({ action: 'test.lease', objectType: 'test', objectId: `${ctx.body.n}:${run}` });
+    if (leaseOutcome === 'crash') throw new Error('the remote call failed after the write');
+    return { status: 201, body: { run } };
+  },
+});
+
+/** Waits until `n` leased handler calls wait for release. */
+async function leaseWaiting(n: number) {
+  for (let i = 0; i < 300 && leaseGates.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(leaseGates.length).toBe(n);
+}
+const releaseLease = () => leaseGates.shift()!();
+
 beforeAll(async () => {
-  api = await startTestApi('api_idem', { routes: [slowRoute, failingRoute] });
+  api = await startTestApi('api_idem', { routes: [slowRoute, failingRoute, leaseRoute] });
 });
 afterAll(async () => {
   await api?.close();
@@ -196,5 +229,103 @@ describe('Idempotency-Key', () => {
       expect(third.body).toEqual(a.body);
     }
     expect(slowRuns).toBe(1);
+  });
+});
+
+describe('Idempotency-Key on a leased route (no transaction around the handler)', () => {
+  const call = (key: string, n = 1) =>
+    api.call('POST', '/v1/test/lease', { body: { n }, idempotencyKey: key });
+  /** The stored record: whether its lease still runs (null: answered) and its answer's status. */
+  const record = async (key: string) =>
+    (
+      await sql<{ leased: boolean | null; status: number | null }>(
+        api.db.em(),
+        `SELECT lease_until > now() AS leased, response_status AS status
+           FROM "${api.db.schema}".idempotency_keys WHERE key = $1`,
+        [key],
+      )
+    )[0];
+
+  beforeEach(() => {
+    leaseRuns = 0;
+    leaseOutcome = 'ok';
+  });
+
+  it('a duplicate while the first is in flight is 409; once answered it is replayed; the handler ran once', async () => {
+    const key = newIdempotencyKey();
+    const first = call(key);
+    await leaseWaiting(1);
+    expect(await record(key)).toEqual({ leased: true, status: null });
+    const dup = await call(key);
+    expect(dup.status).toBe(409);
+    expect(dup.body.kind).toBe('idempotency_in_flight');
+    expect(dup.headers.get('retry-after')).toBe('1');
+    releaseLease();
+    const a = await first;
+    expect(a.status).toBe(201);
+    expect(await record(key)).toEqual({ leased: null, status: 201 });
+    const again = await call(key);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(a.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const other = await call(key, 2);
+    expect(other.status).toBe(422);
+    expect(other.body.kind).toBe('idempotency_key_reused');
+    expect(leaseRuns).toBe(1);
+  });
+
+  it('a refusal (4xx) forgets the claim: the key is unused afterwards', async () => {
+    const key = newIdempotencyKey();
+    leaseOutcome = 'refuse';
+    const keys = await countRows(api, 'idempotency_keys');
+    const res = await call(key);
+    expect(res.status).toBe(422);
+    expect(res.body.kind).toBe('unprocessable');
+    expect(await countRows(api, 'idempotency_keys')).toBe(keys);
+    leaseOutcome = 'ok';
+    const other = call(key, 2);
+    await leaseWaiting(1);
+    releaseLease();
+    expect((await other).status).toBe(201);
+  });
+
+  it('after a failure mid-way the same request runs again at once; another request under the key is 422', async () => {
+    const key = newIdempotencyKey();
+    leaseOutcome = 'crash';
+    const failed = call(key);
+    await leaseWaiting(1);
+    releaseLease();
+    expect((await failed).status).toBe(500);
+    // The claim stays (its request may have had effects) but its lease has ended.
+    expect(await record(key)).toEqual({ leased: false, status: null });
+    expect((await call(key, 2)).status).toBe(422);
+    leaseOutcome = 'ok';
+    const retried = call(key);
+    await leaseWaiting(1);
+    releaseLease();
+    const res = await retried;
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ run: 2 });
+  });
+
+  it('a claim whose lease ran out (its request died) is taken over by the same request', async () => {
+    const key = newIdempotencyKey();
+    const stuck = call(key);
+    await leaseWaiting(1);
+    // As if the process serving the first request had died: its lease runs out with no answer stored.
+    await sql(
+      api.db.em(),
+      `UPDATE "${api.db.schema}".idempotency_keys SET lease_until = now() - interval '1 second' WHERE key = $1`,
+      [key],
+    );
+    expect((await call(key, 2)).status).toBe(422);
+    const takeover = call(key);
+    await leaseWaiting(2);
+    releaseLease();
+    releaseLease();
+    const [a, b] = await Promise.all([stuck, takeover]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(leaseRuns).toBe(2);
+    expect((await call(key)).headers.get('idempotent-replayed')).toBe('true');
   });
 });

@@ -1,7 +1,11 @@
 // Payout HTTP API: roles and object-level access on every route, Idempotency-Key semantics, bad input →
 // 4xx problem+json with nothing written, CSV export, bulk payouts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { requestHash } from '../../src/api/idempotency.ts';
 import { sql } from '../../src/db/sql.ts';
+import { payoutIdFor } from '../../src/payouts/gateway.ts';
+import { newPayoutFrom, payoutInputFrom } from '../../src/payouts/service.ts';
+import { PayoutStore } from '../../src/payouts/store.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 describe('payout API', () => {
@@ -191,6 +195,46 @@ describe('payout API', () => {
       });
       expect(changed.status).toBe(422);
       expect(changed.contentType).toContain('application/problem+json');
+    });
+
+    it('finishes a request that died after writing its payout, before starting its workflow', async () => {
+      // What an API process killed mid-request leaves: the key claimed with its lease run out, the payout row
+      // written, no workflow. The client's retry must start that payout, not refuse it or create another.
+      const key = 'died-midway-0001';
+      const payee = await stack.createPayee({ credit: '1000' });
+      const request = body(payee, '400');
+      const payoutId = payoutIdFor('acme-backend', key);
+      await sql(
+        stack.db.em(),
+        `INSERT INTO "${stack.db.schema}".idempotency_keys (actor, key, request_hash, method, path, lease_until)
+         VALUES ('acme-backend', $1, $2, 'POST', '/v1/payouts', now() - interval '1 second')`,
+        [key, requestHash('post', '/v1/payouts', request)],
+      );
+      await new PayoutStore(stack.db.schema).insert(
+        stack.db.em(),
+        newPayoutFrom({
+          payoutId,
+          payeeId: payee,
+          amount: request.amount,
+          method: 'bank_transfer',
+          instantRequested: true,
+          requestedBy: { actor: 'acme-backend', role: 'platform' },
+        }),
+      );
+      const before = await counts();
+      const retried = await stack.call('POST', '/v1/payouts', { idempotencyKey: key, body: request });
+      expect(retried.status).toBe(202);
+      expect(retried.body.id).toBe(payoutId);
+      expect((await stack.result(payoutId)).state).toBe('paid');
+      expect((await counts()).payouts).toBe(before.payouts);
+      const replay = await stack.call('POST', '/v1/payouts', { idempotencyKey: key, body: request });
+      expect(replay.body).toEqual(retried.body);
+      // Starting a payout again after its workflow closed does not run it a second time.
+      const runId = (await stack.handle(payoutId).describe()).runId;
+      await stack.gateway.start(
+        payoutInputFrom((await new PayoutStore(stack.db.schema).get(stack.db.em(), payoutId))!),
+      );
+      expect((await stack.handle(payoutId).describe()).runId).toBe(runId);
     });
   });
 

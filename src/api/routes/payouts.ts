@@ -9,7 +9,7 @@ import type { Ledger } from '../../ledger/index.ts';
 import { currencyOf, formatDecimal, parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
-import { destinationKindFor, ledgerKeys } from '../../payouts/service.ts';
+import { destinationKindFor, ledgerKeys, newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
 import { toCsv } from '../../providers/manual/csv.ts';
 import { ApiError } from '../errors.ts';
@@ -135,14 +135,25 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       roles: ['platform', 'payee'],
       body: createPayoutBody,
       responses: { 202: { description: 'Payout accepted; processing has started', schema: payoutView } },
+      // The acknowledgement is a workflow start: the key is leased rather than held in a transaction across
+      // the start, and the handler is idempotent by payout id (derived from caller + key).
+      idempotencyMode: 'lease',
       handler: async (ctx) => {
         const { body } = ctx;
         ctx.assertPayeeAccess(body.payeeId);
         // Normalised to the currency's own scale; everything below uses this, never the raw body.
         const amount = parseMoney(body.amount, { field: 'amount', allowZero: false });
+        const payoutId = payoutIdFor(ctx.principal.actor, ctx.req.get('Idempotency-Key') ?? '');
         // One round trip for what the request is checked against; the acknowledgement stays short.
-        const facts = await requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency);
+        const facts = await requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency, payoutId);
         if (!facts) throw new ApiError('not_found', `Payee ${body.payeeId} not found`);
+        if (facts.payoutExists) {
+          // An earlier attempt of this very request (the lease guarantees the same body) wrote the payout and
+          // died before answering: finish its start rather than checking again against funds it may hold.
+          const record = (await store.get(ctx.em, payoutId))!;
+          await gateway.start(payoutInputFrom(record));
+          return { status: 202, body: await view(ctx.em, record, undefined, { ledger: false }) };
+        }
         const method = body.method ?? methodFor(facts.preferredMethod);
         if (!method) {
           throw new ApiError('unprocessable', `Payee ${body.payeeId} has no preferred method; pass "method"`);
@@ -161,8 +172,6 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
             `Available ${formatDecimal(available)} ${amount.currency} is less than the requested ${formatDecimal(amount)}; credit the wallet or request less`,
           );
         }
-        const requestKey = ctx.req.get('Idempotency-Key') ?? '';
-        const payoutId = payoutIdFor(ctx.principal.actor, requestKey);
         const input = {
           payoutId,
           payeeId: body.payeeId,
@@ -172,23 +181,11 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
           requestedBy: actorOf(ctx as Ctx),
           ...(body.periodId ? { periodId: body.periodId } : {}),
         };
-        const inserted = await store.insertReturning(ctx.em, {
-          id: payoutId,
-          payeeId: body.payeeId,
-          amount: amount.amount,
-          currency: amount.currency,
-          scale: amount.scale,
-          method,
-          instantRequested: input.instantRequested,
-          requestedBy: input.requestedBy.actor,
-          requestedRole: input.requestedBy.role,
-          ...(body.periodId ? { periodId: body.periodId } : {}),
-        });
+        const inserted = await store.insertReturning(ctx.em, newPayoutFrom(input));
         await gateway.start(input);
-        // A row already there was written by this payout's own workflow (an earlier attempt of this request
-        // started it, then its transaction rolled back): read it.
+        // No row inserted: the workflow of a concurrent attempt wrote it first.
         const record = inserted ?? (await store.get(ctx.em, payoutId));
-        // Just accepted: no ledger posting can be committed before this transaction is.
+        // Just accepted: no ledger posting can be committed yet.
         return { status: 202, body: await view(ctx.em, record!, undefined, { ledger: false }) };
       },
     }),
@@ -470,20 +467,37 @@ function methodFor(kind: string | null): 'bank_transfer' | 'wallet' | 'card' | '
 }
 
 /** What a payout request is checked against: the payee's preferred method, destination kinds, available balance. */
-async function requestFacts(em: EntityManager, schema: string, payeeId: string, currency: string) {
-  const rows = await sql<{ preferred_method: string | null; kinds: string[]; available: string }>(
+async function requestFacts(
+  em: EntityManager,
+  schema: string,
+  payeeId: string,
+  currency: string,
+  payoutId: string,
+) {
+  const rows = await sql<{
+    preferred_method: string | null;
+    kinds: string[];
+    available: string;
+    payout_exists: boolean;
+  }>(
     em,
     `SELECT p.preferred_method,
+            EXISTS (SELECT 1 FROM "${schema}".payouts o WHERE o.id = $3) AS payout_exists,
             ARRAY(SELECT d.kind FROM "${schema}".payee_destinations d WHERE d.payee_id = p.id) AS kinds,
             COALESCE((SELECT a.balance FROM "${schema}".ledger_accounts a
                        WHERE a.owner = p.id AND a.kind = 'payee_available' AND a.currency = $2), 0)::text
               AS available
        FROM "${schema}".payees p WHERE p.id = $1`,
-    [payeeId, currency],
+    [payeeId, currency, payoutId],
   );
   const r = rows[0];
   return r
-    ? { preferredMethod: r.preferred_method, destinationKinds: r.kinds, available: r.available }
+    ? {
+        preferredMethod: r.preferred_method,
+        destinationKinds: r.kinds,
+        available: r.available,
+        payoutExists: r.payout_exists,
+      }
     : undefined;
 }
 

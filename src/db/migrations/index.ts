@@ -6,6 +6,7 @@ import * as payouts0040 from './0040-payouts.ts';
 import * as periods0050 from './0050-periods.ts';
 import * as spendback0060 from './0060-spendback.ts';
 import * as spendbackBonusClawback0061 from './0061-spendback-bonus-clawback.ts';
+import * as idempotencyLeases0070 from './0070-idempotency-leases.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -27,4 +28,5 @@ export const migrations: readonly Migration[] = [
   periods0050,
   spendback0060,
   spendbackBonusClawback0061,
+  idempotencyLeases0070,
 ];
