@@ -268,10 +268,14 @@ export function createApp(deps: AppDeps): DisburseApp {
           rawBody: (req as { rawBody?: Buffer }).rawBody,
           assertPayeeAccess,
         };
-        const run = async (em: ReturnType<Database['em']>): Promise<RouteResult> => {
+        const run = async (
+          em: ReturnType<Database['em']>,
+          untilKeyHeld: () => Promise<void> = async () => {},
+        ): Promise<RouteResult> => {
           const ctx: RouteContext<unknown, unknown, unknown> = {
             ...base,
             em,
+            untilKeyHeld,
             now: now(),
             log: log.child({ requestId }),
             verifyApproverTotp: async (code) => {
@@ -355,23 +359,38 @@ export function createApp(deps: AppDeps): DisburseApp {
           });
           if (route.idempotencyMode === 'lease') {
             // No transaction: the claim, the handler's statements and the stored response each commit alone.
+            // The claim runs alongside the handler's first reads; the handler waits for it before writing.
             const schema = deps.db.schema;
-            const replay =
-              key === undefined ? null : await claimIdempotencyLease(deps.db.em(), schema, claim);
-            if (replay) {
-              result = replayed(replay);
-            } else {
-              try {
-                result = await run(deps.db.em());
-              } catch (error) {
-                if (key !== undefined) {
-                  const forget = errorKinds[mapError(error).kind].status < 500;
-                  await releaseIdempotencyLease(deps.db.em(), schema, claim, { forget }).catch((e) =>
-                    log.error('idempotency.release_failed', { requestId, error: describeCause(e) }),
-                  );
-                }
-                throw error;
+            const claiming =
+              key === undefined ? Promise.resolve(null) : claimIdempotencyLease(deps.db.em(), schema, claim);
+            const claimed = claiming.then(
+              (replay) => ({ replay }),
+              (refusal: unknown) => ({ replay: null, refusal }),
+            );
+            const untilKeyHeld = async () => {
+              const c = await claimed;
+              if ('refusal' in c || c.replay)
+                throw new Error("superseded: the Idempotency-Key is not this request's");
+            };
+            const handled = await run(deps.db.em(), untilKeyHeld).then(
+              (fresh) => ({ fresh }),
+              (error: unknown) => ({ fresh: undefined, error }),
+            );
+            const c = await claimed;
+            if ('refusal' in c) throw c.refusal;
+            if (c.replay) {
+              result = replayed(c.replay);
+            } else if ('error' in handled) {
+              if (key !== undefined) {
+                // A refusal (4xx) comes before any write: forget the key. Anything else may have had effects.
+                const forget = errorKinds[mapError(handled.error).kind].status < 500;
+                await releaseIdempotencyLease(deps.db.em(), schema, claim, { forget }).catch((e) =>
+                  log.error('idempotency.release_failed', { requestId, error: describeCause(e) }),
+                );
               }
+              throw handled.error;
+            } else {
+              result = handled.fresh;
               if (key !== undefined)
                 await completeIdempotencyLease(deps.db.em(), schema, claim, toStore(result));
             }

@@ -141,7 +141,11 @@ export async function claimIdempotencyLease(
   throw inFlight();
 }
 
-/** Lease mode, after the handler returned: stores its response and ends the lease. */
+/**
+ * Lease mode, after the handler returned: stores its response and ends the lease. Committed without waiting
+ * for the WAL flush: a crash can lose only this write, which leaves the claim as if its request had died
+ * mid-way, so the retry finishes the same (idempotent) work and stores the answer again.
+ */
 export async function completeIdempotencyLease(
   em: EntityManager,
   schema: string,
@@ -152,6 +156,7 @@ export async function completeIdempotencyLease(
     em,
     `UPDATE "${schema}".idempotency_keys
         SET response_status = $4, response_body = $5::jsonb, response_headers = $6::jsonb, lease_until = NULL
+       FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
       WHERE actor = $1 AND key = $2 AND request_hash = $3`,
     [
       claim.actor,

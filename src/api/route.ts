@@ -48,6 +48,12 @@ export interface RouteContext<P, Q, B> {
    * (403) when missing, wrong, replayed or not enrolled.
    */
   verifyApproverTotp(code: string | undefined): Promise<void>;
+  /**
+   * Resolves once this request holds its Idempotency-Key. In lease mode the key is claimed while the
+   * handler makes its first reads: await this before writing. It rejects when the key is not this request's
+   * (a replay, 409 or 422, which the framework answers with). Otherwise it resolves at once.
+   */
+  untilKeyHeld(): Promise<void>;
 }
 
 export interface RouteResult {

@@ -63,8 +63,10 @@ const leaseRoute = defineRoute({
   },
   idempotencyMode: 'lease',
   handler: async (ctx) => {
-    const run = ++leaseRuns;
+    // Reads may run while the key is claimed; a refusal comes from them, before the key is held.
     if (leaseOutcome === 'refuse') throw new ApiError('unprocessable', 'refused before writing');
+    await ctx.untilKeyHeld();
+    const run = ++leaseRuns;
     await new Promise<void>((resolve) => leaseGates.push(resolve));
     await ctx.audit({ action: 'test.lease', objectType: 'test', objectId: `${ctx.body.n}:${run}` });
     if (leaseOutcome === 'crash') throw new Error('the remote call failed after the write');
@@ -271,6 +273,9 @@ describe('Idempotency-Key on a leased route (no transaction around the handler)'
     const other = await call(key, 2);
     expect(other.status).toBe(422);
     expect(other.body.kind).toBe('idempotency_key_reused');
+    // The stored answer wins over what the handler would say now (e.g. the funds are held by then).
+    leaseOutcome = 'refuse';
+    expect((await call(key)).body).toEqual(a.body);
     expect(leaseRuns).toBe(1);
   });
 

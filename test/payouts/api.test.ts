@@ -183,6 +183,26 @@ describe('payout API', () => {
       await stack.result(first.body.id);
     });
 
+    it('replays an accepted payout of the whole balance, though the funds are held by then', async () => {
+      const payee = await stack.createPayee({ credit: '900' });
+      const first = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'whole-balance-01',
+        body: body(payee, '900'),
+      });
+      expect(first.status).toBe(202);
+      await stack.waitForState(first.body.id, ['paid']);
+      const again = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'whole-balance-01',
+        body: body(payee, '900'),
+      });
+      expect([again.status, again.body]).toEqual([202, first.body]);
+      const fresh = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'whole-balance-02',
+        body: body(payee, '900'),
+      });
+      expect(fresh.body.kind).toBe('insufficient_funds');
+    });
+
     it('refuses the same key with a different body (422)', async () => {
       const first = await stack.call('POST', '/v1/payouts', {
         idempotencyKey: 'same-key-0002',

@@ -144,8 +144,12 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         // Normalised to the currency's own scale; everything below uses this, never the raw body.
         const amount = parseMoney(body.amount, { field: 'amount', allowZero: false });
         const payoutId = payoutIdFor(ctx.principal.actor, ctx.req.get('Idempotency-Key') ?? '');
-        // One round trip for what the request is checked against; the acknowledgement stays short.
-        const facts = await requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency, payoutId);
+        // One statement for what the request is checked against, run while the key is being claimed: the
+        // acknowledgement is two round trips and the workflow start.
+        const [facts] = await Promise.all([
+          requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency, payoutId),
+          ctx.untilKeyHeld(),
+        ]);
         if (!facts) throw new ApiError('not_found', `Payee ${body.payeeId} not found`);
         if (facts.payoutExists) {
           // An earlier attempt of this very request (the lease guarantees the same body) wrote the payout and
