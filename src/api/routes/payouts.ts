@@ -147,8 +147,8 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         // One statement for what the request is checked against, run while the key is being claimed: the
         // acknowledgement is two round trips and the workflow start.
         const [facts] = await Promise.all([
-          requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency, payoutId).then((x) => ((ctx.req as any).__mark('facts'), x)),
-          ctx.untilKeyHeld().then((x) => ((ctx.req as any).__mark('claim'), x)),
+          requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency, payoutId),
+          ctx.untilKeyHeld(),
         ]);
         if (!facts) throw new ApiError('not_found', `Payee ${body.payeeId} not found`);
         if (facts.payoutExists) {
@@ -189,8 +189,8 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         // workflow writes the same row first thing (before it holds funds). If either fails, the retry
         // sees the row and finishes the start, or finds neither and does it all again.
         const [inserted] = await Promise.all([
-          store.insertReturning(ctx.em, newPayoutFrom(input)).then((x) => ((ctx.req as any).__mark('insert'), x)),
-          gateway.start(input).then((x) => ((ctx.req as any).__mark('start'), x)),
+          store.insertReturning(ctx.em, newPayoutFrom(input)),
+          gateway.start(input),
         ]);
         // No row inserted: the workflow wrote it first.
         const record = inserted ?? (await store.get(ctx.em, payoutId));
