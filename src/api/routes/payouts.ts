@@ -144,8 +144,8 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         // Normalised to the currency's own scale; everything below uses this, never the raw body.
         const amount = parseMoney(body.amount, { field: 'amount', allowZero: false });
         const payoutId = payoutIdFor(ctx.principal.actor, ctx.req.get('Idempotency-Key') ?? '');
-        // One statement for what the request is checked against, run while the key is being claimed: the
-        // acknowledgement is two round trips and the workflow start.
+        // One statement for what the request is checked against, run while the key is being claimed. The
+        // acknowledgement waits for three steps: claim + facts, row + workflow start, stored answer.
         const [facts] = await Promise.all([
           requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency, payoutId),
           ctx.untilKeyHeld(),
