@@ -214,3 +214,21 @@ export async function saveIdempotentResponse(
 export async function purgeIdempotencyRecords(em: EntityManager, olderThan: Date): Promise<number> {
   return em.nativeDelete(IdempotencyRecord, { createdAt: { $lt: olderThan } });
 }
+
+/**
+ * Purges records older than `retentionMs` now and then every `everyMs` (each API process does it; the
+ * deletes are idempotent). Returns a stop function.
+ */
+export function startIdempotencyPurge(o: {
+  em: () => EntityManager;
+  retentionMs: number;
+  everyMs?: number;
+  onError: (error: unknown) => void;
+}): () => void {
+  const purge = () =>
+    void purgeIdempotencyRecords(o.em(), new Date(Date.now() - o.retentionMs)).catch(o.onError);
+  purge();
+  const timer = setInterval(purge, o.everyMs ?? 3_600_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -2,6 +2,7 @@
 
 import type { SecurityContext } from '../api/app.ts';
 import { listen } from '../api/app.ts';
+import { startIdempotencyPurge } from '../api/idempotency.ts';
 import type { Logger } from '../api/log.ts';
 import { createFirstRunKeys, registerBootstrapKeys } from '../api/server.ts';
 import type { Config } from '../config/index.ts';
@@ -41,5 +42,17 @@ export async function startHttp(
     ],
   });
   const server = await listen(app, config.api.port, config.api.host);
-  return { url: server.url, firstRunKeys, close: server.close };
+  const stopPurge = startIdempotencyPurge({
+    em: () => o.services.db.em(),
+    retentionMs: config.api.idempotencyRetentionMs,
+    onError: (error) => o.logger.error('idempotency.purge_failed', { error: String(error) }),
+  });
+  return {
+    url: server.url,
+    firstRunKeys,
+    async close() {
+      stopPurge();
+      await server.close();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { duration } from './payouts.ts';
 import { defineConfigSection, intVar, type SectionValue } from './section.ts';
 
 export const apiSection = defineConfigSection(
@@ -22,6 +23,10 @@ export const apiSection = defineConfigSection(
     API_KEY_CACHE_SECONDS: intVar(0, 300, 5).describe(
       'seconds a verified API key is trusted without a database lookup, 0-300 (default 5; a revoked key works up to this long on each API process; 0 = look up on every request)',
     ),
+    IDEMPOTENCY_KEY_RETENTION: duration(
+      '7d',
+      'how long the answer stored under an Idempotency-Key is kept (a retry after that is a new request; a payout under the same key is still the same payout)',
+    ).refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
     LOG_LEVEL: z
       .enum(['debug', 'info', 'warn', 'error'])
       .optional()
@@ -33,6 +38,7 @@ export const apiSection = defineConfigSection(
     bodyLimitBytes: v.API_BODY_LIMIT_BYTES,
     rateLimit: { ratePerSecond: v.API_RATE_LIMIT_PER_SECOND, burst: v.API_RATE_LIMIT_BURST },
     apiKeyCacheMs: v.API_KEY_CACHE_SECONDS * 1000,
+    idempotencyRetentionMs: v.IDEMPOTENCY_KEY_RETENTION,
     logLevel: v.LOG_LEVEL ?? 'info',
   }),
 );

@@ -194,6 +194,40 @@ describe('Idempotency-Key', () => {
     expect(await countRows(api, 'idempotency_keys')).toBe(0);
   });
 
+  it('every API process purges answers older than the retention, now and then', async () => {
+    const { startIdempotencyPurge } = await import('../../src/api/idempotency.ts');
+    const [oldKey, newKey] = [newIdempotencyKey(), newIdempotencyKey()];
+    for (const [key, ext] of [
+      [oldKey, 'idem-purge-old'],
+      [newKey, 'idem-purge-new'],
+    ]) {
+      expect(
+        (await api.call('POST', '/v1/payees', { body: payeeBody(ext!), idempotencyKey: key! })).status,
+      ).toBe(201);
+    }
+    await sql(
+      api.db.em(),
+      `UPDATE "${api.db.schema}".idempotency_keys SET created_at = now() - interval '8 days' WHERE key = $1`,
+      [oldKey],
+    );
+    const errors: unknown[] = [];
+    const stop = startIdempotencyPurge({
+      em: () => api.db.em(),
+      retentionMs: 7 * 86_400_000,
+      everyMs: 50,
+      onError: (e) => errors.push(e),
+    });
+    const stored = async (key: string) =>
+      (await sql(api.db.em(), `SELECT 1 FROM "${api.db.schema}".idempotency_keys WHERE key = $1`, [key]))
+        .length;
+    try {
+      for (let i = 0; i < 100 && (await stored(oldKey)) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      stop();
+    }
+    expect([await stored(oldKey), await stored(newKey), errors]).toEqual([0, 1, []]);
+  });
+
   it('a failed handler leaves no idempotency record and no writes; the key can be retried', async () => {
     const key = newIdempotencyKey();
     const audits = await countRows(api, 'audit_log');

@@ -27,4 +27,15 @@ describe('configuration', () => {
     expect(err.message).toMatch(/DATABASE_POOL_MAX: .*integer 1-200/);
     expect(err.message).toMatch(/DATABASE_SCHEMA: .*lower-case/);
   });
+
+  it('keeps Idempotency-Key answers 7 days unless told otherwise, never under an hour', () => {
+    expect(loadConfig({}).api.idempotencyRetentionMs).toBe(7 * 86_400_000);
+    expect(loadConfig({ IDEMPOTENCY_KEY_RETENTION: '36h' }).api.idempotencyRetentionMs).toBe(36 * 3_600_000);
+    expect(() => loadConfig({ IDEMPOTENCY_KEY_RETENTION: '10m' })).toThrow(
+      /IDEMPOTENCY_KEY_RETENTION: .*at least 1h/,
+    );
+    expect(() => loadConfig({ IDEMPOTENCY_KEY_RETENTION: 'a week' })).toThrow(
+      /IDEMPOTENCY_KEY_RETENTION: .*duration/,
+    );
+  });
 });

@@ -203,6 +203,33 @@ describe('payout API', () => {
       expect(fresh.body.kind).toBe('insufficient_funds');
     });
 
+    it('once the stored answer is purged, the key still means the same payout', async () => {
+      const payee = await stack.createPayee({ credit: '1000' });
+      const first = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'purged-key-01',
+        body: body(payee, '600'),
+      });
+      expect((await stack.result(first.body.id)).state).toBe('paid');
+      // What the retention purge does to this key's stored answer.
+      const purge = () =>
+        sql(stack.db.em(), `DELETE FROM "${stack.db.schema}".idempotency_keys WHERE key = 'purged-key-01'`);
+      await purge();
+      const before = await counts();
+      const again = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'purged-key-01',
+        body: body(payee, '600'),
+      });
+      expect([again.status, again.body.id, again.body.state]).toEqual([202, first.body.id, 'paid']);
+      await purge();
+      const other = await stack.call('POST', '/v1/payouts', {
+        idempotencyKey: 'purged-key-01',
+        body: body(payee, '300'),
+      });
+      expect([other.status, other.body.kind]).toEqual([422, 'idempotency_key_reused']);
+      expect(other.body.detail).toContain(first.body.id);
+      expect(await counts()).toEqual(before);
+    });
+
     it('refuses the same key with a different body (422)', async () => {
       const first = await stack.call('POST', '/v1/payouts', {
         idempotencyKey: 'same-key-0002',

@@ -152,9 +152,23 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         ]);
         if (!facts) throw new ApiError('not_found', `Payee ${body.payeeId} not found`);
         if (facts.payoutExists) {
-          // An earlier attempt of this very request (the lease guarantees the same body) wrote the payout and
-          // died before answering: finish its start rather than checking again against funds it may hold.
+          // This caller's key already made this payout: an earlier attempt that died before answering, or one
+          // whose stored answer was purged. Finish its start rather than checking again against funds it may
+          // hold, unless the request asks for something else.
           const record = (await store.get(ctx.em, payoutId))!;
+          if (
+            record.amount !== amount.amount ||
+            record.currency !== amount.currency ||
+            record.payeeId !== body.payeeId ||
+            (body.method !== undefined && body.method !== record.method) ||
+            (body.instant ?? true) !== record.instantRequested ||
+            (body.periodId ?? null) !== record.periodId
+          ) {
+            throw new ApiError(
+              'idempotency_key_reused',
+              `Idempotency-Key "${ctx.req.get('Idempotency-Key')}" already made payout ${payoutId} with other details; use a new key for a new payout`,
+            );
+          }
           await gateway.start(payoutInputFrom(record));
           return { status: 202, body: await view(ctx.em, record, undefined, { ledger: false }) };
         }
