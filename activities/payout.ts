@@ -55,5 +55,27 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
     reversePayout: ({ payoutId, reason }) => service.reversePayout(payoutId, reason),
     recordPayoutState: ({ status, event }) => service.recordPayoutState(status, event),
     deliverWebhook: ({ eventId }) => service.deliverWebhook(eventId),
+    async admitPayout({ input, status }) {
+      const policy = await service.preparePayout(input);
+      try {
+        await service.reserveFunds(input.payoutId);
+      } catch (err) {
+        if (err instanceof InsufficientFunds) return { rejected: err.message };
+        throw err;
+      }
+      await service.recordPayoutState(status);
+      return { policy };
+    },
+    async screenPayout({ payoutId, approvalsRequired, at }) {
+      const compliance = await service.checkCompliance(payoutId);
+      if (compliance.blocked.length > 0) return { compliance };
+      const risk = await service.assessRisk(payoutId);
+      if (approvalsRequired > 0 || risk.reasons.length > 0) return { compliance, risk };
+      return { compliance, risk, plan: await service.planRoute(payoutId, true, new Date(at)) };
+    },
+    async settleAndRecord({ status, event, ...attempt }) {
+      await service.settlePayout(attempt);
+      return service.recordPayoutState(status, event);
+    },
   };
 }

@@ -60,6 +60,23 @@ export interface PayoutActivities {
   reversePayout(input: { payoutId: string; reason: string }): Promise<void>;
   recordPayoutState(input: { status: PayoutStatus; event?: string }): Promise<{ eventId?: string }>;
   deliverWebhook(input: { eventId: string }): Promise<void>;
+  // Fused steps (patch payout-fused-steps): each does what the separate steps named do, in one local activity.
+  /** preparePayout + reserveFunds + recordPayoutState(status); insufficient funds come back as `rejected`. */
+  admitPayout(input: {
+    input: PayoutInput;
+    status: PayoutStatus;
+  }): Promise<{ policy: PayoutPolicy } | { rejected: string }>;
+  /**
+   * checkCompliance; unless it blocks, assessRisk; and when no approval is needed (neither by amount nor by
+   * risk), planRoute with the risk clear.
+   */
+  screenPayout(input: { payoutId: string; approvalsRequired: number; at: string }): Promise<{
+    compliance: { blocked: Reason[]; withholding?: MoneyWire };
+    risk?: { reasons: Reason[] };
+    plan?: RoutePlan;
+  }>;
+  /** settlePayout + recordPayoutState(status, event). */
+  settleAndRecord(input: AttemptRef & { status: PayoutStatus; event: string }): Promise<{ eventId?: string }>;
 }
 
 /** Failure types raised by payout activities (ApplicationFailure.type); stable names, matched by the workflow. */

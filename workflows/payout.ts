@@ -53,6 +53,12 @@ const localSteps = proxyLocalActivities<PayoutActivities>(stepOptions);
 // recorded activity tasks unchanged (the replay fixtures named v1-* hold such histories).
 const LOCAL_STEPS = 'payout-local-ledger-steps';
 
+// Since this patch consecutive local steps with nothing to wait for between them run as one local activity:
+// admit (prepare + reserve + record `reserved`), screen (compliance, and when nothing stops the payout, risk
+// and route) and settle (settle + record `paid`). A payout then needs about half the activations. Payouts
+// started before it replay their separate steps (fixtures v2-*).
+const FUSED_STEPS = 'payout-fused-steps';
+
 // Provider submission: retryable errors are retried with the SAME idempotency key; anything else comes back
 // to the workflow, which decides between failover and unknown-outcome resolution.
 const submission = proxyActivities<Pick<PayoutActivities, 'submitToProvider'>>({
@@ -94,6 +100,7 @@ const CANCELLABLE: readonly PayoutState[] = [
 export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> {
   const { payoutId } = input;
   const acts = patched(LOCAL_STEPS) ? localSteps : remoteSteps;
+  const fused = acts === localSteps && patched(FUSED_STEPS);
   const st: PayoutStatus = {
     payoutId,
     payeeId: input.payeeId,
@@ -178,6 +185,12 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
 
   /** Moves to a state: search attributes now, committed row + outbox event by activity, then webhook delivery. */
   async function transition(state: PayoutState, event?: string, timer?: { purpose: string; ms: number }) {
+    enter(state, timer);
+    deliver(await acts.recordPayoutState({ status: snapshot(), event }));
+  }
+
+  /** The workflow's side of a transition: state, next timer, search attributes. */
+  function enter(state: PayoutState, timer?: { purpose: string; ms: number }) {
     st.state = state;
     st.nextTimer = timer
       ? { purpose: timer.purpose, at: new Date(Date.now() + timer.ms).toISOString() }
@@ -186,7 +199,18 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       PayoutStatus: [state],
       ...(st.provider ? { Provider: [st.provider] } : {}),
     });
-    const { eventId } = await acts.recordPayoutState({ status: snapshot(), event });
+  }
+
+  /** The status a transition to `state` records, without entering it yet (a fused step records it). */
+  function statusIn(state: PayoutState, timer?: { purpose: string; ms: number }): PayoutStatus {
+    const next = snapshot();
+    next.state = state;
+    if (timer) next.nextTimer = { purpose: timer.purpose, at: new Date(Date.now() + timer.ms).toISOString() };
+    else delete next.nextTimer;
+    return next;
+  }
+
+  function deliver({ eventId }: { eventId?: string }) {
     if (eventId) deliveries.push(webhooks.deliverWebhook({ eventId }).catch(() => undefined));
   }
 
@@ -217,23 +241,42 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     PayoutStatus: ['requested'],
     ...(input.periodId ? { PeriodId: [input.periodId] } : {}),
   });
-  const policy = await acts.preparePayout(input);
-
   // 1. Reserve funds.
-  try {
-    await acts.reserveFunds({ payoutId });
-  } catch (err) {
-    if (failureType(err) !== PayoutFailure.insufficientFunds) throw err;
-    return finish('rejected', 'payout.rejected', {
-      code: 'insufficient_funds',
-      message: failureMessage(err),
-    });
+  let policy: PayoutPolicy;
+  if (fused) {
+    const admitted = await localSteps.admitPayout({ input, status: statusIn('reserved') });
+    if ('rejected' in admitted) {
+      return finish('rejected', 'payout.rejected', {
+        code: 'insufficient_funds',
+        message: admitted.rejected,
+      });
+    }
+    policy = admitted.policy;
+    enter('reserved');
+  } else {
+    policy = await acts.preparePayout(input);
+    try {
+      await acts.reserveFunds({ payoutId });
+    } catch (err) {
+      if (failureType(err) !== PayoutFailure.insufficientFunds) throw err;
+      return finish('rejected', 'payout.rejected', {
+        code: 'insufficient_funds',
+        message: failureMessage(err),
+      });
+    }
+    await transition('reserved');
   }
-  await transition('reserved');
   if (cancellation) return cancelled();
 
-  // 2. Compliance gate.
-  const compliance = await acts.checkCompliance({ payoutId });
+  // 2. Compliance gate (screened together with risk and route when nothing stops the payout in between).
+  const screened = fused
+    ? await localSteps.screenPayout({
+        payoutId,
+        approvalsRequired: policy.approvalsRequired,
+        at: new Date().toISOString(),
+      })
+    : undefined;
+  const compliance = screened?.compliance ?? (await acts.checkCompliance({ payoutId }));
   st.withholding = compliance.withholding;
   if (compliance.blocked.length > 0) {
     st.reasons.push(...compliance.blocked);
@@ -255,7 +298,8 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
 
   // 3. Risk rules, 4. approval.
-  const risk = await acts.assessRisk({ payoutId });
+  // Screened risk and route exist only when compliance did not block (nothing waited in between).
+  const risk = screened?.risk ?? (await acts.assessRisk({ payoutId }));
   st.reasons.push(...risk.reasons);
   st.approvalsRequired = Math.max(policy.approvalsRequired, risk.reasons.length > 0 ? 1 : 0);
   if (st.approvalsRequired > 0) {
@@ -267,11 +311,13 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
 
   // 5. Routing: instant now, or a durable timer until the next payout window.
-  const plan = await acts.planRoute({
-    payoutId,
-    riskClear: risk.reasons.length === 0,
-    at: new Date().toISOString(),
-  });
+  const plan =
+    screened?.plan ??
+    (await acts.planRoute({
+      payoutId,
+      riskClear: risk.reasons.length === 0,
+      at: new Date().toISOString(),
+    }));
   st.rail = plan.rail;
   st.fee = plan.fee;
   st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
@@ -437,8 +483,17 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
 
   async function paidThenWatchReturns(attemptNo: number, provider: string): Promise<PayoutStatus> {
-    await acts.settlePayout({ payoutId, provider, attemptNo });
-    await transition('paid', 'payout.paid', { purpose: 'return_window', ms: policy.returnWindowMs });
+    const window = { purpose: 'return_window', ms: policy.returnWindowMs };
+    if (fused) {
+      const status = statusIn('paid', window);
+      deliver(
+        await localSteps.settleAndRecord({ payoutId, provider, attemptNo, status, event: 'payout.paid' }),
+      );
+      enter('paid', window);
+    } else {
+      await acts.settlePayout({ payoutId, provider, attemptNo });
+      await transition('paid', 'payout.paid', window);
+    }
     const key = `${payoutId}:${attemptNo}`;
     const returned = () => providerEvents.get(key)?.type === 'returned';
     if (await condition(returned, policy.returnWindowMs)) {

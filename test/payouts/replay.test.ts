@@ -14,8 +14,9 @@ import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
 const History = proto.temporal.api.history.v1.History;
 
 const fixtures = fileURLToPath(new URL('../fixtures/histories/payout/', import.meta.url));
-// v1: ledger steps as activity tasks; v2: as local activities (patch payout-local-ledger-steps).
-const RECORDING = 'v2';
+// v1: ledger steps as activity tasks; v2: as local activities (patch payout-local-ledger-steps); v3:
+// consecutive local steps fused (patch payout-fused-steps).
+const RECORDING = 'v3';
 
 describe('payout workflow replay', () => {
   let stack: Stack;
