@@ -84,6 +84,8 @@ const benchEnv = {
   DISBURSE_FINGERPRINT_KEY: secrets.fingerprint.toString('base64'),
   DISBURSE_TOKEN_SIGNING_KEY: secrets.tokens.toString('base64'),
   LOG_LEVEL: 'error',
+  // Temporal runs on this host: compressing the worker's requests would only cost CPU on both ends.
+  TEMPORAL_GRPC_COMPRESSION: 'none',
 };
 const config = loadConfig({ ...process.env, ...benchEnv });
 const embeddedDb = config.database.url ? undefined : await startEmbeddedDatabase({ dataDir: 'memory://' });
@@ -96,7 +98,10 @@ await migrateDatabase(db);
 const temporal = await startEmbeddedTemporal({ namespace: 'default' });
 const connection = await Connection.connect({ address: temporal.address });
 await ensureSearchAttributes(connection, 'default');
-const native = await NativeConnection.connect({ address: temporal.address });
+const native = await NativeConnection.connect({
+  address: temporal.address,
+  grpcCompression: { codec: config.temporal.grpcCompression },
+});
 const client = new Client({ connection, namespace: 'default' });
 
 const security = {

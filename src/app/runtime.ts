@@ -74,7 +74,10 @@ export async function connectTemporal(
       });
   const address = temporal.address ?? embedded!.address;
   const connection = await Connection.connect({ address });
-  const native = await NativeConnection.connect({ address });
+  const native = await NativeConnection.connect({
+    address,
+    grpcCompression: { codec: temporal.grpcCompression },
+  });
   if (embedded) await ensureSearchAttributes(connection, temporal.namespace);
   const client = new Client({ connection, namespace: temporal.namespace });
   return {

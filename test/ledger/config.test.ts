@@ -38,4 +38,12 @@ describe('configuration', () => {
       /IDEMPOTENCY_KEY_RETENTION: .*duration/,
     );
   });
+
+  it("compresses the worker's requests to a Temporal address, not to the embedded server", () => {
+    expect(loadConfig({}).temporal.grpcCompression).toBe('none');
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).temporal.grpcCompression).toBe('gzip');
+    const local = { TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_GRPC_COMPRESSION: 'none' };
+    expect(loadConfig(local).temporal.grpcCompression).toBe('none');
+    expect(() => loadConfig({ TEMPORAL_GRPC_COMPRESSION: 'zstd' })).toThrow(/TEMPORAL_GRPC_COMPRESSION/);
+  });
 });
