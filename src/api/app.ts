@@ -17,11 +17,9 @@ import { sql } from '../db/sql.ts';
 import { ApiError, errorKinds, type FieldError } from './errors.ts';
 import {
   claimIdempotencyKey,
-  claimIdempotencyLease,
-  completeIdempotencyLease,
   IDEMPOTENCY_KEY_PATTERN,
-  releaseIdempotencyLease,
   requestHash,
+  runUnderLease,
   type StoredResponse,
   saveIdempotentResponse,
 } from './idempotency.ts';
@@ -357,43 +355,19 @@ export function createApp(deps: AppDeps): DisburseApp {
               : (fresh.body ?? null),
             headers: fresh.headers ?? {},
           });
-          if (route.idempotencyMode === 'lease') {
+          if (route.idempotencyMode === 'lease' && key !== undefined) {
             // No transaction: the claim, the handler's statements and the stored response each commit alone.
-            // The claim runs alongside the handler's first reads; the handler waits for it before writing.
-            const schema = deps.db.schema;
-            const claiming =
-              key === undefined ? Promise.resolve(null) : claimIdempotencyLease(deps.db.em(), schema, claim);
-            const claimed = claiming.then(
-              (replay) => ({ replay }),
-              (refusal: unknown) => ({ replay: null, refusal }),
-            );
-            const untilKeyHeld = async () => {
-              const c = await claimed;
-              if ('refusal' in c || c.replay)
-                throw new Error("superseded: the Idempotency-Key is not this request's");
-            };
-            const handled = await run(deps.db.em(), untilKeyHeld).then(
-              (fresh) => ({ fresh }),
-              (error: unknown) => ({ fresh: undefined, error }),
-            );
-            const c = await claimed;
-            if ('refusal' in c) throw c.refusal;
-            if (c.replay) {
-              result = replayed(c.replay);
-            } else if ('error' in handled) {
-              if (key !== undefined) {
-                // A refusal (4xx) comes before any write: forget the key. Anything else may have had effects.
-                const forget = errorKinds[mapError(handled.error).kind].status < 500;
-                await releaseIdempotencyLease(deps.db.em(), schema, claim, { forget }).catch((e) =>
-                  log.error('idempotency.release_failed', { requestId, error: describeCause(e) }),
-                );
-              }
-              throw handled.error;
-            } else {
-              result = handled.fresh;
-              if (key !== undefined)
-                await completeIdempotencyLease(deps.db.em(), schema, claim, toStore(result));
-            }
+            const outcome = await runUnderLease({
+              em: () => deps.db.em(),
+              schema: deps.db.schema,
+              claim,
+              handler: (untilKeyHeld) => run(deps.db.em(), untilKeyHeld),
+              toStore,
+              refused: (error) => errorKinds[mapError(error).kind].status < 500,
+              onReleaseError: (e) =>
+                log.error('idempotency.release_failed', { requestId, error: describeCause(e) }),
+            });
+            result = 'replay' in outcome ? replayed(outcome.replay) : outcome.fresh;
           } else {
             result = await deps.db.em().transactional(async (tx) => {
               if (key !== undefined) {

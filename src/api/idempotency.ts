@@ -110,7 +110,7 @@ export const IDEMPOTENCY_LEASE_SECONDS = 60;
  * the claim of the same request whose lease ran out. Returns the stored response to replay, or null when the
  * handler should run (then `completeIdempotencyLease`, or `releaseIdempotencyLease` if it throws).
  */
-export async function claimIdempotencyLease(
+async function claimIdempotencyLease(
   em: EntityManager,
   schema: string,
   claim: IdempotencyClaim & { method: string; path: string },
@@ -142,11 +142,51 @@ export async function claimIdempotencyLease(
 }
 
 /**
+ * Lease mode, the whole request: claims the key while the handler makes its first reads (it awaits
+ * `untilKeyHeld` before writing), then stores the handler's answer, or releases the claim when it throws
+ * (`refused`: the error is a 4xx, given before any write). A stored answer of this request wins over what
+ * the handler says now; another request's claim or answer makes this one 409 or 422.
+ */
+export async function runUnderLease<R>(o: {
+  em: () => EntityManager;
+  schema: string;
+  claim: IdempotencyClaim & { method: string; path: string };
+  handler: (untilKeyHeld: () => Promise<void>) => Promise<R>;
+  toStore: (result: R) => StoredResponse;
+  refused: (error: unknown) => boolean;
+  onReleaseError: (error: unknown) => void;
+}): Promise<{ replay: StoredResponse } | { fresh: R }> {
+  const claimed = claimIdempotencyLease(o.em(), o.schema, o.claim).then(
+    (replay) => ({ replay }),
+    (refusal: unknown) => ({ replay: null, refusal }),
+  );
+  const untilKeyHeld = async () => {
+    const c = await claimed;
+    if ('refusal' in c || c.replay) throw new Error("superseded: the Idempotency-Key is not this request's");
+  };
+  const handled = await o.handler(untilKeyHeld).then(
+    (fresh) => ({ fresh }),
+    (error: unknown) => ({ error }),
+  );
+  const c = await claimed;
+  if ('refusal' in c) throw c.refusal;
+  if (c.replay) return { replay: c.replay };
+  if ('error' in handled) {
+    await releaseIdempotencyLease(o.em(), o.schema, o.claim, { forget: o.refused(handled.error) }).catch(
+      o.onReleaseError,
+    );
+    throw handled.error;
+  }
+  await completeIdempotencyLease(o.em(), o.schema, o.claim, o.toStore(handled.fresh));
+  return { fresh: handled.fresh };
+}
+
+/**
  * Lease mode, after the handler returned: stores its response and ends the lease. Committed without waiting
  * for the WAL flush: a crash can lose only this write, which leaves the claim as if its request had died
  * mid-way, so the retry finishes the same (idempotent) work and stores the answer again.
  */
-export async function completeIdempotencyLease(
+async function completeIdempotencyLease(
   em: EntityManager,
   schema: string,
   claim: IdempotencyClaim,
@@ -174,7 +214,7 @@ export async function completeIdempotencyLease(
  * a 4xx) deletes the claim: the key is unused. Otherwise the lease ends now and the claim stays, so a retry
  * of the same request takes over at once and another request under this key is still refused.
  */
-export async function releaseIdempotencyLease(
+async function releaseIdempotencyLease(
   em: EntityManager,
   schema: string,
   claim: IdempotencyClaim,
