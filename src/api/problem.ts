@@ -2,6 +2,7 @@
 // error kinds. Unknown errors become `internal` with a generic detail; the errorId ties the response to the log.
 import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { ServiceError } from '@temporalio/client';
 import { z } from 'zod';
 import { sqlState } from '../db/sql.ts';
 import { ApiError, type ErrorKind, errorKinds, type FieldError, isErrorKind, problemType } from './errors.ts';
@@ -104,6 +105,15 @@ export function mapError(error: unknown): MappedError {
   if (error instanceof Error && typeof code === 'string' && Object.hasOwn(domainCodes, code)) {
     return { kind: domainCodes[code]!, detail: error.message };
   }
+  if (temporalUnreachable(error)) {
+    return {
+      kind: 'unavailable',
+      detail:
+        'Temporal did not answer in time, so this request may not have taken effect; retry it with the same Idempotency-Key',
+      headers: { 'Retry-After': '5' },
+      cause: error,
+    };
+  }
   if (error instanceof UniqueConstraintViolationException || sqlState(error) === '23505') {
     return {
       kind: 'conflict',
@@ -130,4 +140,13 @@ export function toProblem(mapped: MappedError, instance: string, errorId = rando
     kind: mapped.kind,
     ...(mapped.errors && mapped.errors.length > 0 ? { errors: mapped.errors } : {}),
   };
+}
+
+// gRPC UNAVAILABLE / DEADLINE_EXCEEDED from the Temporal client, after its own retries.
+const UNREACHABLE_CODES = new Set([14, 4]);
+
+function temporalUnreachable(error: unknown): boolean {
+  if (!(error instanceof ServiceError)) return false;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && UNREACHABLE_CODES.has(code);
 }

@@ -44,25 +44,30 @@ export class PayoutGateway {
   readonly #client: Client;
   readonly #taskQueue: string;
 
-  constructor(client: Client, taskQueue: string) {
+  readonly #startTimeoutMs: number;
+
+  /** `startTimeoutMs`: how long a start may take, retries included, before the caller hears Temporal is unavailable. */
+  constructor(client: Client, taskQueue: string, opts: { startTimeoutMs?: number } = {}) {
     this.#client = client;
     this.#taskQueue = taskQueue;
+    this.#startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   }
 
-  /** Starts the payout workflow; an already running one with this id is reused (idempotent). */
   /**
    * Starts the payout's workflow once: starting it again while it runs, or after it closed, is a no-op (one
    * payout id never gets a second run, whatever retried the start).
    */
   async start(input: PayoutInput): Promise<void> {
     try {
-      await this.#client.workflow.start<typeof payoutWorkflow>('payoutWorkflow', {
-        workflowId: payoutWorkflowId(input.payoutId),
-        taskQueue: this.#taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
+      await this.#client.withDeadline(Date.now() + this.#startTimeoutMs, () =>
+        this.#client.workflow.start<typeof payoutWorkflow>('payoutWorkflow', {
+          workflowId: payoutWorkflowId(input.payoutId),
+          taskQueue: this.#taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        }),
+      );
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }

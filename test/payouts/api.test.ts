@@ -1,9 +1,10 @@
 // Payout HTTP API: roles and object-level access on every route, Idempotency-Key semantics, bad input →
 // 4xx problem+json with nothing written, CSV export, bulk payouts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Client, Connection } from '@temporalio/client';
 import { requestHash } from '../../src/api/idempotency.ts';
 import { sql } from '../../src/db/sql.ts';
-import { payoutIdFor } from '../../src/payouts/gateway.ts';
+import { PayoutGateway, payoutIdFor } from '../../src/payouts/gateway.ts';
 import { newPayoutFrom, payoutInputFrom } from '../../src/payouts/service.ts';
 import { PayoutStore } from '../../src/payouts/store.ts';
 import { type Stack, startStack } from '../support/stack.ts';
@@ -228,6 +229,40 @@ describe('payout API', () => {
       expect([other.status, other.body.kind]).toEqual([422, 'idempotency_key_reused']);
       expect(other.body.detail).toContain(first.body.id);
       expect(await counts()).toEqual(before);
+    });
+
+    it('answers 503 when Temporal is unreachable; the retry finishes the same payout', async () => {
+      // A gateway whose Temporal does not answer (nothing listens on port 1), with a short start deadline.
+      const connection = Connection.lazy({ address: '127.0.0.1:1' });
+      const dead = new PayoutGateway(new Client({ connection }), stack.taskQueue, { startTimeoutMs: 300 });
+      const cut = await stack.apiWith(dead);
+      try {
+        const payee = await stack.createPayee({ credit: '1000' });
+        const request = { idempotencyKey: 'temporal-down-01', body: body(payee, '700') };
+        const res = await fetch(`${cut.url}/v1/payouts`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${stack.keys.platform.key}`,
+            'content-type': 'application/json',
+            'idempotency-key': request.idempotencyKey,
+          },
+          body: JSON.stringify(request.body),
+        });
+        expect(res.status).toBe(503);
+        expect(res.headers.get('content-type')).toContain('application/problem+json');
+        expect(res.headers.get('retry-after')).toBe('5');
+        expect(((await res.json()) as { detail: string }).detail).toContain('same Idempotency-Key');
+        // Temporal is back (the normal API): the same request at once finishes that payout, once.
+        const before = await counts();
+        const retried = await stack.call('POST', '/v1/payouts', request);
+        expect(retried.status).toBe(202);
+        expect(retried.body.id).toBe(payoutIdFor('acme-backend', request.idempotencyKey));
+        expect((await stack.result(retried.body.id)).state).toBe('paid');
+        expect((await counts()).payouts).toBe(before.payouts);
+      } finally {
+        await cut.close();
+        await connection.close();
+      }
     });
 
     it('refuses the same key with a different body (422)', async () => {

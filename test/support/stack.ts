@@ -122,7 +122,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   });
   const logs: string[] = [];
   const logger = createLogger({ level: 'info', write: (line) => logs.push(line) });
-  const http = createHttpApp({
+  const appDeps = {
     services,
     gateway,
     periodGateway,
@@ -130,8 +130,13 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     grantTimers: new CreditGrantTimers(temporal.client, taskQueue),
     logger,
     rateLimit: { ratePerSecond: 10_000, burst: 10_000 },
-  });
-  const server = await listen(http.app, port);
+  };
+  const server = await listen(createHttpApp(appDeps).app, port);
+
+  /** The same API on another port, starting payouts through `other` (e.g. one whose Temporal is unreachable). */
+  async function apiWith(other: PayoutGateway) {
+    return listen(createHttpApp({ ...appDeps, gateway: other }).app, await freePort());
+  }
 
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
@@ -344,6 +349,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     workerEnv,
     gateway,
     periodGateway,
+    apiWith,
     taskQueue,
     keys,
     logs,
