@@ -13,6 +13,7 @@
 //   request takes the claim over and runs the handler again, which finishes the same work.
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 import { IdempotencyRecord } from './entities.ts';
 import { ApiError } from './errors.ts';
@@ -103,7 +104,7 @@ export async function claimIdempotencyKey(
 }
 
 /** How long a leased claim stays in flight: longer than any leased handler runs (one workflow start). */
-export const IDEMPOTENCY_LEASE_SECONDS = 60;
+const IDEMPOTENCY_LEASE_SECONDS = 60;
 
 /**
  * Lease mode, before the handler: claims the key for this request in one committed statement, or takes over
@@ -114,9 +115,8 @@ async function claimIdempotencyLease(
   em: EntityManager,
   schema: string,
   claim: IdempotencyClaim & { method: string; path: string },
-  leaseSeconds = IDEMPOTENCY_LEASE_SECONDS,
 ): Promise<StoredResponse | null> {
-  const table = `"${schema}".idempotency_keys`;
+  const table = qualify(schema, 'idempotency_keys');
   // A claim forgotten between the two statements (its request was refused) can be claimed again: retry once.
   for (let attempt = 0; attempt < 2; attempt++) {
     const claimed = await sql(
@@ -126,7 +126,7 @@ async function claimIdempotencyLease(
        ON CONFLICT (actor, key) DO UPDATE SET lease_until = EXCLUDED.lease_until
              WHERE k.lease_until <= now() AND k.request_hash = EXCLUDED.request_hash
        RETURNING 1`,
-      [claim.actor, claim.key, claim.hash, claim.method, claim.path, leaseSeconds],
+      [claim.actor, claim.key, claim.hash, claim.method, claim.path, IDEMPOTENCY_LEASE_SECONDS],
     );
     if (claimed.length > 0) return null;
     const [existing] = await sql<ExistingRecord>(
@@ -194,7 +194,7 @@ async function completeIdempotencyLease(
 ): Promise<void> {
   await sql(
     em,
-    `UPDATE "${schema}".idempotency_keys
+    `UPDATE ${qualify(schema, 'idempotency_keys')}
         SET response_status = $4, response_body = $5::jsonb, response_headers = $6::jsonb, lease_until = NULL
        FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
       WHERE actor = $1 AND key = $2 AND request_hash = $3`,
@@ -220,7 +220,7 @@ async function releaseIdempotencyLease(
   claim: IdempotencyClaim,
   opts: { forget: boolean },
 ): Promise<void> {
-  const table = `"${schema}".idempotency_keys`;
+  const table = qualify(schema, 'idempotency_keys');
   await sql(
     em,
     opts.forget
