@@ -1,6 +1,7 @@
 // Period-close activities: thin wrappers over the period service. Batch activities heartbeat so a dead
 // worker is noticed quickly; payout workflows are started with the activity's own Temporal client.
 import { Context } from '@temporalio/activity';
+import { PayoutGateway } from '../src/payouts/gateway.ts';
 import type { PeriodService } from '../src/periods/service.ts';
 import type { PeriodActivities } from '../workflows/period-contract.ts';
 
@@ -20,7 +21,8 @@ export function createPeriodActivities(service: PeriodService): PeriodActivities
     markPosted: ({ periodId }) => service.markPosted(periodId),
     startPayouts: ({ periodId, window }) => {
       const ctx = Context.current();
-      return service.startPayouts(ctx.client, ctx.info.taskQueue, periodId, window, heartbeat);
+      const payouts = new PayoutGateway(ctx.client, ctx.info.taskQueue);
+      return service.startPayouts(payouts, periodId, window, heartbeat);
     },
     completePeriod: ({ periodId, run }) => service.completePeriod(periodId, run),
     async notifyApprovers({ periodId, kind, count }) {

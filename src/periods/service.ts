@@ -1,9 +1,7 @@
 // Period close, as the workflow's activities see it: every step is idempotent and keyed by period, run and
 // batch, so a retried or resumed activity finds committed work and returns its recorded summary.
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+
 import type { PayoutInput } from '../../workflows/payout-contract.ts';
-import { payoutWorkflowId } from '../../workflows/payout-contract.ts';
 import type {
   BatchSummary,
   CompletionSummary,
@@ -18,7 +16,7 @@ import { sql } from '../db/sql.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { PostingInput } from '../ledger/posting.ts';
 import { money } from '../money/index.ts';
-import { payoutIdFor } from '../payouts/gateway.ts';
+import { type PayoutGateway, payoutIdFor } from '../payouts/gateway.ts';
 import {
   buildContext,
   type CalculationContext,
@@ -499,8 +497,7 @@ export function createPeriodService(deps: PeriodServiceDeps) {
      * activity per wave, not by several events per payout.
      */
     async startPayouts(
-      client: Client,
-      taskQueue: string,
+      payouts: PayoutGateway,
       periodId: string,
       window: number,
       heartbeat: () => void,
@@ -546,16 +543,7 @@ export function createPeriodService(deps: PeriodServiceDeps) {
               requestedBy: { actor: `period:${periodId}`, role: 'platform' },
               periodId,
             };
-            try {
-              await client.workflow.start('payoutWorkflow', {
-                workflowId: payoutWorkflowId(r.payout_id),
-                taskQueue,
-                args: [input],
-                workflowIdReusePolicy: 'REJECT_DUPLICATE',
-              });
-            } catch (err) {
-              if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-            }
+            await payouts.start(input);
             started.push(r.payout_id);
           }),
         );
