@@ -192,9 +192,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   /** The workflow's side of a transition: state, next timer, search attributes. */
   function enter(state: PayoutState, timer?: { purpose: string; ms: number }) {
     st.state = state;
-    st.nextTimer = timer
-      ? { purpose: timer.purpose, at: new Date(Date.now() + timer.ms).toISOString() }
-      : undefined;
+    st.nextTimer = nextTimer(timer);
     upsertSearchAttributes({
       PayoutStatus: [state],
       ...(st.provider ? { Provider: [st.provider] } : {}),
@@ -203,11 +201,13 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
 
   /** The status a transition to `state` records, without entering it yet (a fused step records it). */
   function statusIn(state: PayoutState, timer?: { purpose: string; ms: number }): PayoutStatus {
-    const next = snapshot();
-    next.state = state;
-    if (timer) next.nextTimer = { purpose: timer.purpose, at: new Date(Date.now() + timer.ms).toISOString() };
-    else delete next.nextTimer;
-    return next;
+    const { nextTimer: _current, ...rest } = snapshot();
+    const timerAt = nextTimer(timer);
+    return { ...rest, state, ...(timerAt ? { nextTimer: timerAt } : {}) };
+  }
+
+  function nextTimer(timer?: { purpose: string; ms: number }): PayoutStatus['nextTimer'] {
+    return timer ? { purpose: timer.purpose, at: new Date(Date.now() + timer.ms).toISOString() } : undefined;
   }
 
   function deliver({ eventId }: { eventId?: string }) {
