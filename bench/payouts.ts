@@ -46,7 +46,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     // Open loop: payout requests arrive at this rate (per second) whether or not earlier ones are answered.
     rate: { type: 'string' },
-    // The API as its own process (src/api/main.ts, as deployed) instead of inside the worker's process.
+    // The API as its own process (src/api/main.ts, as deployed) instead of inside this one.
     'api-process': { type: 'boolean', default: false },
     // The worker as its own process (src/worker/main.ts) instead of inside this one.
     'worker-process': { type: 'boolean', default: false },
