@@ -2,7 +2,7 @@
 // Temporal failure types the workflow matches (workflows/payout-activities.ts).
 import { ApplicationFailure } from '@temporalio/activity';
 import { InsufficientFunds } from '../src/ledger/errors.ts';
-import type { PayoutService } from '../src/payouts/service.ts';
+import { DestinationChanged, type PayoutService } from '../src/payouts/service.ts';
 import { isProviderError, type ProviderErrorKind } from '../src/providers/errors.ts';
 import { type PayoutActivities, PayoutFailure } from '../workflows/payout-activities.ts';
 
@@ -37,6 +37,13 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
       try {
         return await service.submitToProvider(input);
       } catch (err) {
+        if (err instanceof DestinationChanged) {
+          throw ApplicationFailure.create({
+            type: PayoutFailure.destinationChanged,
+            message: err.message,
+            nonRetryable: true,
+          });
+        }
         if (!isProviderError(err)) throw err;
         throw ApplicationFailure.create({
           type: providerFailureType[err.kind],

@@ -86,4 +86,6 @@ export const PayoutFailure = {
   providerOutage: 'ProviderOutage',
   providerDeclined: 'ProviderDeclined',
   providerTimeout: 'ProviderTimeout',
+  /** The payee's destination is not the one the payout was screened against; nothing was submitted. */
+  destinationChanged: 'DestinationChanged',
 } as const;

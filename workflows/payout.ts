@@ -87,7 +87,8 @@ const webhooks = proxyActivities<Pick<PayoutActivities, 'deliverWebhook'>>({
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '30m', maximumAttempts: 25 },
 });
 
-type AttemptResult = 'paid' | 'not_paid';
+/** `stop`: the attempt showed that no provider may be tried (nothing was submitted); the payout fails. */
+type AttemptResult = 'paid' | 'not_paid' | { stop: Reason };
 
 const CANCELLABLE: readonly PayoutState[] = [
   'requested',
@@ -342,6 +343,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   for (const [index, provider] of plan.candidates.entries()) {
     const result = await attempt(provider, index + 1, plan);
     if (result === 'paid') return paidThenWatchReturns(index + 1, provider);
+    if (typeof result === 'object') return releaseAndFinish('failed', 'payout.failed', result.stop);
   }
   return releaseAndFinish('failed', 'payout.failed', {
     code: 'all_providers_failed',
@@ -392,6 +394,10 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       const type = failureType(err);
       if (type === PayoutFailure.providerDeclined) return mark(rec, 'declined', failureMessage(err));
       if (type === PayoutFailure.providerOutage) return mark(rec, 'outage', failureMessage(err));
+      if (type === PayoutFailure.destinationChanged) {
+        mark(rec, 'not_paid', 'nothing submitted: the destination changed after screening');
+        return { stop: { code: 'destination_changed', message: failureMessage(err) } };
+      }
       // A timeout, exhausted retries or anything unexpected: the provider may have paid. Never guess.
       rec.outcome = 'unknown';
       rec.detail = failureMessage(err);

@@ -263,16 +263,19 @@ export function createPayeeService(deps: PayeeServiceDeps) {
       return { destination: destinationToView(row), change: existing ? 'changed' : 'added' };
     },
 
-    /** Clear destination for a provider submission. Call only inside an activity; never log or return it. */
+    /**
+     * Clear destination for a provider submission, with its keyed fingerprint (which destination it is, without
+     * the bank data). Call only inside an activity; never log or return the details.
+     */
     async getDestinationForSubmission(
       em: EntityManager,
       payeeId: string,
       kind: DestinationKind,
-    ): Promise<DestinationDetails> {
+    ): Promise<{ destination: DestinationDetails; fingerprint: string }> {
       const row = await em.findOne(PayeeDestination, { payeeId, kind });
       if (!row) throw new PayeeError('not_found', `Payee ${payeeId} has no ${kind} destination`);
       const details = JSON.parse(decrypt(deps.keyring, row.ciphertext, destinationAad(payeeId, kind)));
-      return { kind, details } as DestinationDetails;
+      return { destination: { kind, details } as DestinationDetails, fingerprint: row.fingerprint };
     },
 
     /** The W-9 TIN in clear (tax reporting); never log it. */

@@ -9,7 +9,7 @@ import type { Database } from '../db/open.ts';
 import { computePayoutBreakdown, computeWithholding, type InstantFeeSchedule } from '../fees/index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { identifyingParts } from '../payees/destinations.ts';
-import type { PayeeService } from '../payees/index.ts';
+import { PayeeError, type PayeeService } from '../payees/index.ts';
 import type { PayoutProvider, PayoutMethod as ProviderMethod, ProviderStatus } from '../providers/types.ts';
 import { assessRisk, type RiskRulesConfig } from '../risk/index.ts';
 import { decideRail, nextPayoutWindow, type PayoutCalendar, rankProviders } from '../routing/index.ts';
@@ -77,6 +77,21 @@ export const destinationKindFor = {
   card: 'card',
   crypto: 'crypto',
 } as const;
+
+/**
+ * The payee's destination is no longer the one this payout was screened against (changed, added or removed
+ * since compliance and risk ran): nothing is submitted, the payout fails and its funds are released.
+ */
+export class DestinationChanged extends Error {
+  readonly code = 'destination_changed';
+  constructor(payoutId: string, kind: string) {
+    super(
+      `the payee's ${kind} destination changed after payout ${payoutId} was screened; nothing was sent and the ` +
+        'funds are released. Request a new payout to pay the current destination (it is screened afresh)',
+    );
+    this.name = 'DestinationChanged';
+  }
+}
 
 export const ledgerKeys = {
   hold: (payoutId: string) => `payout:${payoutId}:hold`,
@@ -190,15 +205,19 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       const em = db.em();
       const payee = await payees.get(em, p.payeeId);
       let identifiers: string[] = [];
+      // The destination screened here is the only one this payout may pay ('' = it had none).
+      let screenedFingerprint = '';
       try {
-        const destination = await payees.getDestinationForSubmission(
+        const { destination, fingerprint } = await payees.getDestinationForSubmission(
           em,
           p.payeeId,
           destinationKindFor[p.method],
         );
         identifiers = identifyingParts(destination);
-      } catch {
-        // No destination yet: nothing to screen; submission will fail over to "no destination" later.
+        screenedFingerprint = fingerprint;
+      } catch (err) {
+        // No destination yet: nothing to screen; routing fails the payout with "no destination".
+        if (!(err instanceof PayeeError && err.kind === 'not_found')) throw err;
       }
       const result = checkCompliance(
         {
@@ -211,7 +230,10 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         { sanctions: deps.sanctions, withholdingRateBps: settings.withholdingBps },
       );
       const withholding = computeWithholding(BigInt(p.amount), result.withholdingBps);
-      await store.saveBreakdown(em, payoutId, { withholding: withholding.toString() });
+      await store.saveBreakdown(em, payoutId, {
+        withholding: withholding.toString(),
+        destinationFingerprint: screenedFingerprint,
+      });
       return {
         blocked: result.blocked.map((r) => ({ code: r.code, message: r.message })),
         ...(withholding > 0n ? { withholding: wire(p, withholding) } : {}),
@@ -316,11 +338,17 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       const p = await load(input.payoutId);
       const em = db.em();
       const payee = await payees.get(em, p.payeeId);
-      const destination = await payees.getDestinationForSubmission(
-        em,
-        p.payeeId,
-        destinationKindFor[p.method],
-      );
+      const kind = destinationKindFor[p.method];
+      const current = await payees.getDestinationForSubmission(em, p.payeeId, kind).catch((err) => {
+        if (err instanceof PayeeError && err.kind === 'not_found') return null;
+        throw err;
+      });
+      // Pay only the destination compliance and risk looked at (null: screened before pinning existed).
+      if (p.destinationFingerprint !== null && current?.fingerprint !== p.destinationFingerprint) {
+        throw new DestinationChanged(p.id, kind);
+      }
+      if (!current) throw new DestinationChanged(p.id, kind);
+      const { destination } = current;
       const net = BigInt(p.amount) - BigInt(p.fee) - BigInt(p.withholding);
       const result = await provider(input.provider).submit({
         idempotencyKey: attemptKey(p.id, input.attemptNo),

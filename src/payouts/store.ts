@@ -22,6 +22,8 @@ export interface PayoutRecord {
   requestedRole: string;
   periodId: string | null;
   bulkId: string | null;
+  /** Fingerprint of the destination screened for this payout ('' = none then; null = screened before pinning). */
+  destinationFingerprint: string | null;
   statusDoc: Partial<PayoutStatus>;
   createdAt: string;
   updatedAt: string;
@@ -44,6 +46,7 @@ interface Row {
   requested_role: string;
   period_id: string | null;
   bulk_id: string | null;
+  destination_fingerprint: string | null;
   status_doc: Partial<PayoutStatus>;
   created_at: Date | string;
   updated_at: Date | string;
@@ -69,6 +72,7 @@ function toRecord(r: Row): PayoutRecord {
     requestedRole: r.requested_role,
     periodId: r.period_id,
     bulkId: r.bulk_id,
+    destinationFingerprint: r.destination_fingerprint ?? null,
     statusDoc: r.status_doc ?? {},
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
@@ -141,14 +145,18 @@ export class PayoutStore {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  /** Stores the workflow's last committed state (never moves a final state back). */
+  /**
+   * Stores the workflow's last committed state. A closed payout keeps its final state: only `paid` may still
+   * become `returned` (or be written again as `paid`); a late or repeated write of anything else is ignored.
+   */
   async saveStatus(em: EntityManager, status: PayoutStatus): Promise<void> {
     await sql(
       em,
       `UPDATE ${this.#table}
           SET status = $2, rail = COALESCE($3, rail), provider = COALESCE($4, provider),
               status_doc = $5::jsonb, updated_at = now()
-        WHERE id = $1`,
+        WHERE id = $1 AND status NOT IN ('returned', 'failed', 'rejected', 'cancelled')
+          AND (status <> 'paid' OR $2 IN ('paid', 'returned'))`,
       [status.payoutId, status.state, status.rail ?? null, status.provider ?? null, JSON.stringify(status)],
     );
   }
@@ -156,15 +164,26 @@ export class PayoutStore {
   async saveBreakdown(
     em: EntityManager,
     id: string,
-    fields: { fee?: string; withholding?: string; rail?: 'instant' | 'scheduled' },
+    fields: {
+      fee?: string;
+      withholding?: string;
+      rail?: 'instant' | 'scheduled';
+      destinationFingerprint?: string;
+    },
   ): Promise<void> {
     await sql(
       em,
       `UPDATE ${this.#table}
           SET fee = COALESCE($2, fee), withholding = COALESCE($3, withholding), rail = COALESCE($4, rail),
-              updated_at = now()
+              destination_fingerprint = COALESCE($5, destination_fingerprint), updated_at = now()
         WHERE id = $1`,
-      [id, fields.fee ?? null, fields.withholding ?? null, fields.rail ?? null],
+      [
+        id,
+        fields.fee ?? null,
+        fields.withholding ?? null,
+        fields.rail ?? null,
+        fields.destinationFingerprint ?? null,
+      ],
     );
   }
 

@@ -71,7 +71,10 @@ describe('destinations', () => {
       payeeId,
       kind as keyof typeof bodies,
     );
-    expect(submitted).toEqual({ kind, details: body });
+    expect(submitted).toEqual({
+      destination: { kind, details: body },
+      fingerprint: expect.stringMatching(/^\S{16,}$/),
+    });
   });
 
   it('never returns or logs a clear destination or TIN', async () => {
@@ -205,7 +208,7 @@ describe('key rotation', () => {
       keyring: keyringFromKeys([['k2', k2]]),
       fingerprintKey: api.security.fingerprintKey,
     });
-    expect(await onlyNew.getDestinationForSubmission(api.db.em(), p, 'wallet')).toEqual({
+    expect((await onlyNew.getDestinationForSubmission(api.db.em(), p, 'wallet')).destination).toEqual({
       kind: 'wallet',
       details: bodies.wallet,
     });

@@ -150,6 +150,33 @@ describe('payout routing and failover', () => {
     expect(wallet.body.balances[0].available.amount).toBe('10000');
   });
 
+  it('pays only the destination it screened: a destination changed while scheduled fails the payout, sending nothing', async () => {
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000', { instant: false });
+    await stack.waitForState(payoutId, ['scheduled']);
+    const changed = await stack.call('PUT', `/v1/payees/${payeeId}/destinations/bank_account`, {
+      body: {
+        accountNumber: '9900000000123',
+        routingNumber: '011000015',
+        holderName: 'Someone Else',
+        country: 'US',
+        currency: 'USD',
+      },
+    });
+    expect(changed.status).toBe(200);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('failed');
+    expect(final.reasons.at(-1)).toMatchObject({ code: 'destination_changed' });
+    expect(final.reasons.at(-1)?.message).not.toContain('9900000000123');
+    expect(final.attempts).toEqual([expect.objectContaining({ provider: 'alpha', outcome: 'not_paid' })]);
+    expect(await disbursements(payoutId)).toEqual([]);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('10000');
+    // A new payout is screened against the new destination and pays it.
+    const again = await stack.requestPayout(payeeId, '5000');
+    expect((await stack.result(again)).state).toBe('paid');
+  });
+
   it('schedules into the next payout window and pays on the batch rail', async () => {
     const payeeId = await stack.createPayee({ credit: '10000' });
     const payoutId = await stack.requestPayout(payeeId, '5000', { instant: false });

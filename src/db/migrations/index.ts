@@ -7,6 +7,7 @@ import * as periods0050 from './0050-periods.ts';
 import * as spendback0060 from './0060-spendback.ts';
 import * as spendbackBonusClawback0061 from './0061-spendback-bonus-clawback.ts';
 import * as idempotencyLeases0070 from './0070-idempotency-leases.ts';
+import * as payoutDestinationPin0071 from './0071-payout-destination-pin.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -29,4 +30,5 @@ export const migrations: readonly Migration[] = [
   spendback0060,
   spendbackBonusClawback0061,
   idempotencyLeases0070,
+  payoutDestinationPin0071,
 ];
