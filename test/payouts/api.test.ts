@@ -19,6 +19,11 @@ describe('payout API', () => {
 
   beforeAll(async () => {
     stack = await startStack('payout_api', {
+      // The manual provider takes no USD payouts here: it is present for its operator routes.
+      providers: [
+        { name: 'sandbox' },
+        { name: 'manual', kind: 'manual', capabilities: { currencies: ['EUR'] } },
+      ],
       env: { APPROVAL_THRESHOLD_SINGLE: 'USD:10000000', APPROVAL_THRESHOLD_DUAL: 'USD:20000000' },
     });
     own = await stack.createPayee({ credit: '100000' });
@@ -58,96 +63,273 @@ describe('payout API', () => {
     type Who = 'platform' | 'approver' | 'operator' | 'payee' | 'none';
     const keyOf = (who: Who): string | null =>
       who === 'none' ? null : who === 'payee' ? ownToken : stack.keys[who].key;
+    // One row per authenticated route the app registers (the last test below checks the table is complete).
+    // Where a valid request would change state the test does not want changed, the body is one the route
+    // refuses after authorisation (400/422): an allowed caller still gets past the role check, the others
+    // get 401/403 before the body is read.
     const cases: {
       route: string;
-      method: string;
       path: () => string;
       body?: () => unknown;
       allowed: Who[];
+      /** The object does not exist here: an allowed caller may get a 404 from the handler. */
+      missingObject?: true;
+      /** The same route on another payee's object: a payee token gets 404. */
+      otherPath?: () => string;
     }[] = [
       {
-        route: 'list',
-        method: 'GET',
+        route: 'GET /v1/payouts',
         path: () => '/v1/payouts',
         allowed: ['platform', 'approver', 'operator', 'payee'],
       },
       {
-        route: 'get',
-        method: 'GET',
+        route: 'GET /v1/payouts/:id',
         path: () => `/v1/payouts/${ownPayout}`,
         allowed: ['platform', 'approver', 'operator', 'payee'],
+        otherPath: () => `/v1/payouts/${otherPayout}`,
       },
       {
-        route: 'export',
-        method: 'GET',
+        route: 'GET /v1/payouts/export.csv',
         path: () => '/v1/payouts/export.csv',
         allowed: ['platform', 'operator'],
       },
       {
-        route: 'create',
-        method: 'POST',
+        route: 'POST /v1/payouts',
         path: () => '/v1/payouts',
         body: () => body(own),
         allowed: ['platform', 'payee'],
       },
       {
-        route: 'bulk',
-        method: 'POST',
+        route: 'POST /v1/payouts/bulk',
         path: () => '/v1/payouts/bulk',
         body: () => ({ currency: 'USD', method: 'bank_transfer', minBalance: '999999999' }),
         allowed: ['platform', 'operator'],
       },
       {
-        route: 'cancel',
-        method: 'POST',
+        route: 'POST /v1/payouts/:id/cancel',
         path: () => `/v1/payouts/${ownPayout}/cancel`,
         body: () => ({ reason: 'no longer needed' }),
         allowed: ['platform', 'operator', 'payee'],
+        otherPath: () => `/v1/payouts/${otherPayout}/cancel`,
       },
       {
-        route: 'compliance-clear',
-        method: 'POST',
+        route: 'POST /v1/payouts/:id/compliance-clear',
         path: () => `/v1/payouts/${ownPayout}/compliance-clear`,
         body: () => ({ reason: 'manually verified' }),
         allowed: ['operator'],
       },
       {
-        route: 'resolve',
-        method: 'POST',
+        route: 'POST /v1/payouts/:id/resolve',
         path: () => `/v1/payouts/${ownPayout}/resolve`,
         body: () => ({ outcome: 'paid', reason: 'bank statement checked' }),
         allowed: ['operator'],
       },
       {
-        route: 'approve',
-        method: 'POST',
+        route: 'POST /v1/payouts/:id/approve',
         path: () => `/v1/payouts/${ownPayout}/approve`,
         body: () => ({ reason: 'fine', totp: '123456' }),
         allowed: ['approver'],
       },
+      {
+        route: 'POST /v1/payouts/:id/reject',
+        path: () => `/v1/payouts/${ownPayout}/reject`,
+        body: () => ({ reason: 'not fine', totp: '123456' }),
+        allowed: ['approver'],
+      },
+      {
+        route: 'GET /v1/providers/:name/export.csv',
+        path: () => '/v1/providers/manual/export.csv',
+        allowed: ['operator'],
+      },
+      {
+        route: 'POST /v1/providers/:name/import',
+        path: () => '/v1/providers/manual/import',
+        // A header without rows: refused (422), nothing imported.
+        body: () => ({ csv: 'payout_id,idempotency_key,outcome,reason\r\n' }),
+        allowed: ['operator'],
+      },
+      { route: 'POST /v1/payees', path: () => '/v1/payees', body: () => ({}), allowed: ['platform'] },
+      {
+        route: 'GET /v1/payees/:id',
+        path: () => `/v1/payees/${own}`,
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+        otherPath: () => `/v1/payees/${other}`,
+      },
+      {
+        route: 'PATCH /v1/payees/:id',
+        path: () => `/v1/payees/${own}`,
+        body: () => ({ payoutPreferences: { instantOptIn: true } }),
+        allowed: ['platform', 'payee'],
+        otherPath: () => `/v1/payees/${other}`,
+      },
+      {
+        route: 'PUT /v1/payees/:id/destinations/:kind',
+        path: () => `/v1/payees/${own}/destinations/bank_account`,
+        body: () => ({}),
+        allowed: ['platform', 'payee'],
+        otherPath: () => `/v1/payees/${other}/destinations/bank_account`,
+      },
+      {
+        route: 'GET /v1/payees/:id/wallet',
+        path: () => `/v1/payees/${own}/wallet`,
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+        otherPath: () => `/v1/payees/${other}/wallet`,
+      },
+      {
+        route: 'POST /v1/payees/:id/credits',
+        path: () => `/v1/payees/${own}/credits`,
+        body: () => ({}),
+        allowed: ['platform'],
+      },
+      {
+        route: 'POST /v1/payees/:id/tokens',
+        path: () => `/v1/payees/${own}/tokens`,
+        body: () => ({ unknown: true }),
+        allowed: ['platform'],
+      },
+      { route: 'POST /v1/earnings', path: () => '/v1/earnings', body: () => ({}), allowed: ['platform'] },
+      {
+        route: 'GET /v1/payees/:id/earnings',
+        path: () => `/v1/payees/${own}/earnings`,
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+        otherPath: () => `/v1/payees/${other}/earnings`,
+      },
+      {
+        route: 'POST /v1/periods/:id/close',
+        path: () => '/v1/periods/2026-11/close',
+        body: () => ({ planVersion: 'no-such-plan' }),
+        allowed: ['platform', 'operator'],
+      },
+      {
+        route: 'GET /v1/periods/:id',
+        path: () => '/v1/periods/2026-11',
+        allowed: ['platform', 'approver', 'operator'],
+        missingObject: true,
+      },
+      {
+        route: 'GET /v1/periods/:id/statements',
+        path: () => '/v1/periods/2026-11/statements',
+        allowed: ['platform', 'approver', 'operator'],
+        missingObject: true,
+      },
+      {
+        route: 'POST /v1/periods/:id/recalculate',
+        path: () => '/v1/periods/2026-11/recalculate',
+        body: () => ({ planVersion: 'no-such-plan' }),
+        allowed: ['approver', 'operator'],
+      },
+      {
+        route: 'POST /v1/periods/:id/approve',
+        path: () => '/v1/periods/2026-11/approve',
+        body: () => ({ totp: '123456' }),
+        allowed: ['approver'],
+      },
+      {
+        route: 'POST /v1/periods/:id/reject',
+        path: () => '/v1/periods/2026-11/reject',
+        body: () => ({ totp: '123456', reason: 'wrong plan' }),
+        allowed: ['approver'],
+      },
+      {
+        route: 'POST /v1/payees/:id/spendback',
+        path: () => `/v1/payees/${own}/spendback`,
+        body: () => ({}),
+        allowed: ['platform', 'payee'],
+        otherPath: () => `/v1/payees/${other}/spendback`,
+      },
+      {
+        route: 'GET /v1/payees/:id/spendback/:orderReference',
+        path: () => `/v1/payees/${own}/spendback/order-none`,
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+        missingObject: true,
+        otherPath: () => `/v1/payees/${other}/spendback/order-none`,
+      },
+      {
+        route: 'POST /v1/payees/:id/spendback/:orderReference/refunds',
+        path: () => `/v1/payees/${own}/spendback/order-none/refunds`,
+        body: () => ({}),
+        allowed: ['platform'],
+      },
+      {
+        route: 'POST /v1/payees/:id/credits/grants',
+        path: () => `/v1/payees/${own}/credits/grants`,
+        body: () => ({}),
+        allowed: ['platform'],
+      },
+      {
+        route: 'GET /v1/payees/:id/credits/grants',
+        path: () => `/v1/payees/${own}/credits/grants`,
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+        otherPath: () => `/v1/payees/${other}/credits/grants`,
+      },
     ];
     const everyone: Who[] = ['platform', 'approver', 'operator', 'payee', 'none'];
     for (const c of cases) {
+      const method = c.route.split(' ')[0]!;
       for (const who of everyone) {
         const allowed = c.allowed.includes(who);
         it(`${c.route} as ${who}: ${allowed ? 'passes the role check' : who === 'none' ? '401' : '403'}`, async () => {
-          const res = await stack.call(c.method, c.path(), {
+          const res = await stack.call(method, c.path(), {
             key: keyOf(who),
             ...(c.body ? { body: c.body() } : {}),
           });
           // Let payouts started here finish, so later row counts are stable.
-          if (c.route === 'create' && res.status === 202) await stack.result(res.body.id);
+          if (c.route === 'POST /v1/payouts' && res.status === 202) await stack.result(res.body.id);
           if (allowed) {
-            // Allowed callers get past authorisation; state rules (409) or TOTP (403 totp_invalid) may still apply.
-            expect([401, 404]).not.toContain(res.status);
+            // Allowed callers get past authorisation; state rules (409), validation (400/422), a missing
+            // object (404 where the table says so) or TOTP (403 totp_invalid) may still apply.
+            expect(res.status).not.toBe(401);
+            if (res.status === 404) {
+              expect(c.missingObject).toBe(true);
+              expect(res.body.detail).not.toMatch(/^Payee .* not found$/);
+            }
             if (res.status === 403) expect(res.body.kind).toBe('totp_invalid');
+            expect(res.status).toBeLessThan(500);
           } else {
             expect(res.status).toBe(who === 'none' ? 401 : 403);
             expect(res.contentType).toContain('application/problem+json');
+            if (who !== 'none') expect(res.body.kind).toBe('forbidden');
           }
         });
       }
+      const otherPath = c.otherPath;
+      if (otherPath && c.allowed.includes('payee')) {
+        it(`${c.route} on another payee's object as payee: 404`, async () => {
+          const res = await stack.call(method, otherPath(), {
+            key: ownToken,
+            ...(c.body ? { body: c.body() } : {}),
+          });
+          expect(res.status).toBe(404);
+          expect(res.contentType).toContain('application/problem+json');
+        });
+      }
     }
+
+    it('the table covers every route the app registers, with the roles the app declares', async () => {
+      // The OpenAPI document is generated from the app's route registry (the same definitions it serves).
+      const doc = stack.expectStatus(
+        await stack.call('GET', '/openapi.json', { key: null }),
+        200,
+        'openapi',
+      ).body;
+      const registered = new Map<string, string[]>();
+      for (const [path, ops] of Object.entries(
+        doc.paths as Record<string, Record<string, { 'x-roles': string[] }>>,
+      ))
+        for (const [m, op] of Object.entries(ops))
+          registered.set(`${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`, op['x-roles']);
+      const authenticated = [...registered].filter(([, roles]) => roles.length > 0).map(([r]) => r);
+      expect(authenticated.sort()).toEqual(cases.map((c) => c.route).sort());
+      // Public routes are exactly these (a new route that forgot its roles would be public).
+      expect(
+        [...registered]
+          .filter(([, roles]) => roles.length === 0)
+          .map(([r]) => r)
+          .sort(),
+      ).toEqual(['GET /healthz', 'GET /openapi.json', 'GET /readyz']);
+      for (const c of cases)
+        expect([c.route, [...registered.get(c.route)!].sort()]).toEqual([c.route, [...c.allowed].sort()]);
+    });
 
     it("hides another payee's payouts from a payee token (404, and filtered lists)", async () => {
       const res = await stack.call('GET', `/v1/payouts/${otherPayout}`, { key: ownToken });
