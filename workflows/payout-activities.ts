@@ -5,6 +5,8 @@ import type { MoneyWire, PayoutInput, PayoutStatus, Reason } from './payout-cont
 /** Timeouts and thresholds resolved for one payout from configuration when it starts (recorded in history). */
 export interface PayoutPolicy {
   approvalsRequired: number;
+  /** Why approval is required when the amount alone does not say (e.g. no thresholds for the currency). */
+  approvalReason?: Reason;
   approvalTimeoutMs: number;
   escalationTimeoutMs: number;
   complianceWaitMs: number;

@@ -302,6 +302,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   // Screened risk and route exist only when compliance did not block (nothing waited in between).
   const risk = screened?.risk ?? (await acts.assessRisk({ payoutId }));
   st.reasons.push(...risk.reasons);
+  if (policy.approvalReason) st.reasons.push(policy.approvalReason);
   st.approvalsRequired = Math.max(policy.approvalsRequired, risk.reasons.length > 0 ? 1 : 0);
   if (st.approvalsRequired > 0) {
     const outcome = await awaitApproval(policy);

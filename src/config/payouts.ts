@@ -196,7 +196,7 @@ export const payoutsSection = defineConfigSection(
         .describe('flag amounts above this multiple of the trailing average, up to 2 decimals (default 5)'),
       APPROVAL_THRESHOLD_SINGLE: amountMap(
         'USD:100000,EUR:100000,GBP:100000',
-        'above this one approver is needed',
+        'above this one approver is needed; a currency listed in neither threshold needs two for every payout',
       ),
       APPROVAL_THRESHOLD_DUAL: amountMap(
         'USD:1000000,EUR:1000000,GBP:1000000',

@@ -169,8 +169,9 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       const p = await load(input.payoutId);
       const thresholds = settings.approvalThresholds[p.currency];
       const amount = BigInt(p.amount);
+      // A currency nobody set thresholds for gets the strictest control, never none.
       const approvalsRequired = !thresholds
-        ? 0
+        ? 2
         : amount > thresholds.dual
           ? 2
           : amount > thresholds.single
@@ -178,6 +179,16 @@ export function createPayoutService(deps: PayoutServiceDeps) {
             : 0;
       return {
         approvalsRequired,
+        ...(thresholds
+          ? {}
+          : {
+              approvalReason: {
+                code: 'approval_thresholds_unset',
+                message:
+                  `no approval thresholds are configured for ${p.currency}, so every ${p.currency} payout needs two ` +
+                  'approvers; set APPROVAL_THRESHOLD_SINGLE and APPROVAL_THRESHOLD_DUAL for it',
+              },
+            }),
         approvalTimeoutMs: settings.approvalTimeoutMs,
         escalationTimeoutMs: settings.escalationTimeoutMs,
         complianceWaitMs: settings.complianceWaitMs,

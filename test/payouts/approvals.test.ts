@@ -71,6 +71,29 @@ describe('payout approvals and compliance', () => {
     expect((await stack.result(payoutId)).state).toBe('paid');
   });
 
+  it('asks two approvers for any amount in a currency without configured thresholds, saying why', async () => {
+    const a = await stack.approver('cat-9');
+    const payeeId = await stack.createPayee({ credit: '50000' });
+    await stack.credit(payeeId, '50000', 'EUR'); // only USD has thresholds in this stack
+    const res = await stack.call('POST', '/v1/payouts', {
+      body: { payeeId, amount: { amount: '100', currency: 'EUR', scale: 2 }, method: 'bank_transfer' },
+    });
+    stack.expectStatus(res, 202, 'request EUR payout');
+    const payoutId = res.body.id as string;
+    const waiting = await stack.waitForState(payoutId, ['pending_approval']);
+    expect(waiting.approvalsRequired).toBe(2);
+    expect(waiting.reasons.map((r) => r.code)).toContain('approval_thresholds_unset');
+    expect(waiting.reasons.find((r) => r.code === 'approval_thresholds_unset')?.message).toContain(
+      'APPROVAL_THRESHOLD_SINGLE',
+    );
+    stack.expectStatus(await decide(payoutId, a, 'reject'), 200, 'rejection');
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('rejected');
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    const eur = wallet.body.balances.find((b: { currency: string }) => b.currency === 'EUR');
+    expect(eur.available.amount).toBe('50000');
+  });
+
   it('refuses an approval by the requester, a wrong TOTP, and a non-approver role', async () => {
     const requester = await stack.approver('acme-backend'); // same actor name as the platform key that requests
     const payeeId = await stack.createPayee({ credit: '50000' });
