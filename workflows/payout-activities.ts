@@ -56,7 +56,8 @@ export interface PayoutActivities {
   /** `at`: the workflow's current time (ISO), so payout windows follow workflow time, virtual in tests. */
   planRoute(input: { payoutId: string; riskClear: boolean; at: string }): Promise<RoutePlan>;
   submitToProvider(input: AttemptRef & { rail: 'instant' | 'scheduled' }): Promise<SubmitOutcome>;
-  checkProviderStatus(input: AttemptRef): Promise<ProviderStatusOutcome>;
+  /** `voidIfUnknown`: a key unknown to the provider is voided there first (`not_found` = can never pay). */
+  checkProviderStatus(input: AttemptRef & { voidIfUnknown?: boolean }): Promise<ProviderStatusOutcome>;
   settlePayout(input: AttemptRef): Promise<void>;
   releaseFunds(input: { payoutId: string; reason: string }): Promise<void>;
   reversePayout(input: { payoutId: string; reason: string }): Promise<void>;

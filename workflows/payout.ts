@@ -59,6 +59,11 @@ const LOCAL_STEPS = 'payout-local-ledger-steps';
 // started before it replay their separate steps (fixtures v2-*).
 const FUSED_STEPS = 'payout-fused-steps';
 
+// Since this patch an attempt the provider has no record of counts as not paid only once its key is voided
+// there (PayoutProvider.cancel), so a submission still in flight cannot pay after the failover. Payouts
+// started before it asked for the status only.
+const VOID_BEFORE_FAILOVER = 'payout-void-unknown-before-failover';
+
 // Provider submission: retryable errors are retried with the SAME idempotency key; anything else comes back
 // to the workflow, which decides between failover and unknown-outcome resolution.
 const submission = proxyActivities<Pick<PayoutActivities, 'submitToProvider'>>({
@@ -470,16 +475,18 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       return mark(rec, verdict.outcome === 'paid' ? 'paid' : 'not_paid', verdict.reason);
     }
     try {
+      const voidIfUnknown = notFoundMeansUnpaid && patched(VOID_BEFORE_FAILOVER);
       const status = await statusChecks.checkProviderStatus({
         payoutId,
         provider: rec.provider,
         attemptNo: rec.attemptNo,
+        ...(voidIfUnknown ? { voidIfUnknown } : {}),
       });
       if (status.state === 'paid' || status.state === 'returned') return mark(rec, 'paid');
       if (status.state === 'failed') return mark(rec, 'failed', status.reason);
-      // The provider has no record of the key after we waited: it never accepted the submission.
+      // The provider has no record of the key after we waited (and, since the patch, has voided it).
       if (status.state === 'not_found' && notFoundMeansUnpaid)
-        return mark(rec, 'not_paid', 'unknown to provider');
+        return mark(rec, 'not_paid', status.reason ?? 'unknown to provider');
     } catch (err) {
       log.warn('provider status check failed; outcome still unknown', {
         payoutId,

@@ -373,12 +373,32 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       return { state: result.state, providerRef: result.providerRef };
     },
 
+    /**
+     * The provider's view of an attempt. With `voidIfUnknown`, a key the provider has no record of is voided
+     * there (see PayoutProvider.cancel) before `not_found` is answered, so `not_found` then means "can never
+     * pay"; when the void fails because the submission landed meanwhile, its state is answered instead.
+     */
     async checkProviderStatus(input: {
       payoutId: string;
       provider: string;
       attemptNo: number;
+      voidIfUnknown?: boolean;
     }): Promise<ProviderStatus> {
-      return provider(input.provider).status(attemptKey(input.payoutId, input.attemptNo));
+      const p = provider(input.provider);
+      const key = attemptKey(input.payoutId, input.attemptNo);
+      const status = await p.status(key);
+      if (status.state !== 'not_found' || !input.voidIfUnknown) return status;
+      const cancel = await p.cancel(key);
+      if (cancel.cancelled && cancel.state === 'not_found') {
+        return { state: 'not_found', reason: 'unknown to the provider; key voided there, it can never pay' };
+      }
+      if (!cancel.cancelled && cancel.state === 'not_found') {
+        return {
+          state: 'pending',
+          reason: `unknown to the provider, which could not void the key: ${cancel.reason}`,
+        };
+      }
+      return { state: cancel.state, ...(cancel.reason ? { reason: cancel.reason } : {}) };
     },
 
     /** held → provider clearing (net), fees revenue (instant fee), tax withholding: explicit legs. */

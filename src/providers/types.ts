@@ -101,6 +101,12 @@ export interface PayoutProvider {
   /** Idempotent on `req.idempotencyKey`. Throws ProviderError on failure. */
   submit(req: SubmitRequest): Promise<SubmitResult>;
   status(idempotencyKey: string): Promise<ProviderStatus>;
+  /**
+   * Stops the payout under this key if it can still be stopped. For a key the provider has no record of, it
+   * must void the key (any later submission with it is refused) and answer `{ cancelled: true, state:
+   * 'not_found' }`; a provider that cannot promise that answers `cancelled: false`. The payout workflow fails
+   * over from an attempt the provider does not know only after such a void.
+   */
   cancel(idempotencyKey: string): Promise<CancelResult>;
   /** Throws WebhookVerificationError when the signature is missing or invalid. */
   parseWebhook(rawBody: Buffer, headers: WebhookHeaders): ProviderEvent[];

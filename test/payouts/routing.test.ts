@@ -102,6 +102,19 @@ describe('payout routing and failover', () => {
       ['alpha', 'not_paid'],
       ['beta', 'not_paid'],
     ]);
+    // Each key was voided at its provider before moving on: a submission still in flight when the workflow
+    // gave up (here: sent now, late) is refused and pays nothing.
+    for (const a of final.attempts) expect(a.detail).toContain('voided');
+    const late = stack.sandbox('alpha').submit({
+      idempotencyKey: `${payoutId}:1`,
+      payoutId,
+      amount: { amount: '5000', currency: 'USD', scale: 2 },
+      method: 'bank_transfer',
+      rail: 'instant',
+      destination: '7700000004',
+      payee: { id: payeeId, country: 'US', name: 'Late Request' },
+    });
+    await expect(late).rejects.toMatchObject({ kind: 'hard_decline', code: 'idempotency_key_voided' });
     expect(await disbursements(payoutId)).toEqual([]);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     expect(wallet.body.balances[0].available.amount).toBe('10000');

@@ -85,6 +85,14 @@ describe('ManualProvider', () => {
 
     // Cancel only before the export.
     expect((await p.cancel(a.idempotencyKey)).cancelled).toBe(false);
+    // A key never queued is voided by a cancel: queueing it afterwards is refused.
+    const unseen = request();
+    expect(await p.cancel(unseen.idempotencyKey)).toMatchObject({ cancelled: true, state: 'not_found' });
+    await expect(p.submit(unseen)).rejects.toMatchObject({
+      kind: 'hard_decline',
+      code: 'idempotency_key_voided',
+    });
+    expect(await p.status(unseen.idempotencyKey)).toEqual({ state: 'not_found' });
 
     const csv = [
       'payout_id,idempotency_key,outcome,reason',

@@ -297,7 +297,16 @@ describe('SandboxProvider', () => {
     });
     expect(await p.runBatch()).toEqual([]);
     expect(await p.cancel(paid.idempotencyKey)).toMatchObject({ cancelled: false, state: 'paid' });
-    expect(await p.cancel('nope')).toEqual({ cancelled: true, state: 'not_found' });
+    // An unknown key is voided: a submission with it arriving later is refused and records nothing.
+    expect(await p.cancel('nope')).toEqual({
+      cancelled: true,
+      state: 'not_found',
+      reason: 'voided: never submitted',
+    });
+    expect(await p.cancel('nope')).toMatchObject({ cancelled: true, state: 'not_found' });
+    const late = await failure(p.submit(request({ idempotencyKey: 'nope' })));
+    expect([late.kind, late.code]).toEqual(['hard_decline', 'idempotency_key_voided']);
+    expect(await p.status('nope')).toEqual({ state: 'not_found' });
   });
 
   it('state survives a restart: a new instance settles what the old one left pending', async () => {

@@ -20,6 +20,7 @@ import type {
   SubmitRequest,
   SubmitResult,
 } from '../types.ts';
+import { refuseVoidedKey, voidUnseenKey } from '../voided-keys.ts';
 import { CsvError, neutraliseFormula, parseCsv, toCsv } from './csv.ts';
 
 export type ManualState = 'queued' | 'exported' | 'paid' | 'failed' | 'cancelled';
@@ -152,30 +153,33 @@ export class ManualProvider implements PayoutProvider {
     const ciphertext = this.#keyring
       ? encrypt(this.#keyring, req.destination, this.#aad(req.idempotencyKey))
       : null;
-    const rows = await sql<ManualRow>(
-      this.#db.em(),
-      `INSERT INTO ${this.#t()} (provider, idempotency_key, payout_id, amount_minor, currency, scale, method, rail,
+    const rows = await this.#db.em().transactional(async (tx) => {
+      await refuseVoidedKey(tx, this.#db.schema, this.name, req.idempotencyKey);
+      return sql<ManualRow>(
+        tx,
+        `INSERT INTO ${this.#t()} (provider, idempotency_key, payout_id, amount_minor, currency, scale, method, rail,
          payee_id, payee_name, payee_country, destination_masked, destination_ciphertext, provider_ref, state, queued_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'queued', $15)
        ON CONFLICT (provider, idempotency_key) DO NOTHING RETURNING *`,
-      [
-        this.name,
-        req.idempotencyKey,
-        req.payoutId,
-        amountMinor.toString(),
-        req.amount.currency,
-        req.amount.scale,
-        req.method,
-        req.rail,
-        req.payee.id,
-        req.payee.name,
-        req.payee.country,
-        mask(req.destination),
-        ciphertext,
-        providerRef,
-        this.#clock(),
-      ],
-    );
+        [
+          this.name,
+          req.idempotencyKey,
+          req.payoutId,
+          amountMinor.toString(),
+          req.amount.currency,
+          req.amount.scale,
+          req.method,
+          req.rail,
+          req.payee.id,
+          req.payee.name,
+          req.payee.country,
+          mask(req.destination),
+          ciphertext,
+          providerRef,
+          this.#clock(),
+        ],
+      );
+    });
     const row = rows[0] ?? (await this.#find(this.#db.em(), req.idempotencyKey));
     if (!row) throw new ProviderError(this.name, 'retryable', 'conflict', 'concurrent submit, retry');
     if (
@@ -217,8 +221,17 @@ export class ManualProvider implements PayoutProvider {
       [this.name, idempotencyKey, this.#clock()],
     );
     if (rows.length > 0) return { cancelled: true, state: 'failed', reason: 'cancelled' };
+    const voided = await voidUnseenKey(
+      this.#db.em(),
+      this.#db.schema,
+      this.name,
+      idempotencyKey,
+      async (tx) => (await this.#find(tx, idempotencyKey)) !== undefined,
+    );
+    if (voided) return { cancelled: true, state: 'not_found', reason: 'voided: never queued' };
     const row = await this.#find(this.#db.em(), idempotencyKey);
-    if (!row) return { cancelled: true, state: 'not_found' };
+    if (!row)
+      throw new Error(`manual provider ${this.name}: key ${idempotencyKey} neither voided nor queued`);
     if (row.state === 'cancelled' || row.state === 'failed') {
       return { cancelled: true, state: 'failed', reason: row.reason ?? row.state };
     }

@@ -21,6 +21,7 @@ import type {
   SubmitResult,
   WebhookHeaders,
 } from '../types.ts';
+import { refuseVoidedKey, voidUnseenKey } from '../voided-keys.ts';
 import {
   DEFAULT_SANDBOX_SCENARIO,
   decideBehaviour,
@@ -169,6 +170,7 @@ export class SandboxProvider implements PayoutProvider {
         : null;
 
     const inserted = await this.#db.em().transactional(async (tx) => {
+      await refuseVoidedKey(tx, this.#db.schema, this.name, req.idempotencyKey);
       const rows = await sql<DisbursementRow>(
         tx,
         `INSERT INTO ${this.#t('sandbox_disbursements')}
@@ -308,8 +310,16 @@ export class SandboxProvider implements PayoutProvider {
       [this.name, idempotencyKey, this.#clock()],
     );
     if (rows.length > 0) return { cancelled: true, state: 'failed', reason: 'cancelled' };
+    const voided = await voidUnseenKey(
+      this.#db.em(),
+      this.#db.schema,
+      this.name,
+      idempotencyKey,
+      async (tx) => (await this.#find(tx, idempotencyKey)) !== undefined,
+    );
+    if (voided) return { cancelled: true, state: 'not_found', reason: 'voided: never submitted' };
     const row = await this.#find(this.#db.em(), idempotencyKey);
-    if (!row) return { cancelled: true, state: 'not_found' };
+    if (!row) throw new Error(`sandbox ${this.name}: key ${idempotencyKey} neither voided nor recorded`);
     return {
       cancelled: row.state === 'failed',
       state: row.state,
