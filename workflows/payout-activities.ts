@@ -14,6 +14,9 @@ export interface PayoutPolicy {
   confirmationDeadlineMs: number;
   unknownOutcomeDeadlineMs: number;
   reviewRecheckMs: number;
+  /** Absent in payouts started before outages were waited out (they fail at once, as they did). */
+  providerOutageRetryMs?: number;
+  providerOutageDeadlineMs?: number;
   returnWindowMs: number;
 }
 
@@ -26,6 +29,8 @@ export interface RoutePlan {
   candidates: string[];
   /** Why no provider can be tried at all, when that is not "no provider supports it" (e.g. no destination). */
   unroutable?: { code: string; message: string };
+  /** No candidate only because every capable provider is down: the payout may wait and route again. */
+  providersDown?: boolean;
   fee?: MoneyWire;
   /** Amount the provider pays out: amount - fee - withholding. */
   net: MoneyWire;

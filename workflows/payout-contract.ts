@@ -88,6 +88,8 @@ export interface ProviderEventSignal {
   idempotencyKey: string;
   type: 'paid' | 'failed' | 'returned';
   reason?: string;
+  /** Name of the provider whose webhook or import reported the event (absent in histories from before). */
+  provider?: string;
 }
 
 export interface ApprovalDecision {

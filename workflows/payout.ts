@@ -64,6 +64,11 @@ const FUSED_STEPS = 'payout-fused-steps';
 // started before it asked for the status only.
 const VOID_BEFORE_FAILOVER = 'payout-void-unknown-before-failover';
 
+// Since this patch a payout whose capable providers are all down (at routing, or every attempt of a round
+// ended in an outage) waits and routes again, with backoff, up to a deadline, instead of failing at once.
+const WAIT_OUT_OUTAGES = 'payout-wait-out-provider-outages';
+const MAX_OUTAGE_BACKOFF_MS = 60 * 60 * 1000;
+
 // Provider submission: retryable errors are retried with the SAME idempotency key; anything else comes back
 // to the workflow, which decides between failover and unknown-outcome resolution.
 const submission = proxyActivities<Pick<PayoutActivities, 'submitToProvider'>>({
@@ -123,6 +128,8 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   let complianceClearedBy: string | undefined;
   let cancellation: { by: string; reason: string } | undefined;
   let operatorVerdict: UnknownOutcomeResolution | undefined;
+  let outageDeadline: number | undefined;
+  let outageBackoff: number | undefined;
 
   // A copy, so handlers and history never share the mutable state (structuredClone is not in the sandbox).
   const snapshot = (): PayoutStatus => JSON.parse(JSON.stringify(st)) as PayoutStatus;
@@ -132,6 +139,20 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     // Providers may deliver the same webhook more than once: the event id makes it a no-op.
     if (seenEventIds.has(event.eventId)) return;
     seenEventIds.add(event.eventId);
+    // An event counts only from the provider the attempt was sent to: another provider's webhook cannot mark
+    // it paid or failed (events from before providers were named carry none and are taken as they are).
+    if (event.provider !== undefined) {
+      const sentTo = st.attempts.find((a) => a.idempotencyKey === event.idempotencyKey)?.provider;
+      if (sentTo !== event.provider) {
+        log.warn('provider event ignored: the attempt it names was not sent to that provider', {
+          payoutId,
+          idempotencyKey: event.idempotencyKey,
+          from: event.provider,
+          sentTo: sentTo ?? 'none',
+        });
+        return;
+      }
+    }
     const previous = providerEvents.get(event.idempotencyKey);
     if (!previous || event.type === 'returned') providerEvents.set(event.idempotencyKey, event);
   });
@@ -318,26 +339,29 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
 
   // 5. Routing: instant now, or a durable timer until the next payout window.
-  const plan =
-    screened?.plan ??
-    (await acts.planRoute({
-      payoutId,
-      riskClear: risk.reasons.length === 0,
-      at: new Date().toISOString(),
-    }));
+  const riskClear = risk.reasons.length === 0;
+  const route = async () => {
+    const next = await acts.planRoute({ payoutId, riskClear, at: new Date().toISOString() });
+    st.rail = next.rail;
+    st.fee = next.fee;
+    return next;
+  };
+  let plan = screened?.plan ?? (await route());
   st.rail = plan.rail;
   st.fee = plan.fee;
   st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
-  if (plan.candidates.length === 0) {
-    return releaseAndFinish(
-      'failed',
-      'payout.failed',
-      plan.unroutable ?? {
-        code: 'no_provider',
-        message: 'no provider supports this method, country, currency and amount',
-      },
-    );
+  const unroutable = (): Reason =>
+    plan.unroutable ?? {
+      code: 'no_provider',
+      message: 'no provider supports this method, country, currency and amount',
+    };
+  let outage = plan.candidates.length === 0 && plan.providersDown ? await waitOutOutage() : 'give_up';
+  while (outage === 'retry') {
+    plan = await route();
+    outage = plan.candidates.length === 0 && plan.providersDown ? await waitOutOutage() : 'give_up';
   }
+  if (outage === 'cancelled') return cancelled();
+  if (plan.candidates.length === 0) return releaseAndFinish('failed', 'payout.failed', unroutable());
   if (plan.rail === 'scheduled' && plan.windowAt) {
     const waitMs = Math.max(0, Date.parse(plan.windowAt) - Date.now());
     await transition('scheduled', 'payout.scheduled', { purpose: 'payout_window', ms: waitMs });
@@ -345,16 +369,53 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
   if (cancellation) return cancelled();
 
-  // 6. Provider attempts: fail over only once the previous attempt is known not to have paid.
-  for (const [index, provider] of plan.candidates.entries()) {
-    const result = await attempt(provider, index + 1, plan);
-    if (result === 'paid') return paidThenWatchReturns(index + 1, provider);
-    if (typeof result === 'object') return releaseAndFinish('failed', 'payout.failed', result.stop);
+  // 6. Provider attempts: fail over only once the previous attempt is known not to have paid. A round in
+  // which every provider was down is tried again after the outage wait.
+  for (;;) {
+    const roundStart = st.attempts.length;
+    for (const provider of plan.candidates) {
+      const attemptNo = st.attempts.length + 1;
+      const result = await attempt(provider, attemptNo, plan);
+      if (result === 'paid') return paidThenWatchReturns(attemptNo, provider);
+      if (typeof result === 'object') return releaseAndFinish('failed', 'payout.failed', result.stop);
+    }
+    if (!st.attempts.slice(roundStart).every((a) => a.outcome === 'outage')) break;
+    outage = await waitOutOutage();
+    while (outage === 'retry') {
+      plan = await route();
+      if (plan.candidates.length > 0) break;
+      outage = plan.providersDown ? await waitOutOutage() : 'give_up';
+    }
+    if (outage === 'cancelled') return cancelled();
+    if (outage === 'give_up') break;
   }
   return releaseAndFinish('failed', 'payout.failed', {
     code: 'all_providers_failed',
     message: `no provider paid (${st.attempts.map((a) => `${a.provider}: ${a.outcome}`).join(', ')}); funds released`,
   });
+
+  /**
+   * Every capable provider is down: wait (backoff from the policy's first wait, at most an hour) and say
+   * whether to route again. Payouts started before outages were waited out give up at once, as they did.
+   */
+  async function waitOutOutage(): Promise<'retry' | 'give_up' | 'cancelled'> {
+    const first = policy.providerOutageRetryMs;
+    if (first === undefined || policy.providerOutageDeadlineMs === undefined) return 'give_up';
+    if (!patched(WAIT_OUT_OUTAGES)) return 'give_up';
+    outageDeadline ??= Date.now() + policy.providerOutageDeadlineMs;
+    const ms = Math.min(outageBackoff ?? first, outageDeadline - Date.now());
+    if (ms <= 0) return 'give_up';
+    outageBackoff = Math.min((outageBackoff ?? first) * 2, MAX_OUTAGE_BACKOFF_MS);
+    if (st.reasons.at(-1)?.code !== 'providers_down') {
+      st.reasons.push({
+        code: 'providers_down',
+        message: 'every provider that can carry this payout is down; waiting to route it again',
+      });
+    }
+    await transition('scheduled', 'payout.delayed', { purpose: 'provider_outage_retry', ms });
+    await condition(() => cancellation !== undefined, ms);
+    return cancellation ? 'cancelled' : 'retry';
+  }
 
   async function awaitApproval(p: PayoutPolicy): Promise<'approved' | 'cancelled' | Reason> {
     const approvals = () =>

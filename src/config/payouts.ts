@@ -221,6 +221,14 @@ export const payoutsSection = defineConfigSection(
         'status checks of an unknown outcome before operator review',
       ),
       PAYOUT_REVIEW_RECHECK: duration('6h', 'status re-check interval while in operator review'),
+      PAYOUT_PROVIDER_OUTAGE_RETRY: duration(
+        '5m',
+        'first wait before routing again when every capable provider is down (doubles, at most 1h)',
+      ),
+      PAYOUT_PROVIDER_OUTAGE_DEADLINE: duration(
+        '24h',
+        'how long a payout waits out an outage of every capable provider before it fails and releases funds',
+      ),
       PAYOUT_RETURN_WINDOW: duration('30d', 'how long after payment a return is still accepted'),
       SANCTIONS_FILE: z
         .string()
@@ -323,6 +331,8 @@ export const payoutsSection = defineConfigSection(
       confirmationDeadlineMs: v.PAYOUT_CONFIRMATION_DEADLINE,
       unknownOutcomeDeadlineMs: v.PAYOUT_UNKNOWN_OUTCOME_DEADLINE,
       reviewRecheckMs: v.PAYOUT_REVIEW_RECHECK,
+      providerOutageRetryMs: v.PAYOUT_PROVIDER_OUTAGE_RETRY,
+      providerOutageDeadlineMs: v.PAYOUT_PROVIDER_OUTAGE_DEADLINE,
       returnWindowMs: v.PAYOUT_RETURN_WINDOW,
       sanctionsFile: v.SANCTIONS_FILE,
       webhooks: { endpoints: v.WEBHOOK_ENDPOINTS.map((url) => ({ url, secrets: v.WEBHOOK_SECRET })) },

@@ -27,6 +27,8 @@ export interface PayoutSettings {
   confirmationDeadlineMs: number;
   unknownOutcomeDeadlineMs: number;
   reviewRecheckMs: number;
+  providerOutageRetryMs: number;
+  providerOutageDeadlineMs: number;
   returnWindowMs: number;
   /** Per currency, inclusive, minor units; a currency without an entry has no instant payouts. */
   instantLimits: Record<string, bigint>;
@@ -196,6 +198,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         confirmationDeadlineMs: settings.confirmationDeadlineMs,
         unknownOutcomeDeadlineMs: settings.unknownOutcomeDeadlineMs,
         reviewRecheckMs: settings.reviewRecheckMs,
+        providerOutageRetryMs: settings.providerOutageRetryMs,
+        providerOutageDeadlineMs: settings.providerOutageDeadlineMs,
         returnWindowMs: settings.returnWindowMs,
       };
     },
@@ -315,6 +319,10 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         rail: decision.rail,
       });
       const ranking = decision.rail === 'instant' ? instant : rankProviders(inputs, request('batch'));
+      // No candidate only because capable providers are down: worth waiting for, unlike "nobody supports it".
+      const allDown =
+        ranking.candidates.length === 0 &&
+        ranking.excluded.some((e) => e.reasons.every((r) => r.code === 'provider_down'));
       const fee = BigInt(breakdown.instantFee.amount);
       // Known before any provider is asked: without a destination nothing can be submitted anywhere.
       const kind = destinationKindFor[p.method];
@@ -327,7 +335,15 @@ export function createPayoutService(deps: PayoutServiceDeps) {
           : {}),
         candidates: hasDestination ? ranking.candidates.map((c) => c.name) : [],
         ...(hasDestination
-          ? {}
+          ? allDown
+            ? {
+                unroutable: {
+                  code: 'providers_down',
+                  message: `every provider that can carry this ${p.method} payout is down`,
+                },
+                providersDown: true,
+              }
+            : {}
           : {
               unroutable: {
                 code: 'no_destination',

@@ -7,6 +7,7 @@ describe('payout routing and failover', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack('routing', {
+      env: { PAYOUT_PROVIDER_OUTAGE_RETRY: '5m', PAYOUT_PROVIDER_OUTAGE_DEADLINE: '2h' },
       providers: [
         { name: 'alpha', capabilities: { priority: 1 } },
         { name: 'beta', capabilities: { priority: 2 } },
@@ -71,6 +72,40 @@ describe('payout routing and failover', () => {
     const final = await stack.result(await stack.requestPayout(payeeId, '5000'));
     expect(final.state).toBe('paid');
     expect(final.attempts.map((a) => a.provider)).toEqual(['beta']);
+  });
+
+  it('waits out an outage of every provider, then routes again and pays', async () => {
+    for (const name of ['alpha', 'beta']) stack.sandbox(name).setScenario({ outage: true });
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    const waiting = await stack.waitForState(payoutId, ['scheduled']);
+    expect(waiting.nextTimer?.purpose).toBe('provider_outage_retry');
+    expect(waiting.reasons.map((r) => r.code)).toContain('providers_down');
+    expect(waiting.attempts).toEqual([]);
+    for (const name of ['alpha', 'beta']) stack.sandbox(name).setScenario(DEFAULT_SANDBOX_SCENARIO);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([['alpha', 'paid']]);
+    expect((await disbursements(payoutId)).map((r) => r.state)).toEqual(['paid']);
+  });
+
+  it('gives up when every round ends in outages until the outage deadline, releasing the funds', async () => {
+    // Destination ending 0002: every submission meets an outage although health says up.
+    const payeeId = await stack.createPayee({
+      credit: '10000',
+      bankAccount: { accountNumber: '7700000002' },
+    });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('failed');
+    expect(final.reasons.at(-1)?.code).toBe('all_providers_failed');
+    // Rounds of alpha then beta, 5 m, 10 m, 20 m, 40 m apart, then what is left of the 2 h deadline.
+    expect(final.attempts.length).toBe(12);
+    expect(final.attempts.every((a) => a.outcome === 'outage')).toBe(true);
+    expect(final.attempts.map((a) => a.attemptNo)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(await disbursements(payoutId)).toEqual([]);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('10000');
   });
 
   it('resolves a timeout that actually paid by status check, without paying again elsewhere', async () => {
@@ -141,6 +176,35 @@ describe('payout routing and failover', () => {
     expect(signals.length).toBeGreaterThanOrEqual(2); // both deliveries reached the workflow…
     const settled = await stack.call('GET', `/v1/payouts/${payoutId}`);
     expect(settled.body.ledger.filter((l: { step: string }) => l.step === 'settle')).toHaveLength(1); // …one settle
+  });
+
+  it('ignores a provider event about an attempt that was sent to another provider', async () => {
+    stack.sandbox('alpha').setScenario({ instantConfirmation: 'webhook', latencyMs: 1000 });
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    // beta (verified as beta) claims alpha's attempt failed: accepted, it would fail over and pay again.
+    await stack.gateway.deliverProviderEvent(payoutId, {
+      eventId: `beta.failed.${payoutId}:1`,
+      idempotencyKey: `${payoutId}:1`,
+      type: 'failed',
+      reason: 'forged',
+      provider: 'beta',
+    });
+    const after = await stack.gateway.status(payoutId);
+    expect(after?.state).toBe('awaiting_confirmation');
+    expect(after?.attempts).toEqual([expect.objectContaining({ provider: 'alpha', outcome: 'pending' })]);
+    const sandbox = stack.sandbox('alpha');
+    for (let i = 0; i < 200; i++) {
+      await sandbox.advance();
+      await sandbox.deliverPendingWebhooks();
+      const events = await sandbox.events({ idempotencyKey: `${payoutId}:1` });
+      if (events.some((e) => e.type === 'paid' && e.deliveredAt)) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const final = await stack.result(payoutId);
+    expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([['alpha', 'paid']]);
+    expect((await disbursements(payoutId)).map((r) => [r.provider, r.state])).toEqual([['alpha', 'paid']]);
   });
 
   it('posts a return after payment back to the wallet', async () => {
