@@ -6,4 +6,5 @@ export {
   spendbackWebhookWorkflow,
 } from './credit-grant.ts';
 export { payoutWorkflow } from './payout.ts';
+export { payoutWebhookWorkflow } from './payout-webhook.ts';
 export { periodCloseWorkflow } from './period.ts';

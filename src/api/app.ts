@@ -25,7 +25,7 @@ import {
 } from './idempotency.ts';
 import { createLogger, type Logger } from './log.ts';
 import { buildOpenApi } from './openapi.ts';
-import { mapError, toProblem, zodFieldErrors } from './problem.ts';
+import { mapError, mapRequestError, toProblem, zodFieldErrors } from './problem.ts';
 import { TokenBucketLimiter } from './rate-limit.ts';
 import { defineRoute, type Route, type RouteContext, type RouteResult } from './route.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -61,6 +61,8 @@ export interface AppDeps {
   readinessChecks?: readonly ReadinessCheck[];
   now?: () => Date;
   info?: { title: string; version: string; description: string };
+  /** Operations served in front of this app (outside the registry), documented by hand in /openapi.json. */
+  openApiPaths?: Parameters<typeof buildOpenApi>[2];
 }
 
 export interface DisburseApp {
@@ -70,6 +72,8 @@ export interface DisburseApp {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+/** Request body limit when none is configured (API_BODY_LIMIT_BYTES sets it). */
+export const DEFAULT_BODY_LIMIT_BYTES = 100 * 1024;
 const PROBLEM_JSON = 'application/problem+json';
 
 export function databaseReadiness(db: Database): ReadinessCheck {
@@ -80,7 +84,7 @@ export function createApp(deps: AppDeps): DisburseApp {
   const log = deps.logger ?? createLogger();
   const now = deps.now ?? (() => new Date());
   const limiter = new TokenBucketLimiter(deps.rateLimit ?? { ratePerSecond: 200, burst: 400 });
-  const bodyLimit = deps.bodyLimitBytes ?? 100 * 1024;
+  const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const authenticateKey = apiKeyAuthenticator({ ttlMs: deps.apiKeyCacheMs ?? 0, now: () => now().getTime() });
   const readiness = [databaseReadiness(deps.db), ...(deps.readinessChecks ?? [])];
   const info = deps.info ?? {
@@ -111,7 +115,7 @@ export function createApp(deps: AppDeps): DisburseApp {
     if (seen.has(id)) throw new Error(`Route ${id} is defined twice`);
     seen.add(id);
   }
-  openapi = buildOpenApi(routes, info);
+  openapi = buildOpenApi(routes, info, deps.openApiPaths);
 
   const app = express();
   app.disable('x-powered-by');
@@ -385,7 +389,7 @@ export function createApp(deps: AppDeps): DisburseApp {
         status = result.status;
         send(res, result, route.responses[result.status]?.contentType);
       } catch (error) {
-        const mapped = mapBodyParserError(error) ?? mapError(error);
+        const mapped = mapRequestError(error) ?? mapError(error);
         const errorId = randomUUID();
         const problem = toProblem(mapped, req.originalUrl.split('?')[0]!, errorId);
         status = problem.status;
@@ -450,7 +454,7 @@ export function createApp(deps: AppDeps): DisburseApp {
   // Last resort (should not be reached: route handlers catch their own errors).
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const errorId = randomUUID();
-    const mapped = mapBodyParserError(error) ?? mapError(error);
+    const mapped = mapRequestError(error) ?? mapError(error);
     log.error('unhandled error', { errorId, path: req.path, error: describeCause(error) });
     res
       .status(toProblem(mapped, req.path, errorId).status)
@@ -484,29 +488,6 @@ function describeCause(error: unknown): Record<string, unknown> {
       stack: error.stack?.split('\n').slice(0, 6).join('\n'),
     };
   return { message: String(error) };
-}
-
-/** body-parser errors carry a `type`; turn them into our kinds. */
-function mapBodyParserError(error: unknown): ReturnType<typeof mapError> | null {
-  const type = (error as { type?: unknown } | null)?.type;
-  switch (type) {
-    case 'entity.too.large':
-      return {
-        kind: 'payload_too_large',
-        detail: `Request body exceeds the limit of ${(error as { limit?: number }).limit} bytes`,
-      };
-    case 'entity.parse.failed':
-      return { kind: 'malformed_json', detail: 'The body is not valid JSON; send a JSON object' };
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return { kind: 'unsupported_media_type', detail: 'Send UTF-8 JSON without content encoding' };
-    case 'request.aborted':
-    case 'request.size.invalid':
-    case 'stream.encoding.set':
-      return { kind: 'validation_failed', detail: 'The request body could not be read' };
-    default:
-      return null;
-  }
 }
 
 /** Validates the handler's body against the declared response schema (strips undeclared fields). */

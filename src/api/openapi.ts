@@ -49,9 +49,14 @@ const errorStatuses = (route: Route): number[] => {
   return [...new Set(s)].sort();
 };
 
+/**
+ * `handWritten`: operations served outside the route registry (a raw-body route in front of the app), merged
+ * in as given; they may refer to the generated components (e.g. `#/components/schemas/Problem`).
+ */
 export function buildOpenApi(
   routes: readonly Route[],
   info: { title: string; version: string; description: string },
+  handWritten: Record<string, Record<string, Json>> = {},
 ) {
   const components: Record<string, Json> = {};
   const problemRef = convert(problemSchema, 'output', components);
@@ -126,6 +131,7 @@ export function buildOpenApi(
     paths[path] ??= {};
     paths[path][route.method] = op;
   }
+  for (const [path, ops] of Object.entries(handWritten)) paths[path] = { ...paths[path], ...ops };
   return {
     openapi: '3.1.0',
     info,

@@ -128,6 +128,38 @@ export function mapError(error: unknown): MappedError {
   };
 }
 
+/**
+ * Errors Express raises before a handler runs, as our kinds: body-parser errors (they carry a `type`) and a
+ * path whose percent-escapes do not decode. Null for anything else.
+ */
+export function mapRequestError(error: unknown): MappedError | null {
+  if (error instanceof URIError) {
+    return {
+      kind: 'validation_failed',
+      detail: 'The request path has a malformed percent-escape; encode path segments with encodeURIComponent',
+    };
+  }
+  const type = (error as { type?: unknown } | null)?.type;
+  switch (type) {
+    case 'entity.too.large':
+      return {
+        kind: 'payload_too_large',
+        detail: `Request body exceeds the limit of ${(error as { limit?: number }).limit} bytes`,
+      };
+    case 'entity.parse.failed':
+      return { kind: 'malformed_json', detail: 'The body is not valid JSON; send a JSON object' };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { kind: 'unsupported_media_type', detail: 'Send UTF-8 JSON without content encoding' };
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return { kind: 'validation_failed', detail: 'The request body could not be read' };
+    default:
+      return null;
+  }
+}
+
 export function toProblem(mapped: MappedError, instance: string, errorId = randomUUID()): Problem {
   const def = errorKinds[mapped.kind];
   return {

@@ -1,9 +1,15 @@
 // The complete HTTP surface: provider webhooks (raw body, verified by the adapter) in front of the JSON API
 // built from the route registry (payees, wallets, payouts, manual provider operations, health, OpenAPI).
 import express from 'express';
-import { type AppDeps, createApp, type ReadinessCheck, type SecurityContext } from '../api/app.ts';
+import {
+  type AppDeps,
+  createApp,
+  DEFAULT_BODY_LIMIT_BYTES,
+  type ReadinessCheck,
+  type SecurityContext,
+} from '../api/app.ts';
 import type { Logger } from '../api/log.ts';
-import { providerWebhookRouter } from '../api/provider-webhooks.ts';
+import { providerWebhookOpenApi, providerWebhookRouter } from '../api/provider-webhooks.ts';
 import { earningsRoutes } from '../api/routes/earnings.ts';
 import { coreRoutes } from '../api/routes/index.ts';
 import { payoutRoutes } from '../api/routes/payouts.ts';
@@ -11,6 +17,7 @@ import { periodRoutes } from '../api/routes/periods.ts';
 import { providerRoutes } from '../api/routes/providers.ts';
 import { spendbackRoutes } from '../api/routes/spendback.ts';
 import type { PayoutGateway } from '../payouts/gateway.ts';
+import { providerEventDelivery } from '../payouts/late-return.ts';
 import type { PeriodGateway } from '../periods/gateway.ts';
 import type { GrantTimers } from '../spendback/timers.ts';
 import type { Services } from './services.ts';
@@ -33,6 +40,15 @@ export interface HttpOptions {
 
 export function createHttpApp(o: HttpOptions) {
   const { services, gateway } = o;
+  const bodyLimitBytes = o.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  // Provider events reach their payout the same way from a webhook and from a manual import.
+  const deliver = providerEventDelivery({
+    db: services.db,
+    gateway,
+    payouts: services.payouts,
+    outbox: services.outbox,
+    log: o.logger,
+  });
   const api = createApp({
     db: services.db,
     security: o.security,
@@ -50,7 +66,7 @@ export function createHttpApp(o: HttpOptions) {
         ledger: services.ledger,
         schema: services.db.schema,
       }),
-      ...providerRoutes({ providers: services.providers, gateway }),
+      ...providerRoutes({ providers: services.providers, deliver }),
       ...earningsRoutes({
         periods: services.periods,
         schema: services.db.schema,
@@ -61,7 +77,8 @@ export function createHttpApp(o: HttpOptions) {
         : []),
       ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),
     ],
-    ...(o.bodyLimitBytes ? { bodyLimitBytes: o.bodyLimitBytes } : {}),
+    bodyLimitBytes,
+    openApiPaths: providerWebhookOpenApi,
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
     ...(o.apiKeyCacheMs !== undefined ? { apiKeyCacheMs: o.apiKeyCacheMs } : {}),
     ...(o.readinessChecks ? { readinessChecks: o.readinessChecks } : {}),
@@ -69,7 +86,7 @@ export function createHttpApp(o: HttpOptions) {
   });
   const app = express();
   app.disable('x-powered-by');
-  app.use(providerWebhookRouter({ providers: services.providers, gateway, log: o.logger }));
+  app.use(providerWebhookRouter({ providers: services.providers, deliver, log: o.logger, bodyLimitBytes }));
   app.use(api.app);
   return { app, openapi: api.openapi, routes: api.routes };
 }

@@ -22,6 +22,7 @@ import {
   resolveUnknownOutcomeUpdate,
   type UnknownOutcomeResolution,
 } from '../../workflows/payout-contract.ts';
+import type { payoutWebhookWorkflow } from '../../workflows/payout-webhook.ts';
 
 /** A decision the workflow refused (its validator said why), or a payout with no running workflow. */
 export class PayoutDecisionRefused extends Error {
@@ -38,6 +39,10 @@ export class PayoutDecisionRefused extends Error {
  */
 export function payoutIdFor(actor: string, requestKey: string): string {
   return `po_${createHash('sha256').update(`${actor}\u0000${requestKey}`).digest('hex').slice(0, 24)}`;
+}
+
+export function payoutWebhookWorkflowId(eventId: string): string {
+  return `payout-webhook-${eventId}`;
 }
 
 export class PayoutGateway {
@@ -118,6 +123,24 @@ export class PayoutGateway {
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return 'no_workflow';
       throw err;
+    }
+  }
+
+  /**
+   * Delivers an outbox event of a payout whose workflow has closed, with the payout workflow's retries. Once
+   * per event: asking again while it runs or after it delivered is a no-op; after it gave up it tries again.
+   */
+  async deliverWebhook(eventId: string): Promise<void> {
+    try {
+      await this.#client.workflow.start<typeof payoutWebhookWorkflow>('payoutWebhookWorkflow', {
+        workflowId: payoutWebhookWorkflowId(eventId),
+        taskQueue: this.#taskQueue,
+        args: [{ eventId }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   }
 

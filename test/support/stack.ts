@@ -130,6 +130,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     grantTimers: new CreditGrantTimers(temporal.client, taskQueue),
     logger,
     rateLimit: { ratePerSecond: 10_000, burst: 10_000 },
+    bodyLimitBytes: config.api.bodyLimitBytes,
   };
   const server = await listen(createHttpApp(appDeps).app, port);
 

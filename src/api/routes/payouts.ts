@@ -406,6 +406,9 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         } catch (err) {
           ctx.log.warn('payout.status_query_failed', { payoutId: payout.id, error: String(err) });
         }
+        // A return reported after the workflow closed is recorded on the payout (late-return.ts); the closed
+        // workflow still answers `paid`.
+        if (live?.state === 'paid' && payout.status === 'returned') live = undefined;
         return { status: 200, body: await view(ctx.em, payout, live) };
       },
     }),

@@ -1,7 +1,7 @@
 // Operator routes of the manual provider: export queued payouts as CSV for offline processing, import the
 // results, which become provider events signalled to each payout's workflow.
 import { z } from 'zod';
-import type { PayoutGateway } from '../../payouts/gateway.ts';
+import type { DeliverProviderEvent } from '../../payouts/late-return.ts';
 import { ManualProvider } from '../../providers/manual/provider.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { ApiError } from '../errors.ts';
@@ -14,7 +14,10 @@ const nameParams = z.strictObject({
     .describe('Provider name'),
 });
 
-export function providerRoutes(deps: { providers: ProviderRegistry; gateway: PayoutGateway }): Route[] {
+export function providerRoutes(deps: {
+  providers: ProviderRegistry;
+  deliver: DeliverProviderEvent;
+}): Route[] {
   const manual = (name: string): ManualProvider => {
     const p = deps.providers.get(name);
     if (!p) throw new ApiError('not_found', `provider ${name} is not configured`);
@@ -96,13 +99,7 @@ export function providerRoutes(deps: { providers: ProviderRegistry; gateway: Pay
         }
         let signalled = 0;
         for (const e of result.events) {
-          const outcome = await deps.gateway.deliverProviderEvent(e.payoutId, {
-            eventId: e.eventId,
-            idempotencyKey: e.idempotencyKey,
-            type: e.type,
-            ...(e.reason ? { reason: e.reason } : {}),
-          });
-          if (outcome === 'delivered') signalled++;
+          if ((await deps.deliver(ctx.params.name, e)) === 'delivered') signalled++;
         }
         await ctx.audit({
           action: 'provider.manual_import',
