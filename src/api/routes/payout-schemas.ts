@@ -133,7 +133,7 @@ export const payoutView = z
     withholding: moneySchema.describe('Tax withheld (own ledger leg)'),
     periodId: z.string().nullable().describe('Commission period'),
     bulkId: z.string().nullable().describe('Bulk request that created it'),
-    requestedBy: z.string().describe('Actor who requested it'),
+    requestedBy: z.string().optional().describe('Actor who requested it (not shown to payee tokens)'),
     approvalsRequired: z.number().int().describe('Distinct approvals needed'),
     approvals: z
       .array(
@@ -146,7 +146,8 @@ export const payoutView = z
           })
           .describe('An approval decision'),
       )
-      .describe('Decisions so far'),
+      .optional()
+      .describe('Decisions so far (not shown to payee tokens)'),
     attempts: z
       .array(
         z
@@ -157,12 +158,17 @@ export const payoutView = z
             outcome: z
               .string()
               .describe('submitting, pending, paid, declined, outage, failed, unknown, not_paid'),
-            detail: z.string().optional().describe('Provider message'),
+            detail: z.string().optional().describe('Provider message (not shown to payee tokens)'),
           })
           .describe('A provider attempt'),
       )
       .describe('Provider attempts, in order'),
-    reasons: z.array(reasonView).describe('Why the payout is where it is (holds, risk flags, routing)'),
+    reasons: z
+      .array(reasonView)
+      .describe(
+        'Why the payout is where it is (holds, risk flags, routing); payee tokens see public reasons only, ' +
+          'with reviews as under_review',
+      ),
     nextTimer: z
       .object({
         purpose: z.string().describe('What the timer is for'),

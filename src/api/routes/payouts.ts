@@ -9,6 +9,7 @@ import type { Ledger } from '../../ledger/index.ts';
 import { currencyOf, formatDecimal, parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
+import { redactForPayee } from '../../payouts/payee-view.ts';
 import { destinationKindFor, ledgerKeys, newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
 import { toCsv } from '../../providers/manual/csv.ts';
@@ -49,7 +50,18 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
     return payout;
   }
 
-  async function view(em: EntityManager, payout: PayoutRecord, live?: PayoutStatus, opts = { ledger: true }) {
+  /** The payout as the caller may see it: everything for API keys, `redactForPayee` for payee tokens. */
+  async function view(ctx: Ctx, payout: PayoutRecord, live?: PayoutStatus, opts = { ledger: true }) {
+    const full = await fullView(ctx.em, payout, live, opts);
+    return ctx.principal.kind === 'payee_token' ? redactForPayee(full) : full;
+  }
+
+  async function fullView(
+    em: EntityManager,
+    payout: PayoutRecord,
+    live: PayoutStatus | undefined,
+    opts: { ledger: boolean },
+  ) {
     const status = live ?? (payout.statusDoc as Partial<PayoutStatus>);
     const l = ledger.within(em);
     const steps = (opts.ledger ? (['hold', 'settle', 'release', 'return'] as const) : []).map(
@@ -95,7 +107,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       throw err;
     }
     await ctx.audit({ action, objectType: 'payout', objectId: id, details: { state: status.state } });
-    return { status: 200, body: await view(ctx.em, payout, status) };
+    return { status: 200, body: await view(ctx, payout, status) };
   }
 
   const decisionRoute = (decision: 'approve' | 'reject') =>
@@ -170,7 +182,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
             );
           }
           await gateway.start(payoutInputFrom(record));
-          return { status: 202, body: await view(ctx.em, record, undefined, { ledger: false }) };
+          return { status: 202, body: await view(ctx as Ctx, record, undefined, { ledger: false }) };
         }
         const method = body.method ?? methodFor(facts.preferredMethod);
         if (!method) {
@@ -209,7 +221,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         // No row inserted: the workflow wrote it first.
         const record = inserted ?? (await store.get(ctx.em, payoutId));
         // Just accepted: no ledger posting can be committed yet.
-        return { status: 202, body: await view(ctx.em, record!, undefined, { ledger: false }) };
+        return { status: 202, body: await view(ctx as Ctx, record!, undefined, { ledger: false }) };
       },
     }),
     defineRoute({
@@ -311,7 +323,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         return {
           status: 200,
           body: {
-            items: await Promise.all(page.items.map((p) => view(ctx.em, p))),
+            items: await Promise.all(page.items.map((p) => view(ctx as Ctx, p))),
             nextCursor: page.nextCursor,
           },
         };
@@ -409,7 +421,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         // A return reported after the workflow closed is recorded on the payout (late-return.ts); the closed
         // workflow still answers `paid`.
         if (live?.state === 'paid' && payout.status === 'returned') live = undefined;
-        return { status: 200, body: await view(ctx.em, payout, live) };
+        return { status: 200, body: await view(ctx as Ctx, payout, live) };
       },
     }),
     decisionRoute('approve'),
@@ -459,7 +471,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
           throw err;
         }
         await ctx.audit({ action: 'payout.compliance_clear', objectType: 'payout', objectId: payout.id });
-        return { status: 200, body: await view(ctx.em, payout, await gateway.status(payout.id)) };
+        return { status: 200, body: await view(ctx as Ctx, payout, await gateway.status(payout.id)) };
       },
     }),
     defineRoute({
