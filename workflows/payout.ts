@@ -69,6 +69,9 @@ const VOID_BEFORE_FAILOVER = 'payout-void-unknown-before-failover';
 const WAIT_OUT_OUTAGES = 'payout-wait-out-provider-outages';
 const MAX_OUTAGE_BACKOFF_MS = 60 * 60 * 1000;
 
+// Since this patch a return that arrives while the payout's completion is being recorded is reversed too.
+const RETURN_DURING_COMPLETION = 'payout-return-during-completion';
+
 // Provider submission: retryable errors are retried with the SAME idempotency key; anything else comes back
 // to the workflow, which decides between failover and unknown-outcome resolution.
 const submission = proxyActivities<Pick<PayoutActivities, 'submitToProvider'>>({
@@ -571,15 +574,20 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     }
     const key = `${payoutId}:${attemptNo}`;
     const returned = () => providerEvents.get(key)?.type === 'returned';
-    if (await condition(returned, policy.returnWindowMs)) {
+    const reverse = async () => {
       const event = providerEvents.get(key);
       await acts.reversePayout({ payoutId, reason: event?.reason ?? 'returned by provider' });
       return finish('returned', 'payout.returned', {
         code: 'returned',
         message: event?.reason ?? 'returned by provider',
       });
-    }
-    return finish('paid', 'payout.completed');
+    };
+    if (await condition(returned, policy.returnWindowMs)) return reverse();
+    const completed = await finish('paid', 'payout.completed');
+    // A return signalled while the completion was being recorded reached a running workflow, so the
+    // closed-payout path (src/payouts/late-return.ts) never sees it: act on it here.
+    if (returned() && patched(RETURN_DURING_COMPLETION)) return reverse();
+    return completed;
   }
 }
 

@@ -229,7 +229,10 @@ export const payoutsSection = defineConfigSection(
         '24h',
         'how long a payout waits out an outage of every capable provider before it fails and releases funds',
       ),
-      PAYOUT_RETURN_WINDOW: duration('30d', 'how long after payment a return is still accepted'),
+      PAYOUT_RETURN_WINDOW: duration(
+        '30d',
+        'how long the payout workflow stays open for a return after payment (later returns are still posted back)',
+      ),
       SANCTIONS_FILE: z
         .string()
         .min(1)

@@ -15,8 +15,11 @@ const History = proto.temporal.api.history.v1.History;
 
 const fixtures = fileURLToPath(new URL('../fixtures/histories/payout/', import.meta.url));
 // v1: ledger steps as activity tasks; v2: as local activities (patch payout-local-ledger-steps); v3:
-// consecutive local steps fused (patch payout-fused-steps).
-const RECORDING = 'v3';
+// consecutive local steps fused (patch payout-fused-steps); v4: adds an outage waited out (patch
+// payout-wait-out-provider-outages) and a failover after voiding unknown keys (patch
+// payout-void-unknown-before-failover).
+const RECORDING = 'v4';
+const SHAPES = ['failover', 'approved', 'rejected', 'outage', 'void'] as const;
 
 describe('payout workflow replay', () => {
   let stack: Stack;
@@ -49,7 +52,19 @@ describe('payout workflow replay', () => {
       body: { reason: 'not this one', totp: alice.code() },
     });
     await stack.result(rejected);
-    const ids = [failover, approved, rejected];
+    // Every provider down at routing: waits, routes again once they are back, pays (alpha declines, beta pays).
+    const sandboxes = ['alpha', 'beta'].map((n) => stack.sandbox(n));
+    const scenarios = sandboxes.map((sb) => sb.scenario);
+    for (const sb of sandboxes) sb.setScenario({ outage: true });
+    const outage = await stack.requestPayout(a, '3000');
+    await stack.waitForState(outage, ['scheduled']);
+    for (const [i, sb] of sandboxes.entries()) sb.setScenario(scenarios[i]!);
+    await stack.result(outage);
+    // Destination ending 0004: every first submission is lost; each key is voided before failing over.
+    const b = await stack.createPayee({ credit: '10000', bankAccount: { accountNumber: '7700000004' } });
+    const voided = await stack.requestPayout(b, '3000');
+    await stack.result(voided);
+    const ids = [failover, approved, rejected, outage, voided];
     for (const id of ids) {
       const history = await stack.handle(id).fetchHistory();
       fresh.push({ workflowId: `payout-${id}`, history });
@@ -58,7 +73,7 @@ describe('payout workflow replay', () => {
       mkdirSync(fixtures, { recursive: true });
       for (const [i, h] of fresh.entries()) {
         const bytes = History.encode(h.history as proto.temporal.api.history.v1.IHistory).finish();
-        writeFileSync(`${fixtures}${RECORDING}-${['failover', 'approved', 'rejected'][i]}.binpb`, bytes);
+        writeFileSync(`${fixtures}${RECORDING}-${SHAPES[i]}.binpb`, bytes);
       }
     }
   }, 120_000);
