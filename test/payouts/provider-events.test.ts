@@ -162,15 +162,7 @@ describe('provider events', () => {
     stack.sandbox().setScenario({ instantConfirmation: 'webhook' });
     const payeeId = await stack.createPayee({ credit: '10000' });
     const payoutId = await stack.requestPayout(payeeId, '3000');
-    // The sandbox settles and POSTs the paid webhook to our API, its own timers possibly racing us.
-    const sandbox = stack.sandbox();
-    for (let i = 0; i < 200; i++) {
-      await sandbox.advance();
-      await sandbox.deliverPendingWebhooks();
-      const events = await sandbox.events({ idempotencyKey: `${payoutId}:1` });
-      if (events.some((e) => e.type === 'paid' && e.deliveredAt)) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await stack.settleByWebhook(payoutId);
     expect((await stack.result(payoutId)).state).toBe('paid');
     const history = await stack.handle(payoutId).fetchHistory();
     const signals = (history.events ?? [])

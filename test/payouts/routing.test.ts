@@ -159,15 +159,7 @@ describe('payout routing and failover', () => {
     stack.sandbox('alpha').setScenario({ instantConfirmation: 'webhook', duplicateWebhooks: true });
     const payeeId = await stack.createPayee({ credit: '10000' });
     const payoutId = await stack.requestPayout(payeeId, '5000');
-    // Make the sandbox settle and POST its (duplicated) webhook to our API, however its own timers race us.
-    const sandbox = stack.sandbox('alpha');
-    for (let i = 0; i < 200; i++) {
-      await sandbox.advance();
-      await sandbox.deliverPendingWebhooks();
-      const events = await sandbox.events({ idempotencyKey: `${payoutId}:1` });
-      if (events.some((e) => e.type === 'paid' && e.deliveredAt)) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await stack.settleByWebhook(payoutId, 'alpha');
     const final = await stack.result(payoutId);
     expect(final.state).toBe('paid');
     expect(final.attempts).toHaveLength(1);
@@ -194,14 +186,7 @@ describe('payout routing and failover', () => {
     const after = await stack.gateway.status(payoutId);
     expect(after?.state).toBe('awaiting_confirmation');
     expect(after?.attempts).toEqual([expect.objectContaining({ provider: 'alpha', outcome: 'pending' })]);
-    const sandbox = stack.sandbox('alpha');
-    for (let i = 0; i < 200; i++) {
-      await sandbox.advance();
-      await sandbox.deliverPendingWebhooks();
-      const events = await sandbox.events({ idempotencyKey: `${payoutId}:1` });
-      if (events.some((e) => e.type === 'paid' && e.deliveredAt)) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await stack.settleByWebhook(payoutId, 'alpha');
     const final = await stack.result(payoutId);
     expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([['alpha', 'paid']]);
     expect((await disbursements(payoutId)).map((r) => [r.provider, r.state])).toEqual([['alpha', 'paid']]);

@@ -310,6 +310,22 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     return p;
   }
 
+  /**
+   * Makes a sandbox settle the payout's first attempt and POST its paid webhook to our API, however the
+   * sandbox's own timers race us (they may deliver it first).
+   */
+  async function settleByWebhook(payoutId: string, name = 'sandbox'): Promise<void> {
+    const p = sandbox(name);
+    for (let i = 0; i < 200; i++) {
+      await p.advance();
+      await p.deliverPendingWebhooks();
+      const events = await p.events({ idempotencyKey: `${payoutId}:1` });
+      if (events.some((e) => e.type === 'paid' && e.deliveredAt)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`sandbox ${name} did not deliver a paid webhook for payout ${payoutId}`);
+  }
+
   /** Ledger invariants, at most one disbursement per payout, and sandbox paid total = ledger settled total. */
   async function assertInvariants(): Promise<void> {
     const report = await verifyLedger(db.em(), db.schema);
@@ -365,6 +381,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     result,
     approver,
     sandbox,
+    settleByWebhook,
     assertInvariants,
     startWorker,
     stopWorker,
