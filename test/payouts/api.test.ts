@@ -320,13 +320,14 @@ describe('payout API', () => {
           registered.set(`${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`, op['x-roles']);
       const authenticated = [...registered].filter(([, roles]) => roles.length > 0).map(([r]) => r);
       expect(authenticated.sort()).toEqual(cases.map((c) => c.route).sort());
-      // Public routes are exactly these (a new route that forgot its roles would be public).
+      // Public routes are exactly these (a new route that forgot its roles would be public). Provider webhooks
+      // carry no API key: the provider's signature authenticates them (test/payouts/provider-webhooks.test.ts).
       expect(
         [...registered]
           .filter(([, roles]) => roles.length === 0)
           .map(([r]) => r)
           .sort(),
-      ).toEqual(['GET /healthz', 'GET /openapi.json', 'GET /readyz']);
+      ).toEqual(['GET /healthz', 'GET /openapi.json', 'GET /readyz', 'POST /v1/providers/:name/webhooks']);
       for (const c of cases)
         expect([c.route, [...registered.get(c.route)!].sort()]).toEqual([c.route, [...c.allowed].sort()]);
     });

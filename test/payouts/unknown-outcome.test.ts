@@ -101,12 +101,12 @@ describe('unknown outcome → operator review → resolution', () => {
 
   it('resolved as paid (the provider did pay): the payout settles, and no other provider is tried', async () => {
     const { payeeId, payoutId } = await payoutInReview();
-    // The operator checks with alpha: its batch has paid the payout (no webhook came, no status check ran yet).
-    await stack.sandbox('alpha').runBatch();
-
     const res = await resolve(payoutId, 'paid');
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(payoutId);
+    // The provider's records agree: its batch pays the payout. (Run only after the verdict: the sandbox posts
+    // its webhook at once, which would otherwise race the operator and settle the payout first.)
+    await stack.sandbox('alpha').runBatch();
     const final = await stack.result(payoutId);
     expect(final.state).toBe('paid');
     expect(final.attempts).toEqual([expect.objectContaining({ provider: 'alpha', outcome: 'paid' })]);
@@ -129,9 +129,8 @@ describe('unknown outcome → operator review → resolution', () => {
     // Alpha's batch will fail this payout: the operator's verdict is the truth.
     stack.sandbox('alpha').setScenario({ asyncFailureRateBps: 10_000 });
     const { payoutId } = await payoutInReview();
-    await stack.sandbox('alpha').runBatch();
-
     expect((await resolve(payoutId, 'not_paid')).status).toBe(200);
+    await stack.sandbox('alpha').runBatch(); // alpha's records agree: failed
     const final = await withBatches('beta', stack.result(payoutId));
     expect(final.state).toBe('paid');
     expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
@@ -150,9 +149,8 @@ describe('unknown outcome → operator review → resolution', () => {
     stack.sandbox('alpha').setScenario({ asyncFailureRateBps: 10_000 });
     stack.sandbox('beta').setScenario({ declineRateBps: 10_000 });
     const { payeeId, payoutId } = await payoutInReview();
-    await stack.sandbox('alpha').runBatch();
-
     expect((await resolve(payoutId, 'not_paid')).status).toBe(200);
+    await stack.sandbox('alpha').runBatch(); // alpha's records agree: failed
     const final = await stack.result(payoutId);
     expect(final.state).toBe('failed');
     expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
@@ -176,9 +174,9 @@ describe('unknown outcome → operator review → resolution', () => {
     expect(bad.status).toBe(400);
     expect(bad.contentType).toContain('application/problem+json');
     expect((await stack.gateway.status(payoutId))?.state).toBe('review');
-    // Leave it settled: the batch paid it and the operator says so.
-    await stack.sandbox('alpha').runBatch();
+    // Leave it settled: the operator says paid, and alpha's batch pays it.
     expect((await resolve(payoutId, 'paid')).status).toBe(200);
+    await stack.sandbox('alpha').runBatch();
     expect((await stack.result(payoutId)).state).toBe('paid');
   });
 
