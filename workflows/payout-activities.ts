@@ -61,8 +61,14 @@ export interface PayoutActivities {
   /** `at`: the workflow's current time (ISO), so payout windows follow workflow time, virtual in tests. */
   planRoute(input: { payoutId: string; riskClear: boolean; at: string }): Promise<RoutePlan>;
   submitToProvider(input: AttemptRef & { rail: 'instant' | 'scheduled' }): Promise<SubmitOutcome>;
-  /** `voidIfUnknown`: a key unknown to the provider is voided there first (`not_found` = can never pay). */
-  checkProviderStatus(input: AttemptRef & { voidIfUnknown?: boolean }): Promise<ProviderStatusOutcome>;
+  /**
+   * `voidIfUnknown`: a key unknown to the provider is voided there first (`not_found` = can never pay).
+   * `cancelAttempt`: cancel the attempt at the provider; `failed`/`not_found` = stopped, `pending` = it could
+   * not be stopped, `paid` = it had paid.
+   */
+  checkProviderStatus(
+    input: AttemptRef & { voidIfUnknown?: boolean; cancelAttempt?: boolean },
+  ): Promise<ProviderStatusOutcome>;
   settlePayout(input: AttemptRef): Promise<void>;
   releaseFunds(input: { payoutId: string; reason: string }): Promise<void>;
   reversePayout(input: { payoutId: string; reason: string }): Promise<void>;

@@ -69,6 +69,10 @@ const VOID_BEFORE_FAILOVER = 'payout-void-unknown-before-failover';
 const WAIT_OUT_OUTAGES = 'payout-wait-out-provider-outages';
 const MAX_OUTAGE_BACKOFF_MS = 60 * 60 * 1000;
 
+// Since this patch an operator's "not paid" verdict first cancels the attempt at its provider; an attempt
+// the provider still holds and cannot cancel stays in review instead of failing over.
+const STOP_BEFORE_OPERATOR_FAILOVER = 'payout-stop-attempt-before-operator-failover';
+
 // Since this patch a return that arrives while the payout's completion is being recorded is reversed too.
 const RETURN_DURING_COMPLETION = 'payout-return-during-completion';
 
@@ -536,6 +540,23 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
         code: 'operator_resolution',
         message: `${verdict.by.actor} resolved as ${verdict.outcome}: ${verdict.reason}`,
       });
+      if (verdict.outcome === 'not_paid' && patched(STOP_BEFORE_OPERATOR_FAILOVER)) {
+        // The provider may still hold the attempt (e.g. a batch not yet run): stop it there before the next
+        // provider is tried, or both could pay.
+        const stopped = await stopAttempt(rec);
+        if (stopped === 'paid') return mark(rec, 'paid', 'the provider reports it paid');
+        if (stopped === 'unstoppable') {
+          st.reasons.push({
+            code: 'operator_resolution_refused',
+            message: `${rec.provider} still holds attempt ${rec.attemptNo} and could not cancel it; it may still pay. Ask the provider, then resolve again`,
+          });
+          await transition('review', 'payout.review_required', {
+            purpose: 'review_recheck',
+            ms: policy.reviewRecheckMs,
+          });
+          return undefined;
+        }
+      }
       return mark(rec, verdict.outcome === 'paid' ? 'paid' : 'not_paid', verdict.reason);
     }
     try {
@@ -558,6 +579,26 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       });
     }
     return undefined;
+  }
+
+  /** Cancels the attempt at its provider (voiding an unknown key): did it stop, turn out paid, or neither? */
+  async function stopAttempt(rec: AttemptRecord): Promise<'stopped' | 'paid' | 'unstoppable'> {
+    try {
+      const status = await statusChecks.checkProviderStatus({
+        payoutId,
+        provider: rec.provider,
+        attemptNo: rec.attemptNo,
+        cancelAttempt: true,
+      });
+      if (status.state === 'paid' || status.state === 'returned') return 'paid';
+      return status.state === 'failed' || status.state === 'not_found' ? 'stopped' : 'unstoppable';
+    } catch (err) {
+      log.warn('cancelling a provider attempt failed; it may still pay', {
+        payoutId,
+        error: failureMessage(err),
+      });
+      return 'unstoppable';
+    }
   }
 
   async function paidThenWatchReturns(attemptNo: number, provider: string): Promise<PayoutStatus> {

@@ -399,9 +399,16 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       provider: string;
       attemptNo: number;
       voidIfUnknown?: boolean;
+      cancelAttempt?: boolean;
     }): Promise<ProviderStatus> {
       const p = provider(input.provider);
       const key = attemptKey(input.payoutId, input.attemptNo);
+      if (input.cancelAttempt) {
+        const c = await p.cancel(key);
+        const reason = c.reason ? { reason: c.reason } : {};
+        if (c.cancelled) return { state: c.state === 'not_found' ? 'not_found' : 'failed', ...reason };
+        return { state: c.state === 'not_found' || c.state === 'failed' ? 'pending' : c.state, ...reason };
+      }
       const status = await p.status(key);
       if (status.state !== 'not_found' || !input.voidIfUnknown) return status;
       const cancel = await p.cancel(key);

@@ -2,7 +2,7 @@
 // fails it passes its confirmation deadline into `unknown_outcome`, then its status-check deadline into
 // operator `review`; an operator then resolves it over HTTP (POST /v1/payouts/:id/resolve). `paid` settles the
 // payout; `not_paid` fails it over to the next provider, or fails it with the hold released when none is left.
-import { afterAll, afterEach, beforeAll, describe, expect, it, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
 import { DEFAULT_SANDBOX_SCENARIO, listSandboxDisbursements } from '../../src/providers/index.ts';
 import type { PayoutStatus } from '../../workflows/payout-contract.ts';
@@ -180,12 +180,9 @@ describe('unknown outcome → operator review → resolution', () => {
     expect((await stack.result(payoutId)).state).toBe('paid');
   });
 
-  // BUG: an operator's `not_paid` verdict fails the payout over without cancelling (or voiding) the attempt
-  // at the first provider. While that attempt is still pending there (a batch not yet run), the first
-  // provider can still pay it after the next provider has paid: two disbursements for one payout. The
-  // status-check path voids an unknown key before failing over (payout-void-unknown-before-failover); the
-  // operator path does neither.
-  test.failing('resolved as not paid while the first provider still holds the attempt: it is cancelled there before failing over', async () => {
+  // The provider may still hold the attempt (a batch not yet run): it is cancelled there before failing over,
+  // so it cannot pay after the next provider has (patch payout-stop-attempt-before-operator-failover).
+  it('resolved as not paid while the first provider still holds the attempt: it is cancelled there before failing over', async () => {
     const { payoutId } = await payoutInReview();
     const key = `${payoutId}:1`;
     try {
