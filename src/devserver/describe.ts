@@ -3,8 +3,9 @@ import type { Engine } from './engine.ts';
 import type { Obj, Run } from './model.ts';
 import { dur, ts } from './model.ts';
 import { TaskQueueKind } from './proto.ts';
+import { withTypeMetadata } from './search-attributes.ts';
 
-export function executionInfo(run: Run): Obj {
+export function executionInfo(engine: Engine, run: Run): Obj {
   return {
     execution: { workflowId: run.workflowId, runId: run.runId },
     type: { name: run.workflowType },
@@ -14,7 +15,9 @@ export function executionInfo(run: Run): Obj {
     historyLength: run.history.length,
     executionTime: ts(run.executionTime),
     memo: { fields: run.memo },
-    searchAttributes: { indexedFields: run.searchAttributes },
+    searchAttributes: {
+      indexedFields: withTypeMetadata(engine.namespace(run.ns), run.searchAttributes),
+    },
     taskQueue: run.taskQueue,
     firstRunId: run.firstRunId,
     parentExecution: run.parent ? { workflowId: run.parent.workflowId, runId: run.parent.runId } : undefined,
@@ -25,7 +28,7 @@ export function executionInfo(run: Run): Obj {
 
 const activityStates = { scheduled: 1, started: 2, backoff: 1 } as const;
 
-export function describeRun(_engine: Engine, run: Run): Obj {
+export function describeRun(engine: Engine, run: Run): Obj {
   return {
     executionConfig: {
       taskQueue: { name: run.taskQueue, kind: TaskQueueKind.NORMAL },
@@ -33,7 +36,7 @@ export function describeRun(_engine: Engine, run: Run): Obj {
       workflowRunTimeout: run.runTimeoutMs ? dur(run.runTimeoutMs) : undefined,
       defaultWorkflowTaskTimeout: dur(run.taskTimeoutMs),
     },
-    workflowExecutionInfo: executionInfo(run),
+    workflowExecutionInfo: executionInfo(engine, run),
     pendingActivities: [...run.activities.values()].map((a) => ({
       activityId: a.activityId,
       activityType: { name: a.activityType },

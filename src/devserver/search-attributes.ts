@@ -75,6 +75,25 @@ export function typeLabel(
   }
 }
 
+/**
+ * Search attributes as the server returns them (describe, visibility): each payload carries its registered
+ * type in `metadata.type`, which typed clients (the SDK's `typedSearchAttributes`) need to read it.
+ */
+export function withTypeMetadata(
+  ns: NamespaceState,
+  fields: Record<string, Payload>,
+): Record<string, Payload> {
+  const out: Record<string, Payload> = {};
+  for (const [name, payload] of Object.entries(fields)) {
+    const t = ns.searchAttributes.get(name) ?? SYSTEM_ATTRIBUTES[name];
+    out[name] =
+      t === undefined || payload.metadata?.type
+        ? payload
+        : { ...payload, metadata: { ...payload.metadata, type: Buffer.from(typeLabel(t)) } };
+  }
+  return out;
+}
+
 export function validateSearchAttributes(
   ns: NamespaceState,
   fields: Record<string, unknown> | undefined,

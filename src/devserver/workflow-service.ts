@@ -410,21 +410,23 @@ export function workflowServiceHandlers(
     ListWorkflowExecutions: (req) => {
       ns(req);
       const runs = visibility.list(req.namespace, req.query ?? '');
-      return { executions: runs.map((r) => executionInfo(r)) };
+      return { executions: runs.map((r) => executionInfo(engine, r)) };
     },
     ListOpenWorkflowExecutions: (req) => {
       ns(req);
       const runs = visibility.list(req.namespace, "ExecutionStatus = 'Running'");
-      return { executions: runs.map((r) => executionInfo(r)) };
+      return { executions: runs.map((r) => executionInfo(engine, r)) };
     },
     ListClosedWorkflowExecutions: (req) => {
       ns(req);
       const runs = visibility.list(req.namespace, "ExecutionStatus != 'Running'");
-      return { executions: runs.map((r) => executionInfo(r)) };
+      return { executions: runs.map((r) => executionInfo(engine, r)) };
     },
     ScanWorkflowExecutions: (req) => {
       ns(req);
-      return { executions: visibility.list(req.namespace, req.query ?? '').map((r) => executionInfo(r)) };
+      return {
+        executions: visibility.list(req.namespace, req.query ?? '').map((r) => executionInfo(engine, r)),
+      };
     },
     CountWorkflowExecutions: (req) => {
       ns(req);
