@@ -86,7 +86,7 @@ export function providerRoutes(deps: {
             })
             .meta({ id: 'ManualImportResult', description: 'What an import did' }),
         },
-        422: { description: 'Invalid rows (line numbers); nothing applied' },
+        400: { description: 'Invalid rows (line numbers in errors[]); nothing applied' },
       },
       handler: async (ctx) => {
         const result = await manual(ctx.params.name).importResults(ctx.body.csv);
