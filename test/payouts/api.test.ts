@@ -593,4 +593,46 @@ describe('payout API', () => {
     expect(listed.body.items).toHaveLength(1);
     await stack.result(res.body.created[0].payoutId);
   });
+
+  it('finishes a bulk run that died mid-way: payouts it started keep their amounts, the rest are paid once', async () => {
+    const e = await stack.createPayee({ credit: '20000', payee: { country: 'DE' } });
+    const f = await stack.createPayee({ credit: '30000', payee: { country: 'DE' } });
+    const key = `bulk-retry-${Date.now()}`;
+    // The first run started e's payout, then died before its answer was stored (nothing else committed).
+    const bulkId = payoutIdFor('olga', `bulk:${key}`).replace(/^po_/, 'bulk_');
+    const first = payoutIdFor('olga', `bulk:${key}:${e}`);
+    await stack.gateway.start({
+      payoutId: first,
+      payeeId: e,
+      amount: { amount: '20000', currency: 'USD', scale: 2 },
+      method: 'bank_transfer',
+      instantRequested: true,
+      requestedBy: { actor: 'olga', role: 'operator' },
+      bulkId,
+    });
+    await stack.waitForState(first, ['reserved', 'submitting', 'awaiting_confirmation', 'paid']);
+    const body = { currency: 'USD', method: 'bank_transfer', country: 'DE', instant: true };
+    const retry = stack.expectStatus(
+      await stack.call('POST', '/v1/payouts/bulk', {
+        key: stack.keys.operator.key,
+        idempotencyKey: key,
+        body,
+      }),
+      202,
+      'bulk retry',
+    );
+    expect(retry.body.bulkId).toBe(bulkId);
+    const byPayee = Object.fromEntries(
+      retry.body.created.map((p: { payeeId: string; payoutId: string; amount: { amount: string } }) => [
+        p.payeeId,
+        [p.payoutId, p.amount.amount],
+      ]),
+    );
+    expect(byPayee).toEqual({ [e]: [first, '20000'], [f]: [expect.any(String), '30000'] });
+    for (const [payoutId] of Object.values(byPayee) as [string, string][]) {
+      expect((await stack.result(payoutId)).state).toBe('paid');
+    }
+    const listed = await stack.call('GET', `/v1/payouts?bulkId=${bulkId}`);
+    expect(listed.body.items).toHaveLength(2);
+  });
 });

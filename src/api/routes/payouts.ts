@@ -250,7 +250,21 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
           amount: { amount: string; currency: string; scale: number };
         }[] = [];
         const skipped: { payeeId: string; reason: string }[] = [];
+        // A retry of a run that died mid-way (same key, nothing stored): the payouts it already started hold
+        // their payees' funds, so balances no longer say what they were. Report them as they are, make sure
+        // each has its workflow, and only then pay the payees this bulk has not reached yet.
+        const earlier = await store.list(ctx.em, { bulkId, limit: 10_000 });
+        for (const r of earlier.items.reverse()) {
+          await gateway.start(payoutInputFrom(r));
+          created.push({
+            payoutId: r.id,
+            payeeId: r.payeeId,
+            amount: { amount: r.amount, currency: r.currency, scale: r.scale },
+          });
+        }
+        const reached = new Set(created.map((c) => c.payeeId));
         for (const m of matches) {
+          if (reached.has(m.payeeId)) continue;
           if (excluded.has(m.payeeId)) {
             skipped.push({ payeeId: m.payeeId, reason: 'excluded by the request' });
             continue;
