@@ -2,7 +2,7 @@
 // Temporal failure types the workflow matches (workflows/payout-activities.ts).
 import { ApplicationFailure } from '@temporalio/activity';
 import { InsufficientFunds } from '../src/ledger/errors.ts';
-import { DestinationChanged, type PayoutService } from '../src/payouts/service.ts';
+import { DestinationChanged, type PayoutService, type Preloaded } from '../src/payouts/service.ts';
 import { isProviderError, type ProviderErrorKind } from '../src/providers/errors.ts';
 import { type PayoutActivities, PayoutFailure } from '../workflows/payout-activities.ts';
 
@@ -63,9 +63,10 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
     recordPayoutState: ({ status, event }) => service.recordPayoutState(status, event),
     deliverWebhook: ({ eventId }) => service.deliverWebhook(eventId),
     async admitPayout({ input, status }) {
-      const policy = await service.preparePayout(input);
+      const pre: Preloaded = {};
+      const policy = await service.preparePayout(input, pre);
       try {
-        await service.reserveFunds(input.payoutId);
+        await service.reserveFunds(input.payoutId, pre);
       } catch (err) {
         if (err instanceof InsufficientFunds) return { rejected: err.message };
         throw err;
@@ -74,11 +75,12 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
       return { policy };
     },
     async screenPayout({ payoutId, approvalsRequired, at }) {
-      const compliance = await service.checkCompliance(payoutId);
+      const pre: Preloaded = {};
+      const compliance = await service.checkCompliance(payoutId, pre);
       if (compliance.blocked.length > 0) return { compliance };
-      const risk = await service.assessRisk(payoutId);
+      const risk = await service.assessRisk(payoutId, pre);
       if (approvalsRequired > 0 || risk.reasons.length > 0) return { compliance, risk };
-      return { compliance, risk, plan: await service.planRoute(payoutId, true, new Date(at)) };
+      return { compliance, risk, plan: await service.planRoute(payoutId, true, new Date(at), pre) };
     },
     async settleAndRecord({ status, event, ...attempt }) {
       await service.settlePayout(attempt);

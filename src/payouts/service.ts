@@ -9,7 +9,7 @@ import type { Database } from '../db/open.ts';
 import { computePayoutBreakdown, computeWithholding, type InstantFeeSchedule } from '../fees/index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { identifyingParts } from '../payees/destinations.ts';
-import { PayeeError, type PayeeService } from '../payees/index.ts';
+import { PayeeError, type PayeeService, type PayeeView } from '../payees/index.ts';
 import type { PayoutProvider, PayoutMethod as ProviderMethod, ProviderStatus } from '../providers/types.ts';
 import { assessRisk, type RiskRulesConfig } from '../risk/index.ts';
 import { decideRail, nextPayoutWindow, type PayoutCalendar, rankProviders } from '../routing/index.ts';
@@ -140,6 +140,15 @@ export function payoutInputFrom(record: PayoutRecord): PayoutInput {
 
 const railFor = (rail: 'instant' | 'scheduled') => (rail === 'instant' ? 'instant' : 'batch');
 
+/**
+ * What a fused step has already read, so the steps it chains do not read it again (the payout row is only
+ * written by the step that holds it, inside the same local activity).
+ */
+export interface Preloaded {
+  payout?: PayoutRecord;
+  payee?: PayeeView;
+}
+
 export function createPayoutService(deps: PayoutServiceDeps) {
   const { db, ledger, payees, providers, outbox, settings } = deps;
   const now = deps.now ?? (() => new Date());
@@ -166,9 +175,9 @@ export function createPayoutService(deps: PayoutServiceDeps) {
   return {
     store,
 
-    async preparePayout(input: PayoutInput): Promise<PayoutPolicy> {
-      await store.insert(db.em(), newPayoutFrom(input));
-      const p = await load(input.payoutId);
+    async preparePayout(input: PayoutInput, pre: Preloaded = {}): Promise<PayoutPolicy> {
+      const p = (await store.insertReturning(db.em(), newPayoutFrom(input))) ?? (await load(input.payoutId));
+      pre.payout = p;
       const thresholds = settings.approvalThresholds[p.currency];
       const amount = BigInt(p.amount);
       // A currency nobody set thresholds for gets the strictest control, never none.
@@ -205,8 +214,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     },
 
     /** Ledger hold for the full amount; throws the ledger's InsufficientFunds when short (nothing held). */
-    async reserveFunds(payoutId: string): Promise<void> {
-      const p = await load(payoutId);
+    async reserveFunds(payoutId: string, pre: Preloaded = {}): Promise<void> {
+      const p = pre.payout ?? (await load(payoutId));
       await ledger.hold({
         payeeId: p.payeeId,
         amount: { amount: p.amount, currency: p.currency, scale: p.scale },
@@ -215,10 +224,14 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       });
     },
 
-    async checkCompliance(payoutId: string): Promise<{ blocked: Reason[]; withholding?: MoneyWire }> {
-      const p = await load(payoutId);
+    async checkCompliance(
+      payoutId: string,
+      pre: Preloaded = {},
+    ): Promise<{ blocked: Reason[]; withholding?: MoneyWire }> {
+      const p = pre.payout ?? (await load(payoutId));
       const em = db.em();
-      const payee = await payees.get(em, p.payeeId);
+      const payee = pre.payee ?? (await payees.get(em, p.payeeId));
+      pre.payee = payee;
       let identifiers: string[] = [];
       // The destination screened here is the only one this payout may pay ('' = it had none).
       let screenedFingerprint = '';
@@ -249,14 +262,15 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         withholding: withholding.toString(),
         destinationFingerprint: screenedFingerprint,
       });
+      pre.payout = { ...p, withholding: withholding.toString(), destinationFingerprint: screenedFingerprint };
       return {
         blocked: result.blocked.map((r) => ({ code: r.code, message: r.message })),
         ...(withholding > 0n ? { withholding: wire(p, withholding) } : {}),
       };
     },
 
-    async assessRisk(payoutId: string): Promise<{ reasons: Reason[] }> {
-      const p = await load(payoutId);
+    async assessRisk(payoutId: string, pre: Preloaded = {}): Promise<{ reasons: Reason[] }> {
+      const p = pre.payout ?? (await load(payoutId));
       const em = db.em();
       const at = now();
       const recent = await store.recentActivity(em, {
@@ -283,10 +297,15 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     },
 
     /** Instant when eligible, else the next payout window; candidates ranked for the chosen rail. */
-    async planRoute(payoutId: string, riskClear: boolean, at: Date = now()): Promise<RoutePlan> {
-      const p = await load(payoutId);
+    async planRoute(
+      payoutId: string,
+      riskClear: boolean,
+      at: Date = now(),
+      pre: Preloaded = {},
+    ): Promise<RoutePlan> {
+      const p = pre.payout ?? (await load(payoutId));
       const em = db.em();
-      const payee = await payees.get(em, p.payeeId);
+      const payee = pre.payee ?? (await payees.get(em, p.payeeId));
       const amountMinor = BigInt(p.amount);
       const inputs = await Promise.all(
         providers
