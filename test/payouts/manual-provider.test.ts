@@ -199,6 +199,38 @@ describe('manual provider routes', () => {
     });
   });
 
+  it("an operator's 'not paid' cannot fail over from a row already exported (it may be paid offline): the payout stays in review until the import says", async () => {
+    const { payoutId } = await queuedPayout();
+    const exported = stack.expectStatus(await exportCsv(), 200, 'export').text;
+    // Past the confirmation deadline (24 h) and the unknown-outcome deadline (1 h): operator review.
+    let status = await stack.gateway.status(payoutId);
+    for (let i = 0; i < 40 && status?.state !== 'review'; i++) {
+      await stack.temporal.sleep(60 * 60_000);
+      status = await stack.gateway.status(payoutId);
+    }
+    expect(status?.state).toBe('review');
+    const resolved = await stack.call('POST', `/v1/payouts/${payoutId}/resolve`, {
+      key: operator(),
+      body: { outcome: 'not_paid', reason: 'not in the bank statement yet' },
+    });
+    stack.expectStatus(resolved, 200, 'resolve');
+    let refused: typeof status;
+    for (let i = 0; i < 100; i++) {
+      refused = await stack.gateway.status(payoutId);
+      if (refused?.reasons.some((r) => r.code === 'operator_resolution_refused')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(refused?.state).toBe('review');
+    expect(refused?.reasons.at(-1)?.message).toContain('could not cancel');
+    expect(refused?.attempts.map((a) => [a.provider, a.outcome])).toEqual([['manual', 'unknown']]);
+    expect(await manualRow(payoutId)).toMatchObject({ state: 'exported' });
+    // The operator who holds the file then imports what the bank did: paid, settled once.
+    stack.expectStatus(await importCsv(filled(exported, payoutId, 'paid')), 200, 'import');
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([['manual', 'paid']]);
+  });
+
   it('import of a failed row when no other provider pays: the payout fails and the hold is released', async () => {
     stack.sandbox().setScenario({ declineRateBps: 10_000 });
     const { payeeId, payoutId } = await queuedPayout();
