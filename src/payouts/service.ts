@@ -172,6 +172,28 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     scale: p.scale,
   });
 
+  /**
+   * The destination changed since screening. An earlier try of this very attempt may already have reached the
+   * provider (with the screened destination): stop it there, voiding the key if the provider never saw it.
+   * Only when nothing can be disbursed under the key is the change refused; otherwise the attempt follows
+   * what the provider holds.
+   */
+  async function refuseChangedDestination(
+    p: PayoutRecord,
+    kind: string,
+    providerName: string,
+    key: string,
+  ): Promise<{ state: 'paid' | 'pending'; providerRef: string }> {
+    const prov = provider(providerName);
+    const cancel = await prov.cancel(key);
+    if (cancel.cancelled) throw new DestinationChanged(p.id, kind);
+    const held = await prov.status(key);
+    if (held.state === 'paid' || held.state === 'returned')
+      return { state: 'paid', providerRef: held.providerRef ?? key };
+    if (held.state === 'pending') return { state: 'pending', providerRef: held.providerRef ?? key };
+    throw new DestinationChanged(p.id, kind);
+  }
+
   return {
     store,
 
@@ -389,15 +411,16 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         if (err instanceof PayeeError && err.kind === 'not_found') return null;
         throw err;
       });
+      const key = attemptKey(p.id, input.attemptNo);
       // Pay only the destination compliance and risk looked at (null: screened before pinning existed).
-      if (p.destinationFingerprint !== null && current?.fingerprint !== p.destinationFingerprint) {
-        throw new DestinationChanged(p.id, kind);
-      }
-      if (!current) throw new DestinationChanged(p.id, kind);
+      const unchanged =
+        current !== null &&
+        (p.destinationFingerprint === null || current.fingerprint === p.destinationFingerprint);
+      if (!unchanged) return refuseChangedDestination(p, kind, input.provider, key);
       const { destination } = current;
       const net = BigInt(p.amount) - BigInt(p.fee) - BigInt(p.withholding);
       const result = await provider(input.provider).submit({
-        idempotencyKey: attemptKey(p.id, input.attemptNo),
+        idempotencyKey: key,
         payoutId: p.id,
         amount: wire(p, net),
         method: p.method as ProviderMethod,

@@ -239,6 +239,35 @@ describe('payout routing and failover', () => {
     expect((await stack.result(again)).state).toBe('paid');
   });
 
+  it('a destination change cannot undo a submission that already reached the provider: it is followed, not released', async () => {
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000', { instant: false });
+    await stack.waitForState(payoutId, ['scheduled']);
+    // An earlier try of attempt 1 reached alpha and paid (its answer was lost), with the screened destination.
+    const first = await stack.services.payouts.submitToProvider({
+      payoutId,
+      provider: 'alpha',
+      attemptNo: 1,
+      rail: 'instant',
+    });
+    expect(first.state).toBe('paid');
+    const changed = await stack.call('PUT', `/v1/payees/${payeeId}/destinations/bank_account`, {
+      body: {
+        accountNumber: '9900000000456',
+        routingNumber: '011000015',
+        holderName: 'Someone Else',
+        country: 'US',
+        currency: 'USD',
+      },
+    });
+    expect(changed.status).toBe(200);
+    // The retry sees the change, finds the attempt paid at alpha, and settles instead of releasing the funds.
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([['alpha', 'paid']]);
+    expect((await disbursements(payoutId)).map((r) => [r.provider, r.state])).toEqual([['alpha', 'paid']]);
+  });
+
   it('schedules into the next payout window and pays on the batch rail', async () => {
     const payeeId = await stack.createPayee({ credit: '10000' });
     const payoutId = await stack.requestPayout(payeeId, '5000', { instant: false });
