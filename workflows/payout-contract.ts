@@ -108,6 +108,11 @@ export interface UnknownOutcomeResolution {
   by: Actor;
   outcome: 'paid' | 'not_paid';
   reason: string;
+  /**
+   * `not_paid` only: the operator has confirmed with the provider that the attempt will never pay, so the
+   * workflow fails over without first cancelling the attempt there (e.g. the provider is unreachable or gone).
+   */
+  force?: boolean;
 }
 
 export const payoutStatusQuery = defineQuery<PayoutStatus>('payoutStatus');

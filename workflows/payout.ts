@@ -73,6 +73,13 @@ const MAX_OUTAGE_BACKOFF_MS = 60 * 60 * 1000;
 // the provider still holds and cannot cancel stays in review instead of failing over.
 const STOP_BEFORE_OPERATOR_FAILOVER = 'payout-stop-attempt-before-operator-failover';
 
+// Since this patch a verdict left over from an attempt that was decided otherwise is dropped when the next
+// attempt starts, a `returned` seen by a status check is reversed like a returned webhook, and provider status
+// polls while awaiting confirmation back off (doubling, at most MAX_CONFIRMATION_POLL_MS) so a day of polling
+// stays far below the history limit.
+const ATTEMPT_HYGIENE = 'payout-attempt-hygiene';
+const MAX_CONFIRMATION_POLL_MS = 30 * 60 * 1000;
+
 // Since this patch a return that arrives while the payout's completion is being recorded is reversed too.
 const RETURN_DURING_COMPLETION = 'payout-return-during-completion';
 
@@ -106,6 +113,8 @@ const webhooks = proxyActivities<Pick<PayoutActivities, 'deliverWebhook'>>({
 
 /** `stop`: the attempt showed that no provider may be tried (nothing was submitted); the payout fails. */
 type AttemptResult = 'paid' | 'not_paid' | { stop: Reason };
+
+const UNPAID_OUTCOMES: readonly AttemptRecord['outcome'][] = ['declined', 'outage', 'failed', 'not_paid'];
 
 const CANCELLABLE: readonly PayoutState[] = [
   'requested',
@@ -162,6 +171,19 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     }
     const previous = providerEvents.get(event.idempotencyKey);
     if (!previous || event.type === 'returned') providerEvents.set(event.idempotencyKey, event);
+    // A payment reported for an attempt already counted as not paid: the payout may have been paid twice.
+    const counted = st.attempts.find((a) => a.idempotencyKey === event.idempotencyKey);
+    if (event.type === 'paid' && counted && UNPAID_OUTCOMES.includes(counted.outcome)) {
+      log.error('provider reports paid an attempt counted as not paid: possible double payment', {
+        payoutId,
+        idempotencyKey: event.idempotencyKey,
+        counted: counted.outcome,
+      });
+      st.reasons.push({
+        code: 'reconcile_required',
+        message: `${counted.provider} reports attempt ${counted.attemptNo} paid after it was counted ${counted.outcome}; reconcile with the provider`,
+      });
+    }
   });
   setHandler(complianceClearedSignal, ({ by, reason }) => {
     if (st.state !== 'compliance_hold') return;
@@ -369,11 +391,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
   if (outage === 'cancelled') return cancelled();
   if (plan.candidates.length === 0) return releaseAndFinish('failed', 'payout.failed', unroutable());
-  if (plan.rail === 'scheduled' && plan.windowAt) {
-    const waitMs = Math.max(0, Date.parse(plan.windowAt) - Date.now());
-    await transition('scheduled', 'payout.scheduled', { purpose: 'payout_window', ms: waitMs });
-    if (waitMs > 0) await condition(() => cancellation !== undefined, waitMs);
-  }
+  await awaitWindow(plan);
   if (cancellation) return cancelled();
 
   // 6. Provider attempts: fail over only once the previous attempt is known not to have paid. A round in
@@ -395,11 +413,23 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     }
     if (outage === 'cancelled') return cancelled();
     if (outage === 'give_up') break;
+    // Routed again after the outage: a scheduled rail waits for its window; a cancel accepted meanwhile wins.
+    st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
+    await awaitWindow(plan);
+    if (cancellation) return cancelled();
   }
   return releaseAndFinish('failed', 'payout.failed', {
     code: 'all_providers_failed',
     message: `no provider paid (${st.attempts.map((a) => `${a.provider}: ${a.outcome}`).join(', ')}); funds released`,
   });
+
+  /** A scheduled rail waits (cancellable) for its payout window. */
+  async function awaitWindow(p: RoutePlan): Promise<void> {
+    if (p.rail !== 'scheduled' || !p.windowAt) return;
+    const waitMs = Math.max(0, Date.parse(p.windowAt) - Date.now());
+    await transition('scheduled', 'payout.scheduled', { purpose: 'payout_window', ms: waitMs });
+    if (waitMs > 0) await condition(() => cancellation !== undefined, waitMs);
+  }
 
   /**
    * Every capable provider is down: wait (backoff from the policy's first wait, at most an hour) and say
@@ -449,6 +479,14 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
 
   async function attempt(provider: string, attemptNo: number, route: RoutePlan): Promise<AttemptResult> {
+    if (operatorVerdict !== undefined && patched(ATTEMPT_HYGIENE)) {
+      // Given while the previous attempt was being decided by the provider itself: it was about that one.
+      st.reasons.push({
+        code: 'operator_resolution_ignored',
+        message: `${operatorVerdict.by.actor}'s verdict (${operatorVerdict.outcome}) came after attempt ${attemptNo - 1} was decided; ignored`,
+      });
+      operatorVerdict = undefined;
+    }
     const rec: AttemptRecord = {
       attemptNo,
       provider,
@@ -492,9 +530,12 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       ms: policy.confirmationDeadlineMs,
     });
     const deadline = Date.now() + policy.confirmationDeadlineMs;
+    let poll = policy.confirmationPollMs;
     while (Date.now() < deadline) {
-      const verdict = await observe(rec, Math.min(policy.confirmationPollMs, deadline - Date.now()));
+      const verdict = await observe(rec, Math.min(poll, deadline - Date.now()));
       if (verdict) return verdict;
+      // Webhooks confirm; polls are the fallback and need not stay at their first interval for a day.
+      if (patched(ATTEMPT_HYGIENE)) poll = Math.max(poll, Math.min(poll * 2, MAX_CONFIRMATION_POLL_MS));
     }
     rec.outcome = 'unknown';
     rec.detail = 'no confirmation before the deadline';
@@ -540,7 +581,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
         code: 'operator_resolution',
         message: `${verdict.by.actor} resolved as ${verdict.outcome}: ${verdict.reason}`,
       });
-      if (verdict.outcome === 'not_paid' && patched(STOP_BEFORE_OPERATOR_FAILOVER)) {
+      if (verdict.outcome === 'not_paid' && !verdict.force && patched(STOP_BEFORE_OPERATOR_FAILOVER)) {
         // The provider may still hold the attempt (e.g. a batch not yet run): stop it there before the next
         // provider is tried, or both could pay.
         const stopped = await stopAttempt(rec);
@@ -548,12 +589,11 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
         if (stopped === 'unstoppable') {
           st.reasons.push({
             code: 'operator_resolution_refused',
-            message: `${rec.provider} still holds attempt ${rec.attemptNo} and could not cancel it; it may still pay. Ask the provider, then resolve again`,
+            message:
+              `${rec.provider} still holds attempt ${rec.attemptNo} or could not be asked to cancel it; it may still ` +
+              'pay. Ask the provider; resolve again, or with force once it has confirmed it will never pay',
           });
-          await transition('review', 'payout.review_required', {
-            purpose: 'review_recheck',
-            ms: policy.reviewRecheckMs,
-          });
+          deliver(await acts.recordPayoutState({ status: snapshot(), event: 'payout.resolution_refused' }));
           return undefined;
         }
       }
@@ -567,6 +607,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
         attemptNo: rec.attemptNo,
         ...(voidIfUnknown ? { voidIfUnknown } : {}),
       });
+      if (status.state === 'returned') noteReturned(rec, status.reason);
       if (status.state === 'paid' || status.state === 'returned') return mark(rec, 'paid');
       if (status.state === 'failed') return mark(rec, 'failed', status.reason);
       // The provider has no record of the key after we waited (and, since the patch, has voided it).
@@ -581,6 +622,18 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     return undefined;
   }
 
+  /** A return the provider reported through its status, not a webhook: reversed after settling all the same. */
+  function noteReturned(rec: AttemptRecord, reason?: string) {
+    if (providerEvents.get(rec.idempotencyKey)?.type === 'returned' || !patched(ATTEMPT_HYGIENE)) return;
+    providerEvents.set(rec.idempotencyKey, {
+      eventId: `status.returned.${rec.idempotencyKey}`,
+      idempotencyKey: rec.idempotencyKey,
+      type: 'returned',
+      provider: rec.provider,
+      ...(reason ? { reason } : {}),
+    });
+  }
+
   /** Cancels the attempt at its provider (voiding an unknown key): did it stop, turn out paid, or neither? */
   async function stopAttempt(rec: AttemptRecord): Promise<'stopped' | 'paid' | 'unstoppable'> {
     try {
@@ -590,6 +643,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
         attemptNo: rec.attemptNo,
         cancelAttempt: true,
       });
+      if (status.state === 'returned') noteReturned(rec, status.reason);
       if (status.state === 'paid' || status.state === 'returned') return 'paid';
       return status.state === 'failed' || status.state === 'not_found' ? 'stopped' : 'unstoppable';
     } catch (err) {

@@ -221,7 +221,7 @@ describe('manual provider routes', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(refused?.state).toBe('review');
-    expect(refused?.reasons.at(-1)?.message).toContain('could not cancel');
+    expect(refused?.reasons.at(-1)?.message).toContain('it may still pay');
     expect(refused?.attempts.map((a) => [a.provider, a.outcome])).toEqual([['manual', 'unknown']]);
     expect(await manualRow(payoutId)).toMatchObject({ state: 'exported' });
     // The operator who holds the file then imports what the bank did: paid, settled once.
@@ -229,6 +229,40 @@ describe('manual provider routes', () => {
     const final = await stack.result(payoutId);
     expect(final.state).toBe('paid');
     expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([['manual', 'paid']]);
+  });
+
+  it("'not paid' with force (the provider confirmed it will never pay) fails over without cancelling there", async () => {
+    const { payoutId } = await queuedPayout();
+    stack.expectStatus(await exportCsv(), 200, 'export');
+    let status = await stack.gateway.status(payoutId);
+    for (let i = 0; i < 40 && status?.state !== 'review'; i++) {
+      await stack.temporal.sleep(60 * 60_000);
+      status = await stack.gateway.status(payoutId);
+    }
+    expect(status?.state).toBe('review');
+    const resolved = await stack.call('POST', `/v1/payouts/${payoutId}/resolve`, {
+      key: operator(),
+      body: { outcome: 'not_paid', reason: 'bank confirmed the file was rejected', force: true },
+    });
+    stack.expectStatus(resolved, 200, 'resolve with force');
+    let batching = true;
+    const batches = (async () => {
+      while (batching) {
+        await stack.sandbox().runBatch();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const final = await stack.result(payoutId).finally(() => {
+      batching = false;
+    });
+    await batches;
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
+      ['manual', 'not_paid'],
+      ['sandbox', 'paid'],
+    ]);
+    expect(await manualRow(payoutId)).toMatchObject({ state: 'exported' });
+    // The exported row must not be imported as paid now; voiding it is the operator's job at the bank.
   });
 
   it('import of a failed row when no other provider pays: the payout fails and the hold is released', async () => {

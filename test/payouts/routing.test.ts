@@ -192,6 +192,30 @@ describe('payout routing and failover', () => {
     expect((await disbursements(payoutId)).map((r) => [r.provider, r.state])).toEqual([['alpha', 'paid']]);
   });
 
+  it('flags for reconciliation a payment reported for an attempt already counted as not paid', async () => {
+    stack.sandbox('alpha').setScenario({ declineRateBps: 10_000 });
+    stack.sandbox('beta').setScenario({ instantConfirmation: 'webhook', latencyMs: 1000 });
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    await stack.gateway.deliverProviderEvent(payoutId, {
+      eventId: `alpha.paid.${payoutId}:1`,
+      idempotencyKey: `${payoutId}:1`,
+      type: 'paid',
+      provider: 'alpha',
+    });
+    const flagged = await stack.gateway.status(payoutId);
+    expect(flagged?.reasons.at(-1)).toMatchObject({ code: 'reconcile_required' });
+    expect(flagged?.reasons.at(-1)?.message).toContain('alpha reports attempt 1 paid');
+    await stack.settleByWebhook(payoutId, 'beta', 2);
+    // The report does not change what was counted: beta's payment settles once.
+    const final = await stack.result(payoutId);
+    expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
+      ['alpha', 'declined'],
+      ['beta', 'paid'],
+    ]);
+  });
+
   it('posts a return after payment back to the wallet', async () => {
     // Destination ending 0006: paid, then returned after returnAfterMs.
     stack.sandbox('alpha').setScenario({ returnAfterMs: 1000 });

@@ -311,15 +311,15 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   }
 
   /**
-   * Makes a sandbox settle the payout's first attempt and POST its paid webhook to our API, however the
+   * Makes a sandbox settle the payout's attempt (the first by default) and POST its paid webhook to our API, however the
    * sandbox's own timers race us (they may deliver it first).
    */
-  async function settleByWebhook(payoutId: string, name = 'sandbox'): Promise<void> {
+  async function settleByWebhook(payoutId: string, name = 'sandbox', attemptNo = 1): Promise<void> {
     const p = sandbox(name);
     for (let i = 0; i < 200; i++) {
       await p.advance();
       await p.deliverPendingWebhooks();
-      const events = await p.events({ idempotencyKey: `${payoutId}:1` });
+      const events = await p.events({ idempotencyKey: `${payoutId}:${attemptNo}` });
       if (events.some((e) => e.type === 'paid' && e.deliveredAt)) return;
       await new Promise((r) => setTimeout(r, 25));
     }

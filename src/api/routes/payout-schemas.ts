@@ -75,6 +75,13 @@ export const resolveBody = z
   .strictObject({
     outcome: z.enum(['paid', 'not_paid']).describe('What the provider did, established out of band'),
     reason: reasonText,
+    force: z
+      .boolean()
+      .optional()
+      .describe(
+        'With not_paid: fail over without first cancelling the attempt at the provider. Only when the provider ' +
+          'has confirmed it will never pay it (e.g. its cancel API is unreachable or the provider is gone)',
+      ),
   })
   .meta({ id: 'ResolveUnknownOutcome', description: "Operator's verdict on an unknown provider outcome" });
 

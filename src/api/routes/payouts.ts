@@ -506,6 +506,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
               by: actorOf(ctx as Ctx),
               outcome: ctx.body.outcome,
               reason: ctx.body.reason,
+              ...(ctx.body.force ? { force: true } : {}),
             }),
           'payout.resolve_unknown_outcome',
         ),
