@@ -99,6 +99,24 @@ describe('unknown outcome → operator review → resolution', () => {
     }
   }
 
+  it('a return the provider reports only through its status is settled and then reversed to the wallet', async () => {
+    const { payeeId, payoutId } = await payoutInReview();
+    // The provider paid and the bank returned it, and no webhook ever said so: only status() knows.
+    await sql(
+      stack.db.em(),
+      `UPDATE "${stack.db.schema}".sandbox_disbursements
+          SET state = 'returned', paid_at = now(), returned_at = now(), reason = 'returned: account_closed'
+        WHERE idempotency_key = $1`,
+      [`${payoutId}:1`],
+    );
+    const final = await stack.result(payoutId); // the next review re-check asks the provider
+    expect(final.state).toBe('returned');
+    expect(final.attempts).toEqual([expect.objectContaining({ provider: 'alpha', outcome: 'paid' })]);
+    const api = await stack.call('GET', `/v1/payouts/${payoutId}`);
+    expect(api.body.ledger.map((l: { step: string }) => l.step)).toEqual(['hold', 'settle', 'return']);
+    expect(await wallet(payeeId)).toEqual({ available: '10000', held: '0' });
+  });
+
   it('resolved as paid (the provider did pay): the payout settles, and no other provider is tried', async () => {
     const { payeeId, payoutId } = await payoutInReview();
     const res = await resolve(payoutId, 'paid');
