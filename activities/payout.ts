@@ -60,7 +60,7 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
     settlePayout: (input) => service.settlePayout(input),
     releaseFunds: ({ payoutId, reason }) => service.releaseFunds(payoutId, reason),
     reversePayout: ({ payoutId, reason }) => service.reversePayout(payoutId, reason),
-    recordPayoutState: ({ status, event }) => service.recordPayoutState(status, event),
+    recordPayoutState: ({ status, event, eventKey }) => service.recordPayoutState(status, event, eventKey),
     deliverWebhook: ({ eventId }) => service.deliverWebhook(eventId),
     async admitPayout({ input, status }) {
       const pre: Preloaded = {};

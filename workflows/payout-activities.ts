@@ -72,7 +72,11 @@ export interface PayoutActivities {
   settlePayout(input: AttemptRef): Promise<void>;
   releaseFunds(input: { payoutId: string; reason: string }): Promise<void>;
   reversePayout(input: { payoutId: string; reason: string }): Promise<void>;
-  recordPayoutState(input: { status: PayoutStatus; event?: string }): Promise<{ eventId?: string }>;
+  recordPayoutState(input: {
+    status: PayoutStatus;
+    event?: string;
+    eventKey?: string;
+  }): Promise<{ eventId?: string }>;
   deliverWebhook(input: { eventId: string }): Promise<void>;
   // Fused steps (patch payout-fused-steps): each does what the separate steps named do, in one local activity.
   /** preparePayout + reserveFunds + recordPayoutState(status); insufficient funds come back as `rejected`. */

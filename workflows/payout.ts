@@ -145,13 +145,14 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   let cancellation: { by: string; reason: string } | undefined;
   let operatorVerdict: UnknownOutcomeResolution | undefined;
   let outageDeadline: number | undefined;
+  let refusals = 0;
   let outageBackoff: number | undefined;
 
   // A copy, so handlers and history never share the mutable state (structuredClone is not in the sandbox).
   const snapshot = (): PayoutStatus => JSON.parse(JSON.stringify(st)) as PayoutStatus;
 
   setHandler(payoutStatusQuery, snapshot);
-  setHandler(providerEventSignal, (event) => {
+  setHandler(providerEventSignal, async (event) => {
     // Providers may deliver the same webhook more than once: the event id makes it a no-op.
     if (seenEventIds.has(event.eventId)) return;
     seenEventIds.add(event.eventId);
@@ -183,6 +184,15 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
         code: 'reconcile_required',
         message: `${counted.provider} reports attempt ${counted.attemptNo} paid after it was counted ${counted.outcome}; reconcile with the provider`,
       });
+      // Committed and sent now, not at the next transition (there may be none for days).
+      if (patched(ATTEMPT_HYGIENE)) {
+        const recorded = await acts.recordPayoutState({
+          status: snapshot(),
+          event: 'payout.reconcile_required',
+          eventKey: `${counted.attemptNo}`,
+        });
+        deliver(recorded);
+      }
     }
   });
   setHandler(complianceClearedSignal, ({ by, reason }) => {
@@ -229,11 +239,18 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       return snapshot();
     },
     {
-      validator: ({ by }) => {
+      validator: ({ by, outcome, force }) => {
         if (by.role !== 'operator')
           throw new Error('only an operator can resolve an unknown provider outcome');
         if (st.state !== 'unknown_outcome' && st.state !== 'review') {
           throw new Error(`payout ${payoutId} is ${st.state}; there is no unknown outcome to resolve`);
+        }
+        if (force && outcome !== 'not_paid') throw new Error('force applies to a not_paid verdict only');
+        if (force && !st.reasons.some((r) => r.code === 'operator_resolution_refused')) {
+          throw new Error(
+            'force overrides a refused not_paid verdict only: resolve not_paid first, and force it once the ' +
+              'provider, which could not cancel the attempt, has confirmed it will never pay',
+          );
         }
       },
     },
@@ -414,9 +431,11 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     if (outage === 'cancelled') return cancelled();
     if (outage === 'give_up') break;
     // Routed again after the outage: a scheduled rail waits for its window; a cancel accepted meanwhile wins.
-    st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
-    await awaitWindow(plan);
-    if (cancellation) return cancelled();
+    if (patched(ATTEMPT_HYGIENE)) {
+      st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
+      await awaitWindow(plan);
+      if (cancellation) return cancelled();
+    }
   }
   return releaseAndFinish('failed', 'payout.failed', {
     code: 'all_providers_failed',
@@ -579,21 +598,36 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       operatorVerdict = undefined;
       st.reasons.push({
         code: 'operator_resolution',
-        message: `${verdict.by.actor} resolved as ${verdict.outcome}: ${verdict.reason}`,
+        message: `${verdict.by.actor} resolved as ${verdict.outcome}${verdict.force ? ' (forced)' : ''}: ${verdict.reason}`,
       });
-      if (verdict.outcome === 'not_paid' && !verdict.force && patched(STOP_BEFORE_OPERATOR_FAILOVER)) {
+      if (verdict.outcome === 'not_paid' && patched(STOP_BEFORE_OPERATOR_FAILOVER)) {
         // The provider may still hold the attempt (e.g. a batch not yet run): stop it there before the next
         // provider is tried, or both could pay.
         const stopped = await stopAttempt(rec);
         if (stopped === 'paid') return mark(rec, 'paid', 'the provider reports it paid');
-        if (stopped === 'unstoppable') {
+        // Force overrides only this: the provider could not be made to stop, the operator says it never pays.
+        if (stopped === 'unstoppable' && !verdict.force) {
           st.reasons.push({
             code: 'operator_resolution_refused',
             message:
               `${rec.provider} still holds attempt ${rec.attemptNo} or could not be asked to cancel it; it may still ` +
               'pay. Ask the provider; resolve again, or with force once it has confirmed it will never pay',
           });
-          deliver(await acts.recordPayoutState({ status: snapshot(), event: 'payout.resolution_refused' }));
+          if (patched(ATTEMPT_HYGIENE)) {
+            refusals++;
+            deliver(
+              await acts.recordPayoutState({
+                status: snapshot(),
+                event: 'payout.resolution_refused',
+                eventKey: `${rec.attemptNo}.${refusals}`,
+              }),
+            );
+          } else {
+            await transition('review', 'payout.review_required', {
+              purpose: 'review_recheck',
+              ms: policy.reviewRecheckMs,
+            });
+          }
           return undefined;
         }
       }

@@ -20,6 +20,7 @@ export type ProviderEventOutcome = 'delivered' | 'return_recorded' | 'already_re
 
 interface EventLog {
   info(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
 }
 
 export interface ProviderEventDeps {
@@ -56,8 +57,23 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
       return 'ignored';
     };
     if (!payout) return ignored('no such payout');
-    if (event.type !== 'returned') return ignored(`payout workflow closed; payout is ${payout.status}`);
     const paid = paidAttempt(payout);
+    if (
+      event.type === 'paid' &&
+      (paid?.idempotencyKey !== event.idempotencyKey || paid.provider !== provider)
+    ) {
+      // Money moved under an attempt this closed payout did not count as paid (its funds may be released).
+      deps.log.error('provider_event.reconcile_required', {
+        provider,
+        payoutId: event.payoutId,
+        eventId: event.eventId,
+        idempotencyKey: event.idempotencyKey,
+        status: payout.status,
+        why: 'provider reports paid an attempt this payout did not count as paid: possible double payment',
+      });
+      return 'ignored';
+    }
+    if (event.type !== 'returned') return ignored(`payout workflow closed; payout is ${payout.status}`);
     // The workflow only ever reverses for a return of the attempt that paid.
     if (!paid || paid.idempotencyKey !== event.idempotencyKey || paid.provider !== provider) {
       return ignored('not the attempt that paid this payout');

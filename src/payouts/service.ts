@@ -185,13 +185,24 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     key: string,
   ): Promise<{ state: 'paid' | 'pending'; providerRef: string }> {
     const prov = provider(providerName);
-    const cancel = await prov.cancel(key);
+    // Anything but a clear answer leaves the attempt unknown (a plain error: the activity retries, then the
+    // workflow resolves it by status checks), never "declined" or "outage", which would fail over.
+    const unclear = (why: string) =>
+      new Error(
+        `${providerName} could not say whether attempt ${key} can still pay (${why}); outcome unknown`,
+      );
+    let cancel: Awaited<ReturnType<PayoutProvider['cancel']>>;
+    let held: Awaited<ReturnType<PayoutProvider['status']>> | undefined;
+    try {
+      cancel = await prov.cancel(key);
+      if (!cancel.cancelled) held = await prov.status(key);
+    } catch (err) {
+      throw unclear(err instanceof Error ? err.message : String(err));
+    }
     if (cancel.cancelled) throw new DestinationChanged(p.id, kind);
-    const held = await prov.status(key);
-    if (held.state === 'paid' || held.state === 'returned')
-      return { state: 'paid', providerRef: held.providerRef ?? key };
-    if (held.state === 'pending') return { state: 'pending', providerRef: held.providerRef ?? key };
-    throw new DestinationChanged(p.id, kind);
+    if (held?.state === 'paid') return { state: 'paid', providerRef: held.providerRef ?? key };
+    if (held?.state === 'pending') return { state: 'pending', providerRef: held.providerRef ?? key };
+    throw unclear(`it answers ${held?.state ?? cancel.state}`);
   }
 
   return {
@@ -506,12 +517,17 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     },
 
     /** Commits the workflow's state and its webhook event in one database transaction. */
-    async recordPayoutState(status: PayoutStatus, event?: string): Promise<{ eventId?: string }> {
+    /** `eventKey`: tells apart events of one type that can repeat within an attempt (default: attempt count). */
+    async recordPayoutState(
+      status: PayoutStatus,
+      event?: string,
+      eventKey?: string,
+    ): Promise<{ eventId?: string }> {
       const em = db.em();
       return em.transactional(async (tx) => {
         await store.saveStatus(tx, status);
         if (!event) return {};
-        const id = webhookEventId(event, status.payoutId, String(status.attempts.length));
+        const id = webhookEventId(event, status.payoutId, eventKey ?? String(status.attempts.length));
         await outbox.enqueue({ id, type: event, occurredAt: now(), data: { payout: status } }, tx);
         return { eventId: id };
       });

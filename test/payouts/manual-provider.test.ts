@@ -240,11 +240,32 @@ describe('manual provider routes', () => {
       status = await stack.gateway.status(payoutId);
     }
     expect(status?.state).toBe('review');
-    const resolved = await stack.call('POST', `/v1/payouts/${payoutId}/resolve`, {
-      key: operator(),
-      body: { outcome: 'not_paid', reason: 'bank confirmed the file was rejected', force: true },
+    const resolve = (body: Record<string, unknown>) =>
+      stack.call('POST', `/v1/payouts/${payoutId}/resolve`, { key: operator(), body });
+    // Force only overrides a refusal, and only for not_paid.
+    const early = await resolve({ outcome: 'not_paid', reason: 'bank rejected the file', force: true });
+    expect([early.status, early.body.detail]).toEqual([
+      409,
+      expect.stringContaining('refused not_paid verdict only'),
+    ]);
+    const paidForced = await resolve({ outcome: 'paid', reason: 'bank statement shows it', force: true });
+    expect(paidForced.status).toBe(409);
+    stack.expectStatus(
+      await resolve({ outcome: 'not_paid', reason: 'bank rejected the file' }),
+      200,
+      'resolve',
+    );
+    for (let i = 0; i < 100; i++) {
+      const s = await stack.gateway.status(payoutId);
+      if (s?.reasons.some((r) => r.code === 'operator_resolution_refused')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const forced = await resolve({
+      outcome: 'not_paid',
+      reason: 'bank confirmed the file was rejected',
+      force: true,
     });
-    stack.expectStatus(resolved, 200, 'resolve with force');
+    stack.expectStatus(forced, 200, 'resolve with force');
     let batching = true;
     const batches = (async () => {
       while (batching) {
