@@ -84,6 +84,26 @@ describe('manual provider routes', () => {
     return { payeeId, payoutId };
   }
 
+  /** Moves virtual time an hour at a time past the confirmation and unknown-outcome deadlines into review. */
+  async function untilReview(payoutId: string) {
+    let status = await stack.gateway.status(payoutId);
+    for (let i = 0; i < 40 && status?.state !== 'review'; i++) {
+      await stack.temporal.sleep(60 * 60_000);
+      status = await stack.gateway.status(payoutId);
+    }
+    expect(status?.state).toBe('review');
+  }
+
+  /** Waits (real time) until the workflow has refused an operator's not_paid verdict; its status then. */
+  async function untilRefused(payoutId: string) {
+    for (let i = 0; i < 100; i++) {
+      const status = await stack.gateway.status(payoutId);
+      if (status?.reasons.some((r) => r.code === 'operator_resolution_refused')) return status;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`payout ${payoutId}: no refusal of the operator's verdict`);
+  }
+
   /** Rows of an RFC 4180 export whose cells hold no commas, quotes or line breaks (true of these tests). */
   function rows(csv: string): Record<string, string>[] {
     const [header, ...lines] = csv.split('\r\n').filter((l) => l !== '');
@@ -176,18 +196,7 @@ describe('manual provider routes', () => {
     const res = await importCsv(filled(exported, payoutId, 'failed', 'account closed at the bank'));
     expect(stack.expectStatus(res, 200, 'import').body).toEqual({ applied: 1, unchanged: 0, signalled: 1 });
 
-    // The sandbox pays its batch rail when its batch runs: run it while virtual time moves.
-    let batching = true;
-    const batches = (async () => {
-      while (batching) {
-        await stack.sandbox().runBatch();
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    const final = await stack.result(payoutId).finally(() => {
-      batching = false;
-    });
-    await batches;
+    const final = await stack.resultWithBatches(payoutId);
     expect(final.state).toBe('paid');
     expect(final.attempts.map((a) => [a.provider, a.outcome, a.detail])).toEqual([
       ['manual', 'failed', 'account closed at the bank'],
@@ -203,23 +212,13 @@ describe('manual provider routes', () => {
     const { payoutId } = await queuedPayout();
     const exported = stack.expectStatus(await exportCsv(), 200, 'export').text;
     // Past the confirmation deadline (24 h) and the unknown-outcome deadline (1 h): operator review.
-    let status = await stack.gateway.status(payoutId);
-    for (let i = 0; i < 40 && status?.state !== 'review'; i++) {
-      await stack.temporal.sleep(60 * 60_000);
-      status = await stack.gateway.status(payoutId);
-    }
-    expect(status?.state).toBe('review');
+    await untilReview(payoutId);
     const resolved = await stack.call('POST', `/v1/payouts/${payoutId}/resolve`, {
       key: operator(),
       body: { outcome: 'not_paid', reason: 'not in the bank statement yet' },
     });
     stack.expectStatus(resolved, 200, 'resolve');
-    let refused: typeof status;
-    for (let i = 0; i < 100; i++) {
-      refused = await stack.gateway.status(payoutId);
-      if (refused?.reasons.some((r) => r.code === 'operator_resolution_refused')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const refused = await untilRefused(payoutId);
     expect(refused?.state).toBe('review');
     expect(refused?.reasons.at(-1)?.message).toContain('it may still pay');
     expect(refused?.attempts.map((a) => [a.provider, a.outcome])).toEqual([['manual', 'unknown']]);
@@ -234,12 +233,7 @@ describe('manual provider routes', () => {
   it("'not paid' with force (the provider confirmed it will never pay) fails over without cancelling there", async () => {
     const { payoutId } = await queuedPayout();
     stack.expectStatus(await exportCsv(), 200, 'export');
-    let status = await stack.gateway.status(payoutId);
-    for (let i = 0; i < 40 && status?.state !== 'review'; i++) {
-      await stack.temporal.sleep(60 * 60_000);
-      status = await stack.gateway.status(payoutId);
-    }
-    expect(status?.state).toBe('review');
+    await untilReview(payoutId);
     const resolve = (body: Record<string, unknown>) =>
       stack.call('POST', `/v1/payouts/${payoutId}/resolve`, { key: operator(), body });
     // Force only overrides a refusal, and only for not_paid.
@@ -255,28 +249,14 @@ describe('manual provider routes', () => {
       200,
       'resolve',
     );
-    for (let i = 0; i < 100; i++) {
-      const s = await stack.gateway.status(payoutId);
-      if (s?.reasons.some((r) => r.code === 'operator_resolution_refused')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilRefused(payoutId);
     const forced = await resolve({
       outcome: 'not_paid',
       reason: 'bank confirmed the file was rejected',
       force: true,
     });
     stack.expectStatus(forced, 200, 'resolve with force');
-    let batching = true;
-    const batches = (async () => {
-      while (batching) {
-        await stack.sandbox().runBatch();
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    const final = await stack.result(payoutId).finally(() => {
-      batching = false;
-    });
-    await batches;
+    const final = await stack.resultWithBatches(payoutId);
     expect(final.state).toBe('paid');
     expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
       ['manual', 'not_paid'],

@@ -299,19 +299,8 @@ describe('payout routing and failover', () => {
     expect(scheduled.rail).toBe('scheduled');
     expect(scheduled.nextTimer?.purpose).toBe('payout_window');
     expect(scheduled.fee).toBeUndefined(); // no instant fee on the scheduled rail
-    // The batch rail settles whenever the operator's batch runs; run it continuously while virtual time
-    // skips to the window and the workflow submits and polls.
-    const sandbox = stack.sandbox('alpha');
-    let batching = true;
-    const batches = (async () => {
-      while (batching) {
-        await sandbox.runBatch();
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    const final = await stack.result(payoutId);
-    batching = false;
-    await batches;
+    // The batch rail settles whenever the operator's batch runs, while virtual time skips to the window.
+    const final = await stack.resultWithBatches(payoutId, 'alpha');
     expect(final.state).toBe('paid');
     const rows = await disbursements(payoutId);
     expect(rows).toHaveLength(1);

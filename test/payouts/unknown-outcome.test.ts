@@ -82,23 +82,6 @@ describe('unknown outcome → operator review → resolution', () => {
     );
   }
 
-  /** Runs `name`'s batch continuously (it settles the batch rail) until `until` settles. */
-  async function withBatches<T>(name: string, until: Promise<T>): Promise<T> {
-    let batching = true;
-    const batches = (async () => {
-      while (batching) {
-        await stack.sandbox(name).runBatch();
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    try {
-      return await until;
-    } finally {
-      batching = false;
-      await batches;
-    }
-  }
-
   it('a return the provider reports only through its status is settled and then reversed to the wallet', async () => {
     const { payeeId, payoutId } = await payoutInReview();
     // The provider paid and the bank returned it, and no webhook ever said so: only status() knows.
@@ -149,7 +132,7 @@ describe('unknown outcome → operator review → resolution', () => {
     const { payoutId } = await payoutInReview();
     expect((await resolve(payoutId, 'not_paid')).status).toBe(200);
     await stack.sandbox('alpha').runBatch(); // alpha's records agree: failed
-    const final = await withBatches('beta', stack.result(payoutId));
+    const final = await stack.resultWithBatches(payoutId, 'beta');
     expect(final.state).toBe('paid');
     expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
       ['alpha', 'not_paid'],
@@ -206,7 +189,7 @@ describe('unknown outcome → operator review → resolution', () => {
     try {
       expect((await stack.sandbox('alpha').disbursement(key))?.state).toBe('pending');
       expect((await resolve(payoutId, 'not_paid')).status).toBe(200);
-      const final = await withBatches('beta', stack.result(payoutId));
+      const final = await stack.resultWithBatches(payoutId, 'beta');
       expect(final.attempts.map((a) => [a.provider, a.outcome])).toEqual([
         ['alpha', 'not_paid'],
         ['beta', 'paid'],

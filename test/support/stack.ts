@@ -326,6 +326,26 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     throw new Error(`sandbox ${name} did not deliver a paid webhook for payout ${payoutId}`);
   }
 
+  /**
+   * The payout's final status, with the sandbox's batch run over and over meanwhile: its batch rail settles
+   * only when a batch runs, and virtual time moves on its own while the workflow waits.
+   */
+  async function resultWithBatches(payoutId: string, name = 'sandbox'): Promise<PayoutStatus> {
+    let batching = true;
+    const batches = (async () => {
+      while (batching) {
+        await sandbox(name).runBatch();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      return await result(payoutId);
+    } finally {
+      batching = false;
+      await batches;
+    }
+  }
+
   /** Ledger invariants, at most one disbursement per payout, and sandbox paid total = ledger settled total. */
   async function assertInvariants(): Promise<void> {
     const report = await verifyLedger(db.em(), db.schema);
@@ -382,6 +402,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     approver,
     sandbox,
     settleByWebhook,
+    resultWithBatches,
     assertInvariants,
     startWorker,
     stopWorker,
