@@ -17,9 +17,10 @@ const fixtures = fileURLToPath(new URL('../fixtures/histories/payout/', import.m
 // v1: ledger steps as activity tasks; v2: as local activities (patch payout-local-ledger-steps); v3:
 // consecutive local steps fused (patch payout-fused-steps); v4: adds an outage waited out (patch
 // payout-wait-out-provider-outages) and a failover after voiding unknown keys (patch
-// payout-void-unknown-before-failover).
-const RECORDING = 'v4';
-const SHAPES = ['failover', 'approved', 'rejected', 'outage', 'void'] as const;
+// payout-void-unknown-before-failover); v5 adds a payment reported for a declined attempt, recorded from a
+// signal handler (patch payout-attempt-hygiene).
+const RECORDING = 'v5';
+const SHAPES = ['failover', 'approved', 'rejected', 'outage', 'void', 'reconcile'] as const;
 
 describe('payout workflow replay', () => {
   let stack: Stack;
@@ -64,7 +65,20 @@ describe('payout workflow replay', () => {
     const b = await stack.createPayee({ credit: '10000', bankAccount: { accountNumber: '7700000004' } });
     const voided = await stack.requestPayout(b, '3000');
     await stack.result(voided);
-    const ids = [failover, approved, rejected, outage, voided];
+    // alpha declines; while beta's attempt awaits its webhook, alpha reports the declined attempt paid.
+    sandboxes[1]!.setScenario({ instantConfirmation: 'webhook', latencyMs: 1000 });
+    const reconcile = await stack.requestPayout(a, '3100');
+    await stack.waitForState(reconcile, ['awaiting_confirmation']);
+    await stack.gateway.deliverProviderEvent(reconcile, {
+      eventId: `alpha.paid.${reconcile}:1`,
+      idempotencyKey: `${reconcile}:1`,
+      type: 'paid',
+      provider: 'alpha',
+    });
+    await stack.settleByWebhook(reconcile, 'beta', 2);
+    expect((await stack.result(reconcile)).reasons.map((r) => r.code)).toContain('reconcile_required');
+    sandboxes[1]!.setScenario(scenarios[1]!);
+    const ids = [failover, approved, rejected, outage, voided, reconcile];
     for (const id of ids) {
       const history = await stack.handle(id).fetchHistory();
       fresh.push({ workflowId: `payout-${id}`, history });
