@@ -146,6 +146,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   let operatorVerdict: UnknownOutcomeResolution | undefined;
   let outageDeadline: number | undefined;
   let refusals = 0;
+  let refusedAttempt: number | undefined;
   let outageBackoff: number | undefined;
 
   // A copy, so handlers and history never share the mutable state (structuredClone is not in the sandbox).
@@ -246,7 +247,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
           throw new Error(`payout ${payoutId} is ${st.state}; there is no unknown outcome to resolve`);
         }
         if (force && outcome !== 'not_paid') throw new Error('force applies to a not_paid verdict only');
-        if (force && !st.reasons.some((r) => r.code === 'operator_resolution_refused')) {
+        if (force && (refusedAttempt === undefined || refusedAttempt !== st.attempts.at(-1)?.attemptNo)) {
           throw new Error(
             'force overrides a refused not_paid verdict only: resolve not_paid first, and force it once the ' +
               'provider, which could not cancel the attempt, has confirmed it will never pay',
@@ -613,6 +614,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
               `${rec.provider} still holds attempt ${rec.attemptNo} or could not be asked to cancel it; it may still ` +
               'pay. Ask the provider; resolve again, or with force once it has confirmed it will never pay',
           });
+          refusedAttempt = rec.attemptNo;
           if (patched(ATTEMPT_HYGIENE)) {
             refusals++;
             deliver(
