@@ -191,18 +191,34 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       new Error(
         `${providerName} could not say whether attempt ${key} can still pay (${why}); outcome unknown`,
       );
-    let cancel: Awaited<ReturnType<PayoutProvider['cancel']>>;
-    let held: Awaited<ReturnType<PayoutProvider['status']>> | undefined;
+    let held: ProviderStatus;
     try {
-      cancel = await prov.cancel(key);
-      if (!cancel.cancelled) held = await prov.status(key);
+      const stopped = await stopAt(prov, key);
+      if (stopped.state === 'not_found' || stopped.state === 'failed')
+        throw new DestinationChanged(p.id, kind);
+      held = await prov.status(key);
     } catch (err) {
+      if (err instanceof DestinationChanged) throw err;
       throw unclear(err instanceof Error ? err.message : String(err));
     }
-    if (cancel.cancelled) throw new DestinationChanged(p.id, kind);
-    if (held?.state === 'paid') return { state: 'paid', providerRef: held.providerRef ?? key };
-    if (held?.state === 'pending') return { state: 'pending', providerRef: held.providerRef ?? key };
-    throw unclear(`it answers ${held?.state ?? cancel.state}`);
+    if (held.state === 'paid') return { state: 'paid', providerRef: held.providerRef ?? key };
+    if (held.state === 'pending') return { state: 'pending', providerRef: held.providerRef ?? key };
+    throw unclear(`it answers ${held.state}`);
+  }
+
+  /**
+   * Cancels the attempt under `key` (PayoutProvider.cancel voids a key the provider never saw) and says where
+   * it stands, as status() would: `not_found` (voided) or `failed` (cancelled) = it can never pay; otherwise
+   * its state, `pending` when the provider could neither cancel nor void it.
+   */
+  async function stopAt(prov: PayoutProvider, key: string): Promise<ProviderStatus> {
+    const c = await prov.cancel(key);
+    const reason = c.reason ? { reason: c.reason } : {};
+    if (c.cancelled) return { state: c.state === 'not_found' ? 'not_found' : 'failed', ...reason };
+    if (c.state === 'not_found' || c.state === 'failed') {
+      return { state: 'pending', reason: `the provider could not cancel or void it: ${c.reason}` };
+    }
+    return { state: c.state, ...reason };
   }
 
   return {
@@ -456,25 +472,13 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     }): Promise<ProviderStatus> {
       const p = provider(input.provider);
       const key = attemptKey(input.payoutId, input.attemptNo);
-      if (input.cancelAttempt) {
-        const c = await p.cancel(key);
-        const reason = c.reason ? { reason: c.reason } : {};
-        if (c.cancelled) return { state: c.state === 'not_found' ? 'not_found' : 'failed', ...reason };
-        return { state: c.state === 'not_found' || c.state === 'failed' ? 'pending' : c.state, ...reason };
-      }
+      if (input.cancelAttempt) return stopAt(p, key);
       const status = await p.status(key);
       if (status.state !== 'not_found' || !input.voidIfUnknown) return status;
-      const cancel = await p.cancel(key);
-      if (cancel.cancelled && cancel.state === 'not_found') {
-        return { state: 'not_found', reason: 'unknown to the provider; key voided there, it can never pay' };
-      }
-      if (!cancel.cancelled && cancel.state === 'not_found') {
-        return {
-          state: 'pending',
-          reason: `unknown to the provider, which could not void the key: ${cancel.reason}`,
-        };
-      }
-      return { state: cancel.state, ...(cancel.reason ? { reason: cancel.reason } : {}) };
+      const stopped = await stopAt(p, key);
+      return stopped.state === 'not_found'
+        ? { state: 'not_found', reason: 'unknown to the provider; key voided there, it can never pay' }
+        : stopped;
     },
 
     /** held → provider clearing (net), fees revenue (instant fee), tax withholding: explicit legs. */
@@ -516,8 +520,10 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       });
     },
 
-    /** Commits the workflow's state and its webhook event in one database transaction. */
-    /** `eventKey`: tells apart events of one type that can repeat within an attempt (default: attempt count). */
+    /**
+     * Commits the workflow's state and its webhook event in one database transaction. `eventKey` tells apart
+     * events of one type that can repeat within an attempt (default: the attempt count).
+     */
     async recordPayoutState(
       status: PayoutStatus,
       event?: string,
