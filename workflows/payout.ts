@@ -145,7 +145,6 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   let cancellation: { by: string; reason: string } | undefined;
   let operatorVerdict: UnknownOutcomeResolution | undefined;
   let outageDeadline: number | undefined;
-  let refusals = 0;
   let refusedAttempt: number | undefined;
   let outageBackoff: number | undefined;
 
@@ -159,8 +158,9 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     seenEventIds.add(event.eventId);
     // An event counts only from the provider the attempt was sent to: another provider's webhook cannot mark
     // it paid or failed (events from before providers were named carry none and are taken as they are).
+    const counted = st.attempts.find((a) => a.idempotencyKey === event.idempotencyKey);
     if (event.provider !== undefined) {
-      const sentTo = st.attempts.find((a) => a.idempotencyKey === event.idempotencyKey)?.provider;
+      const sentTo = counted?.provider;
       if (sentTo !== event.provider) {
         log.warn('provider event ignored: the attempt it names was not sent to that provider', {
           payoutId,
@@ -174,7 +174,6 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     const previous = providerEvents.get(event.idempotencyKey);
     if (!previous || event.type === 'returned') providerEvents.set(event.idempotencyKey, event);
     // A payment reported for an attempt already counted as not paid: the payout may have been paid twice.
-    const counted = st.attempts.find((a) => a.idempotencyKey === event.idempotencyKey);
     if (event.type === 'paid' && counted && UNPAID_OUTCOMES.includes(counted.outcome)) {
       log.error('provider reports paid an attempt counted as not paid: possible double payment', {
         payoutId,
@@ -402,12 +401,9 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       code: 'no_provider',
       message: 'no provider supports this method, country, currency and amount',
     };
-  let outage = plan.candidates.length === 0 && plan.providersDown ? await waitOutOutage() : 'give_up';
-  while (outage === 'retry') {
-    plan = await route();
-    outage = plan.candidates.length === 0 && plan.providersDown ? await waitOutOutage() : 'give_up';
+  if (plan.candidates.length === 0 && plan.providersDown && (await rerouteAfterOutage()) === 'cancelled') {
+    return cancelled();
   }
-  if (outage === 'cancelled') return cancelled();
   if (plan.candidates.length === 0) return releaseAndFinish('failed', 'payout.failed', unroutable());
   await awaitWindow(plan);
   if (cancellation) return cancelled();
@@ -423,14 +419,9 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       if (typeof result === 'object') return releaseAndFinish('failed', 'payout.failed', result.stop);
     }
     if (!st.attempts.slice(roundStart).every((a) => a.outcome === 'outage')) break;
-    outage = await waitOutOutage();
-    while (outage === 'retry') {
-      plan = await route();
-      if (plan.candidates.length > 0) break;
-      outage = plan.providersDown ? await waitOutOutage() : 'give_up';
-    }
-    if (outage === 'cancelled') return cancelled();
-    if (outage === 'give_up') break;
+    const rerouted = await rerouteAfterOutage();
+    if (rerouted === 'cancelled') return cancelled();
+    if (rerouted === 'give_up') break;
     // Routed again after the outage: a scheduled rail waits for its window; a cancel accepted meanwhile wins.
     if (patched(ATTEMPT_HYGIENE)) {
       st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
@@ -449,6 +440,17 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     const waitMs = Math.max(0, Date.parse(p.windowAt) - Date.now());
     await transition('scheduled', 'payout.scheduled', { purpose: 'payout_window', ms: waitMs });
     if (waitMs > 0) await condition(() => cancellation !== undefined, waitMs);
+  }
+
+  /** Waits out the outage and routes again, until a plan has candidates, the deadline passes or a cancel. */
+  async function rerouteAfterOutage(): Promise<'routed' | 'give_up' | 'cancelled'> {
+    for (;;) {
+      const waited = await waitOutOutage();
+      if (waited !== 'retry') return waited;
+      plan = await route();
+      if (plan.candidates.length > 0) return 'routed';
+      if (!plan.providersDown) return 'give_up';
+    }
   }
 
   /**
@@ -616,7 +618,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
           });
           refusedAttempt = rec.attemptNo;
           if (patched(ATTEMPT_HYGIENE)) {
-            refusals++;
+            const refusals = st.reasons.filter((r) => r.code === 'operator_resolution_refused').length;
             deliver(
               await acts.recordPayoutState({
                 status: snapshot(),
