@@ -69,12 +69,7 @@ describe('payout workflow replay', () => {
     sandboxes[1]!.setScenario({ instantConfirmation: 'webhook', latencyMs: 1000 });
     const reconcile = await stack.requestPayout(a, '3100');
     await stack.waitForState(reconcile, ['awaiting_confirmation']);
-    await stack.gateway.deliverProviderEvent(reconcile, {
-      eventId: `alpha.paid.${reconcile}:1`,
-      idempotencyKey: `${reconcile}:1`,
-      type: 'paid',
-      provider: 'alpha',
-    });
+    await stack.reportProviderEvent(reconcile, { provider: 'alpha', attemptNo: 1, type: 'paid' });
     await stack.settleByWebhook(reconcile, 'beta', 2);
     expect((await stack.result(reconcile)).reasons.map((r) => r.code)).toContain('reconcile_required');
     sandboxes[1]!.setScenario(scenarios[1]!);

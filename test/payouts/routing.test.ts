@@ -176,12 +176,11 @@ describe('payout routing and failover', () => {
     const payoutId = await stack.requestPayout(payeeId, '5000');
     await stack.waitForState(payoutId, ['awaiting_confirmation']);
     // beta (verified as beta) claims alpha's attempt failed: accepted, it would fail over and pay again.
-    await stack.gateway.deliverProviderEvent(payoutId, {
-      eventId: `beta.failed.${payoutId}:1`,
-      idempotencyKey: `${payoutId}:1`,
+    await stack.reportProviderEvent(payoutId, {
+      provider: 'beta',
+      attemptNo: 1,
       type: 'failed',
       reason: 'forged',
-      provider: 'beta',
     });
     const after = await stack.gateway.status(payoutId);
     expect(after?.state).toBe('awaiting_confirmation');
@@ -198,12 +197,7 @@ describe('payout routing and failover', () => {
     const payeeId = await stack.createPayee({ credit: '10000' });
     const payoutId = await stack.requestPayout(payeeId, '5000');
     await stack.waitForState(payoutId, ['awaiting_confirmation']);
-    await stack.gateway.deliverProviderEvent(payoutId, {
-      eventId: `alpha.paid.${payoutId}:1`,
-      idempotencyKey: `${payoutId}:1`,
-      type: 'paid',
-      provider: 'alpha',
-    });
+    await stack.reportProviderEvent(payoutId, { provider: 'alpha', attemptNo: 1, type: 'paid' });
     const flagged = await stack.gateway.status(payoutId);
     expect(flagged?.reasons.at(-1)).toMatchObject({ code: 'reconcile_required' });
     expect(flagged?.reasons.at(-1)?.message).toContain('alpha reports attempt 1 paid');

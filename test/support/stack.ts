@@ -326,6 +326,20 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     throw new Error(`sandbox ${name} did not deliver a paid webhook for payout ${payoutId}`);
   }
 
+  /** Signals what a provider reports about one of the payout's attempts, as its webhook would (sandbox ids). */
+  async function reportProviderEvent(
+    payoutId: string,
+    e: { provider: string; attemptNo: number; type: 'paid' | 'failed' | 'returned'; reason?: string },
+  ): Promise<void> {
+    await gateway.deliverProviderEvent(payoutId, {
+      eventId: `${e.provider}.${e.type}.${payoutId}:${e.attemptNo}`,
+      idempotencyKey: `${payoutId}:${e.attemptNo}`,
+      type: e.type,
+      provider: e.provider,
+      ...(e.reason ? { reason: e.reason } : {}),
+    });
+  }
+
   /**
    * The payout's final status, with the sandbox's batch run over and over meanwhile: its batch rail settles
    * only when a batch runs, and virtual time moves on its own while the workflow waits.
@@ -403,6 +417,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     sandbox,
     settleByWebhook,
     resultWithBatches,
+    reportProviderEvent,
     assertInvariants,
     startWorker,
     stopWorker,
