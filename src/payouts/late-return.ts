@@ -6,10 +6,9 @@
 import type { PayoutStatus, ProviderEventSignal, Reason } from '../../workflows/payout-contract.ts';
 import type { Database } from '../db/open.ts';
 import type { ProviderEvent } from '../providers/types.ts';
-import { webhookEventId } from '../webhooks/index.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
 import type { PayoutGateway } from './gateway.ts';
-import type { PayoutService } from './service.ts';
+import { type PayoutService, payoutEventId } from './service.ts';
 import type { PayoutRecord } from './store.ts';
 
 /**
@@ -117,8 +116,10 @@ function returnedStatus(payout: PayoutRecord, reason: Reason): PayoutStatus {
 
 /** A repeated return finishes what a crashed one may have left: the webhook of a committed return. */
 async function resumeDelivery(deps: ProviderEventDeps, payout: PayoutRecord): Promise<void> {
-  const attempts = payout.statusDoc.attempts?.length ?? 0;
-  const id = webhookEventId('payout.returned', payout.id, String(attempts));
+  const id = payoutEventId('payout.returned', {
+    payoutId: payout.id,
+    attempts: payout.statusDoc.attempts ?? [],
+  });
   const event = await deps.outbox.get(id);
   if (event && !event.deliveredAt) await deps.gateway.deliverWebhook(id);
 }

@@ -104,6 +104,13 @@ export const ledgerKeys = {
 
 export const attemptKey = (payoutId: string, attemptNo: number) => `${payoutId}:${attemptNo}`;
 
+/** Id of a payout's outbox event: one per type and attempt count, unless `eventKey` tells repeats apart. */
+export const payoutEventId = (
+  event: string,
+  status: Pick<PayoutStatus, 'payoutId' | 'attempts'>,
+  eventKey?: string,
+) => webhookEventId(event, status.payoutId, eventKey ?? String(status.attempts.length));
+
 /** The payout row for a workflow input (the API inserts the same row; whichever comes first wins). */
 export function newPayoutFrom(input: PayoutInput): NewPayout {
   return {
@@ -533,7 +540,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       return em.transactional(async (tx) => {
         await store.saveStatus(tx, status);
         if (!event) return {};
-        const id = webhookEventId(event, status.payoutId, eventKey ?? String(status.attempts.length));
+        const id = payoutEventId(event, status, eventKey);
         await outbox.enqueue({ id, type: event, occurredAt: now(), data: { payout: status } }, tx);
         return { eventId: id };
       });
