@@ -1,5 +1,6 @@
 // Entry point of the workflow bundle: every workflow type the worker registers.
 
+export { bulkPayoutWorkflow } from './bulk.ts';
 export {
   creditGrantWorkflow,
   spendbackPeriodTriggersWorkflow,

@@ -28,6 +28,14 @@ export interface PayoutInput {
   bulkId?: string;
 }
 
+/** One wave of a fan-out (period close, bulk request): payouts started now, and how the queue stands after. */
+export interface PayoutWave {
+  started: number;
+  inFlight: number;
+  waiting: number;
+  total: number;
+}
+
 export type PayoutState =
   | 'requested'
   | 'reserved'

@@ -1,7 +1,7 @@
 // The period-close workflow's public contract (id `period-<periodId>`): input, progress, updates and the
 // activity interface. The API imports these same definitions.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Actor } from './payout-contract.ts';
+import type { Actor, PayoutWave } from './payout-contract.ts';
 
 /** Amounts per currency in signed minor units (strings). */
 export type Totals = Record<string, string>;
@@ -43,13 +43,6 @@ export interface RunSummary {
   statements: number;
   approvalsRequired: number;
   diff?: DiffSummary;
-}
-
-export interface PayoutWave {
-  started: number;
-  inFlight: number;
-  waiting: number;
-  total: number;
 }
 
 export interface CompletionSummary {

@@ -1,4 +1,5 @@
 // Every activity the Disburse worker registers, built from the services. Add an area's activities here.
+import { createBulkActivities } from '../../activities/bulk.ts';
 import { createPayoutActivities } from '../../activities/payout.ts';
 import { createPeriodActivities } from '../../activities/periods.ts';
 import { createSpendbackActivities } from '../../activities/spendback.ts';
@@ -7,6 +8,7 @@ import type { Services } from './services.ts';
 export function createActivities(services: Services) {
   return {
     ...createPayoutActivities(services.payouts),
+    ...createBulkActivities(services.bulks),
     ...createPeriodActivities(services.periods),
     ...createSpendbackActivities(services.spendback),
   };

@@ -62,6 +62,7 @@ export function createHttpApp(o: HttpOptions) {
       }),
       ...payoutRoutes({
         gateway,
+        bulks: services.bulks,
         store: services.payouts.store,
         ledger: services.ledger,
         schema: services.db.schema,

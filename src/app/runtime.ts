@@ -139,7 +139,9 @@ export async function startWorker(
 }
 
 export function gatewayFor(config: Config, temporal: TemporalHandle): PayoutGateway {
-  return new PayoutGateway(temporal.client, config.temporal.taskQueue);
+  return new PayoutGateway(temporal.client, config.temporal.taskQueue, {
+    bulkWindow: config.payouts.bulkWindow,
+  });
 }
 
 export function periodGatewayFor(config: Config, temporal: TemporalHandle): PeriodGateway {

@@ -10,6 +10,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { Database } from '../db/open.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { createPayeeService, type PayeeService } from '../payees/service.ts';
+import { type BulkService, createBulkService } from '../payouts/bulk.ts';
 import { createPayoutService, type PayoutService } from '../payouts/service.ts';
 import { createPeriodService, type PeriodService } from '../periods/service.ts';
 import { loadPlans, type PlanRegistry } from '../plans/registry.ts';
@@ -25,6 +26,7 @@ export interface Services {
   outbox: WebhookOutbox;
   sanctions: SanctionsList;
   payouts: PayoutService;
+  bulks: BulkService;
   plans: PlanRegistry;
   periods: PeriodService;
   periodsConfig: PeriodsConfig;
@@ -77,6 +79,7 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     settings: o.payouts,
     ...(o.clock ? { now: o.clock } : {}),
   });
+  const bulks = createBulkService({ db: o.db, outbox });
   const periodsConfig = o.periods ?? defaultPeriodsConfig();
   const spendback = createSpendbackService({
     db: o.db,
@@ -96,6 +99,7 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     outbox,
     sanctions,
     payouts,
+    bulks,
     plans,
     periods,
     periodsConfig,

@@ -169,6 +169,9 @@ export const payoutsSection = defineConfigSection(
         .default('')
         .transform(refined((s) => checkCalendar({ holidays: list(s) }).holidays))
         .describe('local dates without a window, YYYY-MM-DD[,…] (default none)'),
+      PAYOUT_BULK_WINDOW: intVar(1, 500, 500).describe(
+        'payouts of one bulk request in flight at most; the bulk workflow starts the rest as they finish (max 500)',
+      ),
       RISK_MAX_DAILY_COUNT: intVar(1, 1_000_000, 5).describe(
         'payouts per payee per 24h before flagging (default 5)',
       ),
@@ -337,6 +340,7 @@ export const payoutsSection = defineConfigSection(
       providerOutageRetryMs: v.PAYOUT_PROVIDER_OUTAGE_RETRY,
       providerOutageDeadlineMs: v.PAYOUT_PROVIDER_OUTAGE_DEADLINE,
       returnWindowMs: v.PAYOUT_RETURN_WINDOW,
+      bulkWindow: v.PAYOUT_BULK_WINDOW,
       sanctionsFile: v.SANCTIONS_FILE,
       webhooks: { endpoints: v.WEBHOOK_ENDPOINTS.map((url) => ({ url, secrets: v.WEBHOOK_SECRET })) },
     };

@@ -7,6 +7,8 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
+import type { bulkPayoutWorkflow } from '../../workflows/bulk.ts';
+import { bulkWorkflowId } from '../../workflows/bulk-contract.ts';
 import type { payoutWorkflow } from '../../workflows/payout.ts';
 import {
   type Actor,
@@ -50,12 +52,22 @@ export class PayoutGateway {
   readonly #taskQueue: string;
 
   readonly #startTimeoutMs: number;
+  readonly #bulk: { window: number; pollMs: number };
 
-  /** `startTimeoutMs`: how long a start may take, retries included, before the caller hears Temporal is unavailable. */
-  constructor(client: Client, taskQueue: string, opts: { startTimeoutMs?: number } = {}) {
+  /**
+   * `startTimeoutMs`: how long a start may take, retries included, before the caller hears Temporal is
+   * unavailable. `bulkWindow` / `bulkPollMs`: payouts of one bulk in flight at most (default 500), and how
+   * often its workflow looks again when none of them finished (default 10 s).
+   */
+  constructor(
+    client: Client,
+    taskQueue: string,
+    opts: { startTimeoutMs?: number; bulkWindow?: number; bulkPollMs?: number } = {},
+  ) {
     this.#client = client;
     this.#taskQueue = taskQueue;
     this.#startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+    this.#bulk = { window: opts.bulkWindow ?? 500, pollMs: opts.bulkPollMs ?? 10_000 };
   }
 
   /**
@@ -63,19 +75,28 @@ export class PayoutGateway {
    * payout id never gets a second run, whatever retried the start).
    */
   async start(input: PayoutInput): Promise<void> {
-    try {
-      await this.#client.withDeadline(Date.now() + this.#startTimeoutMs, () =>
-        this.#client.workflow.start<typeof payoutWorkflow>('payoutWorkflow', {
-          workflowId: payoutWorkflowId(input.payoutId),
-          taskQueue: this.#taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    await this.#startOnce(() =>
+      this.#client.workflow.start<typeof payoutWorkflow>('payoutWorkflow', {
+        workflowId: payoutWorkflowId(input.payoutId),
+        taskQueue: this.#taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      }),
+    );
+  }
+
+  /** Starts the bulk's workflow once (its snapshot is committed first); starting it again is a no-op. */
+  async startBulk(bulkId: string): Promise<void> {
+    await this.#startOnce(() =>
+      this.#client.workflow.start<typeof bulkPayoutWorkflow>('bulkPayoutWorkflow', {
+        workflowId: bulkWorkflowId(bulkId),
+        taskQueue: this.#taskQueue,
+        args: [{ bulkId, ...this.#bulk }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      }),
+    );
   }
 
   /** Live state from the workflow (running or closed); undefined when no workflow exists. */
@@ -139,6 +160,15 @@ export class PayoutGateway {
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  /** A start within the start deadline; one that finds its workflow already started (or closed) is done. */
+  async #startOnce(start: () => Promise<unknown>): Promise<void> {
+    try {
+      await this.#client.withDeadline(Date.now() + this.#startTimeoutMs, start);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }

@@ -1,12 +1,11 @@
 // Period close, as the workflow's activities see it: every step is idempotent and keyed by period, run and
 // batch, so a retried or resumed activity finds committed work and returns its recorded summary.
 
-import type { PayoutInput } from '../../workflows/payout-contract.ts';
+import type { PayoutInput, PayoutWave } from '../../workflows/payout-contract.ts';
 import type {
   BatchSummary,
   CompletionSummary,
   DiffSummary,
-  PayoutWave,
   RunSummary,
 } from '../../workflows/period-contract.ts';
 import type { PeriodsConfig } from '../config/periods.ts';
@@ -17,6 +16,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { PostingInput } from '../ledger/posting.ts';
 import { money } from '../money/index.ts';
 import { type PayoutGateway, payoutIdFor } from '../payouts/gateway.ts';
+import { type PayoutQueue, queueOutcomes, startPayoutWave } from '../payouts/waves.ts';
 import {
   buildContext,
   type CalculationContext,
@@ -36,9 +36,6 @@ export class PeriodStateError extends Error {
   }
 }
 
-/** Payout states that still occupy a slot of the fan-out window. */
-const IN_FLIGHT = ['requested', 'reserved', 'submitting', 'awaiting_confirmation'];
-
 const METHOD: Record<string, PayoutInput['method']> = {
   bank_account: 'bank_transfer',
   wallet: 'wallet',
@@ -47,6 +44,12 @@ const METHOD: Record<string, PayoutInput['method']> = {
 };
 
 type Totals = Record<string, string>;
+
+const queueOf = (periodId: string): PayoutQueue => ({
+  table: 'period_payouts',
+  ownerColumn: 'period_id',
+  ownerId: periodId,
+});
 
 export interface PeriodServiceDeps {
   db: Database;
@@ -491,87 +494,49 @@ export function createPeriodService(deps: PeriodServiceDeps) {
       );
     },
 
-    /**
-     * Starts the next payout workflows while fewer than `window` of this period's payouts are in flight.
-     * Started through the client (not as child workflows), so the period workflow's history grows by one
-     * activity per wave, not by several events per payout.
-     */
+    /** Starts the period's next payouts while fewer than `window` of them are in flight (`startPayoutWave`). */
     async startPayouts(
       payouts: PayoutGateway,
       periodId: string,
       window: number,
       heartbeat: () => void,
     ): Promise<PayoutWave> {
-      const [counts] = await sql<{ in_flight: string; waiting: string; total: string }>(
-        db.em(),
-        `SELECT count(*) FILTER (WHERE pp.started AND (p.id IS NULL OR p.status = ANY($2::text[])))::text AS in_flight,
-                count(*) FILTER (WHERE NOT pp.started)::text AS waiting,
-                count(*)::text AS total
-           FROM ${t.payouts} pp LEFT JOIN ${t.payoutRows} p ON p.id = pp.payout_id
-          WHERE pp.period_id = $1`,
-        [periodId, IN_FLIGHT],
-      );
-      const inFlight = Number(counts?.in_flight ?? 0);
-      const waiting = Number(counts?.waiting ?? 0);
-      const free = Math.max(0, window - inFlight);
-      const next = await sql<{ payee_id: string; payout_id: string; amount: string; currency: string }>(
-        db.em(),
-        `SELECT pp.payee_id, pp.payout_id, pp.amount::text AS amount, pp.currency
-           FROM ${t.payouts} pp WHERE pp.period_id = $1 AND NOT pp.started ORDER BY pp.seq LIMIT $2`,
-        [periodId, free],
-      );
-      const methods = new Map(
-        (
-          await sql<{ id: string; preferred_method: string | null; instant_opt_in: boolean }>(
-            db.em(),
-            `SELECT id, preferred_method, instant_opt_in FROM ${t.payees} WHERE id = ANY($1::text[])`,
-            [next.map((r) => r.payee_id)],
-          )
-        ).map((r) => [r.id, r]),
-      );
-      const started: string[] = [];
-      for (let i = 0; i < next.length; i += 25) {
-        await Promise.all(
-          next.slice(i, i + 25).map(async (r) => {
-            const payee = methods.get(r.payee_id);
-            const input: PayoutInput = {
-              payoutId: r.payout_id,
-              payeeId: r.payee_id,
-              amount: money(BigInt(r.amount), r.currency),
+      return startPayoutWave({
+        db,
+        queue: queueOf(periodId),
+        window,
+        gateway: payouts,
+        heartbeat,
+        toInputs: async (next) => {
+          const methods = new Map(
+            (
+              await sql<{ id: string; preferred_method: string | null; instant_opt_in: boolean }>(
+                db.em(),
+                `SELECT id, preferred_method, instant_opt_in FROM ${t.payees} WHERE id = ANY($1::text[])`,
+                [next.map((r) => r.payeeId)],
+              )
+            ).map((r) => [r.id, r]),
+          );
+          return next.map((r) => {
+            const payee = methods.get(r.payeeId);
+            return {
+              payoutId: r.payoutId,
+              payeeId: r.payeeId,
+              amount: money(r.amount, r.currency),
               method: METHOD[payee?.preferred_method ?? 'bank_account'] ?? 'bank_transfer',
               instantRequested: payee?.instant_opt_in ?? false,
               requestedBy: { actor: `period:${periodId}`, role: 'platform' },
               periodId,
             };
-            await payouts.start(input);
-            started.push(r.payout_id);
-          }),
-        );
-        heartbeat();
-      }
-      if (started.length > 0) {
-        await sql(db.em(), `UPDATE ${t.payouts} SET started = true WHERE payout_id = ANY($1::text[])`, [
-          started,
-        ]);
-      }
-      return {
-        started: started.length,
-        inFlight: inFlight + started.length,
-        waiting: waiting - started.length,
-        total: Number(counts?.total ?? 0),
-      };
+          });
+        },
+      });
     },
 
     /** Counts by payout outcome, stored with the period and announced by webhook (same transaction). */
     async completePeriod(periodId: string, run: number): Promise<CompletionSummary> {
       return db.em().transactional(async (em) => {
-        const outcomes = await sql<{ status: string; n: string }>(
-          em,
-          `SELECT coalesce(p.status, 'not_started') AS status, count(*)::text AS n
-             FROM ${t.payouts} pp LEFT JOIN ${t.payoutRows} p ON p.id = pp.payout_id
-            WHERE pp.period_id = $1 GROUP BY 1 ORDER BY 1`,
-          [periodId],
-        );
+        const outcomes = await queueOutcomes(em, db.schema, queueOf(periodId));
         const posted = await sql<{ summary: BatchSummary }>(
           em,
           `SELECT summary FROM ${t.batches} WHERE period_id = $1 AND stage = 'post' AND run = $2`,
@@ -592,7 +557,7 @@ export function createPeriodService(deps: PeriodServiceDeps) {
           postings: payees,
           totals: credited,
           receivableCarried: receivable.toString(),
-          payouts: Object.fromEntries(outcomes.map((o) => [o.status, Number(o.n)])),
+          payouts: outcomes,
         };
         await sql(
           em,

@@ -106,6 +106,12 @@ describe('payout API', () => {
         allowed: ['platform', 'operator'],
       },
       {
+        route: 'GET /v1/payouts/bulk/:id',
+        path: () => '/v1/payouts/bulk/bulk_000000000000000000000000',
+        allowed: ['platform', 'operator'],
+        missingObject: true,
+      },
+      {
         route: 'POST /v1/payouts/:id/cancel',
         path: () => `/v1/payouts/${ownPayout}/cancel`,
         body: () => ({ reason: 'no longer needed' }),
@@ -589,20 +595,80 @@ describe('payout API', () => {
       ]),
     );
     expect(res.body.created.map((p: { payeeId: string }) => p.payeeId)).not.toContain(a);
+    expect(res.body.status).toBe('running');
+    expect(res.body.payouts.total).toBe(1);
+    // The bulk's workflow starts the payout and completes once it is no longer in flight.
+    const summary = await stack.bulkResult(res.body.bulkId);
+    expect(summary).toEqual({ bulkId: res.body.bulkId, payouts: { paid: 1 }, total: 1, skipped: 2 });
+    expect((await stack.result(res.body.created[0].payoutId)).state).toBe('paid');
     const listed = await stack.call('GET', `/v1/payouts?bulkId=${res.body.bulkId}`);
     expect(listed.body.items).toHaveLength(1);
-    await stack.result(res.body.created[0].payoutId);
+    const status = stack.expectStatus(
+      await stack.call('GET', `/v1/payouts/bulk/${res.body.bulkId}`, { key: stack.keys.operator.key }),
+      200,
+      'bulk status',
+    );
+    expect(status.body).toMatchObject({
+      bulkId: res.body.bulkId,
+      status: 'completed',
+      criteria: { currency: 'USD', method: 'bank_transfer', country: 'CA', minBalance: '15000' },
+      requestedBy: { actor: 'olga', role: 'operator' },
+      payouts: { total: 1, started: 1, byState: { paid: 1 } },
+      summary,
+    });
+    expect(status.body.skipped).toHaveLength(2);
+    await stack.assertInvariants();
   });
 
-  it('finishes a bulk run that died mid-way: payouts it started keep their amounts, the rest are paid once', async () => {
+  it('refuses a bulk request with bad input or a reused key, writing nothing', async () => {
+    const unknownCurrency = await stack.call('POST', '/v1/payouts/bulk', {
+      body: { currency: 'XYZ', method: 'bank_transfer' },
+    });
+    expect(unknownCurrency.status).toBe(400);
+    expect(unknownCurrency.contentType).toContain('application/problem+json');
+    const unknownField = await stack.call('POST', '/v1/payouts/bulk', {
+      body: { currency: 'USD', method: 'bank_transfer', everyone: true },
+    });
+    expect(unknownField.status).toBe(400);
+    const [bulks] = await sql<{ n: string }>(
+      stack.db.em(),
+      `SELECT count(*)::text AS n FROM "${stack.db.schema}".payout_bulks WHERE criteria->>'currency' = 'XYZ'`,
+    );
+    expect(bulks?.n).toBe('0');
+    const key = `bulk-reuse-${Date.now()}`;
+    const body = { currency: 'USD', method: 'bank_transfer', country: 'NZ' };
+    stack.expectStatus(
+      await stack.call('POST', '/v1/payouts/bulk', { idempotencyKey: key, body }),
+      202,
+      'bulk',
+    );
+    const again = await stack.call('POST', '/v1/payouts/bulk', {
+      idempotencyKey: key,
+      body: { ...body, country: 'AU' },
+    });
+    expect(again.status).toBe(422);
+    const missing = await stack.call('GET', '/v1/payouts/bulk/bulk_000000000000000000000000');
+    expect(missing.status).toBe(404);
+  });
+
+  it('finishes a bulk whose request died after its snapshot: payouts already started are not started twice', async () => {
     const e = await stack.createPayee({ credit: '20000', payee: { country: 'DE' } });
     const f = await stack.createPayee({ credit: '30000', payee: { country: 'DE' } });
     const key = `bulk-retry-${Date.now()}`;
-    // The first run started e's payout, then died before its answer was stored (nothing else committed).
     const bulkId = payoutIdFor('olga', `bulk:${key}`).replace(/^po_/, 'bulk_');
-    const first = payoutIdFor('olga', `bulk:${key}:${e}`);
+    const payoutIdOf = (payeeId: string) => payoutIdFor('olga', `bulk:${key}:${payeeId}`);
+    const body = { currency: 'USD', method: 'bank_transfer', country: 'DE', instant: true };
+    // The first request committed its snapshot and died before its workflow started; a wave of an earlier
+    // workflow run had started e's payout but died before marking it started.
+    await stack.services.bulks.snapshot(stack.db.em(), {
+      bulkId,
+      criteria: body as Parameters<typeof stack.services.bulks.snapshot>[1]['criteria'],
+      requestedBy: { actor: 'olga', role: 'operator' },
+      payoutIdOf,
+      audit: { actor: 'olga', role: 'operator', action: 'payout.bulk', objectType: 'bulk', objectId: bulkId },
+    });
     await stack.gateway.start({
-      payoutId: first,
+      payoutId: payoutIdOf(e),
       payeeId: e,
       amount: { amount: '20000', currency: 'USD', scale: 2 },
       method: 'bank_transfer',
@@ -610,8 +676,8 @@ describe('payout API', () => {
       requestedBy: { actor: 'olga', role: 'operator' },
       bulkId,
     });
-    await stack.waitForState(first, ['reserved', 'submitting', 'awaiting_confirmation', 'paid']);
-    const body = { currency: 'USD', method: 'bank_transfer', country: 'DE', instant: true };
+    await stack.waitForState(payoutIdOf(e), ['reserved', 'submitting', 'awaiting_confirmation', 'paid']);
+    // Balances have moved since (e's funds are held or paid): the retry keeps the snapshot's amounts.
     const retry = stack.expectStatus(
       await stack.call('POST', '/v1/payouts/bulk', {
         key: stack.keys.operator.key,
@@ -628,11 +694,19 @@ describe('payout API', () => {
         [p.payoutId, p.amount.amount],
       ]),
     );
-    expect(byPayee).toEqual({ [e]: [first, '20000'], [f]: [expect.any(String), '30000'] });
+    expect(byPayee).toEqual({ [e]: [payoutIdOf(e), '20000'], [f]: [payoutIdOf(f), '30000'] });
+    expect(await stack.bulkResult(bulkId)).toMatchObject({ payouts: { paid: 2 }, total: 2 });
     for (const [payoutId] of Object.values(byPayee) as [string, string][]) {
       expect((await stack.result(payoutId)).state).toBe('paid');
     }
     const listed = await stack.call('GET', `/v1/payouts?bulkId=${bulkId}`);
     expect(listed.body.items).toHaveLength(2);
+    const [audits] = await sql<{ n: string }>(
+      stack.db.em(),
+      `SELECT count(*)::text AS n FROM "${stack.db.schema}".audit_log WHERE object_id = $1`,
+      [bulkId],
+    );
+    expect(audits?.n).toBe('1');
+    await stack.assertInvariants();
   });
 });

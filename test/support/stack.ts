@@ -26,6 +26,7 @@ import {
 import { CreditGrantTimers } from '../../src/spendback/timers.ts';
 import { freePort } from '../../src/temporal/embedded-server.ts';
 import { createDisburseWorker, workflowsPath } from '../../src/worker/create-worker.ts';
+import { type BulkSummary, bulkWorkflowId } from '../../workflows/bulk-contract.ts';
 import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import { payoutWorkflowId } from '../../workflows/payout-contract.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -113,7 +114,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   // result or sleeps, so intermediate states are observable.
   const taskQueue = `payouts-${label}-${randomBytes(4).toString('hex')}`;
   const activities = createActivities(services);
-  const gateway = new PayoutGateway(temporal.client, taskQueue);
+  const gateway = new PayoutGateway(temporal.client, taskQueue, { bulkWindow: config.payouts.bulkWindow });
   const periodGateway = new PeriodGateway(temporal.client, taskQueue, {
     reminderMs: config.periods.reminderMs,
     escalationMs: config.periods.escalationMs,
@@ -290,6 +291,11 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     return (await handle(payoutId).result()) as PayoutStatus;
   }
 
+  /** Lets a bulk's workflow run to its end (the test server skips over its polls); its summary. */
+  async function bulkResult(bulkId: string): Promise<BulkSummary> {
+    return temporal.client.workflow.getHandle(bulkWorkflowId(bulkId)).result() as Promise<BulkSummary>;
+  }
+
   /** An approver API key with an enrolled TOTP secret; `code()` gives a fresh valid code. */
   async function approver(actor: string) {
     const key = await createApiKey(db.em(), { role: 'approver', actor });
@@ -413,6 +419,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     handle,
     waitForState,
     result,
+    bulkResult,
     approver,
     sandbox,
     settleByWebhook,

@@ -209,18 +209,60 @@ export const payoutListView = z
   })
   .meta({ id: 'PayoutList', description: 'A page of payouts' });
 
-export const bulkView = z
+export const bulkIdSchema = z
+  .string()
+  .regex(/^bulk_[a-z0-9]{8,64}$/, 'must be a bulk id such as bulk_3f9a…')
+  .describe('Bulk request id');
+
+export const bulkStatusView = z
   .object({
     bulkId: z.string().describe('Id of this bulk request (filter GET /v1/payouts?bulkId=)'),
+    status: z
+      .enum(['running', 'completed'])
+      .describe('running: payouts are being started or are in flight; completed: none is in flight any more'),
+    criteria: z.record(z.string(), z.unknown()).describe('The request as it was accepted'),
+    requestedBy: z.object({ actor: z.string(), role: z.string() }).describe('Who asked for it'),
+    createdAt: z.string().describe('When it was accepted (ISO 8601)'),
+    updatedAt: z.string().describe('Last change of its status (ISO 8601)'),
+    payouts: z
+      .object({
+        total: z.number().int().describe('Payouts this bulk makes'),
+        started: z.number().int().describe('Payouts whose workflow has started'),
+        byState: z
+          .record(z.string(), z.number().int())
+          .describe('Payouts per state now (not_started: still queued for a free slot)'),
+      })
+      .describe('How its payouts stand'),
+    skipped: z
+      .array(z.object({ payeeId: z.string(), reason: z.string() }).describe('A payee left out'))
+      .describe('Matching payees left out, with why'),
+    summary: z
+      .object({
+        bulkId: z.string(),
+        payouts: z.record(z.string(), z.number().int()),
+        total: z.number().int(),
+        skipped: z.number().int(),
+      })
+      .nullable()
+      .describe(
+        'Payouts per state when the bulk completed (also sent as payout.bulk_completed); null before',
+      ),
+  })
+  .meta({ id: 'BulkPayoutStatus', description: 'A bulk payout request and how its payouts stand' });
+
+export const bulkView = bulkStatusView
+  .extend({
     created: z
       .array(
         z
           .object({ payoutId: z.string(), payeeId: z.string(), amount: moneySchema })
-          .describe('A payout started'),
+          .describe('A payout of this bulk'),
       )
-      .describe('Payouts started'),
-    skipped: z
-      .array(z.object({ payeeId: z.string(), reason: z.string() }).describe('A payee left out'))
-      .describe('Matching payees left out, with why'),
+      .describe(
+        'Every payout this bulk makes, in the order they are started (each is listed by GET /v1/payouts/{id} once started)',
+      ),
   })
-  .meta({ id: 'BulkPayoutResult', description: 'What a bulk payout request started' });
+  .meta({
+    id: 'BulkPayoutResult',
+    description: 'A bulk payout request as accepted, with every payout it makes',
+  });

@@ -8,6 +8,7 @@ import { sql } from '../../db/sql.ts';
 import type { Ledger } from '../../ledger/index.ts';
 import { currencyOf, formatDecimal, parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
+import { BulkCriteriaMismatch, type BulkService } from '../../payouts/bulk.ts';
 import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
 import { redactForPayee } from '../../payouts/payee-view.ts';
 import { destinationKindFor, ledgerKeys, newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
@@ -17,6 +18,8 @@ import { ApiError } from '../errors.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
 import {
   bulkBody,
+  bulkIdSchema,
+  bulkStatusView,
   bulkView,
   createPayoutBody,
   decisionBody,
@@ -30,6 +33,7 @@ import {
 
 export interface PayoutRouteDeps {
   gateway: PayoutGateway;
+  bulks: BulkService;
   store: PayoutStore;
   ledger: Ledger;
   schema: string;
@@ -41,7 +45,7 @@ const idParams = z.strictObject({ id: payoutIdSchema });
 const actorOf = (ctx: Ctx): Actor => ({ actor: ctx.principal.actor, role: ctx.principal.role });
 
 export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
-  const { gateway, store, ledger } = deps;
+  const { gateway, store, ledger, bulks } = deps;
 
   async function loadVisible(ctx: Ctx, id: string): Promise<PayoutRecord> {
     const payout = await store.get(ctx.em, id);
@@ -228,84 +232,65 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       method: 'post',
       path: '/v1/payouts/bulk',
       summary: 'Pay out the full available balance of every payee matching criteria',
+      description:
+        'Commits a snapshot of the matching payees (each paid its whole available balance; excluded payees and ' +
+        'those without a destination for the method are skipped, with why) and starts the bulk workflow ' +
+        '`bulk-<bulkId>`, which starts the payouts in waves and finishes even if this request does not. ' +
+        'Follow it with GET /v1/payouts/bulk/{bulkId} or the payout.bulk_completed webhook.',
       tags: ['payouts'],
       roles: ['platform', 'operator'],
       body: bulkBody,
-      responses: { 202: { description: 'Payouts started', schema: bulkView } },
+      responses: {
+        202: { description: 'Bulk accepted; its workflow is starting the payouts', schema: bulkView },
+      },
+      // The acknowledgement is a workflow start: the snapshot is idempotent by bulk id (derived from caller +
+      // key) and the start by workflow id, so a request that died mid-way is finished by its retry.
+      idempotencyMode: 'lease',
       handler: async (ctx) => {
         const { body } = ctx;
+        currencyOf(body.currency);
         const requestKey = ctx.req.get('Idempotency-Key') ?? '';
-        const bulkId = payoutIdFor(ctx.principal.actor, `bulk:${requestKey}`).replace(/^po_/, 'bulk_');
-        const matches = await bulkCandidates(ctx.em, deps.schema, {
-          currency: body.currency,
-          kind: destinationKindFor[body.method],
-          minBalance: BigInt(body.minBalance ?? '1'),
-          country: body.country,
-          limit: body.limit ?? 10_000,
-        });
-        const excluded = new Set(body.excludePayeeIds ?? []);
-        const created: {
-          payoutId: string;
-          payeeId: string;
-          amount: { amount: string; currency: string; scale: number };
-        }[] = [];
-        const skipped: { payeeId: string; reason: string }[] = [];
-        // A retry of a run that died mid-way (same key, nothing stored): the payouts it already started hold
-        // their payees' funds, so balances no longer say what they were. Report them as they are, make sure
-        // each has its workflow, and only then pay the payees this bulk has not reached yet.
-        const earlier = await store.list(ctx.em, { bulkId, limit: 10_000 });
-        for (const r of earlier.items.reverse()) {
-          await gateway.start(payoutInputFrom(r));
-          created.push({
-            payoutId: r.id,
-            payeeId: r.payeeId,
-            amount: { amount: r.amount, currency: r.currency, scale: r.scale },
-          });
-        }
-        const reached = new Set(created.map((c) => c.payeeId));
-        for (const m of matches) {
-          if (reached.has(m.payeeId)) continue;
-          if (excluded.has(m.payeeId)) {
-            skipped.push({ payeeId: m.payeeId, reason: 'excluded by the request' });
-            continue;
-          }
-          if (!m.hasDestination) {
-            skipped.push({ payeeId: m.payeeId, reason: `no ${destinationKindFor[body.method]} destination` });
-            continue;
-          }
-          const payoutId = payoutIdFor(ctx.principal.actor, `bulk:${requestKey}:${m.payeeId}`);
-          const amount = { amount: m.available, currency: body.currency, scale: m.scale };
-          const input = {
-            payoutId,
-            payeeId: m.payeeId,
-            amount,
-            method: body.method,
-            instantRequested: body.instant ?? false,
-            requestedBy: actorOf(ctx as Ctx),
+        const actor = actorOf(ctx as Ctx);
+        const bulkId = payoutIdFor(actor.actor, `bulk:${requestKey}`).replace(/^po_/, 'bulk_');
+        await ctx.untilKeyHeld();
+        try {
+          await bulks.snapshot(ctx.em, {
             bulkId,
-          };
-          await store.insert(ctx.em, {
-            id: payoutId,
-            payeeId: m.payeeId,
-            amount: amount.amount,
-            currency: amount.currency,
-            scale: amount.scale,
-            method: body.method,
-            instantRequested: input.instantRequested,
-            requestedBy: input.requestedBy.actor,
-            requestedRole: input.requestedBy.role,
-            bulkId,
+            criteria: body,
+            requestedBy: actor,
+            payoutIdOf: (payeeId) => payoutIdFor(actor.actor, `bulk:${requestKey}:${payeeId}`),
+            audit: {
+              ...actor,
+              action: 'payout.bulk',
+              objectType: 'bulk',
+              objectId: bulkId,
+              requestId: ctx.requestId,
+            },
           });
-          await gateway.start(input);
-          created.push({ payoutId, payeeId: m.payeeId, amount });
+        } catch (err) {
+          if (!(err instanceof BulkCriteriaMismatch)) throw err;
+          throw new ApiError(
+            'idempotency_key_reused',
+            `Idempotency-Key "${requestKey}" already requested bulk ${bulkId} with other criteria; use a new key for a new bulk`,
+          );
         }
-        await ctx.audit({
-          action: 'payout.bulk',
-          objectType: 'bulk',
-          objectId: bulkId,
-          details: { criteria: body, created: created.length, skipped: skipped.length },
-        });
-        return { status: 202, body: { bulkId, created, skipped } };
+        await gateway.startBulk(bulkId);
+        const status = (await bulks.get(ctx.em, bulkId))!;
+        return { status: 202, body: { ...status, created: await bulks.payouts(ctx.em, bulkId) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payouts/bulk/:id',
+      summary: 'A bulk payout request and how its payouts stand',
+      tags: ['payouts'],
+      roles: ['platform', 'operator'],
+      params: z.strictObject({ id: bulkIdSchema }),
+      responses: { 200: { description: 'The bulk request', schema: bulkStatusView } },
+      handler: async (ctx) => {
+        const bulk = await bulks.get(ctx.em, ctx.params.id);
+        if (!bulk) throw new ApiError('not_found', `Bulk ${ctx.params.id} not found`);
+        return { status: 200, body: bulk };
       },
     }),
     defineRoute({
@@ -552,30 +537,4 @@ async function requestFacts(
         payoutExists: r.payout_exists,
       }
     : undefined;
-}
-
-/** Payees with at least `minBalance` available in the currency (plus whether they have the destination). */
-async function bulkCandidates(
-  em: EntityManager,
-  schema: string,
-  c: { currency: string; kind: string; minBalance: bigint; country?: string | undefined; limit: number },
-) {
-  const rows = await sql<{ payee_id: string; available: string; has_destination: boolean }>(
-    em,
-    `SELECT a.owner AS payee_id, a.balance::text AS available,
-            EXISTS (SELECT 1 FROM "${schema}".payee_destinations d WHERE d.payee_id = a.owner AND d.kind = $2)
-              AS has_destination
-       FROM "${schema}".ledger_accounts a JOIN "${schema}".payees p ON p.id = a.owner
-      WHERE a.kind = 'payee_available' AND a.currency = $1 AND a.balance >= $3
-        AND ($4::text IS NULL OR p.country = $4)
-      ORDER BY a.owner LIMIT $5`,
-    [c.currency, c.kind, c.minBalance.toString(), c.country ?? null, c.limit],
-  );
-  const scale = currencyOf(c.currency).exponent;
-  return rows.map((r) => ({
-    payeeId: r.payee_id,
-    available: r.available,
-    hasDestination: r.has_destination,
-    scale,
-  }));
 }

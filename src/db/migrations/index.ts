@@ -8,6 +8,7 @@ import * as spendback0060 from './0060-spendback.ts';
 import * as spendbackBonusClawback0061 from './0061-spendback-bonus-clawback.ts';
 import * as idempotencyLeases0070 from './0070-idempotency-leases.ts';
 import * as payoutDestinationPin0071 from './0071-payout-destination-pin.ts';
+import * as payoutBulks0072 from './0072-payout-bulks.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -31,4 +32,5 @@ export const migrations: readonly Migration[] = [
   spendbackBonusClawback0061,
   idempotencyLeases0070,
   payoutDestinationPin0071,
+  payoutBulks0072,
 ];

@@ -1,0 +1,126 @@
+// Bulk payouts run by their workflow (`bulk-<bulkId>`): the snapshot taken at the request, waves bounded by
+// the window, payees whose balance moved before their turn, the completion summary and its webhook event.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from '../../src/db/sql.ts';
+import type { BulkCriteria } from '../../src/payouts/bulk.ts';
+import { payoutIdFor } from '../../src/payouts/gateway.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+describe('bulk payouts', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('bulk', { env: { PAYOUT_BULK_WINDOW: '2' } });
+  });
+  afterEach(async () => {
+    await stack.assertInvariants();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const operator = { actor: 'olga', role: 'operator' as const };
+
+  /** Commits a bulk's snapshot as the API does, for payees of `country`; returns its id and payout ids. */
+  async function snapshot(country: string, extra: Partial<BulkCriteria> = {}) {
+    const key = `bulk-${country}-${Date.now()}`;
+    const bulkId = payoutIdFor('olga', `bulk:${key}`).replace(/^po_/, 'bulk_');
+    const payoutIdOf = (payeeId: string) => payoutIdFor('olga', `bulk:${key}:${payeeId}`);
+    const created = await stack.services.bulks.snapshot(stack.db.em(), {
+      bulkId,
+      criteria: { currency: 'USD', method: 'bank_transfer', country, instant: true, ...extra },
+      requestedBy: operator,
+      payoutIdOf,
+      audit: { ...operator, action: 'payout.bulk', objectType: 'bulk', objectId: bulkId },
+    });
+    expect(created).toBe(true);
+    return { bulkId, payoutIdOf };
+  }
+
+  it('starts payouts in waves of at most the window, then completes with a summary and its webhook event', async () => {
+    const payees: string[] = [];
+    for (let i = 0; i < 5; i++)
+      payees.push(await stack.createPayee({ credit: `${1000 + i}`, payee: { country: 'FR' } }));
+    const { bulkId, payoutIdOf } = await snapshot('FR');
+    const noop = () => {};
+    // Without a worker nothing started finishes: the window (2) caps what a wave starts.
+    await stack.stopWorker();
+    try {
+      expect(await stack.services.bulks.startWave(stack.gateway, bulkId, 2, noop)).toEqual({
+        started: 2,
+        inFlight: 2,
+        waiting: 3,
+        total: 5,
+      });
+      expect(await stack.services.bulks.startWave(stack.gateway, bulkId, 2, noop)).toEqual({
+        started: 0,
+        inFlight: 2,
+        waiting: 3,
+        total: 5,
+      });
+    } finally {
+      await stack.startWorker();
+    }
+    // In the order of the snapshot (payee id): the first two.
+    const ordered = [...payees].sort();
+    for (const p of ordered.slice(0, 2)) expect((await stack.result(payoutIdOf(p))).state).toBe('paid');
+    const status = await stack.call('GET', `/v1/payouts/bulk/${bulkId}`);
+    expect(status.body.payouts).toEqual({ total: 5, started: 2, byState: { paid: 2, not_started: 3 } });
+
+    // The workflow starts the rest (two, then one) and completes once none is in flight.
+    await stack.gateway.startBulk(bulkId);
+    const summary = await stack.bulkResult(bulkId);
+    expect(summary).toEqual({ bulkId, payouts: { paid: 5 }, total: 5, skipped: 0 });
+    for (const p of payees) {
+      const payout = await stack.result(payoutIdOf(p));
+      expect(payout.state).toBe('paid');
+    }
+    const done = stack.expectStatus(
+      await stack.call('GET', `/v1/payouts/bulk/${bulkId}`),
+      200,
+      'bulk status',
+    );
+    expect(done.body).toMatchObject({
+      status: 'completed',
+      summary,
+      payouts: { started: 5, byState: { paid: 5 } },
+    });
+    const [event] = await sql<{ type: string; payload: unknown }>(
+      stack.db.em(),
+      `SELECT type, payload FROM "${stack.db.schema}".webhook_outbox WHERE id = $1`,
+      [`payout.bulk_completed:${bulkId}`],
+    );
+    expect(event?.type).toBe('payout.bulk_completed');
+    // Starting the workflow again (a retried request) changes nothing.
+    await stack.gateway.startBulk(bulkId);
+    expect(await stack.bulkResult(bulkId)).toEqual(summary);
+  });
+
+  it('pays the snapshot amounts: a payee who spent the balance before their turn is rejected, nobody is paid twice', async () => {
+    const spender = await stack.createPayee({ credit: '5000', payee: { country: 'IT' } });
+    const saver = await stack.createPayee({ credit: '7000', payee: { country: 'IT' } });
+    const { bulkId, payoutIdOf } = await snapshot('IT');
+    // Before the bulk's workflow runs, the spender withdraws everything themselves.
+    const own = await stack.requestPayout(spender, '5000', { instant: true });
+    expect((await stack.result(own)).state).toBe('paid');
+
+    await stack.gateway.startBulk(bulkId);
+    expect(await stack.bulkResult(bulkId)).toEqual({
+      bulkId,
+      payouts: { paid: 1, rejected: 1 },
+      total: 2,
+      skipped: 0,
+    });
+    const rejected = await stack.result(payoutIdOf(spender));
+    expect(rejected.state).toBe('rejected');
+    expect(rejected.reasons.map((r) => r.code)).toContain('insufficient_funds');
+    expect((await stack.result(payoutIdOf(saver))).state).toBe('paid');
+    const wallet = await stack.call('GET', `/v1/payees/${saver}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('0');
+  });
+
+  it('a bulk with nothing to pay completes at once', async () => {
+    const { bulkId } = await snapshot('IS', { minBalance: '999999999' });
+    await stack.gateway.startBulk(bulkId);
+    expect(await stack.bulkResult(bulkId)).toEqual({ bulkId, payouts: {}, total: 0, skipped: 0 });
+  });
+});
