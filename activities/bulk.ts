@@ -12,7 +12,12 @@ export function createBulkActivities(service: BulkService): BulkActivities {
       const payouts = new PayoutGateway(ctx.client, ctx.info.taskQueue);
       return service.startWave(payouts, bulkId, window, () => ctx.heartbeat());
     },
-    completeBulk: ({ bulkId }) => service.complete(bulkId),
+    cancelBulkPayouts: ({ bulkId, ...cancellation }) => {
+      const ctx = Context.current();
+      const payouts = new PayoutGateway(ctx.client, ctx.info.taskQueue);
+      return service.cancelRemaining(payouts, bulkId, cancellation, () => ctx.heartbeat());
+    },
+    completeBulk: ({ bulkId, cancellation }) => service.complete(bulkId, cancellation),
     deliverBulkWebhook: ({ eventId }) => service.deliverWebhook(eventId),
   };
 }

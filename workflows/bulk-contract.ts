@@ -1,7 +1,7 @@
 // The bulk payout workflow's public contract (id `bulk-<bulkId>`): input, progress and the activity
 // interface. The API imports these same definitions.
-import { defineQuery } from '@temporalio/workflow';
-import type { PayoutWave } from './payout-contract.ts';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Actor, PayoutWave } from './payout-contract.ts';
 
 export const bulkWorkflowId = (bulkId: string) => `bulk-${bulkId}`;
 
@@ -24,6 +24,21 @@ export interface BulkSummary {
   payouts: Record<string, number>;
   total: number;
   skipped: number;
+  cancellation?: BulkCancellation;
+}
+
+export interface BulkCancelRequest {
+  by: Actor;
+  reason: string;
+}
+
+/** A cancel of the whole bulk: who and why; once carried out, what it stopped and what it could not. */
+export interface BulkCancellation extends BulkCancelRequest {
+  at: string;
+  /** Payouts not started yet, moved to the skipped list. */
+  dropped?: number;
+  /** Started payouts already with a provider (or otherwise past cancelling): they run to their end. */
+  refused?: number;
 }
 
 export interface BulkProgress {
@@ -36,13 +51,21 @@ export interface BulkProgress {
   /** Payouts this bulk makes; -1 until the first wave counted them. */
   total: number;
   continuedAsNew: number;
+  cancellation?: BulkCancellation;
   summary?: BulkSummary;
 }
 
 export const bulkProgressQuery = defineQuery<BulkProgress>('bulkProgress');
 
+/** Cancels the bulk: no further payout starts, and started ones not yet submitted are cancelled. */
+export const cancelBulkUpdate = defineUpdate<BulkProgress, [BulkCancelRequest]>('cancelBulk');
+
 export interface BulkActivities {
   startBulkWave(input: { bulkId: string; window: number }): Promise<PayoutWave>;
-  completeBulk(input: { bulkId: string }): Promise<BulkSummary>;
+  /** Idempotent: a repeat finds nothing left to drop, and payouts it cancelled are final. */
+  cancelBulkPayouts(
+    input: { bulkId: string } & BulkCancellation,
+  ): Promise<{ dropped: number; refused: number }>;
+  completeBulk(input: { bulkId: string; cancellation?: BulkCancellation }): Promise<BulkSummary>;
   deliverBulkWebhook(input: { eventId: string }): Promise<void>;
 }

@@ -2,8 +2,17 @@
 // workflow's activities see them. The request commits a snapshot once — who is paid which amount, who is
 // skipped and why — and the workflow `bulk-<bulkId>` starts those payouts in waves (`startPayoutWave`).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type BulkSummary, bulkCompletedEventId } from '../../workflows/bulk-contract.ts';
-import type { Actor, PayoutMethod, PayoutWave } from '../../workflows/payout-contract.ts';
+import {
+  type BulkCancellation,
+  type BulkSummary,
+  bulkCompletedEventId,
+} from '../../workflows/bulk-contract.ts';
+import {
+  type Actor,
+  FINAL_STATES,
+  type PayoutMethod,
+  type PayoutWave,
+} from '../../workflows/payout-contract.ts';
 import { canonicalJson } from '../api/idempotency.ts';
 import { type AuditRecord, recordAudit } from '../audit/audit.ts';
 import { qualify } from '../db/identifiers.ts';
@@ -11,7 +20,7 @@ import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
 import { money } from '../money/index.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
-import type { PayoutGateway } from './gateway.ts';
+import { PayoutDecisionRefused, type PayoutGateway } from './gateway.ts';
 import { destinationKindFor } from './service.ts';
 import { type PayoutQueue, queueOutcomes, startPayoutWave } from './waves.ts';
 
@@ -44,6 +53,7 @@ export interface BulkRecord {
   requestedBy: Actor;
   createdAt: string;
   updatedAt: string;
+  cancellation: BulkCancellation | null;
   summary: BulkSummary | null;
 }
 
@@ -85,10 +95,11 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
       requested_role: Actor['role'];
       created_at: Date | string;
       updated_at: Date | string;
+      cancellation: BulkCancellation | null;
       summary: BulkSummary | null;
     }>(
       em,
-      `SELECT criteria, status, requested_by, requested_role, created_at, updated_at, summary
+      `SELECT criteria, status, requested_by, requested_role, created_at, updated_at, cancellation, summary
          FROM ${t.bulks} WHERE id = $1`,
       [bulkId],
     );
@@ -100,6 +111,7 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
           requestedBy: { actor: r.requested_by, role: r.requested_role },
           createdAt: new Date(r.created_at).toISOString(),
           updatedAt: new Date(r.updated_at).toISOString(),
+          cancellation: r.cancellation,
           summary: r.summary,
         }
       : undefined;
@@ -272,8 +284,67 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
       });
     },
 
+    /**
+     * Carries out a cancel of the whole bulk: payouts not started yet move to the skipped list (with who
+     * cancelled and why), started ones are cancelled where they still can be (not yet with a provider); the
+     * others (`refused`) run to their end. Safe to repeat.
+     */
+    async cancelRemaining(
+      gateway: PayoutGateway,
+      bulkId: string,
+      c: BulkCancellation,
+      heartbeat: () => void,
+    ): Promise<{ dropped: number; refused: number }> {
+      const reason = `bulk cancelled by ${c.by.actor}: ${c.reason}`;
+      await db.em().transactional(async (tx) => {
+        await sql(
+          tx,
+          `WITH dropped AS (DELETE FROM ${t.queue} WHERE bulk_id = $1 AND NOT started RETURNING payee_id)
+           INSERT INTO ${t.skipped} (bulk_id, payee_id, reason) SELECT $1, payee_id, $2 FROM dropped
+           ON CONFLICT (bulk_id, payee_id) DO NOTHING`,
+          [bulkId, reason],
+        );
+        await sql(tx, `UPDATE ${t.bulks} SET cancellation = $2::jsonb, updated_at = now() WHERE id = $1`, [
+          bulkId,
+          JSON.stringify(c),
+        ]);
+      });
+      const open = await sql<{ payout_id: string }>(
+        db.em(),
+        `SELECT q.payout_id FROM ${t.queue} q LEFT JOIN ${qualify(db.schema, 'payouts')} p ON p.id = q.payout_id
+          WHERE q.bulk_id = $1 AND q.started AND (p.id IS NULL OR NOT p.status = ANY($2::text[]))
+          ORDER BY q.seq`,
+        [bulkId, FINAL_STATES],
+      );
+      let refused = 0;
+      for (let i = 0; i < open.length; i += 25) {
+        await Promise.all(
+          open.slice(i, i + 25).map(async ({ payout_id }) => {
+            try {
+              await gateway.cancel(payout_id, c.by, reason);
+            } catch (err) {
+              if (!(err instanceof PayoutDecisionRefused)) throw err;
+              refused += 1;
+            }
+          }),
+        );
+        heartbeat();
+      }
+      const [dropped] = await sql<{ n: string }>(
+        db.em(),
+        `SELECT count(*)::text AS n FROM ${t.skipped} WHERE bulk_id = $1 AND reason = $2`,
+        [bulkId, reason],
+      );
+      const done = { dropped: Number(dropped?.n ?? 0), refused };
+      await sql(db.em(), `UPDATE ${t.bulks} SET cancellation = $2::jsonb, updated_at = now() WHERE id = $1`, [
+        bulkId,
+        JSON.stringify({ ...c, ...done }),
+      ]);
+      return done;
+    },
+
     /** Records how the bulk's payouts stand, with its `payout.bulk_completed` event (same transaction). */
-    async complete(bulkId: string): Promise<BulkSummary> {
+    async complete(bulkId: string, cancellation?: BulkCancellation): Promise<BulkSummary> {
       return db.em().transactional(async (em) => {
         const payouts = await queueOutcomes(em, db.schema, queueOf(bulkId));
         const [skipped] = await sql<{ n: string }>(
@@ -286,6 +357,7 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
           payouts,
           total: Object.values(payouts).reduce((a, b) => a + b, 0),
           skipped: Number(skipped?.n ?? 0),
+          ...(cancellation ? { cancellation } : {}),
         };
         await sql(
           em,

@@ -8,7 +8,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { bulkPayoutWorkflow } from '../../workflows/bulk.ts';
-import { bulkWorkflowId } from '../../workflows/bulk-contract.ts';
+import { type BulkProgress, bulkWorkflowId, cancelBulkUpdate } from '../../workflows/bulk-contract.ts';
 import type { payoutWorkflow } from '../../workflows/payout.ts';
 import {
   type Actor,
@@ -97,6 +97,25 @@ export class PayoutGateway {
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       }),
     );
+  }
+
+  /** Cancels the bulk (its workflow's validator may refuse: already cancelled, or nothing left to stop). */
+  async cancelBulk(bulkId: string, by: Actor, reason: string): Promise<BulkProgress> {
+    try {
+      return await this.#client.workflow
+        .getHandle(bulkWorkflowId(bulkId))
+        .executeUpdate(cancelBulkUpdate, { args: [{ by, reason }] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new PayoutDecisionRefused(err.cause?.message ?? err.message);
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        throw new PayoutDecisionRefused(
+          `bulk ${bulkId} has finished or never started; there is nothing to cancel`,
+        );
+      }
+      throw err;
+    }
   }
 
   /** Live state from the workflow (running or closed); undefined when no workflow exists. */

@@ -106,6 +106,13 @@ describe('payout API', () => {
         allowed: ['platform', 'operator'],
       },
       {
+        route: 'POST /v1/payouts/bulk/:id/cancel',
+        path: () => '/v1/payouts/bulk/bulk_000000000000000000000000/cancel',
+        body: () => ({ reason: 'role check' }),
+        allowed: ['platform', 'operator'],
+        missingObject: true,
+      },
+      {
         route: 'GET /v1/payouts/bulk/:id',
         path: () => '/v1/payouts/bulk/bulk_000000000000000000000000',
         allowed: ['platform', 'operator'],

@@ -152,6 +152,64 @@ describe('bulk payouts', () => {
     expect(wallet.body.balances[0].available.amount).toBe('0');
   });
 
+  it('cancels a bulk: payouts not started are dropped, started ones still waiting are cancelled, funds released', async () => {
+    const payees: string[] = [];
+    for (let i = 0; i < 4; i++)
+      payees.push(await stack.createPayee({ credit: `${2000 + i}`, payee: { country: 'ES' } }));
+    // Scheduled (not instant): started payouts wait for the payout window, where a cancel still reaches them.
+    const { bulkId, payoutIdOf } = await snapshot('ES', { instant: false });
+    await stack.stopWorker();
+    let cancel: ReturnType<typeof stack.call>;
+    try {
+      expect(await stack.services.bulks.startWave(stack.gateway, bulkId, 2, () => {})).toMatchObject({
+        started: 2,
+      });
+      await stack.gateway.startBulk(bulkId);
+      // Answered once a worker has taken the update (the bulk's first task).
+      cancel = stack.call('POST', `/v1/payouts/bulk/${bulkId}/cancel`, {
+        key: stack.keys.operator.key,
+        body: { reason: 'wrong country selected' },
+      });
+    } finally {
+      await stack.startWorker();
+    }
+    const accepted = stack.expectStatus(await cancel, 202, 'bulk cancel');
+    expect(accepted.body.cancellation).toMatchObject({ by: operator, reason: 'wrong country selected' });
+
+    const summary = await stack.bulkResult(bulkId);
+    expect(summary).toMatchObject({
+      payouts: { cancelled: 2 },
+      total: 2,
+      skipped: 2,
+      cancellation: { by: operator, reason: 'wrong country selected', dropped: 2, refused: 0 },
+    });
+    const [first, second, third, fourth] = [...payees].sort();
+    for (const p of [first!, second!]) expect((await stack.result(payoutIdOf(p))).state).toBe('cancelled');
+    for (const p of [third!, fourth!]) expect(await stack.gateway.status(payoutIdOf(p))).toBeUndefined();
+    for (const [i, p] of payees.entries()) {
+      const wallet = await stack.call('GET', `/v1/payees/${p}/wallet`);
+      expect(wallet.body.balances[0].available.amount).toBe(`${2000 + i}`);
+    }
+    const status = await stack.call('GET', `/v1/payouts/bulk/${bulkId}`);
+    expect(status.body.status).toBe('completed');
+    expect(status.body.skipped).toEqual(
+      [third, fourth].map((payeeId) => ({
+        payeeId,
+        reason: 'bulk cancelled by olga: wrong country selected',
+      })),
+    );
+    const again = await stack.call('POST', `/v1/payouts/bulk/${bulkId}/cancel`, {
+      key: stack.keys.operator.key,
+      body: { reason: 'once more' },
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toMatch(/finished|already cancelled/);
+    const missing = await stack.call('POST', '/v1/payouts/bulk/bulk_000000000000000000000000/cancel', {
+      body: { reason: 'no such bulk' },
+    });
+    expect(missing.status).toBe(404);
+  });
+
   it('a bulk with nothing to pay completes at once', async () => {
     const { bulkId } = await snapshot('IS', { minBalance: '999999999' });
     await stack.gateway.startBulk(bulkId);

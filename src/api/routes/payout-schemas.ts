@@ -214,6 +214,20 @@ export const bulkIdSchema = z
   .regex(/^bulk_[a-z0-9]{8,64}$/, 'must be a bulk id such as bulk_3f9a…')
   .describe('Bulk request id');
 
+const bulkCancellation = z
+  .object({
+    by: z.object({ actor: z.string(), role: z.string() }),
+    reason: z.string(),
+    at: z.string().describe('When it was asked for (ISO 8601)'),
+    dropped: z.number().int().optional().describe('Payouts not started yet, moved to the skipped list'),
+    refused: z
+      .number()
+      .int()
+      .optional()
+      .describe('Started payouts past cancelling (already with a provider): they run to their end'),
+  })
+  .describe('A cancel of the whole bulk');
+
 export const bulkStatusView = z
   .object({
     bulkId: z.string().describe('Id of this bulk request (filter GET /v1/payouts?bulkId=)'),
@@ -235,13 +249,19 @@ export const bulkStatusView = z
       .describe('How its payouts stand'),
     skipped: z
       .array(z.object({ payeeId: z.string(), reason: z.string() }).describe('A payee left out'))
-      .describe('Matching payees left out, with why'),
+      .describe('Matching payees left out (or dropped by a cancel), with why'),
+    cancellation: bulkCancellation
+      .nullable()
+      .describe(
+        'The cancel of the whole bulk, once asked for (dropped/refused once carried out); null if none',
+      ),
     summary: z
       .object({
         bulkId: z.string(),
         payouts: z.record(z.string(), z.number().int()),
         total: z.number().int(),
         skipped: z.number().int(),
+        cancellation: bulkCancellation.optional(),
       })
       .nullable()
       .describe(

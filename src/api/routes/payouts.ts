@@ -3,6 +3,7 @@
 // payout's workflow; the workflow's validators refuse what is not allowed now (409 with its reason).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
+import type { BulkProgress } from '../../../workflows/bulk-contract.ts';
 import type { Actor, PayoutStatus } from '../../../workflows/payout-contract.ts';
 import { sql } from '../../db/sql.ts';
 import type { Ledger } from '../../ledger/index.ts';
@@ -277,6 +278,46 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         await gateway.startBulk(bulkId);
         const status = (await bulks.get(ctx.em, bulkId))!;
         return { status: 202, body: { ...status, created: await bulks.payouts(ctx.em, bulkId) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/payouts/bulk/:id/cancel',
+      summary: 'Cancel a bulk: start no more of its payouts, cancel those not yet with a provider',
+      description:
+        'Payouts of the bulk not started yet are dropped (listed as skipped); started ones still waiting ' +
+        '(approval, payout window, compliance) are cancelled with their funds released; those already submitted ' +
+        'to a provider run to their end. Carried out by the bulk workflow; follow with GET /v1/payouts/bulk/{id}.',
+      tags: ['payouts'],
+      roles: ['platform', 'operator'],
+      params: z.strictObject({ id: bulkIdSchema }),
+      body: reasonBody,
+      responses: {
+        202: { description: 'Cancel accepted; the bulk workflow is carrying it out', schema: bulkStatusView },
+        409: { description: 'Refused now: already cancelled, or nothing left to start or in flight' },
+      },
+      handler: async (ctx) => {
+        if (!(await bulks.get(ctx.em, ctx.params.id)))
+          throw new ApiError('not_found', `Bulk ${ctx.params.id} not found`);
+        let progress: BulkProgress;
+        try {
+          progress = await gateway.cancelBulk(ctx.params.id, actorOf(ctx as Ctx), ctx.body.reason);
+        } catch (err) {
+          if (err instanceof PayoutDecisionRefused) throw new ApiError('conflict', err.message);
+          throw err;
+        }
+        await ctx.audit({
+          action: 'payout.bulk_cancel',
+          objectType: 'bulk',
+          objectId: ctx.params.id,
+          details: { reason: ctx.body.reason },
+        });
+        // The workflow records the cancel in the database when it carries it out; until then its answer says it.
+        const bulk = (await bulks.get(ctx.em, ctx.params.id))!;
+        return {
+          status: 202,
+          body: { ...bulk, cancellation: bulk.cancellation ?? progress.cancellation ?? null },
+        };
       },
     }),
     defineRoute({

@@ -15,6 +15,7 @@ CREATE TABLE payout_bulks (
   requested_by text NOT NULL,
   requested_role text NOT NULL,
   status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'completed')),
+  cancellation jsonb,
   summary jsonb,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
