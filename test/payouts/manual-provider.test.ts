@@ -1,7 +1,8 @@
 // The manual provider's operator routes over HTTP, end to end: GET /v1/providers/:name/export.csv (masked
 // CSV of the payouts queued for offline processing) and POST /v1/providers/:name/import (the operator's
-// paid/failed results, each signalled to its payout workflow). A paid row settles the payout; a failed row
-// fails it over to the next provider, or fails it with the hold released when no provider is left. An invalid
+// paid/failed/returned results, each signalled to its payout workflow). A paid row settles the payout; a
+// failed row fails it over to the next provider, or fails it with the hold released when no provider is left;
+// a returned row posts the money back to the wallet. An invalid
 // file is refused as a whole with 4xx problem+json and writes nothing.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
@@ -61,6 +62,15 @@ describe('manual provider routes', () => {
       [payoutId],
     );
     return row;
+  }
+
+  async function manualKey(payoutId: string) {
+    const [row] = await sql<{ idempotency_key: string }>(
+      stack.db.em(),
+      `SELECT idempotency_key FROM "${stack.db.schema}".manual_payouts WHERE payout_id = $1`,
+      [payoutId],
+    );
+    return row!.idempotency_key;
   }
 
   async function signals(payoutId: string) {
@@ -188,6 +198,36 @@ describe('manual provider routes', () => {
       `SELECT action, actor FROM "${stack.db.schema}".audit_log WHERE action = 'provider.manual_import'`,
     );
     expect(audit).toEqual(expect.arrayContaining([{ action: 'provider.manual_import', actor: 'olga' }]));
+  });
+
+  it('import of a returned row: the money paid offline came back, so the payout is returned and the wallet credited', async () => {
+    // Returned while the workflow still watches for returns, and after it closed (the API posts it back).
+    for (const when of ['watching', 'closed'] as const) {
+      const { payeeId, payoutId } = await queuedPayout();
+      const exported = stack.expectStatus(await exportCsv(), 200, 'export').text;
+      stack.expectStatus(await importCsv(filled(exported, payoutId, 'paid')), 200, 'import paid');
+      if (when === 'watching') await stack.waitForState(payoutId, ['paid']);
+      else expect((await stack.result(payoutId)).state).toBe('paid');
+      const returned = `${payoutId},${await manualKey(payoutId)},returned,R03 no account`;
+      const res = stack.expectStatus(await importCsv(returned), 200, `import returned (${when})`);
+      expect(res.body).toMatchObject({ applied: 1, unchanged: 0 });
+      expect(await manualRow(payoutId)).toMatchObject({ state: 'returned', reason: 'R03 no account' });
+      if (when === 'watching') expect((await stack.result(payoutId)).state).toBe('returned');
+      const payout = await stack.call('GET', `/v1/payouts/${payoutId}`);
+      expect(payout.body.state).toBe('returned');
+      expect(payout.body.ledger.map((l: { step: string }) => l.step)).toEqual(['hold', 'settle', 'return']);
+      const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+      expect(wallet.body.balances[0]).toMatchObject({
+        available: { amount: '10000' },
+        held: { amount: '0' },
+      });
+      // Importing it again changes nothing (no second credit).
+      const again = stack.expectStatus(await importCsv(returned), 200, 'import returned again');
+      expect(again.body).toMatchObject({ applied: 0, unchanged: 1 });
+      await assertInvariants();
+      const after = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+      expect(after.body.balances[0].available.amount).toBe('10000');
+    }
   });
 
   it('import of a failed row: the payout fails over to the next provider, which pays it', async () => {

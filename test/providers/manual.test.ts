@@ -132,6 +132,56 @@ describe('ManualProvider', () => {
     expect(isProviderError(err) && err.kind === 'hard_decline').toBe(true);
   });
 
+  it('imports a return of a paid row (money came back), only for paid rows and with a reason', async () => {
+    const p = new ManualProvider({ name: 'manual_r', db });
+    const a = request();
+    const queued = request();
+    await p.submit(a);
+    await p.submit(queued);
+    await p.exportQueued();
+    expect((await p.importResults(`${a.payoutId},${a.idempotencyKey},paid,`)).ok).toBe(true);
+
+    const refused = await p.importResults(
+      [
+        `${a.payoutId},${a.idempotencyKey},returned,`,
+        `${queued.payoutId},${queued.idempotencyKey},returned,Account closed`,
+      ].join('\n'),
+    );
+    expect(refused).toEqual({
+      ok: false,
+      errors: [
+        { line: 1, message: 'a returned row needs a reason' },
+        { line: 2, message: `payout ${queued.payoutId} is exported; only a paid payout can be returned` },
+      ],
+    });
+    expect((await p.status(a.idempotencyKey)).state).toBe('paid');
+
+    const returned = `${a.payoutId},${a.idempotencyKey},returned,R03 no account`;
+    const result = await p.importResults(returned);
+    expect(result).toEqual({
+      ok: true,
+      applied: 1,
+      unchanged: 0,
+      events: [
+        expect.objectContaining({
+          eventId: `manual_r.returned.${a.idempotencyKey}`,
+          payoutId: a.payoutId,
+          type: 'returned',
+          reason: 'R03 no account',
+        }),
+      ],
+    });
+    expect(await p.status(a.idempotencyKey)).toMatchObject({ state: 'returned', reason: 'R03 no account' });
+    // Re-import: unchanged, same event. A returned row is neither paid again nor cancellable, nor "paid" again.
+    expect(await p.importResults(returned)).toMatchObject({ ok: true, applied: 0, unchanged: 1 });
+    expect((await p.submit(a)).state).toBe('paid');
+    expect(await p.cancel(a.idempotencyKey)).toMatchObject({ cancelled: false, state: 'paid' });
+    expect(await p.importResults(`${a.payoutId},${a.idempotencyKey},paid,`)).toEqual({
+      ok: false,
+      errors: [{ line: 1, message: `payout ${a.payoutId} is already returned; cannot change it to paid` }],
+    });
+  });
+
   it('imports a filled-in export file (columns found by header name)', async () => {
     const p = new ManualProvider({ name: 'manual_b', db });
     const a = request();
@@ -172,7 +222,7 @@ describe('ManualProvider', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors.map((e) => e.line)).toEqual([2, 3, 4, 5, 6]);
-    expect(result.errors[0]?.message).toMatch(/outcome must be "paid" or "failed"/);
+    expect(result.errors[0]?.message).toMatch(/outcome must be "paid", "failed" or "returned"/);
     expect(result.errors[1]?.message).toMatch(/needs a reason.*already appears on line 2/);
     expect(result.errors[2]?.message).toMatch(/no payout queued/);
     expect(result.errors[4]?.message).toMatch(/cancelled/);

@@ -62,7 +62,8 @@ export function providerRoutes(deps: {
     defineRoute({
       method: 'post',
       path: '/v1/providers/:name/import',
-      summary: 'Import manual payout results (paid/failed per row); each result is signalled to its payout',
+      summary:
+        'Import manual payout results (paid/failed, later returned, per row); each result is signalled to its payout',
       tags: ['providers'],
       roles: ['operator'],
       params: nameParams,

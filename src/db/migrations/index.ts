@@ -9,6 +9,7 @@ import * as spendbackBonusClawback0061 from './0061-spendback-bonus-clawback.ts'
 import * as idempotencyLeases0070 from './0070-idempotency-leases.ts';
 import * as payoutDestinationPin0071 from './0071-payout-destination-pin.ts';
 import * as payoutBulks0072 from './0072-payout-bulks.ts';
+import * as manualReturns0073 from './0073-manual-returns.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -33,4 +34,5 @@ export const migrations: readonly Migration[] = [
   idempotencyLeases0070,
   payoutDestinationPin0071,
   payoutBulks0072,
+  manualReturns0073,
 ];

@@ -23,7 +23,11 @@ import type {
 import { refuseVoidedKey, voidUnseenKey } from '../voided-keys.ts';
 import { CsvError, neutraliseFormula, parseCsv, toCsv } from './csv.ts';
 
-export type ManualState = 'queued' | 'exported' | 'paid' | 'failed' | 'cancelled';
+/** What an operator can report for a row: the offline payment was made, was not, or came back later. */
+const IMPORT_OUTCOMES = ['paid', 'failed', 'returned'] as const;
+type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
+
+export type ManualState = 'queued' | 'exported' | 'paid' | 'failed' | 'cancelled' | 'returned';
 
 export interface ManualProviderOptions {
   name: string;
@@ -197,15 +201,19 @@ export class ManualProvider implements PayoutProvider {
     if (row.state === 'failed' || row.state === 'cancelled') {
       throw new ProviderError(this.name, 'hard_decline', `already_${row.state}`, row.reason ?? row.state);
     }
-    return { state: row.state === 'paid' ? 'paid' : 'pending', providerRef: row.provider_ref };
+    // A returned row was paid (the money came back later): a repeated submit must not pay it again.
+    return {
+      state: row.state === 'paid' || row.state === 'returned' ? 'paid' : 'pending',
+      providerRef: row.provider_ref,
+    };
   }
 
   async status(idempotencyKey: string): Promise<ProviderStatus> {
     const row = await this.#find(this.#db.em(), idempotencyKey);
     if (!row) return { state: 'not_found' };
     const state =
-      row.state === 'paid'
-        ? 'paid'
+      row.state === 'paid' || row.state === 'returned'
+        ? row.state
         : row.state === 'failed' || row.state === 'cancelled'
           ? 'failed'
           : 'pending';
@@ -235,7 +243,8 @@ export class ManualProvider implements PayoutProvider {
     if (row.state === 'cancelled' || row.state === 'failed') {
       return { cancelled: true, state: 'failed', reason: row.reason ?? row.state };
     }
-    if (row.state === 'paid') return { cancelled: false, state: 'paid', reason: 'already paid' };
+    if (row.state === 'paid' || row.state === 'returned')
+      return { cancelled: false, state: 'paid', reason: `already ${row.state}` };
     return {
       cancelled: false,
       state: 'pending',
@@ -302,8 +311,8 @@ export class ManualProvider implements PayoutProvider {
   }
 
   /**
-   * Imports operator results: rows `payout_id,idempotency_key,outcome,reason` (outcome `paid` or `failed`;
-   * reason required for failed). A header row is optional; with one, columns are found by name and other
+   * Imports operator results: rows `payout_id,idempotency_key,outcome,reason` (outcome `paid`, `failed`, or
+   * `returned` for a paid payout whose money came back; reason required for failed and returned). A header row is optional; with one, columns are found by name and other
    * columns (e.g. a filled-in export) are ignored. All-or-nothing: any invalid row → nothing applied and
    * every error is returned with its line number. Re-importing the same result is a no-op that returns the
    * same events (stable event ids), so a caller that crashed before signalling can simply import again.
@@ -347,7 +356,7 @@ export class ManualProvider implements PayoutProvider {
       const planned: {
         line: number;
         row: ManualRow;
-        outcome: 'paid' | 'failed';
+        outcome: ImportOutcome;
         reason: string;
         change: boolean;
       }[] = [];
@@ -359,9 +368,10 @@ export class ManualProvider implements PayoutProvider {
         const problems: string[] = [];
         if (!payoutId) problems.push('payout_id is empty');
         if (!key) problems.push('idempotency_key is empty');
-        if (outcome !== 'paid' && outcome !== 'failed')
-          problems.push(`outcome must be "paid" or "failed", got "${outcome}"`);
-        if (outcome === 'failed' && !reason) problems.push('a failed row needs a reason');
+        if (!IMPORT_OUTCOMES.includes(outcome as ImportOutcome))
+          problems.push(`outcome must be "paid", "failed" or "returned", got "${outcome}"`);
+        if ((outcome === 'failed' || outcome === 'returned') && !reason)
+          problems.push(`a ${outcome} row needs a reason`);
         if (key && seen.has(key))
           problems.push(`idempotency_key ${key} already appears on line ${seen.get(key)}`);
         if (key) seen.set(key, line);
@@ -378,7 +388,13 @@ export class ManualProvider implements PayoutProvider {
             problems.push(`idempotency_key ${key} belongs to payout ${row.payout_id}, not ${payoutId}`);
           else if (row.state === 'cancelled')
             problems.push(`payout ${payoutId} was cancelled; it must not be paid`);
-          else if ((row.state === 'paid' || row.state === 'failed') && row.state !== outcome) {
+          else if (outcome === 'returned' && row.state !== 'paid' && row.state !== 'returned')
+            problems.push(`payout ${payoutId} is ${row.state}; only a paid payout can be returned`);
+          else if (
+            (row.state === 'paid' || row.state === 'failed' || row.state === 'returned') &&
+            row.state !== outcome &&
+            !(row.state === 'paid' && outcome === 'returned')
+          ) {
             problems.push(`payout ${payoutId} is already ${row.state}; cannot change it to ${outcome}`);
           }
         }
@@ -387,7 +403,7 @@ export class ManualProvider implements PayoutProvider {
           planned.push({
             line,
             row,
-            outcome: outcome as 'paid' | 'failed',
+            outcome: outcome as ImportOutcome,
             reason,
             change: row.state !== outcome,
           });
