@@ -10,6 +10,7 @@ import {
 import {
   type Actor,
   FINAL_STATES,
+  type MoneyWire,
   type PayoutMethod,
   type PayoutWave,
 } from '../../workflows/payout-contract.ts';
@@ -60,7 +61,7 @@ export interface BulkRecord {
 export interface BulkPayout {
   payoutId: string;
   payeeId: string;
-  amount: { amount: string; currency: string; scale: number };
+  amount: MoneyWire;
 }
 
 export interface BulkSkip {
@@ -127,8 +128,6 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
   }
 
   return {
-    skipped: skippedOf,
-
     /**
      * Commits the bulk's snapshot once: every payee with at least `minBalance` available in the currency (and
      * of the country), paid their whole available balance, except the excluded ones and those without a
@@ -296,6 +295,8 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
       heartbeat: () => void,
     ): Promise<{ dropped: number; refused: number }> {
       const reason = `bulk cancelled by ${c.by.actor}: ${c.reason}`;
+      // Recorded at once (GET shows the cancel while started payouts are being cancelled), then again with
+      // what it did.
       await db.em().transactional(async (tx) => {
         await sql(
           tx,

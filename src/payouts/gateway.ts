@@ -101,21 +101,13 @@ export class PayoutGateway {
 
   /** Cancels the bulk (its workflow's validator may refuse: already cancelled, or nothing left to stop). */
   async cancelBulk(bulkId: string, by: Actor, reason: string): Promise<BulkProgress> {
-    try {
-      return await this.#client.workflow
-        .getHandle(bulkWorkflowId(bulkId))
-        .executeUpdate(cancelBulkUpdate, { args: [{ by, reason }] });
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        throw new PayoutDecisionRefused(err.cause?.message ?? err.message);
-      }
-      if (err instanceof WorkflowNotFoundError) {
-        throw new PayoutDecisionRefused(
-          `bulk ${bulkId} has finished or never started; there is nothing to cancel`,
-        );
-      }
-      throw err;
-    }
+    return this.#update(
+      () =>
+        this.#client.workflow
+          .getHandle(bulkWorkflowId(bulkId))
+          .executeUpdate(cancelBulkUpdate, { args: [{ by, reason }] }),
+      `bulk ${bulkId} has finished or never started; there is nothing to cancel`,
+    );
   }
 
   /** Live state from the workflow (running or closed); undefined when no workflow exists. */
@@ -197,16 +189,18 @@ export class PayoutGateway {
     return this.#client.workflow.getHandle(payoutWorkflowId(payoutId));
   }
 
-  async #update(run: () => Promise<PayoutStatus>): Promise<PayoutStatus> {
+  /** An update; a refusal by its validator, or a workflow that is gone (`notFound` says so), is refused. */
+  async #update<T>(
+    run: () => Promise<T>,
+    notFound = 'the payout workflow has finished; no decision can change it now',
+  ): Promise<T> {
     try {
       return await run();
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new PayoutDecisionRefused(err.cause?.message ?? err.message);
       }
-      if (err instanceof WorkflowNotFoundError) {
-        throw new PayoutDecisionRefused('the payout workflow has finished; no decision can change it now');
-      }
+      if (err instanceof WorkflowNotFoundError) throw new PayoutDecisionRefused(notFound);
       throw err;
     }
   }

@@ -1,19 +1,15 @@
 // Bulk payouts run by their workflow (`bulk-<bulkId>`): the snapshot taken at the request, waves bounded by
 // the window, payees whose balance moved before their turn, the completion summary and its webhook event.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { sql } from '../../src/db/sql.ts';
 import type { BulkCriteria } from '../../src/payouts/bulk.ts';
 import { payoutIdFor } from '../../src/payouts/gateway.ts';
 import { bulkWorkflowId } from '../../workflows/bulk-contract.ts';
+import { historyFixtures, recordingHistories, writeHistoryFixture } from '../support/histories.ts';
 import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
 
-// Histories are stored protobuf-encoded (the wire form); RECORD_HISTORIES=1 writes this run's as RECORDING.
-const History = proto.temporal.api.history.v1.History;
-const fixtures = fileURLToPath(new URL('../fixtures/histories/bulk/', import.meta.url));
+// RECORD_HISTORIES=1 writes this run's bulk history as the fixture of this version.
 const RECORDING = 'v1';
 
 describe('bulk payouts', () => {
@@ -111,18 +107,14 @@ describe('bulk payouts', () => {
       history,
       bulkWorkflowId(bulkId),
     );
-    if (process.env.RECORD_HISTORIES === '1') {
-      mkdirSync(fixtures, { recursive: true });
-      writeFileSync(`${fixtures}${RECORDING}-waves.binpb`, History.encode(history).finish());
-    }
+    if (recordingHistories) writeHistoryFixture('bulk', `${RECORDING}-waves`, history);
   });
 
   it('replays every checked-in bulk history', async () => {
-    const files = readdirSync(fixtures).filter((f) => f.endsWith('.binpb'));
-    expect(files.length).toBeGreaterThanOrEqual(1);
+    const fixtures = historyFixtures('bulk');
+    expect(fixtures.length).toBeGreaterThanOrEqual(1);
     const bundle = await workflowBundle();
-    for (const file of files) {
-      const history = History.decode(readFileSync(`${fixtures}${file}`));
+    for (const { file, history } of fixtures) {
       await expect(
         Worker.runReplayHistory({ workflowBundle: bundle }, history, file),
       ).resolves.toBeUndefined();

@@ -3,17 +3,16 @@
 // fails here. RECORD_HISTORIES=1 writes this run's histories as the fixtures of the current version
 // (RECORDING below); older versions' fixtures stay, so payouts started before a patch keep replaying.
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import {
+  historyFixtures,
+  type RecordedHistory,
+  recordingHistories,
+  writeHistoryFixture,
+} from '../support/histories.ts';
 import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
 
-// Histories are stored protobuf-encoded (the wire form), so they replay exactly as recorded.
-const History = proto.temporal.api.history.v1.History;
-
-const fixtures = fileURLToPath(new URL('../fixtures/histories/payout/', import.meta.url));
 // v1: ledger steps as activity tasks; v2: as local activities (patch payout-local-ledger-steps); v3:
 // consecutive local steps fused (patch payout-fused-steps); v4: adds an outage waited out (patch
 // payout-wait-out-provider-outages) and a failover after voiding unknown keys (patch
@@ -24,7 +23,7 @@ const SHAPES = ['failover', 'approved', 'rejected', 'outage', 'void', 'reconcile
 
 describe('payout workflow replay', () => {
   let stack: Stack;
-  const fresh: { workflowId: string; history: unknown }[] = [];
+  const fresh: { workflowId: string; history: RecordedHistory }[] = [];
 
   beforeAll(async () => {
     stack = await startStack('replay', {
@@ -78,12 +77,9 @@ describe('payout workflow replay', () => {
       const history = await stack.handle(id).fetchHistory();
       fresh.push({ workflowId: `payout-${id}`, history });
     }
-    if (process.env.RECORD_HISTORIES === '1') {
-      mkdirSync(fixtures, { recursive: true });
-      for (const [i, h] of fresh.entries()) {
-        const bytes = History.encode(h.history as proto.temporal.api.history.v1.IHistory).finish();
-        writeFileSync(`${fixtures}${RECORDING}-${SHAPES[i]}.binpb`, bytes);
-      }
+    if (recordingHistories) {
+      for (const [i, h] of fresh.entries())
+        writeHistoryFixture('payout', `${RECORDING}-${SHAPES[i]}`, h.history);
     }
   }, 120_000);
   afterAll(async () => {
@@ -95,21 +91,16 @@ describe('payout workflow replay', () => {
     const bundle = await workflowBundle();
     for (const { workflowId, history } of fresh) {
       await expect(
-        Worker.runReplayHistory(
-          { workflowBundle: bundle },
-          history as Parameters<typeof Worker.runReplayHistory>[1],
-          workflowId,
-        ),
+        Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowId),
       ).resolves.toBeUndefined();
     }
   });
 
   it('replays every checked-in history', async () => {
-    const files = readdirSync(fixtures).filter((f) => f.endsWith('.binpb'));
-    expect(files.length).toBeGreaterThanOrEqual(2);
+    const fixtures = historyFixtures('payout');
+    expect(fixtures.length).toBeGreaterThanOrEqual(2);
     const bundle = await workflowBundle();
-    for (const file of files) {
-      const history = History.decode(readFileSync(`${fixtures}${file}`));
+    for (const { file, history } of fixtures) {
       await expect(
         Worker.runReplayHistory({ workflowBundle: bundle }, history, file),
       ).resolves.toBeUndefined();

@@ -297,8 +297,8 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         409: { description: 'Refused now: already cancelled, or nothing left to start or in flight' },
       },
       handler: async (ctx) => {
-        if (!(await bulks.get(ctx.em, ctx.params.id)))
-          throw new ApiError('not_found', `Bulk ${ctx.params.id} not found`);
+        const bulk = await bulks.get(ctx.em, ctx.params.id);
+        if (!bulk) throw new ApiError('not_found', `Bulk ${ctx.params.id} not found`);
         let progress: BulkProgress;
         try {
           progress = await gateway.cancelBulk(ctx.params.id, actorOf(ctx as Ctx), ctx.body.reason);
@@ -313,7 +313,6 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
           details: { reason: ctx.body.reason },
         });
         // The workflow records the cancel in the database when it carries it out; until then its answer says it.
-        const bulk = (await bulks.get(ctx.em, ctx.params.id))!;
         return {
           status: 202,
           body: { ...bulk, cancellation: bulk.cancellation ?? progress.cancellation ?? null },

@@ -29,6 +29,16 @@ type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
 
 export type ManualState = 'queued' | 'exported' | 'paid' | 'failed' | 'cancelled' | 'returned';
 
+/** Outcomes an import may report for a row in each state (repeating the current one is a no-op). */
+const IMPORTABLE: Record<ManualState, readonly ImportOutcome[]> = {
+  queued: ['paid', 'failed'],
+  exported: ['paid', 'failed'],
+  paid: ['paid', 'returned'],
+  failed: ['failed'],
+  returned: ['returned'],
+  cancelled: [],
+};
+
 export interface ManualProviderOptions {
   name: string;
   db: Database;
@@ -388,15 +398,12 @@ export class ManualProvider implements PayoutProvider {
             problems.push(`idempotency_key ${key} belongs to payout ${row.payout_id}, not ${payoutId}`);
           else if (row.state === 'cancelled')
             problems.push(`payout ${payoutId} was cancelled; it must not be paid`);
-          else if (outcome === 'returned' && row.state !== 'paid' && row.state !== 'returned')
-            problems.push(`payout ${payoutId} is ${row.state}; only a paid payout can be returned`);
-          else if (
-            (row.state === 'paid' || row.state === 'failed' || row.state === 'returned') &&
-            row.state !== outcome &&
-            !(row.state === 'paid' && outcome === 'returned')
-          ) {
-            problems.push(`payout ${payoutId} is already ${row.state}; cannot change it to ${outcome}`);
-          }
+          else if (!IMPORTABLE[row.state].includes(outcome as ImportOutcome))
+            problems.push(
+              outcome === 'returned'
+                ? `payout ${payoutId} is ${row.state}; only a paid payout can be returned`
+                : `payout ${payoutId} is already ${row.state}; cannot change it to ${outcome}`,
+            );
         }
         if (problems.length > 0) errors.push({ line, message: problems.join('; ') });
         else if (row) {
