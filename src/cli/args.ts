@@ -42,8 +42,10 @@ export function readCommandLine<O extends ParseArgsOptionsConfig>(
     }
     return { kind: 'run', values, positionals };
   } catch (error) {
-    // node:util throws TypeError with code ERR_PARSE_ARGS_*; its message names the flag.
-    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+    // node:util throws TypeError with code ERR_PARSE_ARGS_*; its first sentence names the flag (the rest
+    // explains `--` for positionals, which no CLI here takes).
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: 'error', message: message.replace(/\. To specify a positional argument.*$/s, '') };
   }
 }
 
