@@ -1,3 +1,4 @@
+import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 import { startEmbeddedDatabase } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
@@ -5,6 +6,21 @@ import { openDatabase } from '../db/open.ts';
 import { verifyLedger } from './verify.ts';
 
 /** `npm run ledger:verify`: checks every ledger invariant; exits 1 naming each violation. */
+parseCli({
+  usage: `usage: npm run ledger:verify [-- --help]
+
+Checks every ledger invariant (each transaction sums to zero per currency, each balance equals the sum
+of its entries, no payee balance negative) and names each violation.
+  -h, --help   print this help and exit (nothing is checked)
+
+Exit status: 0 ledger OK, 1 invariant violations, 2 bad command line or the check could not run.
+
+Environment:
+  DATABASE_URL      PostgreSQL to check; unset = the embedded PGlite data directory
+  DATABASE_SCHEMA   schema to check (default public)
+  PGLITE_DATA_DIR   embedded data directory when DATABASE_URL is unset (default .data/pglite)`,
+  options: {},
+});
 const { database } = loadConfig();
 const embedded = database.url
   ? undefined
