@@ -10,6 +10,7 @@ import * as idempotencyLeases0070 from './0070-idempotency-leases.ts';
 import * as payoutDestinationPin0071 from './0071-payout-destination-pin.ts';
 import * as payoutBulks0072 from './0072-payout-bulks.ts';
 import * as manualReturns0073 from './0073-manual-returns.ts';
+import * as approverTotpLockout0074 from './0074-approver-totp-lockout.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -35,4 +36,5 @@ export const migrations: readonly Migration[] = [
   payoutDestinationPin0071,
   payoutBulks0072,
   manualReturns0073,
+  approverTotpLockout0074,
 ];
