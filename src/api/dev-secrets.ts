@@ -15,6 +15,9 @@ interface DevSecretsFile {
   tokenSigningKey: string;
 }
 
+/** Where `npm start` keeps generated development secrets (relative to the working directory). */
+export const devSecretsPath = '.data/dev-secrets.json';
+
 async function loadOrCreate(path: string): Promise<DevSecretsFile> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as DevSecretsFile;
@@ -48,7 +51,7 @@ export async function securityContextFromConfig(
     if (opts.production) {
       throw new Error(`Set ${missing.join(', ')} (base64 of 32 random bytes each; see deploy/env.example)`);
     }
-    dev = await loadOrCreate(opts.devSecretsPath ?? '.data/dev-secrets.json');
+    dev = await loadOrCreate(opts.devSecretsPath ?? devSecretsPath);
   }
   return {
     usedDevSecrets: dev !== undefined,

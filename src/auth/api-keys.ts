@@ -31,7 +31,7 @@ export function generateApiKey(): { keyId: string; secret: string; key: string }
   return { keyId, secret, key: `dsb_${keyId}_${secret}` };
 }
 
-function checkRoleAndActor(role: string, actor: string): asserts role is ApiKeyRole {
+export function checkRoleAndActor(role: string, actor: string): asserts role is ApiKeyRole {
   if (!(apiKeyRoles as readonly string[]).includes(role)) {
     throw new Error(`role must be one of ${apiKeyRoles.join(', ')} (got "${role}")`);
   }
