@@ -1,29 +1,72 @@
 // `npm run auth:create-key -- --role platform --actor acme-backend [--totp]`
 // Creates an API key (printed once; only its hash is stored). --totp (approvers) also enrolls a TOTP secret
-// and prints the otpauth:// URI to scan into an authenticator app.
-import { parseArgs } from 'node:util';
-import { securityContextFromConfig } from '../api/dev-secrets.ts';
-import { loadConfig } from '../config/index.ts';
+// and prints the otpauth:// URI to scan into an authenticator app. Everything it needs (arguments, the
+// encryption keys for the TOTP secret) is checked before anything is written, and the key and its TOTP
+// secret are stored in one transaction: a failure never leaves an approver without TOTP.
+import { existsSync } from 'node:fs';
+import { devSecretsPath, securityContextFromConfig } from '../api/dev-secrets.ts';
+import { parseCli } from '../cli/args.ts';
+import { type Config, loadConfig } from '../config/index.ts';
+import type { Keyring } from '../crypto/index.ts';
 import { startEmbeddedDatabase } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
-import { createApiKey } from './api-keys.ts';
+import { checkRoleAndActor, createApiKey } from './api-keys.ts';
 import { enrollApproverTotp } from './approver-totp.ts';
 
-const usage = 'usage: npm run auth:create-key -- --role platform|approver|operator --actor <name> [--totp]';
-const { values } = parseArgs({
-  options: { role: { type: 'string' }, actor: { type: 'string' }, totp: { type: 'boolean', default: false } },
+const cli = parseCli({
+  usage: `usage: npm run auth:create-key -- --role platform|approver|operator --actor NAME [--totp]
+
+Creates an API key and prints it once (only its hash is stored).
+  --role ROLE    platform (server-to-server), approver (finance decisions) or operator
+  --actor NAME   who the key belongs to: 1-100 letters, digits and . _ @ : -
+  --totp         approvers only: also enroll a TOTP secret (approvals need a code) and print its
+                 otpauth:// URI; needs the encryption keys the API runs with (see Environment)
+  -h, --help     print this help and exit (nothing is created)
+
+Environment:
+  DATABASE_URL, DATABASE_SCHEMA   where keys are stored; unset = the embedded PGlite data directory
+  DISBURSE_ENCRYPTION_KEYS        --totp encrypts the secret with these; unset = the development keys
+                                  of npm start (${devSecretsPath}), which must exist with DATABASE_URL`,
+  options: {
+    role: { type: 'string' },
+    actor: { type: 'string' },
+    totp: { type: 'boolean', default: false },
+  },
 });
-if (!values.role || !values.actor) {
-  console.error(usage);
-  process.exit(2);
+const role = cli.values.role ?? cli.fail('--role is required');
+const actor = cli.values.actor ?? cli.fail('--actor is required');
+const { totp } = cli.values;
+try {
+  checkRoleAndActor(role, actor);
+} catch (error) {
+  cli.fail((error as Error).message);
 }
-if (values.totp && values.role !== 'approver') {
-  console.error('--totp is for approvers (approvals need a TOTP code)');
-  process.exit(2);
+if (totp && role !== 'approver') cli.fail('--totp is for approvers (approvals need a TOTP code)');
+
+/**
+ * The keyring the API decrypts TOTP secrets with. Development keys (src/api/dev-secrets.ts) are what
+ * npm start uses when none are configured; with DATABASE_URL they are only reused, never generated here,
+ * since a server with configured keys could not read a secret encrypted with fresh ones.
+ */
+async function totpKeyring(config: Config): Promise<Keyring> {
+  if (config.security.encryptionKeys) return config.security.encryptionKeys;
+  if (config.database.url && !existsSync(devSecretsPath)) {
+    throw new Error(
+      `--totp needs the encryption keys the API runs with: set DISBURSE_ENCRYPTION_KEYS to the API's value (kid:base64 of 32 random bytes; see deploy/env.example), or run from the directory where npm start keeps ${devSecretsPath}`,
+    );
+  }
+  return (await securityContextFromConfig(config.security, { production: false })).security.keyring;
 }
 
 const config = loadConfig();
+let keyring: Keyring | undefined;
+try {
+  if (totp) keyring = await totpKeyring(config);
+} catch (error) {
+  console.error(`Nothing was created: ${(error as Error).message}`);
+  process.exit(1);
+}
 const embedded = config.database.url
   ? undefined
   : await startEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
@@ -34,16 +77,15 @@ const db = await openDatabase({
 });
 try {
   if (embedded) await migrateDatabase(db);
-  const key = await createApiKey(db.em(), { role: values.role, actor: values.actor });
+  const { key, enrolment } = await db.em().transactional(async (em) => {
+    const key = await createApiKey(em, { role, actor });
+    const enrolment = keyring
+      ? await enrollApproverTotp(em, keyring, key.actor, { issuer: config.security.totpIssuer })
+      : undefined;
+    return { key, enrolment };
+  });
   console.log(`API key for ${key.actor} (${key.role}), shown once — store it now:\n${key.key}`);
-  if (values.totp) {
-    // Development secrets only for the embedded database; a real DATABASE_URL needs configured keys.
-    const { security } = await securityContextFromConfig(config.security, { production: !embedded });
-    const enrolment = await enrollApproverTotp(db.em(), security.keyring, key.actor, {
-      issuer: security.totpIssuer,
-    });
-    console.log(`TOTP secret (base32): ${enrolment.secretBase32}\n${enrolment.otpauthUri}`);
-  }
+  if (enrolment) console.log(`TOTP secret (base32): ${enrolment.secretBase32}\n${enrolment.otpauthUri}`);
 } catch (error) {
   console.error(`Could not create the key: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
