@@ -1,11 +1,25 @@
 // `npm run crypto:rotate`: after putting a new key first in DISBURSE_ENCRYPTION_KEYS, re-encrypts every
 // destination, TIN and approver TOTP secret with it. Safe to re-run; prints how many envelopes moved.
 import { securityContextFromConfig } from '../api/dev-secrets.ts';
+import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 import { startEmbeddedDatabase } from '../db/embedded.ts';
 import { openDatabase } from '../db/open.ts';
 import { rotateEncryption } from './rotation.ts';
 
+parseCli({
+  usage: `usage: npm run crypto:rotate [-- --help]
+
+Re-encrypts every payee destination, TIN and approver TOTP secret with the first key of
+DISBURSE_ENCRYPTION_KEYS (put the new key first, keep the old ones after it so they still decrypt).
+Safe to re-run; prints how many envelopes moved.
+  -h, --help   print this help and exit (nothing is re-encrypted)
+
+Environment:
+  DISBURSE_ENCRYPTION_KEYS          kid:base64key[,kid:base64key…]; required with DATABASE_URL
+  DATABASE_URL, DATABASE_SCHEMA     the database; unset = the embedded PGlite data directory`,
+  options: {},
+});
 const config = loadConfig();
 const embedded = config.database.url
   ? undefined
