@@ -2,6 +2,7 @@
 // ProviderLookup (get/all).
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Database } from '../db/open.ts';
+import { generateWebhookSecret } from '../webhooks/signing.ts';
 import { ManualProvider } from './manual/provider.ts';
 import { SandboxProvider } from './sandbox/provider.ts';
 import type { PayoutProviderSettings } from './settings.ts';
@@ -17,14 +18,44 @@ export class UnknownProviderError extends Error {
   }
 }
 
+/** A sandbox configured without a webhookUrl: it may deliver to the API of its own process (npm start). */
+interface LocalWebhookCandidate {
+  sandbox: SandboxProvider;
+  /** Configured webhookSecret, if any (else a fresh one: sender and receiver are this one process). */
+  secret?: string;
+  /** Its scenario leaves instantConfirmation unset: confirm instant payouts by the webhook, as real rails do. */
+  instantByWebhook: boolean;
+}
+
 export class ProviderRegistry {
   readonly #byName = new Map<string, PayoutProvider>();
+  readonly #localCandidates: readonly LocalWebhookCandidate[];
 
-  constructor(providers: readonly PayoutProvider[]) {
+  constructor(providers: readonly PayoutProvider[], localCandidates: readonly LocalWebhookCandidate[] = []) {
     for (const p of providers) {
       if (this.#byName.has(p.name)) throw new Error(`provider name "${p.name}" is registered twice`);
       this.#byName.set(p.name, p);
     }
+    this.#localCandidates = localCandidates;
+  }
+
+  /**
+   * For a process that serves the API and runs the sandbox's background (`npm start`): every sandbox
+   * configured without a webhookUrl POSTs its signed events to `<apiUrl>/v1/providers/<name>/webhooks`, so
+   * payouts are confirmed by the webhook route, as with a real provider, not by status polls. Unless its
+   * scenario says otherwise, its instant rail then answers pending and confirms by that webhook. Returns the
+   * sandboxes wired.
+   */
+  deliverSandboxWebhooksTo(apiUrl: string): string[] {
+    const base = loopback(apiUrl);
+    for (const c of this.#localCandidates) {
+      c.sandbox.deliverWebhooksTo({
+        url: `${base}/v1/providers/${c.sandbox.name}/webhooks`,
+        secret: c.secret ?? generateWebhookSecret(),
+      });
+      if (c.instantByWebhook) c.sandbox.setScenario({ instantConfirmation: 'webhook' });
+    }
+    return this.#localCandidates.map((c) => c.sandbox.name);
   }
 
   get(name: string): PayoutProvider | undefined {
@@ -71,6 +102,7 @@ export function createProviderRegistry(
   settings: readonly PayoutProviderSettings[],
   deps: ProviderDeps,
 ): ProviderRegistry {
+  const localCandidates: LocalWebhookCandidate[] = [];
   const providers = settings.map((s): PayoutProvider => {
     if (s.kind === 'sandbox') {
       const webhookSecret = s.webhookSecret;
@@ -84,6 +116,13 @@ export function createProviderRegistry(
         ...(deps.clock ? { clock: deps.clock } : {}),
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
+      if (!s.webhookUrl) {
+        localCandidates.push({
+          sandbox,
+          ...(webhookSecret ? { secret: webhookSecret } : {}),
+          instantByWebhook: s.scenario.instantConfirmation === undefined,
+        });
+      }
       if (deps.startBackground) sandbox.start({ pollMs: s.pollMs, batchIntervalMs: s.batchIntervalMs });
       return sandbox;
     }
@@ -96,5 +135,14 @@ export function createProviderRegistry(
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
   });
-  return new ProviderRegistry(providers);
+  return new ProviderRegistry(providers, localCandidates);
+}
+
+/** The API's own address as a client reaches it: a wildcard listen address (0.0.0.0, ::) means loopback. */
+export function loopback(apiUrl: string): string {
+  const m = /^(https?):\/\/(.*):(\d+)\/?$/.exec(apiUrl);
+  if (!m) return new URL(apiUrl).origin;
+  const host = m[2]!.replace(/^\[(.*)\]$/, '$1');
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `${m[1]}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${m[3]}`;
 }

@@ -12,8 +12,9 @@ export interface SandboxProviderSettings {
   webhookUrl?: string;
   /** whsec_ secret for signing/verifying sandbox webhooks. */
   webhookSecret?: string;
-  /** Background settlement poll and batch-rail interval (ms); batch 0 = only runBatch(). */
+  /** Background settlement poll (ms, default 1000). */
   pollMs: number;
+  /** Batch-rail interval (ms, default 5000: scheduled payouts settle in seconds); 0 = only runBatch(). */
   batchIntervalMs: number;
 }
 
@@ -26,6 +27,9 @@ export interface ManualProviderSettings {
 }
 
 export type PayoutProviderSettings = SandboxProviderSettings | ManualProviderSettings;
+
+/** The sandbox's batch rail runs this often in a process with its background on (worker, npm start). */
+export const DEFAULT_BATCH_INTERVAL_MS = 5000;
 
 const minor = z.union([z.string().regex(/^\d{1,18}$/), z.number().int().min(0)]).transform((v) => BigInt(v));
 const name = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ or -');
@@ -73,7 +77,7 @@ const providerSchema = z.discriminatedUnion('kind', [
       webhookUrl: z.url().optional(),
       webhookSecret: z.string().startsWith('whsec_').optional(),
       pollMs: z.number().int().min(10).default(1000),
-      batchIntervalMs: z.number().int().min(0).default(0),
+      batchIntervalMs: z.number().int().min(0).default(DEFAULT_BATCH_INTERVAL_MS),
     })
     .strict(),
   z

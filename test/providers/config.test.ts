@@ -15,7 +15,14 @@ describe('payouts configuration', () => {
   it('has working defaults', () => {
     const c = parse({});
     expect(c.providers).toEqual([
-      { kind: 'sandbox', name: 'sandbox', scenario: {}, capabilities: {}, pollMs: 1000, batchIntervalMs: 0 },
+      {
+        kind: 'sandbox',
+        name: 'sandbox',
+        scenario: {},
+        capabilities: {},
+        pollMs: 1000,
+        batchIntervalMs: 5000,
+      },
     ]);
     expect(c.instantLimits).toEqual({ USD: 500_000n, EUR: 500_000n, GBP: 500_000n });
     expect(c.instantFees.USD).toEqual({ fixedMinor: 25n, bps: 100, maxMinor: 1500n });

@@ -62,8 +62,8 @@ export class SandboxProvider implements PayoutProvider {
   readonly #db: Database;
   #scenario: SandboxScenario;
   readonly #capabilities: ProviderCapabilities;
-  readonly #webhook: { url: string; secret: string } | undefined;
-  readonly #webhookSecret: string | undefined;
+  #webhook: { url: string; secret: string } | undefined;
+  #webhookSecret: string | undefined;
   readonly #clock: () => Date;
   readonly #fetch: typeof fetch;
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -561,6 +561,18 @@ export class SandboxProvider implements PayoutProvider {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     await this.#ticking;
+  }
+
+  /** Where events go from now on, and the secret webhooks are signed and verified with (set after start-up,
+   * e.g. once `npm start` knows its API's address). Undelivered events are sent at the next tick. */
+  deliverWebhooksTo(target: { url: string; secret: string }): void {
+    this.#webhook = target;
+    this.#webhookSecret = target.secret;
+    this.#wakeAt(this.#clock());
+  }
+
+  get webhookUrl(): string | undefined {
+    return this.#webhook?.url;
   }
 
   // ---- control API for tests and demos -----------------------------------------------------------
