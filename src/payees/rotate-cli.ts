@@ -16,8 +16,11 @@ Safe to re-run; prints how many envelopes moved.
   -h, --help   print this help and exit (nothing is re-encrypted)
 
 Environment:
-  DISBURSE_ENCRYPTION_KEYS          kid:base64key[,kid:base64key…]; required with DATABASE_URL
-  DATABASE_URL, DATABASE_SCHEMA     the database; unset = the embedded PGlite data directory`,
+  DISBURSE_ENCRYPTION_KEYS        kid:base64key[,kid:base64key…]
+  DISBURSE_FINGERPRINT_KEY, DISBURSE_TOKEN_SIGNING_KEY
+                                  all three required with DATABASE_URL (see deploy/env.example);
+                                  unset with the embedded database = the development keys of npm start
+  DATABASE_URL, DATABASE_SCHEMA   the database; unset = the embedded PGlite data directory`,
   options: {},
 });
 const config = loadConfig();
