@@ -29,6 +29,7 @@ const http = await startHttp(config, {
   logger: log,
   firstRun: !!database.embedded,
 });
+services.providers.deliverSandboxWebhooksTo(http.url); // sandbox events confirm payouts by webhook
 
 console.log(`Disburse is running.
   API        ${http.url}  (OpenAPI: ${http.url}/openapi.json)
