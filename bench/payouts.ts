@@ -18,7 +18,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { listen } from '../src/api/app.ts';
@@ -27,6 +26,7 @@ import { createActivities } from '../src/app/activities.ts';
 import { createHttpApp } from '../src/app/http.ts';
 import { createServices } from '../src/app/services.ts';
 import { createApiKey } from '../src/auth/api-keys.ts';
+import { parseCli } from '../src/cli/args.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { keyringFromKeys } from '../src/crypto/index.ts';
 import { startEmbeddedDatabase } from '../src/db/embedded.ts';
@@ -40,7 +40,23 @@ import { freePort, startEmbeddedTemporal } from '../src/temporal/embedded-server
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.ts';
 import { createDisburseWorker } from '../src/worker/create-worker.ts';
 
-const { values } = parseArgs({
+const cli = parseCli({
+  usage: `usage: npm run bench:payouts [-- --payouts N=5000 --concurrency C=64 | --rate R] [--baseline B=1000]
+                             [--api-process] [--worker-process] [--timeout-seconds T=600]
+
+N instant payouts through the real HTTP API against the zero-latency sandbox on the embedded stack.
+Prints the acknowledgement p50/p99 of POST /v1/payouts, requests/s, end-to-end payouts/s, and the
+same-run baseline: p99 of a bare workflow start and the ratio ack p99 / baseline p99.
+  --payouts N         payouts to request (default 5000)
+  --concurrency C     clients sending back to back, closed loop (default 64)
+  --rate R            open loop instead: release R payout requests per second
+  --baseline B        bare workflow starts measured as the baseline (default 1000)
+  --api-process       run the API as its own process (src/api/main.ts, as deployed)
+  --worker-process    run the worker as its own process (src/worker/main.ts)
+  --timeout-seconds T give up waiting for the payouts to settle after T s (default 600)
+  -h, --help          print this help and exit (nothing runs)
+
+Database: DATABASE_URL (PostgreSQL) or embedded PGlite when unset; Temporal: bin/temporal-dev.`,
   options: {
     payouts: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '64' },
@@ -54,13 +70,14 @@ const { values } = parseArgs({
     'timeout-seconds': { type: 'string', default: '600' },
   },
 });
-const N = Number(values.payouts);
-const CONCURRENCY = Number(values.concurrency);
-const RATE = values.rate === undefined ? undefined : Number(values.rate);
+const { values } = cli;
+const N = cli.integer('payouts', { min: 1 });
+const CONCURRENCY = cli.integer('concurrency', { min: 1 });
+const RATE = values.rate === undefined ? undefined : cli.number('rate', { min: 0.001 });
 const API_PROCESS = values['api-process'];
 const WORKER_PROCESS = values['worker-process'];
-const BASELINE = Number(values.baseline);
-const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
+const BASELINE = cli.integer('baseline', { min: 1 });
+const TIMEOUT_MS = cli.integer('timeout-seconds', { min: 1 }) * 1000;
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const log = (...a: unknown[]) => console.error('[bench:payouts]', ...a);
