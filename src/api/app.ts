@@ -8,9 +8,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.ts';
 import { apiKeyAuthenticator } from '../auth/api-keys.ts';
-import { verifyApproverTotp } from '../auth/approver-totp.ts';
+import { type TotpVerdict, verifyApproverTotp } from '../auth/approver-totp.ts';
 import { verifyPayeeToken } from '../auth/payee-tokens.ts';
 import { canAccessPayee, type Principal } from '../auth/principal.ts';
+import { recordTotpFailure, type TotpLockPolicy } from '../auth/totp-lockout.ts';
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
@@ -39,6 +40,8 @@ export interface SecurityContext {
   tokenSigningKey: Buffer;
   payeeTokenTtlSeconds: number;
   totpIssuer: string;
+  /** Wrong-code limits of approver TOTP (default: 5 wrong codes → locked 5 min, doubling up to a day). */
+  totpLock?: TotpLockPolicy;
 }
 
 export interface ReadinessCheck {
@@ -182,6 +185,45 @@ export function createApp(deps: AppDeps): DisburseApp {
     }
   }
 
+  /**
+   * Counts and audits a refused TOTP code on a connection of its own (the request's transaction rolls back
+   * with the refusal), then throws the refusal.
+   */
+  async function refuseTotp(
+    verdict: Exclude<TotpVerdict, { ok: true }>,
+    principal: Principal,
+    requestId: string,
+    at: Date,
+  ): Promise<never> {
+    if (verdict.reason === 'not_enrolled') {
+      throw new ApiError(
+        'totp_invalid',
+        `${principal.actor} has no TOTP secret enrolled: run npm run auth:create-key -- --totp`,
+      );
+    }
+    const state = await recordTotpFailure(
+      deps.db.em(),
+      { actor: principal.actor, role: principal.role, requestId, reason: verdict.reason, now: at },
+      deps.security.totpLock,
+    );
+    const lockedUntil =
+      verdict.reason === 'locked' ? verdict.lockedUntil : state.locked ? state.lockedUntil : null;
+    if (lockedUntil) {
+      const seconds = Math.max(1, Math.ceil((lockedUntil.getTime() - at.getTime()) / 1000));
+      throw new ApiError(
+        'totp_locked',
+        `Too many wrong TOTP codes: ${principal.actor} is locked out until ${lockedUntil.toISOString()}; an operator can unlock with POST /v1/approvers/${principal.actor}/totp/unlock`,
+        { headers: { 'Retry-After': String(seconds) } },
+      );
+    }
+    throw new ApiError(
+      'totp_invalid',
+      verdict.reason === 'replayed'
+        ? 'This TOTP code was already used; wait for the next code'
+        : 'The TOTP code is wrong or outside the ±30 s window; check the device clock',
+    );
+  }
+
   function handlerFor(route: Route) {
     const mutating = route.method !== 'get';
     return async (req: Request, res: Response) => {
@@ -292,21 +334,9 @@ export function createApp(deps: AppDeps): DisburseApp {
                   'totp_invalid',
                   'A 6-digit TOTP code from your authenticator app is required',
                 );
-              const verdict = await verifyApproverTotp(
-                em,
-                deps.security.keyring,
-                principal.actor,
-                code,
-                now(),
-              );
-              if (!verdict.ok) {
-                const why = {
-                  not_enrolled: `${principal.actor} has no TOTP secret enrolled: run npm run auth:create-key -- --totp`,
-                  invalid_code: 'The TOTP code is wrong or outside the ±30 s window; check the device clock',
-                  replayed: 'This TOTP code was already used; wait for the next code',
-                }[verdict.reason];
-                throw new ApiError('totp_invalid', why);
-              }
+              const at = now();
+              const verdict = await verifyApproverTotp(em, deps.security.keyring, principal.actor, code, at);
+              if (!verdict.ok) await refuseTotp(verdict, principal, requestId, at);
             },
             audit: (entry) =>
               recordAudit(em, {

@@ -9,6 +9,7 @@ export const errorKinds = {
   unauthenticated: { status: 401, title: 'Authentication required' },
   forbidden: { status: 403, title: 'Not allowed for this role' },
   totp_invalid: { status: 403, title: 'Two-factor code rejected' },
+  totp_locked: { status: 403, title: 'Two-factor locked after too many wrong codes' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflicts with the current state' },

@@ -1,6 +1,7 @@
 // Approver two-factor: each approver has a TOTP secret (encrypted at rest with the destination keyring).
 // A code is accepted for the current step ±1, and only for a step later than the last accepted one, so the
-// same code cannot be replayed by the same approver.
+// same code cannot be replayed by the same approver. Wrong codes are counted per approver (see
+// totp-lockout.ts): after too many the approver is locked out for a growing interval, right code or not.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
 import { ApproverTotp } from './entities.ts';
@@ -15,6 +16,7 @@ export interface TotpEnrolment {
 
 const aad = (actor: string) => `approver-totp/${actor}`;
 
+/** Enrols (or re-enrols, with a new secret) an approver; a re-enrolment also clears a lockout. */
 export async function enrollApproverTotp(
   em: EntityManager,
   keyring: Keyring,
@@ -27,11 +29,17 @@ export async function enrollApproverTotp(
   if (existing) {
     existing.secretCiphertext = ciphertext;
     existing.lastCounter = null;
+    existing.failedAttempts = 0;
+    existing.lockCount = 0;
+    existing.lockedUntil = null;
   } else {
     em.create(ApproverTotp, {
       actor,
       secretCiphertext: ciphertext,
       lastCounter: null,
+      failedAttempts: 0,
+      lockCount: 0,
+      lockedUntil: null,
       createdAt: opts.now ?? new Date(),
     });
   }
@@ -43,11 +51,16 @@ export async function enrollApproverTotp(
   };
 }
 
-export type TotpVerdict = { ok: true } | { ok: false; reason: 'not_enrolled' | 'invalid_code' | 'replayed' };
+export type TotpVerdict =
+  | { ok: true }
+  | { ok: false; reason: 'not_enrolled' | 'invalid_code' | 'replayed' }
+  | { ok: false; reason: 'locked'; lockedUntil: Date };
 
 /**
  * Verifies an approver's code and consumes its time step (in the caller's transaction). Conditional
- * UPDATE makes two concurrent uses of one code race safely: only one sees the step as new.
+ * UPDATE makes two concurrent uses of one code race safely: only one sees the step as new. A locked
+ * approver is refused before the code is looked at; an accepted code clears the wrong-code count. Wrong
+ * codes are not counted here (the caller's transaction rolls back on a refusal): see recordTotpFailure.
  */
 export async function verifyApproverTotp(
   em: EntityManager,
@@ -58,13 +71,15 @@ export async function verifyApproverTotp(
 ): Promise<TotpVerdict> {
   const row = await em.findOne(ApproverTotp, { actor });
   if (!row) return { ok: false, reason: 'not_enrolled' };
+  if (row.lockedUntil && row.lockedUntil > now)
+    return { ok: false, reason: 'locked', lockedUntil: row.lockedUntil };
   const secret = Buffer.from(decrypt(keyring, row.secretCiphertext, aad(actor)), 'base64');
   const counter = matchTotp(secret, code, Math.floor(now.getTime() / 1000));
   if (counter === null) return { ok: false, reason: 'invalid_code' };
   const updated = await em.nativeUpdate(
     ApproverTotp,
     { actor, $or: [{ lastCounter: null }, { lastCounter: { $lt: counter.toString() } }] },
-    { lastCounter: counter.toString() },
+    { lastCounter: counter.toString(), failedAttempts: 0, lockCount: 0 },
   );
   return updated === 1 ? { ok: true } : { ok: false, reason: 'replayed' };
 }

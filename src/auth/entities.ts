@@ -14,7 +14,10 @@ export const ApiKey = defineEntity({
   },
 });
 
-/** Approver TOTP secrets (encrypted with the destination keyring) and the last accepted time step. */
+/**
+ * Approver TOTP secrets (encrypted with the destination keyring), the last accepted time step, and the
+ * wrong-code count and lockout (see totp-lockout.ts).
+ */
 export const ApproverTotp = defineEntity({
   name: 'ApproverTotp',
   tableName: 'approver_totp',
@@ -22,6 +25,9 @@ export const ApproverTotp = defineEntity({
     actor: p.string().primary(),
     secretCiphertext: p.string(),
     lastCounter: p.bigint('string').nullable(),
+    failedAttempts: p.integer().default(0),
+    lockCount: p.integer().default(0),
+    lockedUntil: p.datetime().nullable(),
     createdAt: p.datetime(),
   },
 });

@@ -40,6 +40,9 @@ export async function startTestApi(
     bodyLimitBytes?: number;
     routes?: Route[];
     readinessChecks?: ReadinessCheck[];
+    /** The app's clock (TOTP steps, lockouts, token expiry); default: the real time. */
+    now?: () => Date;
+    security?: Partial<SecurityContext>;
   } = {},
 ) {
   const db = await createTestDatabase(label);
@@ -49,6 +52,7 @@ export async function startTestApi(
     tokenSigningKey: randomBytes(32),
     payeeTokenTtlSeconds: 3600,
     totpIssuer: 'Disburse test',
+    ...opts.security,
   };
   const payees = createPayeeService({ keyring: security.keyring, fingerprintKey: security.fingerprintKey });
   const ledger = new Ledger(db);
@@ -62,6 +66,7 @@ export async function startTestApi(
     rateLimit: opts.rateLimit ?? { ratePerSecond: 10_000, burst: 10_000 },
     ...(opts.bodyLimitBytes ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
     ...(opts.readinessChecks ? { readinessChecks: opts.readinessChecks } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
   });
   const server = await listen(app);
   const keys: Record<'platform' | 'approver' | 'operator', CreatedApiKey> = {

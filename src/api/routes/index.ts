@@ -2,11 +2,12 @@ import type { Ledger } from '../../ledger/index.ts';
 import type { PayeeService } from '../../payees/service.ts';
 import type { SecurityContext } from '../app.ts';
 import type { Route } from '../route.ts';
+import { approverRoutes } from './approvers.ts';
 import { payeeRoutes } from './payees.ts';
 import { tokenRoutes } from './tokens.ts';
 import { type EarningsCreditedHook, walletRoutes } from './wallet.ts';
 
-/** The payee, wallet and token routes; payout routes are added next to these by the caller. */
+/** The payee, wallet, token and approver routes; payout routes are added next to these by the caller. */
 export function coreRoutes(deps: {
   payees: PayeeService;
   ledger: Ledger;
@@ -14,6 +15,7 @@ export function coreRoutes(deps: {
   onEarningsCredited?: EarningsCreditedHook | undefined;
 }): Route[] {
   return [
+    ...approverRoutes(),
     ...payeeRoutes(deps),
     ...walletRoutes(deps),
     ...tokenRoutes({
