@@ -89,6 +89,11 @@ export function providerRoutes(deps: {
         },
         400: { description: 'Invalid rows (line numbers in errors[]); nothing applied' },
       },
+      // The import commits in its own transaction and is then signalled, so no request transaction may stay
+      // open around it: on the embedded database (one session) the import would wait for that transaction
+      // forever, and on PostgreSQL the workflows could be signalled before the rows they read are committed.
+      // Re-importing returns the same events (stable ids), so a retry after a crash signals them again.
+      idempotencyMode: 'lease',
       handler: async (ctx) => {
         const result = await manual(ctx.params.name).importResults(ctx.body.csv);
         if (!result.ok) {
