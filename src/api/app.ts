@@ -15,6 +15,7 @@ import { recordTotpFailure, type TotpLockPolicy } from '../auth/totp-lockout.ts'
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
+import { controlCharErrors } from './control-chars.ts';
 import { ApiError, errorKinds, type FieldError } from './errors.ts';
 import {
   claimIdempotencyKey,
@@ -160,11 +161,13 @@ export function createApp(deps: AppDeps): DisburseApp {
     schema: S,
     value: unknown,
     where: 'params' | 'query' | 'body',
+    multiline?: ReadonlySet<string>,
   ): unknown {
     if (!schema) return undefined;
-    const r = schema.safeParse(value);
-    if (r.success) return r.data;
-    const errors: FieldError[] = zodFieldErrors(where, r.error);
+    const control = controlCharErrors(value, where, multiline);
+    const r = control.length === 0 ? schema.safeParse(value) : undefined;
+    if (r?.success) return r.data;
+    const errors: FieldError[] = r ? zodFieldErrors(where, r.error) : control;
     throw new ApiError(
       'validation_failed',
       `Invalid ${where}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
@@ -223,6 +226,8 @@ export function createApp(deps: AppDeps): DisburseApp {
         : 'The TOTP code is wrong or outside the ±30 s window; check the device clock',
     );
   }
+
+  const multilineFields = new Map(routes.map((r) => [r, new Set(r.multilineFields ?? [])]));
 
   function handlerFor(route: Route) {
     const mutating = route.method !== 'get';
@@ -300,7 +305,9 @@ export function createApp(deps: AppDeps): DisburseApp {
         const bodySchema = route.bodyByParam
           ? (route.bodyByParam.schemas[String(params?.[route.bodyByParam.param])] ?? route.body)
           : route.body;
-        const body = bodySchema ? validate(bodySchema, rawBody ?? {}, 'body') : undefined;
+        const body = bodySchema
+          ? validate(bodySchema, rawBody ?? {}, 'body', multilineFields.get(route))
+          : undefined;
 
         const base = {
           params,

@@ -90,6 +90,11 @@ export interface RouteSpec<
    */
   bodyByParam?: { param: string; schemas: Readonly<Record<string, z.ZodType>> };
   responses: Record<number, ResponseSpec>;
+  /**
+   * Body fields (dotted paths, `*` for array items) that may hold tab and line breaks, e.g. a CSV upload.
+   * Every other string in params, query and body is refused with any control character.
+   */
+  multilineFields?: readonly string[];
   /** Request body size limit for this route (default: the app's limit, 100 KiB). */
   bodyLimitBytes?: number;
   /** The response carries a secret (e.g. a token): its idempotency copy is stored encrypted. */

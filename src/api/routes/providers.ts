@@ -76,6 +76,8 @@ export function providerRoutes(deps: {
             .describe('CSV with payout_id,idempotency_key,outcome,reason (header optional)'),
         })
         .meta({ id: 'ManualImport', description: 'Results of offline payouts' }),
+      // The CSV body is the one field where line breaks belong.
+      multilineFields: ['csv'],
       responses: {
         200: {
           description: 'Applied and signalled',
