@@ -1,0 +1,172 @@
+// Command line of bin/temporal-dev, as the SDK launches the official binaries:
+//   temporal-dev server start-dev --port P --namespace NS --ip IP [--search-attribute N=T]... [--db-filename F]
+//   temporal-dev P            (time-skipping test server, like the Java test server)
+// Every flag of the official `temporal server start-dev` is accepted (those without meaning here are
+// ignored), so a command line written for it works unchanged; anything else is an error, as it is there.
+// Pure: no proto or server module is loaded, so `--help` answers at once.
+
+export interface CliOptions {
+  timeSkipping: boolean;
+  port: number;
+  ip: string;
+  namespaces: string[];
+  searchAttributes: Array<[string, number]>;
+  dbFilename?: string;
+  logLevel: string;
+}
+
+export const levels = ['debug', 'info', 'warn', 'error'];
+
+export type DevServerCommandLine =
+  | { kind: 'help' }
+  | { kind: 'error'; message: string }
+  | { kind: 'run'; options: CliOptions };
+
+/** Flags of the official start-dev (and its global flags) that have no meaning here: value or boolean. */
+const ignoredWithValue = [
+  '--http-port',
+  '--metrics-port',
+  '--ui-port',
+  '--ui-ip',
+  '--ui-public-path',
+  '--ui-asset-path',
+  '--ui-codec-endpoint',
+  '--sqlite-pragma',
+  '--dynamic-config-value',
+  '--log-format',
+  '--env',
+  '--env-file',
+  '--config-file',
+  '--profile',
+  '--output',
+  '-o',
+  '--time-format',
+  '--color',
+  '--command-timeout',
+  '--client-connect-timeout',
+];
+const ignoredBoolean = [
+  '--headless',
+  '--ui-disable-news-fetch',
+  '--log-config',
+  '--disable-config-file',
+  '--disable-config-env',
+  '--no-json-shorthand-payloads',
+];
+
+export const usage = `usage: temporal-dev server start-dev [--port P] [--ip IP] [--namespace NS]...
+                                   [--search-attribute NAME=TYPE]... [--db-filename FILE] [--log-level L]
+       temporal-dev PORT     time-skipping test server (serves TestService too; binds 0.0.0.0)
+
+Offline Temporal-compatible dev server for development and tests (see src/devserver/README.md); the SDK
+starts it in place of \`temporal server start-dev\` and the Java test server.
+  -p, --port P                   frontend gRPC port (default 7233)
+  --ip IP                        address to bind (default 127.0.0.1)
+  -n, --namespace NS             namespace to create besides "default"; repeatable
+  --search-attribute NAME=TYPE   custom search attribute, TYPE one of Text, Keyword, Int, Double, Bool,
+                                 Datetime, KeywordList; repeatable
+  -f, --db-filename FILE         keep state in FILE across restarts (default: in memory)
+  --log-level L                  debug, info, warn or error on stderr (default warn)
+  -h, --help                     print this help and exit
+
+Accepted and ignored, as flags of \`temporal server start-dev\` without meaning here:
+  ${ignoredBoolean.join(' ')}
+  ${ignoredWithValue.join(' ')} (each with a value)`;
+
+function port(v: string): number {
+  const n = /^\d{1,5}$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= 0 && n <= 65535)) throw new Error(`invalid port ${JSON.stringify(v)}: expected 0-65535`);
+  return n;
+}
+
+type Setter = (opts: CliOptions, value: string) => void;
+
+function startDevFlags(parseSearchAttribute: (flag: string) => [string, number]): Map<string, Setter> {
+  const setters: Array<[string[], Setter]> = [
+    [
+      ['--port', '-p'],
+      (o, v) => {
+        o.port = port(v);
+      },
+    ],
+    [
+      ['--ip'],
+      (o, v) => {
+        o.ip = v;
+      },
+    ],
+    [['--namespace', '-n'], (o, v) => o.namespaces.push(v)],
+    [['--search-attribute'], (o, v) => o.searchAttributes.push(parseSearchAttribute(v))],
+    [
+      ['--db-filename', '-f'],
+      (o, v) => {
+        o.dbFilename = v;
+      },
+    ],
+    [
+      ['--log-level'],
+      (o, v) => {
+        // Levels the official CLI has and this one not (never) fall back to the default.
+        o.logLevel = levels.includes(v) ? v : 'warn';
+      },
+    ],
+    [ignoredWithValue, () => {}],
+  ];
+  return new Map(setters.flatMap(([names, set]) => names.map((n) => [n, set] as const)));
+}
+
+function startDev(rest: string[], parseSearchAttribute: (flag: string) => [string, number]): CliOptions {
+  const opts: CliOptions = {
+    timeSkipping: false,
+    port: 7233,
+    ip: '127.0.0.1',
+    namespaces: ['default'],
+    searchAttributes: [],
+    logLevel: 'warn',
+  };
+  const flags = startDevFlags(parseSearchAttribute);
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    const eq = arg.startsWith('-') ? arg.indexOf('=') : -1;
+    const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    if (ignoredBoolean.includes(flag)) continue;
+    const set = flags.get(flag);
+    if (!set) {
+      throw new Error(flag.startsWith('-') ? `unknown flag ${flag}` : `unexpected argument ${arg}`);
+    }
+    const value = inline ?? rest[++i];
+    if (value === undefined) throw new Error(`flag ${flag} needs a value`);
+    set(opts, value);
+  }
+  return opts;
+}
+
+/** Reads argv (without node and script); `parseSearchAttribute` checks NAME=TYPE (kept out of here). */
+export function parseArgs(
+  argv: string[],
+  parseSearchAttribute: (flag: string) => [string, number],
+): DevServerCommandLine {
+  if (argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help') return { kind: 'help' };
+  try {
+    if (argv[0] === 'server' && argv[1] === 'start-dev') {
+      return { kind: 'run', options: startDev(argv.slice(2), parseSearchAttribute) };
+    }
+    if (argv.length >= 1 && /^\d+$/.test(argv[0]!)) {
+      // The Java test server's own flag: time skipping is what this mode is.
+      const extra = argv.slice(1).filter((a) => a !== '--enable-time-skipping');
+      if (extra.length > 0) throw new Error(`unexpected argument ${extra[0]}`);
+      const options: CliOptions = {
+        timeSkipping: true,
+        port: port(argv[0]!),
+        ip: '0.0.0.0',
+        namespaces: ['default'],
+        searchAttributes: [],
+        logLevel: 'warn',
+      };
+      return { kind: 'run', options };
+    }
+    throw new Error(argv.length === 0 ? 'no command given' : `unknown command ${argv.join(' ')}`);
+  } catch (error) {
+    return { kind: 'error', message: (error as Error).message };
+  }
+}
