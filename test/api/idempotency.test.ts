@@ -6,9 +6,10 @@ import { z } from 'zod';
 import { ApiError } from '../../src/api/errors.ts';
 import { defineRoute } from '../../src/api/route.ts';
 import { sql } from '../../src/db/sql.ts';
+import { testDatabaseKind } from '../support/db.ts';
 import { countRows, newIdempotencyKey, startTestApi, type TestApi } from './support.ts';
 
-const embedded = process.env.DISBURSE_TEST_EMBEDDED_DB === 'pglite';
+const embedded = testDatabaseKind() === 'pglite';
 let api: TestApi;
 let slowRuns = 0;
 let releaseSlow: (() => void) | undefined;

@@ -4,6 +4,18 @@ import { migrateDatabase } from '../../src/db/migrate.ts';
 import { type Database, openDatabase } from '../../src/db/open.ts';
 import { sql } from '../../src/db/sql.ts';
 
+/** Set by jest's global setup (test/support/global-setup.ts) to the database it chose for the run. */
+export const TEST_DATABASE_KIND_VAR = 'DISBURSE_TEST_EMBEDDED_DB';
+
+/**
+ * The database this run tests: `postgresql` when DATABASE_URL was set, `pglite` (embedded, one session:
+ * transactions run one at a time, a second transaction waits instead of meeting a lock) when it was unset.
+ * For the few assertions whose correct answer differs between the two.
+ */
+export function testDatabaseKind(): 'postgresql' | 'pglite' {
+  return process.env[TEST_DATABASE_KIND_VAR] === 'pglite' ? 'pglite' : 'postgresql';
+}
+
 export interface TestDatabase extends Database {
   /** Drops the schema and closes the connections; call in afterAll. */
   drop(): Promise<void>;
@@ -11,8 +23,8 @@ export interface TestDatabase extends Database {
 
 /**
  * A fresh, uniquely named schema with every migration applied, so each test file is isolated and files
- * run in parallel. Uses DATABASE_URL (real PostgreSQL) or, when it is unset, the embedded PGlite server
- * that jest's global setup started (it exports its URL as DATABASE_URL to the workers).
+ * run in parallel. Connects to DATABASE_URL, which is either the PostgreSQL the run was started with or
+ * the embedded PGlite server that jest's global setup started when it was unset (see testDatabaseKind).
  */
 export async function createTestDatabase(
   label: string,
