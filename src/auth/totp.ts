@@ -92,3 +92,17 @@ export function otpauthUri(issuer: string, account: string, secret: Buffer): str
   const label = encodeURIComponent(`${issuer}:${account}`);
   return `otpauth://totp/${label}?secret=${base32Encode(secret)}&issuer=${encodeURIComponent(issuer)}&algorithm=SHA1&digits=6&period=30`;
 }
+
+/** The secret of an `otpauth://totp/…?secret=…` URI, or a bare base32 secret. */
+export function secretFromOtpauth(text: string): Buffer {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('otpauth://')) return nonEmpty(base32Decode(trimmed));
+  const secret = new URL(trimmed).searchParams.get('secret');
+  if (!secret) throw new Error('the otpauth:// URI has no secret= parameter');
+  return nonEmpty(base32Decode(secret));
+}
+
+function nonEmpty(secret: Buffer): Buffer {
+  if (secret.length === 0) throw new Error('the TOTP secret is empty');
+  return secret;
+}
