@@ -1,4 +1,5 @@
-// API keys at start-up: bootstrap keys from configuration, and first-run keys for a fresh embedded install.
+// API keys at start-up: bootstrap keys from configuration, first-run keys for a fresh embedded install, and
+// for any other install without keys the commands that create them.
 // The process wiring itself is in src/app/runtime.ts.
 import { createApiKey, storeApiKey } from '../auth/api-keys.ts';
 import { enrollApproverTotp } from '../auth/approver-totp.ts';
@@ -48,4 +49,25 @@ export async function createFirstRunKeys(db: Database, security: SecurityContext
     out.push(entry);
   }
   return out;
+}
+
+/** One command per role, as `npm start` prints them when it creates no key itself. */
+export const firstKeyCommands = [
+  'npm run auth:create-key -- --role platform --actor platform',
+  'npm run auth:create-key -- --role approver --actor approver --totp',
+  'npm run auth:create-key -- --role operator --actor operator',
+];
+
+/**
+ * When no API key exists and none is created automatically (DATABASE_URL set): how to create the first
+ * ones. The CLI must reach the same database and, for the approver's TOTP secret, use the same encryption
+ * keys as this process. Undefined once any key exists.
+ */
+export async function firstKeysHint(db: Database): Promise<string | undefined> {
+  if ((await db.em().count(ApiKey, {})) > 0) return undefined;
+  return [
+    'No API key exists yet. Create the first ones (each key is printed once), from this directory and with',
+    'the same DATABASE_URL, DATABASE_SCHEMA and DISBURSE_ENCRYPTION_KEYS as this process:',
+    ...firstKeyCommands.map((c) => `    ${c}`),
+  ].join('\n');
 }

@@ -4,7 +4,7 @@ import type { SecurityContext } from '../api/app.ts';
 import { listen } from '../api/app.ts';
 import { startIdempotencyPurge } from '../api/idempotency.ts';
 import type { Logger } from '../api/log.ts';
-import { createFirstRunKeys, registerBootstrapKeys } from '../api/server.ts';
+import { createFirstRunKeys, firstKeysHint, registerBootstrapKeys } from '../api/server.ts';
 import type { Config } from '../config/index.ts';
 import { createHttpApp } from './http.ts';
 import type { TemporalHandle } from './runtime.ts';
@@ -23,6 +23,8 @@ export async function startHttp(
 ) {
   await registerBootstrapKeys(config, o.services.db);
   const firstRunKeys = o.firstRun ? await createFirstRunKeys(o.services.db, o.security) : [];
+  // Without first-run keys (DATABASE_URL set) a fresh install would otherwise start with no way in.
+  const noKeysHint = o.firstRun ? undefined : await firstKeysHint(o.services.db);
   const { app } = createHttpApp({
     services: o.services,
     gateway: gatewayFor(config, o.temporal),
@@ -50,6 +52,8 @@ export async function startHttp(
   return {
     url: server.url,
     firstRunKeys,
+    /** Set when no API key exists: the commands that create the first ones. */
+    noKeysHint,
     async close() {
       stopPurge();
       await server.close();
