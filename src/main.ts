@@ -41,6 +41,7 @@ for (const k of http.firstRunKeys) {
     `  ${k.role} API key (shown once): ${k.key}${k.totpUri ? `\n    approver TOTP: ${k.totpUri}` : ''}`,
   );
 }
+if (http.noKeysHint) console.log(http.noKeysHint);
 
 onShutdown(async () => {
   await http.close();
