@@ -12,8 +12,8 @@ Disburse out; real approvers keep the secret in their authenticator only.
   options: {},
   positionals: true,
 });
-const [input, extra] = cli.positionals;
-if (!input) cli.fail('give the otpauth:// URI or the base32 secret');
+const [first, extra] = cli.positionals;
+const input = first ?? cli.fail('give the otpauth:// URI or the base32 secret');
 if (extra !== undefined) cli.fail(`unexpected argument ${extra}`);
 try {
   console.log(totp(secretFromOtpauth(input), Math.floor(Date.now() / 1000)));
