@@ -1,6 +1,6 @@
 import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
-import { startEmbeddedDatabase } from '../db/embedded.ts';
+import { connectEmbeddedDatabase } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { verifyLedger } from './verify.ts';
@@ -24,7 +24,7 @@ Environment:
 const { database } = loadConfig();
 const embedded = database.url
   ? undefined
-  : await startEmbeddedDatabase({ dataDir: database.embeddedDataDir });
+  : await connectEmbeddedDatabase({ dataDir: database.embeddedDataDir });
 const url = database.url ?? embedded!.url;
 try {
   await migrate(url, database.schema);
