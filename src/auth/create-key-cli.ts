@@ -8,7 +8,7 @@ import { devSecretsPath, securityContextFromConfig } from '../api/dev-secrets.ts
 import { parseCli } from '../cli/args.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import type { Keyring } from '../crypto/index.ts';
-import { startEmbeddedDatabase } from '../db/embedded.ts';
+import { connectEmbeddedDatabase } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { checkRoleAndActor, createApiKey } from './api-keys.ts';
@@ -69,7 +69,7 @@ try {
 }
 const embedded = config.database.url
   ? undefined
-  : await startEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
+  : await connectEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
 const db = await openDatabase({
   url: config.database.url ?? embedded!.url,
   schema: config.database.schema,
