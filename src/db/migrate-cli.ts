@@ -1,6 +1,6 @@
 import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
-import { startEmbeddedDatabase } from './embedded.ts';
+import { connectEmbeddedDatabase } from './embedded.ts';
 import { migrate } from './migrate.ts';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL, or to the embedded PGlite data dir. */
@@ -19,7 +19,7 @@ Environment:
 const config = loadConfig();
 const embedded = config.database.url
   ? undefined
-  : await startEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
+  : await connectEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
 try {
   const url = config.database.url ?? embedded!.url;
   const applied = await migrate(url, config.database.schema);
