@@ -3,7 +3,7 @@
 import { securityContextFromConfig } from '../api/dev-secrets.ts';
 import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
-import { startEmbeddedDatabase } from '../db/embedded.ts';
+import { connectEmbeddedDatabase } from '../db/embedded.ts';
 import { openDatabase } from '../db/open.ts';
 import { rotateEncryption } from './rotation.ts';
 
@@ -26,7 +26,7 @@ Environment:
 const config = loadConfig();
 const embedded = config.database.url
   ? undefined
-  : await startEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
+  : await connectEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
 const db = await openDatabase({
   url: config.database.url ?? embedded!.url,
   schema: config.database.schema,
