@@ -10,12 +10,13 @@ import {
   runtimeLogger,
   securityFor,
   startWorker,
+  stopWorker,
 } from './app/runtime.ts';
 import { loadConfig } from './config/index.ts';
 
 const config = loadConfig();
 const log = runtimeLogger(config);
-const database = await openRuntimeDatabase(config, { migrate: true });
+const database = await openRuntimeDatabase(config, { migrate: true, own: true });
 const temporal = await connectTemporal(config, { allowEmbedded: true });
 const production = Boolean(config.database.url && config.temporal.address);
 const security = await securityFor(config, production, log);
@@ -43,11 +44,14 @@ for (const k of http.firstRunKeys) {
 }
 if (http.noKeysHint) console.log(http.noKeysHint);
 
-onShutdown(async () => {
-  await http.close();
-  worker.shutdown();
-  await running;
-  await services.stop();
-  await temporal.close();
-  await database.close();
-});
+// In order: no new requests, no new tasks (in-flight ones finish), then what they used.
+onShutdown(
+  [
+    { name: 'http', run: () => http.close() },
+    { name: 'worker', run: () => stopWorker(worker, running) },
+    { name: 'services', run: () => services.stop() },
+    { name: 'temporal', run: () => temporal.close() },
+    { name: 'database', run: () => database.close() },
+  ],
+  { log },
+);

@@ -25,9 +25,12 @@ const http = await startHttp(config, {
 });
 log.info('api.listening', { url: http.url, temporal: temporal.address });
 
-onShutdown(async () => {
-  await http.close();
-  await services.stop();
-  await temporal.close();
-  await database.close();
-});
+onShutdown(
+  [
+    { name: 'http', run: () => http.close() },
+    { name: 'services', run: () => services.stop() },
+    { name: 'temporal', run: () => temporal.close() },
+    { name: 'database', run: () => database.close() },
+  ],
+  { log },
+);

@@ -1,12 +1,12 @@
 // Process bootstrap shared by the entry points (`npm start`, `npm run api`, `npm run worker`): database
 // (external or embedded PGlite), Temporal (external or embedded bin/temporal-dev), services, worker, HTTP.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { SecurityContext } from '../api/app.ts';
 import { securityContextFromConfig } from '../api/dev-secrets.ts';
 import { createLogger, type Logger } from '../api/log.ts';
 import type { Config } from '../config/index.ts';
-import { type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.ts';
+import { connectEmbeddedDatabase, type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { type Database, openDatabase } from '../db/open.ts';
 import { PayoutGateway } from '../payouts/gateway.ts';
@@ -17,27 +17,36 @@ import { createDisburseWorker } from '../worker/create-worker.ts';
 import { createActivities } from './activities.ts';
 import { createServices, type Services } from './services.ts';
 
+export { onShutdown, type ShutdownStep } from './shutdown.ts';
+
 export interface DatabaseHandle {
   db: Database;
   embedded?: EmbeddedDatabase;
   close(): Promise<void>;
 }
 
-/** Opens DATABASE_URL, or starts the embedded PGlite server when it is unset; applies migrations if asked. */
+/**
+ * Opens DATABASE_URL or, when it is unset, the embedded PGlite; applies migrations if asked. `own`: this
+ * process must open the data directory itself (`npm start`, which also runs temporal-dev on its state:
+ * a second one must not start); otherwise a running owner's endpoint is used when there is one.
+ */
 export async function openRuntimeDatabase(
   config: Config,
-  opts: { migrate: boolean },
+  opts: { migrate: boolean; own?: boolean },
 ): Promise<DatabaseHandle> {
+  const dataDir = config.database.embeddedDataDir;
   const embedded = config.database.url
     ? undefined
-    : await startEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
+    : opts.own
+      ? await startEmbeddedDatabase({ dataDir })
+      : await connectEmbeddedDatabase({ dataDir });
   const db = await openDatabase({
     url: config.database.url ?? embedded!.url,
     schema: config.database.schema,
     poolMax: config.database.poolMax,
   });
-  // An embedded database belongs to this process: its schema is always brought up to date.
-  if (opts.migrate || embedded) await migrateDatabase(db);
+  // An embedded database opened here belongs to this process: its schema is always brought up to date.
+  if (opts.migrate || (embedded && !embedded.servedBy)) await migrateDatabase(db);
   return {
     db,
     ...(embedded ? { embedded } : {}),
@@ -73,6 +82,7 @@ export async function connectTemporal(
         ...(temporal.embeddedDbFile ? { dbFile: temporal.embeddedDbFile } : {}),
       });
   const address = temporal.address ?? embedded!.address;
+  ownShutdownSignals();
   const connection = await Connection.connect({ address });
   const native = await NativeConnection.connect({
     address,
@@ -138,6 +148,25 @@ export async function startWorker(
   });
 }
 
+/**
+ * The SDK's Runtime by default shuts every worker down on SIGINT/SIGTERM by itself, racing our ordered
+ * stop (whose worker.shutdown() then threw "Not running. Current state: DRAINING" and orphaned
+ * temporal-dev). The process's onShutdown owns the signals instead.
+ */
+function ownShutdownSignals(): void {
+  try {
+    Runtime.install({ shutdownSignals: [] });
+  } catch {
+    // a Runtime exists already (tests install their own); stopWorker copes with either
+  }
+}
+
+/** Stops the worker (if the SDK has not begun to already) and waits until it has drained. */
+export async function stopWorker(worker: Worker, running: Promise<void>): Promise<void> {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  await running;
+}
+
 export function gatewayFor(config: Config, temporal: TemporalHandle): PayoutGateway {
   return new PayoutGateway(temporal.client, config.temporal.taskQueue, {
     bulkWindow: config.payouts.bulkWindow,
@@ -155,22 +184,4 @@ export function periodGatewayFor(config: Config, temporal: TemporalHandle): Peri
 
 export function runtimeLogger(config: Config): Logger {
   return createLogger({ level: config.api.logLevel });
-}
-
-/** Runs `stop` once on SIGINT/SIGTERM, then exits. */
-export function onShutdown(stop: () => Promise<void>): void {
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      stop().then(
-        () => process.exit(0),
-        (err) => {
-          console.error('shutdown failed', err);
-          process.exit(1);
-        },
-      );
-    });
-  }
 }

@@ -27,13 +27,26 @@ export async function startEmbeddedTemporal(opts: {
     mkdirSync(dirname(resolve(opts.dbFile)), { recursive: true });
     args.push('--db-filename', resolve(opts.dbFile));
   }
-  const child = spawn(temporalDevPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Its own process group, so a Ctrl-C in the terminal does not stop it before the worker that uses
+  // it has drained: this process stops it, in order. Its stdin is a pipe from this process; when this
+  // process dies, even by SIGKILL, the pipe ends and temporal-dev saves its state and exits.
+  const child = spawn(temporalDevPath, args, {
+    stdio: ['pipe', 'inherit', 'inherit'],
+    detached: true,
+    env: { ...process.env, TEMPORAL_DEV_EXIT_ON_STDIN_END: '1' },
+  });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  // Any exit of this process (process.exit, a crash at start-up) takes temporal-dev with it.
+  const onExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.on('exit', onExit);
+  void exited.then(() => process.off('exit', onExit));
   await waitForPort(port, child, 10_000);
   return {
     address: `127.0.0.1:${port}`,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };

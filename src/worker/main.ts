@@ -8,6 +8,7 @@ import {
   runtimeLogger,
   securityFor,
   startWorker,
+  stopWorker,
 } from '../app/runtime.ts';
 import { loadConfig } from '../config/index.ts';
 
@@ -21,11 +22,13 @@ const worker = await startWorker(config, services, temporal.native);
 log.info('worker.started', { taskQueue: config.temporal.taskQueue, temporal: temporal.address });
 const running = worker.run();
 
-onShutdown(async () => {
-  worker.shutdown();
-  await running;
-  await services.stop();
-  await temporal.close();
-  await database.close();
-});
+onShutdown(
+  [
+    { name: 'worker', run: () => stopWorker(worker, running) },
+    { name: 'services', run: () => services.stop() },
+    { name: 'temporal', run: () => temporal.close() },
+    { name: 'database', run: () => database.close() },
+  ],
+  { log },
+);
 await running;
