@@ -13,6 +13,8 @@ export {
   buildSanctionsList,
   loadSanctionsList,
   normaliseName,
+  normaliseScreenedIdentifier,
   parseSanctionsCsv,
   SanctionsListError,
 } from './sanctions.ts';
+export { confusablesOf, screeningFold } from './skeleton.ts';

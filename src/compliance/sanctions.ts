@@ -5,15 +5,18 @@
 //   identifier,DE89370400440532013000,EU-FSF,EU.123
 //
 // kind: `name` (a person or entity name) or `identifier` (IBAN, account number, wallet id, crypto address).
-// Matching is exact after normalisation, never fuzzy:
-// - names: Unicode NFKD, diacritics removed, case-folded, punctuation dropped, tokens sorted — so
-//   "Doe, John", "JOHN DOE" and "Jöhn  Doe" match, "Jon Doe" does not;
-// - identifiers: NFKC, spaces and dashes removed, upper-cased (same rule as destination fingerprints).
+// Matching is exact after normalisation, never fuzzy; list entries and candidates are normalised alike,
+// starting with the screening fold (skeleton.ts: NFKC, default-ignorable code points removed, diacritics
+// removed, UTS #39 confusables skeleton, case-folded), so invisible characters and lookalike letters from
+// other scripts do not get a listed name or account past the screen:
+// - names: then punctuation dropped and tokens sorted — so "Doe, John", "JOHN DOE", "Jöhn  Doe",
+//   "Jo\u00adhn Doe" and "Jоhn Doe" (Cyrillic о) match, "Jon Doe" does not;
+// - identifiers: then spaces and dashes removed.
 // Lines starting with # and blank lines are ignored. A malformed line fails the whole load with its line
 // number: a partially loaded sanctions list is worse than none noticed.
 import { readFile } from 'node:fs/promises';
-import { normaliseIdentifier } from '../crypto/fingerprint.ts';
 import { CsvError, parseCsv } from '../providers/manual/csv.ts';
+import { screeningFold } from './skeleton.ts';
 
 export interface SanctionsEntry {
   kind: 'name' | 'identifier';
@@ -42,10 +45,7 @@ export class SanctionsListError extends Error {
 }
 
 export function normaliseName(name: string): string {
-  return name
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
+  return screeningFold(name)
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim()
     .split(/\s+/)
@@ -54,13 +54,17 @@ export function normaliseName(name: string): string {
     .join(' ');
 }
 
+export function normaliseScreenedIdentifier(identifier: string): string {
+  return screeningFold(identifier).replace(/[\s\p{Pd}]/gu, '');
+}
+
 export function buildSanctionsList(entries: readonly SanctionsEntry[]): SanctionsList {
   const names = new Map<string, SanctionsMatch>();
   const identifiers = new Map<string, SanctionsMatch>();
   for (const e of entries) {
     const match = { kind: e.kind, source: e.source, reference: e.reference };
     if (e.kind === 'name') names.set(normaliseName(e.value), match);
-    else identifiers.set(normaliseIdentifier(e.value), match);
+    else identifiers.set(normaliseScreenedIdentifier(e.value), match);
   }
   return {
     size: names.size + identifiers.size,
@@ -69,7 +73,7 @@ export function buildSanctionsList(entries: readonly SanctionsEntry[]): Sanction
       return n === '' ? undefined : names.get(n);
     },
     matchIdentifier: (id) => {
-      const n = normaliseIdentifier(id);
+      const n = normaliseScreenedIdentifier(id);
       return n === '' ? undefined : identifiers.get(n);
     },
   };

@@ -35,8 +35,38 @@ describe('sanctions list', () => {
     expect(list.matchName(name) !== undefined).toBe(hit);
   });
 
-  it('normalises names by tokens', () => {
-    expect(normaliseName('Blocked Trading Company, Ltd.')).toBe('blocked company ltd trading');
+  it('normalises names by tokens, each folded to its screening skeleton (m → rn, l → i)', () => {
+    expect(normaliseName('Blocked Trading Company, Ltd.')).toBe('biocked cornpany itd trading');
+    expect(normaliseName('Blocked Trading Company, Ltd.')).toBe(normaliseName('LTD TRADING COMPANY BLOCKED'));
+  });
+
+  // Issue 14, finding 3: each of these was paid while "Ivan Sanctionov" was held.
+  it.each([
+    ['soft hyphen', 'Iv\u00adan Sanctionov'],
+    ['zero-width space', 'Iv\u200ban Sanctionov'],
+    ['Cyrillic capital І', '\u0406van Sanctionov'],
+    ['zero-width joiner and BOM', 'Iva\u200dn\ufeff Sanctionov'],
+    ['Cyrillic а and о', 'Iv\u0430n Sancti\u043enov'],
+    ['Greek capital Ι', '\u0399van Sanctionov'],
+    ['fullwidth letters', '\uff29\uff56\uff41\uff4e Sanctionov'],
+    ['mathematical bold', '\u{1d408}van Sanctionov'],
+    ['combining marks', 'I\u0301va\u0308n Sanctionov'],
+  ])('a listed name spelled with %s is still a match', (_what, name) => {
+    const list = buildSanctionsList([
+      { kind: 'name', value: 'Ivan Sanctionov', source: 'SDN', reference: '2' },
+    ]);
+    expect(list.matchName(name)?.reference).toBe('2');
+  });
+
+  it.each([
+    ['zero-width space', 'DE89\u200b3704 0044 0532 0130 00'],
+    ['Cyrillic Е', 'D\u041589370400440532013000'],
+    ['letter O for zero', 'DE89370400440532O13OOO'],
+  ])('a listed identifier spelled with %s is still a match', (_what, id) => {
+    const list = buildSanctionsList([
+      { kind: 'identifier', value: 'DE89370400440532013000', source: 'EU', reference: '43' },
+    ]);
+    expect(list.matchIdentifier(id)?.reference).toBe('43');
   });
 
   it.each([
