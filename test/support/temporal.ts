@@ -93,9 +93,11 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestWork
   const attrs = opts.searchAttributes ?? {};
   if (opts.timeSkipping) {
     const path = process.env.TEMPORAL_TEST_SERVER_PATH || TEMPORAL_DEV_PATH;
-    const env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path } },
-    });
+    const env = await retryStartOnce('time-skipping test server', () =>
+      TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path } },
+      }),
+    );
     if (Object.keys(attrs).length > 0) {
       // The official test server accepts any search attribute and may not serve OperatorService.
       await addSearchAttributes(env, attrs).catch((err: { code?: number }) => {
@@ -105,13 +107,33 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestWork
     return env;
   }
   const path = process.env.TEMPORAL_CLI_PATH || TEMPORAL_DEV_PATH;
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path },
-      searchAttributes: Object.entries(attrs).map(([name, t]) => defineSearchAttributeKey(name, typeOf[t])),
-      dbFilename: opts.dbFilename,
-    },
-  });
+  return retryStartOnce('dev server', () =>
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path },
+        searchAttributes: Object.entries(attrs).map(([name, t]) => defineSearchAttributeKey(name, typeOf[t])),
+        dbFilename: opts.dbFilename,
+      },
+    }),
+  );
+}
+
+/**
+ * The SDK gives a server it spawns 5 s to answer (core's ephemeral_server: 50 connection attempts 100 ms
+ * apart, fixed in its Rust code, no option lengthens it), then kills it. A loaded machine can make
+ * bin/temporal-dev miss that, so such a start is tried once more, saying so.
+ */
+export async function retryStartOnce<T>(what: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!/did not start within/.test(message)) throw err;
+    console.warn(
+      `Temporal ${what} missed the SDK's 5 s start limit (busy machine?); retrying once: ${message}`,
+    );
+    return start();
+  }
 }
 
 /** Registers custom search attributes through OperatorService (works in both modes of temporal-dev). */
