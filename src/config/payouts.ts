@@ -130,8 +130,9 @@ export const payoutsSection = defineConfigSection(
         .transform(refined(parseProviderSettings))
         .describe(
           'comma list of provider names whose kind is their prefix (sandbox, sandbox_b, manual), or a JSON array ' +
-            'of {name, kind: "sandbox"|"manual", scenario?, capabilities?, webhookUrl?, webhookSecret?, exportDestinations?} ' +
-            '(see src/providers/settings.ts; default sandbox)',
+            'of {name, kind: "sandbox"|"manual", scenario?, capabilities?, webhookUrl?, webhookSecret?, pollMs?, batchIntervalMs?, ' +
+            'exportDestinations?} (see src/providers/settings.ts; default sandbox: batch rail every 5 s, and under npm start ' +
+            'its webhooks go to the local API)',
         ),
       PAYOUT_INSTANT_LIMITS: amountMap(
         'USD:500000,EUR:500000,GBP:500000',
