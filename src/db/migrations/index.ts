@@ -11,6 +11,7 @@ import * as payoutDestinationPin0071 from './0071-payout-destination-pin.ts';
 import * as payoutBulks0072 from './0072-payout-bulks.ts';
 import * as manualReturns0073 from './0073-manual-returns.ts';
 import * as approverTotpLockout0074 from './0074-approver-totp-lockout.ts';
+import * as providerAttempts0080 from './0080-provider-attempts.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -37,4 +38,5 @@ export const migrations: readonly Migration[] = [
   payoutBulks0072,
   manualReturns0073,
   approverTotpLockout0074,
+  providerAttempts0080,
 ];
