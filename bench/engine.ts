@@ -1,8 +1,9 @@
-// `npm run bench:engine [-- --workflows N --open-workflows K --rtt-calls M]`
+// `npm run bench:engine [-- --boot-only --boot-spawns N --workflows N --open-workflows K --rtt-calls M]`
 //
 // Measures the Temporal engine Disburse runs on, through the official SDK exactly as the tests use it:
 // the server is started by TestWorkflowEnvironment with `executable: { type: 'existing-path' }`
 // (bin/temporal-dev, or the official binary when TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH is set).
+//   0. boot: N spawns of the server to listening and to a first answer (devserver-boot.ts);
 //   1. baseline: bare gRPC round trips (GetSystemInfo, DescribeNamespace), sequential, p50/p99;
 //   2. memory: K workflows left open waiting for a signal; the server's RSS delta / K;
 //   3. unloaded latency: one-activity workflows run one at a time; start-to-close p50/p99;
@@ -13,10 +14,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { parseCli } from '../src/cli/args.ts';
+import { type BootFigures, measureBoot } from './devserver-boot.ts';
 import type { EngineBenchActivities, oneActivity, waitForRelease } from './workflows/engine.ts';
 
 const THROUGHPUT_GOAL = 150; // workflows/s on 2 cores (issue 3)
@@ -24,6 +26,8 @@ const TASK_QUEUE = 'bench-engine';
 const NAMESPACE = 'default';
 
 interface Options {
+  bootSpawns: number;
+  bootOnly: boolean;
   workflows: number;
   openWorkflows: number;
   rttCalls: number;
@@ -37,9 +41,34 @@ interface Options {
   workerFor: string | undefined;
 }
 
+const USAGE = `usage: npm run bench:engine [-- options]
+
+Measures the Temporal engine Disburse runs on, through the official SDK as the tests use it: the boot
+time of bin/temporal-dev (N spawns, with a bare \`node -e 0\` as same-run baseline), gRPC round trips,
+memory per open workflow, unloaded latency and throughput. Prints a table; exits non-zero only when
+something fails, not when a goal is missed.
+  --boot-spawns N         temporal-dev starts to time (default 20; 0 skips the boot figures)
+  --boot-only             print the boot figures only
+  --workflows N           one-activity workflows in the throughput run (default 2000)
+  --open-workflows K      idle workflows for the memory figure (default 2000; 0 skips it)
+  --rtt-calls M           sequential calls per gRPC round-trip figure (default 2000)
+  --latency-samples L     workflows run one at a time (default 100; 0 skips)
+  --start-concurrency C   concurrent starts in the throughput run (default 200)
+  --timeout-seconds S     limit for each phase (default 300)
+  --pollers P             worker pollers (default 40)
+  --workflow-threads T    worker workflow threads (default: CPUs)
+  --worker-in-process     run the SDK worker in this process (default: its own process, as in production)
+  -h, --help              print this help and exit (nothing runs)
+
+Server: bin/temporal-dev, or $TEMPORAL_CLI_PATH (official dev server) / $TEMPORAL_TEST_SERVER_PATH
+(official test server; no boot figures).`;
+
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const cli = parseCli({
+    usage: USAGE,
     options: {
+      'boot-spawns': { type: 'string', default: '20' },
+      'boot-only': { type: 'boolean', default: false },
       workflows: { type: 'string', default: '2000' },
       'open-workflows': { type: 'string', default: '2000' },
       'rtt-calls': { type: 'string', default: '2000' },
@@ -50,40 +79,23 @@ function parseOptions(): Options {
       pollers: { type: 'string', default: '40' },
       // The SDK's default is one workflow thread, which caps a 2-core run at ~140 wf/s.
       'workflow-threads': { type: 'string', default: String(availableParallelism()) },
+      // Internal: set on the forked worker process (the server address it polls).
       'worker-for': { type: 'string' },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    console.log(
-      'usage: npm run bench:engine -- [--workflows N=2000] [--open-workflows K=2000] [--rtt-calls M=2000]\n' +
-        '         [--latency-samples L=100] [--start-concurrency C=200] [--timeout-seconds S=300]\n' +
-        '         [--pollers P=40] [--workflow-threads T=CPUs]  worker pollers / workflow threads\n' +
-        '         [--worker-in-process]   (default: the SDK worker runs in its own process, as in production)\n' +
-        'server: bin/temporal-dev, or $TEMPORAL_CLI_PATH (official dev server) / $TEMPORAL_TEST_SERVER_PATH',
-    );
-    process.exit(0);
-  }
-  const int = (name: string, raw: string, min: number): number => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      const error = new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-      error.name = 'UsageError';
-      throw error;
-    }
-    return n;
-  };
   return {
-    workflows: int('workflows', values.workflows, 1),
-    openWorkflows: int('open-workflows', values['open-workflows'], 0),
-    rttCalls: int('rtt-calls', values['rtt-calls'], 1),
-    latencySamples: int('latency-samples', values['latency-samples'], 0),
-    startConcurrency: int('start-concurrency', values['start-concurrency'], 1),
-    timeoutSeconds: int('timeout-seconds', values['timeout-seconds'], 1),
-    workerInProcess: values['worker-in-process'],
-    pollers: int('pollers', values.pollers, 2),
-    workflowThreads: int('workflow-threads', values['workflow-threads'], 1),
-    workerFor: values['worker-for'],
+    bootSpawns: cli.integer('boot-spawns', { min: 0 }),
+    bootOnly: cli.values['boot-only'],
+    workflows: cli.integer('workflows', { min: 1 }),
+    openWorkflows: cli.integer('open-workflows', { min: 0 }),
+    rttCalls: cli.integer('rtt-calls', { min: 1 }),
+    latencySamples: cli.integer('latency-samples', { min: 0 }),
+    startConcurrency: cli.integer('start-concurrency', { min: 1 }),
+    timeoutSeconds: cli.integer('timeout-seconds', { min: 1 }),
+    workerInProcess: cli.values['worker-in-process'],
+    pollers: cli.integer('pollers', { min: 2 }),
+    workflowThreads: cli.integer('workflow-threads', { min: 1 }),
+    workerFor: cli.values['worker-for'],
   };
 }
 
@@ -438,6 +450,42 @@ function printTable(rows: Array<[string, string, string?]>): void {
 }
 
 const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+function machine(): string {
+  return (
+    `${availableParallelism()} CPUs (1-min load average ${loadavg()[0]!.toFixed(2)}: other processes share ` +
+    `them); node ${process.version}`
+  );
+}
+
+/** Median / p90 rows of the boot figures, with the same-run baseline ratio. */
+function bootRows(boot: BootFigures): Array<[string, string, string?]> {
+  const pair = (sorted: number[]) => `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 90))}`;
+  const ratio = percentile(boot.listening, 50) / percentile(boot.bareNode, 50);
+  return [
+    [
+      'boot: spawn to listening p50 / p90',
+      pair(boot.listening),
+      `${boot.spawns} spawns; goal p50 <= 150 ms idle`,
+    ],
+    [
+      'boot: spawn to first answer p50 / p90',
+      pair(boot.answering),
+      "GetSystemInfo, the SDK's readiness probe",
+    ],
+    [
+      'boot: CPU until listening p50 / p90',
+      pair(boot.cpu),
+      `main thread, what load does not inflate; all threads p50 ${ms(percentile(boot.cpuAllThreads, 50))}`,
+    ],
+    ['boot without compile cache p50 / p90', pair(boot.uncached), 'NODE_DISABLE_COMPILE_CACHE=1, same run'],
+    [
+      'baseline: bare node -e 0 p50 / p90',
+      pair(boot.bareNode),
+      `spawn to exit; listening p50 = ${ratio.toFixed(1)}x baseline`,
+    ],
+  ];
+}
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 function maxCached(options: Options): number {
@@ -537,6 +585,17 @@ async function main(): Promise<void> {
   const options = parseOptions();
   const server = chooseServer();
   if (options.workerFor) return runWorkerProcess(options.workerFor, options);
+  // First, before the heavy phases warm or load anything: the figures a test suite's starts depend on.
+  const boot =
+    options.bootSpawns > 0 && server.mode === 'dev'
+      ? await measureBoot(server.path, options.bootSpawns)
+      : undefined;
+  if (options.bootOnly) {
+    console.log(`\nboot of ${server.label}: ${machine()}\n`);
+    if (boot) printTable(bootRows(boot));
+    else console.log(`no boot figures (${server.mode === 'dev' ? '--boot-spawns 0' : 'not a dev server'})`);
+    return;
+  }
   Runtime.install({ logger: new DefaultLogger('WARN') });
 
   const childrenBefore = childPids();
@@ -578,11 +637,13 @@ async function main(): Promise<void> {
     const { roundTrips, memory, unloaded, throughput } = results;
     const rate = throughput.completed / throughput.seconds;
     console.log(
-      `\nengine benchmark: ${server.label}, ${server.mode} mode, pid ${serverPid}; ` +
-        `${availableParallelism()} CPUs (1-min load average ${loadavg()[0]!.toFixed(2)}: other processes share ` +
-        `them); node ${process.version}; ${worker.description}\n`,
+      `\nengine benchmark: ${server.label}, ${server.mode} mode, pid ${serverPid}; ${machine()}; ` +
+        `${worker.description}\n`,
     );
-    const rows: Array<[string, string, string?]> = [['server ready (spawn to connected)', ms(readyMs)]];
+    const rows: Array<[string, string, string?]> = [
+      ...(boot ? bootRows(boot) : []),
+      ['server ready (SDK: spawn to connected)', ms(readyMs), "this run's environment"],
+    ];
     for (const rt of roundTrips) {
       rows.push([
         `gRPC ${rt.name} round trip p50 / p99`,
@@ -650,9 +711,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const usage = error instanceof Error && error.name === 'UsageError';
-  const text =
-    error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error);
-  console.error(`bench:engine failed: ${text}`);
+  console.error(
+    `bench:engine failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
   process.exit(1);
 });
