@@ -1,0 +1,108 @@
+// Every CLI answers --help / -h with its usage on stdout and does nothing else (no schema, no migration,
+// no embedded data directory, no server); an unknown flag or a stray argument prints the reason and the
+// usage on stderr and exits 2, also without doing anything.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from '../../src/db/sql.ts';
+import { runCli } from '../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+const clis = [
+  { name: 'migrate', script: 'src/db/migrate-cli.ts' },
+  { name: 'ledger:verify', script: 'src/ledger/verify-cli.ts' },
+  { name: 'auth:create-key', script: 'src/auth/create-key-cli.ts' },
+  { name: 'crypto:rotate', script: 'src/payees/rotate-cli.ts' },
+  { name: 'bench:ledger', script: 'bench/ledger.ts' },
+  { name: 'bench:payouts', script: 'bench/payouts.ts' },
+  { name: 'bench:period', script: 'bench/period.ts' },
+  { name: 'temporal-dev', script: 'bin/temporal-dev' },
+  { name: 'temporal-dev server start-dev', script: 'bin/temporal-dev', prefix: ['server', 'start-dev'] },
+];
+
+let db: TestDatabase;
+const work = mkdtempSync(join(tmpdir(), 'cli-help-'));
+
+beforeAll(async () => {
+  db = await createTestDatabase('cli-help', { poolMax: 2 });
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+/** A schema and an embedded data directory that do not exist: a CLI that runs would create them. */
+function untouched() {
+  const schema = `t_cli_untouched_${randomBytes(4).toString('hex')}`;
+  const dataDir = join(work, schema);
+  return {
+    schema,
+    dataDir,
+    withUrl: { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema, PGLITE_DATA_DIR: dataDir },
+    embedded: { DATABASE_SCHEMA: schema, PGLITE_DATA_DIR: dataDir },
+    async stillAbsent() {
+      const rows = await sql<{ n: string }>(
+        db.em(),
+        'SELECT count(*)::text AS n FROM information_schema.schemata WHERE schema_name = $1',
+        [schema],
+      );
+      expect(rows[0]!.n).toBe('0');
+      expect(existsSync(dataDir)).toBe(false);
+    },
+  };
+}
+
+describe.each(clis)('$name', ({ script, prefix = [] }) => {
+  it('--help and -h print the usage on stdout, exit 0 and do nothing else', async () => {
+    const target = untouched();
+    const runs = await Promise.all([
+      runCli(script, [...prefix, '--help'], { env: target.withUrl }),
+      runCli(script, [...prefix, '-h'], { env: target.embedded }),
+    ]);
+    for (const run of runs) {
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toMatch(/^usage: /);
+    }
+    expect(runs[1]!.stdout).toBe(runs[0]!.stdout);
+    await target.stillAbsent();
+  });
+
+  it.each([
+    ['an unknown flag', ['--no-such-flag'], /--no-such-flag/],
+    ['a stray argument', ['stray'], /stray/],
+  ])('%s: the reason and the usage on stderr, exit 2, nothing done', async (_, args, reason) => {
+    const target = untouched();
+    const run = await runCli(script, [...prefix, ...args], { env: target.withUrl });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(reason);
+    expect(run.stderr).toMatch(/^usage: /m);
+    await target.stillAbsent();
+  });
+});
+
+// Values are checked before anything runs, with the flag named.
+it.each([
+  ['bench/ledger.ts', ['--n', 'lots'], /--n must be an integer >= 1/],
+  ['bench/ledger.ts', ['--workers', '0'], /--workers must be an integer >= 1/],
+  ['bench/payouts.ts', ['--rate', 'fast'], /--rate must be a number/],
+  ['bench/period.ts', ['--auto-payout-share', '2'], /--auto-payout-share must be a number/],
+  ['bench/period.ts', ['--payees'], /--payees.*argument missing/],
+  ['src/auth/create-key-cli.ts', ['--actor', 'a'], /--role is required/],
+  ['src/auth/create-key-cli.ts', ['--role', 'boss', '--actor', 'a'], /role must be one of/],
+  ['src/auth/create-key-cli.ts', ['--role', 'operator', '--actor', 'a b'], /actor must be/],
+  ['src/auth/create-key-cli.ts', ['--role', 'operator', '--actor', 'a', '--totp'], /--totp is for approvers/],
+  ['bin/temporal-dev', ['server', 'start-dev', '--port', 'x'], /invalid port "x"/],
+  ['bin/temporal-dev', ['server', 'start-dev', '--search-attribute', 'A=Nope'], /A=Nope/],
+  ['bin/temporal-dev', ['server', 'start-dev', '--ip'], /--ip needs a value/],
+  ['bin/temporal-dev', ['70000'], /invalid port "70000"/],
+  ['bin/temporal-dev', [], /no command given/],
+])('%s %j: exit 2 naming the problem, with the usage', async (script, args, reason) => {
+  const target = untouched();
+  const run = await runCli(script, args, { env: target.withUrl });
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(reason);
+  expect(run.stderr).toMatch(/^usage: /m);
+  await target.stillAbsent();
+});
