@@ -13,10 +13,16 @@ import {
   stopWorker,
 } from './app/runtime.ts';
 import { loadConfig } from './config/index.ts';
+import { DataDirInUseError } from './db/embedded.ts';
 
 const config = loadConfig();
 const log = runtimeLogger(config);
-const database = await openRuntimeDatabase(config, { migrate: true, own: true });
+const database = await openRuntimeDatabase(config, { migrate: true, own: true }).catch((error) => {
+  // Already running on this data directory: say so plainly, not as a crash.
+  if (!(error instanceof DataDirInUseError)) throw error;
+  console.error(`Disburse cannot start: ${error.message}`);
+  process.exit(1);
+});
 const temporal = await connectTemporal(config, { allowEmbedded: true });
 const production = Boolean(config.database.url && config.temporal.address);
 const security = await securityFor(config, production, log);
