@@ -182,7 +182,8 @@ export function identifyingParts(d: DestinationDetails): string[] {
             normaliseIdentifier(d.details.accountNumber ?? ''),
           ];
     case 'wallet':
-      return [d.details.provider, normaliseIdentifier(d.details.walletId)];
+      // Stripe account ids (acct_…) are case-sensitive: the adapter needs them exactly as given.
+      return [d.details.provider, normaliseIdentifier(d.details.walletId, d.details.provider === 'stripe')];
     case 'card':
       return [normaliseIdentifier(d.details.cardToken, true)];
     case 'crypto':

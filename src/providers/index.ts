@@ -11,7 +11,15 @@ export type { SandboxBehaviour, SandboxScenario } from './sandbox/scenario.ts';
 export { DEFAULT_SANDBOX_SCENARIO, MAGIC_SUFFIXES } from './sandbox/scenario.ts';
 export type { SandboxDisbursement, SandboxTotals } from './sandbox/store.ts';
 export { listSandboxDisbursements, payoutsDisbursedMoreThanOnce, sandboxTotals } from './sandbox/store.ts';
-export type { ManualProviderSettings, PayoutProviderSettings, SandboxProviderSettings } from './settings.ts';
+export type {
+  ManualProviderSettings,
+  PayoutProviderSettings,
+  SandboxProviderSettings,
+  StripeProviderSettings,
+} from './settings.ts';
 export { parseProviderSettings } from './settings.ts';
+export { Secret } from './shared/secrets.ts';
+export type { StripeProviderOptions } from './stripe/provider.ts';
+export { StripeProvider, stripeDefaultCapabilities } from './stripe/provider.ts';
 export type * from './types.ts';
 export { PAYOUT_METHODS, PAYOUT_RAILS } from './types.ts';

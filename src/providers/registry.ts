@@ -6,6 +6,7 @@ import { generateWebhookSecret } from '../webhooks/signing.ts';
 import { ManualProvider } from './manual/provider.ts';
 import { SandboxProvider } from './sandbox/provider.ts';
 import type { PayoutProviderSettings } from './settings.ts';
+import { StripeProvider } from './stripe/provider.ts';
 import type { PayoutProvider } from './types.ts';
 
 export class UnknownProviderError extends Error {
@@ -125,6 +126,19 @@ export function createProviderRegistry(
       }
       if (deps.startBackground) sandbox.start({ pollMs: s.pollMs, batchIntervalMs: s.batchIntervalMs });
       return sandbox;
+    }
+    if (s.kind === 'stripe') {
+      return new StripeProvider({
+        name: s.name,
+        db: deps.db,
+        secretKey: s.secretKey,
+        webhookSecrets: s.webhookSecrets,
+        apiBase: s.apiBase,
+        capabilities: s.capabilities,
+        webhookToleranceSeconds: s.webhookToleranceSeconds,
+        timeoutMs: s.timeoutMs,
+        ...(deps.clock ? { clock: deps.clock } : {}),
+      });
     }
     return new ManualProvider({
       name: s.name,

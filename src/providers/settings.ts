@@ -1,6 +1,7 @@
 // Provider configuration (DISBURSE_PROVIDERS) and the registry built from it.
 import { z } from 'zod';
 import type { SandboxScenario } from './sandbox/scenario.ts';
+import { type Env, envPrefix, readSecret, Secret } from './shared/secrets.ts';
 import { PAYOUT_METHODS, PAYOUT_RAILS, type ProviderCapabilities } from './types.ts';
 
 export interface SandboxProviderSettings {
@@ -26,7 +27,27 @@ export interface ManualProviderSettings {
   exportDestinations: boolean;
 }
 
-export type PayoutProviderSettings = SandboxProviderSettings | ManualProviderSettings;
+/** Stripe Connect (transfer to the payee's connected account, then a payout there). See src/providers/stripe. */
+export interface StripeProviderSettings {
+  kind: 'stripe';
+  name: string;
+  capabilities: Partial<ProviderCapabilities>;
+  /** API base URL (default https://api.stripe.com); a local fake in tests. */
+  apiBase: string;
+  /** From `secretKeyEnv` (default <NAME>_SECRET_KEY) or its _FILE: sk_test_… / sk_live_… / rk_…. */
+  secretKey: Secret;
+  /** From `webhookSecretEnv` (default <NAME>_WEBHOOK_SECRET) or its _FILE: whsec_…, comma-separated to rotate. */
+  webhookSecrets: Secret[];
+  /** Accepted age of a webhook's signed timestamp (s, default 300 as Stripe's libraries). */
+  webhookToleranceSeconds: number;
+  /** Per-request timeout (ms, default 30000); no answer in time is an unknown outcome. */
+  timeoutMs: number;
+}
+
+export type PayoutProviderSettings =
+  | SandboxProviderSettings
+  | ManualProviderSettings
+  | StripeProviderSettings;
 
 /** The sandbox's batch rail runs this often in a process with its background on (worker, npm start). */
 export const DEFAULT_BATCH_INTERVAL_MS = 5000;
@@ -83,13 +104,59 @@ const providerSchema = z.discriminatedUnion('kind', [
   z
     .object({ kind: z.literal('manual'), name, capabilities, exportDestinations: z.boolean().default(false) })
     .strict(),
+  z
+    .object({
+      kind: z.literal('stripe'),
+      name,
+      capabilities,
+      apiBase: z.url({ protocol: /^https?$/ }).default('https://api.stripe.com'),
+      secretKeyEnv: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/)
+        .optional(),
+      webhookSecretEnv: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/)
+        .optional(),
+      webhookToleranceSeconds: z.number().int().min(1).max(86_400).default(300),
+      timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    })
+    .strict(),
 ]);
 
+type ParsedProvider = z.output<typeof providerSchema>;
+
+/** Reads a Stripe instance's credentials from the environment; errors name the variable, never a value. */
+function resolveStripe(p: Extract<ParsedProvider, { kind: 'stripe' }>, env: Env): StripeProviderSettings {
+  const prefix = envPrefix(p.name);
+  const what = `provider "${p.name}" (stripe)`;
+  const secretKey = readSecret(env, p.secretKeyEnv ?? `${prefix}_SECRET_KEY`, what, (v) =>
+    /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/.test(v)
+      ? undefined
+      : 'must be a Stripe secret key (sk_test_… or sk_live_…)',
+  );
+  const webhook = readSecret(env, p.webhookSecretEnv ?? `${prefix}_WEBHOOK_SECRET`, what, (v) =>
+    v.split(',').every((s) => /^whsec_[A-Za-z0-9+/=]+$/.test(s.trim()))
+      ? undefined
+      : 'must be a Stripe webhook signing secret (whsec_…), several separated by commas while rotating',
+  );
+  const { secretKeyEnv: _k, webhookSecretEnv: _w, ...rest } = p;
+  return {
+    ...rest,
+    secretKey,
+    webhookSecrets: webhook
+      .reveal()
+      .split(',')
+      .map((s) => s.trim())
+      .map((s, i) => new Secret(s, `${webhook.source}[${i}]`)),
+  } as StripeProviderSettings;
+}
+
 /**
- * `sandbox,sandbox_b,manual` (kind = name prefix) or a JSON array of provider objects, e.g.
+ * `sandbox,sandbox_b,manual,stripe` (kind = name prefix) or a JSON array of provider objects, e.g.
  * `[{"name":"sandbox","kind":"sandbox","scenario":{"latencyMs":100}},{"name":"manual","kind":"manual"}]`.
  */
-export function parseProviderSettings(text: string): PayoutProviderSettings[] {
+export function parseProviderSettings(text: string, env: Env = process.env): PayoutProviderSettings[] {
   const trimmed = text.trim();
   let raw: unknown;
   if (trimmed.startsWith('[')) {
@@ -104,9 +171,11 @@ export function parseProviderSettings(text: string): PayoutProviderSettings[] {
       .map((s) => s.trim())
       .filter(Boolean)
       .map((n) => {
-        const kind = n.startsWith('sandbox') ? 'sandbox' : n.startsWith('manual') ? 'manual' : undefined;
+        const kind = (['sandbox', 'manual', 'stripe'] as const).find((k) => n.startsWith(k));
         if (!kind)
-          throw new Error(`provider "${n}": name must start with sandbox or manual, or use the JSON form`);
+          throw new Error(
+            `provider "${n}": name must start with sandbox, manual or stripe, or use the JSON form`,
+          );
         return { name: n, kind };
       });
   }
@@ -121,5 +190,7 @@ export function parseProviderSettings(text: string): PayoutProviderSettings[] {
     if (names.has(p.name)) throw new Error(`provider name "${p.name}" is used twice`);
     names.add(p.name);
   }
-  return parsed.data as PayoutProviderSettings[];
+  return parsed.data.map((p) =>
+    p.kind === 'stripe' ? resolveStripe(p, env) : p,
+  ) as PayoutProviderSettings[];
 }

@@ -1,0 +1,389 @@
+// Stripe Connect payout adapter: a transfer from the platform's balance to the payee's connected account,
+// then a payout from that account to its bank account or debit card (standard, or `method: instant`).
+// Every request carries an Idempotency-Key derived from the attempt key, and the attempt is journalled
+// before anything is sent (../shared/attempts.ts). See README.md beside this file.
+import Stripe from 'stripe';
+import type { Database } from '../../db/open.ts';
+import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
+import { isProviderError, ProviderError } from '../errors.ts';
+import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
+import type { Secret } from '../shared/secrets.ts';
+import type {
+  CancelResult,
+  PayoutProvider,
+  ProviderCapabilities,
+  ProviderEvent,
+  ProviderHealth,
+  ProviderStatus,
+  SubmitRequest,
+  SubmitResult,
+  WebhookHeaders,
+} from '../types.ts';
+import { parseStripeDestination, stripeScale } from './destination.ts';
+import { fromStripeError } from './errors.ts';
+import { METADATA, toProviderEvents, verifyStripeWebhook } from './webhook.ts';
+
+export interface StripeProviderOptions {
+  name: string;
+  db: Database;
+  secretKey: Secret;
+  webhookSecrets: readonly Secret[];
+  /** https://api.stripe.com by default; the local fake in tests. */
+  apiBase?: string;
+  capabilities?: Partial<ProviderCapabilities>;
+  webhookToleranceSeconds?: number;
+  timeoutMs?: number;
+  clock?: () => Date;
+}
+
+/** Stripe Connect's defaults: a connected account (wallet destination) or its debit card, USD in the US. */
+export function stripeDefaultCapabilities(o: Partial<ProviderCapabilities> = {}): ProviderCapabilities {
+  return defaultCapabilities({
+    methods: ['wallet', 'card'],
+    currencies: ['USD'],
+    countries: ['US'],
+    cost: { fixedMinor: 25n, bps: 25 },
+    priority: 5,
+    ...o,
+  });
+}
+
+type Remote = { transfer?: Stripe.Transfer; payout?: Stripe.Payout; account?: string };
+
+export class StripeProvider implements PayoutProvider {
+  readonly name: string;
+  readonly #stripe: Stripe;
+  readonly #journal: AttemptJournal;
+  readonly #capabilities: ProviderCapabilities;
+  readonly #webhookSecrets: readonly Secret[];
+  readonly #tolerance: number;
+  readonly #timeoutMs: number;
+  readonly #clock: () => Date;
+  /** Last failure of a background transfer reversal (reclaiming funds of a failed payout). */
+  lastBackgroundError: Error | undefined;
+
+  constructor(o: StripeProviderOptions) {
+    this.name = o.name;
+    const base = new URL(o.apiBase ?? 'https://api.stripe.com');
+    this.#timeoutMs = o.timeoutMs ?? 30_000;
+    this.#stripe = new Stripe(o.secretKey.reveal(), {
+      host: base.hostname,
+      port: base.port || (base.protocol === 'http:' ? 80 : 443),
+      protocol: base.protocol === 'http:' ? 'http' : 'https',
+      // Retries are the payout workflow's (same idempotency key, with backoff, visible in its history).
+      maxNetworkRetries: 0,
+      timeout: this.#timeoutMs,
+      telemetry: false,
+      appInfo: { name: 'Disburse' },
+    });
+    this.#journal = new AttemptJournal(o.db, o.name);
+    this.#capabilities = stripeDefaultCapabilities(o.capabilities);
+    this.#webhookSecrets = o.webhookSecrets;
+    this.#tolerance = o.webhookToleranceSeconds ?? 300;
+    this.#clock = o.clock ?? (() => new Date());
+  }
+
+  capabilities(): ProviderCapabilities {
+    return this.#capabilities;
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw fromStripeError(this.name, err);
+    }
+  }
+
+  #decline(code: string, message: string): ProviderError {
+    return new ProviderError(this.name, 'hard_decline', code, message);
+  }
+
+  async submit(req: SubmitRequest): Promise<SubmitResult> {
+    const amountMinor = assertSubmittable(this.name, this.#capabilities, req);
+    const dest = parseStripeDestination(this.name, req.destination);
+    const currency = req.amount.currency;
+    if (req.amount.scale !== stripeScale(currency)) {
+      throw this.#decline(
+        'invalid_amount',
+        `${currency} amounts go to Stripe at scale ${stripeScale(currency)}`,
+      );
+    }
+    if (amountMinor < 1n || amountMinor > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw this.#decline('invalid_amount', 'amount must be at least 1 minor unit');
+    }
+    const key = req.idempotencyKey;
+    const method = req.rail === 'instant' ? 'instant' : 'standard';
+    const rec = await this.#journal.begin(
+      key,
+      req.payoutId,
+      requestHash([
+        req.payoutId,
+        amountMinor.toString(),
+        currency,
+        dest.account,
+        dest.externalAccount ?? '',
+        method,
+      ]),
+    );
+    if (rec.state === 'failed' || rec.state === 'voided') {
+      throw this.#decline('already_failed', `attempt ${key} already ended at Stripe (${rec.state})`);
+    }
+    const metadata = {
+      [METADATA.payoutId]: req.payoutId,
+      [METADATA.idempotencyKey]: key,
+      [METADATA.provider]: this.name,
+    };
+    const amount = Number(amountMinor);
+
+    // 1. Platform balance → connected account. Known transfer id: never create again (keys expire at Stripe).
+    const transfer = rec.refs.transfer
+      ? await this.#call(() => this.#stripe.transfers.retrieve(rec.refs.transfer!))
+      : await this.#call(() =>
+          this.#stripe.transfers.create(
+            {
+              amount,
+              currency: currency.toLowerCase(),
+              destination: dest.account,
+              transfer_group: key,
+              description: `Disburse payout ${req.payoutId}`,
+              metadata,
+            },
+            { idempotencyKey: `${key}:transfer` },
+          ),
+        );
+    if (transfer.reversed) throw this.#decline('already_failed', `transfer ${transfer.id} was reversed`);
+    await this.#journal.note(key, { refs: { transfer: transfer.id, account: dest.account } });
+
+    // 2. Connected account balance → the payee's bank account or card.
+    let payout: Stripe.Payout;
+    try {
+      if ((await this.#journal.get(key))?.state === 'voided') {
+        throw this.#decline(
+          'idempotency_key_voided',
+          `attempt ${key} was cancelled before its payout was made`,
+        );
+      }
+      payout = rec.refs.payout
+        ? await this.#call(() =>
+            this.#stripe.payouts.retrieve(rec.refs.payout!, {}, { stripeAccount: dest.account }),
+          )
+        : await this.#call(() =>
+            this.#stripe.payouts.create(
+              {
+                amount,
+                currency: currency.toLowerCase(),
+                method,
+                ...(dest.externalAccount ? { destination: dest.externalAccount } : {}),
+                description: `Disburse payout ${req.payoutId}`,
+                metadata,
+              },
+              { stripeAccount: dest.account, idempotencyKey: `${key}:payout` },
+            ),
+          );
+    } catch (err) {
+      // Refused: take the transfer back, so "declined" truly means nothing left the platform.
+      if (isProviderError(err) && err.kind === 'hard_decline') {
+        await this.#reclaim(key, transfer);
+        await this.#journal.note(key, { state: 'failed' });
+      }
+      throw err;
+    }
+    const state = this.#stateOf(payout, rec);
+    await this.#journal.note(key, { refs: { payout: payout.id }, state });
+    if (state === 'failed') {
+      await this.#reclaim(key, transfer);
+      throw this.#decline(
+        payout.failure_code ?? 'payout_failed',
+        payout.failure_message ?? `payout ${payout.status}`,
+      );
+    }
+    return { state: state === 'paid' ? 'paid' : 'pending', providerRef: payout.id };
+  }
+
+  /** pending | paid | failed | returned, from the payout's status and whether we saw it paid before. */
+  #stateOf(
+    payout: Stripe.Payout,
+    rec: AttemptRecord | undefined,
+  ): 'pending' | 'paid' | 'failed' | 'returned' {
+    if (payout.status === 'paid') return 'paid';
+    // A failure of a payout we saw paid is the bank sending it back.
+    if (payout.status === 'failed') return rec?.paidAt ? 'returned' : 'failed';
+    if (payout.status === 'canceled') return 'failed';
+    return 'pending';
+  }
+
+  /** Reverses the transfer (idempotently), bringing the funds of a payout that did not pay back to the platform. */
+  async #reclaim(key: string, transfer: Stripe.Transfer): Promise<void> {
+    if (transfer.reversed) return;
+    await this.#call(() =>
+      this.#stripe.transfers.createReversal(
+        transfer.id,
+        { metadata: { [METADATA.idempotencyKey]: key } },
+        { idempotencyKey: `${key}:reversal` },
+      ),
+    );
+  }
+
+  /** What Stripe holds for an attempt: its transfer (by id, or by transfer_group = key) and payout. */
+  async #remote(rec: AttemptRecord): Promise<Remote> {
+    const key = rec.idempotencyKey;
+    let transfer: Stripe.Transfer | undefined;
+    if (rec.refs.transfer) {
+      transfer = await this.#call(() => this.#stripe.transfers.retrieve(rec.refs.transfer!));
+    } else {
+      const list = await this.#call(() => this.#stripe.transfers.list({ transfer_group: key, limit: 10 }));
+      transfer = list.data.find((t) => t.metadata?.[METADATA.idempotencyKey] === key);
+      if (transfer) await this.#journal.note(key, { refs: { transfer: transfer.id } });
+    }
+    if (!transfer) return {};
+    const account =
+      typeof transfer.destination === 'string' ? transfer.destination : transfer.destination?.id;
+    if (!account) return { transfer };
+    let payout: Stripe.Payout | undefined;
+    if (rec.refs.payout) {
+      payout = await this.#call(() =>
+        this.#stripe.payouts.retrieve(rec.refs.payout!, {}, { stripeAccount: account }),
+      );
+    } else {
+      // Payouts cannot be listed by metadata: a payout whose create answer was lost is found among the recent
+      // payouts of the account (created at or after the transfer).
+      const list = await this.#call(() =>
+        this.#stripe.payouts.list(
+          { created: { gte: transfer.created }, limit: 100 },
+          { stripeAccount: account },
+        ),
+      );
+      payout = list.data.find((p) => p.metadata?.[METADATA.idempotencyKey] === key);
+      if (payout) await this.#journal.note(key, { refs: { payout: payout.id } });
+    }
+    return { transfer, account, ...(payout ? { payout } : {}) };
+  }
+
+  /** No journal row: never sent. A row with nothing at Stripe: still maybe in flight until twice the timeout. */
+  #mayBeInFlight(rec: AttemptRecord): boolean {
+    return rec.state === 'submitting' && Date.now() - rec.createdAt.getTime() < 2 * this.#timeoutMs;
+  }
+
+  async status(idempotencyKey: string): Promise<ProviderStatus> {
+    const rec = await this.#journal.get(idempotencyKey);
+    if (!rec) return { state: 'not_found' };
+    const remote = await this.#remote(rec);
+    if (!remote.payout) {
+      if (remote.transfer?.reversed)
+        return { state: 'failed', providerRef: remote.transfer.id, reason: 'transfer reversed' };
+      if (remote.transfer || this.#mayBeInFlight(rec))
+        return { state: 'pending', ...(remote.transfer ? { providerRef: remote.transfer.id } : {}) };
+      return { state: 'not_found' };
+    }
+    const state = this.#stateOf(remote.payout, rec);
+    await this.#journal.note(idempotencyKey, { state });
+    if ((state === 'failed' || state === 'returned') && remote.transfer)
+      void this.#reclaimInBackground(idempotencyKey, remote.transfer);
+    const p = remote.payout;
+    return {
+      state,
+      providerRef: p.id,
+      ...(state === 'failed' || state === 'returned'
+        ? {
+            reason:
+              p.status === 'canceled'
+                ? 'canceled'
+                : `${p.failure_code ?? 'failed'}${p.failure_message ? `: ${p.failure_message}` : ''}`,
+          }
+        : {}),
+    };
+  }
+
+  async #reclaimInBackground(key: string, transfer: Stripe.Transfer): Promise<void> {
+    try {
+      await this.#reclaim(key, transfer);
+    } catch (err) {
+      this.lastBackgroundError = err as Error;
+    }
+  }
+
+  async cancel(idempotencyKey: string): Promise<CancelResult> {
+    if (await this.#journal.voidIfUnseen(idempotencyKey)) {
+      return { cancelled: true, state: 'not_found', reason: 'voided: never submitted' };
+    }
+    const rec = (await this.#journal.get(idempotencyKey))!;
+    const remote = await this.#remote(rec);
+    const p = remote.payout;
+    if (!p) {
+      if (!remote.transfer) {
+        if (this.#mayBeInFlight(rec)) {
+          return {
+            cancelled: false,
+            state: 'pending',
+            reason: 'a request to Stripe may still be in flight; ask again',
+          };
+        }
+        await this.#journal.note(idempotencyKey, { state: 'voided' });
+        return { cancelled: true, state: 'not_found', reason: 'voided: nothing reached Stripe' };
+      }
+      // Funds are on the connected account, no payout yet: stop the payout step, then take the funds back.
+      await this.#journal.note(idempotencyKey, { state: 'voided' });
+      await this.#reclaim(idempotencyKey, remote.transfer);
+      return { cancelled: true, state: 'failed', reason: 'cancelled: transfer reversed before any payout' };
+    }
+    if (p.status === 'pending') {
+      try {
+        await this.#call(() =>
+          this.#stripe.payouts.cancel(
+            p.id,
+            {},
+            { stripeAccount: remote.account!, idempotencyKey: `${idempotencyKey}:cancel` },
+          ),
+        );
+      } catch (err) {
+        if (!isProviderError(err) || err.kind !== 'hard_decline') throw err;
+        // Refused: it left pending meanwhile. Answer from its current state.
+        return this.#cancelAnswer(idempotencyKey);
+      }
+      await this.#journal.note(idempotencyKey, { state: 'failed' });
+      if (remote.transfer) await this.#reclaim(idempotencyKey, remote.transfer);
+      return { cancelled: true, state: 'failed', reason: 'cancelled' };
+    }
+    return this.#cancelAnswer(idempotencyKey);
+  }
+
+  async #cancelAnswer(key: string): Promise<CancelResult> {
+    const s = await this.status(key);
+    if (s.state === 'failed')
+      return { cancelled: true, state: 'failed', ...(s.reason ? { reason: s.reason } : {}) };
+    const why =
+      s.state === 'pending'
+        ? 'in transit to the bank: Stripe cannot cancel it any more'
+        : `already ${s.state}`;
+    return { cancelled: false, state: s.state, reason: why };
+  }
+
+  parseWebhook(rawBody: Buffer, headers: WebhookHeaders): ProviderEvent[] {
+    const event = verifyStripeWebhook(rawBody, headers, {
+      secrets: this.#webhookSecrets.map((s) => s.reveal()),
+      toleranceSeconds: this.#tolerance,
+      now: this.#clock,
+    });
+    const events = toProviderEvents(this.name, event);
+    // Remember a paid payout (a later failure of it is then a return). Best effort: status() learns it too.
+    for (const e of events) {
+      if (e.type === 'paid') {
+        this.#journal.note(e.idempotencyKey, { state: 'paid' }).catch((err: unknown) => {
+          this.lastBackgroundError = err as Error;
+        });
+      }
+    }
+    return events;
+  }
+
+  async health(): Promise<ProviderHealth> {
+    try {
+      await this.#call(() => this.#stripe.balance.retrieve());
+      return { status: 'up' };
+    } catch (err) {
+      const e = err as ProviderError;
+      return { status: e.kind === 'outage' ? 'down' : 'degraded', detail: `${e.code}` };
+    }
+  }
+}
