@@ -170,6 +170,17 @@ export const payoutsSection = defineConfigSection(
         .default('')
         .transform(refined((s) => checkCalendar({ holidays: list(s) }).holidays))
         .describe('local dates without a window, YYYY-MM-DD[,…] (default none)'),
+      PAYOUT_WINDOW_EVERY: z
+        .string()
+        .optional()
+        .transform((s, ctx) =>
+          s === undefined || s === ''
+            ? undefined
+            : refined((t) => checkCalendar({ everyMs: parseDuration(t) }).everyMs)(s, ctx),
+        )
+        .describe(
+          'open a payout window at every multiple of this interval (1m-24h, e.g. 2m) on the payout days instead of once at PAYOUT_WINDOW_TIME (default unset)',
+        ),
       PAYOUT_BULK_WINDOW: intVar(1, 500, 500).describe(
         'payouts of one bulk request in flight at most; the bulk workflow starts the rest as they finish (max 500)',
       ),
@@ -311,6 +322,7 @@ export const payoutsSection = defineConfigSection(
       days: v.PAYOUT_WINDOW_DAYS,
       time: v.PAYOUT_WINDOW_TIME,
       holidays: v.PAYOUT_HOLIDAYS,
+      ...(v.PAYOUT_WINDOW_EVERY !== undefined ? { everyMs: v.PAYOUT_WINDOW_EVERY } : {}),
     };
     const approvalThresholds: Record<string, { single: bigint; dual: bigint }> = {};
     for (const [currency, single] of Object.entries(v.APPROVAL_THRESHOLD_SINGLE)) {

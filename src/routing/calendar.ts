@@ -16,7 +16,16 @@ export interface PayoutCalendar {
   time: string;
   /** Local dates without a window, "YYYY-MM-DD". */
   holidays: string[];
+  /**
+   * Instead of one window a day at `time`: a window at every multiple of this many ms since the Unix epoch
+   * (on the allowed days, not on holidays). For trials and for platforms that pay out through the day.
+   */
+  everyMs?: number;
 }
+
+/** Bounds of `everyMs`: a window at least every day, at most every minute. */
+export const WINDOW_EVERY_MIN_MS = 60_000;
+export const WINDOW_EVERY_MAX_MS = 86_400_000;
 
 export class CalendarError extends Error {
   constructor(message: string) {
@@ -109,6 +118,13 @@ export function validateCalendar(cal: PayoutCalendar): void {
   for (const h of cal.holidays) {
     if (!DATE_RE.test(h)) throw new CalendarError(`holiday must be "YYYY-MM-DD", got "${h}"`);
   }
+  const every = cal.everyMs;
+  if (
+    every !== undefined &&
+    (!Number.isInteger(every) || every < WINDOW_EVERY_MIN_MS || every > WINDOW_EVERY_MAX_MS)
+  ) {
+    throw new CalendarError(`payout window interval must be between 1m and 24h, got ${every} ms`);
+  }
 }
 
 function pad(n: number): string {
@@ -126,6 +142,7 @@ export function weekdayOf(year: number, month: number, day: number): Weekday {
  */
 export function nextPayoutWindow(after: Date, calendar: PayoutCalendar): Date {
   validateCalendar(calendar);
+  if (calendar.everyMs !== undefined) return nextIntervalWindow(after, calendar, calendar.everyMs);
   const [hour, minute] = calendar.time.split(':').map(Number) as [number, number];
   const holidays = new Set(calendar.holidays);
   const start = toLocal(after, calendar.timezone);
@@ -139,6 +156,27 @@ export function nextPayoutWindow(after: Date, calendar: PayoutCalendar): Date {
     if (holidays.has(`${year}-${pad(month)}-${pad(day)}`)) continue;
     const window = fromLocal({ year, month, day, hour, minute, second: 0 }, calendar.timezone);
     if (window.getTime() > after.getTime()) return window;
+  }
+  throw new CalendarError('no payout window within 3 years: check the calendar days and holidays');
+}
+
+/** Interval windows: the first multiple of `every` after `after` whose local date is open. */
+function nextIntervalWindow(after: Date, calendar: PayoutCalendar, every: number): Date {
+  const holidays = new Set(calendar.holidays);
+  const ceilAfter = (ms: number) => (Math.floor(ms / every) + 1) * every;
+  let candidate = ceilAfter(after.getTime());
+  // Each closed date is skipped in one step (to its next local midnight), so the walk is bounded by days.
+  for (let i = 0; i < 3 * 366 + 2; i++) {
+    const l = toLocal(candidate, calendar.timezone);
+    const date = `${l.year}-${pad(l.month)}-${pad(l.day)}`;
+    if (calendar.days.includes(weekdayOf(l.year, l.month, l.day)) && !holidays.has(date)) {
+      return new Date(candidate);
+    }
+    const nextMidnight = fromLocal(
+      { year: l.year, month: l.month, day: l.day + 1, hour: 0, minute: 0, second: 0 },
+      calendar.timezone,
+    );
+    candidate = ceilAfter(nextMidnight.getTime() - 1);
   }
   throw new CalendarError('no payout window within 3 years: check the calendar days and holidays');
 }

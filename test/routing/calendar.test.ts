@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { payoutsSection } from '../../src/config/payouts.ts';
 import {
   CalendarError,
   nextPayoutWindow,
@@ -115,5 +116,84 @@ describe('nextPayoutWindow', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  describe('interval windows (everyMs)', () => {
+    const every2m: PayoutCalendar = { ...ny, everyMs: 120_000 };
+    it.each([
+      ['next multiple of the interval', '2026-11-23T14:00:30Z', every2m, '2026-11-23T14:02:00.000Z'],
+      ['exactly on a window → the next one', '2026-11-23T14:02:00Z', every2m, '2026-11-23T14:04:00.000Z'],
+      // Friday 23:59 EST → Saturday and Sunday are closed → Monday 00:00 EST (05:00Z).
+      [
+        'closed days skipped to the first open local midnight',
+        '2026-11-28T04:59:00Z',
+        every2m,
+        '2026-11-30T05:00:00.000Z',
+      ],
+      [
+        'holiday skipped',
+        '2026-11-26T06:00:00Z',
+        { ...every2m, holidays: ['2026-11-26'] },
+        '2026-11-27T05:00:00.000Z',
+      ],
+      ['hourly windows', '2026-11-23T14:00:30Z', { ...ny, everyMs: 3_600_000 }, '2026-11-23T15:00:00.000Z'],
+    ])('%s', (_label, after, calendar, expected) => {
+      expect(nextPayoutWindow(new Date(after), calendar).toISOString()).toBe(expected);
+    });
+
+    it.each([[59_999], [86_400_001], [90_000.5]])('rejects an interval of %p ms', (everyMs) => {
+      expect(() => nextPayoutWindow(new Date(), { ...ny, everyMs })).toThrow(/between 1m and 24h/);
+    });
+
+    it('property: the first multiple of the interval after `after` on an open local date', () => {
+      fc.assert(
+        fc.property(
+          fc.date({
+            min: new Date('2020-01-01T00:00:00Z'),
+            max: new Date('2035-12-31T00:00:00Z'),
+            noInvalidDate: true,
+          }),
+          fc.constantFrom('America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'UTC'),
+          fc.subarray([...WEEKDAYS], { minLength: 1 }),
+          fc.constantFrom(60_000, 120_000, 300_000, 3_600_000, 86_400_000),
+          (after, timezone, days, everyMs) => {
+            const calendar: PayoutCalendar = { timezone, days, time: '17:00', holidays: [], everyMs };
+            const w = nextPayoutWindow(after, calendar);
+            expect(w.getTime()).toBeGreaterThan(after.getTime());
+            expect(w.getTime() % everyMs).toBe(0);
+            const open = (t: number) => {
+              const l = toLocal(t, timezone);
+              return days.includes(weekdayOf(l.year, l.month, l.day));
+            };
+            expect(open(w.getTime())).toBe(true);
+            // No earlier multiple after `after` was open.
+            for (
+              let t = w.getTime() - everyMs;
+              t > after.getTime() && t > w.getTime() - 300 * everyMs;
+              t -= everyMs
+            ) {
+              expect(open(t)).toBe(false);
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  });
+
+  it.each<[Record<string, string>, number | undefined | RegExp]>([
+    [{}, undefined],
+    [{ PAYOUT_WINDOW_EVERY: '' }, undefined],
+    [{ PAYOUT_WINDOW_EVERY: '2m' }, 120_000],
+    [{ PAYOUT_WINDOW_EVERY: '30s' }, /PAYOUT_WINDOW_EVERY: .*between 1m and 24h/],
+    [{ PAYOUT_WINDOW_EVERY: 'often' }, /PAYOUT_WINDOW_EVERY: "often" is not a duration/],
+  ])('PAYOUT_WINDOW_EVERY %j', (env, expected) => {
+    const r = payoutsSection.parse(env);
+    if (expected instanceof RegExp) {
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problems.join('\n')).toMatch(expected);
+    } else {
+      expect(r.ok && r.value.calendar.everyMs).toBe(expected);
+    }
   });
 });
