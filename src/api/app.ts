@@ -190,7 +190,9 @@ export function createApp(deps: AppDeps): DisburseApp {
 
   /**
    * Counts and audits a refused TOTP code on a connection of its own (the request's transaction rolls back
-   * with the refusal), then throws the refusal.
+   * with the refusal), then throws the refusal. Called only after that transaction has ended (TotpRefusal):
+   * on the embedded database a second connection waits for an open transaction, so counting inside it hung
+   * every request that sent a wrong code, and every request after it.
    */
   async function refuseTotp(
     verdict: Exclude<TotpVerdict, { ok: true }>,
@@ -343,7 +345,8 @@ export function createApp(deps: AppDeps): DisburseApp {
                 );
               const at = now();
               const verdict = await verifyApproverTotp(em, deps.security.keyring, principal.actor, code, at);
-              if (!verdict.ok) await refuseTotp(verdict, principal, requestId, at);
+              const approver = principal;
+              if (!verdict.ok) throw new TotpRefusal(() => refuseTotp(verdict, approver, requestId, at));
             },
             audit: (entry) =>
               recordAudit(em, {
@@ -425,7 +428,9 @@ export function createApp(deps: AppDeps): DisburseApp {
         }
         status = result.status;
         send(res, result, route.responses[result.status]?.contentType);
-      } catch (error) {
+      } catch (caught) {
+        // The handler's transaction has rolled back by now: count the refused TOTP code, get its answer.
+        const error = caught instanceof TotpRefusal ? await caught.refuse().catch((e: unknown) => e) : caught;
         const mapped = mapRequestError(error) ?? mapError(error);
         const errorId = randomUUID();
         const problem = toProblem(mapped, req.originalUrl.split('?')[0]!, errorId);
@@ -500,6 +505,18 @@ export function createApp(deps: AppDeps): DisburseApp {
   });
 
   return { app, routes, openapi: openapi! };
+}
+
+/**
+ * A refused TOTP code whose count and audit wait until the request's transaction has rolled back. An
+ * ApiError of the same kind, so a lease-mode route forgets its key as it does for any refusal.
+ */
+class TotpRefusal extends ApiError {
+  readonly refuse: () => Promise<never>;
+  constructor(refuse: () => Promise<never>) {
+    super('totp_invalid', 'The TOTP code was refused');
+    this.refuse = refuse;
+  }
 }
 
 /** Sensitive stored responses are kept as an encryption envelope bound to (caller, key). */
