@@ -13,9 +13,11 @@ import {
   stopWorker,
 } from './app/runtime.ts';
 import { loadConfig } from './config/index.ts';
+import { withTrialDefaults } from './config/trial.ts';
 import { DataDirInUseError } from './db/embedded.ts';
 
-const config = loadConfig();
+const trial = withTrialDefaults(process.env);
+const config = loadConfig(trial.env);
 const log = runtimeLogger(config);
 const database = await openRuntimeDatabase(config, { migrate: true, own: true }).catch((error) => {
   // Already running on this data directory: say so plainly, not as a crash.
@@ -42,7 +44,11 @@ console.log(`Disburse is running.
   API        ${http.url}  (OpenAPI: ${http.url}/openapi.json)
   Database   ${database.embedded ? `embedded PGlite (${config.database.embeddedDataDir})` : 'DATABASE_URL'}
   Temporal   ${temporal.embedded ? `embedded bin/temporal-dev at ${temporal.address}` : temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
-  Providers  ${services.providers.names().join(', ')}`);
+  Providers  ${services.providers.names().join(', ')}${
+    trial.applied.length
+      ? `\n  Trial      ${trial.applied.map((name) => `${name}=${trial.env[name]}`).join(' ')} (embedded trial defaults; set a variable to override)`
+      : ''
+  }`);
 for (const k of http.firstRunKeys) {
   console.log(
     `  ${k.role} API key (shown once): ${k.key}${k.totpUri ? `\n    approver TOTP: ${k.totpUri}` : ''}`,
