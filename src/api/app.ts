@@ -15,6 +15,7 @@ import { recordTotpFailure, type TotpLockPolicy } from '../auth/totp-lockout.ts'
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
+import { answerClientErrors } from './client-errors.ts';
 import { controlCharErrors } from './control-chars.ts';
 import { ApiError, errorKinds, type FieldError } from './errors.ts';
 import {
@@ -569,6 +570,7 @@ export async function listen(
 ): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    answerClientErrors(s);
   });
   const addr = server.address() as AddressInfo;
   return {

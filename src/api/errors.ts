@@ -12,6 +12,7 @@ export const errorKinds = {
   totp_locked: { status: 403, title: 'Two-factor locked after too many wrong codes' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'Request not received in time' },
   conflict: { status: 409, title: 'Conflicts with the current state' },
   idempotency_in_flight: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   payload_too_large: { status: 413, title: 'Request body too large' },
@@ -20,6 +21,7 @@ export const errorKinds = {
   unprocessable: { status: 422, title: 'The request cannot be carried out' },
   insufficient_funds: { status: 422, title: 'Insufficient funds' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  headers_too_large: { status: 431, title: 'Request header fields too large' },
   internal: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

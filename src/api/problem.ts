@@ -74,6 +74,13 @@ export function zodFieldErrors(location: 'body' | 'query' | 'params', error: z.Z
   return out;
 }
 
+const BIGINT_MAX = 2n ** 63n - 1n;
+
+/** An amount beyond what the ledger holds (PostgreSQL bigint), with the limit. */
+export function outOfRangeDetail(message: string): string {
+  return `${message}: amounts are limited to ${BIGINT_MAX} minor units`;
+}
+
 /** Stable `code`s of domain errors (ledger, money) and the API kind each maps to. */
 const domainCodes: Record<string, ErrorKind> = {
   money_invalid: 'validation_failed',
@@ -102,6 +109,9 @@ export function mapError(error: unknown): MappedError {
     return { kind, detail: error.message };
   }
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'money_invalid' && (error as { reason?: unknown }).reason === 'out_of_range') {
+    return { kind: 'unprocessable', detail: outOfRangeDetail((error as Error).message) };
+  }
   if (error instanceof Error && typeof code === 'string' && Object.hasOwn(domainCodes, code)) {
     return { kind: domainCodes[code]!, detail: error.message };
   }
@@ -114,7 +124,15 @@ export function mapError(error: unknown): MappedError {
       cause: error,
     };
   }
-  if (error instanceof UniqueConstraintViolationException || sqlState(error) === '23505') {
+  const state = sqlState(error);
+  if (state === '22003') {
+    // numeric_value_out_of_range: an amount, or a balance or total it would produce, beyond bigint.
+    return {
+      kind: 'unprocessable',
+      detail: `An amount, or a balance or total it would produce, exceeds the limit of ${BIGINT_MAX} minor units; nothing was written`,
+    };
+  }
+  if (error instanceof UniqueConstraintViolationException || state === '23505') {
     return {
       kind: 'conflict',
       detail: 'An object with the same unique identifier already exists',

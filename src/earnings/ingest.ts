@@ -7,7 +7,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 import { type Money, parseMoney } from '../money/index.ts';
-import { nextPeriodId, type PeriodCalendar, periodIdFor } from '../periods/calendar.ts';
+import {
+  isValidPeriodId,
+  nextPeriodId,
+  PERIOD_YEARS,
+  type PeriodCalendar,
+  periodIdFor,
+} from '../periods/calendar.ts';
 import type { EarningsType } from '../plans/calculate.ts';
 
 export const MAX_EVENTS_PER_BATCH = 10_000;
@@ -111,9 +117,22 @@ export async function ingestEarnings(
   };
   const events = inputs.map(normalize);
 
+  // An instant outside the years that have periods (0001-01-01) belongs to no period: refused, not a 500.
+  const problems: EarningsRejected['problems'] = [];
+  for (const e of events) {
+    if (!isValidPeriodId(periodIdFor(e.occurredAt, calendar))) {
+      problems.push({
+        index: e.index,
+        externalId: e.externalId,
+        message: `occurredAt ${e.occurredAt.toISOString()} is outside any commission period (years ${PERIOD_YEARS.first}-${PERIOD_YEARS.last})`,
+      });
+    }
+  }
+  if (problems.length)
+    throw new EarningsRejected('unprocessable', 'Events fall outside any commission period', problems);
+
   // The same external id twice in one batch must carry the same event.
   const byId = new Map<string, Normalized>();
-  const problems: EarningsRejected['problems'] = [];
   for (const e of events) {
     const seen = byId.get(e.externalId);
     if (seen && seen.hash !== e.hash)

@@ -13,6 +13,36 @@ export const PERIOD_ID = /^\d{4}-(W\d{2}|\d{2}(-H[12])?)$/;
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
+/** Years that have commission periods; an instant outside them belongs to no period. */
+export const PERIOD_YEARS = { first: 1970, last: 9999 } as const;
+
+/** The calendar kind an id is spelled in (its shape), or null when it is not a period id. */
+export function periodKind(id: string): CalendarKind | null {
+  if (!PERIOD_ID.test(id)) return null;
+  if (id.includes('-W')) return 'weekly';
+  return id.includes('-H') ? 'semi_monthly' : 'monthly';
+}
+
+/** A period id that names a real period: month 01-12, ISO week 01-52/53 of its year, year in PERIOD_YEARS. */
+export function isValidPeriodId(id: string): boolean {
+  const kind = periodKind(id);
+  if (!kind) return false;
+  const y = Number(id.slice(0, 4));
+  if (y < PERIOD_YEARS.first || y > PERIOD_YEARS.last) return false;
+  if (kind === 'weekly') {
+    const w = Number(id.slice(6, 8));
+    // Dec 28 is always in the last ISO week of its year.
+    return w >= 1 && w <= isoWeek(y, 12, 28).week;
+  }
+  const m = Number(id.slice(5, 7));
+  return m >= 1 && m <= 12;
+}
+
+/** Whether the period `id` (of calendar `cal`) has begun at `at`: ids of one kind sort in time order. */
+export function periodHasStarted(id: string, at: Date, cal: PeriodCalendar): boolean {
+  return id <= periodIdFor(at, cal);
+}
+
 /** Local calendar date of `at` in `timezone`. */
 export function localDate(at: Date, timezone: string): { y: number; m: number; d: number } {
   const parts = new Intl.DateTimeFormat('en-CA', {

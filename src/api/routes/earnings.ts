@@ -3,11 +3,13 @@ import { z } from 'zod';
 import { EarningsRejected, ingestEarnings, MAX_EVENTS_PER_BATCH } from '../../earnings/ingest.ts';
 import { MoneyError } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
-import { PERIOD_ID, type PeriodCalendar, periodIdFor } from '../../periods/calendar.ts';
+import { type PeriodCalendar, periodIdFor } from '../../periods/calendar.ts';
 import type { PeriodService } from '../../periods/service.ts';
 import { ApiError } from '../errors.ts';
+import { outOfRangeDetail } from '../problem.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { moneySchema } from '../schemas/money.ts';
+import { periodIdSchema } from '../schemas/period.ts';
 
 const eventSchema = z
   .strictObject({
@@ -154,9 +156,14 @@ export function earningsRoutes(deps: {
             });
           }
           if (err instanceof MoneyError) {
-            throw new ApiError('validation_failed', err.message, {
-              errors: [{ path: `body.${err.field}`, message: err.message }],
-            });
+            const tooLarge = err.reason === 'out_of_range';
+            throw new ApiError(
+              tooLarge ? 'unprocessable' : 'validation_failed',
+              tooLarge ? outOfRangeDetail(err.message) : err.message,
+              {
+                errors: [{ path: `body.${err.field}`, message: err.message }],
+              },
+            );
           }
           throw err;
         }
@@ -171,10 +178,7 @@ export function earningsRoutes(deps: {
       payeeParam: 'id',
       params: z.strictObject({ id: payeeIdSchema }),
       query: z.strictObject({
-        period: z
-          .string()
-          .regex(PERIOD_ID, 'must be a period id such as 2026-11, 2026-11-H1 or 2026-W47')
-          .optional(),
+        period: periodIdSchema.optional().describe('Period id (default: the current period)'),
       }),
       responses: { 200: { description: 'Earnings', schema: earningsView } },
       handler: async (ctx) => {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import { moneySchema } from '../schemas/money.ts';
-import { pageLimit } from '../schemas/pagination.ts';
+import { pageLimit, payoutCursor } from '../schemas/pagination.ts';
 
 export const payoutMethods = ['bank_transfer', 'wallet', 'card', 'crypto'] as const;
 export const payoutStates = [
@@ -119,7 +119,7 @@ export const listQuery = z.strictObject({
   payee: payeeIdSchema.optional().describe('Only payouts of this payee'),
   periodId: z.string().max(100).optional().describe('Only payouts of this period'),
   bulkId: z.string().max(100).optional().describe('Only payouts of this bulk request'),
-  cursor: z.string().max(300).optional().describe('nextCursor from the previous page'),
+  cursor: payoutCursor.optional(),
   limit: pageLimit,
 });
 

@@ -3,19 +3,15 @@
 import { z } from 'zod';
 import type { Actor } from '../../../workflows/payout-contract.ts';
 import type { Principal } from '../../auth/principal.ts';
-import { PERIOD_ID } from '../../periods/calendar.ts';
+import { periodHasStarted, periodKind } from '../../periods/calendar.ts';
 import { PeriodDecisionRefused, type PeriodGateway } from '../../periods/gateway.ts';
 import type { PeriodService } from '../../periods/service.ts';
 import type { PlanRegistry } from '../../plans/registry.ts';
 import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
+import { periodIdSchema } from '../schemas/period.ts';
 
-const params = z.strictObject({
-  id: z
-    .string()
-    .regex(PERIOD_ID, 'must be a period id such as 2026-11, 2026-11-H1 or 2026-W47')
-    .describe('Period id'),
-});
+const params = z.strictObject({ id: periodIdSchema });
 const planVersion = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,64}$/)
@@ -54,6 +50,20 @@ export function periodRoutes(deps: {
       throw new ApiError(
         'unprocessable',
         `Plan version ${version} is not loaded; known: ${plans.versions().join(', ')}`,
+      );
+    }
+  };
+  // Events land in the period of the configured calendar: a period of another kind, or one that has not
+  // begun, has none to calculate, and closing it would refuse its events before they happen.
+  const checkClosable = (id: string, now: Date) => {
+    const { calendar } = periods.settings;
+    if (periodKind(id) !== calendar.kind) {
+      throw new ApiError('unprocessable', `Period ${id} is not a period of the ${calendar.kind} calendar`);
+    }
+    if (!periodHasStarted(id, now, calendar)) {
+      throw new ApiError(
+        'unprocessable',
+        `Period ${id} has not begun yet (${calendar.timezone}); it cannot be closed`,
       );
     }
   };
@@ -96,9 +106,15 @@ export function periodRoutes(deps: {
       roles: ['platform', 'operator'],
       params,
       body: z.strictObject({ planVersion: planVersion.optional() }),
-      responses: { 202: { description: 'The period-close workflow runs', schema: progressView } },
+      responses: {
+        202: { description: 'The period-close workflow runs', schema: progressView },
+        422: {
+          description: 'Unknown plan version, a period not begun yet, or not of the configured calendar',
+        },
+      },
       handler: async (ctx) => {
         checkPlan(ctx.body.planVersion);
+        checkClosable(ctx.params.id, ctx.now);
         const outcome = await refusedAs409(() =>
           gateway.close(ctx.params.id, actorOf(ctx.principal), ctx.body.planVersion),
         );

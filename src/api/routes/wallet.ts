@@ -8,7 +8,7 @@ import type { PayeeService } from '../../payees/service.ts';
 import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { moneySchema } from '../schemas/money.ts';
-import { pageLimit } from '../schemas/pagination.ts';
+import { ledgerCursor, pageLimit } from '../schemas/pagination.ts';
 
 const walletAccounts = ['available', 'held', 'restricted', 'receivable'] as const;
 
@@ -22,7 +22,7 @@ const walletQuery = z.strictObject({
     .enum(walletAccounts)
     .optional()
     .describe('Wallet account whose transactions to list (default available)'),
-  cursor: z.string().max(200).optional().describe('nextCursor from the previous page'),
+  cursor: ledgerCursor.optional(),
   limit: pageLimit,
 });
 
