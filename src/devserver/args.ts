@@ -3,14 +3,16 @@
 //   temporal-dev P            (time-skipping test server, like the Java test server)
 // Every flag of the official `temporal server start-dev` is accepted (those without meaning here are
 // ignored), so a command line written for it works unchanged; anything else is an error, as it is there.
-// Pure: no proto or server module is loaded, so `--help` answers at once.
+// Pure: no proto or server module is loaded (the caller checks search attribute types), so `--help` and
+// a bad command line are answered at once and write nothing.
 
 export interface CliOptions {
   timeSkipping: boolean;
   port: number;
   ip: string;
   namespaces: string[];
-  searchAttributes: Array<[string, number]>;
+  /** As given, NAME=TYPE: the type is checked by search-attributes.ts, which needs the protos. */
+  searchAttributes: string[];
   dbFilename?: string;
   logLevel: string;
 }
@@ -81,7 +83,7 @@ function port(v: string): number {
 
 type Setter = (opts: CliOptions, value: string) => void;
 
-function startDevFlags(parseSearchAttribute: (flag: string) => [string, number]): Map<string, Setter> {
+function startDevFlags(): Map<string, Setter> {
   const setters: Array<[string[], Setter]> = [
     [
       ['--port', '-p'],
@@ -96,7 +98,7 @@ function startDevFlags(parseSearchAttribute: (flag: string) => [string, number])
       },
     ],
     [['--namespace', '-n'], (o, v) => o.namespaces.push(v)],
-    [['--search-attribute'], (o, v) => o.searchAttributes.push(parseSearchAttribute(v))],
+    [['--search-attribute'], (o, v) => o.searchAttributes.push(v)],
     [
       ['--db-filename', '-f'],
       (o, v) => {
@@ -115,7 +117,7 @@ function startDevFlags(parseSearchAttribute: (flag: string) => [string, number])
   return new Map(setters.flatMap(([names, set]) => names.map((n) => [n, set] as const)));
 }
 
-function startDev(rest: string[], parseSearchAttribute: (flag: string) => [string, number]): CliOptions {
+function startDev(rest: string[]): CliOptions {
   const opts: CliOptions = {
     timeSkipping: false,
     port: 7233,
@@ -124,7 +126,7 @@ function startDev(rest: string[], parseSearchAttribute: (flag: string) => [strin
     searchAttributes: [],
     logLevel: 'warn',
   };
-  const flags = startDevFlags(parseSearchAttribute);
+  const flags = startDevFlags();
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     const eq = arg.startsWith('-') ? arg.indexOf('=') : -1;
@@ -141,15 +143,12 @@ function startDev(rest: string[], parseSearchAttribute: (flag: string) => [strin
   return opts;
 }
 
-/** Reads argv (without node and script); `parseSearchAttribute` checks NAME=TYPE (kept out of here). */
-export function parseArgs(
-  argv: string[],
-  parseSearchAttribute: (flag: string) => [string, number],
-): DevServerCommandLine {
+/** Reads argv (without node and script). */
+export function parseArgs(argv: string[]): DevServerCommandLine {
   if (argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help') return { kind: 'help' };
   try {
     if (argv[0] === 'server' && argv[1] === 'start-dev') {
-      return { kind: 'run', options: startDev(argv.slice(2), parseSearchAttribute) };
+      return { kind: 'run', options: startDev(argv.slice(2)) };
     }
     if (argv.length >= 1 && /^\d+$/.test(argv[0]!)) {
       // The Java test server's own flag: time skipping is what this mode is.
