@@ -4,26 +4,26 @@ import * as grpc from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import { RpcError } from './errors.ts';
 import type { Obj } from './model.ts';
-import { decode, encode, serviceDef } from './proto.ts';
+import { decode, encode, methodTypes, serviceDef } from './proto.ts';
 
 export type Handler = (req: Obj, call: grpc.ServerUnaryCall<Obj, Obj>) => unknown;
 export type Handlers = Record<string, Handler | undefined>;
 
-function buildDefinition(service: protobuf.Service): grpc.ServiceDefinition {
+// An RPC without a handler never decodes its request: its types need not be loaded (proto-subset.ts).
+function buildDefinition(service: protobuf.Service, handlers: Handlers): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const fullName = service.fullName.replace(/^\./, '');
+  const raw = (b: unknown) => b as Buffer;
   for (const method of Object.values(service.methods)) {
-    method.resolve();
-    const reqType = method.resolvedRequestType!;
-    const resType = method.resolvedResponseType!;
+    const [reqType, resType] = handlers[method.name] ? methodTypes(fullName, method.name) : [];
     def[method.name] = {
       path: `/${fullName}/${method.name}`,
       requestStream: false,
       responseStream: false,
-      requestSerialize: (o: unknown) => encode(reqType, o),
-      requestDeserialize: (b: Buffer) => decode(reqType, b),
-      responseSerialize: (o: unknown) => encode(resType, o),
-      responseDeserialize: (b: Buffer) => decode(resType, b),
+      requestSerialize: reqType ? (o: unknown) => encode(reqType, o) : raw,
+      requestDeserialize: reqType ? (b: Buffer) => decode(reqType, b) : raw,
+      responseSerialize: resType ? (o: unknown) => encode(resType, o) : raw,
+      responseDeserialize: resType ? (b: Buffer) => decode(resType, b) : raw,
     };
   }
   return def as grpc.ServiceDefinition;
@@ -36,7 +36,7 @@ export interface ServiceLog {
 
 export function addService(server: grpc.Server, fullName: string, handlers: Handlers, log: ServiceLog): void {
   const service = serviceDef(fullName);
-  const def = buildDefinition(service);
+  const def = buildDefinition(service, handlers);
   const impl: grpc.UntypedServiceImplementation = {};
   for (const name of Object.keys(def)) {
     const handler = handlers[name];

@@ -1,24 +1,84 @@
 // Temporal's protobuf definitions without reflecting all of them at every start.
 // @temporalio/proto ships one 1.4 MB module that builds protobufjs reflection for every type the SDKs know
-// (core SDK, cloud API…: ~1,060 types, the largest part of temporal-dev's boot). The three services served
-// here reach ~630 of them. The first start writes that closure as JSON in the cache directory, keyed by
-// the installed package, and every start builds its root from that file. A type outside it (an Any naming
-// some other message) is found in the full definitions, loaded on that first miss.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+// (core SDK, cloud API…: ~1,060 types, the largest part of temporal-dev's boot, and protobufjs resolves
+// all of a root's features at its first encode). The RPCs served here reach ~330 of them. The first start
+// writes that closure as JSON in the cache directory, keyed by the installed package and the RPC list,
+// and every start builds its root from that file. A type outside it (an Any naming some other message,
+// an RPC given a handler but not listed in SERVED) is found in the full definitions, loaded then.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type * as protobuf from 'protobufjs';
 import { cacheDir } from './cache-dir.ts';
 
-export const SERVICES = [
-  'temporal.api.workflowservice.v1.WorkflowService',
-  'temporal.api.operatorservice.v1.OperatorService',
-  'temporal.api.testservice.v1.TestService',
-];
-/** Looked up by name rather than reached from a service: enum constants, Any bodies built here. */
+/**
+ * The RPCs with a handler, per service (test/devserver/proto-subset.test.ts keeps this equal to the
+ * handler modules). The services keep every method, so others answer UNIMPLEMENTED by name, but their
+ * request and response types are left out: those RPCs never decode anything.
+ */
+export const SERVED: Readonly<Record<string, readonly string[]>> = {
+  'temporal.api.workflowservice.v1.WorkflowService': [
+    'GetSystemInfo',
+    'DescribeNamespace',
+    'ListNamespaces',
+    'RegisterNamespace',
+    'StartWorkflowExecution',
+    'SignalWithStartWorkflowExecution',
+    'SignalWorkflowExecution',
+    'RequestCancelWorkflowExecution',
+    'TerminateWorkflowExecution',
+    'DescribeWorkflowExecution',
+    'GetWorkflowExecutionHistory',
+    'GetWorkflowExecutionHistoryReverse',
+    'PollWorkflowTaskQueue',
+    'RespondWorkflowTaskCompleted',
+    'RespondWorkflowTaskFailed',
+    'RespondQueryTaskCompleted',
+    'QueryWorkflow',
+    'PollActivityTaskQueue',
+    'RespondActivityTaskCompleted',
+    'RespondActivityTaskCompletedById',
+    'RespondActivityTaskFailed',
+    'RespondActivityTaskFailedById',
+    'RespondActivityTaskCanceled',
+    'RespondActivityTaskCanceledById',
+    'RecordActivityTaskHeartbeat',
+    'RecordActivityTaskHeartbeatById',
+    'UpdateWorkflowExecution',
+    'PollWorkflowExecutionUpdate',
+    'ExecuteMultiOperation',
+    'ResetStickyTaskQueue',
+    'ShutdownWorker',
+    'RecordWorkerHeartbeat',
+    'DescribeTaskQueue',
+    'ListWorkflowExecutions',
+    'ListOpenWorkflowExecutions',
+    'ListClosedWorkflowExecutions',
+    'ScanWorkflowExecutions',
+    'CountWorkflowExecutions',
+    'GetSearchAttributes',
+  ],
+  'temporal.api.operatorservice.v1.OperatorService': [
+    'AddSearchAttributes',
+    'RemoveSearchAttributes',
+    'ListSearchAttributes',
+    'ListNexusEndpoints',
+  ],
+  'temporal.api.testservice.v1.TestService': [
+    'LockTimeSkipping',
+    'UnlockTimeSkipping',
+    'Sleep',
+    'SleepUntil',
+    'UnlockTimeSkippingWithSleep',
+    'GetCurrentTime',
+  ],
+};
+export const SERVICES = Object.keys(SERVED);
+/** Looked up by name rather than reached from an RPC: enum constants, Any bodies built here. */
 const ALSO = ['temporal.api.enums.v1', 'temporal.api.update.v1.Request'];
 /** Bump when the subset's shape changes, so older cache files are not read. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 const require = createRequire(import.meta.url);
 const modulePath = require.resolve('@temporalio/proto/protos/json-module.js');
@@ -35,7 +95,8 @@ export function fullRoot(): protobuf.Root {
 /** The subset's file for the installed @temporalio/proto. */
 export function subsetFile(): string {
   const { version } = require('@temporalio/proto/package.json') as { version: string };
-  return join(cacheDir(), `temporal-proto-${version}-${statSync(modulePath).size}-f${FORMAT}.json`);
+  const served = createHash('sha256').update(JSON.stringify(SERVED)).digest('hex').slice(0, 8);
+  return join(cacheDir(), `temporal-proto-${version}-${statSync(modulePath).size}-${served}-f${FORMAT}.json`);
 }
 
 /** The root temporal-dev serves from: the cached subset, written first if missing or unreadable. */
@@ -58,19 +119,26 @@ function build(json: protobuf.INamespace): protobuf.Root {
   return root;
 }
 
-/** Written to a temporary name and renamed, so a concurrent start never reads half a file. */
+/**
+ * Written to a temporary name and renamed, so a concurrent start never reads half a file; subsets for
+ * other package versions or RPC lists are removed (they are never read again).
+ */
 function save(file: string, text: string): void {
+  const dir = dirname(file);
   try {
-    mkdirSync(join(file, '..'), { recursive: true });
+    mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, text);
     renameSync(tmp, file);
+    for (const old of readdirSync(dir))
+      if (/^temporal-proto-.*\.json$/.test(old) && old !== basename(file))
+        rmSync(join(dir, old), { force: true });
   } catch {
     // A read-only checkout: every start builds the subset again, which still works.
   }
 }
 
-/** The closure of SERVICES and ALSO over field and method types, as protobufjs JSON. */
+/** The closure of the SERVED RPCs and ALSO over field and method types, as protobufjs JSON. */
 export function subsetJSON(root: protobuf.Root): protobuf.INamespace {
   const visited = new Set<protobuf.ReflectionObject>();
   const keep = new Set<protobuf.ReflectionObject>(); // visited ones and their enclosing namespaces
@@ -82,7 +150,9 @@ export function subsetJSON(root: protobuf.Root): protobuf.INamespace {
       for (const field of obj.fieldsArray) visit(field.resolve().resolvedType);
       for (const nested of obj.nestedArray) visit(nested);
     } else if (obj instanceof pb.Service) {
+      const served = SERVED[obj.fullName.slice(1)] ?? [];
       for (const method of obj.methodsArray) {
+        if (!served.includes(method.name)) continue;
         method.resolve();
         visit(method.resolvedRequestType);
         visit(method.resolvedResponseType);

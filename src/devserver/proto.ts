@@ -25,6 +25,18 @@ export function serviceDef(fullName: string): protobuf.Service {
   return root.lookupService(fullName);
 }
 
+/** Request and response types of an RPC: from the subset, or all definitions for an RPC it left out. */
+export function methodTypes(service: string, method: string): [protobuf.Type, protobuf.Type] {
+  let m = root.lookupService(service).methods[method]!;
+  try {
+    m.resolve();
+  } catch {
+    m = fullRoot().lookupService(service).methods[method]!;
+    m.resolve();
+  }
+  return [m.resolvedRequestType!, m.resolvedResponseType!];
+}
+
 /** Decodes to a plain object: int64 as number, enums as numbers, bytes as Buffer. */
 export function decode(type: protobuf.Type, buf: Uint8Array): Obj {
   return type.toObject(type.decode(buf), {

@@ -1,10 +1,17 @@
-// The protobuf subset temporal-dev boots from (src/devserver/proto-subset.ts): complete, identical to the
-// shipped definitions, rebuilt when its cache file is missing or damaged, with a fallback for other types.
+// The protobuf subset temporal-dev boots from (src/devserver/proto-subset.ts): the RPCs it lists are the
+// ones with handlers, their types are complete and as shipped, the file is rebuilt when missing or
+// damaged, and other types come from the full definitions.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { fullRoot, loadRoot, SERVICES } from '../../src/devserver/proto-subset.ts';
+import { Clock } from '../../src/devserver/clock.ts';
+import { Engine } from '../../src/devserver/engine.ts';
+import { operatorServiceHandlers } from '../../src/devserver/operator-service.ts';
+import { fullRoot, loadRoot, SERVED } from '../../src/devserver/proto-subset.ts';
+import { testServiceHandlers } from '../../src/devserver/test-service.ts';
+import { Visibility } from '../../src/devserver/visibility.ts';
+import { workflowServiceHandlers } from '../../src/devserver/workflow-service.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temporal-dev-proto-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -12,30 +19,57 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('temporal-dev protobuf subset', () => {
   const file = join(dir, 'subset.json');
 
-  it('is written on first load and holds every type the services reach, as shipped', () => {
+  it('lists exactly the RPCs that have handlers', () => {
+    const noop = () => {};
+    const clock = new Clock({ skipping: true });
+    const engine = new Engine(clock, { debug: noop, info: noop, warn: noop, error: noop });
+    try {
+      const handled = {
+        'temporal.api.workflowservice.v1.WorkflowService': workflowServiceHandlers(
+          engine,
+          new Visibility(engine),
+          {
+            version: 'test',
+          },
+        ),
+        'temporal.api.operatorservice.v1.OperatorService': operatorServiceHandlers(engine),
+        'temporal.api.testservice.v1.TestService': testServiceHandlers(clock),
+      };
+      for (const [service, handlers] of Object.entries(handled)) {
+        expect([...SERVED[service]!].sort()).toEqual(Object.keys(handlers).sort());
+      }
+      expect(Object.keys(SERVED).sort()).toEqual(Object.keys(handled).sort());
+    } finally {
+      clock.stop();
+    }
+  });
+
+  it('is written on first load and holds the served RPCs, every method name and the enums, as shipped', () => {
     const subset = loadRoot(file);
     expect(JSON.parse(readFileSync(file, 'utf8')).nested.temporal).toBeDefined();
-    // resolveAll throws on a field or method whose type the subset lacks.
-    expect(() => subset.resolveAll()).not.toThrow();
     const full = fullRoot();
-    let methods = 0;
-    for (const name of SERVICES) {
-      for (const method of subset.lookupService(name).methodsArray) {
-        const shipped = full.lookupService(name).methods[method.name]!;
-        method.resolve();
-        shipped.resolve();
-        for (const side of ['resolvedRequestType', 'resolvedResponseType'] as const) {
-          expect(method[side]?.toJSON()).toEqual(shipped[side]?.toJSON());
-        }
-        methods++;
+    for (const [service, served] of Object.entries(SERVED)) {
+      const shipped = full.lookupService(service);
+      const mine = subset.lookupService(service);
+      // Every RPC keeps its name, so an unserved one answers UNIMPLEMENTED naming it.
+      expect(Object.keys(mine.methods)).toEqual(Object.keys(shipped.methods));
+      for (const name of served) {
+        // resolve() throws when the subset lacks a type; nested types are compared through toJSON.
+        const [m, s] = [mine.methods[name]!, shipped.methods[name]!];
+        m.resolve();
+        s.resolve();
+        expect(m.resolvedRequestType!.toJSON()).toEqual(s.resolvedRequestType!.toJSON());
+        expect(m.resolvedResponseType!.toJSON()).toEqual(s.resolvedResponseType!.toJSON());
+        for (const type of [m.resolvedRequestType!, m.resolvedResponseType!])
+          expect(() => type.resolveAll()).not.toThrow();
       }
     }
-    expect(methods).toBeGreaterThan(100);
     expect(
       subset.lookupEnum('temporal.api.enums.v1.EventType').values.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
     ).toBe(1);
-    // Reached from no service: left out, which is what makes the subset smaller.
+    // Reached from no served RPC: left out, which is what makes the subset smaller.
     expect(subset.lookup('coresdk')).toBeNull();
+    expect(subset.lookup('temporal.api.schedule.v1.Schedule')).toBeNull();
   });
 
   it('is read back from its file, and rebuilt when the file is damaged', () => {
@@ -43,16 +77,20 @@ describe('temporal-dev protobuf subset', () => {
     expect(() => loadRoot(file).lookupType('temporal.api.update.v1.Request')).not.toThrow();
     writeFileSync(file, written.slice(0, 1000));
     const root = loadRoot(file);
-    expect(root.lookupService(SERVICES[0]!).methods.StartWorkflowExecution).toBeDefined();
+    expect(
+      root.lookupService('temporal.api.workflowservice.v1.WorkflowService').methods.StartWorkflowExecution,
+    ).toBeDefined();
     expect(readFileSync(file, 'utf8')).toBe(written);
   });
 
-  it('serves a type outside the subset from the shipped definitions', async () => {
+  it('serves types outside the subset from the shipped definitions', async () => {
     process.env.TEMPORAL_DEV_CACHE_DIR = dir;
-    const { decode, encode, messageType } = await import('../../src/devserver/proto.ts');
+    const { decode, encode, messageType, methodTypes } = await import('../../src/devserver/proto.ts');
     const type = messageType('coresdk.ActivityHeartbeat');
     expect(type.fullName).toBe('.coresdk.ActivityHeartbeat');
-    const buf = encode(type, { taskToken: Buffer.from('t') });
-    expect(decode(type, buf).taskToken).toEqual(Buffer.from('t'));
+    expect(decode(type, encode(type, { taskToken: Buffer.from('t') })).taskToken).toEqual(Buffer.from('t'));
+    // An RPC left out of the subset (no handler today) still gets its real types if asked.
+    const [req] = methodTypes('temporal.api.workflowservice.v1.WorkflowService', 'ListSchedules');
+    expect(req.fullName).toBe('.temporal.api.workflowservice.v1.ListSchedulesRequest');
   });
 });
