@@ -44,7 +44,7 @@ export function readCommandLine<O extends ParseArgsOptionsConfig>(
   } catch (error) {
     // node:util throws TypeError with code ERR_PARSE_ARGS_*; its first sentence names the flag (the rest
     // explains `--` for positionals, which no CLI here takes).
-    const message = error instanceof Error ? error.message : String(error);
+    const message = String((error as { message?: unknown })?.message ?? error);
     return { kind: 'error', message: message.replace(/\. To specify a positional argument.*$/s, '') };
   }
 }
