@@ -40,7 +40,10 @@ export interface SecurityContext {
   fingerprintKey: Buffer;
   /** HMAC key of payee tokens. */
   tokenSigningKey: Buffer;
+  /** Lifetime of a payee token when the caller does not ask for one. */
   payeeTokenTtlSeconds: number;
+  /** Longest payee token a caller may ask for (default: payeeTokenTtlSeconds). */
+  payeeTokenMaxTtlSeconds?: number;
   totpIssuer: string;
   /** Wrong-code limits of approver TOTP (default: 5 wrong codes → locked 5 min, doubling up to a day). */
   totpLock?: TotpLockPolicy;
@@ -178,7 +181,9 @@ export function createApp(deps: AppDeps): DisburseApp {
     );
   }
 
-  function send(res: Response, result: RouteResult, contentType?: string) {
+  function send(res: Response, result: RouteResult, contentType?: string, sensitive = false) {
+    // A response carrying a secret (a token) must not be kept by any cache on the way.
+    if (sensitive) res.setHeader('Cache-Control', 'no-store');
     for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
     res.status(result.status);
     if (result.body === undefined || result.status === 204) return void res.end();
@@ -276,10 +281,8 @@ export function createApp(deps: AppDeps): DisburseApp {
             );
           }
         }
-        const assertPayeeAccess = (payeeId: string) => {
-          if (principal && !canAccessPayee(principal, payeeId)) {
-            throw new ApiError('not_found', `Payee ${payeeId} not found`);
-          }
+        const assertPayeeAccess = (payeeId: string, notFound = `Payee ${payeeId} not found`) => {
+          if (principal && !canAccessPayee(principal, payeeId)) throw new ApiError('not_found', notFound);
         };
 
         const params = validate(route.params, { ...req.params }, 'params') as
@@ -428,7 +431,7 @@ export function createApp(deps: AppDeps): DisburseApp {
           }
         }
         status = result.status;
-        send(res, result, route.responses[result.status]?.contentType);
+        send(res, result, route.responses[result.status]?.contentType, route.sensitiveResponse);
       } catch (caught) {
         // The handler's transaction has rolled back by now: count the refused TOTP code, get its answer.
         const error = caught instanceof TotpRefusal ? await caught.refuse().catch((e: unknown) => e) : caught;

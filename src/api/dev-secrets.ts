@@ -60,6 +60,7 @@ export async function securityContextFromConfig(
       fingerprintKey: config.fingerprintKey ?? Buffer.from(dev!.fingerprintKey, 'base64'),
       tokenSigningKey: config.tokenSigningKey ?? Buffer.from(dev!.tokenSigningKey, 'base64'),
       payeeTokenTtlSeconds: config.payeeTokenTtlSeconds,
+      payeeTokenMaxTtlSeconds: config.payeeTokenMaxTtlSeconds,
       totpIssuer: config.totpIssuer,
     },
   };

@@ -39,8 +39,12 @@ export interface RouteContext<P, Q, B> {
   /** Exact request body bytes (for signature verification), when a body was sent. */
   rawBody: Buffer | undefined;
   now: Date;
-  /** Throws not_found unless the caller may see this payee's data (payee tokens: only their own). */
-  assertPayeeAccess(payeeId: string): void;
+  /**
+   * Throws not_found unless the caller may see this payee's data (payee tokens: only their own). For an
+   * object reached by its own id (a payout), pass that object's not-found message: the refusal must read
+   * exactly as if the object did not exist, never name its owner.
+   */
+  assertPayeeAccess(payeeId: string, notFound?: string): void;
   /** Appends to the audit log in the request's transaction (actor, role and request id filled in). */
   audit(entry: AuditInput): Promise<void>;
   /**

@@ -33,6 +33,21 @@ export const securitySection = defineConfigSection(
     DISBURSE_PAYEE_TOKEN_TTL_SECONDS: intVar(60, 7 * 24 * 3600, 3600).describe(
       'payee token lifetime in seconds, 60-604800 (default 3600)',
     ),
+    DISBURSE_PAYEE_TOKEN_MAX_TTL_SECONDS: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 24 * 3600),
+      )
+      .optional()
+      .describe(
+        'longest payee token a caller may ask for, 60-604800 (default: DISBURSE_PAYEE_TOKEN_TTL_SECONDS)',
+      ),
     DISBURSE_BOOTSTRAP_API_KEYS: z
       .string()
       .transform((s, ctx) => tryParse(() => parseBootstrapKeys(s), ctx))
@@ -46,6 +61,7 @@ export const securitySection = defineConfigSection(
     fingerprintKey: v.DISBURSE_FINGERPRINT_KEY,
     tokenSigningKey: v.DISBURSE_TOKEN_SIGNING_KEY,
     payeeTokenTtlSeconds: v.DISBURSE_PAYEE_TOKEN_TTL_SECONDS,
+    payeeTokenMaxTtlSeconds: v.DISBURSE_PAYEE_TOKEN_MAX_TTL_SECONDS ?? v.DISBURSE_PAYEE_TOKEN_TTL_SECONDS,
     bootstrapApiKeys: v.DISBURSE_BOOTSTRAP_API_KEYS ?? [],
     totpIssuer: v.DISBURSE_TOTP_ISSUER ?? 'Disburse',
   }),

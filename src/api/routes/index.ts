@@ -22,6 +22,7 @@ export function coreRoutes(deps: {
       payees: deps.payees,
       tokenSigningKey: deps.security.tokenSigningKey,
       defaultTtlSeconds: deps.security.payeeTokenTtlSeconds,
+      maxTtlSeconds: deps.security.payeeTokenMaxTtlSeconds ?? deps.security.payeeTokenTtlSeconds,
     }),
   ];
 }

@@ -51,7 +51,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
   async function loadVisible(ctx: Ctx, id: string): Promise<PayoutRecord> {
     const payout = await store.get(ctx.em, id);
     if (!payout) throw new ApiError('not_found', `Payout ${id} not found`);
-    ctx.assertPayeeAccess(payout.payeeId);
+    ctx.assertPayeeAccess(payout.payeeId, `Payout ${id} not found`);
     return payout;
   }
 

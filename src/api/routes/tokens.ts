@@ -14,7 +14,9 @@ const tokenBody = z
       .min(60)
       .max(7 * 24 * 3600)
       .optional()
-      .describe('Lifetime in seconds (default from configuration, at most the configured maximum)'),
+      .describe(
+        'Lifetime in seconds (default DISBURSE_PAYEE_TOKEN_TTL_SECONDS; at most DISBURSE_PAYEE_TOKEN_MAX_TTL_SECONDS, which defaults to the same)',
+      ),
   })
   .meta({ id: 'IssuePayeeToken', description: 'Options of a payee token' });
 
@@ -31,6 +33,7 @@ export function tokenRoutes(deps: {
   payees: PayeeService;
   tokenSigningKey: Buffer;
   defaultTtlSeconds: number;
+  maxTtlSeconds: number;
 }): Route[] {
   return [
     defineRoute({
@@ -43,12 +46,31 @@ export function tokenRoutes(deps: {
       params: z.strictObject({ id: payeeIdSchema }),
       body: tokenBody,
       sensitiveResponse: true,
-      responses: { 201: { description: 'Token issued', schema: tokenView } },
+      responses: {
+        201: { description: 'Token issued (Cache-Control: no-store)', schema: tokenView },
+        422: { description: 'ttlSeconds above the configured maximum' },
+      },
       handler: async (ctx) => {
         if (!(await deps.payees.exists(ctx.em, ctx.params.id))) {
           throw new ApiError('not_found', `Payee ${ctx.params.id} not found`);
         }
-        const ttl = ctx.body.ttlSeconds ?? deps.defaultTtlSeconds;
+        // The configured lifetime is a ceiling too: a caller cannot ask for a token that outlives it.
+        if (ctx.body.ttlSeconds !== undefined && ctx.body.ttlSeconds > deps.maxTtlSeconds) {
+          throw new ApiError(
+            'unprocessable',
+            `ttlSeconds ${ctx.body.ttlSeconds} exceeds the maximum of ${deps.maxTtlSeconds} s (DISBURSE_PAYEE_TOKEN_MAX_TTL_SECONDS)`,
+            {
+              errors: [
+                {
+                  path: 'body.ttlSeconds',
+                  message: `must be at most ${deps.maxTtlSeconds}`,
+                  code: 'too_big',
+                },
+              ],
+            },
+          );
+        }
+        const ttl = Math.min(ctx.body.ttlSeconds ?? deps.defaultTtlSeconds, deps.maxTtlSeconds);
         const issued = issuePayeeToken(deps.tokenSigningKey, ctx.params.id, ttl, ctx.now);
         await ctx.audit({
           action: 'payee.token.issue',
