@@ -43,9 +43,11 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 export interface ProviderSpec {
   name: string;
-  kind?: 'sandbox' | 'manual';
+  kind?: 'sandbox' | 'manual' | 'stripe';
   scenario?: Record<string, unknown>;
   capabilities?: Record<string, unknown>;
+  /** Further settings of a stripe entry (apiBase of a fake, secretKeyEnv, timeoutMs …). */
+  settings?: Record<string, unknown>;
 }
 
 export interface StackOptions {
@@ -77,7 +79,9 @@ export async function startStack(label: string, opts: StackOptions = {}) {
           webhookUrl: `${base}/v1/providers/${p.name}/webhooks`,
           webhookSecret: WEBHOOK_SECRET,
         }
-      : { kind: 'manual', name: p.name, capabilities: p.capabilities ?? {} },
+      : p.kind === 'stripe'
+        ? { kind: 'stripe', name: p.name, capabilities: p.capabilities ?? {}, ...p.settings }
+        : { kind: 'manual', name: p.name, capabilities: p.capabilities ?? {} },
   );
   const configEnv: Record<string, string | undefined> = {
     DATABASE_URL: process.env.DATABASE_URL,
