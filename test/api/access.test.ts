@@ -92,6 +92,14 @@ const table: Record<string, RouteCase> = {
     allowed: ['platform'],
     otherPayee: 403,
   },
+  // alice (the approver key's actor) has no TOTP enrolled here: the operator reaches the route and gets 404.
+  'post /v1/approvers/:actor/totp/unlock': {
+    method: 'POST',
+    path: () => '/v1/approvers/alice/totp/unlock',
+    ok: 404,
+    allowed: ['operator'],
+    otherPayee: 403,
+  },
 };
 
 const callers: Caller[] = [

@@ -161,6 +161,12 @@ describe('payout API', () => {
         body: () => ({ csv: 'payout_id,idempotency_key,outcome,reason\r\n' }),
         allowed: ['operator'],
       },
+      {
+        route: 'POST /v1/approvers/:actor/totp/unlock',
+        path: () => '/v1/approvers/alice/totp/unlock',
+        allowed: ['operator'],
+        missingObject: true,
+      },
       { route: 'POST /v1/payees', path: () => '/v1/payees', body: () => ({}), allowed: ['platform'] },
       {
         route: 'GET /v1/payees/:id',
