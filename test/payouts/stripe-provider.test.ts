@@ -1,0 +1,223 @@
+// The payout workflow paying through the Stripe Connect adapter, against the fake Stripe, end to end: the real
+// API, worker, Temporal test server and PostgreSQL; Stripe's webhooks POSTed to the API's provider route.
+// Instant and scheduled payouts, a decline failing over to the sandbox, a timeout after Stripe paid resolved
+// without paying twice, a return after paid, duplicate and out-of-order webhooks. After each: the ledger
+// verifies, no payout is disbursed twice across Stripe and the sandbox, and what left the fake Stripe plus the
+// sandbox's paid total equals the ledger's provider clearing.
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from '../../src/db/sql.ts';
+import { verifyLedger } from '../../src/ledger/verify.ts';
+import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
+import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { type FakeAccount, FakeStripe } from '../fakes/stripe/server.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+const KEY = `sk_test_${randomBytes(12).toString('hex')}`;
+const WHSEC = `whsec_${randomBytes(18).toString('base64')}`;
+
+describe('payouts through Stripe Connect (fake Stripe)', () => {
+  let stack: Stack;
+  let fake: FakeStripe;
+  beforeAll(async () => {
+    fake = new FakeStripe({ secretKey: KEY });
+    await fake.start();
+    process.env.E2E_STRIPE_KEY = KEY;
+    process.env.E2E_STRIPE_WHSEC = WHSEC;
+    stack = await startStack('stripe_e2e', {
+      providers: [
+        {
+          name: 'stripe',
+          kind: 'stripe',
+          capabilities: { priority: 1 },
+          settings: {
+            apiBase: fake.url,
+            secretKeyEnv: 'E2E_STRIPE_KEY',
+            webhookSecretEnv: 'E2E_STRIPE_WHSEC',
+            timeoutMs: 1_000,
+          },
+        },
+        { name: 'sandbox', capabilities: { priority: 2 } },
+      ],
+    });
+    fake.webhook = { url: `${stack.url}/v1/providers/stripe/webhooks`, secret: WHSEC };
+  });
+  afterEach(async () => {
+    fake.faults = [];
+    fake.autoSettleInstant = true;
+    fake.duplicateWebhooks = false;
+    fake.holdWebhooks = false;
+    fake.outOfOrder = false;
+    await fake.webhooksSent();
+    await assertInvariants();
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await fake?.stop();
+  });
+
+  async function assertInvariants(): Promise<void> {
+    const report = await verifyLedger(stack.db.em(), stack.db.schema);
+    expect(report.violations).toEqual([]);
+    expect(fake.paidMoreThanOnce()).toEqual([]);
+    const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
+    const stripePaid = new Set(
+      [...fake.payouts.values()]
+        .filter((p) => p.payout.status === 'paid')
+        .map((p) => p.payout.metadata.disburse_payout_id),
+    );
+    expect(sandboxPaid.filter((d) => stripePaid.has(d.payoutId))).toEqual([]); // never both
+    const sandboxTotal = (await sandboxTotals(stack.db)).reduce((s, t) => s + t.paidMinor, 0n);
+    const [clearing] = await sql<{ total: string }>(
+      stack.db.em(),
+      `SELECT coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts WHERE kind = 'provider_clearing'`,
+    );
+    expect(BigInt(clearing!.total)).toBe(fake.disbursedTotal() + sandboxTotal);
+  }
+
+  /** A verified US payee with a Stripe connected account (debit card) as its card destination. */
+  async function stripePayee(
+    o: { account?: Partial<FakeAccount> } = {},
+  ): Promise<{ payeeId: string; acct: FakeAccount }> {
+    const acct = fake.addAccount(o.account);
+    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
+    stack.expectStatus(
+      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/card`, {
+        body: { cardToken: `${acct.id}:${acct.externalAccounts[0]!.id}` },
+      }),
+      200,
+      'card destination',
+    );
+    return { payeeId, acct };
+  }
+
+  async function requestCardPayout(payeeId: string, amount: string, instant: boolean): Promise<string> {
+    const res = await stack.call('POST', '/v1/payouts', {
+      body: { payeeId, amount: { amount, currency: 'USD', scale: 2 }, method: 'card', instant },
+    });
+    stack.expectStatus(res, 202, 'request payout');
+    return res.body.id as string;
+  }
+
+  const steps = async (payoutId: string) =>
+    (await stack.call('GET', `/v1/payouts/${payoutId}`)).body.ledger.map((l: { step: string }) => l.step);
+
+  const attempts = (s: PayoutStatus) => s.attempts.map((a) => [a.provider, a.outcome]);
+
+  it('instant: paid to the debit card, confirmed by the signed payout.paid webhook', async () => {
+    const { payeeId, acct } = await stripePayee();
+    const payoutId = await requestCardPayout(payeeId, '5000', true);
+    const final = await stack.result(payoutId);
+    expect([final.state, final.rail]).toEqual(['paid', 'instant']);
+    expect(attempts(final)).toEqual([['stripe', 'paid']]);
+    const [payout] = fake.payoutsFor(payoutId);
+    expect([payout!.method, payout!.status, payout!.destination]).toEqual([
+      'instant',
+      'paid',
+      acct.externalAccounts[0]!.id,
+    ]);
+    // Stripe pays the net (the instant fee is Disburse's own ledger leg).
+    expect(BigInt(payout!.amount)).toBe(5000n - BigInt(final.fee?.amount ?? '0'));
+    expect(fake.deliveries.filter((d) => d.type === 'payout.paid').map((d) => d.status)).toContain(200);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+  });
+
+  it('scheduled: a standard payout in the payout window, paid when it arrives days later', async () => {
+    const { payeeId } = await stripePayee();
+    const payoutId = await requestCardPayout(payeeId, '7000', false);
+    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
+    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
+    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    const [payout] = fake.payoutsFor(payoutId);
+    expect([payout!.method, payout!.status]).toEqual(['standard', 'pending']);
+    fake.advanceDays(2); // arrival date: Stripe marks it paid and sends payout.paid
+    await fake.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect([final.state, final.rail]).toEqual(['paid', 'scheduled']);
+    expect(attempts(final)).toEqual([['stripe', 'paid']]);
+  });
+
+  it('a decline at Stripe fails over to the sandbox, and Stripe keeps nothing of it', async () => {
+    const { payeeId } = await stripePayee({ account: { refusePayouts: 'payouts_not_allowed' } });
+    const platformBefore = fake.platformBalance.usd!;
+    const payoutId = await requestCardPayout(payeeId, '4000', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(attempts(final)).toEqual([
+      ['stripe', 'declined'],
+      ['sandbox', 'paid'],
+    ]);
+    expect(fake.payoutsFor(payoutId)).toEqual([]);
+    expect(fake.platformBalance.usd).toBe(platformBefore); // the transfer was reversed
+    expect((await listSandboxDisbursements(stack.db, { payoutId })).map((d) => d.state)).toEqual(['paid']);
+  });
+
+  it('a timeout after Stripe paid is an unknown outcome resolved by status: paid once, no failover', async () => {
+    const { payeeId } = await stripePayee();
+    fake.faults = [{ kind: 'timeout_after', ms: 3_000, method: 'POST', path: /^\/v1\/payouts$/ }];
+    const payoutId = await requestCardPayout(payeeId, '6000', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => a.provider)).toEqual(['stripe']);
+    expect(fake.payoutsFor(payoutId)).toHaveLength(1);
+    expect(await listSandboxDisbursements(stack.db, { payoutId })).toEqual([]);
+  });
+
+  it('429s are retried with the same keys: one transfer, one payout', async () => {
+    const { payeeId } = await stripePayee();
+    fake.faults = [
+      { kind: 'status', status: 429, method: 'POST', path: /^\/v1\/(transfers|payouts)$/, times: 2 },
+    ];
+    const payoutId = await requestCardPayout(payeeId, '3000', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(fake.payoutsFor(payoutId)).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.status === 429)).not.toHaveLength(0);
+  });
+
+  it('a return days after paid is reversed back to the wallet', async () => {
+    const { payeeId } = await stripePayee();
+    const payoutId = await requestCardPayout(payeeId, '8000', true);
+    await stack.waitForState(payoutId, ['paid']);
+    const [payout] = fake.payoutsFor(payoutId);
+    fake.returnPayout(payout!.id, { code: 'account_closed', days: 4 });
+    await fake.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('returned');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('100000');
+  });
+
+  it('duplicate webhooks settle once', async () => {
+    const { payeeId } = await stripePayee();
+    fake.duplicateWebhooks = true;
+    const payoutId = await requestCardPayout(payeeId, '2000', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    const paid = fake.deliveries.filter(
+      (d) =>
+        d.type === 'payout.paid' &&
+        fake.events.find((e) => e.id === d.eventId)?.data.object.metadata.disburse_payout_id === payoutId,
+    );
+    expect(paid.map((d) => d.status)).toEqual([200, 200]);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+  });
+
+  it('out-of-order webhooks (the return before the paid): the payout ends returned, settled and reversed once', async () => {
+    const { payeeId } = await stripePayee();
+    fake.holdWebhooks = true;
+    fake.outOfOrder = true;
+    fake.autoSettleInstant = false;
+    const payoutId = await requestCardPayout(payeeId, '9000', true);
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    const [payout] = fake.payoutsFor(payoutId);
+    fake.settle(payout!.id);
+    fake.returnPayout(payout!.id, { days: 3 });
+    await fake.flushWebhooks(); // payout.failed (a return) first, then payout.paid
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('returned');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
+  });
+});
