@@ -1,6 +1,7 @@
 // `npm start`: the whole of Disburse in one process — HTTP API, worker, and, when nothing external is
 // configured, an embedded PostgreSQL (PGlite) and the embedded Temporal-compatible bin/temporal-dev.
 // Production runs `npm run api` and `npm run worker` against real PostgreSQL and Temporal instead.
+
 import { startHttp } from './app/http-server.ts';
 import {
   buildServices,
@@ -12,10 +13,24 @@ import {
   startWorker,
   stopWorker,
 } from './app/runtime.ts';
+import { parseCli } from './cli/args.ts';
 import { loadConfig } from './config/index.ts';
 import { withTrialDefaults } from './config/trial.ts';
 import { DataDirInUseError } from './db/embedded.ts';
 
+parseCli({
+  usage: `usage: npm start [-- --help]
+
+The whole of Disburse in one process: HTTP API, worker and, when nothing external is configured, an
+embedded PostgreSQL (PGlite) and the embedded bin/temporal-dev. Stop with Ctrl-C or SIGTERM.
+  -h, --help   print this help and exit (nothing starts)
+
+Environment (all optional here; see deploy/env.example):
+  DATABASE_URL       PostgreSQL; unset = embedded PGlite in PGLITE_DATA_DIR (default .data/pglite)
+  TEMPORAL_ADDRESS   Temporal frontend host:port; unset = embedded bin/temporal-dev
+  API_PORT           HTTP port of the API`,
+  options: {},
+});
 const trial = withTrialDefaults(process.env);
 const config = loadConfig(trial.env);
 const log = runtimeLogger(config);

@@ -1,4 +1,5 @@
 // `npm run api`: the HTTP API alone (production: scale it horizontally; migrations run with npm run migrate).
+
 import { startHttp } from '../app/http-server.ts';
 import {
   buildServices,
@@ -8,8 +9,21 @@ import {
   runtimeLogger,
   securityFor,
 } from '../app/runtime.ts';
+import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 
+parseCli({
+  usage: `usage: npm run api [-- --help]
+
+The HTTP API alone, as deployed (scale it horizontally; migrations run with npm run migrate).
+  -h, --help   print this help and exit (nothing starts)
+
+Environment (see deploy/env.example):
+  TEMPORAL_ADDRESS   Temporal frontend host:port (required)
+  DATABASE_URL       PostgreSQL; unset = embedded PGlite
+  DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY, DISBURSE_TOKEN_SIGNING_KEY   required with DATABASE_URL`,
+  options: {},
+});
 const config = loadConfig();
 const log = runtimeLogger(config);
 const database = await openRuntimeDatabase(config, { migrate: false });

@@ -1,5 +1,6 @@
 // `npm run worker`: a Disburse worker (payout workflows and activities). Scale horizontally; every worker
 // polls the same task queue.
+
 import {
   buildServices,
   connectTemporal,
@@ -10,8 +11,22 @@ import {
   startWorker,
   stopWorker,
 } from '../app/runtime.ts';
+import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 
+parseCli({
+  usage: `usage: npm run worker [-- --help]
+
+A Disburse worker (the workflows and their activities), as deployed; every worker polls the same task
+queue (TEMPORAL_TASK_QUEUE).
+  -h, --help   print this help and exit (nothing starts)
+
+Environment (see deploy/env.example):
+  TEMPORAL_ADDRESS   Temporal frontend host:port (required)
+  DATABASE_URL       PostgreSQL; unset = embedded PGlite
+  DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY, DISBURSE_TOKEN_SIGNING_KEY   required with DATABASE_URL`,
+  options: {},
+});
 const config = loadConfig();
 const log = runtimeLogger(config);
 const database = await openRuntimeDatabase(config, { migrate: false });
