@@ -126,6 +126,10 @@ export interface UnknownOutcomeResolution {
 export const payoutStatusQuery = defineQuery<PayoutStatus>('payoutStatus');
 export const providerEventSignal = defineSignal<[ProviderEventSignal]>('providerEvent');
 export const complianceClearedSignal = defineSignal<[{ by: Actor; reason: string }]>('complianceCleared');
+/** Clears a compliance hold (operator); answers with the state after the payout went on. */
+export const clearComplianceUpdate = defineUpdate<PayoutStatus, [{ by: Actor; reason: string }]>(
+  'clearCompliance',
+);
 export const decideApprovalUpdate = defineUpdate<PayoutStatus, [ApprovalDecision]>('decideApproval');
 export const cancelPayoutUpdate = defineUpdate<PayoutStatus, [CancelRequest]>('cancelPayout');
 export const resolveUnknownOutcomeUpdate = defineUpdate<PayoutStatus, [UnknownOutcomeResolution]>(

@@ -17,11 +17,14 @@ import {
 import type { PayoutActivities, PayoutPolicy, RoutePlan } from './payout-activities.ts';
 import { PayoutFailure } from './payout-activities.ts';
 import {
+  type Actor,
   type ApprovalDecision,
   type AttemptRecord,
   cancelPayoutUpdate,
+  clearComplianceUpdate,
   complianceClearedSignal,
   decideApprovalUpdate,
+  FINAL_STATES,
   type PayoutInput,
   type PayoutState,
   type PayoutStatus,
@@ -83,6 +86,12 @@ const MAX_CONFIRMATION_POLL_MS = 30 * 60 * 1000;
 // Since this patch a return that arrives while the payout's completion is being recorded is reversed too.
 const RETURN_DURING_COMPLETION = 'payout-return-during-completion';
 
+// Since this patch a decision (approval, rejection, cancel, operator verdict) answers once the workflow has
+// acted on it (ledger postings and the next state recorded), so the caller sees the state after the decision.
+// A submission or a timer after it is not waited for; a "not paid" verdict waits for the provider's cancel,
+// which says whether it fails over or is refused. Before, it answered with the state it was taken in.
+const ANSWER_AFTER_DECISION = 'payout-answer-after-decision';
+
 // Provider submission: retryable errors are retried with the SAME idempotency key; anything else comes back
 // to the workflow, which decides between failover and unknown-outcome resolution.
 const submission = proxyActivities<Pick<PayoutActivities, 'submitToProvider'>>({
@@ -126,8 +135,29 @@ const CANCELLABLE: readonly PayoutState[] = [
 
 export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> {
   const { payoutId } = input;
-  const acts = patched(LOCAL_STEPS) ? localSteps : remoteSteps;
-  const fused = acts === localSteps && patched(FUSED_STEPS);
+  // The workflow's own steps in flight (ledger and database, local or not): a decision answers when none is.
+  let ownSteps = 0;
+  const tracked = <T extends object>(steps: T): T =>
+    new Proxy(steps, {
+      get(target, name) {
+        const step: unknown = Reflect.get(target, name);
+        if (typeof step !== 'function') return step;
+        // The step's own promise is returned, so awaiting it resumes exactly as before (same commands, same order).
+        return (...args: unknown[]) => {
+          ownSteps++;
+          const running = (step as (...a: unknown[]) => Promise<unknown>)(...args);
+          const done = () => {
+            ownSteps--;
+          };
+          running.then(done, done);
+          return running;
+        };
+      },
+    });
+  const local = tracked(localSteps);
+  const isLocal = patched(LOCAL_STEPS);
+  const acts = isLocal ? local : tracked(remoteSteps);
+  const fused = isLocal && patched(FUSED_STEPS);
   const st: PayoutStatus = {
     payoutId,
     payeeId: input.payeeId,
@@ -195,11 +225,27 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       }
     }
   });
-  setHandler(complianceClearedSignal, ({ by, reason }) => {
-    if (st.state !== 'compliance_hold') return;
+  const clearCompliance = ({ by, reason }: { by: Actor; reason: string }) => {
     complianceClearedBy = by.actor;
     st.reasons.push({ code: 'compliance_cleared', message: `cleared by ${by.actor}: ${reason}` });
+  };
+  // The signal is how clearing was asked before the update existed (and still works); the update answers.
+  setHandler(complianceClearedSignal, (clear) => {
+    if (st.state === 'compliance_hold') clearCompliance(clear);
   });
+  /**
+   * A decision's answer: since ANSWER_AFTER_DECISION, once the workflow has taken it up (`taken`) or is done,
+   * and none of its own steps runs, so the state it reports is the one recorded after the decision.
+   */
+  async function answerAfter(taken: () => boolean): Promise<PayoutStatus> {
+    if (patched(ANSWER_AFTER_DECISION)) {
+      await condition(() => (taken() || FINAL_STATES.includes(st.state)) && ownSteps === 0);
+    }
+    return snapshot();
+  }
+  const distinctApprovals = () =>
+    new Set(st.approvals.filter((a) => a.decision === 'approve').map((a) => a.actor)).size;
+
   setHandler(
     decideApprovalUpdate,
     (decision: ApprovalDecision) => {
@@ -209,15 +255,32 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
         reason: decision.reason,
         at: new Date().toISOString(),
       });
-      return snapshot();
+      // An approval that does not complete the approvals needed leaves the payout waiting: that is its answer.
+      const decisive = decision.decision === 'reject' || distinctApprovals() >= st.approvalsRequired;
+      return answerAfter(() => !decisive || st.state !== 'pending_approval');
     },
     { validator: (decision: ApprovalDecision) => validateApproval(st, input, decision) },
+  );
+  setHandler(
+    clearComplianceUpdate,
+    (clear) => {
+      clearCompliance(clear);
+      return answerAfter(() => st.state !== 'compliance_hold');
+    },
+    {
+      validator: ({ by }) => {
+        if (by.role !== 'operator') throw new Error('only an operator can clear a compliance hold');
+        if (st.state !== 'compliance_hold' || complianceClearedBy !== undefined) {
+          throw new Error(`payout ${payoutId} is ${st.state}, not on compliance hold`);
+        }
+      },
+    },
   );
   setHandler(
     cancelPayoutUpdate,
     ({ by, reason }) => {
       cancellation = { by: by.actor, reason };
-      return snapshot();
+      return answerAfter(() => !CANCELLABLE.includes(st.state));
     },
     {
       validator: ({ by }) => {
@@ -236,7 +299,16 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     resolveUnknownOutcomeUpdate,
     (verdict) => {
       operatorVerdict = verdict;
-      return snapshot();
+      const from = st.state;
+      const refusals = () => st.reasons.filter((r) => r.code === 'operator_resolution_refused').length;
+      const refusedBefore = refusals();
+      // Taken up once the workflow acted on it: the payout moved on, or the verdict was refused (the provider
+      // could not stop the attempt); or the outcome got known another way meanwhile.
+      return answerAfter(
+        () =>
+          (operatorVerdict !== verdict && (st.state !== from || refusals() > refusedBefore)) ||
+          (st.state !== 'unknown_outcome' && st.state !== 'review'),
+      );
     },
     {
       validator: ({ by, outcome, force }) => {
@@ -317,7 +389,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   // 1. Reserve funds.
   let policy: PayoutPolicy;
   if (fused) {
-    const admitted = await localSteps.admitPayout({ input, status: statusIn('reserved') });
+    const admitted = await local.admitPayout({ input, status: statusIn('reserved') });
     if ('rejected' in admitted) {
       return finish('rejected', 'payout.rejected', {
         code: 'insufficient_funds',
@@ -343,7 +415,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
 
   // 2. Compliance gate (screened together with risk and route when nothing stops the payout in between).
   const screened = fused
-    ? await localSteps.screenPayout({
+    ? await local.screenPayout({
         payoutId,
         approvalsRequired: policy.approvalsRequired,
         at: new Date().toISOString(),
@@ -477,8 +549,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
 
   async function awaitApproval(p: PayoutPolicy): Promise<'approved' | 'cancelled' | Reason> {
-    const approvals = () =>
-      new Set(st.approvals.filter((a) => a.decision === 'approve').map((a) => a.actor)).size;
+    const approvals = distinctApprovals;
     const rejection = () => st.approvals.find((a) => a.decision === 'reject');
     const decided = () => approvals() >= st.approvalsRequired || rejection() !== undefined || !!cancellation;
     await transition('pending_approval', 'payout.approval_required', {
@@ -697,9 +768,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     const window = { purpose: 'return_window', ms: policy.returnWindowMs };
     if (fused) {
       const status = statusIn('paid', window);
-      deliver(
-        await localSteps.settleAndRecord({ payoutId, provider, attemptNo, status, event: 'payout.paid' }),
-      );
+      deliver(await local.settleAndRecord({ payoutId, provider, attemptNo, status, event: 'payout.paid' }));
       enter('paid', window);
     } else {
       await acts.settlePayout({ payoutId, provider, attemptNo });

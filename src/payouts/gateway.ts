@@ -13,7 +13,7 @@ import type { payoutWorkflow } from '../../workflows/payout.ts';
 import {
   type Actor,
   cancelPayoutUpdate,
-  complianceClearedSignal,
+  clearComplianceUpdate,
   decideApprovalUpdate,
   type PayoutInput,
   type PayoutStatus,
@@ -120,27 +120,50 @@ export class PayoutGateway {
     }
   }
 
-  async decide(payoutId: string, approver: Actor, decision: 'approve' | 'reject', reason: string) {
+  // Decisions are updates: each answers with the payout's state once the workflow acted on it. `updateId`
+  // (from the request's Idempotency-Key) makes a retried request the same update, answered the same way.
+
+  async decide(
+    payoutId: string,
+    approver: Actor,
+    decision: 'approve' | 'reject',
+    reason: string,
+    updateId?: string,
+  ) {
     return this.#update(() =>
-      this.#handle(payoutId).executeUpdate(decideApprovalUpdate, { args: [{ approver, decision, reason }] }),
+      this.#handle(payoutId).executeUpdate(decideApprovalUpdate, {
+        args: [{ approver, decision, reason }],
+        ...(updateId ? { updateId } : {}),
+      }),
     );
   }
 
-  async cancel(payoutId: string, by: Actor, reason: string) {
+  async cancel(payoutId: string, by: Actor, reason: string, updateId?: string) {
     return this.#update(() =>
-      this.#handle(payoutId).executeUpdate(cancelPayoutUpdate, { args: [{ by, reason }] }),
+      this.#handle(payoutId).executeUpdate(cancelPayoutUpdate, {
+        args: [{ by, reason }],
+        ...(updateId ? { updateId } : {}),
+      }),
     );
   }
 
-  async resolveUnknownOutcome(payoutId: string, resolution: UnknownOutcomeResolution) {
+  async resolveUnknownOutcome(payoutId: string, resolution: UnknownOutcomeResolution, updateId?: string) {
     return this.#update(() =>
-      this.#handle(payoutId).executeUpdate(resolveUnknownOutcomeUpdate, { args: [resolution] }),
+      this.#handle(payoutId).executeUpdate(resolveUnknownOutcomeUpdate, {
+        args: [resolution],
+        ...(updateId ? { updateId } : {}),
+      }),
     );
   }
 
-  async clearCompliance(payoutId: string, by: Actor, reason: string): Promise<void> {
-    await this.#signal(payoutId, () =>
-      this.#handle(payoutId).signal(complianceClearedSignal, { by, reason }),
+  async clearCompliance(payoutId: string, by: Actor, reason: string, updateId?: string) {
+    return this.#update(
+      () =>
+        this.#handle(payoutId).executeUpdate(clearComplianceUpdate, {
+          args: [{ by, reason }],
+          ...(updateId ? { updateId } : {}),
+        }),
+      `payout ${payoutId} has finished; there is nothing to clear`,
     );
   }
 
@@ -201,17 +224,6 @@ export class PayoutGateway {
         throw new PayoutDecisionRefused(err.cause?.message ?? err.message);
       }
       if (err instanceof WorkflowNotFoundError) throw new PayoutDecisionRefused(notFound);
-      throw err;
-    }
-  }
-
-  async #signal(payoutId: string, run: () => Promise<void>): Promise<void> {
-    try {
-      await run();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        throw new PayoutDecisionRefused(`payout ${payoutId} has finished; there is nothing to clear`);
-      }
       throw err;
     }
   }

@@ -1,6 +1,7 @@
 // Payout routes: request (single and bulk), read live state, list and export, approve/reject, cancel,
-// clear a compliance hold, resolve an unknown provider outcome. Each write is an update or signal to the
-// payout's workflow; the workflow's validators refuse what is not allowed now (409 with its reason).
+// clear a compliance hold, resolve an unknown provider outcome. Each decision is an update to the payout's
+// workflow; the workflow's validators refuse what is not allowed now (409 with its reason).
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { BulkProgress } from '../../../workflows/bulk-contract.ts';
@@ -44,6 +45,16 @@ type Ctx = RouteContext<unknown, unknown, unknown>;
 
 const idParams = z.strictObject({ id: payoutIdSchema });
 const actorOf = (ctx: Ctx): Actor => ({ actor: ctx.principal.actor, role: ctx.principal.role });
+
+const DECIDED =
+  'Answers once the payout workflow has acted on the decision (ledger postings and the state recorded; ' +
+  'provider calls are not waited for): the response shows the payout after it.';
+
+/** One update per caller and Idempotency-Key (lease-mode routes always have one). */
+function decisionUpdateId(action: string, ctx: Ctx): string {
+  const key = ctx.req.get('idempotency-key') ?? ctx.requestId;
+  return `${action}:${createHash('sha256').update(`${ctx.principal.actor}\u0000${key}`).digest('hex').slice(0, 32)}`;
+}
 
 export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
   const { gateway, store, ledger, bulks } = deps;
@@ -102,11 +113,22 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
     };
   }
 
-  async function afterDecision(ctx: Ctx, id: string, run: () => Promise<PayoutStatus>, action: string) {
+  /**
+   * A decision: an update the workflow answers once it acted on it, so the response shows the state after
+   * the decision. The route runs in lease mode: no transaction is held while the workflow works, because the
+   * workflow's own steps need the database meanwhile (on embedded PGlite, the only session). The update id
+   * comes from the Idempotency-Key, so a request retried after it was lost is the same update.
+   */
+  async function afterDecision(
+    ctx: Ctx,
+    id: string,
+    run: (updateId: string) => Promise<PayoutStatus>,
+    action: string,
+  ) {
     const payout = await loadVisible(ctx, id);
     let status: PayoutStatus;
     try {
-      status = await run();
+      status = await run(decisionUpdateId(action, ctx));
     } catch (err) {
       if (err instanceof PayoutDecisionRefused) throw new ApiError('conflict', err.message);
       throw err;
@@ -120,20 +142,25 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       method: 'post',
       path: `/v1/payouts/:id/${decision}`,
       summary: decision === 'approve' ? 'Approve a payout (TOTP)' : 'Reject a payout (TOTP)',
+      description: DECIDED,
       tags: ['payouts'],
       roles: ['approver'],
       params: idParams,
       body: decisionBody,
+      idempotencyMode: 'lease',
       responses: {
-        200: { description: 'Decision recorded', schema: payoutView },
+        200: { description: 'Decision recorded; the payout as it stands after it', schema: payoutView },
         409: { description: 'Refused now: not pending approval, requester, or already decided' },
       },
       handler: async (ctx) => {
+        // A replayed request must not spend a second TOTP code: the key is this request's first.
+        await ctx.untilKeyHeld();
         await ctx.verifyApproverTotp(ctx.body.totp);
         return afterDecision(
           ctx as Ctx,
           ctx.params.id,
-          () => gateway.decide(ctx.params.id, actorOf(ctx as Ctx), decision, ctx.body.reason),
+          (updateId) =>
+            gateway.decide(ctx.params.id, actorOf(ctx as Ctx), decision, ctx.body.reason, updateId),
           `payout.${decision}`,
         );
       },
@@ -469,48 +496,49 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       method: 'post',
       path: '/v1/payouts/:id/cancel',
       summary: 'Cancel a payout not yet submitted to a provider (funds released)',
+      description: DECIDED,
       tags: ['payouts'],
       roles: ['platform', 'operator', 'payee'],
       params: idParams,
       body: reasonBody,
+      idempotencyMode: 'lease',
       responses: {
-        200: { description: 'Cancellation accepted', schema: payoutView },
+        200: { description: 'Cancelled: the payout as it stands after it', schema: payoutView },
         409: { description: 'Already submitted to a provider, or finished' },
       },
-      handler: async (ctx) =>
-        afterDecision(
+      handler: async (ctx) => {
+        await ctx.untilKeyHeld();
+        return afterDecision(
           ctx as Ctx,
           ctx.params.id,
-          () => gateway.cancel(ctx.params.id, actorOf(ctx as Ctx), ctx.body.reason),
+          (updateId) => gateway.cancel(ctx.params.id, actorOf(ctx as Ctx), ctx.body.reason, updateId),
           'payout.cancel',
-        ),
+        );
+      },
     }),
     defineRoute({
       method: 'post',
       path: '/v1/payouts/:id/compliance-clear',
       summary: 'Clear a compliance hold after review (operator)',
+      description: DECIDED,
       tags: ['payouts'],
       roles: ['operator'],
       params: idParams,
       body: reasonBody,
-      responses: { 200: { description: 'Cleared; the payout continues', schema: payoutView } },
+      idempotencyMode: 'lease',
+      responses: {
+        200: { description: 'Cleared; the payout as it stands after it went on', schema: payoutView },
+        409: { description: 'Not on compliance hold, or finished' },
+      },
       handler: async (ctx) => {
-        const payout = await loadVisible(ctx as Ctx, ctx.params.id);
-        const current = await gateway.status(payout.id);
-        if (current?.state !== 'compliance_hold') {
-          throw new ApiError(
-            'conflict',
-            `Payout ${payout.id} is ${current?.state ?? payout.status}, not on compliance hold`,
-          );
-        }
-        try {
-          await gateway.clearCompliance(payout.id, actorOf(ctx as Ctx), ctx.body.reason);
-        } catch (err) {
-          if (err instanceof PayoutDecisionRefused) throw new ApiError('conflict', err.message);
-          throw err;
-        }
-        await ctx.audit({ action: 'payout.compliance_clear', objectType: 'payout', objectId: payout.id });
-        return { status: 200, body: await view(ctx as Ctx, payout, await gateway.status(payout.id)) };
+        await ctx.untilKeyHeld();
+        return afterDecision(
+          ctx as Ctx,
+          ctx.params.id,
+          (updateId) =>
+            gateway.clearCompliance(ctx.params.id, actorOf(ctx as Ctx), ctx.body.reason, updateId),
+          'payout.compliance_clear',
+        );
       },
     }),
     defineRoute({
@@ -521,20 +549,30 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       roles: ['operator'],
       params: idParams,
       body: resolveBody,
-      responses: { 200: { description: 'Verdict recorded', schema: payoutView } },
-      handler: async (ctx) =>
-        afterDecision(
+      description: DECIDED,
+      idempotencyMode: 'lease',
+      responses: {
+        200: { description: 'Verdict recorded; the payout as it stands after it', schema: payoutView },
+      },
+      handler: async (ctx) => {
+        await ctx.untilKeyHeld();
+        return afterDecision(
           ctx as Ctx,
           ctx.params.id,
-          () =>
-            gateway.resolveUnknownOutcome(ctx.params.id, {
-              by: actorOf(ctx as Ctx),
-              outcome: ctx.body.outcome,
-              reason: ctx.body.reason,
-              ...(ctx.body.force ? { force: true } : {}),
-            }),
+          (updateId) =>
+            gateway.resolveUnknownOutcome(
+              ctx.params.id,
+              {
+                by: actorOf(ctx as Ctx),
+                outcome: ctx.body.outcome,
+                reason: ctx.body.reason,
+                ...(ctx.body.force ? { force: true } : {}),
+              },
+              updateId,
+            ),
           'payout.resolve_unknown_outcome',
-        ),
+        );
+      },
     }),
   ];
 }
