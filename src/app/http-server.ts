@@ -6,6 +6,7 @@ import { startIdempotencyPurge } from '../api/idempotency.ts';
 import type { Logger } from '../api/log.ts';
 import { createFirstRunKeys, firstKeysHint, registerBootstrapKeys } from '../api/server.ts';
 import type { Config } from '../config/index.ts';
+import { PayoutHistory } from '../payouts/history.ts';
 import { createHttpApp } from './http.ts';
 import type { TemporalHandle } from './runtime.ts';
 import { gatewayFor, periodGatewayFor } from './runtime.ts';
@@ -28,6 +29,7 @@ export async function startHttp(
   const { app } = createHttpApp({
     services: o.services,
     gateway: gatewayFor(config, o.temporal),
+    history: new PayoutHistory(o.temporal.client),
     periodGateway: periodGatewayFor(config, o.temporal),
     security: o.security,
     logger: o.logger,

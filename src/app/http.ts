@@ -12,11 +12,13 @@ import type { Logger } from '../api/log.ts';
 import { providerWebhookOpenApi, providerWebhookRouter } from '../api/provider-webhooks.ts';
 import { earningsRoutes } from '../api/routes/earnings.ts';
 import { coreRoutes } from '../api/routes/index.ts';
+import { payoutHistoryRoutes } from '../api/routes/payout-history.ts';
 import { payoutRoutes } from '../api/routes/payouts.ts';
 import { periodRoutes } from '../api/routes/periods.ts';
 import { providerRoutes } from '../api/routes/providers.ts';
 import { spendbackRoutes } from '../api/routes/spendback.ts';
 import type { PayoutGateway } from '../payouts/gateway.ts';
+import type { PayoutHistory } from '../payouts/history.ts';
 import { providerEventDelivery } from '../payouts/late-return.ts';
 import type { PeriodGateway } from '../periods/gateway.ts';
 import type { GrantTimers } from '../spendback/timers.ts';
@@ -25,6 +27,8 @@ import type { Services } from './services.ts';
 export interface HttpOptions {
   services: Services;
   gateway: PayoutGateway;
+  /** Payout workflow histories (without it GET /v1/payouts/:id/history is not served). */
+  history?: PayoutHistory;
   /** Period-close workflows (without it the period routes are not served; earnings ingestion is). */
   periodGateway?: PeriodGateway;
   security: SecurityContext;
@@ -67,6 +71,7 @@ export function createHttpApp(o: HttpOptions) {
         ledger: services.ledger,
         schema: services.db.schema,
       }),
+      ...(o.history ? payoutHistoryRoutes({ history: o.history, store: services.payouts.store }) : []),
       ...providerRoutes({ providers: services.providers, deliver }),
       ...earningsRoutes({
         periods: services.periods,

@@ -17,6 +17,7 @@ import { keyringFromKeys } from '../../src/crypto/index.ts';
 import { sql } from '../../src/db/sql.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { PayoutGateway } from '../../src/payouts/gateway.ts';
+import { PayoutHistory } from '../../src/payouts/history.ts';
 import { PeriodGateway } from '../../src/periods/gateway.ts';
 import {
   payoutsDisbursedMoreThanOnce,
@@ -130,6 +131,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   const appDeps = {
     services,
     gateway,
+    history: new PayoutHistory(temporal.client),
     periodGateway,
     security,
     grantTimers: new CreditGrantTimers(temporal.client, taskQueue),
