@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
-import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
+import { listSandboxDisbursements, type StripeProvider, sandboxTotals } from '../../src/providers/index.ts';
 import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import { type FakeAccount, FakeStripe } from '../fakes/stripe/server.ts';
 import { type Stack, startStack } from '../support/stack.ts';
@@ -49,8 +49,12 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
     fake.holdWebhooks = false;
     fake.outOfOrder = false;
     await fake.webhooksSent();
+    await stripe().idle();
+    expect(stripe().lastBackgroundError).toBeUndefined();
     await assertInvariants();
   });
+
+  const stripe = () => stack.services.providers.require('stripe') as StripeProvider;
   afterAll(async () => {
     await stack?.close();
     await fake?.stop();
@@ -188,6 +192,11 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     expect(wallet.body.balances[0].available.amount).toBe('100000');
+    // The returned funds are taken back from the connected account (no automatic payout can resend them).
+    await stripe().idle();
+    expect([...fake.transfers.values()].find((t) => t.transfer_group === `${payoutId}:1`)?.reversed).toBe(
+      true,
+    );
   });
 
   it('duplicate webhooks settle once', async () => {

@@ -278,8 +278,9 @@ export class StripeProvider implements PayoutProvider {
     }
     const state = this.#stateOf(remote.payout, rec);
     await this.#journal.note(idempotencyKey, { state });
-    if ((state === 'failed' || state === 'returned') && remote.transfer)
-      void this.#reclaimInBackground(idempotencyKey, remote.transfer);
+    if ((state === 'failed' || state === 'returned') && remote.transfer) {
+      this.#inBackground(this.#reclaim(idempotencyKey, remote.transfer));
+    }
     const p = remote.payout;
     return {
       state,
@@ -293,14 +294,6 @@ export class StripeProvider implements PayoutProvider {
           }
         : {}),
     };
-  }
-
-  async #reclaimInBackground(key: string, transfer: Stripe.Transfer): Promise<void> {
-    try {
-      await this.#reclaim(key, transfer);
-    } catch (err) {
-      this.lastBackgroundError = err as Error;
-    }
   }
 
   async cancel(idempotencyKey: string): Promise<CancelResult> {
@@ -366,15 +359,40 @@ export class StripeProvider implements PayoutProvider {
       now: this.#clock,
     });
     const events = toProviderEvents(this.name, event);
-    // Remember a paid payout (a later failure of it is then a return). Best effort: status() learns it too.
     for (const e of events) {
-      if (e.type === 'paid') {
-        this.#journal.note(e.idempotencyKey, { state: 'paid' }).catch((err: unknown) => {
-          this.lastBackgroundError = err as Error;
-        });
-      }
+      // Remember a paid payout (a later failure of it is then a return); take back the funds of one that did
+      // not pay, before the connected account's own payout schedule could send them anywhere. Best effort in
+      // the background (parsing is synchronous): status() does both too.
+      this.#inBackground(
+        e.type === 'paid'
+          ? this.#journal.note(e.idempotencyKey, { state: 'paid' })
+          : this.#reclaimByKey(e.idempotencyKey, e.type),
+      );
     }
     return events;
+  }
+
+  async #reclaimByKey(key: string, state: 'failed' | 'returned'): Promise<void> {
+    const rec = await this.#journal.get(key);
+    if (!rec?.refs.transfer) return;
+    await this.#journal.note(key, { state });
+    const transfer = await this.#call(() => this.#stripe.transfers.retrieve(rec.refs.transfer!));
+    await this.#reclaim(key, transfer);
+  }
+
+  readonly #background = new Set<Promise<void>>();
+
+  #inBackground(work: Promise<void>): void {
+    const p = work.catch((err: unknown) => {
+      this.lastBackgroundError = err as Error;
+    });
+    this.#background.add(p);
+    void p.finally(() => this.#background.delete(p));
+  }
+
+  /** Waits for background work started by webhooks and status checks (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.all([...this.#background]);
   }
 
   async health(): Promise<ProviderHealth> {

@@ -54,8 +54,8 @@ export function verifyStripeWebhook(
 
 /**
  * payout.paid → paid; payout.canceled → failed; payout.failed → failed, or returned when it comes after the
- * payout's arrival date (Stripe marks a payout paid at its arrival date; a later failure is the bank sending
- * it back). Events about other objects, or payouts not created by this instance, map to nothing.
+ * payout's arrival date (an hour after it for instant payouts): Stripe marks a payout paid at its arrival
+ * date, so a later failure is the bank sending it back. Events about other objects, or payouts not created by this instance, map to nothing.
  */
 export function toProviderEvents(provider: string, event: Stripe.Event): ProviderEvent[] {
   if (!['payout.paid', 'payout.failed', 'payout.canceled'].includes(event.type)) return [];
@@ -72,7 +72,9 @@ export function toProviderEvents(provider: string, event: Stripe.Event): Provide
     event.type === 'payout.canceled'
       ? 'canceled'
       : `${payout.failure_code ?? 'failed'}${payout.failure_message ? `: ${payout.failure_message}` : ''}`;
-  const returned = event.type === 'payout.failed' && event.created > payout.arrival_date;
+  // Instant payouts arrive within 30 minutes of their arrival date: allow an hour before calling it a return.
+  const settledBy = payout.method === 'instant' ? payout.arrival_date + 3600 : payout.arrival_date;
+  const returned = event.type === 'payout.failed' && event.created > settledBy;
   return [
     {
       eventId: event.id,

@@ -251,6 +251,8 @@ describe('Stripe adapter against the fake Stripe', () => {
     expect([instant.kind, instant.code]).toEqual(['hard_decline', 'instant_payouts_unsupported']);
     const unknown = await failure(p.submit(request('acct_doesnotexist1')));
     expect([unknown.kind, unknown.code]).toEqual(['hard_decline', 'resource_missing']);
+    // Account ids in Stripe's messages are masked before they reach a log line.
+    expect(unknown.message).toContain("No such destination: 'acct_****ist1'");
     const notStripe = await failure(p.submit(request('domestic/US/011000015/4000123')));
     expect([notStripe.kind, notStripe.code]).toEqual(['hard_decline', 'invalid_destination']);
   });
@@ -330,6 +332,11 @@ describe('Stripe adapter against the fake Stripe', () => {
     ]);
     expect((await p.status(failing.idempotencyKey)).state).toBe('failed');
     expect((await p.status(paying.idempotencyKey)).state).toBe('paid');
+    // The failed payout's funds went back to the connected account: the adapter takes them back to the platform.
+    await p.idle();
+    const transferOf = (key: string) => [...fake.transfers.values()].find((t) => t.transfer_group === key)!;
+    expect(transferOf(failing.idempotencyKey).reversed).toBe(true);
+    expect(transferOf(paying.idempotencyKey).reversed).toBe(false);
     received.length = 0;
     fake.returnPayout(r.providerRef, { code: 'account_closed', days: 4 });
     const returned = await webhookEvents(p);
@@ -341,6 +348,10 @@ describe('Stripe adapter against the fake Stripe', () => {
       }),
     ]);
     expect((await p.status(paying.idempotencyKey)).state).toBe('returned');
+    await p.idle();
+    expect(transferOf(paying.idempotencyKey).reversed).toBe(true);
+    expect(acct.balance.usd).toBe(0);
+    expect(p.lastBackgroundError).toBeUndefined();
   });
 
   it('webhooks: duplicates carry the same event id; bad or stale signatures are refused; rotation accepts both secrets', async () => {
