@@ -9,7 +9,7 @@ export interface ShutdownStep {
 
 export interface ShutdownOptions {
   log: Logger;
-  /** Give up on the steps after this long and exit 1 (default 10 s: what process managers wait). */
+  /** Give up on the steps after this long and exit 1 (default 9 s: process managers wait 10 s). */
   deadlineMs?: number;
   /** A repeat of the signal sooner than this is the same request, not a second one (default 1 s). */
   repeatWindowMs?: number;
@@ -31,7 +31,7 @@ const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  */
 export function onShutdown(steps: ShutdownStep[], options: ShutdownOptions): void {
   const { log } = options;
-  const deadlineMs = options.deadlineMs ?? 10_000;
+  const deadlineMs = options.deadlineMs ?? 9_000;
   const repeatWindowMs = options.repeatWindowMs ?? 1_000;
   let startedAt = 0;
 

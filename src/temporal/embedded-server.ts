@@ -36,9 +36,11 @@ export async function startEmbeddedTemporal(opts: {
     env: { ...process.env, TEMPORAL_DEV_EXIT_ON_STDIN_END: '1' },
   });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  // Any exit of this process (process.exit, a crash at start-up) takes temporal-dev with it.
+  // Any exit of this process (process.exit, a crash at start-up) takes temporal-dev with it; one asked
+  // to stop already has saved its state (it does so first) and is past waiting for.
+  let stopping = false;
   const onExit = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) child.kill(stopping ? 'SIGKILL' : 'SIGTERM');
   };
   process.on('exit', onExit);
   void exited.then(() => process.off('exit', onExit));
@@ -46,6 +48,7 @@ export async function startEmbeddedTemporal(opts: {
   return {
     address: `127.0.0.1:${port}`,
     async stop() {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
