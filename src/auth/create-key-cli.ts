@@ -3,16 +3,15 @@
 // and prints the otpauth:// URI to scan into an authenticator app. Everything it needs (arguments, the
 // encryption keys for the TOTP secret) is checked before anything is written, and the key and its TOTP
 // secret are stored in one transaction: a failure never leaves an approver without TOTP.
-import { existsSync } from 'node:fs';
-import { devSecretsPath, securityContextFromConfig } from '../api/dev-secrets.ts';
+import { devSecretsPath } from '../api/dev-secrets.ts';
 import { parseCli } from '../cli/args.ts';
-import { type Config, loadConfig } from '../config/index.ts';
+import { loadConfig } from '../config/index.ts';
 import type { Keyring } from '../crypto/index.ts';
 import { connectEmbeddedDatabase } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
-import { checkRoleAndActor, createApiKey } from './api-keys.ts';
-import { enrollApproverTotp } from './approver-totp.ts';
+import { checkRoleAndActor } from './api-keys.ts';
+import { issueApiKey, totpKeyring } from './issue-key.ts';
 
 const cli = parseCli({
   usage: `usage: npm run auth:create-key -- --role platform|approver|operator --actor NAME [--totp]
@@ -44,21 +43,6 @@ try {
 }
 if (totp && role !== 'approver') cli.fail('--totp is for approvers (approvals need a TOTP code)');
 
-/**
- * The keyring the API decrypts TOTP secrets with. Development keys (src/api/dev-secrets.ts) are what
- * npm start uses when none are configured; with DATABASE_URL they are only reused, never generated here,
- * since a server with configured keys could not read a secret encrypted with fresh ones.
- */
-async function totpKeyring(config: Config): Promise<Keyring> {
-  if (config.security.encryptionKeys) return config.security.encryptionKeys;
-  if (config.database.url && !existsSync(devSecretsPath)) {
-    throw new Error(
-      `--totp needs the encryption keys the API runs with: set DISBURSE_ENCRYPTION_KEYS to the API's value (kid:base64 of 32 random bytes; see deploy/env.example), or run from the directory where npm start keeps ${devSecretsPath}`,
-    );
-  }
-  return (await securityContextFromConfig(config.security, { production: false })).security.keyring;
-}
-
 const config = loadConfig();
 let keyring: Keyring | undefined;
 try {
@@ -77,12 +61,10 @@ const db = await openDatabase({
 });
 try {
   if (embedded) await migrateDatabase(db);
-  const { key, enrolment } = await db.em().transactional(async (em) => {
-    const key = await createApiKey(em, { role, actor });
-    const enrolment = keyring
-      ? await enrollApproverTotp(em, keyring, key.actor, { issuer: config.security.totpIssuer })
-      : undefined;
-    return { key, enrolment };
+  const { key, enrolment } = await issueApiKey(db.em(), {
+    role,
+    actor,
+    ...(keyring ? { totp: { keyring, issuer: config.security.totpIssuer } } : {}),
   });
   console.log(`API key for ${key.actor} (${key.role}), shown once — store it now:\n${key.key}`);
   if (enrolment) console.log(`TOTP secret (base32): ${enrolment.secretBase32}\n${enrolment.otpauthUri}`);
