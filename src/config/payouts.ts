@@ -129,10 +129,11 @@ export const payoutsSection = defineConfigSection(
         .default('sandbox')
         .transform(refined(parseProviderSettings))
         .describe(
-          'comma list of provider names whose kind is their prefix (sandbox, sandbox_b, manual), or a JSON array ' +
-            'of {name, kind: "sandbox"|"manual", scenario?, capabilities?, webhookUrl?, webhookSecret?, pollMs?, batchIntervalMs?, ' +
-            'exportDestinations?} (see src/providers/settings.ts; default sandbox: batch rail every 5 s, and under npm start ' +
-            'its webhooks go to the local API)',
+          'comma list of provider names whose kind is their prefix (sandbox, sandbox_b, manual, stripe), or a JSON array ' +
+            'of {name, kind: "sandbox"|"manual"|"stripe", scenario?, capabilities?, webhookUrl?, webhookSecret?, pollMs?, batchIntervalMs?, ' +
+            'exportDestinations?, apiBase?, secretKeyEnv?, webhookSecretEnv?, webhookToleranceSeconds?, timeoutMs?} (see ' +
+            'src/providers/settings.ts; stripe reads <NAME>_SECRET_KEY and <NAME>_WEBHOOK_SECRET or their _FILE; default ' +
+            'sandbox: batch rail every 5 s, and under npm start its webhooks go to the local API)',
         ),
       PAYOUT_INSTANT_LIMITS: amountMap(
         'USD:500000,EUR:500000,GBP:500000',

@@ -83,3 +83,25 @@ describe('stripe provider settings', () => {
     expect(JSON.stringify(s)).toContain('[secret from STRIPE_SECRET_KEY]');
   });
 });
+
+describe('stripe in the provider registry', () => {
+  it('builds a StripeProvider with the configured capabilities', async () => {
+    const { createProviderRegistry, StripeProvider } = await import('../../../src/providers/index.ts');
+    const settings = parseStripe(
+      '[{"kind":"stripe","name":"stripe","capabilities":{"currencies":["USD","CAD"],"countries":["US","CA"],"rails":["batch"],"limits":{"USD":{"min":100,"max":500000}}}},{"kind":"sandbox","name":"sandbox"}]',
+      { STRIPE_SECRET_KEY: KEY, STRIPE_WEBHOOK_SECRET: WHSEC },
+    );
+    // No database call happens until a payout is submitted.
+    const registry = createProviderRegistry(settings, { db: {} as never });
+    const stripe = registry.require('stripe');
+    expect(stripe).toBeInstanceOf(StripeProvider);
+    expect(stripe.capabilities()).toMatchObject({
+      methods: ['wallet', 'card'],
+      currencies: ['USD', 'CAD'],
+      countries: ['US', 'CA'],
+      rails: ['batch'],
+      limits: { USD: { min: 100n, max: 500_000n } },
+    });
+    await registry.stop();
+  });
+});
