@@ -110,7 +110,7 @@ export class StripeProvider implements PayoutProvider {
       );
     }
     if (amountMinor < 1n || amountMinor > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw this.#decline('invalid_amount', 'amount must be at least 1 minor unit');
+      throw this.#decline('invalid_amount', 'amount must be between 1 minor unit and 2^53 - 1');
     }
     const key = req.idempotencyKey;
     const method = req.rail === 'instant' ? 'instant' : 'standard';
@@ -152,8 +152,10 @@ export class StripeProvider implements PayoutProvider {
             { idempotencyKey: `${key}:transfer` },
           ),
         );
-    if (transfer.reversed) throw this.#decline('already_failed', `transfer ${transfer.id} was reversed`);
-    await this.#journal.note(key, { refs: { transfer: transfer.id, account: dest.account } });
+    if (transfer.reversed && !rec.refs.payout) {
+      throw this.#decline('already_failed', `transfer ${transfer.id} was reversed`);
+    }
+    await this.#journal.note(key, { refs: { transfer: transfer.id } });
 
     // 2. Connected account balance → the payee's bank account or card.
     let payout: Stripe.Payout;
@@ -198,7 +200,8 @@ export class StripeProvider implements PayoutProvider {
         payout.failure_message ?? `payout ${payout.status}`,
       );
     }
-    return { state: state === 'paid' ? 'paid' : 'pending', providerRef: payout.id };
+    // A replay of an attempt that paid and was returned since: it did pay (the return is its own event).
+    return { state: state === 'pending' ? 'pending' : 'paid', providerRef: payout.id };
   }
 
   /** pending | paid | failed | returned, from the payout's status and whether we saw it paid before. */

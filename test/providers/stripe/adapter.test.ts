@@ -352,6 +352,9 @@ describe('Stripe adapter against the fake Stripe', () => {
     expect(transferOf(paying.idempotencyKey).reversed).toBe(true);
     expect(acct.balance.usd).toBe(0);
     expect(p.lastBackgroundError).toBeUndefined();
+    // A late retry of that attempt says what happened (it paid) and sends nothing new.
+    expect(await p.submit(paying)).toEqual({ state: 'paid', providerRef: r.providerRef });
+    expect(fake.payoutsFor(paying.payoutId)).toHaveLength(1);
   });
 
   it('webhooks: duplicates carry the same event id; bad or stale signatures are refused; rotation accepts both secrets', async () => {
