@@ -83,7 +83,7 @@ function parseOptions(argv: string[]): Options {
         samples: { type: 'string', default: '30' },
         baseline: { type: 'string', default: '200' },
         database: { type: 'string', default: 'both' },
-        help: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }));
   } catch (error) {
