@@ -17,9 +17,21 @@ import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
 // consecutive local steps fused (patch payout-fused-steps); v4: adds an outage waited out (patch
 // payout-wait-out-provider-outages) and a failover after voiding unknown keys (patch
 // payout-void-unknown-before-failover); v5 adds a payment reported for a declined attempt, recorded from a
-// signal handler (patch payout-attempt-hygiene).
-const RECORDING = 'v5';
-const SHAPES = ['failover', 'approved', 'rejected', 'outage', 'void', 'reconcile'] as const;
+// signal handler (patch payout-attempt-hygiene); v6: decisions answer after the workflow acted on them
+// (patch payout-answer-after-decision), and adds a cancel, a compliance hold cleared by update and an operator
+// verdict.
+const RECORDING = 'v6';
+const SHAPES = [
+  'failover',
+  'approved',
+  'rejected',
+  'outage',
+  'void',
+  'reconcile',
+  'cancelled',
+  'cleared',
+  'resolved',
+] as const;
 
 describe('payout workflow replay', () => {
   let stack: Stack;
@@ -72,7 +84,39 @@ describe('payout workflow replay', () => {
     await stack.settleByWebhook(reconcile, 'beta', 2);
     expect((await stack.result(reconcile)).reasons.map((r) => r.code)).toContain('reconcile_required');
     sandboxes[1]!.setScenario(scenarios[1]!);
-    const ids = [failover, approved, rejected, outage, voided, reconcile];
+    // Cancelled while waiting for approval; held for KYC and cleared; lost at alpha, resolved not paid, beta pays.
+    const cancelled = await stack.requestPayout(a, '4700');
+    await stack.waitForState(cancelled, ['pending_approval']);
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payouts/${cancelled}/cancel`, { body: { reason: 'not needed' } }),
+      200,
+      'cancel',
+    );
+    await stack.result(cancelled);
+    const c = await stack.createPayee({ credit: '10000', payee: { kycStatus: 'pending' } });
+    const cleared = await stack.requestPayout(c, '3000');
+    await stack.waitForState(cleared, ['compliance_hold']);
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payouts/${cleared}/compliance-clear`, {
+        key: stack.keys.operator.key,
+        body: { reason: 'KYC checked by hand' },
+      }),
+      200,
+      'compliance clear',
+    );
+    await stack.result(cleared);
+    const resolved = await stack.requestPayout(b, '3000');
+    await stack.waitForState(resolved, ['unknown_outcome']);
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payouts/${resolved}/resolve`, {
+        key: stack.keys.operator.key,
+        body: { outcome: 'not_paid', reason: 'alpha has no record of it' },
+      }),
+      200,
+      'resolve',
+    );
+    await stack.result(resolved);
+    const ids = [failover, approved, rejected, outage, voided, reconcile, cancelled, cleared, resolved];
     for (const id of ids) {
       const history = await stack.handle(id).fetchHistory();
       fresh.push({ workflowId: `payout-${id}`, history });
