@@ -100,12 +100,12 @@ export class PayoutGateway {
   }
 
   /** Cancels the bulk (its workflow's validator may refuse: already cancelled, or nothing left to stop). */
-  async cancelBulk(bulkId: string, by: Actor, reason: string): Promise<BulkProgress> {
+  async cancelBulk(bulkId: string, by: Actor, reason: string, updateId?: string): Promise<BulkProgress> {
     return this.#update(
       () =>
         this.#client.workflow
           .getHandle(bulkWorkflowId(bulkId))
-          .executeUpdate(cancelBulkUpdate, { args: [{ by, reason }] }),
+          .executeUpdate(cancelBulkUpdate, { args: [{ by, reason }], ...(updateId ? { updateId } : {}) }),
       `bulk ${bulkId} has finished or never started; there is nothing to cancel`,
     );
   }

@@ -319,6 +319,8 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       roles: ['platform', 'operator'],
       params: z.strictObject({ id: bulkIdSchema }),
       body: reasonBody,
+      // As the payout decisions: no transaction held across the workflow update.
+      idempotencyMode: 'lease',
       responses: {
         202: { description: 'Cancel accepted; the bulk workflow is carrying it out', schema: bulkStatusView },
         409: { description: 'Refused now: already cancelled, or nothing left to start or in flight' },
@@ -326,9 +328,15 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       handler: async (ctx) => {
         const bulk = await bulks.get(ctx.em, ctx.params.id);
         if (!bulk) throw new ApiError('not_found', `Bulk ${ctx.params.id} not found`);
+        await ctx.untilKeyHeld();
         let progress: BulkProgress;
         try {
-          progress = await gateway.cancelBulk(ctx.params.id, actorOf(ctx as Ctx), ctx.body.reason);
+          progress = await gateway.cancelBulk(
+            ctx.params.id,
+            actorOf(ctx as Ctx),
+            ctx.body.reason,
+            decisionUpdateId('payout.bulk_cancel', ctx as Ctx),
+          );
         } catch (err) {
           if (err instanceof PayoutDecisionRefused) throw new ApiError('conflict', err.message);
           throw err;
