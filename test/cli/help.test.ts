@@ -2,7 +2,7 @@
 // no embedded data directory, no server); an unknown flag or a bad value prints the reason and the
 // usage on stderr and exits 2, also without doing anything.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -17,13 +17,30 @@ const clis = [
   { name: 'migrate', script: 'src/db/migrate-cli.ts' },
   { name: 'ledger:verify', script: 'src/ledger/verify-cli.ts' },
   { name: 'auth:create-key', script: 'src/auth/create-key-cli.ts' },
+  { name: 'auth:totp', script: 'src/auth/totp-cli.ts' },
   { name: 'crypto:rotate', script: 'src/payees/rotate-cli.ts' },
+  { name: 'bench:engine', script: 'bench/engine.ts' },
+  { name: 'bench:decisions', script: 'bench/decisions.ts' },
   { name: 'bench:ledger', script: 'bench/ledger.ts' },
   { name: 'bench:payouts', script: 'bench/payouts.ts' },
   { name: 'bench:period', script: 'bench/period.ts' },
   { name: 'temporal-dev', script: 'bin/temporal-dev' },
   { name: 'temporal-dev server start-dev', script: 'bin/temporal-dev', prefix: ['server', 'start-dev'] },
 ];
+
+// A new npm script that runs a file must join the table above.
+it('covers every npm script that runs a CLI', () => {
+  const { scripts: npmScripts } = JSON.parse(
+    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as {
+    scripts: Record<string, string>;
+  };
+  const scripts = Object.values(npmScripts)
+    .map((command) => /^(?:exec )?(?:node )?((?:src|bench|bin)\/\S+)$/.exec(command)?.[1])
+    .filter((script): script is string => script !== undefined);
+  expect(scripts.length).toBeGreaterThan(10);
+  expect(scripts.filter((script) => !clis.some((c) => c.script === script))).toEqual([]);
+});
 
 let db: TestDatabase;
 const work = mkdtempSync(join(tmpdir(), 'cli-help-'));
