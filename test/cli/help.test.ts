@@ -21,6 +21,7 @@ const clis = [
   { name: 'crypto:rotate', script: 'src/payees/rotate-cli.ts' },
   { name: 'bench:engine', script: 'bench/engine.ts' },
   { name: 'bench:decisions', script: 'bench/decisions.ts' },
+  { name: 'demo', script: 'src/demo/cli.ts' },
   { name: 'bench:ledger', script: 'bench/ledger.ts' },
   { name: 'bench:payouts', script: 'bench/payouts.ts' },
   { name: 'bench:period', script: 'bench/period.ts' },
