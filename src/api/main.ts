@@ -38,6 +38,7 @@ const http = await startHttp(config, {
   firstRun: !!database.embedded,
 });
 log.info('api.listening', { url: http.url, temporal: temporal.address });
+if (http.noKeysHint) log.warn('api.no_api_keys', { detail: http.noKeysHint });
 
 onShutdown(
   [
