@@ -56,16 +56,18 @@ export interface AppProcess {
 
 /**
  * Starts the app and resolves once it printed "Disburse is running." (and, on a first run, its keys). Its
- * signal handlers are set by then: main.ts installs them in the same tick as it prints.
+ * signal handlers are set by then: main.ts installs them in the same tick as it prints. `env` adds to (or
+ * overrides) appEnv, e.g. DATABASE_URL.
  */
 export async function startApp(
   dir: string,
   secrets: AppSecrets,
-  opts: { via?: 'node' | 'npm'; firstRun?: boolean } = {},
+  opts: { via?: 'node' | 'npm'; firstRun?: boolean; env?: Record<string, string> } = {},
 ): Promise<AppProcess> {
   const via = opts.via ?? 'node';
   const [cmd, args] = via === 'npm' ? ['npm', ['start']] : [node, ['src/main.ts']];
-  const child = spawn(cmd, args, { cwd: repo, env: appEnv(dir, secrets), stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...appEnv(dir, secrets), ...opts.env };
+  const child = spawn(cmd, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => {
     out += d;
