@@ -35,8 +35,13 @@ export function screeningFold(text: string): string {
   return folded.replace(/l/g, 'i');
 }
 
+let byPrototype: Map<string, string[]> | undefined;
+
 /** Code points whose prototype is the same as `ch`'s (for tests and diagnostics). */
 export function confusablesOf(ch: string): string[] {
-  const target = prototypes[ch] ?? ch;
-  return Object.keys(prototypes).filter((k) => prototypes[k] === target && k !== ch);
+  if (!byPrototype) {
+    byPrototype = new Map();
+    for (const [k, v] of Object.entries(prototypes)) byPrototype.set(v, [...(byPrototype.get(v) ?? []), k]);
+  }
+  return (byPrototype.get(prototypes[ch] ?? ch) ?? []).filter((k) => k !== ch);
 }
