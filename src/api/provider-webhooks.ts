@@ -29,9 +29,9 @@ export function providerWebhookRouter(deps: {
       if (!provider) throw new ApiError('not_found', `Provider ${name} is not configured`);
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
-      let events: ReturnType<typeof provider.parseWebhook>;
+      let events: Awaited<ReturnType<typeof provider.parseWebhook>>;
       try {
-        events = provider.parseWebhook(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), headers);
+        events = await provider.parseWebhook(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), headers);
       } catch (err) {
         throw refusal(name, err, deps.log);
       }

@@ -108,7 +108,10 @@ export interface PayoutProvider {
    * over from an attempt the provider does not know only after such a void.
    */
   cancel(idempotencyKey: string): Promise<CancelResult>;
-  /** Throws WebhookVerificationError when the signature is missing or invalid. */
-  parseWebhook(rawBody: Buffer, headers: WebhookHeaders): ProviderEvent[];
+  /**
+   * Throws (or rejects with) WebhookVerificationError when the signature is missing or invalid. May be async:
+   * an adapter whose events name only the provider's object id (Wise) looks the attempt up in its journal.
+   */
+  parseWebhook(rawBody: Buffer, headers: WebhookHeaders): ProviderEvent[] | Promise<ProviderEvent[]>;
   health(): Promise<ProviderHealth>;
 }
