@@ -10,8 +10,10 @@
 //   - compliance-clear of a payout held for KYC.
 // Each decision must answer 200 with the state after it (never the state it decided on); the bench counts
 // any that does not. Setup of each sample (payee, credit, payout request, waiting for its state) is not
-// measured. Baseline, same run and server: a bare workflow update round trip (an echo update on an idle
-// workflow, via the same client), and the ratio decision p99 / baseline p99.
+// measured. Baselines, same run, taken right after each decision so they see the same machine: a bare
+// workflow update round trip (an echo update on an idle workflow, same client and server; the ratio
+// decision p99 / its p99 is printed) and GET /v1/payouts/:id of the decided payout (the API's own cost:
+// authentication, a workflow query, the ledger lookups of the payout view).
 // Exits non-zero when a decision fails or answers with the state before it, not when a goal is missed.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +42,7 @@ import type { PayoutState } from '../workflows/payout-contract.ts';
 import { echoUpdate, stopSignal, type updateEcho } from './workflows/decisions.ts';
 
 const GOAL_P99_MS = 300;
-const DECISIONS = ['resolve', 'approve', 'reject', 'cancel', 'compliance-clear'] as const;
+const DECISIONS = ['approve', 'reject', 'cancel', 'resolve', 'compliance-clear'] as const;
 type Decision = (typeof DECISIONS)[number];
 type DatabaseKind = 'embedded' | 'postgres';
 
@@ -67,9 +69,9 @@ function usageError(message: string): Error {
 }
 
 const USAGE =
-  'usage: npm run bench:decisions -- [--samples N=30] [--baseline B=200] [--database embedded|postgres|both]\n' +
+  'usage: npm run bench:decisions -- [--samples N=30] [--baseline B=2] [--database embedded|postgres|both]\n' +
   '  --samples N      decisions of each kind per database, one at a time\n' +
-  '  --baseline B     bare workflow update round trips per database (the same-run baseline)\n' +
+  '  --baseline B     bare workflow update round trips after each decision (the same-run baseline)\n' +
   '  --database D     embedded: PGlite as `npm start` runs it without DATABASE_URL; postgres: DATABASE_URL\n' +
   '                   (default postgres://postgres@127.0.0.1:5432/postgres); both (default)\n' +
   'The Temporal server is bin/temporal-dev in real time; API and worker run in this process, as in npm start.';
@@ -81,7 +83,7 @@ function parseOptions(argv: string[]): Options {
       args: argv,
       options: {
         samples: { type: 'string', default: '30' },
-        baseline: { type: 'string', default: '200' },
+        baseline: { type: 'string', default: '2' },
         database: { type: 'string', default: 'both' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -129,6 +131,8 @@ interface PhaseResult {
   /** States the answers showed, with counts. */
   after: Record<Decision, Map<string, number>>;
   baseline: number[];
+  /** GET /v1/payouts/:id of the payout just decided. */
+  reads: number[];
 }
 
 /** The fields of an API answer the bench reads (a payout view, or a problem's detail). */
@@ -240,13 +244,19 @@ async function runPhase(database: DatabaseKind, o: Options, temporalAddress: str
       latencies: Object.fromEntries(DECISIONS.map((d) => [d, []])) as unknown as PhaseResult['latencies'],
       wrong: Object.fromEntries(DECISIONS.map((d) => [d, []])) as unknown as PhaseResult['wrong'],
       after: Object.fromEntries(DECISIONS.map((d) => [d, new Map()])) as unknown as PhaseResult['after'],
-      baseline: await bareUpdates(client, `${taskQueue}-baseline`, Math.ceil(o.baseline / 2)),
+      baseline: [],
+      reads: [],
     };
+    const echo = await echoWorkflow(client, `${taskQueue}-baseline`);
     let seq = 0;
     for (let i = 0; i < o.samples; i++) {
       // Interleaved, so every decision sees the same machine over the run.
       for (const decision of DECISIONS) {
-        const { ms, status, body } = await oneDecision(phase, decision, `${database}-${seq++}`);
+        const { ms, status, body, payoutId } = await oneDecision(phase, decision, `${database}-${seq++}`);
+        const t0 = performance.now();
+        await phase.call('GET', `/v1/payouts/${payoutId}`, phase.keys.platform);
+        result.reads.push(performance.now() - t0);
+        for (let k = 0; k < o.baseline; k++) result.baseline.push(await echo.roundTrip());
         const state = String(body?.state ?? body?.detail ?? '');
         // Timed whenever it answered 200, so a slow answer with the old state still shows how slow it was.
         if (status === 200) result.latencies[decision].push(ms);
@@ -256,7 +266,7 @@ async function runPhase(database: DatabaseKind, o: Options, temporalAddress: str
       }
       if ((i + 1) % 10 === 0) log(`${database}: ${i + 1}/${o.samples} rounds`);
     }
-    result.baseline.push(...(await bareUpdates(client, `${taskQueue}-baseline`, Math.floor(o.baseline / 2))));
+    await echo.stop();
     return result;
   } finally {
     await server.close();
@@ -273,22 +283,23 @@ async function runPhase(database: DatabaseKind, o: Options, temporalAddress: str
   }
 }
 
-/** `n` echo updates, one at a time, on one idle workflow: the bare update round trip. */
-async function bareUpdates(client: Client, taskQueue: string, n: number): Promise<number[]> {
+/** An idle workflow answering echo updates: `roundTrip()` times one, the bare update round trip. */
+async function echoWorkflow(client: Client, taskQueue: string) {
   const handle = await client.workflow.start<typeof updateEcho>('updateEcho', {
     taskQueue,
     workflowId: `bench-update-echo-${randomBytes(4).toString('hex')}`,
   });
   // The first few warm the connection and the worker's cache; they are not counted.
   for (let i = 0; i < 5; i++) await handle.executeUpdate(echoUpdate, { args: [i] });
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await handle.executeUpdate(echoUpdate, { args: [i] });
-    out.push(performance.now() - t0);
-  }
-  await handle.signal(stopSignal);
-  return out;
+  let n = 0;
+  return {
+    async roundTrip(): Promise<number> {
+      const t0 = performance.now();
+      await handle.executeUpdate(echoUpdate, { args: [n++] });
+      return performance.now() - t0;
+    },
+    stop: () => handle.signal(stopSignal),
+  };
 }
 
 let payeeSeq = 0;
@@ -362,35 +373,38 @@ async function approver(p: Phase, actor: string): Promise<{ key: string; code: s
   return { key, code: totp(secret, Math.floor(Date.now() / 1000)) };
 }
 
+/** Brings a payout to the state `decision` is taken in (not measured), then times the decision. */
 async function oneDecision(p: Phase, decision: Decision, tag: string) {
   const reason = `bench ${decision}`;
-  let path: string;
+  let payoutId: string;
   let key: string;
   let body: Record<string, unknown>;
   if (decision === 'approve' || decision === 'reject' || decision === 'cancel') {
-    const id = await payoutIn(p, await createPayee(p, 'verified'), '20000', 'pending_approval');
+    payoutId = await payoutIn(p, await createPayee(p, 'verified'), '20000', 'pending_approval');
     if (decision === 'cancel') {
-      [path, key, body] = [`/v1/payouts/${id}/cancel`, p.keys.platform, { reason }];
+      [key, body] = [p.keys.platform, { reason }];
     } else {
       const a = await approver(p, `bench-approver-${tag}`);
-      [path, key, body] = [`/v1/payouts/${id}/${decision}`, a.key, { reason, totp: a.code }];
+      [key, body] = [a.key, { reason, totp: a.code }];
     }
   } else if (decision === 'resolve') {
     // Account suffix 0003: the sandbox pays, then answers with a timeout; the outcome is unknown until resolved.
-    const id = await payoutIn(p, await createPayee(p, 'verified', '0003'), '5000', 'unknown_outcome');
-    [path, key, body] = [`/v1/payouts/${id}/resolve`, p.keys.operator, { outcome: 'paid', reason }];
+    payoutId = await payoutIn(p, await createPayee(p, 'verified', '0003'), '5000', 'unknown_outcome');
+    [key, body] = [p.keys.operator, { outcome: 'paid', reason }];
   } else {
-    const id = await payoutIn(p, await createPayee(p, 'pending'), '5000', 'compliance_hold');
-    [path, key, body] = [`/v1/payouts/${id}/compliance-clear`, p.keys.operator, { reason }];
+    payoutId = await payoutIn(p, await createPayee(p, 'pending'), '5000', 'compliance_hold');
+    [key, body] = [p.keys.operator, { reason }];
   }
   const t0 = performance.now();
-  const res = await p.call('POST', path, key, body);
-  return { ms: performance.now() - t0, ...res };
+  const res = await p.call('POST', `/v1/payouts/${payoutId}/${decision}`, key, body);
+  return { ms: performance.now() - t0, payoutId, ...res };
 }
 
 function report(results: PhaseResult[]): boolean {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
-  const rows: string[][] = [['database', 'decision', 'n', 'p50 ms', 'p99 ms', 'p99/base', 'answered with']];
+  const rows: string[][] = [
+    ['database', 'decision', 'n', 'p50 ms', 'p99 ms', 'p99 / update p99', 'answered with'],
+  ];
   let ok = true;
   for (const r of results) {
     const base = pct(r.baseline, 99);
@@ -401,6 +415,15 @@ function report(results: PhaseResult[]): boolean {
       f(pct(r.baseline, 50)),
       f(base),
       '1.00',
+      '',
+    ]);
+    rows.push([
+      r.database,
+      'GET the payout (baseline)',
+      String(r.reads.length),
+      f(pct(r.reads, 50)),
+      f(pct(r.reads, 99)),
+      f(pct(r.reads, 99) / base),
       '',
     ]);
     for (const d of DECISIONS) {
