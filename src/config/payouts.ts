@@ -4,6 +4,7 @@
 //
 // Amount maps use integer MINOR units per currency: `USD:500000,EUR:500000` = 5,000.00 each.
 // Durations: an integer with a unit, `500ms`, `30s`, `15m`, `72h`, `7d`.
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SanctionsListError } from '../compliance/sanctions.ts';
 import type { InstantFeeSchedule } from '../fees/fees.ts';
@@ -13,6 +14,9 @@ import { multipleInHundredths } from '../risk/rules.ts';
 import { CalendarError, type PayoutCalendar, validateCalendar, type Weekday } from '../routing/calendar.ts';
 import { secretKey } from '../webhooks/signing.ts';
 import { defineConfigSection, intVar, type SectionValue } from './section.ts';
+
+// The sample list ships with the sources: found wherever the process was started from.
+const defaultSanctionsFile = fileURLToPath(new URL('../../config/sanctions.sample.csv', import.meta.url));
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -252,7 +256,7 @@ export const payoutsSection = defineConfigSection(
       SANCTIONS_FILE: z
         .string()
         .min(1)
-        .default('config/sanctions.sample.csv')
+        .default(defaultSanctionsFile)
         .describe(
           'path of the sanctions list CSV (kind,value,source,reference; default config/sanctions.sample.csv)',
         ),

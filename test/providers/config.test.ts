@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../src/config/index.ts';
 import { parseAmountMap, parseDuration, payoutsSection } from '../../src/config/payouts.ts';
@@ -43,7 +44,10 @@ describe('payouts configuration', () => {
     expect(c.approvalThresholds.USD).toEqual({ single: 100_000n, dual: 1_000_000n });
     expect(c.approvalTimeoutMs).toBe(48 * 3_600_000);
     expect(c.complianceWaitMs).toBe(7 * 86_400_000);
-    expect(c.sanctionsFile).toBe('config/sanctions.sample.csv');
+    // Resolved from the sources, so npm start works from any directory.
+    expect(c.sanctionsFile).toBe(
+      fileURLToPath(new URL('../../config/sanctions.sample.csv', import.meta.url)),
+    );
     expect(c.webhooks).toEqual({ endpoints: [] });
   });
 
