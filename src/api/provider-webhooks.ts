@@ -79,6 +79,12 @@ function refusal(provider: string, err: unknown, log: Logger): ApiError {
   if (err.code === 'malformed_body') {
     return new ApiError('validation_failed', `Webhook body not understood: ${err.message}`);
   }
+  if (err.code === 'verifier_unavailable') {
+    // The provider's own verification service did not answer: not a refusal, the provider should retry.
+    return new ApiError('unavailable', `Webhook not verified yet: ${err.message}`, {
+      headers: { 'Retry-After': '30' },
+    });
+  }
   if (err.code === 'not_supported') {
     return new ApiError('not_found', `Provider ${provider} takes no webhooks: ${err.message}`);
   }
@@ -170,7 +176,9 @@ export const providerWebhookOpenApi = {
         '404': problemResponse('No such provider, or it takes no webhooks'),
         '413': problemResponse('Body above the API body limit (API_BODY_LIMIT_BYTES)'),
         '500': problemResponse('Unexpected error (errorId in the server log)'),
-        '503': problemResponse('Verified but not yet handed to its payout; the provider should retry'),
+        '503': problemResponse(
+          "Verified but not yet handed to its payout, or the provider's verification API did not answer; the provider should retry",
+        ),
       },
       security: [],
       'x-roles': [],
