@@ -1,0 +1,407 @@
+// Wise Platform payout adapter: quote (source amount fixed) → recipient account (reused by a stored mapping)
+// → transfer (customerTransactionId = a UUID derived from the attempt key: Wise's idempotency key) → fund from
+// the multi-currency balance. The attempt is journalled before anything is sent (../shared/attempts.ts), and
+// each Wise id is kept there, so a retry never creates a second transfer. See README.md beside this file.
+
+import type { KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { Database } from '../../db/open.ts';
+import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
+import { isProviderError, ProviderError } from '../errors.ts';
+import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
+import type { Secret } from '../shared/secrets.ts';
+import type {
+  CancelResult,
+  PayoutProvider,
+  ProviderCapabilities,
+  ProviderEvent,
+  ProviderHealth,
+  ProviderStatus,
+  SubmitRequest,
+  SubmitResult,
+  WebhookHeaders,
+} from '../types.ts';
+import { WiseClient } from './client.ts';
+import { type WiseRecipient, wiseRecipientFor, wiseScale } from './destination.ts';
+import { recipientKeyOf, WiseLookups } from './lookups.ts';
+import { decimalLiteral, toDecimal, toMinor } from './money.ts';
+import { outcomesOf, publicKeysOf, statusOf, verifyWiseWebhook } from './webhook.ts';
+
+export interface WiseProviderOptions {
+  name: string;
+  db: Database;
+  profileId: number;
+  apiToken: Secret;
+  webhookPublicKeys: readonly Secret[];
+  /** https://api.wise.com by default (sandbox: https://api.sandbox.transferwise.tech); the fake in tests. */
+  apiBase?: string;
+  capabilities?: Partial<ProviderCapabilities>;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** Wise's defaults here: bank transfers on the batch rail to EUR IBANs, GB sort codes and US ABA accounts. */
+export function wiseDefaultCapabilities(o: Partial<ProviderCapabilities> = {}): ProviderCapabilities {
+  return defaultCapabilities({
+    methods: ['bank_transfer'],
+    currencies: ['EUR', 'GBP', 'USD'],
+    countries: ['AT', 'BE', 'DE', 'ES', 'FI', 'FR', 'GB', 'IE', 'IT', 'NL', 'PT', 'US'],
+    rails: ['batch'],
+    cost: { fixedMinor: 50n, bps: 45 },
+    priority: 8,
+    ...o,
+  });
+}
+
+/** A Wise transfer as far as this adapter reads it. */
+export interface WiseTransfer {
+  id: number;
+  status: string;
+  customerTransactionId?: string;
+  targetAccount?: number;
+  quoteUuid?: string;
+}
+
+interface WiseQuote {
+  id: string;
+  sourceAmount?: string;
+  rate?: string;
+  paymentOptions?: {
+    payIn: string;
+    payOut: string;
+    disabled?: boolean;
+    disabledReason?: { code?: string; message?: string };
+    fee?: { total?: string };
+    sourceAmount?: string;
+    targetAmount?: string;
+  }[];
+}
+
+/** States from which Wise still cancels a transfer (before funds_converted). */
+const CANCELLABLE = new Set([
+  'incoming_payment_waiting',
+  'incoming_payment_initiated',
+  'waiting_recipient_input_to_proceed',
+  'processing',
+]);
+
+/** customerTransactionId: a UUID (v5 layout) derived from the profile and the attempt key, stable across retries. */
+export function customerTransactionId(profileId: number, key: string): string {
+  const h = createHash('sha256').update(`disburse:wise:${profileId}:${key}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+export class WiseProvider implements PayoutProvider {
+  readonly name: string;
+  readonly #client: WiseClient;
+  readonly #journal: AttemptJournal;
+  readonly #lookups: WiseLookups;
+  readonly #profileId: number;
+  readonly #token: Secret;
+  readonly #keys: KeyObject[];
+  readonly #capabilities: ProviderCapabilities;
+  readonly #timeoutMs: number;
+
+  constructor(o: WiseProviderOptions) {
+    this.name = o.name;
+    this.#timeoutMs = o.timeoutMs ?? 30_000;
+    this.#client = new WiseClient({
+      provider: o.name,
+      apiBase: o.apiBase ?? 'https://api.wise.com',
+      token: o.apiToken,
+      timeoutMs: this.#timeoutMs,
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+    });
+    this.#journal = new AttemptJournal(o.db, o.name);
+    this.#lookups = new WiseLookups(o.db, o.name);
+    this.#profileId = o.profileId;
+    this.#token = o.apiToken;
+    this.#keys = publicKeysOf(o.webhookPublicKeys.map((k) => k.reveal()));
+    this.#capabilities = wiseDefaultCapabilities(o.capabilities);
+  }
+
+  capabilities(): ProviderCapabilities {
+    return this.#capabilities;
+  }
+
+  #decline(code: string, message: string): ProviderError {
+    return new ProviderError(this.name, 'hard_decline', code, message);
+  }
+
+  async #refuseIfVoided(key: string, step: string): Promise<void> {
+    if ((await this.#journal.get(key))?.state === 'voided') {
+      throw this.#decline('idempotency_key_voided', `attempt ${key} was cancelled before its ${step}`);
+    }
+  }
+
+  async submit(req: SubmitRequest): Promise<SubmitResult> {
+    const amountMinor = assertSubmittable(this.name, this.#capabilities, req);
+    const source = req.amount.currency;
+    const scale = wiseScale(source);
+    if (req.amount.scale !== scale) {
+      throw this.#decline('invalid_amount', `${source} amounts go to Wise at scale ${scale}`);
+    }
+    if (amountMinor < 1n) throw this.#decline('invalid_amount', 'amount must be at least 1 minor unit');
+    const recipient = wiseRecipientFor(this.name, req.destination);
+    const recipientKey = recipientKeyOf(this.#token, [
+      String(this.#profileId),
+      recipient.currency,
+      recipient.type,
+      ...Object.entries(recipient.details)
+        .sort()
+        .map(([k, v]) => `${k}=${v}`),
+      req.payee.name,
+    ]);
+    const key = req.idempotencyKey;
+    const rec = await this.#journal.begin(
+      key,
+      req.payoutId,
+      requestHash([req.payoutId, amountMinor.toString(), source, recipient.currency, recipientKey]),
+    );
+    if (rec.state === 'failed' || rec.state === 'voided') {
+      throw this.#decline('already_failed', `attempt ${key} already ended at Wise (${rec.state})`);
+    }
+
+    // 1. The recipient account: the one this instance made for these details before, else a new one.
+    const recipientId =
+      rec.refs.recipient ??
+      (await this.#lookups.recipientFor(recipientKey)) ??
+      (await this.#createRecipient(recipient, req.payee));
+    await this.#journal.note(key, { refs: { recipient: recipientId, recipientKey } });
+
+    // 2 + 3. Quote and transfer, unless Wise already holds a transfer of this attempt.
+    let transfer = await this.#knownTransfer(rec);
+    if (!transfer) {
+      const quote = await this.#quote(key, source, recipient.currency, amountMinor, scale, recipientId);
+      await this.#refuseIfVoided(key, 'transfer was created');
+      transfer = await this.#client.ok<WiseTransfer>('POST', '/v1/transfers', {
+        targetAccount: Number(recipientId),
+        quoteUuid: quote,
+        customerTransactionId: customerTransactionId(this.#profileId, key),
+        details: { reference: req.payoutId.slice(0, 18) },
+      });
+      await this.#journal.note(key, { refs: { transfer: String(transfer.id) } });
+    }
+
+    // 4. Fund it from the balance (once: Wise answers a second funding with an error).
+    const fresh = await this.#journal.get(key);
+    if (transfer.status === 'incoming_payment_waiting' && fresh?.refs.funded !== '1') {
+      await this.#refuseIfVoided(key, 'transfer was funded');
+      await this.#fund(key, transfer);
+      transfer = await this.#client.ok<WiseTransfer>('GET', `/v1/transfers/${transfer.id}`);
+    }
+    const state = statusOf(transfer.status, fresh?.paidAt != null);
+    await this.#journal.note(key, { state });
+    if (state === 'failed') {
+      throw this.#decline(
+        `transfer_${transfer.status}`,
+        `Wise transfer ${transfer.id} is ${transfer.status}`,
+      );
+    }
+    // A replay of an attempt that paid and was returned since: it did pay (the return is its own event).
+    return { state: state === 'pending' ? 'pending' : 'paid', providerRef: String(transfer.id) };
+  }
+
+  async #createRecipient(r: WiseRecipient, payee: SubmitRequest['payee']): Promise<string> {
+    const account = await this.#client.ok<{ id: number }>('POST', '/v1/accounts', {
+      currency: r.currency,
+      type: r.type,
+      profile: this.#profileId,
+      accountHolderName: payee.name,
+      ownedByCustomer: false,
+      details: {
+        legalType: 'PRIVATE',
+        ...r.details,
+        // Wise asks an address of USD (ABA) recipients; the payee record holds only the country.
+        ...(r.type === 'aba' ? { address: { country: payee.country } } : {}),
+      },
+    });
+    return String(account.id);
+  }
+
+  /**
+   * A quote with the SOURCE amount fixed: Wise debits exactly the payout's net from the balance in the wallet
+   * currency (= the ledger's provider_clearing leg), takes its fee from it and converts the rest; the payee
+   * receives the target amount. The quote's figures are journalled in integer minor units.
+   */
+  async #quote(
+    key: string,
+    source: string,
+    target: string,
+    amountMinor: bigint,
+    scale: number,
+    recipientId: string,
+  ): Promise<string> {
+    const q = await this.#client.ok<WiseQuote>('POST', `/v3/profiles/${this.#profileId}/quotes`, {
+      sourceCurrency: source,
+      targetCurrency: target,
+      sourceAmount: decimalLiteral(toDecimal(amountMinor, scale)),
+      targetAccount: Number(recipientId),
+      payOut: 'BANK_TRANSFER',
+      preferredPayIn: 'BALANCE',
+    });
+    const option = q.paymentOptions?.find((o) => o.payIn === 'BALANCE' && o.payOut === 'BANK_TRANSFER');
+    if (!option || option.disabled) {
+      const why = option?.disabledReason?.message ?? 'no BALANCE → BANK_TRANSFER option';
+      throw this.#decline(option?.disabledReason?.code ?? 'route_unavailable', `${source}→${target}: ${why}`);
+    }
+    const sourceMinor = toMinor(option.sourceAmount ?? q.sourceAmount ?? '0', scale);
+    if (sourceMinor !== amountMinor) {
+      throw this.#decline(
+        'quote_mismatch',
+        `Wise quoted ${sourceMinor} minor units for ${amountMinor} asked`,
+      );
+    }
+    await this.#journal.note(key, {
+      refs: {
+        quote: q.id,
+        quoteSourceMinor: sourceMinor.toString(),
+        quoteFeeMinor: toMinor(option.fee?.total ?? '0', scale).toString(),
+        quoteTargetMinor: toMinor(option.targetAmount ?? '0', wiseScale(target)).toString(),
+        quoteTargetCurrency: target,
+        quoteRate: q.rate ?? '1',
+      },
+    });
+    return q.id;
+  }
+
+  async #fund(key: string, transfer: WiseTransfer): Promise<void> {
+    const payment = await this.#client.ok<{ status?: string; errorCode?: string | null }>(
+      'POST',
+      `/v3/profiles/${this.#profileId}/transfers/${transfer.id}/payments`,
+      { type: 'BALANCE' },
+    );
+    if (payment.status === 'COMPLETED') {
+      await this.#journal.note(key, { refs: { funded: '1' }, state: 'pending' });
+      return;
+    }
+    // Refused: cancel the transfer so it can never be funded later, then say why.
+    await this.#client.send('PUT', `/v1/transfers/${transfer.id}/cancel`);
+    await this.#journal.note(key, { state: 'failed' });
+    const code = payment.errorCode ?? 'payment_rejected';
+    if (/insufficient|balance/i.test(code)) {
+      throw new ProviderError(
+        this.name,
+        'outage',
+        code,
+        `the Wise balance cannot fund transfer ${transfer.id}`,
+      );
+    }
+    throw this.#decline(code, `Wise refused to fund transfer ${transfer.id}`);
+  }
+
+  /** The transfer of an attempt: by the id journalled, or among recent transfers by customerTransactionId. */
+  async #knownTransfer(rec: AttemptRecord): Promise<WiseTransfer | undefined> {
+    if (rec.refs.transfer) return this.#client.ok<WiseTransfer>('GET', `/v1/transfers/${rec.refs.transfer}`);
+    const ctid = customerTransactionId(this.#profileId, rec.idempotencyKey);
+    const since = new Date(rec.createdAt.getTime() - 86_400_000).toISOString().slice(0, 10);
+    const list = await this.#client.ok<WiseTransfer[]>(
+      'GET',
+      `/v1/transfers?profile=${this.#profileId}&createdDateStart=${since}&limit=200&offset=0`,
+    );
+    const found = (Array.isArray(list) ? list : []).find((t) => t.customerTransactionId === ctid);
+    if (found) await this.#journal.note(rec.idempotencyKey, { refs: { transfer: String(found.id) } });
+    return found;
+  }
+
+  /** A journal row with nothing at Wise: maybe still in flight until twice the timeout. */
+  #mayBeInFlight(rec: AttemptRecord): boolean {
+    return (
+      (rec.state === 'submitting' || rec.state === 'pending') &&
+      Date.now() - rec.createdAt.getTime() < 2 * this.#timeoutMs
+    );
+  }
+
+  async status(idempotencyKey: string): Promise<ProviderStatus> {
+    const rec = await this.#journal.get(idempotencyKey);
+    if (!rec) return { state: 'not_found' };
+    const t = await this.#knownTransfer(rec);
+    if (!t) return this.#mayBeInFlight(rec) ? { state: 'pending' } : { state: 'not_found' };
+    const state = statusOf(t.status, rec.paidAt !== null);
+    await this.#journal.note(idempotencyKey, { state });
+    return {
+      state,
+      providerRef: String(t.id),
+      ...(state === 'failed' || state === 'returned' ? { reason: t.status } : {}),
+      ...(state === 'pending' && t.status === 'incoming_payment_waiting' ? { reason: 'not funded yet' } : {}),
+    };
+  }
+
+  async cancel(idempotencyKey: string): Promise<CancelResult> {
+    if (await this.#journal.voidIfUnseen(idempotencyKey)) {
+      return { cancelled: true, state: 'not_found', reason: 'voided: never submitted' };
+    }
+    const rec = (await this.#journal.get(idempotencyKey))!;
+    const t = await this.#knownTransfer(rec);
+    if (!t) {
+      if (this.#mayBeInFlight(rec)) {
+        return {
+          cancelled: false,
+          state: 'pending',
+          reason: 'a request to Wise may still be in flight; ask again',
+        };
+      }
+      await this.#journal.note(idempotencyKey, { state: 'voided' });
+      return { cancelled: true, state: 'not_found', reason: 'voided: no transfer reached Wise' };
+    }
+    if (CANCELLABLE.has(t.status)) {
+      // Voided first, so a submission still running does not fund the transfer under our feet.
+      const before = rec.state;
+      await this.#journal.note(idempotencyKey, { state: 'voided' });
+      const a = await this.#client.send('PUT', `/v1/transfers/${t.id}/cancel`);
+      if (a.status >= 200 && a.status < 300) {
+        await this.#journal.note(idempotencyKey, { state: 'failed' });
+        return { cancelled: true, state: 'failed', reason: 'cancelled at Wise' };
+      }
+      await this.#journal.note(idempotencyKey, { state: before === 'voided' ? 'pending' : before });
+      if (a.status !== 409 && a.status !== 422) throw this.#client.failure(a, 'PUT /v1/transfers/…/cancel');
+    }
+    const s = await this.status(idempotencyKey);
+    if (s.state === 'failed')
+      return { cancelled: true, state: 'failed', ...(s.reason ? { reason: s.reason } : {}) };
+    return {
+      cancelled: false,
+      state: s.state,
+      reason:
+        s.state === 'pending'
+          ? 'funds converted or on their way to the bank: Wise cannot cancel it any more'
+          : `already ${s.state}`,
+    };
+  }
+
+  async parseWebhook(rawBody: Buffer, headers: WebhookHeaders): Promise<ProviderEvent[]> {
+    const change = verifyWiseWebhook(rawBody, headers, this.#keys);
+    if (!change) return [];
+    const key = await this.#lookups.keyOfTransfer(change.transferId);
+    if (!key) return []; // a transfer not made by this instance (e.g. one made by hand in Wise)
+    const rec = (await this.#journal.get(key))!;
+    const events = outcomesOf(change.currentState, change.previousState).map(
+      (o): ProviderEvent => ({
+        eventId: `wise:${change.transferId}:${o.type}`,
+        idempotencyKey: key,
+        payoutId: rec.payoutId,
+        type: o.type,
+        ...(o.reason ? { reason: o.reason } : {}),
+        occurredAt: change.occurredAt,
+      }),
+    );
+    const last = events.at(-1);
+    if (last)
+      await this.#journal.note(key, { state: events.some((e) => e.type === 'paid') ? 'paid' : last.type });
+    if (last && last.type !== 'paid') await this.#journal.note(key, { state: last.type });
+    return events;
+  }
+
+  async health(): Promise<ProviderHealth> {
+    try {
+      await this.#client.ok('GET', `/v1/profiles/${this.#profileId}`);
+      return { status: 'up' };
+    } catch (err) {
+      if (!isProviderError(err)) throw err;
+      return { status: err.kind === 'outage' ? 'down' : 'degraded', detail: err.code };
+    }
+  }
+}
