@@ -16,6 +16,7 @@ export type {
   PayoutProviderSettings,
   SandboxProviderSettings,
   StripeProviderSettings,
+  WiseProviderSettings,
 } from './settings.ts';
 export { parseProviderSettings } from './settings.ts';
 export { Secret } from './shared/secrets.ts';
@@ -23,3 +24,5 @@ export type { StripeProviderOptions } from './stripe/provider.ts';
 export { StripeProvider, stripeDefaultCapabilities } from './stripe/provider.ts';
 export type * from './types.ts';
 export { PAYOUT_METHODS, PAYOUT_RAILS } from './types.ts';
+export type { WiseProviderOptions } from './wise/provider.ts';
+export { WiseProvider, wiseDefaultCapabilities } from './wise/provider.ts';

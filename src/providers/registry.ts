@@ -8,6 +8,7 @@ import { SandboxProvider } from './sandbox/provider.ts';
 import type { PayoutProviderSettings } from './settings.ts';
 import { StripeProvider } from './stripe/provider.ts';
 import type { PayoutProvider } from './types.ts';
+import { WiseProvider } from './wise/provider.ts';
 
 export class UnknownProviderError extends Error {
   readonly code = 'unknown_provider';
@@ -138,6 +139,19 @@ export function createProviderRegistry(
         webhookToleranceSeconds: s.webhookToleranceSeconds,
         timeoutMs: s.timeoutMs,
         ...(deps.clock ? { clock: deps.clock } : {}),
+      });
+    }
+    if (s.kind === 'wise') {
+      return new WiseProvider({
+        name: s.name,
+        db: deps.db,
+        profileId: s.profileId,
+        apiToken: s.apiToken,
+        webhookPublicKeys: s.webhookPublicKeys,
+        apiBase: s.apiBase,
+        capabilities: s.capabilities,
+        timeoutMs: s.timeoutMs,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
     }
     return new ManualProvider({

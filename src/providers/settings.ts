@@ -44,10 +44,28 @@ export interface StripeProviderSettings {
   timeoutMs: number;
 }
 
+/** Wise Platform API (quote → recipient → transfer → fund from the balance). See src/providers/wise. */
+export interface WiseProviderSettings {
+  kind: 'wise';
+  name: string;
+  capabilities: Partial<ProviderCapabilities>;
+  /** API base URL (default https://api.wise.com; sandbox https://api.sandbox.transferwise.tech); a fake in tests. */
+  apiBase: string;
+  /** The Wise profile (business) that pays, from `profileId` or <NAME>_PROFILE_ID. */
+  profileId: number;
+  /** From `apiTokenEnv` (default <NAME>_API_TOKEN) or its _FILE: a personal or OAuth API token. */
+  apiToken: Secret;
+  /** From `webhookPublicKeyEnv` (default <NAME>_WEBHOOK_PUBLIC_KEY) or its _FILE: PEM keys, several to rotate. */
+  webhookPublicKeys: Secret[];
+  /** Per-request timeout (ms, default 30000); no answer in time is an unknown outcome. */
+  timeoutMs: number;
+}
+
 export type PayoutProviderSettings =
   | SandboxProviderSettings
   | ManualProviderSettings
-  | StripeProviderSettings;
+  | StripeProviderSettings
+  | WiseProviderSettings;
 
 /** The sandbox's batch rail runs this often in a process with its background on (worker, npm start). */
 export const DEFAULT_BATCH_INTERVAL_MS = 5000;
@@ -122,6 +140,24 @@ const providerSchema = z.discriminatedUnion('kind', [
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('wise'),
+      name,
+      capabilities,
+      apiBase: z.url({ protocol: /^https?$/ }).default('https://api.wise.com'),
+      profileId: z.number().int().positive().optional(),
+      apiTokenEnv: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/)
+        .optional(),
+      webhookPublicKeyEnv: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/)
+        .optional(),
+      timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    })
+    .strict(),
 ]);
 
 type ParsedProvider = z.output<typeof providerSchema>;
@@ -152,6 +188,39 @@ function resolveStripe(p: Extract<ParsedProvider, { kind: 'stripe' }>, env: Env)
   } as StripeProviderSettings;
 }
 
+const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g;
+
+/** Reads a Wise instance's profile, token and webhook public keys; errors name the variable, never a value. */
+function resolveWise(p: Extract<ParsedProvider, { kind: 'wise' }>, env: Env): WiseProviderSettings {
+  const prefix = envPrefix(p.name);
+  const what = `provider "${p.name}" (wise)`;
+  let profileId = p.profileId;
+  if (profileId === undefined) {
+    const raw = env[`${prefix}_PROFILE_ID`]?.trim();
+    if (!raw) throw new Error(`${what}: missing profileId, set "profileId" or ${prefix}_PROFILE_ID`);
+    if (!/^[1-9]\d{0,15}$/.test(raw))
+      throw new Error(`${what}: ${prefix}_PROFILE_ID must be a Wise profile id`);
+    profileId = Number(raw);
+  }
+  const apiToken = readSecret(env, p.apiTokenEnv ?? `${prefix}_API_TOKEN`, what, (v) =>
+    /^[A-Za-z0-9._~+/=-]{16,4096}$/.test(v) ? undefined : 'must be a Wise API token',
+  );
+  const keys = readSecret(env, p.webhookPublicKeyEnv ?? `${prefix}_WEBHOOK_PUBLIC_KEY`, what, (v) =>
+    (v.match(PEM_BLOCK) ?? []).length > 0
+      ? undefined
+      : "must hold Wise's webhook public key in PEM (-----BEGIN PUBLIC KEY-----), several to rotate",
+  );
+  const { apiTokenEnv: _t, webhookPublicKeyEnv: _w, ...rest } = p;
+  return {
+    ...rest,
+    profileId,
+    apiToken,
+    webhookPublicKeys: (keys.reveal().match(PEM_BLOCK) ?? []).map(
+      (pem, i) => new Secret(pem, `${keys.source}[${i}]`),
+    ),
+  } as WiseProviderSettings;
+}
+
 /**
  * `sandbox,sandbox_b,manual,stripe` (kind = name prefix) or a JSON array of provider objects, e.g.
  * `[{"name":"sandbox","kind":"sandbox","scenario":{"latencyMs":100}},{"name":"manual","kind":"manual"}]`.
@@ -171,10 +240,10 @@ export function parseProviderSettings(text: string, env: Env = process.env): Pay
       .map((s) => s.trim())
       .filter(Boolean)
       .map((n) => {
-        const kind = (['sandbox', 'manual', 'stripe'] as const).find((k) => n.startsWith(k));
+        const kind = (['sandbox', 'manual', 'stripe', 'wise'] as const).find((k) => n.startsWith(k));
         if (!kind)
           throw new Error(
-            `provider "${n}": name must start with sandbox, manual or stripe, or use the JSON form`,
+            `provider "${n}": name must start with sandbox, manual, stripe or wise, or use the JSON form`,
           );
         return { name: n, kind };
       });
@@ -191,6 +260,6 @@ export function parseProviderSettings(text: string, env: Env = process.env): Pay
     names.add(p.name);
   }
   return parsed.data.map((p) =>
-    p.kind === 'stripe' ? resolveStripe(p, env) : p,
+    p.kind === 'stripe' ? resolveStripe(p, env) : p.kind === 'wise' ? resolveWise(p, env) : p,
   ) as PayoutProviderSettings[];
 }
