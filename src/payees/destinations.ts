@@ -2,6 +2,7 @@
 // fingerprint), and the masked display fields that responses show instead of the clear values.
 import { z } from 'zod';
 import { mask, normaliseIdentifier } from '../crypto/index.ts';
+import { cryptoAddressProblem, evmNetworks } from './crypto-address.ts';
 
 export const destinationKinds = ['bank_account', 'wallet', 'card', 'crypto'] as const;
 export type DestinationKind = (typeof destinationKinds)[number];
@@ -127,7 +128,6 @@ export const cardDestination = z
   })
   .meta({ id: 'CardDestinationInput', description: 'Debit or prepaid card, by provider token' });
 
-const evmNetworks = ['ethereum', 'polygon', 'base', 'arbitrum'] as const;
 export const cryptoNetworks = [...evmNetworks, 'bitcoin', 'solana', 'tron'] as const;
 const addressPatterns: Record<(typeof cryptoNetworks)[number], RegExp> = {
   ethereum: /^0x[0-9a-fA-F]{40}$/,
@@ -147,7 +147,11 @@ export const cryptoDestination = z
   .superRefine((v, ctx) => {
     if (!addressPatterns[v.network].test(v.address)) {
       ctx.addIssue({ code: 'custom', path: ['address'], message: `is not a valid ${v.network} address` });
+      return;
     }
+    // Checksums (EIP-55 on mixed-case EVM addresses, Solana's 32-byte key): a typo must not receive money.
+    const problem = cryptoAddressProblem(v.network, v.address);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['address'], message: problem });
   })
   .meta({ id: 'CryptoDestinationInput', description: 'Crypto address on a network' });
 
