@@ -44,6 +44,9 @@ export async function openRuntimeDatabase(
     url: config.database.url ?? embedded!.url,
     schema: config.database.schema,
     poolMax: config.database.poolMax,
+    acquireTimeoutMs: config.database.acquireTimeoutMs,
+    idleTimeoutMs: config.database.idleTimeoutMs,
+    applicationName: config.database.applicationName,
   });
   // An embedded database opened here belongs to this process: its schema is always brought up to date.
   if (opts.migrate || (embedded && !embedded.servedBy)) await migrateDatabase(db);

@@ -17,6 +17,17 @@ export const databaseSection = defineConfigSection(
       .optional()
       .describe('a lower-case identifier such as public or disburse (default public)'),
     DATABASE_POOL_MAX: intVar(1, 200, 10).describe('an integer 1-200 (default 10)'),
+    DATABASE_ACQUIRE_TIMEOUT_MS: intVar(100, 120_000, 5000).describe(
+      'milliseconds 100-120000 a request waits for a database connection before answering 503 (default 5000)',
+    ),
+    DATABASE_IDLE_TIMEOUT_MS: intVar(1000, 3_600_000, 10_000).describe(
+      'milliseconds 1000-3600000 after which an idle database connection is closed (default 10000)',
+    ),
+    DATABASE_APPLICATION_NAME: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,63}$/, 'must be 1-63 printable ASCII characters without spaces')
+      .optional()
+      .describe('application_name shown in pg_stat_activity (default disburse)'),
     PGLITE_DATA_DIR: z
       .string()
       .min(1)
@@ -28,6 +39,9 @@ export const databaseSection = defineConfigSection(
     url: v.DATABASE_URL,
     schema: v.DATABASE_SCHEMA ?? 'public',
     poolMax: v.DATABASE_POOL_MAX,
+    acquireTimeoutMs: v.DATABASE_ACQUIRE_TIMEOUT_MS,
+    idleTimeoutMs: v.DATABASE_IDLE_TIMEOUT_MS,
+    applicationName: v.DATABASE_APPLICATION_NAME ?? 'disburse',
     embeddedDataDir: v.PGLITE_DATA_DIR ?? '.data/pglite',
   }),
 );

@@ -8,6 +8,9 @@ describe('configuration', () => {
       url: 'postgres://u@h:5432/db',
       schema: 'public',
       poolMax: 10,
+      acquireTimeoutMs: 5000,
+      idleTimeoutMs: 10_000,
+      applicationName: 'disburse',
       embeddedDataDir: '.data/pglite',
     });
     expect(loadConfig({}).database.url).toBeUndefined();

@@ -28,7 +28,7 @@ export interface TestDatabase extends Database {
  */
 export async function createTestDatabase(
   label: string,
-  options: { poolMax?: number } = {},
+  options: { poolMax?: number; acquireTimeoutMs?: number } = {},
 ): Promise<TestDatabase> {
   const { database } = loadConfig();
   if (!database.url) {
@@ -39,7 +39,14 @@ export async function createTestDatabase(
     .replace(/[^a-z0-9]+/g, '_')
     .slice(0, 30);
   const schema = `t_${slug}_${randomBytes(4).toString('hex')}`;
-  const db = await openDatabase({ url: database.url, schema, poolMax: options.poolMax ?? 20 });
+  // application_name = the schema: a test that terminates its own backends finds exactly those.
+  const db = await openDatabase({
+    url: database.url,
+    schema,
+    poolMax: options.poolMax ?? 20,
+    applicationName: schema,
+    ...(options.acquireTimeoutMs ? { acquireTimeoutMs: options.acquireTimeoutMs } : {}),
+  });
   try {
     await migrateDatabase(db);
   } catch (error) {
