@@ -5,6 +5,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import { ServiceError } from '@temporalio/client';
 import { z } from 'zod';
 import { sqlState } from '../db/sql.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { ApiError, type ErrorKind, errorKinds, type FieldError, isErrorKind, problemType } from './errors.ts';
 
 export interface Problem {
@@ -75,6 +76,8 @@ export function zodFieldErrors(location: 'body' | 'query' | 'params', error: z.Z
 }
 
 const BIGINT_MAX = 2n ** 63n - 1n;
+/** A dropped or refused database connection is usually back within seconds (the pool reconnects). */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 /** An amount beyond what the ledger holds (PostgreSQL bigint), with the limit. */
 export function outOfRangeDetail(message: string): string {
@@ -121,6 +124,15 @@ export function mapError(error: unknown): MappedError {
       detail:
         'Temporal did not answer in time, so this request may not have taken effect; retry it with the same Idempotency-Key',
       headers: { 'Retry-After': '5' },
+      cause: error,
+    };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      kind: 'unavailable',
+      detail:
+        'The database is not reachable right now, so this request may not have taken effect; retry it after Retry-After seconds (a POST with the same Idempotency-Key)',
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
       cause: error,
     };
   }
