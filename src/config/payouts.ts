@@ -133,10 +133,12 @@ export const payoutsSection = defineConfigSection(
         .default('sandbox')
         .transform(refined(parseProviderSettings))
         .describe(
-          'comma list of provider names whose kind is their prefix (sandbox, sandbox_b, manual, stripe), or a JSON array ' +
-            'of {name, kind: "sandbox"|"manual"|"stripe", scenario?, capabilities?, webhookUrl?, webhookSecret?, pollMs?, batchIntervalMs?, ' +
+          'comma list of provider names whose kind is their prefix (sandbox, sandbox_b, manual, stripe, paypal), or a JSON array ' +
+            'of {name, kind: "sandbox"|"manual"|"stripe"|"paypal", scenario?, capabilities?, webhookUrl?, webhookSecret?, pollMs?, batchIntervalMs?, ' +
             'exportDestinations?, apiBase?, secretKeyEnv?, webhookSecretEnv?, webhookToleranceSeconds?, timeoutMs?} (see ' +
-            'src/providers/settings.ts; stripe reads <NAME>_SECRET_KEY and <NAME>_WEBHOOK_SECRET or their _FILE; default ' +
+            'src/providers/settings.ts; stripe reads <NAME>_SECRET_KEY and <NAME>_WEBHOOK_SECRET or their _FILE; paypal reads ' +
+            '<NAME>_CLIENT_ID, <NAME>_CLIENT_SECRET and <NAME>_WEBHOOK_ID, takes clientIdEnv?, clientSecretEnv?, webhookIdEnv?, ' +
+            'emailSubject?, note?; default ' +
             'sandbox: batch rail every 5 s, and under npm start its webhooks go to the local API)',
         ),
       PAYOUT_INSTANT_LIMITS: amountMap(

@@ -4,6 +4,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { Database } from '../db/open.ts';
 import { generateWebhookSecret } from '../webhooks/signing.ts';
 import { ManualProvider } from './manual/provider.ts';
+import { PaypalProvider } from './paypal/provider.ts';
 import { SandboxProvider } from './sandbox/provider.ts';
 import type { PayoutProviderSettings } from './settings.ts';
 import { StripeProvider } from './stripe/provider.ts';
@@ -139,6 +140,22 @@ export function createProviderRegistry(
         webhookToleranceSeconds: s.webhookToleranceSeconds,
         timeoutMs: s.timeoutMs,
         ...(deps.clock ? { clock: deps.clock } : {}),
+      });
+    }
+    if (s.kind === 'paypal') {
+      return new PaypalProvider({
+        name: s.name,
+        db: deps.db,
+        clientId: s.clientId,
+        clientSecret: s.clientSecret,
+        webhookIds: s.webhookIds,
+        apiBase: s.apiBase,
+        capabilities: s.capabilities,
+        timeoutMs: s.timeoutMs,
+        ...(s.emailSubject ? { emailSubject: s.emailSubject } : {}),
+        ...(s.note ? { note: s.note } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
     }
     if (s.kind === 'wise') {

@@ -61,11 +61,30 @@ export interface WiseProviderSettings {
   timeoutMs: number;
 }
 
+/** PayPal Payouts (PayPal and Venmo wallets). See src/providers/paypal. */
+export interface PaypalProviderSettings {
+  kind: 'paypal';
+  name: string;
+  capabilities: Partial<ProviderCapabilities>;
+  /** API base URL (default https://api-m.paypal.com; sandbox https://api-m.sandbox.paypal.com); a fake in tests. */
+  apiBase: string;
+  /** From `clientIdEnv` / `clientSecretEnv` (default <NAME>_CLIENT_ID, <NAME>_CLIENT_SECRET) or their _FILE. */
+  clientId: Secret;
+  clientSecret: Secret;
+  /** From `webhookIdEnv` (default <NAME>_WEBHOOK_ID) or its _FILE: the registered webhook's id, comma-separated to move. */
+  webhookIds: Secret[];
+  /** Per-request timeout (ms, default 30000). */
+  timeoutMs: number;
+  emailSubject?: string;
+  note?: string;
+}
+
 export type PayoutProviderSettings =
   | SandboxProviderSettings
   | ManualProviderSettings
   | StripeProviderSettings
-  | WiseProviderSettings;
+  | WiseProviderSettings
+  | PaypalProviderSettings;
 
 /** The sandbox's batch rail runs this often in a process with its background on (worker, npm start). */
 export const DEFAULT_BATCH_INTERVAL_MS = 5000;
@@ -158,6 +177,29 @@ const providerSchema = z.discriminatedUnion('kind', [
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('paypal'),
+      name,
+      capabilities,
+      apiBase: z.url({ protocol: /^https?$/ }).default('https://api-m.paypal.com'),
+      clientIdEnv: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/)
+        .optional(),
+      clientSecretEnv: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/)
+        .optional(),
+      webhookIdEnv: z
+        .string()
+        .regex(/^[A-Z][A-Z0-9_]*$/)
+        .optional(),
+      timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+      emailSubject: z.string().min(1).max(255).optional(),
+      note: z.string().min(1).max(1000).optional(),
+    })
+    .strict(),
 ]);
 
 type ParsedProvider = z.output<typeof providerSchema>;
@@ -221,6 +263,31 @@ function resolveWise(p: Extract<ParsedProvider, { kind: 'wise' }>, env: Env): Wi
   } as WiseProviderSettings;
 }
 
+/** Reads a PayPal instance's app credentials and webhook id(s); errors name the variable, never a value. */
+function resolvePaypal(p: Extract<ParsedProvider, { kind: 'paypal' }>, env: Env): PaypalProviderSettings {
+  const prefix = envPrefix(p.name);
+  const what = `provider "${p.name}" (paypal)`;
+  const token = (label: string) => (v: string) =>
+    /^[A-Za-z0-9_.-]{8,256}$/.test(v) ? undefined : `must be the PayPal app's ${label}`;
+  const clientId = readSecret(env, p.clientIdEnv ?? `${prefix}_CLIENT_ID`, what, token('client id'));
+  const clientSecret = readSecret(env, p.clientSecretEnv ?? `${prefix}_CLIENT_SECRET`, what, token('secret'));
+  const hooks = readSecret(env, p.webhookIdEnv ?? `${prefix}_WEBHOOK_ID`, what, (v) =>
+    v.split(',').every((s) => /^[A-Z0-9]{8,64}$/.test(s.trim()))
+      ? undefined
+      : "must be the id of the app's registered webhook, several separated by commas while moving",
+  );
+  const { clientIdEnv: _i, clientSecretEnv: _s, webhookIdEnv: _w, ...rest } = p;
+  return {
+    ...rest,
+    clientId,
+    clientSecret,
+    webhookIds: hooks
+      .reveal()
+      .split(',')
+      .map((s, i) => new Secret(s.trim(), `${hooks.source}[${i}]`)),
+  } as PaypalProviderSettings;
+}
+
 /**
  * `sandbox,sandbox_b,manual,stripe` (kind = name prefix) or a JSON array of provider objects, e.g.
  * `[{"name":"sandbox","kind":"sandbox","scenario":{"latencyMs":100}},{"name":"manual","kind":"manual"}]`.
@@ -240,10 +307,12 @@ export function parseProviderSettings(text: string, env: Env = process.env): Pay
       .map((s) => s.trim())
       .filter(Boolean)
       .map((n) => {
-        const kind = (['sandbox', 'manual', 'stripe', 'wise'] as const).find((k) => n.startsWith(k));
+        const kind = (['sandbox', 'manual', 'stripe', 'wise', 'paypal'] as const).find((k) =>
+          n.startsWith(k),
+        );
         if (!kind)
           throw new Error(
-            `provider "${n}": name must start with sandbox, manual, stripe or wise, or use the JSON form`,
+            `provider "${n}": name must start with sandbox, manual, stripe, wise or paypal, or use the JSON form`,
           );
         return { name: n, kind };
       });
@@ -260,6 +329,12 @@ export function parseProviderSettings(text: string, env: Env = process.env): Pay
     names.add(p.name);
   }
   return parsed.data.map((p) =>
-    p.kind === 'stripe' ? resolveStripe(p, env) : p.kind === 'wise' ? resolveWise(p, env) : p,
+    p.kind === 'stripe'
+      ? resolveStripe(p, env)
+      : p.kind === 'wise'
+        ? resolveWise(p, env)
+        : p.kind === 'paypal'
+          ? resolvePaypal(p, env)
+          : p,
   ) as PayoutProviderSettings[];
 }

@@ -112,7 +112,7 @@ describe('payouts configuration', () => {
   });
 
   it.each<[Record<string, string>, RegExp]>([
-    [{ DISBURSE_PROVIDERS: 'paypal' }, /DISBURSE_PROVIDERS: .*must start with sandbox, manual or stripe/],
+    [{ DISBURSE_PROVIDERS: 'adyen' }, /DISBURSE_PROVIDERS: .*must start with sandbox, manual, stripe/],
     [{ DISBURSE_PROVIDERS: 'sandbox,sandbox' }, /used twice/],
     [
       { DISBURSE_PROVIDERS: '[{"name":"x","kind":"sandbox","scenario":{"latency":1}}]' },
