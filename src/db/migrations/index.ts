@@ -12,6 +12,7 @@ import * as payoutBulks0072 from './0072-payout-bulks.ts';
 import * as manualReturns0073 from './0073-manual-returns.ts';
 import * as approverTotpLockout0074 from './0074-approver-totp-lockout.ts';
 import * as providerAttempts0080 from './0080-provider-attempts.ts';
+import * as payeeTokensRateLimits0081 from './0081-payee-tokens-rate-limits.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -39,4 +40,5 @@ export const migrations: readonly Migration[] = [
   manualReturns0073,
   approverTotpLockout0074,
   providerAttempts0080,
+  payeeTokensRateLimits0081,
 ];
