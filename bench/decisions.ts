@@ -74,7 +74,8 @@ const USAGE =
   '  --baseline B     bare workflow update round trips after each decision (the same-run baseline)\n' +
   '  --database D     embedded: PGlite as `npm start` runs it without DATABASE_URL; postgres: DATABASE_URL\n' +
   '                   (default postgres://postgres@127.0.0.1:5432/postgres); both (default)\n' +
-  'The Temporal server is bin/temporal-dev in real time; API and worker run in this process, as in npm start.';
+  'The Temporal server is bin/temporal-dev in real time; API and worker run in this process, as in npm start,\n' +
+  'with its database pool (DATABASE_POOL_MAX, default 10).';
 
 function parseOptions(argv: string[]): Options {
   let values: { samples: string; baseline: string; database: string; help: boolean };
@@ -166,7 +167,13 @@ async function runPhase(database: DatabaseKind, o: Options, temporalAddress: str
     API_RATE_LIMIT_BURST: '100000',
     DISBURSE_PROVIDERS: JSON.stringify([{ kind: 'sandbox', name: 'sandbox', scenario: { latencyMs: 0 } }]),
   };
-  const config = loadConfig({ ...env, ...(database === 'postgres' ? { DATABASE_URL: o.postgresUrl } : {}) });
+  // The pool as npm start sizes it (DATABASE_POOL_MAX, default 10).
+  const pool = process.env.DATABASE_POOL_MAX ? { DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX } : {};
+  const config = loadConfig({
+    ...env,
+    ...pool,
+    ...(database === 'postgres' ? { DATABASE_URL: o.postgresUrl } : {}),
+  });
   // As npm start: PGlite behind its wire endpoint, opened with the configured pool.
   const embedded =
     database === 'embedded' ? await startEmbeddedDatabase({ dataDir: 'memory://' }) : undefined;
