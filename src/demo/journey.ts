@@ -88,7 +88,12 @@ export async function runJourney(api: DemoApi, keys: DemoKeys, o: JourneyOptions
   print('\n6. (c) Payout of USD 1,200.00: above the approval threshold (APPROVAL_THRESHOLD_SINGLE)');
   const approvalId = await request('120000');
   print(`   payout ${approvalId}`);
-  const waiting = await followUntil(approvalId, ['pending_approval'], true);
+  const waiting = await followUntil(approvalId, ['pending_approval', 'paid'], true);
+  if (waiting.state === 'paid') {
+    throw new DemoError(
+      `payout ${approvalId} was paid without an approval: APPROVAL_THRESHOLD_SINGLE is at least USD 1,200.00 on this instance (default USD:100000, i.e. 1,000.00)`,
+    );
+  }
   const code = totp(keys.approver.secret, Math.floor(Date.now() / 1000));
   print(
     `   approving as ${keys.approver.actor} with TOTP code ${code} (the code an authenticator shows; or: npm run auth:totp -- '${keys.approver.otpauthUri}')`,

@@ -91,7 +91,7 @@ describe('npm run demo against npm start', () => {
     expectThreePaid(demo);
   }, 420_000);
 
-  it('on PostgreSQL (DATABASE_URL): the same, with the trial settings given explicitly', async () => {
+  it('with DATABASE_URL (the database of the test run): the same, trial settings given explicitly', async () => {
     const db = await createTestDatabase('demo_pg');
     databases.push(db);
     const { demo } = await journey({
