@@ -106,4 +106,6 @@ export const PayoutFailure = {
   providerTimeout: 'ProviderTimeout',
   /** The payee's destination is not the one the payout was screened against; nothing was submitted. */
   destinationChanged: 'DestinationChanged',
+  /** The app's own database was unreachable (any activity): retried; never a provider outcome. */
+  databaseUnavailable: 'DatabaseUnavailable',
 } as const;

@@ -12,6 +12,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { PayoutActivities, PayoutPolicy, RoutePlan } from './payout-activities.ts';
@@ -91,6 +92,14 @@ const RETURN_DURING_COMPLETION = 'payout-return-during-completion';
 // A submission or a timer after it is not waited for; a "not paid" verdict waits for the provider's cancel,
 // which says whether it fails over or is refused. Before, it answered with the state it was taken in.
 const ANSWER_AFTER_DECISION = 'payout-answer-after-decision';
+
+// Since this patch a submission whose retries ran out only because the app's own database was unreachable
+// (DatabaseUnavailable) is submitted again, same attempt and key, after a wait (doubling, at most
+// MAX_DATABASE_WAIT_MS): nothing about the provider is known from it. Before, it became an unknown outcome,
+// which a provider with no record of the key then turned into a failover.
+const OUTLAST_DATABASE_OUTAGES = 'payout-outlast-database-outages';
+const FIRST_DATABASE_WAIT_MS = 10_000;
+const MAX_DATABASE_WAIT_MS = 5 * 60 * 1000;
 
 // Provider submission: retryable errors are retried with the SAME idempotency key; anything else comes back
 // to the workflow, which decides between failover and unknown-outcome resolution.
@@ -591,7 +600,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     await transition('submitting');
     const ref = { payoutId, provider, attemptNo };
     try {
-      const submitted = await submission.submitToProvider({ ...ref, rail: route.rail });
+      const submitted = await submit({ ...ref, rail: route.rail });
       if (submitted.state === 'paid') return mark(rec, 'paid');
       rec.outcome = 'pending';
       return await awaitConfirmation(rec);
@@ -607,6 +616,25 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       rec.outcome = 'unknown';
       rec.detail = failureMessage(err);
       return await resolveUnknown(rec);
+    }
+  }
+
+  /** submitToProvider, again with the same key for as long as the database is what stops it. */
+  async function submit(input: Parameters<PayoutActivities['submitToProvider']>[0]) {
+    let waitMs = FIRST_DATABASE_WAIT_MS;
+    for (;;) {
+      try {
+        return await submission.submitToProvider(input);
+      } catch (err) {
+        if (failureType(err) !== PayoutFailure.databaseUnavailable || !patched(OUTLAST_DATABASE_OUTAGES))
+          throw err;
+        log.warn('database unavailable while submitting; submitting the same attempt again', {
+          payoutId,
+          error: failureMessage(err),
+        });
+        await sleep(waitMs);
+        waitMs = Math.min(waitMs * 2, MAX_DATABASE_WAIT_MS);
+      }
     }
   }
 

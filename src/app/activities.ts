@@ -1,15 +1,16 @@
 // Every activity the Disburse worker registers, built from the services. Add an area's activities here.
 import { createBulkActivities } from '../../activities/bulk.ts';
+import { classifyDatabaseOutages } from '../../activities/database-outage.ts';
 import { createPayoutActivities } from '../../activities/payout.ts';
 import { createPeriodActivities } from '../../activities/periods.ts';
 import { createSpendbackActivities } from '../../activities/spendback.ts';
 import type { Services } from './services.ts';
 
 export function createActivities(services: Services) {
-  return {
+  return classifyDatabaseOutages({
     ...createPayoutActivities(services.payouts),
     ...createBulkActivities(services.bulks),
     ...createPeriodActivities(services.periods),
     ...createSpendbackActivities(services.spendback),
-  };
+  });
 }
