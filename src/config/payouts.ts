@@ -133,13 +133,14 @@ export const payoutsSection = defineConfigSection(
         .default('sandbox')
         .transform(refined(parseProviderSettings))
         .describe(
-          'comma list of provider names whose kind is their prefix (sandbox, sandbox_b, manual, stripe, paypal, wise), or a JSON array ' +
-            'of {name, kind: "sandbox"|"manual"|"stripe"|"paypal"|"wise", scenario?, capabilities?, webhookUrl?, webhookSecret?, pollMs?, batchIntervalMs?, ' +
+          'comma list of provider names whose kind is their prefix (sandbox, sandbox_b, manual, stripe, paypal, wise, circle), or a JSON array ' +
+            'of {name, kind: "sandbox"|"manual"|"stripe"|"paypal"|"wise"|"circle", scenario?, capabilities?, webhookUrl?, webhookSecret?, pollMs?, batchIntervalMs?, ' +
             'exportDestinations?, apiBase?, secretKeyEnv?, webhookSecretEnv?, webhookToleranceSeconds?, timeoutMs?} (see ' +
             'src/providers/settings.ts; stripe reads <NAME>_SECRET_KEY and <NAME>_WEBHOOK_SECRET or their _FILE; paypal reads ' +
             '<NAME>_CLIENT_ID, <NAME>_CLIENT_SECRET and <NAME>_WEBHOOK_ID, takes clientIdEnv?, clientSecretEnv?, webhookIdEnv?, ' +
             'emailSubject?, note?; wise reads <NAME>_PROFILE_ID (or profileId), <NAME>_API_TOKEN and ' +
-            '<NAME>_WEBHOOK_PUBLIC_KEY (PEM), takes apiTokenEnv?, webhookPublicKeyEnv?; default ' +
+            '<NAME>_WEBHOOK_PUBLIC_KEY (PEM), takes apiTokenEnv?, webhookPublicKeyEnv?; circle reads <NAME>_API_KEY and ' +
+            '<NAME>_WALLET_ID (or walletId), takes apiKeyEnv?, webhookPublicKeys?, fetchWebhookKeys?; default ' +
             'sandbox: batch rail every 5 s, and under npm start its webhooks go to the local API)',
         ),
       PAYOUT_INSTANT_LIMITS: amountMap(

@@ -3,6 +3,7 @@
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Database } from '../db/open.ts';
 import { generateWebhookSecret } from '../webhooks/signing.ts';
+import { CircleProvider } from './circle/provider.ts';
 import { ManualProvider } from './manual/provider.ts';
 import { PaypalProvider } from './paypal/provider.ts';
 import { SandboxProvider } from './sandbox/provider.ts';
@@ -167,6 +168,20 @@ export function createProviderRegistry(
         webhookPublicKeys: s.webhookPublicKeys,
         apiBase: s.apiBase,
         capabilities: s.capabilities,
+        timeoutMs: s.timeoutMs,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      });
+    }
+    if (s.kind === 'circle') {
+      return new CircleProvider({
+        name: s.name,
+        db: deps.db,
+        apiKey: s.apiKey,
+        walletId: s.walletId,
+        apiBase: s.apiBase,
+        capabilities: s.capabilities,
+        webhookPublicKeys: s.webhookPublicKeys,
+        fetchWebhookKeys: s.fetchWebhookKeys,
         timeoutMs: s.timeoutMs,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });

@@ -1,5 +1,6 @@
 // Provider configuration (DISBURSE_PROVIDERS) and the registry built from it.
 import { z } from 'zod';
+import { type CircleProviderSettings, circleSchema, resolveCircle } from './circle/settings.ts';
 import type { SandboxScenario } from './sandbox/scenario.ts';
 import { type Env, envPrefix, readSecret, Secret } from './shared/secrets.ts';
 import { PAYOUT_METHODS, PAYOUT_RAILS, type ProviderCapabilities } from './types.ts';
@@ -84,7 +85,10 @@ export type PayoutProviderSettings =
   | ManualProviderSettings
   | StripeProviderSettings
   | WiseProviderSettings
-  | PaypalProviderSettings;
+  | PaypalProviderSettings
+  | CircleProviderSettings;
+
+export type { CircleProviderSettings };
 
 /** The sandbox's batch rail runs this often in a process with its background on (worker, npm start). */
 export const DEFAULT_BATCH_INTERVAL_MS = 5000;
@@ -200,6 +204,7 @@ const providerSchema = z.discriminatedUnion('kind', [
       note: z.string().min(1).max(1000).optional(),
     })
     .strict(),
+  circleSchema(name, capabilities),
 ]);
 
 type ParsedProvider = z.output<typeof providerSchema>;
@@ -307,12 +312,12 @@ export function parseProviderSettings(text: string, env: Env = process.env): Pay
       .map((s) => s.trim())
       .filter(Boolean)
       .map((n) => {
-        const kind = (['sandbox', 'manual', 'stripe', 'wise', 'paypal'] as const).find((k) =>
+        const kind = (['sandbox', 'manual', 'stripe', 'wise', 'paypal', 'circle'] as const).find((k) =>
           n.startsWith(k),
         );
         if (!kind)
           throw new Error(
-            `provider "${n}": name must start with sandbox, manual, stripe, wise or paypal, or use the JSON form`,
+            `provider "${n}": name must start with sandbox, manual, stripe, wise, paypal or circle, or use the JSON form`,
           );
         return { name: n, kind };
       });
@@ -335,6 +340,8 @@ export function parseProviderSettings(text: string, env: Env = process.env): Pay
         ? resolveWise(p, env)
         : p.kind === 'paypal'
           ? resolvePaypal(p, env)
-          : p,
+          : p.kind === 'circle'
+            ? resolveCircle(p, env)
+            : p,
   ) as PayoutProviderSettings[];
 }

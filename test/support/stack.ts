@@ -44,7 +44,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 export interface ProviderSpec {
   name: string;
-  kind?: 'sandbox' | 'manual' | 'stripe' | 'wise' | 'paypal';
+  kind?: 'sandbox' | 'manual' | 'stripe' | 'wise' | 'paypal' | 'circle';
   scenario?: Record<string, unknown>;
   capabilities?: Record<string, unknown>;
   /** Further settings of a stripe, wise or paypal entry (apiBase of a fake, secretKeyEnv, timeoutMs …). */
@@ -80,7 +80,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
           webhookUrl: `${base}/v1/providers/${p.name}/webhooks`,
           webhookSecret: WEBHOOK_SECRET,
         }
-      : p.kind === 'stripe' || p.kind === 'wise' || p.kind === 'paypal'
+      : p.kind === 'stripe' || p.kind === 'wise' || p.kind === 'paypal' || p.kind === 'circle'
         ? { kind: p.kind, name: p.name, capabilities: p.capabilities ?? {}, ...p.settings }
         : { kind: 'manual', name: p.name, capabilities: p.capabilities ?? {} },
   );

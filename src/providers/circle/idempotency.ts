@@ -1,0 +1,27 @@
+// Circle's idempotencyKey must be a UUID; ours are `<payoutId>:<attempt>`. A name-based UUID (RFC 9562
+// version 5: SHA-1 of a namespace and the name) maps each attempt key to one UUID, the same on every retry
+// and in every process, and different per provider instance (two Circle accounts never share keys).
+import { createHash } from 'node:crypto';
+
+/** Namespace of Disburse's Circle keys (a fixed random UUID). */
+export const DISBURSE_CIRCLE_NAMESPACE = '5f1e0c1a-3c7b-4d55-9b0e-8a4f6d2c7e91';
+
+function bytesOf(uuid: string): Buffer {
+  const hex = uuid.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/i.test(hex)) throw new Error(`not a UUID: ${uuid}`);
+  return Buffer.from(hex, 'hex');
+}
+
+/** RFC 9562 UUIDv5 of `name` in `namespace`. */
+export function uuidV5(namespace: string, name: string): string {
+  const h = createHash('sha1').update(bytesOf(namespace)).update(name, 'utf8').digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** The idempotencyKey Circle sees for an attempt of this provider instance. */
+export function circleIdempotencyKey(provider: string, attemptKey: string): string {
+  return uuidV5(uuidV5(DISBURSE_CIRCLE_NAMESPACE, provider), attemptKey);
+}

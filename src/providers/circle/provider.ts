@@ -1,0 +1,363 @@
+// USDC payouts through Circle (Circle Mint / Core API, official @circle-fin/circle-sdk): one blockchain
+// transfer from the platform's Circle wallet to the payee's address on the chosen chain. The attempt is
+// journalled before anything is sent (../shared/attempts.ts); Circle's idempotencyKey is a UUIDv5 of the
+// attempt key; confirmation by signed notifications or GET /v1/transfers/{id}. See README.md beside this file.
+import { Circle } from '@circle-fin/circle-sdk';
+import type { Database } from '../../db/open.ts';
+import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
+import { ProviderError, WebhookVerificationError } from '../errors.ts';
+import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
+import type { Secret } from '../shared/secrets.ts';
+import type {
+  CancelResult,
+  PayoutProvider,
+  ProviderCapabilities,
+  ProviderEvent,
+  ProviderHealth,
+  ProviderStatus,
+  SubmitRequest,
+  SubmitResult,
+  WebhookHeaders,
+} from '../types.ts';
+import { CIRCLE_CURRENCIES, circleMoney } from './amount.ts';
+import { parseCircleDestination } from './destination.ts';
+import { fromCircleError } from './errors.ts';
+import { circleIdempotencyKey } from './idempotency.ts';
+import { AttemptLookup, matchHash } from './lookup.ts';
+import {
+  CircleKeyStore,
+  type CircleTransferObject,
+  parseCircleNotification,
+  verifyCircleSignature,
+} from './webhook.ts';
+
+export interface CircleProviderOptions {
+  name: string;
+  db: Database;
+  apiKey: Secret;
+  /** The Circle wallet that pays (the merchant wallet id of the Circle account). */
+  walletId: string;
+  /** https://api.circle.com by default (sandbox: https://api-sandbox.circle.com); the local fake in tests. */
+  apiBase?: string;
+  capabilities?: Partial<ProviderCapabilities>;
+  /** Notification public keys by key id (base64 DER); others are fetched from Circle when allowed. */
+  webhookPublicKeys?: Readonly<Record<string, string>>;
+  fetchWebhookKeys?: boolean;
+  /** Origins whose SubscribeURL may be confirmed (default: Amazon SNS and the API base). */
+  subscriptionOrigins?: readonly string[];
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** Circle's defaults: crypto payouts of USD (as USDC) or USDC itself, any country, instant (on-chain). */
+export function circleDefaultCapabilities(o: Partial<ProviderCapabilities> = {}): ProviderCapabilities {
+  return defaultCapabilities({
+    methods: ['crypto'],
+    currencies: ['USD', 'USDC'],
+    rails: ['instant', 'batch'],
+    cost: { fixedMinor: 0n, bps: 0 },
+    priority: 5,
+    ...o,
+  });
+}
+
+type State = 'pending' | 'paid' | 'failed' | 'returned';
+
+export class CircleProvider implements PayoutProvider {
+  readonly name: string;
+  readonly #circle: Circle;
+  readonly #journal: AttemptJournal;
+  readonly #lookup: AttemptLookup;
+  readonly #capabilities: ProviderCapabilities;
+  readonly #walletId: string;
+  readonly #timeoutMs: number;
+  readonly #keys: CircleKeyStore;
+  readonly #apiBase: string;
+  readonly #apiKey: Secret;
+  readonly #fetch: typeof fetch;
+  readonly #subscriptionOrigins: readonly string[];
+
+  constructor(o: CircleProviderOptions) {
+    this.name = o.name;
+    this.#apiBase = (o.apiBase ?? 'https://api.circle.com').replace(/\/$/, '');
+    this.#apiKey = o.apiKey;
+    this.#circle = new Circle(o.apiKey.reveal(), this.#apiBase);
+    this.#journal = new AttemptJournal(o.db, o.name);
+    this.#lookup = new AttemptLookup(o.db, o.name);
+    this.#capabilities = circleDefaultCapabilities(o.capabilities);
+    for (const c of this.#capabilities.currencies) {
+      if (!CIRCLE_CURRENCIES.includes(c)) throw new Error(`provider "${o.name}" (circle): cannot pay ${c}`);
+    }
+    this.#walletId = o.walletId;
+    this.#timeoutMs = o.timeoutMs ?? 30_000;
+    this.#fetch = o.fetch ?? fetch;
+    this.#subscriptionOrigins = o.subscriptionOrigins ?? [new URL(this.#apiBase).origin];
+    this.#keys = new CircleKeyStore(
+      o.webhookPublicKeys ?? {},
+      o.fetchWebhookKeys === false ? undefined : (id) => this.#fetchKey(id),
+    );
+  }
+
+  capabilities(): ProviderCapabilities {
+    return this.#capabilities;
+  }
+
+  /** Per-request axios options: our timeout (no answer in time = unknown outcome), no redirects. */
+  #opts() {
+    return { timeout: this.#timeoutMs, maxRedirects: 0 };
+  }
+
+  async #call<T>(fn: () => Promise<{ data: { data?: T } }>): Promise<T> {
+    let res: { data: { data?: T } };
+    try {
+      res = await fn();
+    } catch (err) {
+      throw fromCircleError(this.name, err);
+    }
+    const data = res.data?.data;
+    if (!data || typeof data !== 'object') {
+      throw new ProviderError(
+        this.name,
+        'timeout',
+        'unreadable_answer',
+        'Circle answered without a data object',
+      );
+    }
+    return data;
+  }
+
+  #decline(code: string, message: string): ProviderError {
+    return new ProviderError(this.name, 'hard_decline', code, message);
+  }
+
+  async submit(req: SubmitRequest): Promise<SubmitResult> {
+    assertSubmittable(this.name, this.#capabilities, req);
+    const dest = parseCircleDestination(this.name, req.destination);
+    const amount = circleMoney(this.name, req.amount);
+    if (BigInt(req.amount.amount) < 1n)
+      throw this.#decline('invalid_amount', 'amount must be at least 1 minor unit');
+    const key = req.idempotencyKey;
+    const rec = await this.#journal.begin(
+      key,
+      req.payoutId,
+      requestHash([req.payoutId, amount.amount, amount.currency, dest.chain, dest.address]),
+    );
+    if (rec.state === 'failed' || rec.state === 'voided') {
+      throw this.#decline('already_failed', `attempt ${key} already ended at Circle (${rec.state})`);
+    }
+    const match = matchHash(amount.amount, amount.currency, dest.chain, dest.address);
+    if (rec.refs.match !== match) await this.#journal.note(key, { refs: { match } });
+    const transfer = rec.refs.transfer
+      ? await this.#get(rec.refs.transfer)
+      : await this.#call(() =>
+          this.#circle.transfers.createTransfer(
+            {
+              idempotencyKey: circleIdempotencyKey(this.name, key),
+              source: { type: 'wallet', id: this.#walletId },
+              destination: { type: 'blockchain', address: dest.address, chain: dest.chain as 'ETH' },
+              amount,
+            },
+            this.#opts(),
+          ),
+        );
+    const state = await this.#record(key, transfer, rec);
+    if (state === 'failed') {
+      throw this.#decline(transfer.errorCode ?? 'transfer_failed', `Circle transfer ${transfer.id} failed`);
+    }
+    return { state: state === 'pending' ? 'pending' : 'paid', providerRef: transfer.id };
+  }
+
+  async #get(id: string): Promise<CircleTransferObject> {
+    return this.#call(() => this.#circle.transfers.getTransfer(id, undefined, this.#opts()));
+  }
+
+  /** Journals the transfer id, its transaction hash and the state seen; returns that state. */
+  async #record(key: string, t: CircleTransferObject, rec: AttemptRecord | undefined): Promise<State> {
+    const state = stateOf(t, rec);
+    await this.#journal.note(key, {
+      refs: { transfer: t.id, ...(t.transactionHash ? { transactionHash: t.transactionHash } : {}) },
+      state,
+    });
+    return state;
+  }
+
+  /** The transfer of an attempt: by id, or among the wallet's transfers since the attempt by what was sent. */
+  async #remote(rec: AttemptRecord): Promise<CircleTransferObject | undefined> {
+    if (rec.refs.transfer) return this.#get(rec.refs.transfer);
+    if (!rec.refs.match) return undefined; // journalled, never sent
+    const from = new Date(rec.createdAt.getTime() - 60_000).toISOString();
+    const candidates: CircleTransferObject[] = [];
+    let pageAfter: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const list = await this.#call<CircleTransferObject[]>(() =>
+        this.#circle.transfers.listTransfers(
+          undefined,
+          this.#walletId,
+          undefined,
+          undefined,
+          from,
+          undefined,
+          undefined,
+          pageAfter,
+          50,
+          this.#opts(),
+        ),
+      );
+      for (const t of list) {
+        const d = t.destination;
+        if (d?.type !== 'blockchain' || !t.amount || !d.address || !d.chain) continue;
+        if (matchHash(t.amount.amount, t.amount.currency, d.chain, d.address) === rec.refs.match)
+          candidates.push(t);
+      }
+      if (list.length < 50) break;
+      pageAfter = list[list.length - 1]!.id;
+    }
+    const claimed = await this.#lookup.claimed(candidates.map((t) => t.id));
+    const free = candidates.filter((t) => !claimed.has(t.id));
+    // Oldest unclaimed first: two attempts of the same amount to the same address bind in order.
+    free.sort((a, b) => (a.createDate ?? '').localeCompare(b.createDate ?? ''));
+    return free[0];
+  }
+
+  #mayBeInFlight(rec: AttemptRecord): boolean {
+    return rec.state === 'submitting' && Date.now() - rec.createdAt.getTime() < 2 * this.#timeoutMs;
+  }
+
+  async status(idempotencyKey: string): Promise<ProviderStatus> {
+    const rec = await this.#journal.get(idempotencyKey);
+    if (!rec) return { state: 'not_found' };
+    if (rec.state === 'voided') return { state: 'not_found', reason: 'voided' };
+    const t = await this.#remote(rec);
+    if (!t) return this.#mayBeInFlight(rec) ? { state: 'pending' } : { state: 'not_found' };
+    const state = await this.#record(idempotencyKey, t, rec);
+    return {
+      state,
+      providerRef: t.id,
+      ...(state === 'failed' || state === 'returned' ? { reason: t.errorCode ?? 'transfer_failed' } : {}),
+    };
+  }
+
+  async cancel(idempotencyKey: string): Promise<CancelResult> {
+    if (await this.#journal.voidIfUnseen(idempotencyKey)) {
+      return { cancelled: true, state: 'not_found', reason: 'voided: never submitted' };
+    }
+    const rec = (await this.#journal.get(idempotencyKey))!;
+    if (rec.state === 'voided') return { cancelled: true, state: 'not_found', reason: 'voided' };
+    const t = await this.#remote(rec);
+    if (!t) {
+      if (this.#mayBeInFlight(rec)) {
+        return {
+          cancelled: false,
+          state: 'pending',
+          reason: 'a request to Circle may still be in flight; ask again',
+        };
+      }
+      await this.#journal.note(idempotencyKey, { state: 'voided' });
+      return { cancelled: true, state: 'not_found', reason: 'voided: nothing reached Circle' };
+    }
+    const state = await this.#record(idempotencyKey, t, rec);
+    if (state === 'failed') return { cancelled: true, state, reason: t.errorCode ?? 'transfer_failed' };
+    return {
+      cancelled: false,
+      state,
+      reason:
+        state === 'pending'
+          ? 'a blockchain transfer cannot be cancelled once submitted to Circle'
+          : `already ${state} on chain`,
+    };
+  }
+
+  async parseWebhook(rawBody: Buffer, headers: WebhookHeaders): Promise<ProviderEvent[]> {
+    const n = parseCircleNotification(rawBody);
+    if (n.kind === 'subscription') {
+      await this.#confirmSubscription(n.subscribeUrl);
+      return [];
+    }
+    await verifyCircleSignature(rawBody, headers, this.#keys);
+    if (n.kind !== 'transfer' || (n.transfer.status !== 'complete' && n.transfer.status !== 'failed'))
+      return [];
+    const key = await this.#attemptOf(n.transfer);
+    if (!key) return []; // not a transfer of this instance
+    const rec = await this.#journal.get(key);
+    if (!rec) return [];
+    const state = await this.#record(key, n.transfer, rec);
+    if (state === 'pending') return [];
+    return [
+      {
+        // Per transfer and status: the same transition notified twice (or redelivered) is one event.
+        eventId: `circle:${n.transfer.id}:${state}`,
+        idempotencyKey: key,
+        payoutId: rec.payoutId,
+        type: state,
+        ...(state !== 'paid' ? { reason: n.transfer.errorCode ?? 'transfer_failed' } : {}),
+        occurredAt: new Date(Date.parse(n.timestamp) || Date.now()).toISOString(),
+      },
+    ];
+  }
+
+  /** The attempt of a notified transfer; a transfer whose create answer we have not recorded yet by match. */
+  async #attemptOf(t: CircleTransferObject): Promise<string | undefined> {
+    const known = await this.#lookup.byTransfer(t.id);
+    if (known) return known;
+    const d = t.destination;
+    if (t.source?.id !== this.#walletId || !t.amount || !d?.address || !d.chain) return undefined;
+    const keys = await this.#lookup.unboundByMatch(
+      matchHash(t.amount.amount, t.amount.currency, d.chain, d.address),
+    );
+    return keys[0];
+  }
+
+  /** GETs the SubscribeURL of a subscription confirmation, only at an allowed origin (never an arbitrary URL). */
+  async #confirmSubscription(url: string): Promise<void> {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new WebhookVerificationError('malformed', 'SubscribeURL is not a URL');
+    }
+    const sns = u.protocol === 'https:' && /^sns\.[a-z0-9-]+\.amazonaws\.com$/.test(u.hostname);
+    if (!sns && !this.#subscriptionOrigins.includes(u.origin)) {
+      throw new WebhookVerificationError(
+        'untrusted_subscription',
+        `SubscribeURL at ${u.origin} is not allowed`,
+      );
+    }
+    const res = await this.#fetch(u, { redirect: 'error', signal: AbortSignal.timeout(this.#timeoutMs) });
+    await res.body?.cancel().catch(() => undefined);
+    if (!res.ok) throw new Error(`subscription confirmation answered HTTP ${res.status}`);
+  }
+
+  async #fetchKey(keyId: string): Promise<{ algorithm: string; publicKey: string } | undefined> {
+    const res = await this.#fetch(
+      `${this.#apiBase}/v2/notifications/publicKey/${encodeURIComponent(keyId)}`,
+      {
+        headers: { authorization: `Bearer ${this.#apiKey.reveal()}`, accept: 'application/json' },
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      },
+    );
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`Circle public key ${keyId}: HTTP ${res.status}`);
+    const body = (await res.json()) as { data?: { algorithm?: string; publicKey?: string } };
+    if (!body.data?.publicKey) return undefined;
+    return { algorithm: body.data.algorithm ?? '', publicKey: body.data.publicKey };
+  }
+
+  async health(): Promise<ProviderHealth> {
+    try {
+      await this.#call(() => this.#circle.balances.listBalances(this.#opts()));
+      return { status: 'up' };
+    } catch (err) {
+      const e = err as ProviderError;
+      return { status: e.kind === 'outage' ? 'down' : 'degraded', detail: `${e.code}` };
+    }
+  }
+}
+
+/** complete → paid; failed → failed, or returned when it was seen paid before (a reorg dropped it). */
+function stateOf(t: CircleTransferObject, rec: AttemptRecord | undefined): State {
+  if (t.status === 'complete') return 'paid';
+  if (t.status === 'failed')
+    return rec?.paidAt || rec?.state === 'paid' || rec?.state === 'returned' ? 'returned' : 'failed';
+  return 'pending';
+}
