@@ -1,9 +1,9 @@
-// `npm run bench:decisions [-- --samples N --database embedded|postgres|both]`
+// `npm run bench:decisions [-- --samples N --concurrency C --database embedded|postgres|both]`
 //
 // How long a human decision on a payout takes to answer, through the real HTTP API, as `npm start` runs it:
 // API and worker in one process, bin/temporal-dev in real time, and the database either embedded (PGlite
 // served over its wire endpoint, the default without DATABASE_URL) or PostgreSQL (DATABASE_URL, else
-// 127.0.0.1:5432). Per database and per decision, N samples one at a time:
+// 127.0.0.1:5432). Per database and per decision, N samples, one at a time (or C clients at once):
 //   - approve (TOTP) and reject (TOTP) of a payout waiting for one approval;
 //   - cancel of a payout waiting for approval;
 //   - resolve (operator verdict `paid`) of a payout in unknown_outcome (sandbox: timeout but paid);
@@ -57,6 +57,7 @@ const DECIDED_IN: Record<Decision, PayoutState> = {
 
 interface Options {
   samples: number;
+  concurrency: number;
   databases: DatabaseKind[];
   postgresUrl: string;
   baseline: number;
@@ -69,8 +70,10 @@ function usageError(message: string): Error {
 }
 
 const USAGE =
-  'usage: npm run bench:decisions -- [--samples N=30] [--baseline B=2] [--database embedded|postgres|both]\n' +
-  '  --samples N      decisions of each kind per database, one at a time\n' +
+  'usage: npm run bench:decisions -- [--samples N=30] [--concurrency C=1] [--baseline B=2]\n' +
+  '         [--database embedded|postgres|both]\n' +
+  '  --samples N      decisions of each kind per database\n' +
+  '  --concurrency C  clients deciding at the same time (default one at a time)\n' +
   '  --baseline B     bare workflow update round trips after each decision (the same-run baseline)\n' +
   '  --database D     embedded: PGlite as `npm start` runs it without DATABASE_URL; postgres: DATABASE_URL\n' +
   '                   (default postgres://postgres@127.0.0.1:5432/postgres); both (default)\n' +
@@ -78,12 +81,13 @@ const USAGE =
   'with its database pool (DATABASE_POOL_MAX, default 10).';
 
 function parseOptions(argv: string[]): Options {
-  let values: { samples: string; baseline: string; database: string; help: boolean };
+  let values: { samples: string; concurrency: string; baseline: string; database: string; help: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         samples: { type: 'string', default: '30' },
+        concurrency: { type: 'string', default: '1' },
         baseline: { type: 'string', default: '2' },
         database: { type: 'string', default: 'both' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -111,6 +115,7 @@ function parseOptions(argv: string[]): Options {
   if (!databases) throw usageError(`--database must be embedded, postgres or both, got "${values.database}"`);
   return {
     samples: int('samples', values.samples, 1),
+    concurrency: int('concurrency', values.concurrency, 1),
     baseline: int('baseline', values.baseline, 1),
     databases,
     postgresUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -256,8 +261,16 @@ async function runPhase(database: DatabaseKind, o: Options, temporalAddress: str
     };
     const echo = await echoWorkflow(client, `${taskQueue}-baseline`);
     let seq = 0;
-    for (let i = 0; i < o.samples; i++) {
-      // Interleaved, so every decision sees the same machine over the run.
+    let rounds = 0;
+    // C clients, each taking the next round: every decision of a round in turn, so all see the same machine.
+    const decider = async () => {
+      while (rounds < o.samples) {
+        rounds++;
+        await oneRound();
+        if (rounds % 10 === 0) log(`${database}: ${rounds}/${o.samples} rounds`);
+      }
+    };
+    const oneRound = async () => {
       for (const decision of DECISIONS) {
         const { ms, status, body, payoutId } = await oneDecision(phase, decision, `${database}-${seq++}`);
         const t0 = performance.now();
@@ -271,8 +284,8 @@ async function runPhase(database: DatabaseKind, o: Options, temporalAddress: str
           result.wrong[decision].push(`${status} ${state}`);
         result.after[decision].set(state, (result.after[decision].get(state) ?? 0) + 1);
       }
-      if ((i + 1) % 10 === 0) log(`${database}: ${i + 1}/${o.samples} rounds`);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, o.samples) }, decider));
     await echo.stop();
     return result;
   } finally {
@@ -480,7 +493,7 @@ async function main(): Promise<void> {
     await connection.close();
     const results: PhaseResult[] = [];
     for (const database of o.databases) {
-      log(`${database}: ${o.samples} decisions of each kind`);
+      log(`${database}: ${o.samples} decisions of each kind, ${o.concurrency} at a time`);
       results.push(await runPhase(database, o, temporal.address));
     }
     ok = report(results);
