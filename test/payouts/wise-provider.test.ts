@@ -1,0 +1,228 @@
+// The payout workflow paying through the Wise adapter, against the fake Wise, end to end: the real API, worker,
+// Temporal test server and PostgreSQL; Wise's signed transfers#state-change webhooks POSTed to the API's
+// provider route. Wise is a batch rail: payouts go out in the payout window. Scheduled paid (same currency and
+// with FX), a refused recipient failing over to the sandbox, a funding answer lost after Wise paid resolved
+// without paying twice, a bounce after paid, duplicate and out-of-order webhooks. After each: the ledger
+// verifies, no payout is disbursed twice across Wise and the sandbox, and what left the Wise balance for good
+// plus the sandbox's paid total equals the ledger's provider clearing.
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from '../../src/db/sql.ts';
+import { verifyLedger } from '../../src/ledger/verify.ts';
+import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
+import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { FakeWise } from '../fakes/wise/server.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+const TOKEN = `wise-${randomBytes(16).toString('hex')}`;
+const PROFILE = 31337;
+
+describe('payouts through Wise (fake Wise)', () => {
+  let stack: Stack;
+  let fake: FakeWise;
+  beforeAll(async () => {
+    fake = new FakeWise({ token: TOKEN, profileId: PROFILE });
+    await fake.start();
+    process.env.E2E_WISE_TOKEN = TOKEN;
+    process.env.E2E_WISE_KEY = fake.publicKey;
+    stack = await startStack('wise_e2e', {
+      providers: [
+        {
+          name: 'wise',
+          kind: 'wise',
+          capabilities: { priority: 1 },
+          settings: {
+            apiBase: fake.url,
+            profileId: PROFILE,
+            apiTokenEnv: 'E2E_WISE_TOKEN',
+            webhookPublicKeyEnv: 'E2E_WISE_KEY',
+            timeoutMs: 1_000,
+          },
+        },
+        { name: 'sandbox', capabilities: { priority: 2 } },
+      ],
+    });
+    fake.webhookUrl = `${stack.url}/v1/providers/wise/webhooks`;
+    fake.autoSend = false;
+  });
+  afterEach(async () => {
+    fake.faults = [];
+    fake.autoSend = false;
+    fake.duplicateWebhooks = false;
+    fake.holdWebhooks = false;
+    fake.outOfOrder = false;
+    fake.refuseHolder = undefined;
+    await fake.webhooksSent();
+    await assertInvariants();
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await fake?.stop();
+  });
+
+  async function assertInvariants(): Promise<void> {
+    const report = await verifyLedger(stack.db.em(), stack.db.schema);
+    expect(report.violations).toEqual([]);
+    expect(fake.paidMoreThanOnce()).toEqual([]);
+    const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
+    const wiseSent = new Set(
+      [...fake.transfers.values()]
+        .filter((t) => t.funded && t.status !== 'cancelled')
+        .map((t) => t.reference),
+    );
+    expect(sandboxPaid.filter((d) => wiseSent.has(d.payoutId.slice(0, 18)))).toEqual([]); // never both
+    const sandboxTotal = (await sandboxTotals(stack.db)).reduce((s, t) => s + t.paidMinor, 0n);
+    const [clearing] = await sql<{ total: string }>(
+      stack.db.em(),
+      `SELECT coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts WHERE kind = 'provider_clearing'`,
+    );
+    expect(BigInt(clearing!.total)).toBe(fake.disbursedTotal() + sandboxTotal);
+  }
+
+  const steps = async (payoutId: string) =>
+    (await stack.call('GET', `/v1/payouts/${payoutId}`)).body.ledger.map((l: { step: string }) => l.step);
+
+  const attempts = (s: PayoutStatus) => s.attempts.map((a) => [a.provider, a.outcome]);
+
+  /** A scheduled payout: waits for the payout window (virtual time), then for Wise to hold it. */
+  async function scheduled(
+    payeeId: string,
+    amount: string,
+    state = 'awaiting_confirmation',
+  ): Promise<string> {
+    const payoutId = await stack.requestPayout(payeeId, amount, { instant: false });
+    const s = await stack.waitForState(payoutId, ['scheduled']);
+    const wait = Date.parse(s.nextTimer!.at) - (await stack.temporal.currentTimeMs());
+    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
+    if (state) await stack.waitForState(payoutId, [state]);
+    return payoutId;
+  }
+
+  const transferOf = (payoutId: string) => {
+    const list = fake.transfersFor(payoutId).filter((t) => t.funded);
+    expect(list).toHaveLength(1);
+    return list[0]!;
+  };
+
+  it('scheduled USD to a US account: funded in the payout window, paid by outgoing_payment_sent', async () => {
+    const payeeId = await stack.createPayee({ credit: '100000' });
+    const payoutId = await scheduled(payeeId, '7000');
+    const t = transferOf(payoutId);
+    expect([t.status, t.quote.source, t.quote.target, t.quote.sourceMinor]).toEqual([
+      'funds_converted',
+      'USD',
+      'USD',
+      7000n,
+    ]);
+    fake.send(t.id);
+    await fake.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect([final.state, final.rail]).toEqual(['paid', 'scheduled']);
+    expect(attempts(final)).toEqual([['wise', 'paid']]);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+    expect(
+      fake.deliveries.filter((d) => d.transferId === t.id).map((d) => [d.state, d.status]),
+    ).toContainEqual(['outgoing_payment_sent', 200]);
+  });
+
+  it('a USD wallet paid to a EUR IBAN: Wise converts; the ledger clears exactly the USD that left', async () => {
+    const payeeId = await stack.createPayee({
+      payee: { country: 'DE' },
+      bankAccount: {
+        iban: 'DE62370400440532013001',
+        accountNumber: undefined,
+        routingNumber: undefined,
+        country: 'DE',
+        currency: 'EUR',
+      },
+      credit: '100000',
+    });
+    const payoutId = await scheduled(payeeId, '50000');
+    const t = transferOf(payoutId);
+    // fee 0.50 + 0.40% of 500.00 = 2.50; (500.00 − 2.50) × 0.9250 = 460.18 EUR
+    expect([
+      t.quote.source,
+      t.quote.sourceMinor,
+      t.quote.feeMinor,
+      t.quote.target,
+      t.quote.targetMinor,
+    ]).toEqual(['USD', 50000n, 250n, 'EUR', 46018n]);
+    fake.send(t.id);
+    await fake.webhooksSent();
+    expect((await stack.result(payoutId)).state).toBe('paid');
+  });
+
+  it('a recipient Wise refuses fails over to the sandbox; Wise moved nothing', async () => {
+    fake.refuseHolder = 'Refused';
+    const payeeId = await stack.createPayee({
+      payee: { name: 'Refused Holder' },
+      bankAccount: { holderName: 'Refused Holder' },
+      credit: '100000',
+    });
+    const payoutId = await scheduled(payeeId, '4000', '');
+    const final = await stack.resultWithBatches(payoutId);
+    expect(final.state).toBe('paid');
+    expect(attempts(final)).toEqual([
+      ['wise', 'declined'],
+      ['sandbox', 'paid'],
+    ]);
+    expect(fake.transfersFor(payoutId)).toEqual([]);
+    expect((await listSandboxDisbursements(stack.db, { payoutId })).map((d) => d.state)).toEqual(['paid']);
+  });
+
+  it('the funding answer lost after Wise paid: an unknown outcome resolved by status, paid once, no failover', async () => {
+    fake.autoSend = true;
+    fake.faults = [{ kind: 'timeout_after', ms: 3_000, method: 'POST', path: /\/payments$/ }];
+    const payeeId = await stack.createPayee({ credit: '100000' });
+    const payoutId = await scheduled(payeeId, '6000', '');
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => a.provider)).toEqual(['wise']);
+    expect(fake.transfersFor(payoutId)).toHaveLength(1);
+    expect(await listSandboxDisbursements(stack.db, { payoutId })).toEqual([]);
+  });
+
+  it('a bounce days after paid is reversed back to the wallet', async () => {
+    const payeeId = await stack.createPayee({ credit: '100000' });
+    const payoutId = await scheduled(payeeId, '8000');
+    const t = transferOf(payoutId);
+    fake.send(t.id);
+    await fake.webhooksSent();
+    await stack.waitForState(payoutId, ['paid']);
+    fake.bounce(t.id, { days: 4 });
+    await fake.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('returned');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('100000');
+  });
+
+  it('duplicate webhooks settle once', async () => {
+    fake.duplicateWebhooks = true;
+    const payeeId = await stack.createPayee({ credit: '100000' });
+    const payoutId = await scheduled(payeeId, '2000');
+    const t = transferOf(payoutId);
+    fake.send(t.id);
+    await fake.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    const sent = fake.deliveries.filter((d) => d.transferId === t.id && d.state === 'outgoing_payment_sent');
+    expect(sent.map((d) => d.status)).toEqual([200, 200]);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+  });
+
+  it('out-of-order webhooks (the bounce before the payment): the payout ends returned, settled once', async () => {
+    const payeeId = await stack.createPayee({ credit: '100000' });
+    const payoutId = await scheduled(payeeId, '9000');
+    const t = transferOf(payoutId);
+    fake.holdWebhooks = true;
+    fake.outOfOrder = true;
+    fake.send(t.id);
+    fake.bounce(t.id, { days: 2 });
+    await fake.flushWebhooks(); // funds_refunded, bounced_back, then outgoing_payment_sent
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('returned');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
+  });
+});
