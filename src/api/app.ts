@@ -1,15 +1,21 @@
 // The HTTP API: an Express 5 app built from the route registry. Every request goes through one pipeline:
-// request id → authenticate → rate limit → role → validate params → payee access → validate query/body →
-// (idempotency + transaction for writes) → handler → response validated against its schema → log line.
+// request id → rate limit (shared buckets, by what the credential says without a database lookup) →
+// authenticate → role → validate params → payee access → validate query/body → (idempotency + transaction
+// for writes) → handler → response validated against its schema → log line.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { recordAudit } from '../audit/audit.ts';
-import { apiKeyAuthenticator } from '../auth/api-keys.ts';
+import { apiKeyAuthenticator, parseApiKey } from '../auth/api-keys.ts';
 import { type TotpVerdict, verifyApproverTotp } from '../auth/approver-totp.ts';
-import { verifyPayeeToken } from '../auth/payee-tokens.ts';
+import {
+  type PayeeTokenClaims,
+  payeePrincipal,
+  payeeTokenChecker,
+  readPayeeToken,
+} from '../auth/payee-tokens.ts';
 import { canAccessPayee, type Principal } from '../auth/principal.ts';
 import { recordTotpFailure, type TotpLockPolicy } from '../auth/totp-lockout.ts';
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
@@ -29,7 +35,7 @@ import {
 import { createLogger, type Logger } from './log.ts';
 import { buildOpenApi } from './openapi.ts';
 import { mapError, mapRequestError, toProblem, zodFieldErrors } from './problem.ts';
-import { TokenBucketLimiter } from './rate-limit.ts';
+import { type RateDecision, type RateLimiter, rateLimitHeaders, SharedRateLimiter } from './rate-limit.ts';
 import { defineRoute, type Route, type RouteContext, type RouteResult } from './route.ts';
 import { healthRoutes } from './routes/health.ts';
 
@@ -62,8 +68,17 @@ export interface AppDeps {
   routes: readonly Route[];
   bodyLimitBytes?: number;
   rateLimit?: { ratePerSecond: number; burst: number };
-  /** How long a verified API key is trusted without a database lookup (default 0: every request looks). */
+  /** Buckets (default: SharedRateLimiter on `db` with `rateLimit`). */
+  rateLimiter?: RateLimiter;
+  /** Express `trust proxy` (API_TRUST_PROXY): which X-Forwarded-For hops give the client address. */
+  trustProxy?: TrustProxy;
+  /**
+   * How long a verified API key, and a payee token's revocation status, is trusted without a database
+   * lookup (default 0: every request looks).
+   */
   apiKeyCacheMs?: number;
+  /** The API key lookup (default authenticateApiKey; tests count lookups through it). */
+  apiKeyLookup?: Parameters<typeof apiKeyAuthenticator>[0]['lookup'];
   logger?: Logger;
   /** Extra readiness checks (e.g. Temporal); the database check is built in. */
   readinessChecks?: readonly ReadinessCheck[];
@@ -77,7 +92,18 @@ export interface DisburseApp {
   app: express.Express;
   routes: readonly Route[];
   openapi: ReturnType<typeof buildOpenApi>;
+  /** Middleware spending from this app's buckets under the key `bucketOf` gives (routes in front of it). */
+  limit(bucketOf: (req: Request) => string): express.RequestHandler;
 }
+
+/** false (the TCP peer is the client), true, a hop count, or addresses/subnets of trusted proxies. */
+export type TrustProxy = boolean | number | string;
+
+/** What the Authorization header claims, read without a database lookup. */
+type Presented =
+  | { kind: 'none' }
+  | { kind: 'payee'; claims: PayeeTokenClaims }
+  | { kind: 'key'; key: string; keyId: string | undefined };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 /** Request body limit when none is configured (API_BODY_LIMIT_BYTES sets it). */
@@ -91,9 +117,31 @@ export function databaseReadiness(db: Database): ReadinessCheck {
 export function createApp(deps: AppDeps): DisburseApp {
   const log = deps.logger ?? createLogger();
   const now = deps.now ?? (() => new Date());
-  const limiter = new TokenBucketLimiter(deps.rateLimit ?? { ratePerSecond: 200, burst: 400 });
+  const limiter =
+    deps.rateLimiter ??
+    new SharedRateLimiter({
+      ...(deps.rateLimit ?? { ratePerSecond: 200, burst: 400 }),
+      db: deps.db,
+      now: () => now().getTime(),
+      onStoreError: (error) =>
+        error
+          ? log.warn('rate_limit.store_unreachable', {
+              error: describeCause(error),
+              fallback: 'per-process buckets until the store answers',
+            })
+          : log.info('rate_limit.store_back', {}),
+    });
   const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const authenticateKey = apiKeyAuthenticator({ ttlMs: deps.apiKeyCacheMs ?? 0, now: () => now().getTime() });
+  const authenticateKey = apiKeyAuthenticator({
+    ttlMs: deps.apiKeyCacheMs ?? 0,
+    now: () => now().getTime(),
+    ...(deps.apiKeyLookup ? { lookup: deps.apiKeyLookup } : {}),
+  });
+  const payeeTokenLive = payeeTokenChecker({
+    schema: deps.db.schema,
+    ttlMs: deps.apiKeyCacheMs ?? 0,
+    now: () => now().getTime(),
+  });
   const readiness = [databaseReadiness(deps.db), ...(deps.readinessChecks ?? [])];
   const info = deps.info ?? {
     title: 'Disburse API',
@@ -128,6 +176,7 @@ export function createApp(deps: AppDeps): DisburseApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.trustProxy ?? false);
   // The raw bytes are kept for routes that verify a signature over them (provider webhooks).
   const keepRaw = (req: unknown, _res: unknown, buf: Buffer) => {
     (req as { rawBody?: Buffer }).rawBody = buf;
@@ -150,16 +199,87 @@ export function createApp(deps: AppDeps): DisburseApp {
       parserFor(limit)(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
     });
 
-  async function authenticate(req: Request): Promise<Principal | null> {
+  function presented(req: Request): Presented {
     const header = req.get('authorization');
-    if (!header) return null;
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) return null;
-    const token = m[1]!;
-    if (token.startsWith('dpt_')) return verifyPayeeToken(deps.security.tokenSigningKey, token, now());
-    if (token.startsWith('dsb_')) return authenticateKey(deps.db.em(), token);
-    return null;
+    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    const token = m?.[1];
+    if (token?.startsWith('dpt_')) {
+      const claims = readPayeeToken(deps.security.tokenSigningKey, token, now());
+      return claims ? { kind: 'payee', claims } : { kind: 'none' };
+    }
+    if (token?.startsWith('dsb_') && parseApiKey(token)) {
+      return { kind: 'key', key: token, keyId: authenticateKey.knownKeyId(token) };
+    }
+    return { kind: 'none' };
   }
+
+  /**
+   * The bucket a request spends from, known before any lookup: a signed payee token's payee, a key that
+   * verified on this process before; anything else (no credential, a key never seen, a guessed one) the
+   * client address — so a flood of invalid keys is refused before each is looked up.
+   */
+  function bucketOf(p: Presented, req: Request): string {
+    if (p.kind === 'payee') return `payee:${p.claims.payeeId}`;
+    if (p.kind === 'key' && p.keyId) return `key:${p.keyId}`;
+    return `ip:${req.ip}`;
+  }
+
+  function rateLimited(d: RateDecision): ApiError {
+    return new ApiError('rate_limited', `Rate limit exceeded; retry after ${d.retryAfterSeconds} s`, {
+      headers: rateLimitHeaders(d),
+    });
+  }
+
+  /** Spends one token; sets the RateLimit-* headers; throws rate_limited when the bucket is empty. */
+  async function spend(res: Response, bucket: string): Promise<void> {
+    const d = await limiter.take(bucket);
+    for (const [k, v] of Object.entries(rateLimitHeaders(d))) res.setHeader(k, v);
+    if (!d.allowed) throw rateLimited(d);
+  }
+
+  async function authenticate(req: Request, res: Response): Promise<Principal | null> {
+    const p = presentedOf(req);
+    if (p.kind === 'payee') {
+      return (await payeeTokenLive(deps.db.em(), p.claims)) ? payeePrincipal(p.claims) : null;
+    }
+    if (p.kind !== 'key') return null;
+    const principal = await authenticateKey(deps.db.em(), p.key);
+    // First request of this key on this process: spent from the address; its own bucket counts it too.
+    if (principal?.kind === 'api_key' && !p.keyId) await spend(res, `key:${principal.keyId}`);
+    return principal;
+  }
+
+  const presentedKey = Symbol('presented');
+  const presentedOf = (req: Request): Presented => {
+    const carrier = req as Request & { [presentedKey]?: Presented };
+    carrier[presentedKey] ??= presented(req);
+    return carrier[presentedKey];
+  };
+
+  /** Answers 429 problem+json itself (this runs in front of the route handlers and their error handling). */
+  function limit(bucket: (req: Request) => string): express.RequestHandler {
+    return async (req, res, next) => {
+      try {
+        await spend(res, bucket(req));
+        next();
+      } catch (caught) {
+        const mapped = mapRequestError(caught) ?? mapError(caught);
+        const errorId = randomUUID();
+        const problem = toProblem(mapped, req.originalUrl.split('?')[0]!, errorId);
+        for (const [k, v] of Object.entries(mapped.headers ?? {})) res.setHeader(k, v);
+        log.info('request', {
+          method: req.method,
+          path: req.path,
+          status: problem.status,
+          errorId,
+          errorKind: mapped.kind,
+        });
+        res.status(problem.status).type(PROBLEM_JSON).send(JSON.stringify(problem));
+      }
+    };
+  }
+  // Every request, public routes and unknown paths included, spends from a bucket first.
+  app.use(limit((req) => bucketOf(presentedOf(req), req)));
 
   function validate<S extends z.ZodType | undefined>(
     schema: S,
@@ -249,24 +369,9 @@ export function createApp(deps: AppDeps): DisburseApp {
       let errorFields: Record<string, unknown> = {};
       let status = 500;
       try {
-        // Authentication and rate limiting.
+        // Authentication (the request has spent from its bucket already: see limit()).
         if (route.roles.length > 0) {
-          principal = await authenticate(req);
-          const bucket = principal
-            ? principal.kind === 'api_key'
-              ? `key:${principal.keyId}`
-              : `payee:${principal.payeeId}`
-            : `ip:${req.ip}`;
-          const decision = limiter.take(bucket);
-          if (!decision.allowed) {
-            throw new ApiError(
-              'rate_limited',
-              `Rate limit exceeded; retry after ${decision.retryAfterSeconds} s`,
-              {
-                headers: { 'Retry-After': String(decision.retryAfterSeconds) },
-              },
-            );
-          }
+          principal = await authenticate(req, res);
           if (!principal) {
             throw new ApiError(
               'unauthenticated',
@@ -508,7 +613,7 @@ export function createApp(deps: AppDeps): DisburseApp {
       .send(JSON.stringify(toProblem(mapped, req.path, errorId)));
   });
 
-  return { app, routes, openapi: openapi! };
+  return { app, routes, openapi: openapi!, limit };
 }
 
 /**

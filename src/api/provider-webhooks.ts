@@ -10,7 +10,8 @@ import { ApiError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { mapError, mapRequestError, toProblem } from './problem.ts';
 
-const PATH = '/v1/providers/:name/webhooks';
+export const PROVIDER_WEBHOOK_PATH = '/v1/providers/:name/webhooks';
+const PATH = PROVIDER_WEBHOOK_PATH;
 const PROBLEM_JSON = 'application/problem+json';
 
 export function providerWebhookRouter(deps: {

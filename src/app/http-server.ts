@@ -35,6 +35,7 @@ export async function startHttp(
     logger: o.logger,
     bodyLimitBytes: config.api.bodyLimitBytes,
     rateLimit: config.api.rateLimit,
+    trustProxy: config.api.trustProxy,
     apiKeyCacheMs: config.api.apiKeyCacheMs,
     readinessChecks: [
       {

@@ -9,7 +9,11 @@ import {
   type SecurityContext,
 } from '../api/app.ts';
 import type { Logger } from '../api/log.ts';
-import { providerWebhookOpenApi, providerWebhookRouter } from '../api/provider-webhooks.ts';
+import {
+  PROVIDER_WEBHOOK_PATH,
+  providerWebhookOpenApi,
+  providerWebhookRouter,
+} from '../api/provider-webhooks.ts';
 import { earningsRoutes } from '../api/routes/earnings.ts';
 import { coreRoutes } from '../api/routes/index.ts';
 import { payoutHistoryRoutes } from '../api/routes/payout-history.ts';
@@ -37,6 +41,7 @@ export interface HttpOptions {
   logger: Logger;
   bodyLimitBytes?: number;
   rateLimit?: AppDeps['rateLimit'];
+  trustProxy?: AppDeps['trustProxy'];
   apiKeyCacheMs?: number;
   readinessChecks?: readonly ReadinessCheck[];
   now?: () => Date;
@@ -62,6 +67,7 @@ export function createHttpApp(o: HttpOptions) {
         payees: services.payees,
         ledger: services.ledger,
         security: o.security,
+        schema: services.db.schema,
         onEarningsCredited: (em, credit) => services.spendback.onEarningsCredited(em, credit, o.grantTimers),
       }),
       ...payoutRoutes({
@@ -86,12 +92,23 @@ export function createHttpApp(o: HttpOptions) {
     bodyLimitBytes,
     openApiPaths: providerWebhookOpenApi,
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(o.apiKeyCacheMs !== undefined ? { apiKeyCacheMs: o.apiKeyCacheMs } : {}),
     ...(o.readinessChecks ? { readinessChecks: o.readinessChecks } : {}),
     ...(o.now ? { now: o.now } : {}),
   });
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', o.trustProxy ?? false);
+  // Webhooks spend from the API's shared buckets, per provider and sender address (an unknown provider
+  // name spends from the address alone, so made-up names open no new buckets).
+  app.all(
+    PROVIDER_WEBHOOK_PATH,
+    api.limit((req) => {
+      const name = String(req.params.name);
+      return services.providers.get(name) ? `webhook:${name}:${req.ip}` : `ip:${req.ip}`;
+    }),
+  );
   app.use(providerWebhookRouter({ providers: services.providers, deliver, log: o.logger, bodyLimitBytes }));
   app.use(api.app);
   return { app, openapi: api.openapi, routes: api.routes };

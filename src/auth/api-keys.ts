@@ -112,25 +112,44 @@ export async function authenticateApiKey(em: EntityManager, key: string): Promis
  * database round trip (every request authenticates; most come from a few keys). Only successes are kept,
  * keyed by a hash of the key, at most `maxEntries`. The price: a revoked key keeps working on an API
  * process for up to `ttlMs`. `ttlMs` 0 turns the memory off.
+ *
+ * `knownKeyId(key)` answers, with no database access, the key id of a key that has verified on this
+ * process before (whatever `ttlMs`): the rate limiter charges such a key to its own bucket, and anything
+ * else (a key never verified here, a guessed one) to the client's address before it is looked up.
  */
-export function apiKeyAuthenticator(o: { ttlMs: number; maxEntries?: number; now?: () => number }) {
+export function apiKeyAuthenticator(o: {
+  ttlMs: number;
+  maxEntries?: number;
+  now?: () => number;
+  /** The database lookup (default authenticateApiKey). */
+  lookup?: (em: EntityManager, key: string) => Promise<Principal | null>;
+}) {
   const now = o.now ?? Date.now;
   const max = o.maxEntries ?? 10_000;
+  const lookup = o.lookup ?? authenticateApiKey;
   const verified = new Map<string, { principal: Principal; until: number }>();
-  return async (em: EntityManager, key: string): Promise<Principal | null> => {
-    if (o.ttlMs <= 0) return authenticateApiKey(em, key);
+  const known = new Map<string, string>();
+  const remember = <V>(map: Map<string, V>, id: string, value: V) => {
+    map.delete(id);
+    // Map keeps insertion order: the first entry is the oldest.
+    if (map.size >= max) map.delete(map.keys().next().value!);
+    map.set(id, value);
+  };
+  const authenticate = async (em: EntityManager, key: string): Promise<Principal | null> => {
     const id = hashSecret(key);
     const hit = verified.get(id);
-    if (hit && hit.until > now()) return hit.principal;
+    if (o.ttlMs > 0 && hit && hit.until > now()) return hit.principal;
     verified.delete(id);
-    const principal = await authenticateApiKey(em, key);
-    if (principal) {
-      // Map keeps insertion order: the first entry is the oldest.
-      if (verified.size >= max) verified.delete(verified.keys().next().value!);
-      verified.set(id, { principal, until: now() + o.ttlMs });
+    const principal = await lookup(em, key);
+    if (principal?.kind === 'api_key') {
+      remember(known, id, principal.keyId);
+      if (o.ttlMs > 0) remember(verified, id, { principal, until: now() + o.ttlMs });
     }
     return principal;
   };
+  return Object.assign(authenticate, {
+    knownKeyId: (key: string): string | undefined => known.get(hashSecret(key)),
+  });
 }
 
 /** `role:actor:key` entries, comma separated (DISBURSE_BOOTSTRAP_API_KEYS). */

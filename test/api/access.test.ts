@@ -92,6 +92,24 @@ const table: Record<string, RouteCase> = {
     allowed: ['platform'],
     otherPayee: 403,
   },
+  // No such token: an allowed caller reaches the route and gets 404 (revoking a live one would end the run's tokens).
+  'post /v1/payees/:id/tokens/:tokenId/revoke': {
+    method: 'POST',
+    path: ({ own }) => `/v1/payees/${own}/tokens/no-such-token/revoke`,
+    body: () => ({}),
+    ok: 404,
+    allowed: ['platform', 'operator'],
+    otherPayee: 403,
+  },
+  // A cutoff long before any token of the run: allowed, and revokes nothing.
+  'post /v1/payees/:id/tokens/revoke': {
+    method: 'POST',
+    path: ({ own }) => `/v1/payees/${own}/tokens/revoke`,
+    body: () => ({ issuedBefore: '2000-01-01T00:00:00Z' }),
+    ok: 200,
+    allowed: ['platform', 'operator'],
+    otherPayee: 403,
+  },
   // alice (the approver key's actor) has no TOTP enrolled here: the operator reaches the route and gets 404.
   'post /v1/approvers/:actor/totp/unlock': {
     method: 'POST',

@@ -61,7 +61,7 @@ export async function startTestApi(
   const { app, openapi, routes } = createApp({
     db,
     security,
-    routes: [...coreRoutes({ payees, ledger, security }), ...(opts.routes ?? [])],
+    routes: [...coreRoutes({ payees, ledger, security, schema: db.schema }), ...(opts.routes ?? [])],
     logger,
     rateLimit: opts.rateLimit ?? { ratePerSecond: 10_000, burst: 10_000 },
     ...(opts.bodyLimitBytes ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),

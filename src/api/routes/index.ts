@@ -12,6 +12,8 @@ export function coreRoutes(deps: {
   payees: PayeeService;
   ledger: Ledger;
   security: SecurityContext;
+  /** Schema of the database the routes write to (payee token records). */
+  schema: string;
   onEarningsCredited?: EarningsCreditedHook | undefined;
 }): Route[] {
   return [
@@ -20,6 +22,7 @@ export function coreRoutes(deps: {
     ...walletRoutes(deps),
     ...tokenRoutes({
       payees: deps.payees,
+      schema: deps.schema,
       tokenSigningKey: deps.security.tokenSigningKey,
       defaultTtlSeconds: deps.security.payeeTokenTtlSeconds,
       maxTtlSeconds: deps.security.payeeTokenMaxTtlSeconds ?? deps.security.payeeTokenTtlSeconds,
