@@ -15,6 +15,27 @@ const SSL_REQUEST = 80877103;
 const CANCEL_REQUEST = 80877102;
 const GSSENC_REQUEST = 80877104;
 
+/** What a stalled session looks like when it is reported (see PGliteServerOptions.onStall). */
+export interface SessionStall {
+  /** How long the transaction's client has sent nothing while others waited. */
+  idleMs: number;
+  /** Other clients with a query queued behind it. */
+  waitingClients: number;
+}
+
+export interface PGliteServerOptions {
+  /**
+   * Report a transaction whose client sends nothing while other clients wait, after this long (default
+   * 30 s). On one session that is usually a caller that opened a transaction and then waits for a query on
+   * another connection: it waits for ever, and so does everything behind it.
+   */
+  stallWarningMs?: number;
+  /** Default: a warning on stderr. */
+  onStall?: (stall: SessionStall) => void;
+}
+
+const DEFAULT_STALL_WARNING_MS = 30_000;
+
 interface Unit {
   readonly client: Client;
   readonly bytes: Uint8Array;
@@ -38,10 +59,24 @@ export class PGliteWireServer {
   readonly #clients = new Set<Client>();
   #owner: Client | null = null;
   #running = false;
+  readonly #stallMs: number;
+  readonly #onStall: (stall: SessionStall) => void;
+  #stallTimer: NodeJS.Timeout | null = null;
+  /** When the session last ran a unit: the start of the owner's idle time. */
+  #lastUnitAt = 0;
 
-  constructor(db: PGlite) {
+  constructor(db: PGlite, options: PGliteServerOptions = {}) {
     this.#db = db;
     this.#server = createServer((socket) => this.#accept(socket));
+    this.#stallMs = options.stallWarningMs ?? DEFAULT_STALL_WARNING_MS;
+    this.#onStall =
+      options.onStall ??
+      ((s) =>
+        console.warn(
+          `embedded database: a transaction has sent nothing for ${Math.round(s.idleMs / 1000)} s while ` +
+            `${s.waitingClients} other connection(s) wait. PGlite is one session, so a query sent on another ` +
+            'connection from inside a transaction waits for ever (src/db/embedded.ts).',
+        ));
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -55,6 +90,7 @@ export class PGliteWireServer {
   }
 
   async close(): Promise<void> {
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
     for (const c of this.#clients) c.socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -119,7 +155,11 @@ export class PGliteWireServer {
     try {
       for (;;) {
         const index = this.#owner ? this.#queue.findIndex((u) => u.client === this.#owner) : 0;
-        if (index < 0 || this.#queue.length === 0) return;
+        if (this.#queue.length === 0) return;
+        if (index < 0) {
+          this.#watchStall();
+          return;
+        }
         const [unit] = this.#queue.splice(index, 1);
         if (!unit || unit.client.closed) continue;
         const { socket } = unit.client;
@@ -134,12 +174,31 @@ export class PGliteWireServer {
         } catch {
           socket.destroy();
         }
+        this.#lastUnitAt = Date.now();
         this.#owner = this.#db.isInTransaction() ? unit.client : null;
         if (this.#owner?.closed) await this.#rollbackAbandoned();
       }
     } finally {
       this.#running = false;
     }
+  }
+
+  /** Others wait for the owner's transaction: report it once it has been idle for stallWarningMs. */
+  #watchStall(): void {
+    if (this.#stallTimer) return;
+    const owner = this.#owner;
+    const check = () => {
+      this.#stallTimer = null;
+      const waiting = new Set(this.#queue.map((u) => u.client)).size;
+      if (this.#owner !== owner || this.#running || waiting === 0) return;
+      const idleMs = Date.now() - this.#lastUnitAt;
+      if (idleMs < this.#stallMs) {
+        this.#stallTimer = setTimeout(check, this.#stallMs - idleMs).unref();
+        return;
+      }
+      this.#onStall({ idleMs, waitingClients: waiting });
+    };
+    this.#stallTimer = setTimeout(check, this.#stallMs).unref();
   }
 
   async #drop(client: Client): Promise<void> {
