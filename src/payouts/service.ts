@@ -7,6 +7,7 @@ import type { MoneyWire, PayoutInput, PayoutStatus, Reason } from '../../workflo
 import { checkCompliance, type SanctionsList } from '../compliance/index.ts';
 import type { Database } from '../db/open.ts';
 import { computePayoutBreakdown, computeWithholding, type InstantFeeSchedule } from '../fees/index.ts';
+import { PLATFORM } from '../ledger/accounts.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { identifyingParts } from '../payees/destinations.ts';
 import { PayeeError, type PayeeService, type PayeeView } from '../payees/index.ts';
@@ -100,6 +101,9 @@ export const ledgerKeys = {
   settle: (payoutId: string) => `payout:${payoutId}:settle`,
   release: (payoutId: string) => `payout:${payoutId}:release`,
   returned: (payoutId: string) => `payout:${payoutId}:return`,
+  /** The provider's own conversion (PayoutProvider.conversion), booked after the settlement; and its return. */
+  fx: (payoutId: string) => `payout:${payoutId}:fx`,
+  fxReturned: (payoutId: string) => `payout:${payoutId}:fx-return`,
 };
 
 export const attemptKey = (payoutId: string, attemptNo: number) => `${payoutId}:${attemptNo}`;
@@ -165,6 +169,38 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     const payout = await store.get(db.em(), payoutId);
     if (!payout) throw new PayoutNotFound(payoutId);
     return payout;
+  }
+
+  /**
+   * A provider that converted the net (Wise: wallet currency → the account's currency) reports it; it is
+   * booked as the ledger's FX legs on provider clearing: clearing[source] −(source − fee), fx[source] +,
+   * fx[target] −target, clearing[target] +target, at the exact rate target/(source − fee) (no rounding left).
+   * The provider's fee stays on clearing[source]: it is what the provider kept.
+   */
+  async function bookProviderConversion(p: { id: string; currency: string }, name: string, key: string) {
+    const conv = await provider(name).conversion?.(key);
+    if (!conv || conv.target.currency === conv.source.currency) return;
+    if (conv.source.currency !== p.currency) {
+      throw new Error(
+        `provider ${name} converted from ${conv.source.currency}, payout ${p.id} is in ${p.currency}`,
+      );
+    }
+    const converted = BigInt(conv.source.amount) - BigInt(conv.fee.amount);
+    const target = BigInt(conv.target.amount);
+    if (converted <= 0n || target <= 0n) return;
+    await ledger.convertFx({
+      owner: PLATFORM,
+      accountKind: 'provider_clearing',
+      from: { amount: converted.toString(), currency: conv.source.currency, scale: conv.source.scale },
+      toCurrency: conv.target.currency,
+      // 1 major unit of source = (target / 10^ts) / (converted / 10^ss) major units of target: exact.
+      rate: {
+        numerator: target * 10n ** BigInt(conv.source.scale),
+        denominator: converted * 10n ** BigInt(conv.target.scale),
+      },
+      idempotencyKey: ledgerKeys.fx(p.id),
+      metadata: { payoutId: p.id, provider: name, attemptKey: key, providerFee: conv.fee },
+    });
   }
 
   function provider(name: string): PayoutProvider {
@@ -505,6 +541,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         },
         metadata: { payoutId: p.id, provider: input.provider, attemptKey: attemptKey(p.id, input.attemptNo) },
       });
+      await bookProviderConversion(p, input.provider, attemptKey(p.id, input.attemptNo));
     },
 
     async releaseFunds(payoutId: string, reason: string): Promise<void> {
@@ -519,6 +556,15 @@ export function createPayoutService(deps: PayoutServiceDeps) {
 
     /** A payout returned after it was paid: the settlement is mirrored back into the payee's wallet. */
     async reversePayout(payoutId: string, reason: string): Promise<void> {
+      // The provider's conversion first (its funds come back in the wallet currency), then the settlement.
+      if (await ledger.getTransaction(ledgerKeys.fx(payoutId))) {
+        await ledger.reverse({
+          transactionKey: ledgerKeys.fx(payoutId),
+          idempotencyKey: ledgerKeys.fxReturned(payoutId),
+          reason,
+          metadata: { payoutId },
+        });
+      }
       await ledger.reverse({
         transactionKey: ledgerKeys.settle(payoutId),
         idempotencyKey: ledgerKeys.returned(payoutId),

@@ -114,4 +114,17 @@ export interface PayoutProvider {
    */
   parseWebhook(rawBody: Buffer, headers: WebhookHeaders): ProviderEvent[] | Promise<ProviderEvent[]>;
   health(): Promise<ProviderHealth>;
+  /**
+   * Optional: the currency conversion the provider made for a paid attempt (e.g. Wise paying a EUR account
+   * from a USD balance), so the settlement books it as explicit FX legs. Undefined: no conversion.
+   */
+  conversion?(idempotencyKey: string): Promise<ProviderConversion | undefined>;
+}
+
+/** A conversion made by the provider, in integer minor units: `source` left the balance, `fee` of it stayed with
+ * the provider, the rest became `target` (what the payee's account receives). */
+export interface ProviderConversion {
+  source: MoneySnapshot;
+  fee: MoneySnapshot;
+  target: MoneySnapshot;
 }

@@ -71,12 +71,33 @@ describe('payouts through Wise (fake Wise)', () => {
         .map((t) => t.reference),
     );
     expect(sandboxPaid.filter((d) => wiseSent.has(d.payoutId.slice(0, 18)))).toEqual([]); // never both
-    const sandboxTotal = (await sandboxTotals(stack.db)).reduce((s, t) => s + t.paidMinor, 0n);
-    const [clearing] = await sql<{ total: string }>(
+    // Per currency: the fake's sent transfers (the source amount, or the provider's fee in the source currency
+    // and the converted amount in the target currency) plus the sandbox's paid = the ledger's provider clearing.
+    const expected = new Map<string, bigint>();
+    const add = (c: string, v: bigint) => expected.set(c, (expected.get(c) ?? 0n) + v);
+    for (const t of fake.transfers.values()) {
+      if (t.status !== 'outgoing_payment_sent') continue;
+      if (t.quote.source === t.quote.target) add(t.quote.source, t.quote.sourceMinor);
+      else {
+        add(t.quote.source, t.quote.feeMinor);
+        add(t.quote.target, t.quote.targetMinor);
+      }
+    }
+    for (const t of await sandboxTotals(stack.db)) add(t.currency, t.paidMinor);
+    const clearing = await balances('provider_clearing');
+    for (const c of new Set([...expected.keys(), ...clearing.keys()])) {
+      expect([c, clearing.get(c) ?? 0n]).toEqual([c, expected.get(c) ?? 0n]);
+    }
+  }
+
+  async function balances(kind: string): Promise<Map<string, bigint>> {
+    const rows = await sql<{ currency: string; total: string }>(
       stack.db.em(),
-      `SELECT coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts WHERE kind = 'provider_clearing'`,
+      `SELECT currency, coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts
+        WHERE kind = $1 GROUP BY currency`,
+      [kind],
     );
-    expect(BigInt(clearing!.total)).toBe(fake.disbursedTotal() + sandboxTotal);
+    return new Map(rows.map((r) => [r.currency, BigInt(r.total)]));
   }
 
   const steps = async (payoutId: string) =>
@@ -125,7 +146,7 @@ describe('payouts through Wise (fake Wise)', () => {
     ).toContainEqual(['outgoing_payment_sent', 200]);
   });
 
-  it('a USD wallet paid to a EUR IBAN: Wise converts; the ledger clears exactly the USD that left', async () => {
+  it('a USD wallet paid to a EUR IBAN: Wise converts; the conversion is booked as FX legs, reversed on a bounce', async () => {
     const payeeId = await stack.createPayee({
       payee: { country: 'DE' },
       bankAccount: {
@@ -147,9 +168,26 @@ describe('payouts through Wise (fake Wise)', () => {
       t.quote.target,
       t.quote.targetMinor,
     ]).toEqual(['USD', 50000n, 250n, 'EUR', 46018n]);
+    const [clearing0, fx0] = [await balances('provider_clearing'), await balances('fx')];
     fake.send(t.id);
     await fake.webhooksSent();
-    expect((await stack.result(payoutId)).state).toBe('paid');
+    await stack.waitForState(payoutId, ['paid']);
+    // Settled held → clearing[USD] 500.00, then Wise's conversion as FX legs: clearing[USD] −497.50 →
+    // fx[USD] +497.50, fx[EUR] −460.18 → clearing[EUR] +460.18; Wise's 2.50 fee stays on clearing[USD].
+    const delta = async (kind: string, before: Map<string, bigint>) => {
+      const now = await balances(kind);
+      return ['USD', 'EUR'].map((c) => (now.get(c) ?? 0n) - (before.get(c) ?? 0n));
+    };
+    expect(await delta('provider_clearing', clearing0)).toEqual([250n, 46018n]);
+    expect(await delta('fx', fx0)).toEqual([49750n, -46018n]);
+    // The bank sends it back: both the conversion and the settlement are reversed.
+    fake.bounce(t.id, { days: 2 });
+    await fake.webhooksSent();
+    expect((await stack.result(payoutId)).state).toBe('returned');
+    expect(await delta('provider_clearing', clearing0)).toEqual([0n, 0n]);
+    expect(await delta('fx', fx0)).toEqual([0n, 0n]);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('100000');
   });
 
   it('a recipient Wise refuses fails over to the sandbox; Wise moved nothing', async () => {

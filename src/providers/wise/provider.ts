@@ -14,6 +14,7 @@ import type {
   CancelResult,
   PayoutProvider,
   ProviderCapabilities,
+  ProviderConversion,
   ProviderEvent,
   ProviderHealth,
   ProviderStatus,
@@ -185,6 +186,8 @@ export class WiseProvider implements PayoutProvider {
       });
       await this.#journal.note(key, { refs: { transfer: String(transfer.id) } });
     }
+    const figures = (await this.#journal.get(key))?.refs[`quote:${transfer.quoteUuid}`];
+    if (figures) await this.#journal.note(key, { refs: { fx: figures, source: source } });
 
     // 4. Fund it from the balance (once: Wise answers a second funding with an error).
     const fresh = await this.#journal.get(key);
@@ -255,15 +258,11 @@ export class WiseProvider implements PayoutProvider {
         `Wise quoted ${sourceMinor} minor units for ${amountMinor} asked`,
       );
     }
+    // Kept per quote id: the conversion is the one of the quote the transfer was made with.
+    const fee = toMinor(option.fee?.total ?? '0', scale);
+    const targetMinor = toMinor(option.targetAmount ?? '0', wiseScale(target));
     await this.#journal.note(key, {
-      refs: {
-        quote: q.id,
-        quoteSourceMinor: sourceMinor.toString(),
-        quoteFeeMinor: toMinor(option.fee?.total ?? '0', scale).toString(),
-        quoteTargetMinor: toMinor(option.targetAmount ?? '0', wiseScale(target)).toString(),
-        quoteTargetCurrency: target,
-        quoteRate: q.rate ?? '1',
-      },
+      refs: { [`quote:${q.id}`]: [sourceMinor, fee, targetMinor, target, q.rate ?? '1'].join('|') },
     });
     return q.id;
   }
@@ -313,6 +312,19 @@ export class WiseProvider implements PayoutProvider {
       (rec.state === 'submitting' || rec.state === 'pending') &&
       Date.now() - rec.createdAt.getTime() < 2 * this.#timeoutMs
     );
+  }
+
+  /** The conversion of the quote the attempt's transfer was made with (integer minor units, from the journal). */
+  async conversion(idempotencyKey: string): Promise<ProviderConversion | undefined> {
+    const refs = (await this.#journal.get(idempotencyKey))?.refs;
+    if (!refs?.fx || !refs.source) return undefined;
+    const [sourceMinor, fee, targetMinor, target] = refs.fx.split('|') as [string, string, string, string];
+    const money = (amount: string, currency: string) => ({ amount, currency, scale: wiseScale(currency) });
+    return {
+      source: money(sourceMinor, refs.source),
+      fee: money(fee, refs.source),
+      target: money(targetMinor, target),
+    };
   }
 
   async status(idempotencyKey: string): Promise<ProviderStatus> {

@@ -109,14 +109,13 @@ describe('submit', () => {
       92083n,
     ]);
     expect(fake.recipients.get(t!.targetAccount)).toMatchObject({ type: 'iban', details: { iban: IBAN_DE } });
-    const rec = await new AttemptJournal(db, 'wise').get(req.idempotencyKey);
-    expect(rec!.refs).toMatchObject({
-      quoteSourceMinor: '100000',
-      quoteFeeMinor: '450',
-      quoteTargetMinor: '92083',
-      quoteTargetCurrency: 'EUR',
-      quoteRate: '0.9250',
+    expect(await provider().conversion(req.idempotencyKey)).toEqual({
+      source: { amount: '100000', currency: 'USD', scale: 2 },
+      fee: { amount: '450', currency: 'USD', scale: 2 },
+      target: { amount: '92083', currency: 'EUR', scale: 2 },
     });
+    const rec = await new AttemptJournal(db, 'wise').get(req.idempotencyKey);
+    expect(rec!.refs.fx).toBe('100000|450|92083|EUR|0.9250');
     expect(fake.balances.USD).toBe(before - 100000n);
   });
 
