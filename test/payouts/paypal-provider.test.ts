@@ -224,10 +224,21 @@ describe('payouts through PayPal Payouts (fake PayPal)', () => {
     const final = await stack.result(payoutId);
     expect(final.state).toBe('paid');
     await fake.webhooksSent();
-    expect(itemDeliveries(payoutId, 'PAYMENT.PAYOUTS-ITEM.SUCCEEDED').map((d) => d.status)).toEqual([
-      200, 200,
-    ]);
+    const succeeded = itemDeliveries(payoutId, 'PAYMENT.PAYOUTS-ITEM.SUCCEEDED');
+    expect(succeeded.map((d) => d.status)).toEqual([200, 200]);
     expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+    // PayPal's verification API down: the route answers 503 (PayPal redelivers later), not 401.
+    fake.verifierDown = true;
+    fake.duplicateWebhooks = false;
+    await fake.redeliver(succeeded[0]!.eventId);
+    fake.verifierDown = false;
+    expect(fake.deliveries.at(-1)).toEqual({
+      eventId: succeeded[0]!.eventId,
+      type: 'PAYMENT.PAYOUTS-ITEM.SUCCEEDED',
+      status: 503,
+    });
+    await fake.redeliver(succeeded[0]!.eventId);
+    expect(fake.deliveries.at(-1)!.status).toBe(200);
   });
 
   it('out-of-order webhooks (the refund before the success): the payout ends returned, settled and reversed once', async () => {

@@ -69,7 +69,7 @@ export class PaypalClient {
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials',
     });
-    // Renew a minute early (or at 90% of a short lifetime), so a request never carries an expiring token.
+    // Renew at 90% of its lifetime, and at least a minute early, so a request never carries an expiring token.
     const lifeMs = Math.max(0, body.expires_in) * 1000;
     return { value: body.access_token, expiresAt: started + Math.min(lifeMs - 60_000, lifeMs * 0.9) };
   }

@@ -55,13 +55,12 @@ export function duplicateBatchOf(err: unknown): string | null | undefined {
   return null;
 }
 
-/** A lost answer to the create call: PayPal pays a sender_batch_id at most once, so sending it again is safe. */
-export function retryCreate(provider: string, err: ProviderError): ProviderError {
+/**
+ * A lost answer that is safe to ask again: a lookup (GET), or the create call — PayPal pays a sender_batch_id at
+ * most once, so sending it again is how its batch is found.
+ */
+export function askAgain(provider: string, err: ProviderError, why: string): ProviderError {
   if (err.kind !== 'timeout') return err;
-  return new ProviderError(
-    provider,
-    'retryable',
-    err.code,
-    `${err.message.replace(/^[^:]+: /, '').replace(/ \(timeout\/[^)]*\)$/, '')}; sent again with the same sender_batch_id, which PayPal pays at most once`,
-  );
+  const what = err.message.replace(/^[^:]+: /, '').replace(/ \(timeout\/[^)]*\)$/, '');
+  return new ProviderError(provider, 'retryable', err.code, `${what}; ${why}`);
 }

@@ -31,7 +31,7 @@ import type {
 } from './api.ts';
 import { PaypalClient } from './client.ts';
 import { parsePaypalDestination, paypalScale, paypalValue } from './destination.ts';
-import { duplicateBatchOf, fromPaypalError, retryCreate, scrubReceivers } from './errors.ts';
+import { askAgain, duplicateBatchOf, fromPaypalError, scrubReceivers } from './errors.ts';
 import {
   type AttemptState,
   attemptStateOf,
@@ -197,12 +197,24 @@ export class PaypalProvider implements PayoutProvider {
           `PayPal already has a batch for ${key} but did not name it; its webhook or a status check will`,
         );
       }
-      throw retryCreate(this.name, fromPaypalError(this.name, err));
+      throw askAgain(
+        this.name,
+        fromPaypalError(this.name, err),
+        'sent again with the same sender_batch_id, which PayPal pays at most once',
+      );
     }
   }
 
   /** The batch (by id) and our item in it (by id when known, else by sender_item_id). */
   async #remote(rec: AttemptRecord): Promise<Remote> {
+    try {
+      return await this.#lookup(rec);
+    } catch (err) {
+      throw askAgain(this.name, fromPaypalError(this.name, err), 'a lookup, asked again');
+    }
+  }
+
+  async #lookup(rec: AttemptRecord): Promise<Remote> {
     if (rec.refs.item) {
       const item = await this.#call(() =>
         this.#client.request<PayoutItem>(

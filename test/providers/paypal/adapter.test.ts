@@ -243,6 +243,12 @@ describe('PayPal adapter against the fake PayPal', () => {
     expect((await failure(p.submit(req))).kind).toBe('retryable');
     fake.faults = [{ kind: 'status', status: 503, method: 'GET' }];
     expect((await failure(p.submit(req))).kind).toBe('retryable'); // created; the lookup failed
+    fake.faults = [{ kind: 'timeout_after', ms: 2_000, method: 'GET' }];
+    const slow = await failure(provider({ timeoutMs: 300 }).submit(req));
+    expect([slow.kind, slow.message]).toEqual([
+      'retryable',
+      expect.stringContaining('a lookup, asked again'),
+    ]);
     expect((await p.submit(req)).providerRef).toBeTruthy();
     expect(fake.itemsFor(req.payoutId)).toHaveLength(1);
     const closed = new PaypalProvider({
