@@ -1,6 +1,12 @@
 // Starts the real app on a free port against a fresh PostgreSQL schema, with one API key per role.
 import { randomBytes } from 'node:crypto';
-import { createApp, listen, type ReadinessCheck, type SecurityContext } from '../../src/api/app.ts';
+import {
+  type AppDeps,
+  createApp,
+  listen,
+  type ReadinessCheck,
+  type SecurityContext,
+} from '../../src/api/app.ts';
 import { createLogger } from '../../src/api/log.ts';
 import type { Route } from '../../src/api/route.ts';
 import { coreRoutes } from '../../src/api/routes/index.ts';
@@ -8,7 +14,7 @@ import { type CreatedApiKey, createApiKey } from '../../src/auth/api-keys.ts';
 import { keyringFromKeys } from '../../src/crypto/index.ts';
 import { Ledger } from '../../src/ledger/index.ts';
 import { createPayeeService } from '../../src/payees/service.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 export interface CallOptions {
   key?: string | null;
@@ -43,9 +49,16 @@ export async function startTestApi(
     /** The app's clock (TOTP steps, lockouts, token expiry); default: the real time. */
     now?: () => Date;
     security?: Partial<SecurityContext>;
+    /**
+     * Serve this database (another API process of the same deployment: give it the first one's security
+     * too); it is left to its owner on close. Default: a fresh schema, dropped on close.
+     */
+    db?: TestDatabase;
+    /** Further app settings (apiKeyCacheMs, apiKeyLookup, rateLimiter, trustProxy, …). */
+    app?: Partial<AppDeps>;
   } = {},
 ) {
-  const db = await createTestDatabase(label);
+  const db = opts.db ?? (await createTestDatabase(label));
   const security: SecurityContext = {
     keyring: keyringFromKeys([['k1', randomBytes(32)]]),
     fingerprintKey: randomBytes(32),
@@ -67,6 +80,7 @@ export async function startTestApi(
     ...(opts.bodyLimitBytes ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
     ...(opts.readinessChecks ? { readinessChecks: opts.readinessChecks } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...opts.app,
   });
   const server = await listen(app);
   const keys: Record<'platform' | 'approver' | 'operator', CreatedApiKey> = {
@@ -134,7 +148,7 @@ export async function startTestApi(
     payeeToken,
     async close() {
       await server.close();
-      await db.drop();
+      if (!opts.db) await db.drop();
     },
   };
 }
