@@ -3,6 +3,8 @@ export type { ProviderErrorKind } from './errors.ts';
 export { isProviderError, ProviderError, WebhookVerificationError } from './errors.ts';
 export type { ImportResult, ImportRowError, ManualProviderOptions, ManualState } from './manual/provider.ts';
 export { formatMinor, ManualProvider } from './manual/provider.ts';
+export type { PaypalProviderOptions } from './paypal/provider.ts';
+export { PaypalProvider, paypalDefaultCapabilities } from './paypal/provider.ts';
 export type { ProviderDeps } from './registry.ts';
 export { createProviderRegistry, ProviderRegistry, UnknownProviderError } from './registry.ts';
 export type { SandboxEvent, SandboxProviderOptions } from './sandbox/provider.ts';
@@ -14,6 +16,7 @@ export { listSandboxDisbursements, payoutsDisbursedMoreThanOnce, sandboxTotals }
 export type {
   ManualProviderSettings,
   PayoutProviderSettings,
+  PaypalProviderSettings,
   SandboxProviderSettings,
   StripeProviderSettings,
   WiseProviderSettings,
