@@ -108,6 +108,20 @@ describe('decision answers', () => {
     expect(body.ledger.map((l: { step: string }) => l.step)).toEqual(['hold', 'release']);
   });
 
+  it('the same decision sent again under its update id gets the same answer, not a refusal', async () => {
+    // What a request retried with its Idempotency-Key does once its first try's response was lost.
+    const payoutId = await awaitingApproval();
+    const by = { actor: 'acme-backend', role: 'platform' as const };
+    const first = await stack.gateway.cancel(payoutId, by, 'payee asked', 'cancel-once');
+    const again = await stack.gateway.cancel(payoutId, by, 'payee asked', 'cancel-once');
+    expect(first.state).toBe('cancelled');
+    expect(again).toEqual(first);
+    // Another update id is another cancel: refused (by the validator, or because the workflow has closed).
+    await expect(stack.gateway.cancel(payoutId, by, 'payee asked', 'cancel-twice')).rejects.toThrow(
+      /is cancelled|has finished/,
+    );
+  });
+
   it('compliance-clear answers with the payout gone on, and refuses one not on hold', async () => {
     const payeeId = await stack.createPayee({ credit: '50000', payee: { kycStatus: 'pending' } });
     const payoutId = await stack.requestPayout(payeeId, '5000');
@@ -124,6 +138,9 @@ describe('decision answers', () => {
     expect([again.status, again.body.kind]).toEqual([409, 'conflict']);
     expect(again.body.detail).toContain('not on compliance hold');
     expect((await stack.result(payoutId)).state).toBe('paid');
+    // Once the workflow has closed there is nothing to clear either.
+    const closed = await clear();
+    expect([closed.status, closed.body.kind]).toEqual([409, 'conflict']);
   });
 
   it('resolve answers with the verdict carried out: not paid, no provider left, failed and released', async () => {
