@@ -52,9 +52,13 @@ export function providerWebhookRouter(deps: {
       res.status(200).json({ received });
     },
   );
+  // Circle (and other SNS-based senders) probe the endpoint with HEAD before delivering: answer it.
+  router.head(PATH, (req: Request, res: Response) => {
+    res.status(deps.providers.get(String(req.params.name)) ? 200 : 404).end();
+  });
   router.all(PATH, () => {
     throw new ApiError('method_not_allowed', 'Providers POST their events to this path', {
-      headers: { Allow: 'POST' },
+      headers: { Allow: 'POST, HEAD' },
     });
   });
   // Only errors of this router reach here: body over the limit, undecodable path, refusals above.
