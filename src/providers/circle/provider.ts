@@ -313,7 +313,7 @@ export class CircleProvider implements PayoutProvider {
     try {
       u = new URL(url);
     } catch {
-      throw new WebhookVerificationError('malformed', 'SubscribeURL is not a URL');
+      throw new WebhookVerificationError('malformed_body', 'SubscribeURL is not a URL');
     }
     const sns = u.protocol === 'https:' && /^sns\.[a-z0-9-]+\.amazonaws\.com$/.test(u.hostname);
     if (!sns && !this.#subscriptionOrigins.includes(u.origin)) {

@@ -40,7 +40,16 @@ export class CircleKeyStore {
     const known = this.#keys.get(keyId);
     if (known) return known;
     if (!this.#fetch) throw new WebhookVerificationError('unknown_key', `no public key ${keyId} configured`);
-    const got = await this.#fetch(keyId);
+    let got: Awaited<ReturnType<FetchKey>>;
+    try {
+      got = await this.#fetch(keyId);
+    } catch (err) {
+      // Circle did not answer: not a refusal of the notification, which Circle will deliver again.
+      throw new WebhookVerificationError(
+        'verifier_unavailable',
+        `could not fetch Circle notification key ${keyId}: ${(err as Error).message}`,
+      );
+    }
     if (!got) throw new WebhookVerificationError('unknown_key', `Circle has no notification key ${keyId}`);
     if (got.algorithm !== 'ECDSA_SHA_256') {
       throw new WebhookVerificationError('unsupported_algorithm', `key ${keyId} uses ${got.algorithm}`);
@@ -98,7 +107,7 @@ export function parseCircleNotification(raw: Buffer): CircleNotification {
   try {
     body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   } catch {
-    throw new WebhookVerificationError('malformed', 'the notification body is not JSON');
+    throw new WebhookVerificationError('malformed_body', 'the notification body is not JSON');
   }
   if (body.Type === 'SubscriptionConfirmation' && typeof body.SubscribeURL === 'string') {
     return { kind: 'subscription', subscribeUrl: body.SubscribeURL };
@@ -110,7 +119,7 @@ export function parseCircleNotification(raw: Buffer): CircleNotification {
     try {
       message = JSON.parse(body.Message) as Record<string, unknown>;
     } catch {
-      throw new WebhookVerificationError('malformed', 'the notification Message is not JSON');
+      throw new WebhookVerificationError('malformed_body', 'the notification Message is not JSON');
     }
     messageId = typeof body.MessageId === 'string' ? body.MessageId : messageId;
     timestamp = typeof body.Timestamp === 'string' ? body.Timestamp : timestamp;

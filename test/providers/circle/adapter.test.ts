@@ -1,0 +1,424 @@
+// Contract tests of the circle adapter against the local fake Circle (test/fakes/circle): every outcome the
+// payout workflow relies on — pending then confirmed by a signed notification (transaction hash recorded),
+// declined before or at Circle, retried with the same idempotencyKey, unknown outcome resolved by status(),
+// cancel (voided only when never sent), a reversal after complete (returned) — amounts as exact decimal
+// strings, and notification verification (ECDSA keys configured or fetched and cached, rotation, subscription).
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { toChecksumAddress } from '../../../src/payees/crypto-address.ts';
+import { decimalOf, minorOf } from '../../../src/providers/circle/amount.ts';
+import { circleIdempotencyKey, uuidV5 } from '../../../src/providers/circle/idempotency.ts';
+import { CircleProvider } from '../../../src/providers/circle/provider.ts';
+import {
+  isProviderError,
+  type ProviderError,
+  WebhookVerificationError,
+} from '../../../src/providers/errors.ts';
+import { AttemptJournal } from '../../../src/providers/shared/attempts.ts';
+import { Secret } from '../../../src/providers/shared/secrets.ts';
+import type { ProviderEvent, SubmitRequest } from '../../../src/providers/types.ts';
+import { FakeCircle } from '../../fakes/circle/server.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+
+const KEY = `SAND_API_KEY:${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
+let db: TestDatabase;
+let fake: FakeCircle;
+let receiver: Server;
+let receiverUrl: string;
+const received: { body: Buffer; headers: Record<string, string | undefined> }[] = [];
+let seq = 0;
+
+function provider(
+  o: {
+    timeoutMs?: number;
+    name?: string;
+    keys?: Record<string, string>;
+    fetchKeys?: boolean;
+    fetch?: typeof fetch;
+  } = {},
+): CircleProvider {
+  return new CircleProvider({
+    name: o.name ?? 'circle',
+    db,
+    apiKey: new Secret(KEY, 'TEST'),
+    walletId: fake.walletId,
+    apiBase: fake.url,
+    timeoutMs: o.timeoutMs ?? 5_000,
+    ...(o.keys ? { webhookPublicKeys: o.keys } : {}),
+    ...(o.fetchKeys === false ? { fetchWebhookKeys: false } : {}),
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
+}
+
+const evmAddress = () => `0x${randomBytes(20).toString('hex')}`;
+/** As the payout service hands it over: identifying parts, EVM upper-cased. */
+const evmDest = (address: string, network = 'ethereum') => `${network}/${address.toUpperCase()}`;
+
+function request(destination: string, o: Partial<SubmitRequest> = {}): SubmitRequest {
+  seq++;
+  return {
+    idempotencyKey: `po_c${seq}:1`,
+    payoutId: `po_c${seq}`,
+    amount: { amount: '2500', currency: 'USD', scale: 2 },
+    method: 'crypto',
+    rail: 'instant',
+    destination,
+    payee: { id: `pe_${seq}`, country: 'US', name: 'Payee' },
+    ...o,
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await p;
+  } catch (err) {
+    if (isProviderError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a ProviderError');
+}
+
+/** Provider events of every notification the fake sent so far, each delivery parsed by the adapter. */
+async function webhookEvents(p: CircleProvider): Promise<ProviderEvent[]> {
+  await fake.webhooksSent();
+  const out: ProviderEvent[] = [];
+  for (const r of received.splice(0)) out.push(...(await p.parseWebhook(r.body, r.headers)));
+  return out;
+}
+
+const posts = () => fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/transfers');
+const only = <T>(xs: T[]): T => {
+  expect(xs).toHaveLength(1);
+  return xs[0]!;
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase('circle_contract');
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const headers: Record<string, string | undefined> = {};
+      for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
+      received.push({ body: Buffer.concat(chunks), headers });
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  fake = new FakeCircle({ apiKey: KEY });
+  await fake.start();
+  fake.endpoint = receiverUrl;
+});
+afterEach(async () => {
+  fake.faults = [];
+  fake.autoComplete = true;
+  fake.duplicateWebhooks = false;
+  fake.deniedAddresses.clear();
+  await fake.webhooksSent();
+  received.length = 0;
+});
+afterAll(async () => {
+  await fake?.stop();
+  await new Promise((r) => receiver?.close(r));
+  await db?.drop();
+});
+
+describe('amounts and keys', () => {
+  it('minor units ↔ Circle decimal strings, exactly (USD scale 2, USDC scale 6)', () => {
+    expect(decimalOf(1n, 2)).toBe('0.01');
+    expect(decimalOf(2500n, 2)).toBe('25.00');
+    expect(decimalOf(12_345_678n, 6)).toBe('12.345678');
+    expect(decimalOf(9_007_199_254_740_993n, 6)).toBe('9007199254.740993'); // beyond float precision
+    expect(minorOf('12.345678', 6)).toBe(12_345_678n);
+    expect(minorOf('25', 2)).toBe(2500n);
+    expect(minorOf('0.123', 2)).toBeUndefined();
+    expect(minorOf('1e3', 2)).toBeUndefined();
+  });
+
+  it('idempotencyKey: name-based UUIDs (RFC 9562), deterministic per provider instance and attempt', () => {
+    // RFC 9562's own example: the DNS namespace and "www.example.com".
+    expect(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com')).toBe(
+      '2ed6657d-e927-568b-95e1-2665a8aea6a2',
+    );
+    const k = circleIdempotencyKey('circle', 'po_1:1');
+    expect(k).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(circleIdempotencyKey('circle', 'po_1:1')).toBe(k);
+    expect(circleIdempotencyKey('circle', 'po_1:2')).not.toBe(k);
+    expect(circleIdempotencyKey('circle_eu', 'po_1:1')).not.toBe(k);
+  });
+});
+
+describe('circle adapter against the fake Circle', () => {
+  it('pending, then confirmed by the signed notification; the transaction hash is recorded', async () => {
+    const p = provider();
+    fake.autoComplete = false;
+    const address = evmAddress();
+    const req = request(evmDest(address));
+    const res = await p.submit(req);
+    expect(res.state).toBe('pending');
+    const t = fake.transfers.get(res.providerRef)!;
+    expect([t.amount, t.destination]).toEqual([
+      { amount: '25.00', currency: 'USD' },
+      { type: 'blockchain', address, chain: 'ETH' },
+    ]);
+    expect(only(posts()).idempotencyKey).toBe(circleIdempotencyKey('circle', req.idempotencyKey));
+    fake.complete(t.id); // the chain confirms
+    const events = await webhookEvents(p);
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'paid', idempotencyKey: req.idempotencyKey, payoutId: req.payoutId }),
+    ]);
+    expect(await p.status(req.idempotencyKey)).toEqual({ state: 'paid', providerRef: t.id });
+    const rec = await new AttemptJournal(db, 'circle').get(req.idempotencyKey);
+    expect(rec?.refs.transactionHash).toBe(fake.transfers.get(t.id)!.transactionHash);
+    expect(rec?.refs.transactionHash).toMatch(/^0x[0-9a-f]{64}$/);
+  });
+
+  it('USDC at scale 6 to a Solana address; MATIC, ARB and BASE chains', async () => {
+    const p = provider();
+    fake.autoComplete = false;
+    const sol = '4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T';
+    const res = await p.submit(
+      request(`solana/${sol}`, { amount: { amount: '12345678', currency: 'USDC', scale: 6 } }),
+    );
+    expect(fake.transfers.get(res.providerRef)).toMatchObject({
+      amount: { amount: '12.345678', currency: 'USD' },
+      destination: { address: sol, chain: 'SOL' },
+    });
+    for (const [network, chain] of [
+      ['polygon', 'MATIC'],
+      ['arbitrum', 'ARB'],
+      ['base', 'BASE'],
+    ]) {
+      const r = await p.submit(request(evmDest(evmAddress(), network)));
+      expect(fake.transfers.get(r.providerRef)!.destination.chain).toBe(chain);
+    }
+  });
+
+  it('hard declines before anything is sent: checksum typo, unsupported chain, wrong scale or currency', async () => {
+    const p = provider();
+    // A checksummed address with the case of one letter flipped: one mistyped character.
+    const good = toChecksumAddress(`0x${'ab'.repeat(20)}`);
+    const typo = `0x${good[2] === 'a' ? 'A' : 'a'}${good.slice(3)}`;
+    const before = posts().length;
+    const usdc2 = { amount: '2500', currency: 'USDC', scale: 2 };
+    const gbp = { amount: '2500', currency: 'GBP', scale: 2 };
+    const cases: [SubmitRequest, string, RegExp][] = [
+      [request(`ethereum/${typo}`), 'invalid_address', /EIP-55/],
+      [request('bitcoin/bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq'), 'chain_not_supported', /bitcoin/],
+      [request('solana/0OIl'), 'invalid_address', /solana/],
+      [request(evmDest(evmAddress()), { amount: usdc2 }), 'invalid_amount', /scale 6/],
+      [request(evmDest(evmAddress()), { amount: gbp }), 'currency_unsupported', /GBP/],
+    ];
+    for (const [req, code, message] of cases) {
+      const e = await failure(p.submit(req));
+      expect([e.kind, e.code]).toEqual(['hard_decline', code]);
+      expect(e.message).toMatch(message);
+    }
+    expect(posts()).toHaveLength(before);
+  });
+
+  it('a transfer Circle refuses (screening, funds) is a hard decline that moved nothing', async () => {
+    const p = provider();
+    const denied = evmAddress();
+    fake.deniedAddresses.add(denied);
+    const usd = fake.balance.USD;
+    const e = await failure(p.submit(request(evmDest(denied))));
+    expect([e.kind, e.code]).toEqual(['hard_decline', 'transfer_denied']);
+    expect(fake.balance.USD).toBe(usd);
+    const poor = provider({ name: 'circle_poor' });
+    const keep = fake.balance.USD!;
+    fake.balance.USD = 1n;
+    try {
+      const e2 = await failure(poor.submit(request(evmDest(evmAddress()))));
+      expect([e2.kind, e2.code]).toEqual(['hard_decline', 'circle_5001']);
+    } finally {
+      fake.balance.USD = keep;
+    }
+  });
+
+  it('429 and 503 are retryable; the retry with the same idempotencyKey makes one transfer', async () => {
+    const p = provider();
+    const req = request(evmDest(evmAddress()));
+    fake.faults = [{ kind: 'status', status: 429, method: 'POST', path: /^\/v1\/transfers$/ }];
+    expect((await failure(p.submit(req))).kind).toBe('retryable');
+    fake.faults = [{ kind: 'status', status: 503, method: 'POST', path: /^\/v1\/transfers$/ }];
+    expect((await failure(p.submit(req))).kind).toBe('retryable');
+    const res = await p.submit(req);
+    expect(res.state).toBe('pending');
+    expect(fake.transfersTo(fake.transfers.get(res.providerRef)!.destination.address)).toHaveLength(1);
+  });
+
+  it('a timeout after Circle made the transfer is an unknown outcome; status() finds it, a replay returns it', async () => {
+    const p = provider({ timeoutMs: 300 });
+    fake.autoComplete = false;
+    const address = evmAddress();
+    const req = request(evmDest(address));
+    fake.faults = [{ kind: 'timeout_after', ms: 1_000, method: 'POST', path: /^\/v1\/transfers$/ }];
+    const e = await failure(p.submit(req));
+    expect(e.kind).toBe('timeout');
+    const [t] = fake.transfersTo(address);
+    expect(await p.status(req.idempotencyKey)).toEqual({ state: 'pending', providerRef: t!.id });
+    const again = await p.submit(req); // the journal knows the transfer id now: a GET, not a create
+    expect(again.providerRef).toBe(t!.id);
+    expect(fake.transfersTo(address)).toHaveLength(1);
+    fake.complete(t!.id);
+    expect((await p.status(req.idempotencyKey)).state).toBe('paid');
+  });
+
+  it('a notification that arrives before the create answer is tied to its attempt by what was sent', async () => {
+    const p = provider({ timeoutMs: 300 });
+    fake.autoComplete = false;
+    const address = evmAddress();
+    const req = request(evmDest(address));
+    fake.faults = [{ kind: 'timeout_after', ms: 1_000, method: 'POST', path: /^\/v1\/transfers$/ }];
+    expect((await failure(p.submit(req))).kind).toBe('timeout');
+    fake.complete(only(fake.transfersTo(address)).id);
+    const events = await webhookEvents(p);
+    expect(events.map((e) => [e.type, e.idempotencyKey])).toEqual([['paid', req.idempotencyKey]]);
+  });
+
+  it('500 is an unknown outcome, 401 an outage, 400 a decline', async () => {
+    const p = provider();
+    fake.faults = [{ kind: 'status', status: 500, method: 'POST' }];
+    expect((await failure(p.submit(request(evmDest(evmAddress()))))).kind).toBe('timeout');
+    const wrong = new CircleProvider({
+      name: 'circle_wrong',
+      db,
+      apiKey: new Secret('SAND_API_KEY:00000000:00000000', 'TEST'),
+      walletId: fake.walletId,
+      apiBase: fake.url,
+    });
+    const e = await failure(wrong.submit(request(evmDest(evmAddress()))));
+    expect([e.kind, e.code]).toEqual(['outage', 'circle_401']);
+    expect(await wrong.health()).toEqual({ status: 'down', detail: 'circle_401' });
+    expect(await p.health()).toEqual({ status: 'up' });
+  });
+
+  it('cancel: a never-sent key is voided (and refused later); a submitted transfer cannot be cancelled', async () => {
+    const p = provider();
+    fake.autoComplete = false;
+    const never = request(evmDest(evmAddress()));
+    expect(await p.cancel(never.idempotencyKey)).toEqual({
+      cancelled: true,
+      state: 'not_found',
+      reason: 'voided: never submitted',
+    });
+    expect((await failure(p.submit(never))).kind).toBe('hard_decline');
+    const req = request(evmDest(evmAddress()));
+    const res = await p.submit(req);
+    expect(await p.cancel(req.idempotencyKey)).toEqual({
+      cancelled: false,
+      state: 'pending',
+      reason: 'a blockchain transfer cannot be cancelled once submitted to Circle',
+    });
+    fake.fail(res.providerRef, 'blockchain_error');
+    expect(await p.cancel(req.idempotencyKey)).toEqual({
+      cancelled: true,
+      state: 'failed',
+      reason: 'blockchain_error',
+    });
+  });
+
+  it('a complete transfer reversed days later (reorg) is returned, by status and by notification', async () => {
+    const p = provider();
+    fake.autoComplete = false;
+    const req = request(evmDest(evmAddress()));
+    const res = await p.submit(req);
+    fake.complete(res.providerRef);
+    expect((await webhookEvents(p)).map((e) => e.type)).toEqual(['paid']);
+    fake.reverse(res.providerRef, { days: 4 });
+    expect((await webhookEvents(p)).map((e) => [e.type, e.reason])).toEqual([
+      ['returned', 'blockchain_error'],
+    ]);
+    expect(await p.status(req.idempotencyKey)).toEqual({
+      state: 'returned',
+      providerRef: res.providerRef,
+      reason: 'blockchain_error',
+    });
+  });
+});
+
+describe('circle notifications', () => {
+  it('duplicates carry the same event id; pending notifications map to nothing', async () => {
+    const p = provider();
+    fake.autoComplete = false;
+    fake.duplicateWebhooks = true;
+    const res = await p.submit(request(evmDest(evmAddress())));
+    fake.complete(res.providerRef);
+    const events = await webhookEvents(p);
+    expect(events.map((e) => e.type)).toEqual(['paid', 'paid']);
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(1);
+  });
+
+  it('rejects a missing or wrong signature and a body changed after signing', async () => {
+    const p = provider();
+    const body = Buffer.from(
+      JSON.stringify({ notificationType: 'transfers', transfer: { id: 'x', status: 'complete' } }),
+    );
+    const headers = fake.signBody(body.toString());
+    await expect(p.parseWebhook(body, {})).rejects.toMatchObject({ code: 'missing_signature' });
+    await expect(p.parseWebhook(Buffer.from(`${body} `), headers)).rejects.toMatchObject({
+      code: 'invalid_signature',
+    });
+    await expect(
+      p.parseWebhook(body, {
+        ...headers,
+        'x-circle-signature': fake.signBody('other')['x-circle-signature'],
+      }),
+    ).rejects.toBeInstanceOf(WebhookVerificationError);
+    expect(await p.parseWebhook(body, headers)).toEqual([]); // verified, but not a transfer of this instance
+  });
+
+  it('fetches an unknown key once and caches it; a rotated key is fetched once more', async () => {
+    let keyFetches = 0;
+    const counting: typeof fetch = (input, init) => {
+      if (String(input).includes('/v2/notifications/publicKey/')) keyFetches++;
+      return fetch(input, init);
+    };
+    const p = provider({ fetch: counting });
+    const body = Buffer.from(JSON.stringify({ notificationType: 'webhooks' }));
+    await p.parseWebhook(body, fake.signBody(body.toString()));
+    await p.parseWebhook(body, fake.signBody(body.toString()));
+    expect(keyFetches).toBe(1);
+    fake.rotateKey();
+    await p.parseWebhook(body, fake.signBody(body.toString()));
+    await p.parseWebhook(body, fake.signBody(body.toString(), fake.keys[0]!)); // the old key still verifies
+    expect(keyFetches).toBe(2);
+  });
+
+  it('configured keys only: an unknown key id is refused without asking Circle', async () => {
+    const k = fake.signingKey;
+    const p = provider({ keys: { [k.id]: k.publicKeyB64 }, fetchKeys: false });
+    const body = Buffer.from('{"notificationType":"webhooks"}');
+    expect(await p.parseWebhook(body, fake.signBody(body.toString(), k))).toEqual([]);
+    fake.rotateKey();
+    await expect(p.parseWebhook(body, fake.signBody(body.toString()))).rejects.toMatchObject({
+      code: 'unknown_key',
+    });
+  });
+
+  it('subscription confirmation: the SubscribeURL is fetched at an allowed origin, refused elsewhere', async () => {
+    const p = provider();
+    const saved = fake.endpoint;
+    try {
+      await fake.subscribe(receiverUrl);
+      const confirmation = received
+        .splice(0)
+        .find((r) => r.body.toString().includes('SubscriptionConfirmation'))!;
+      expect(await p.parseWebhook(confirmation.body, confirmation.headers)).toEqual([]);
+      expect(fake.subscriptions.at(-1)?.confirmed).toBe(true);
+      const foreign = Buffer.from(
+        JSON.stringify({
+          Type: 'SubscriptionConfirmation',
+          SubscribeURL: 'http://169.254.169.254/latest/meta-data',
+        }),
+      );
+      await expect(p.parseWebhook(foreign, {})).rejects.toMatchObject({ code: 'untrusted_subscription' });
+    } finally {
+      fake.endpoint = saved;
+    }
+  });
+});
