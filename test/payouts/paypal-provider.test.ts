@@ -246,8 +246,7 @@ describe('payouts through PayPal Payouts (fake PayPal)', () => {
     fake.holdWebhooks = true;
     fake.outOfOrder = true;
     const payoutId = await requestWalletPayout(payeeId, '9000', true);
-    const waiting = await stack.waitForState(payoutId, ['awaiting_confirmation', 'paid']);
-    expect(['awaiting_confirmation', 'paid']).toContain(waiting.state);
+    await stack.waitForState(payoutId, ['awaiting_confirmation', 'paid']);
     const [item] = fake.itemsFor(payoutId);
     fake.refund(item!.payout_item_id, { days: 3 });
     await fake.flushWebhooks(); // REFUNDED first, then SUCCEEDED

@@ -234,6 +234,46 @@ describe('PayPal adapter against the fake PayPal', () => {
     expect(fake.itemsFor(req.payoutId)).toHaveLength(1);
   });
 
+  it('finds its own item in a batch of many that PayPal already holds under the attempt key', async () => {
+    const p = provider();
+    const req = request(account());
+    const receiver = req.destination.slice('paypal/'.length).toLowerCase();
+    const auth = await fetch(`${fake.url}/v1/oauth2/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${SECRET}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const { access_token } = (await auth.json()) as { access_token: string };
+    const item = (sender_item_id: string, to: string) => ({
+      recipient_type: 'EMAIL',
+      amount: { value: '25.00', currency: 'USD' },
+      receiver: to,
+      sender_item_id,
+      recipient_wallet: 'PAYPAL',
+    });
+    const made = await fetch(`${fake.url}/v1/payments/payouts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        sender_batch_header: { sender_batch_id: req.idempotencyKey },
+        items: [item('someone-else', 'other@example.com'), item(req.idempotencyKey, receiver)],
+      }),
+    });
+    expect(made.status).toBe(201);
+    await fake.webhooksSent();
+    received.length = 0;
+    const res = await p.submit(req);
+    const mine = fake
+      .itemsFor(req.payoutId)
+      .find((i) => i.payout_item.sender_item_id === req.idempotencyKey)!;
+    expect(res).toEqual({ state: 'paid', providerRef: mine.payout_item_id });
+    expect(fake.itemsFor(req.payoutId)).toHaveLength(2); // the batch's two items; nothing new
+    expect(await p.status(req.idempotencyKey)).toEqual({ state: 'paid', providerRef: mine.payout_item_id });
+  });
+
   it('429 and 5xx are retryable with the same key; a refused connection too; the retry pays once', async () => {
     const p = provider();
     const req = request(account());
