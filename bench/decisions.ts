@@ -1,8 +1,8 @@
 // `npm run bench:decisions [-- --samples N --concurrency C --database embedded|postgres|both]`
 //
 // How long a human decision on a payout takes to answer, through the real HTTP API, as `npm start` runs it:
-// API and worker in one process, bin/temporal-dev in real time, and the database either embedded (PGlite
-// served over its wire endpoint, the default without DATABASE_URL) or PostgreSQL (DATABASE_URL, else
+// API and worker in one process, bin/temporal-dev in real time, and the database either embedded (PGlite on
+// disk, served over its wire endpoint: the default without DATABASE_URL) or PostgreSQL (DATABASE_URL, else
 // 127.0.0.1:5432). Per database and per decision, N samples, one at a time (or C clients at once):
 //   - approve (TOTP) and reject (TOTP) of a payout waiting for one approval;
 //   - cancel of a payout waiting for approval;
@@ -16,6 +16,9 @@
 // authentication, a workflow query, the ledger lookups of the payout view).
 // Exits non-zero when a decision fails or answers with the state before it, not when a goal is missed.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -179,9 +182,9 @@ async function runPhase(database: DatabaseKind, o: Options, temporalAddress: str
     ...pool,
     ...(database === 'postgres' ? { DATABASE_URL: o.postgresUrl } : {}),
   });
-  // As npm start: PGlite behind its wire endpoint, opened with the configured pool.
-  const embedded =
-    database === 'embedded' ? await startEmbeddedDatabase({ dataDir: 'memory://' }) : undefined;
+  // As npm start: PGlite on disk (a throw-away directory) behind its wire endpoint, with the configured pool.
+  const dataDir = database === 'embedded' ? await mkdtemp(join(tmpdir(), 'bench-decisions-')) : undefined;
+  const embedded = dataDir ? await startEmbeddedDatabase({ dataDir }) : undefined;
   const url = embedded?.url ?? o.postgresUrl;
   const admin = await openDatabase({ url, schema: 'public', poolMax: 1 });
   await sql(admin.em(), `CREATE SCHEMA "${schema}"`);
@@ -300,6 +303,7 @@ async function runPhase(database: DatabaseKind, o: Options, temporalAddress: str
     await db.close();
     await admin.close();
     await embedded?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
