@@ -39,7 +39,8 @@ describe('payouts through Wise (fake Wise)', () => {
             timeoutMs: 1_000,
           },
         },
-        { name: 'sandbox', capabilities: { priority: 2 } },
+        // The fallback is a batch rail too, so an instant request has no instant provider (Wise is batch only).
+        { name: 'sandbox', capabilities: { priority: 2, rails: ['batch'] } },
       ],
     });
     fake.webhookUrl = `${stack.url}/v1/providers/wise/webhooks`;
@@ -110,8 +111,9 @@ describe('payouts through Wise (fake Wise)', () => {
     payeeId: string,
     amount: string,
     state = 'awaiting_confirmation',
+    instant = false,
   ): Promise<string> {
-    const payoutId = await stack.requestPayout(payeeId, amount, { instant: false });
+    const payoutId = await stack.requestPayout(payeeId, amount, { instant });
     const s = await stack.waitForState(payoutId, ['scheduled']);
     const wait = Date.parse(s.nextTimer!.at) - (await stack.temporal.currentTimeMs());
     await stack.temporal.sleep(Math.max(0, wait) + 1_000);
@@ -188,6 +190,30 @@ describe('payouts through Wise (fake Wise)', () => {
     expect(await delta('fx', fx0)).toEqual([0n, 0n]);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     expect(wallet.body.balances[0].available.amount).toBe('100000');
+  });
+
+  it('an instant request: Wise has no instant rail, so it goes out scheduled, in the payout window', async () => {
+    const payeeId = await stack.createPayee({ credit: '100000' });
+    const payoutId = await scheduled(payeeId, '3000', 'awaiting_confirmation', true);
+    fake.send(transferOf(payoutId).id);
+    await fake.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect([final.state, final.rail]).toEqual(['paid', 'scheduled']);
+    expect(attempts(final)).toEqual([['wise', 'paid']]);
+  });
+
+  it('429s are retried with the same customerTransactionId: one transfer, funded once', async () => {
+    fake.faults = [
+      { kind: 'status', status: 429, method: 'POST', path: /^\/v1\/transfers$|\/payments$/, times: 2 },
+    ];
+    const payeeId = await stack.createPayee({ credit: '100000' });
+    const payoutId = await scheduled(payeeId, '3500', '');
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    fake.send(transferOf(payoutId).id);
+    await fake.webhooksSent();
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    expect(fake.transfersFor(payoutId)).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.status === 429)).toHaveLength(2);
   });
 
   it('a recipient Wise refuses fails over to the sandbox; Wise moved nothing', async () => {

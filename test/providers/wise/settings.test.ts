@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { parseProviderSettings, type WiseProviderSettings } from '../../../src/providers/index.ts';
+import {
+  createProviderRegistry,
+  parseProviderSettings,
+  WiseProvider,
+  type WiseProviderSettings,
+} from '../../../src/providers/index.ts';
+import { createTestDatabase } from '../../support/db.ts';
 
 const TOKEN = 'b3f1c2d4-0000-4a1b-9c2d-123456789abc';
 const pem = () =>
@@ -95,5 +101,25 @@ describe('wise provider settings', () => {
     });
     expect(inspect(s)).not.toContain(TOKEN);
     expect(JSON.stringify(s)).not.toContain(TOKEN);
+  });
+
+  it('the registry builds a WiseProvider: bank transfers on the batch rail, capabilities overridable', async () => {
+    const db = await createTestDatabase('wise_registry');
+    try {
+      const settings = parseProviderSettings(
+        '[{"kind":"wise","name":"wise","profileId":9,"capabilities":{"currencies":["EUR","GBP"]}}]',
+        { WISE_API_TOKEN: TOKEN, WISE_WEBHOOK_PUBLIC_KEY: KEY },
+      );
+      const wise = createProviderRegistry(settings, { db }).require('wise');
+      expect(wise).toBeInstanceOf(WiseProvider);
+      const caps = wise.capabilities();
+      expect([caps.methods, caps.rails, caps.currencies]).toEqual([
+        ['bank_transfer'],
+        ['batch'],
+        ['EUR', 'GBP'],
+      ]);
+    } finally {
+      await db.drop();
+    }
   });
 });
