@@ -39,9 +39,36 @@ function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   return shape ?? {};
 }
 
+/** Sent on every response (draft-ietf-httpapi-ratelimit-headers); Retry-After with a 429. */
+const RATE_LIMIT_HEADERS: Record<string, Json> = {
+  'RateLimit-Limit': {
+    description: "Size of the caller's bucket (API_RATE_LIMIT_BURST)",
+    schema: { type: 'integer' },
+  },
+  'RateLimit-Remaining': {
+    description: 'Requests the caller may still make at once',
+    schema: { type: 'integer' },
+  },
+  'RateLimit-Reset': {
+    description: "Seconds until the caller's bucket is full again",
+    schema: { type: 'integer' },
+  },
+  'Retry-After': {
+    description: 'Seconds until the next request is accepted',
+    schema: { type: 'integer' },
+  },
+};
+const RATE_LIMIT_HEADER_REFS: Json = Object.fromEntries(
+  ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'].map((h) => [
+    h,
+    { $ref: `#/components/headers/${h}` },
+  ]),
+);
+
 const errorStatuses = (route: Route): number[] => {
-  const s = [500];
-  if (route.roles.length > 0) s.push(401, 403, 429);
+  // Every request spends from a rate-limit bucket (public routes by client address).
+  const s = [429, 500];
+  if (route.roles.length > 0) s.push(401, 403);
   if (route.params || route.query || route.body) s.push(400);
   if (route.params) s.push(404);
   if (route.body) s.push(413, 415);
@@ -92,6 +119,7 @@ export function buildOpenApi(
     for (const [status, spec] of Object.entries(route.responses)) {
       responses[status] = {
         description: spec.description,
+        headers: RATE_LIMIT_HEADER_REFS,
         ...(spec.schema
           ? {
               content: {
@@ -106,6 +134,10 @@ export function buildOpenApi(
     for (const status of errorStatuses(route)) {
       responses[String(status)] ??= {
         description: `Error (application/problem+json)`,
+        headers:
+          status === 429
+            ? { ...RATE_LIMIT_HEADER_REFS, 'Retry-After': { $ref: '#/components/headers/Retry-After' } }
+            : RATE_LIMIT_HEADER_REFS,
         content: { 'application/problem+json': { schema: problemRef } },
       };
     }
@@ -140,6 +172,7 @@ export function buildOpenApi(
     paths,
     components: {
       schemas: components,
+      headers: RATE_LIMIT_HEADERS,
       securitySchemes: {
         bearerAuth: {
           type: 'http',

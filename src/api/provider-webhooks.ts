@@ -180,6 +180,9 @@ export const providerWebhookOpenApi = {
         '401': problemResponse('Signature missing or wrong, or timestamp outside the tolerance'),
         '404': problemResponse('No such provider, or it takes no webhooks'),
         '413': problemResponse('Body above the API body limit (API_BODY_LIMIT_BYTES)'),
+        '429': problemResponse(
+          'Rate limit of this provider and sender address (API_RATE_LIMIT_*) exceeded; Retry-After says when to retry',
+        ),
         '500': problemResponse('Unexpected error (errorId in the server log)'),
         '503': problemResponse(
           "Verified but not yet handed to its payout, or the provider's verification API did not answer; the provider should retry",

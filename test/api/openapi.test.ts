@@ -131,8 +131,18 @@ describe('OpenAPI document', () => {
   it('every $ref resolves', () => {
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
     for (const r of refs) {
-      const name = r.slice('"$ref":"#/components/schemas/'.length, -1);
-      expect(doc.components.schemas[name]).toBeDefined();
+      const [kind, name] = r.slice('"$ref":"#/components/'.length, -1).split('/');
+      expect(['schemas', 'headers']).toContain(kind);
+      expect(doc.components[kind!][name!]).toBeDefined();
     }
+    // Every response documents the rate-limit headers; a 429 also Retry-After.
+    const get = doc.paths['/v1/payees/{id}'].get;
+    expect(Object.keys(get.responses['200'].headers)).toEqual([
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+    ]);
+    expect(Object.keys(get.responses['429'].headers)).toContain('Retry-After');
+    expect(doc.paths['/healthz'].get.responses['429']).toBeDefined();
   });
 });

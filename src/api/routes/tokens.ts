@@ -59,8 +59,8 @@ const revokeAllBody = z
 
 const revokedView = z
   .object({
-    tokenId: z.string(),
-    payeeId: z.string(),
+    tokenId: z.string().describe('Token id'),
+    payeeId: z.string().describe('Payee the token was scoped to'),
     issuedAt: z.string().describe('When it was issued (ISO 8601)'),
     expiresAt: z.string().describe('When it would have expired (ISO 8601)'),
     revokedAt: z.string().describe('When it was revoked (the first revocation, if revoked twice)'),
@@ -70,7 +70,7 @@ const revokedView = z
 
 const cutoffView = z
   .object({
-    payeeId: z.string(),
+    payeeId: z.string().describe('Payee whose tokens are refused'),
     notBefore: z
       .string()
       .describe('Tokens of this payee issued before this instant are refused (the latest cutoff given)'),
