@@ -362,7 +362,16 @@ export class FakeCircle {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
     const path = url.pathname;
+    // Recorded for every answer, injected faults included (the tests check retries kept the key).
     let idempotencyKey: string | undefined;
+    if (method === 'POST') {
+      try {
+        const k = (JSON.parse(raw) as { idempotencyKey?: unknown }).idempotencyKey;
+        if (typeof k === 'string') idempotencyKey = k;
+      } catch {
+        idempotencyKey = undefined;
+      }
+    }
     const reply = (status: number, body: unknown, replayed = false) => {
       this.requests.push({ method, path, status, ...(idempotencyKey ? { idempotencyKey } : {}), replayed });
       res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': randomUUID() });

@@ -1,0 +1,249 @@
+// The payout workflow paying USDC through the circle adapter, against the fake Circle, end to end: the real API,
+// worker, Temporal test server and PostgreSQL; Circle's notifications POSTed to the API's provider route after
+// the SNS-style subscription handshake. Instant and scheduled payouts, a screening decline failing over to the
+// sandbox, a timeout after Circle made the transfer resolved without paying twice, a reversal after complete,
+// duplicate and out-of-order notifications. After each: the ledger verifies, no payout is paid by both Circle
+// and the sandbox, no address received twice, and what left the fake Circle plus the sandbox's paid total
+// equals the ledger's provider clearing.
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from '../../src/db/sql.ts';
+import { verifyLedger } from '../../src/ledger/verify.ts';
+import { toChecksumAddress } from '../../src/payees/crypto-address.ts';
+import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
+import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { FakeCircle } from '../fakes/circle/server.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+const KEY = `SAND_API_KEY:${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
+
+describe('payouts through Circle (fake Circle)', () => {
+  let stack: Stack;
+  let fake: FakeCircle;
+  beforeAll(async () => {
+    fake = new FakeCircle({ apiKey: KEY });
+    await fake.start();
+    process.env.E2E_CIRCLE_KEY = KEY;
+    stack = await startStack('circle_e2e', {
+      providers: [
+        {
+          name: 'circle',
+          kind: 'circle',
+          capabilities: { priority: 1 },
+          settings: {
+            apiBase: fake.url,
+            apiKeyEnv: 'E2E_CIRCLE_KEY',
+            walletId: fake.walletId,
+            timeoutMs: 1_000,
+          },
+        },
+        { name: 'sandbox', capabilities: { priority: 2 } },
+      ],
+    });
+    // As at Circle: subscribe the endpoint; the adapter confirms through the SubscribeURL.
+    const endpoint = `${stack.url}/v1/providers/circle/webhooks`;
+    expect((await fetch(endpoint, { method: 'HEAD' })).status).toBe(200);
+    const sub = await fake.subscribe(endpoint);
+    expect(sub.status).toBe(200);
+    expect(fake.endpoint).toBe(endpoint);
+  });
+  afterEach(async () => {
+    fake.faults = [];
+    fake.autoComplete = true;
+    fake.duplicateWebhooks = false;
+    fake.holdWebhooks = false;
+    fake.outOfOrder = false;
+    fake.deniedAddresses.clear();
+    await fake.webhooksSent();
+    await assertInvariants();
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await fake?.stop();
+  });
+
+  async function assertInvariants(): Promise<void> {
+    const report = await verifyLedger(stack.db.em(), stack.db.schema);
+    expect(report.violations).toEqual([]);
+    expect(fake.paidMoreThanOnce()).toEqual([]);
+    const complete = [...fake.transfers.values()].filter((t) => t.status === 'complete').map((t) => t.id);
+    const circlePaid = await sql<{ payout_id: string }>(
+      stack.db.em(),
+      `SELECT payout_id FROM "${stack.db.schema}".provider_attempts WHERE provider = 'circle' AND refs->>'transfer' = ANY($1)`,
+      [complete],
+    );
+    expect(circlePaid).toHaveLength(complete.length); // every complete transfer belongs to an attempt
+    const paidByCircle = new Set(circlePaid.map((r) => r.payout_id));
+    const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
+    expect(sandboxPaid.filter((d) => paidByCircle.has(d.payoutId))).toEqual([]); // never both
+    const sandboxTotal = (await sandboxTotals(stack.db)).reduce((s, t) => s + t.paidMinor, 0n);
+    const [clearing] = await sql<{ total: string }>(
+      stack.db.em(),
+      `SELECT coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts WHERE kind = 'provider_clearing'`,
+    );
+    expect(BigInt(clearing!.total)).toBe(fake.disbursedMinor('USD', 2) + sandboxTotal);
+  }
+
+  /** A verified US payee with its own Ethereum address (EIP-55 checksummed) as its crypto destination. */
+  async function cryptoPayee(network = 'ethereum'): Promise<{ payeeId: string; address: string }> {
+    const address = toChecksumAddress(`0x${randomBytes(20).toString('hex')}`);
+    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
+    stack.expectStatus(
+      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/crypto`, { body: { network, address } }),
+      200,
+      'crypto destination',
+    );
+    return { payeeId, address };
+  }
+
+  async function requestCryptoPayout(payeeId: string, amount: string, instant: boolean): Promise<string> {
+    const res = await stack.call('POST', '/v1/payouts', {
+      body: { payeeId, amount: { amount, currency: 'USD', scale: 2 }, method: 'crypto', instant },
+    });
+    stack.expectStatus(res, 202, 'request payout');
+    return res.body.id as string;
+  }
+
+  const steps = async (payoutId: string) =>
+    (await stack.call('GET', `/v1/payouts/${payoutId}`)).body.ledger.map((l: { step: string }) => l.step);
+  const attempts = (s: PayoutStatus) => s.attempts.map((a) => [a.provider, a.outcome]);
+
+  it('a checksum typo in the address is refused at registration, naming the problem', async () => {
+    const payeeId = await stack.createPayee({ bankAccount: null });
+    const good = toChecksumAddress(`0x${'cd'.repeat(20)}`);
+    const typo = `0x${good[2] === 'c' ? 'C' : 'c'}${good.slice(3)}`;
+    const res = await stack.call('PUT', `/v1/payees/${payeeId}/destinations/crypto`, {
+      body: { network: 'ethereum', address: typo },
+    });
+    expect(res.status).toBe(400);
+    expect(res.contentType).toMatch(/application\/problem\+json/);
+    expect(res.text).toMatch(/EIP-55/);
+  });
+
+  it('instant: USDC to the address, confirmed by the signed notification; transaction hash recorded', async () => {
+    const { payeeId, address } = await cryptoPayee();
+    const payoutId = await requestCryptoPayout(payeeId, '5000', true);
+    const final = await stack.result(payoutId);
+    expect([final.state, final.rail]).toEqual(['paid', 'instant']);
+    expect(attempts(final)).toEqual([['circle', 'paid']]);
+    const [t] = fake.transfersTo(address);
+    expect([t!.status, t!.destination.chain, t!.destination.address]).toEqual([
+      'complete',
+      'ETH',
+      address.toLowerCase(),
+    ]);
+    // Circle pays the net (the instant fee is Disburse's own ledger leg), as a decimal string.
+    const net = 5000n - BigInt(final.fee?.amount ?? '0');
+    expect(t!.amount).toEqual({
+      amount: `${net / 100n}.${String(net % 100n).padStart(2, '0')}`,
+      currency: 'USD',
+    });
+    const [rec] = await sql<{ tx: string }>(
+      stack.db.em(),
+      `SELECT refs->>'transactionHash' AS tx FROM "${stack.db.schema}".provider_attempts WHERE payout_id = $1`,
+      [payoutId],
+    );
+    expect(rec?.tx).toBe(t!.transactionHash);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+  });
+
+  it('scheduled: the transfer is made in the payout window and paid when the chain confirms', async () => {
+    const { payeeId, address } = await cryptoPayee('base');
+    fake.autoComplete = false;
+    const payoutId = await requestCryptoPayout(payeeId, '7000', false);
+    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
+    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
+    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    const [t] = fake.transfersTo(address);
+    expect([t!.status, t!.destination.chain]).toEqual(['pending', 'BASE']);
+    fake.complete(t!.id);
+    await fake.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect([final.state, final.rail]).toEqual(['paid', 'scheduled']);
+    expect(attempts(final)).toEqual([['circle', 'paid']]);
+  });
+
+  it("Circle's screening refuses the address: failover to the sandbox, nothing left the Circle wallet", async () => {
+    const { payeeId, address } = await cryptoPayee();
+    fake.deniedAddresses.add(address.toLowerCase());
+    const before = fake.balance.USD;
+    const payoutId = await requestCryptoPayout(payeeId, '4000', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(attempts(final)).toEqual([
+      ['circle', 'declined'],
+      ['sandbox', 'paid'],
+    ]);
+    expect(fake.transfersTo(address).map((t) => t.status)).toEqual(['failed']);
+    expect(fake.balance.USD).toBe(before);
+    expect((await listSandboxDisbursements(stack.db, { payoutId })).map((d) => d.state)).toEqual(['paid']);
+  });
+
+  it('a timeout after Circle made the transfer is an unknown outcome resolved by status: paid once, no failover', async () => {
+    const { payeeId, address } = await cryptoPayee();
+    fake.faults = [{ kind: 'timeout_after', ms: 3_000, method: 'POST', path: /^\/v1\/transfers$/ }];
+    const payoutId = await requestCryptoPayout(payeeId, '6000', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(final.attempts.map((a) => a.provider)).toEqual(['circle']);
+    expect(fake.transfersTo(address)).toHaveLength(1);
+    expect(await listSandboxDisbursements(stack.db, { payoutId })).toEqual([]);
+  });
+
+  it('429s are retried with the same idempotencyKey: one transfer', async () => {
+    const { payeeId, address } = await cryptoPayee();
+    const from = fake.requests.length;
+    fake.faults = [{ kind: 'status', status: 429, method: 'POST', path: /^\/v1\/transfers$/, times: 2 }];
+    const payoutId = await requestCryptoPayout(payeeId, '3000', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(fake.transfersTo(address)).toHaveLength(1);
+    const posts = fake.requests.slice(from).filter((r) => r.method === 'POST' && r.path === '/v1/transfers');
+    expect(posts.map((r) => r.status)).toEqual([429, 429, 201]);
+    expect(new Set(posts.map((r) => r.idempotencyKey)).size).toBe(1);
+  });
+
+  it('a transfer reversed days after complete (reorg) is returned to the wallet', async () => {
+    const { payeeId, address } = await cryptoPayee();
+    const payoutId = await requestCryptoPayout(payeeId, '8000', true);
+    await stack.waitForState(payoutId, ['paid']);
+    const [t] = fake.transfersTo(address);
+    fake.reverse(t!.id, { days: 4 });
+    await fake.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('returned');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('100000');
+  });
+
+  it('duplicate notifications settle once', async () => {
+    const { payeeId, address } = await cryptoPayee();
+    fake.duplicateWebhooks = true;
+    const payoutId = await requestCryptoPayout(payeeId, '2000', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    await fake.webhooksSent();
+    const [t] = fake.transfersTo(address);
+    const forIt = fake.deliveries.filter((d) => d.transferId === t!.id);
+    expect(forIt.length).toBeGreaterThanOrEqual(4); // pending ×2, complete ×2
+    expect(forIt.every((d) => d.status === 200)).toBe(true);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+  });
+
+  it('out-of-order notifications (complete before pending): paid once', async () => {
+    const { payeeId, address } = await cryptoPayee();
+    fake.holdWebhooks = true;
+    fake.outOfOrder = true;
+    fake.autoComplete = false;
+    const payoutId = await requestCryptoPayout(payeeId, '9000', true);
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    const [t] = fake.transfersTo(address);
+    fake.complete(t!.id);
+    await fake.flushWebhooks(); // complete first, then the older pending one
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+  });
+});
