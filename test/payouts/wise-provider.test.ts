@@ -186,6 +186,7 @@ describe('payouts through Wise (fake Wise)', () => {
     fake.bounce(t.id, { days: 2 });
     await fake.webhooksSent();
     expect((await stack.result(payoutId)).state).toBe('returned');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'fx_return', 'return']);
     expect(await delta('provider_clearing', clearing0)).toEqual([0n, 0n]);
     expect(await delta('fx', fx0)).toEqual([0n, 0n]);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);

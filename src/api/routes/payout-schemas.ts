@@ -187,7 +187,9 @@ export const payoutView = z
       .array(
         z
           .object({
-            step: z.enum(['hold', 'settle', 'release', 'return']).describe('Ledger step'),
+            step: z
+              .enum(['hold', 'settle', 'fx', 'release', 'fx_return', 'return'])
+              .describe("Ledger step (fx, fx_return: the provider's own currency conversion and its return)"),
             transactionId: z.string().describe('Ledger transaction id'),
             at: z.string().describe('Posting time'),
           })

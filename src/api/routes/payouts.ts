@@ -80,13 +80,18 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
   ) {
     const status = live ?? (payout.statusDoc as Partial<PayoutStatus>);
     const l = ledger.within(em);
-    const steps = (opts.ledger ? (['hold', 'settle', 'release', 'return'] as const) : []).map(
-      async (step) => {
-        const key = step === 'return' ? ledgerKeys.returned(payout.id) : ledgerKeys[step](payout.id);
-        const tx = await l.getTransaction(key);
-        return tx ? { step, transactionId: tx.id, at: tx.createdAt } : undefined;
-      },
-    );
+    // fx / fx_return: a conversion the provider made (Wise), booked after the settlement; only when posted.
+    const all = ['hold', 'settle', 'fx', 'release', 'fx_return', 'return'] as const;
+    const steps = (opts.ledger ? all : []).map(async (step) => {
+      const key =
+        step === 'return'
+          ? ledgerKeys.returned(payout.id)
+          : step === 'fx_return'
+            ? ledgerKeys.fxReturned(payout.id)
+            : ledgerKeys[step](payout.id);
+      const tx = await l.getTransaction(key);
+      return tx ? { step, transactionId: tx.id, at: tx.createdAt } : undefined;
+    });
     const money = (amount: string) => ({ amount, currency: payout.currency, scale: payout.scale });
     return {
       id: payout.id,
