@@ -275,3 +275,22 @@ describe('the shared store unreachable', () => {
     expect(rows.map((r) => r.key)).toEqual([`ip:127.0.0.1`, `key:${api.keys.platform.keyId}`]);
   });
 });
+
+describe('API_TRUST_PROXY', () => {
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback, 10.0.0.0/8', 'loopback,10.0.0.0/8'],
+    ['fd00::/8', 'fd00::/8'],
+  ])('%s → trust proxy %j', (value, expected) => {
+    expect(loadConfig(value === undefined ? {} : { API_TRUST_PROXY: value }).api.trustProxy).toEqual(
+      expected,
+    );
+  });
+
+  it.each(['yes', '10.0.0.0/33', 'proxy.example.com'])('refuses %s, naming the variable', (value) => {
+    expect(() => loadConfig({ API_TRUST_PROXY: value })).toThrow(/API_TRUST_PROXY/);
+  });
+});
