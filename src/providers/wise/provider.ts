@@ -297,11 +297,17 @@ export class WiseProvider implements PayoutProvider {
     if (rec.refs.transfer) return this.#client.ok<WiseTransfer>('GET', `/v1/transfers/${rec.refs.transfer}`);
     const ctid = customerTransactionId(this.#profileId, rec.idempotencyKey);
     const since = new Date(rec.createdAt.getTime() - 86_400_000).toISOString().slice(0, 10);
-    const list = await this.#client.ok<WiseTransfer[]>(
-      'GET',
-      `/v1/transfers?profile=${this.#profileId}&createdDateStart=${since}&limit=200&offset=0`,
-    );
-    const found = (Array.isArray(list) ? list : []).find((t) => t.customerTransactionId === ctid);
+    // Newest first, since the day before the attempt: a busy profile is paged (bounded, 10 × 200).
+    let found: WiseTransfer | undefined;
+    for (let page = 0; page < 10 && !found; page++) {
+      const list = await this.#client.ok<WiseTransfer[]>(
+        'GET',
+        `/v1/transfers?profile=${this.#profileId}&createdDateStart=${since}&limit=200&offset=${page * 200}`,
+      );
+      const rows = Array.isArray(list) ? list : [];
+      found = rows.find((t) => t.customerTransactionId === ctid);
+      if (rows.length < 200) break;
+    }
     if (found) await this.#journal.note(rec.idempotencyKey, { refs: { transfer: String(found.id) } });
     return found;
   }

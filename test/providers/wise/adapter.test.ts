@@ -192,6 +192,17 @@ describe('submit', () => {
     expect(fake.transfersFor(req.payoutId)).toHaveLength(1);
   });
 
+  it('latency within the timeout changes nothing; an unreadable answer after the work is an unknown outcome', async () => {
+    fake.faults = [{ kind: 'latency', ms: 200, method: 'POST', path: /^\/v1\/accounts$/ }];
+    expect((await provider().submit(request('domestic/US/011000015/40002323'))).state).toBe('paid');
+    fake.faults = [{ kind: 'unreadable', method: 'POST', path: /^\/v1\/transfers$/ }];
+    const req = request('domestic/US/011000015/40002424');
+    expect((await failure(provider().submit(req))).kind).toBe('timeout');
+    expect((await provider().status(req.idempotencyKey)).providerRef).toBe(
+      String(fake.transfersFor(req.payoutId)[0]!.id),
+    );
+  });
+
   it('the funding answer lost after Wise paid: unknown outcome, status says paid, a replay pays nothing more', async () => {
     fake.faults = [{ kind: 'timeout_after', ms: 1_500, method: 'POST', path: /\/payments$/ }];
     const before = fake.balances.USD!;
