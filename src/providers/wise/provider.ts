@@ -268,28 +268,57 @@ export class WiseProvider implements PayoutProvider {
   }
 
   async #fund(key: string, transfer: WiseTransfer): Promise<void> {
-    const payment = await this.#client.ok<{ status?: string; errorCode?: string | null }>(
-      'POST',
-      `/v3/profiles/${this.#profileId}/transfers/${transfer.id}/payments`,
-      { type: 'BALANCE' },
-    );
+    let payment: { status?: string; errorCode?: string | null };
+    try {
+      payment = await this.#client.ok(
+        'POST',
+        `/v3/profiles/${this.#profileId}/transfers/${transfer.id}/payments`,
+        {
+          type: 'BALANCE',
+        },
+      );
+    } catch (err) {
+      // A refusal may also mean an earlier funding (its answer lost) went through: the transfer says which.
+      if (!isProviderError(err) || err.kind !== 'hard_decline') throw err;
+      return this.#stopUnfunded(key, transfer, err);
+    }
     if (payment.status === 'COMPLETED') {
       await this.#journal.note(key, { refs: { funded: '1' }, state: 'pending' });
       return;
     }
-    // Refused: cancel the transfer so it can never be funded later, then say why.
-    await this.#client.send('PUT', `/v1/transfers/${transfer.id}/cancel`);
-    await this.#journal.note(key, { state: 'failed' });
     const code = payment.errorCode ?? 'payment_rejected';
-    if (/insufficient|balance/i.test(code)) {
-      throw new ProviderError(
-        this.name,
-        'outage',
-        code,
-        `the Wise balance cannot fund transfer ${transfer.id}`,
-      );
+    const why = /insufficient|balance/i.test(code)
+      ? new ProviderError(this.name, 'outage', code, `the Wise balance cannot fund transfer ${transfer.id}`)
+      : this.#decline(code, `Wise refused to fund transfer ${transfer.id}`);
+    return this.#stopUnfunded(key, transfer, why);
+  }
+
+  /**
+   * Funding refused: cancel the transfer so it can never be funded later, then fail with `why` — a decline
+   * then truly means nothing moved. If Wise shows it funded after all, it continues as funded; if it can be
+   * neither cancelled nor seen funded, the outcome is unknown (status() resolves it).
+   */
+  async #stopUnfunded(key: string, transfer: WiseTransfer, why: ProviderError): Promise<void> {
+    const cancel = await this.#client.send('PUT', `/v1/transfers/${transfer.id}/cancel`);
+    if (cancel.status >= 200 && cancel.status < 300) {
+      await this.#journal.note(key, { state: 'failed' });
+      throw why;
     }
-    throw this.#decline(code, `Wise refused to fund transfer ${transfer.id}`);
+    const now = await this.#client.ok<WiseTransfer>('GET', `/v1/transfers/${transfer.id}`);
+    if (now.status === 'cancelled') {
+      await this.#journal.note(key, { state: 'failed' });
+      throw why;
+    }
+    if (now.status !== 'incoming_payment_waiting') {
+      await this.#journal.note(key, { refs: { funded: '1' }, state: 'pending' });
+      return;
+    }
+    throw new ProviderError(
+      this.name,
+      'timeout',
+      'funding_unresolved',
+      `Wise refused to fund transfer ${transfer.id} and to cancel it (${why.code}); its state decides`,
+    );
   }
 
   /** The transfer of an attempt: by the id journalled, or among recent transfers by customerTransactionId. */

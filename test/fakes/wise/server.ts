@@ -45,6 +45,8 @@ export type Fault = { method?: string; path?: RegExp; times?: number } & (
   | { kind: 'latency'; ms: number }
   /** Does the work, then answers only after `ms` (past the client's timeout): the outcome is unknown to it. */
   | { kind: 'timeout_after'; ms: number }
+  /** Does the work, then answers this error anyway (e.g. a repeated funding refused after the first went through). */
+  | { kind: 'status_after'; status: number; code?: string }
   /** Does the work, then answers 200 with a body that is not JSON (a broken proxy, a truncated answer). */
   | { kind: 'unreadable' }
 );
@@ -315,6 +317,11 @@ export class FakeWise {
       body = { errors: [{ code: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) }] };
     }
     if (fault?.kind === 'timeout_after') await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault?.kind === 'status_after') {
+      return answer(fault.status, {
+        errors: [{ code: fault.code ?? `http.${fault.status}`, message: 'injected' }],
+      });
+    }
     if (fault?.kind === 'unreadable') {
       this.requests.push({ method, path, status: 200 });
       res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>502 Bad Gateway</html>');

@@ -255,6 +255,24 @@ describe('submit', () => {
     }
   });
 
+  it('funding refused (4xx): the transfer is cancelled first, so the decline moved nothing', async () => {
+    fake.faults = [
+      { kind: 'status', status: 422, code: 'transfer.not-fundable', method: 'POST', path: /\/payments$/ },
+    ];
+    const req = request('domestic/US/011000015/40002525');
+    const err = await failure(provider().submit(req));
+    expect([err.kind, err.code]).toEqual(['hard_decline', 'transfer.not-fundable']);
+    expect(fake.transfersFor(req.payoutId).map((t) => [t.status, t.funded])).toEqual([['cancelled', false]]);
+  });
+
+  it('funding answered 4xx although Wise funded it: seen funded, not declined', async () => {
+    const before = fake.balances.USD!;
+    fake.faults = [{ kind: 'status_after', status: 422, method: 'POST', path: /\/payments$/ }];
+    const req = request('domestic/US/011000015/40002626');
+    expect((await provider().submit(req)).state).toBe('paid');
+    expect(fake.balances.USD).toBe(before - 2500n);
+  });
+
   it('a recipient Wise refuses is a hard decline', async () => {
     fake.refuseHolder = 'Refused';
     const req = request(`iban/${IBAN_DE}`, { payee: { id: 'pe_r', country: 'DE', name: 'Refused Person' } });
