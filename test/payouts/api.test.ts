@@ -206,6 +206,18 @@ describe('payout API', () => {
         body: () => ({ unknown: true }),
         allowed: ['platform'],
       },
+      {
+        route: 'POST /v1/payees/:id/tokens/:tokenId/revoke',
+        path: () => `/v1/payees/${own}/tokens/some-token/revoke`,
+        body: () => ({ unknown: true }),
+        allowed: ['platform', 'operator'],
+      },
+      {
+        route: 'POST /v1/payees/:id/tokens/revoke',
+        path: () => `/v1/payees/${own}/tokens/revoke`,
+        body: () => ({ unknown: true }),
+        allowed: ['platform', 'operator'],
+      },
       { route: 'POST /v1/earnings', path: () => '/v1/earnings', body: () => ({}), allowed: ['platform'] },
       {
         route: 'GET /v1/payees/:id/earnings',
