@@ -13,6 +13,7 @@ import * as manualReturns0073 from './0073-manual-returns.ts';
 import * as approverTotpLockout0074 from './0074-approver-totp-lockout.ts';
 import * as providerAttempts0080 from './0080-provider-attempts.ts';
 import * as payeeTokensRateLimits0081 from './0081-payee-tokens-rate-limits.ts';
+import * as assetCurrencies0082 from './0082-asset-currencies.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -41,4 +42,5 @@ export const migrations: readonly Migration[] = [
   approverTotpLockout0074,
   providerAttempts0080,
   payeeTokensRateLimits0081,
+  assetCurrencies0082,
 ];
