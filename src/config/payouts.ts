@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SanctionsListError } from '../compliance/sanctions.ts';
 import type { InstantFeeSchedule } from '../fees/fees.ts';
+import { type Asset, configureAssets, parseAssetList } from '../money/currency.ts';
 import { type PayoutProviderSettings, parseProviderSettings } from '../providers/settings.ts';
 import type { RiskRulesConfig } from '../risk/rules.ts';
 import { multipleInHundredths } from '../risk/rules.ts';
@@ -104,6 +105,13 @@ export function parseInstantFees(text: string): InstantFeeSchedule {
   return out;
 }
 
+/** Parses and installs the asset list (money module), every process alike. */
+function setAssets(s: string): Asset[] {
+  const assets = parseAssetList(s);
+  configureAssets(assets);
+  return assets;
+}
+
 function list(s: string): string[] {
   return s
     .split(',')
@@ -128,6 +136,14 @@ export const payoutsSection = defineConfigSection(
   'payouts',
   z
     .object({
+      // First: the asset list must be in place before amounts in those assets are read below.
+      DISBURSE_ASSETS: z
+        .string()
+        .default('USDC:6,EURC:6')
+        .transform(refined(setAssets))
+        .describe(
+          'non-ISO assets money may be held and paid in, CODE:EXPONENT[,…] (default USDC:6,EURC:6: 1 USDC = 1000000 minor units)',
+        ),
       DISBURSE_PROVIDERS: z
         .string()
         .default('sandbox')

@@ -1,4 +1,12 @@
-export { currencyOf, isCurrencyCode } from './currency.ts';
+export {
+  type Asset,
+  configureAssets,
+  configuredAssets,
+  currencyOf,
+  DEFAULT_ASSETS,
+  isCurrencyCode,
+  parseAssetList,
+} from './currency.ts';
 export { MoneyError, type MoneyErrorReason } from './errors.ts';
 export {
   formatDecimal,
