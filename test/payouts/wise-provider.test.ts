@@ -217,6 +217,20 @@ describe('payouts through Wise (fake Wise)', () => {
     expect(fake.requests.filter((r) => r.status === 429)).toHaveLength(2);
   });
 
+  it('a webhook not signed by the configured Wise key is refused with 401 problem+json', async () => {
+    const body = JSON.stringify({ event_type: 'transfers#state-change', data: { resource: { id: 1 } } });
+    const post = (signature: string) =>
+      fetch(`${stack.url}/v1/providers/wise/webhooks`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Signature-SHA256': signature },
+        body,
+      });
+    const forged = await post(fake.sign(`${body} `));
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect((await post(fake.sign(body))).status).toBe(400); // signed, but not a state change we can read
+  });
+
   it('a recipient Wise refuses fails over to the sandbox; Wise moved nothing', async () => {
     fake.refuseHolder = 'Refused';
     const payeeId = await stack.createPayee({
