@@ -178,7 +178,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
    * The provider's fee stays on clearing[source]: it is what the provider kept.
    */
   async function bookProviderConversion(p: { id: string; currency: string }, name: string, key: string) {
-    const conv = await provider(name).conversion?.(key);
+    // A provider no longer configured cannot have converted anything we can read: settle as before.
+    const conv = await providers.get(name)?.conversion?.(key);
     if (!conv || conv.target.currency === conv.source.currency) return;
     if (conv.source.currency !== p.currency) {
       throw new Error(
