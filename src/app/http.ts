@@ -14,6 +14,7 @@ import {
   providerWebhookOpenApi,
   providerWebhookRouter,
 } from '../api/provider-webhooks.ts';
+import { consoleReadRoutes } from '../api/routes/console-reads.ts';
 import { earningsRoutes } from '../api/routes/earnings.ts';
 import { coreRoutes } from '../api/routes/index.ts';
 import { payoutHistoryRoutes } from '../api/routes/payout-history.ts';
@@ -21,6 +22,7 @@ import { payoutRoutes } from '../api/routes/payouts.ts';
 import { periodRoutes } from '../api/routes/periods.ts';
 import { providerRoutes } from '../api/routes/providers.ts';
 import { spendbackRoutes } from '../api/routes/spendback.ts';
+import { consoleRouter } from '../console/router.ts';
 import type { PayoutGateway } from '../payouts/gateway.ts';
 import type { PayoutHistory } from '../payouts/history.ts';
 import { providerEventDelivery } from '../payouts/late-return.ts';
@@ -45,6 +47,8 @@ export interface HttpOptions {
   apiKeyCacheMs?: number;
   readinessChecks?: readonly ReadinessCheck[];
   now?: () => Date;
+  /** Where the console links a payout's workflow in Temporal UI (default: TEMPORAL_UI_URL). */
+  temporalUiUrl?: string;
 }
 
 export function createHttpApp(o: HttpOptions) {
@@ -87,6 +91,12 @@ export function createHttpApp(o: HttpOptions) {
       ...(o.periodGateway
         ? periodRoutes({ gateway: o.periodGateway, periods: services.periods, plans: services.plans })
         : []),
+      ...consoleReadRoutes({
+        schema: services.db.schema,
+        store: services.payouts.store,
+        payees: services.payees,
+        payouts: services.payoutsConfig,
+      }),
       ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),
     ],
     bodyLimitBytes,
@@ -110,6 +120,14 @@ export function createHttpApp(o: HttpOptions) {
     }),
   );
   app.use(providerWebhookRouter({ providers: services.providers, deliver, log: o.logger, bodyLimitBytes }));
+  app.use(
+    '/console',
+    consoleRouter({
+      keyring: o.security.keyring,
+      temporalUiUrl: o.temporalUiUrl ?? process.env.TEMPORAL_UI_URL,
+      bodyLimitBytes,
+    }),
+  );
   app.use(api.app);
   return { app, openapi: api.openapi, routes: api.routes };
 }

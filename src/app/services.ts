@@ -30,6 +30,8 @@ export interface Services {
   plans: PlanRegistry;
   periods: PeriodService;
   periodsConfig: PeriodsConfig;
+  /** Fees, limits and calendar as configured (the console's payout quote). */
+  payoutsConfig: PayoutsConfig;
   spendback: SpendbackService;
   stop(): Promise<void>;
 }
@@ -103,6 +105,7 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     plans,
     periods,
     periodsConfig,
+    payoutsConfig: o.payouts,
     spendback,
     stop: () => providers.stop(),
   };

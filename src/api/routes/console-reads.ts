@@ -1,0 +1,216 @@
+// Reads the browser console needs and any client may use: who a credential is, a payout's audit entries and
+// the webhooks it emitted (its state timeline), and what a payout would cost before it is requested.
+import { z } from 'zod';
+import type { PayoutsConfig } from '../../config/payouts.ts';
+import { sql } from '../../db/sql.ts';
+import { computeInstantFee } from '../../fees/index.ts';
+import { parseMoney } from '../../money/index.ts';
+import { payeeIdSchema } from '../../payees/schemas.ts';
+import type { PayeeService } from '../../payees/service.ts';
+import type { PayoutStore } from '../../payouts/store.ts';
+import { nextPayoutWindow } from '../../routing/index.ts';
+import { ApiError } from '../errors.ts';
+import { defineRoute, type Route } from '../route.ts';
+import { moneySchema } from '../schemas/money.ts';
+import { payoutIdSchema } from './payout-schemas.ts';
+
+const whoamiView = z
+  .object({
+    role: z.enum(['platform', 'approver', 'operator', 'payee']).describe('Role of the credential'),
+    actor: z.string().describe('Actor recorded in the audit log for this credential'),
+    payeeId: z.string().nullable().describe('The payee a payee token is scoped to; null for API keys'),
+  })
+  .meta({ id: 'Whoami', description: 'The caller as the API sees it' });
+
+const auditView = z
+  .object({
+    items: z.array(
+      z.object({
+        at: z.string().describe('When (ISO 8601 UTC)'),
+        actor: z.string().describe('Who'),
+        role: z.string().describe('Their role'),
+        action: z.string().describe('Dotted verb, e.g. payout.approve'),
+        details: z.record(z.string(), z.unknown()).describe('What was decided (never secrets or codes)'),
+      }),
+    ),
+  })
+  .meta({ id: 'PayoutAudit', description: 'Audit entries of one payout, oldest first' });
+
+const webhookView = z
+  .object({
+    items: z.array(
+      z.object({
+        id: z.string().describe('Event id (the webhook-id header)'),
+        type: z.string().describe('Event type, e.g. payout.paid'),
+        occurredAt: z.string().describe('When the state change committed (ISO 8601 UTC)'),
+        deliveredAt: z.string().nullable().describe('When an endpoint acknowledged it; null while pending'),
+        attempts: z.number().int().describe('Delivery attempts so far'),
+      }),
+    ),
+  })
+  .meta({ id: 'PayoutWebhooks', description: 'Webhook events a payout emitted, oldest first' });
+
+const quoteQuery = z.strictObject({
+  amount: moneySchema.shape.amount,
+  currency: moneySchema.shape.currency,
+  scale: z
+    .string()
+    .regex(/^[0-6]$/, "must be the currency's exponent, 0-6")
+    .transform(Number)
+    .describe("The currency's exponent (2 for USD)"),
+});
+
+const quoteView = z
+  .object({
+    amount: moneySchema.describe('Requested gross amount'),
+    instant: z
+      .object({
+        available: z.boolean().describe('The payee opted in and the amount is within the instant limit'),
+        fee: moneySchema.describe('Instant fee deducted from the amount'),
+        net: moneySchema.describe('What reaches the destination before any tax withholding'),
+      })
+      .describe('If paid instantly'),
+    scheduled: z
+      .object({
+        windowAt: z.string().describe('Next payout window (ISO 8601 UTC)'),
+        net: moneySchema.describe('What reaches the destination before any tax withholding (no fee)'),
+      })
+      .describe('If paid in the next payout window'),
+  })
+  .meta({
+    id: 'PayoutQuote',
+    description:
+      'What a payout would cost now; risk, compliance and provider availability decide the rail at request time',
+  });
+
+export interface ConsoleReadDeps {
+  schema: string;
+  store: PayoutStore;
+  payees: PayeeService;
+  payouts: Pick<PayoutsConfig, 'instantFees' | 'instantLimits' | 'calendar'>;
+}
+
+export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
+  const idParams = z.strictObject({ id: payoutIdSchema });
+  const staff = ['platform', 'operator', 'approver'] as const;
+  const table = (name: string) => `"${deps.schema}".${name}`;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/whoami',
+      summary: 'The role and actor of the credential sent',
+      tags: ['meta'],
+      roles: ['platform', 'operator', 'approver', 'payee'],
+      responses: { 200: { description: 'The caller', schema: whoamiView } },
+      handler: async ({ principal: p }) => ({
+        status: 200,
+        body: { role: p.role, actor: p.actor, payeeId: p.kind === 'payee_token' ? p.payeeId : null },
+      }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payouts/:id/audit',
+      summary: "A payout's audit entries (human actions on it)",
+      tags: ['payouts'],
+      roles: [...staff],
+      params: idParams,
+      responses: { 200: { description: 'Audit entries, oldest first', schema: auditView } },
+      handler: async (ctx) => {
+        if (!(await deps.store.get(ctx.em, ctx.params.id))) {
+          throw new ApiError('not_found', `Payout ${ctx.params.id} not found`);
+        }
+        const rows = await sql<{ at: Date; actor: string; role: string; action: string; details: object }>(
+          ctx.em,
+          `SELECT at, actor, role, action, details FROM ${table('audit_log')}
+            WHERE object_type = 'payout' AND object_id = $1 ORDER BY id LIMIT 500`,
+          [ctx.params.id],
+        );
+        return {
+          status: 200,
+          body: { items: rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() })) },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payouts/:id/webhooks',
+      summary: 'Webhook events a payout emitted (its state timeline) and their delivery',
+      tags: ['payouts'],
+      roles: [...staff],
+      params: idParams,
+      responses: { 200: { description: 'Events, oldest first', schema: webhookView } },
+      handler: async (ctx) => {
+        if (!(await deps.store.get(ctx.em, ctx.params.id))) {
+          throw new ApiError('not_found', `Payout ${ctx.params.id} not found`);
+        }
+        const rows = await sql<{
+          id: string;
+          type: string;
+          occurred_at: Date;
+          delivered_at: Date | null;
+          attempts: number;
+        }>(
+          ctx.em,
+          `SELECT id, type, occurred_at, delivered_at, attempts FROM ${table('webhook_outbox')}
+            WHERE payload->>'payoutId' = $1 ORDER BY occurred_at, created_at LIMIT 500`,
+          [ctx.params.id],
+        );
+        const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+        return {
+          status: 200,
+          body: {
+            items: rows.map((r) => ({
+              id: r.id,
+              type: r.type,
+              occurredAt: iso(r.occurred_at)!,
+              deliveredAt: iso(r.delivered_at),
+              attempts: r.attempts,
+            })),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payees/:id/payout-quote',
+      summary: 'What a payout of this amount would cost, instant or in the next window',
+      tags: ['payouts'],
+      roles: ['platform', 'operator', 'approver', 'payee'],
+      params: z.strictObject({ id: payeeIdSchema }),
+      payeeParam: 'id',
+      query: quoteQuery,
+      responses: { 200: { description: 'The quote', schema: quoteView } },
+      handler: async (ctx) => {
+        const payee = await deps.payees.get(ctx.em, ctx.params.id);
+        const amount = parseMoney(
+          { amount: ctx.query.amount, currency: ctx.query.currency, scale: ctx.query.scale },
+          { field: 'amount', allowZero: false },
+        );
+        const gross = BigInt(amount.amount);
+        const fee = computeInstantFee(gross, deps.payouts.instantFees[amount.currency]);
+        const capped = fee < gross ? fee : gross;
+        const limit = deps.payouts.instantLimits[amount.currency];
+        const wire = (v: bigint) => ({
+          amount: v.toString(),
+          currency: amount.currency,
+          scale: amount.scale,
+        });
+        return {
+          status: 200,
+          body: {
+            amount: wire(gross),
+            instant: {
+              available: payee.payoutPreferences.instantOptIn && (limit === undefined || gross <= limit),
+              fee: wire(capped),
+              net: wire(gross - capped),
+            },
+            scheduled: {
+              windowAt: nextPayoutWindow(ctx.now, deps.payouts.calendar).toISOString(),
+              net: wire(gross),
+            },
+          },
+        };
+      },
+    }),
+  ];
+}
