@@ -77,11 +77,15 @@ describe('payouts through Circle (fake Circle)', () => {
     const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
     expect(sandboxPaid.filter((d) => paidByCircle.has(d.payoutId))).toEqual([]); // never both
     const sandboxTotal = (await sandboxTotals(stack.db)).reduce((s, t) => s + t.paidMinor, 0n);
-    const [clearing] = await sql<{ total: string }>(
+    // Per currency: the USD paid out through Circle left as USDC (booked as FX legs at par on clearing).
+    const clearing = await sql<{ currency: string; total: string }>(
       stack.db.em(),
-      `SELECT coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts WHERE kind = 'provider_clearing'`,
+      `SELECT currency, coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts
+        WHERE kind = 'provider_clearing' GROUP BY currency`,
     );
-    expect(BigInt(clearing!.total)).toBe(fake.disbursedMinor('USD', 2) + sandboxTotal);
+    const of = (c: string) => BigInt(clearing.find((r) => r.currency === c)?.total ?? '0');
+    expect(of('USD')).toBe(sandboxTotal);
+    expect(of('USDC')).toBe(fake.disbursedMinor('USD', 6));
   }
 
   /** A verified US payee with its own Ethereum address (EIP-55 checksummed) as its crypto destination. */
@@ -144,7 +148,7 @@ describe('payouts through Circle (fake Circle)', () => {
       [payoutId],
     );
     expect(rec?.tx).toBe(t!.transactionHash);
-    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
   });
 
   it('scheduled: the transfer is made in the payout window and paid when the chain confirms', async () => {
@@ -213,7 +217,7 @@ describe('payouts through Circle (fake Circle)', () => {
     await fake.webhooksSent();
     const final = await stack.result(payoutId);
     expect(final.state).toBe('returned');
-    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'fx_return', 'return']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     expect(wallet.body.balances[0].available.amount).toBe('100000');
   });
@@ -229,7 +233,7 @@ describe('payouts through Circle (fake Circle)', () => {
     const forIt = fake.deliveries.filter((d) => d.transferId === t!.id);
     expect(forIt.length).toBeGreaterThanOrEqual(4); // pending ×2, complete ×2
     expect(forIt.every((d) => d.status === 200)).toBe(true);
-    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
   });
 
   it('out-of-order notifications (complete before pending): paid once', async () => {
@@ -244,6 +248,6 @@ describe('payouts through Circle (fake Circle)', () => {
     await fake.flushWebhooks(); // complete first, then the older pending one
     const final = await stack.result(payoutId);
     expect(final.state).toBe('paid');
-    expect(await steps(payoutId)).toEqual(['hold', 'settle']);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
   });
 });

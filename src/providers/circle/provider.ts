@@ -12,6 +12,7 @@ import type {
   CancelResult,
   PayoutProvider,
   ProviderCapabilities,
+  ProviderConversion,
   ProviderEvent,
   ProviderHealth,
   ProviderStatus,
@@ -19,7 +20,8 @@ import type {
   SubmitResult,
   WebhookHeaders,
 } from '../types.ts';
-import { CIRCLE_CURRENCIES, circleMoney } from './amount.ts';
+import { CIRCLE_CURRENCIES, circleMoney, minorOf } from './amount.ts';
+
 import { parseCircleDestination } from './destination.ts';
 import { fromCircleError } from './errors.ts';
 import { circleIdempotencyKey } from './idempotency.ts';
@@ -30,6 +32,9 @@ import {
   parseCircleNotification,
   verifyCircleSignature,
 } from './webhook.ts';
+
+/** The stablecoin Circle sends for a fiat payout. */
+const ASSET_OF: Record<string, string> = { USD: 'USDC', EUR: 'EURC' };
 
 export interface CircleProviderOptions {
   name: string;
@@ -146,7 +151,12 @@ export class CircleProvider implements PayoutProvider {
       throw this.#decline('already_failed', `attempt ${key} already ended at Circle (${rec.state})`);
     }
     const match = matchHash(amount.amount, amount.currency, dest.chain, dest.address);
-    if (rec.refs.match !== match) await this.#journal.note(key, { refs: { match } });
+    if (rec.refs.match !== match) {
+      // What was sent, before it is sent: to find the transfer after a lost answer, and to book the conversion.
+      await this.#journal.note(key, {
+        refs: { match, amount: amount.amount, payoutCurrency: req.amount.currency },
+      });
+    }
     const transfer = rec.refs.transfer
       ? await this.#get(rec.refs.transfer)
       : await this.#call(() =>
@@ -341,6 +351,26 @@ export class CircleProvider implements PayoutProvider {
     const body = (await res.json()) as { data?: { algorithm?: string; publicKey?: string } };
     if (!body.data?.publicKey) return undefined;
     return { algorithm: body.data.algorithm ?? '', publicKey: body.data.publicKey };
+  }
+
+  /**
+   * A payout in the wallet's fiat (USD, EUR) left the Circle account as the stablecoin (USDC, EURC) at par:
+   * the settlement books it as FX legs on provider clearing, so clearing holds what really left, in the
+   * asset. Circle charges no conversion fee on Mint transfers (fee 0). A payout already in the asset: none.
+   */
+  async conversion(idempotencyKey: string): Promise<ProviderConversion | undefined> {
+    const rec = await this.#journal.get(idempotencyKey);
+    const from = rec?.refs.payoutCurrency;
+    const asset = from ? ASSET_OF[from] : undefined;
+    if (!rec?.refs.transfer || !rec.refs.amount || !from || !asset) return undefined;
+    const source = minorOf(rec.refs.amount, 2);
+    const target = minorOf(rec.refs.amount, 6);
+    if (source === undefined || target === undefined) return undefined;
+    return {
+      source: { amount: source.toString(), currency: from, scale: 2 },
+      fee: { amount: '0', currency: from, scale: 2 },
+      target: { amount: target.toString(), currency: asset, scale: 6 },
+    };
   }
 
   async health(): Promise<ProviderHealth> {

@@ -176,6 +176,24 @@ describe('circle adapter against the fake Circle', () => {
     expect(rec?.refs.transactionHash).toMatch(/^0x[0-9a-f]{64}$/);
   });
 
+  it('conversion: a USD payout left as USDC at par (booked as FX legs); a USDC payout converts nothing', async () => {
+    const p = provider();
+    fake.autoComplete = false;
+    const usd = request(evmDest(evmAddress()));
+    await p.submit(usd);
+    expect(await p.conversion(usd.idempotencyKey)).toEqual({
+      source: { amount: '2500', currency: 'USD', scale: 2 },
+      fee: { amount: '0', currency: 'USD', scale: 2 },
+      target: { amount: '25000000', currency: 'USDC', scale: 6 },
+    });
+    const usdc = request(evmDest(evmAddress()), {
+      amount: { amount: '1500000', currency: 'USDC', scale: 6 },
+    });
+    await p.submit(usdc);
+    expect(await p.conversion(usdc.idempotencyKey)).toBeUndefined();
+    expect(await p.conversion('po_never:1')).toBeUndefined();
+  });
+
   it('USDC at scale 6 to a Solana address; MATIC, ARB and BASE chains', async () => {
     const p = provider();
     fake.autoComplete = false;
