@@ -159,7 +159,7 @@ RETURNING milli_tokens::text AS milli, allowed`;
         this.degraded = false;
         this.o.onStoreError?.(null);
       }
-      this.sweep(now);
+      await this.sweep(now);
       return decide(Number(row.milli), row.allowed, this.o, true);
     } catch (error) {
       this.localUntil = now + this.o.retryMs;
@@ -185,13 +185,15 @@ RETURNING milli_tokens::text AS milli, allowed`;
 
   /**
    * Drops buckets idle long enough to be full again (a full bucket and no row behave the same), at most
-   * once a minute per process.
+   * once a minute per process. A failed sweep is left to the next one.
    */
-  private sweep(now: number): void {
+  private async sweep(now: number): Promise<void> {
     if (now - this.lastSweep < 60_000) return;
     this.lastSweep = now;
     const fullAfterMs = Math.ceil(this.o.burst / this.o.ratePerSecond) * 1000;
-    sql(this.o.db.em(), this.sweepStatement, [now - fullAfterMs - 60_000]).catch(() => {});
+    await this.withTimeout(sql(this.o.db.em(), this.sweepStatement, [now - fullAfterMs - 60_000])).catch(
+      () => {},
+    );
   }
 }
 

@@ -98,6 +98,20 @@ describe('shared buckets', () => {
     expect(statuses.filter((s) => s === 404)).toHaveLength(8);
     expect(statuses.filter((s) => s === 429)).toHaveLength(22);
   });
+
+  it('drops buckets idle long enough to be full again', async () => {
+    const api = await start('rl_sweep', { rateLimit: { ratePerSecond: 1, burst: 10 } });
+    const table = `"${api.db.schema}".rate_limit_buckets`;
+    const keys = async () =>
+      (await sql<{ key: string }>(api.db.em(), `SELECT key FROM ${table} ORDER BY key`)).map((r) => r.key);
+    expect((await api.call('GET', missing, { key: api.keys.approver.key })).status).toBe(404);
+    expect(await keys()).toEqual(['ip:127.0.0.1', `key:${api.keys.approver.keyId}`]);
+    // 10 s refill them; a minute after that the next request's sweep drops the approver's bucket.
+    tick(70_001);
+    const r = await api.call('GET', missing, { key: api.keys.operator.key });
+    expect(r.headers.get('ratelimit-remaining')).toBe('9');
+    expect(await keys()).toEqual(['ip:127.0.0.1', `key:${api.keys.operator.keyId}`]);
+  });
 });
 
 describe('unauthenticated requests', () => {
