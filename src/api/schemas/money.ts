@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-/** Money on the wire: integer minor units as a string, ISO 4217 code, and the currency's exponent. */
+/** Money on the wire: integer minor units as a string, ISO 4217 code (or a configured asset such as USDC), and
+ * the currency's exponent. Whether the code is known is checked by the money module (unknown → 4xx). */
 export const moneySchema = z
   .strictObject({
     amount: z
@@ -9,8 +10,11 @@ export const moneySchema = z
       .describe('Integer minor units as a string (no decimals, no floats)'),
     currency: z
       .string()
-      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')
-      .describe('ISO 4217 code'),
+      .regex(
+        /^[A-Z][A-Z0-9]{2,9}$/,
+        'must be an ISO 4217 code such as USD or a configured asset such as USDC',
+      )
+      .describe('ISO 4217 code, or a configured asset (DISBURSE_ASSETS, e.g. USDC)'),
     scale: z
       .number()
       .int()
