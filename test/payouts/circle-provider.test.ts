@@ -39,6 +39,12 @@ describe('payouts through Circle (fake Circle)', () => {
         },
         { name: 'sandbox', capabilities: { priority: 2 } },
       ],
+      // USDC wallets: thresholds and an instant limit in USDC micro-units (1 000 / 10 000 / 5 000 USDC).
+      env: {
+        APPROVAL_THRESHOLD_SINGLE: 'USD:100000,USDC:1000000000',
+        APPROVAL_THRESHOLD_DUAL: 'USD:1000000,USDC:10000000000',
+        PAYOUT_INSTANT_LIMITS: 'USD:500000,USDC:5000000000',
+      },
     });
     // As at Circle: subscribe the endpoint; the adapter confirms through the SubscribeURL.
     const endpoint = `${stack.url}/v1/providers/circle/webhooks`;
@@ -149,6 +155,37 @@ describe('payouts through Circle (fake Circle)', () => {
     );
     expect(rec?.tx).toBe(t!.transactionHash);
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
+  });
+
+  it('a wallet held in USDC pays USDC at 6 decimals, exactly, with no conversion', async () => {
+    const { payeeId, address } = await cryptoPayee('polygon');
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payees/${payeeId}/credits`, {
+        body: {
+          amount: { amount: '25123456', currency: 'USDC', scale: 6 },
+          reference: `earn-usdc-${payeeId}`,
+        },
+      }),
+      201,
+      'credit USDC',
+    );
+    const res = await stack.call('POST', '/v1/payouts', {
+      body: {
+        payeeId,
+        amount: { amount: '12345678', currency: 'USDC', scale: 6 },
+        method: 'crypto',
+        instant: true,
+      },
+    });
+    stack.expectStatus(res, 202, 'request USDC payout');
+    const final = await stack.result(res.body.id as string);
+    expect([final.state, final.amount]).toEqual(['paid', { amount: '12345678', currency: 'USDC', scale: 6 }]);
+    const [t] = fake.transfersTo(address);
+    expect([t!.amount, t!.destination.chain]).toEqual([{ amount: '12.345678', currency: 'USD' }, 'MATIC']);
+    expect(await steps(res.body.id as string)).toEqual(['hold', 'settle']);
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    const usdcBalance = wallet.body.balances.find((b: { currency: string }) => b.currency === 'USDC');
+    expect(usdcBalance.available).toEqual({ amount: '12777778', currency: 'USDC', scale: 6 });
   });
 
   it('scheduled: the transfer is made in the payout window and paid when the chain confirms', async () => {
