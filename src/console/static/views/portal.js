@@ -1,0 +1,171 @@
+// Payee portal: balances, masked destinations, payouts with live status, and a payout request that shows
+// the instant fee, or the next payout window, before the payee confirms.
+import { api, decimal, every, h, money, mount, stateBadge, table, toMinor, when } from '../lib.js';
+
+export async function portalView(payeeId) {
+  const [payee, wallet] = await Promise.all([
+    api('GET', `/v1/payees/${encodeURIComponent(payeeId)}`),
+    api('GET', `/v1/payees/${encodeURIComponent(payeeId)}/wallet`),
+  ]);
+  if (!payee.ok || !wallet.ok) {
+    return void mount(
+      h('h1', {}, 'Payee portal'),
+      h('p', { class: 'error', 'data-testid': 'not-found' }, payee.error ?? wallet.error),
+    );
+  }
+  const p = payee.body;
+  const list = h('div', { 'data-testid': 'payouts' });
+  const balances = h('div', { 'data-testid': 'balances' });
+  const refresh = async () => {
+    const [w, res] = await Promise.all([
+      api('GET', `/v1/payees/${p.id}/wallet`),
+      api('GET', `/v1/payouts?payee=${p.id}&limit=20`),
+    ]);
+    if (w.ok) balances.replaceChildren(balanceTable(w.body));
+    if (res.ok) list.replaceChildren(payoutTable(res.body.items));
+  };
+  balances.replaceChildren(balanceTable(wallet.body));
+  mount(
+    h('h1', {}, p.name),
+    h('section', {}, h('h2', {}, 'Balances'), balances),
+    h(
+      'section',
+      { 'data-testid': 'destinations' },
+      h('h2', {}, 'Destinations'),
+      p.destinations.length
+        ? h(
+            'ul',
+            {},
+            p.destinations.map((d) => h('li', {}, `${d.kind}: ${d.masked}`)),
+          )
+        : h('p', { class: 'muted' }, 'None yet.'),
+    ),
+    requestForm(p, wallet.body, refresh),
+    h('section', {}, h('h2', {}, 'Payouts'), list),
+  );
+  await refresh();
+  every(1500, refresh); // live status while the page is open
+}
+
+function balanceTable(w) {
+  return table(
+    ['Currency', 'Available', 'Held', 'Restricted', 'Receivable'],
+    w.balances.map((b) =>
+      h(
+        'tr',
+        { 'data-currency': b.currency },
+        h('td', {}, b.currency),
+        h('td', { 'data-testid': 'available' }, decimal(b.available)),
+        h('td', {}, decimal(b.held)),
+        h('td', {}, decimal(b.restricted)),
+        h('td', {}, decimal(b.receivable)),
+      ),
+    ),
+  );
+}
+
+function payoutTable(items) {
+  if (items.length === 0) return h('p', { class: 'muted' }, 'No payout yet.');
+  return table(
+    ['Payout', 'State', 'Amount', 'Fee', 'Rail', 'Requested'],
+    items.map((o) =>
+      h(
+        'tr',
+        { 'data-payout-id': o.id },
+        h('td', { class: 'mono' }, o.id),
+        h('td', {}, stateBadge(o.state)),
+        h('td', {}, money(o.amount)),
+        h('td', {}, money(o.fee)),
+        h('td', {}, o.rail ?? '—'),
+        h('td', {}, when(o.createdAt)),
+      ),
+    ),
+  );
+}
+
+function requestForm(p, wallet, refresh) {
+  const currency = p.defaultCurrency;
+  const scale = wallet.balances.find((b) => b.currency === currency)?.available.scale ?? 2;
+  const amount = h('input', {
+    name: 'amount',
+    required: true,
+    size: 12,
+    placeholder: '0.00',
+    inputmode: 'decimal',
+  });
+  const instant = h('input', {
+    type: 'radio',
+    name: 'rail',
+    value: 'instant',
+    checked: p.payoutPreferences.instantOptIn,
+    disabled: !p.payoutPreferences.instantOptIn,
+  });
+  const scheduled = h('input', {
+    type: 'radio',
+    name: 'rail',
+    value: 'scheduled',
+    checked: !p.payoutPreferences.instantOptIn,
+  });
+  const quote = h('div', { 'data-testid': 'quote' });
+  const result = h('p', { 'data-testid': 'request-result' });
+  let pending;
+  const review = async (e) => {
+    e.preventDefault();
+    result.textContent = '';
+    const minor = toMinor(amount.value, scale);
+    if (!minor)
+      return void quote.replaceChildren(
+        h('p', { class: 'error' }, `Enter an amount such as 25.00 (at most ${scale} decimals)`),
+      );
+    const q = await api(
+      'GET',
+      `/v1/payees/${p.id}/payout-quote?amount=${minor}&currency=${currency}&scale=${scale}`,
+    );
+    if (!q.ok) return void quote.replaceChildren(h('p', { class: 'error' }, q.error));
+    const wantsInstant = instant.checked;
+    pending = { payeeId: p.id, amount: { amount: minor, currency, scale }, instant: wantsInstant };
+    quote.replaceChildren(
+      wantsInstant
+        ? h(
+            'p',
+            {},
+            `Instant: fee ${money(q.body.instant.fee)}, you receive ${money(q.body.instant.net)}`,
+            q.body.instant.available
+              ? ''
+              : ' (instant is not available for this amount: it would go in the next window)',
+          )
+        : h(
+            'p',
+            {},
+            `Scheduled: paid in the next payout window, ${when(q.body.scheduled.windowAt)}, no fee; you receive ${money(q.body.scheduled.net)}`,
+          ),
+      h('button', { type: 'button', onclick: confirm }, 'Confirm payout'),
+    );
+  };
+  const confirm = async () => {
+    const body = pending;
+    pending = undefined;
+    quote.replaceChildren();
+    if (!body) return;
+    const res = await api('POST', '/v1/payouts', body);
+    result.className = res.ok ? 'ok' : 'error';
+    result.textContent = res.ok ? `Payout ${res.body.id} requested` : `Refused: ${res.error}`;
+    if (res.ok) result.dataset.payoutId = res.body.id;
+    await refresh();
+  };
+  return h(
+    'section',
+    { 'data-testid': 'request' },
+    h('h2', {}, 'Request a payout'),
+    h(
+      'form',
+      { class: 'inline', onsubmit: review },
+      h('label', {}, `Amount (${currency})`, amount),
+      h('label', {}, h('span', {}, instant, ' Instant (fee)')),
+      h('label', {}, h('span', {}, scheduled, ' Next payout window')),
+      h('button', { type: 'submit' }, 'Review'),
+    ),
+    quote,
+    result,
+  );
+}
