@@ -97,7 +97,10 @@ export interface SharedRateLimitOptions {
   burst: number;
   db: Database;
   now?: () => number;
-  /** A take that has not answered by then is decided by the local fallback (default 2000 ms). */
+  /**
+   * A take that has not answered by then is decided by the local fallback (default 500 ms: a take is one
+   * short statement, and /healthz must answer within a probe's timeout while the database hangs).
+   */
   timeoutMs?: number;
   /** After a store failure, decide locally this long before trying the store again (default 5000 ms). */
   retryMs?: number;
@@ -123,7 +126,7 @@ export class SharedRateLimiter implements RateLimiter {
   private lastSweep: number;
 
   constructor(o: SharedRateLimitOptions) {
-    this.o = { now: () => Date.now(), timeoutMs: 2000, retryMs: 5000, ...o };
+    this.o = { now: () => Date.now(), timeoutMs: 500, retryMs: 5000, ...o };
     this.local = new TokenBucketLimiter({ ratePerSecond: o.ratePerSecond, burst: o.burst, now: this.o.now });
     this.lastSweep = this.o.now();
     const table = `"${o.db.schema}".rate_limit_buckets`;
