@@ -156,7 +156,7 @@ export const payoutsSection = defineConfigSection(
             '<NAME>_CLIENT_ID, <NAME>_CLIENT_SECRET and <NAME>_WEBHOOK_ID, takes clientIdEnv?, clientSecretEnv?, webhookIdEnv?, ' +
             'emailSubject?, note?; wise reads <NAME>_PROFILE_ID (or profileId), <NAME>_API_TOKEN and ' +
             '<NAME>_WEBHOOK_PUBLIC_KEY (PEM), takes apiTokenEnv?, webhookPublicKeyEnv?; circle reads <NAME>_API_KEY and ' +
-            '<NAME>_WALLET_ID (or walletId), takes apiKeyEnv?, webhookPublicKeys?, fetchWebhookKeys?; default ' +
+            '<NAME>_WALLET_ID (or walletId), takes apiKeyEnv?, webhookPublicKeys?, fetchWebhookKeys?, unsignedNotifications?; default ' +
             'sandbox: batch rail every 5 s, and under npm start its webhooks go to the local API)',
         ),
       PAYOUT_INSTANT_LIMITS: amountMap(

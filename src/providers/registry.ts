@@ -182,6 +182,7 @@ export function createProviderRegistry(
         capabilities: s.capabilities,
         webhookPublicKeys: s.webhookPublicKeys,
         fetchWebhookKeys: s.fetchWebhookKeys,
+        unsignedNotifications: s.unsignedNotifications,
         timeoutMs: s.timeoutMs,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });

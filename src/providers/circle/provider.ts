@@ -48,6 +48,11 @@ export interface CircleProviderOptions {
   /** Notification public keys by key id (base64 DER); others are fetched from Circle when allowed. */
   webhookPublicKeys?: Readonly<Record<string, string>>;
   fetchWebhookKeys?: boolean;
+  /**
+   * A notification without X-Circle-Signature: `refuse` it (default), or `lookup` — take only its transfer id
+   * and ask Circle for the transfer's state (for accounts whose notifications are not signed this way).
+   */
+  unsignedNotifications?: 'refuse' | 'lookup';
   /** Origins whose SubscribeURL may be confirmed (default: Amazon SNS and the API base). */
   subscriptionOrigins?: readonly string[];
   timeoutMs?: number;
@@ -81,6 +86,7 @@ export class CircleProvider implements PayoutProvider {
   readonly #apiKey: Secret;
   readonly #fetch: typeof fetch;
   readonly #subscriptionOrigins: readonly string[];
+  readonly #unsigned: 'refuse' | 'lookup';
 
   constructor(o: CircleProviderOptions) {
     this.name = o.name;
@@ -96,6 +102,7 @@ export class CircleProvider implements PayoutProvider {
     this.#walletId = o.walletId;
     this.#timeoutMs = o.timeoutMs ?? 30_000;
     this.#fetch = o.fetch ?? fetch;
+    this.#unsigned = o.unsignedNotifications ?? 'refuse';
     this.#subscriptionOrigins = o.subscriptionOrigins ?? [new URL(this.#apiBase).origin];
     this.#keys = new CircleKeyStore(
       o.webhookPublicKeys ?? {},
@@ -283,26 +290,50 @@ export class CircleProvider implements PayoutProvider {
       await this.#confirmSubscription(n.subscribeUrl);
       return [];
     }
-    await verifyCircleSignature(rawBody, headers, this.#keys);
-    if (n.kind !== 'transfer' || (n.transfer.status !== 'complete' && n.transfer.status !== 'failed'))
-      return [];
-    const key = await this.#attemptOf(n.transfer);
+    const signed = headers['x-circle-signature'] !== undefined || headers['x-circle-key-id'] !== undefined;
+    let transfer = n.kind === 'transfer' ? n.transfer : undefined;
+    if (signed || this.#unsigned === 'refuse') {
+      await verifyCircleSignature(rawBody, headers, this.#keys);
+    } else {
+      // Unsigned (Circle Mint's v1 notifications have another scheme): nothing in the body is believed but
+      // the transfer id; its state is asked of Circle itself.
+      if (!transfer || !/^[0-9a-f-]{36}$/i.test(transfer.id)) return [];
+      transfer = await this.#lookupNotified(transfer.id);
+      if (!transfer) return [];
+    }
+    if (!transfer || (transfer.status !== 'complete' && transfer.status !== 'failed')) return [];
+    const key = await this.#attemptOf(transfer);
     if (!key) return []; // not a transfer of this instance
     const rec = await this.#journal.get(key);
     if (!rec) return [];
-    const state = await this.#record(key, n.transfer, rec);
+    const state = await this.#record(key, transfer, rec);
     if (state === 'pending') return [];
     return [
       {
         // Per transfer and status: the same transition notified twice (or redelivered) is one event.
-        eventId: `circle:${n.transfer.id}:${state}`,
+        eventId: `circle:${transfer.id}:${state}`,
         idempotencyKey: key,
         payoutId: rec.payoutId,
         type: state,
-        ...(state !== 'paid' ? { reason: n.transfer.errorCode ?? 'transfer_failed' } : {}),
-        occurredAt: new Date(Date.parse(n.timestamp) || Date.now()).toISOString(),
+        ...(state !== 'paid' ? { reason: transfer.errorCode ?? 'transfer_failed' } : {}),
+        occurredAt: new Date(
+          (n.kind === 'transfer' ? Date.parse(n.timestamp) : Number.NaN) || Date.now(),
+        ).toISOString(),
       },
     ];
+  }
+
+  /** The transfer as Circle has it (unknown there: undefined); Circle not answering is not a refusal. */
+  async #lookupNotified(id: string): Promise<CircleTransferObject | undefined> {
+    try {
+      return await this.#get(id);
+    } catch (err) {
+      if (err instanceof ProviderError && err.kind === 'hard_decline') return undefined;
+      throw new WebhookVerificationError(
+        'verifier_unavailable',
+        `could not look transfer ${id} up at Circle`,
+      );
+    }
   }
 
   /** The attempt of a notified transfer; a transfer whose create answer we have not recorded yet by match. */

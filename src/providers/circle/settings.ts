@@ -21,6 +21,8 @@ export interface CircleProviderSettings {
   webhookPublicKeys: Record<string, string>;
   /** Fetch an unknown key id from Circle (default true). */
   fetchWebhookKeys: boolean;
+  /** A notification without X-Circle-Signature: refused (default), or only its transfer id used and looked up. */
+  unsignedNotifications: 'refuse' | 'lookup';
   /** Per-request timeout (ms, default 30000); no answer in time is an unknown outcome. */
   timeoutMs: number;
 }
@@ -50,6 +52,7 @@ export function circleSchema<N extends z.ZodType, C extends z.ZodType>(name: N, 
         )
         .default({}),
       fetchWebhookKeys: z.boolean().default(true),
+      unsignedNotifications: z.enum(['refuse', 'lookup']).default('refuse'),
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     })
     .strict();

@@ -37,6 +37,7 @@ function provider(
     keys?: Record<string, string>;
     fetchKeys?: boolean;
     fetch?: typeof fetch;
+    unsigned?: 'refuse' | 'lookup';
   } = {},
 ): CircleProvider {
   return new CircleProvider({
@@ -49,6 +50,7 @@ function provider(
     ...(o.keys ? { webhookPublicKeys: o.keys } : {}),
     ...(o.fetchKeys === false ? { fetchWebhookKeys: false } : {}),
     ...(o.fetch ? { fetch: o.fetch } : {}),
+    ...(o.unsigned ? { unsignedNotifications: o.unsigned } : {}),
   });
 }
 
@@ -416,6 +418,36 @@ describe('circle notifications', () => {
     await expect(p.parseWebhook(body, fake.signBody(body.toString()))).rejects.toMatchObject({
       code: 'unknown_key',
     });
+  });
+
+  it('unsigned notifications: refused by default; with lookup, only the transfer id is believed', async () => {
+    const strict = provider();
+    const lookup = provider({ unsigned: 'lookup' });
+    fake.autoComplete = false;
+    const req = request(evmDest(evmAddress()));
+    const res = await lookup.submit(req);
+    const t = fake.transfers.get(res.providerRef)!;
+    // A forged "complete" for a transfer still pending at Circle.
+    const forged = Buffer.from(
+      JSON.stringify({ notificationType: 'transfers', transfer: { ...t, status: 'complete' } }),
+    );
+    await expect(strict.parseWebhook(forged, {})).rejects.toMatchObject({ code: 'missing_signature' });
+    expect(await lookup.parseWebhook(forged, {})).toEqual([]);
+    fake.complete(t.id);
+    expect((await lookup.parseWebhook(forged, {})).map((e) => [e.type, e.idempotencyKey])).toEqual([
+      ['paid', req.idempotencyKey],
+    ]);
+    const unknown = Buffer.from(
+      JSON.stringify({
+        notificationType: 'transfers',
+        transfer: { ...t, id: '00000000-0000-4000-8000-000000000000' },
+      }),
+    );
+    expect(await lookup.parseWebhook(unknown, {})).toEqual([]);
+    // Signed-looking but wrong: a signature present is always checked.
+    await expect(
+      lookup.parseWebhook(forged, { 'x-circle-key-id': fake.signingKey.id, 'x-circle-signature': 'AAAA' }),
+    ).rejects.toMatchObject({ code: 'invalid_signature' });
   });
 
   it('subscription confirmation: the SubscribeURL is fetched at an allowed origin, refused elsewhere', async () => {
