@@ -22,6 +22,7 @@ describe('circle provider settings', () => {
       true,
     ]);
     expect(s!.apiKey.reveal()).toBe(KEY);
+    expect(s!.unsignedNotifications).toBe('refuse');
     expect(inspect(s)).not.toContain('fedcba');
     expect(JSON.stringify(s)).not.toContain('fedcba');
   });
