@@ -152,7 +152,7 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
         }>(
           ctx.em,
           `SELECT id, type, occurred_at, delivered_at, attempts FROM ${table('webhook_outbox')}
-            WHERE payload->>'payoutId' = $1 ORDER BY occurred_at, created_at LIMIT 500`,
+            WHERE payload->'payout'->>'payoutId' = $1 ORDER BY occurred_at, created_at LIMIT 500`,
           [ctx.params.id],
         );
         const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);

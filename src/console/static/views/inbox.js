@@ -15,7 +15,12 @@ export async function inboxView() {
 async function render(list) {
   const res = await api('GET', '/v1/payouts?status=pending_approval&limit=100');
   if (!res.ok) return void list.replaceChildren(h('p', { class: 'error' }, res.error));
-  const items = res.body.items;
+  // The list is read from the database; each payout's own page adds its live workflow state (approvals so
+  // far, why it is held, the escalation timer).
+  const live = await Promise.all(res.body.items.map((p) => api('GET', `/v1/payouts/${p.id}`)));
+  const items = live
+    .map((r, i) => (r.ok ? r.body : res.body.items[i]))
+    .filter((p) => p.state === 'pending_approval');
   list.replaceChildren(
     ...(items.length === 0
       ? [h('p', { class: 'muted', 'data-testid': 'inbox-empty' }, 'Nothing waits for a decision.')]

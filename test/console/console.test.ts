@@ -1,0 +1,230 @@
+// The console in a real browser (Debian's Chromium) against the real stack: API + worker + temporal-dev +
+// sandbox. Each role's journey, the object checks a direct URL meets, and the CSRF and cookie rules.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from '../../src/db/sql.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+import { openSession, type Session, screenshot, signIn } from './browser.ts';
+
+describe('console in Chromium', () => {
+  let stack: Stack;
+  const sessions: Session[] = [];
+  const session = async () => {
+    const s = await openSession();
+    sessions.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    stack = await startStack('console', {
+      env: { APPROVAL_THRESHOLD_SINGLE: 'USD:10000', APPROVAL_THRESHOLD_DUAL: 'USD:100000' },
+    });
+  });
+  afterAll(async () => {
+    for (const s of sessions) await s.close();
+    await stack?.close();
+  });
+
+  async function payeeToken(payeeId: string): Promise<string> {
+    const res = stack.expectStatus(
+      await stack.call('POST', `/v1/payees/${payeeId}/tokens`, { body: {} }),
+      201,
+      'issue payee token',
+    );
+    return res.body.token as string;
+  }
+
+  it('two approvers approve a dual-control payout from two sessions with TOTP', async () => {
+    const payeeId = await stack.createPayee({ credit: '300000' });
+    const payoutId = await stack.requestPayout(payeeId, '150000');
+    await stack.waitForState(payoutId, ['pending_approval']);
+    const ann = await stack.approver('ann');
+    const bob = await stack.approver('bob');
+
+    const first = await session();
+    await signIn(first, stack.url, ann.key);
+    const card = first.page.locator(`[data-payout-id="${payoutId}"]`);
+    await expect(card.getByTestId('approvals').textContent()).resolves.toContain(
+      'Approvals 0 of 2 (dual control)',
+    );
+    await card.locator('input[name=reason]').fill('checked the statement');
+    await card.locator('input[name=totp]').fill(ann.code());
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByText('Approved: the payout is now pending_approval').waitFor();
+    await screenshot(first.page, 'approver-inbox');
+
+    // The same approver again: the API refuses, and the page shows its reason.
+    await first.page.reload();
+    const again = first.page.locator(`[data-payout-id="${payoutId}"]`);
+    await again.getByText('approved by ann').waitFor();
+    await again.locator('input[name=reason]').fill('once more');
+    await again.locator('input[name=totp]').fill(ann.code());
+    await again.getByRole('button', { name: 'Approve' }).click();
+    await again.getByText(/^Refused: /).waitFor();
+
+    const second = await session();
+    await signIn(second, stack.url, bob.key);
+    const bobs = second.page.locator(`[data-payout-id="${payoutId}"]`);
+    await bobs.getByText('Approvals 1 of 2').waitFor();
+    await bobs.locator('input[name=reason]').fill('second pair of eyes');
+    await bobs.locator('input[name=totp]').fill(bob.code());
+    await bobs.getByRole('button', { name: 'Approve' }).click();
+    await bobs.getByText(/^Approved: the payout is now (?!pending_approval)/).waitFor();
+
+    const after = await stack.call('GET', `/v1/payouts/${payoutId}`);
+    expect(after.body.approvals.map((a: { actor: string }) => a.actor)).toEqual(['ann', 'bob']);
+    const audit = await stack.call('GET', `/v1/payouts/${payoutId}/audit`, { key: stack.keys.operator.key });
+    expect(audit.body.items.map((a: { actor: string; action: string }) => `${a.actor}:${a.action}`)).toEqual(
+      expect.arrayContaining(['ann:payout.approve', 'bob:payout.approve']),
+    );
+  });
+
+  it('an operator finds an unknown-outcome payout, reads its history and resolves it', async () => {
+    // A scheduled payout on the sandbox's batch rail stays unconfirmed until its batch runs: past the
+    // confirmation deadline its outcome is unknown.
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000', { instant: false });
+    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
+    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
+    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    let state = '';
+    for (let i = 0; i < 24 && state !== 'unknown_outcome' && state !== 'review'; i++) {
+      await stack.temporal.sleep(15 * 60_000);
+      state = (await stack.gateway.status(payoutId))?.state ?? '';
+    }
+    expect(['unknown_outcome', 'review']).toContain(state);
+
+    const op = await session();
+    await signIn(op, stack.url, stack.keys.operator.key);
+    await op.page.locator('select[name=status]').selectOption(state);
+    await op.page.locator('input[name=payee]').fill(payeeId);
+    await op.page.getByRole('button', { name: 'Search' }).click();
+    await op.page.locator(`tr[data-payout-id="${payoutId}"]`).waitFor();
+    await screenshot(op.page, 'operator-search');
+    await op.page.getByRole('link', { name: payoutId }).click();
+
+    const history = op.page.getByTestId('history');
+    await history.getByText('WorkflowExecutionStarted').waitFor();
+    await history.getByText('TimerStarted').first().waitFor();
+    await op.page.getByTestId('attempts').getByText(`${payoutId}:1`).waitFor();
+    await op.page.getByTestId('timeline').getByText('payout.unknown_outcome').waitFor();
+    await op.page.getByTestId('webhooks').getByText('payout.unknown_outcome', { exact: true }).waitFor();
+    await op.page.getByTestId('ledger').getByText('hold', { exact: true }).waitFor();
+    await screenshot(op.page, 'operator-payout');
+
+    const actions = op.page.getByTestId('actions');
+    await actions.locator('select[name=outcome]').selectOption('paid');
+    await actions.locator('input[name=reason]').fill('provider statement shows it paid');
+    await actions.getByRole('button', { name: 'Resolve unknown outcome' }).click();
+    await actions.getByText(/^Done: the payout is now /).waitFor();
+    // The provider's records agree (its batch pays it); run only after the verdict, or its webhook races it.
+    await stack.sandbox().runBatch();
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    await op.page.reload();
+    await op.page.locator('h1 [data-state="paid"]').waitFor();
+    await op.page.getByTestId('audit').getByText('payout.resolve_unknown_outcome').waitFor();
+    await screenshot(op.page, 'operator-payout-resolved');
+    await stack.assertInvariants();
+  });
+
+  it('a payee requests an instant payout, sees the fee first, and watches it reach paid', async () => {
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payee = await session();
+    await signIn(payee, stack.url, await payeeToken(payeeId));
+    await payee.page.getByTestId('balances').getByText('100.00').waitFor();
+    await payee.page
+      .getByTestId('destinations')
+      .getByText(/bank_account: \*+\d{4}/)
+      .waitFor();
+
+    // Scheduled first: the next window is shown, and nothing is requested until confirmed.
+    await payee.page.locator('input[name=amount]').fill('25.00');
+    await payee.page.locator('input[value=scheduled]').check();
+    await payee.page.getByRole('button', { name: 'Review' }).click();
+    await payee.page
+      .getByTestId('quote')
+      .getByText(/^Scheduled: paid in the next payout window, \d{4}-/)
+      .waitFor();
+    await screenshot(payee.page, 'payee-quote-scheduled');
+
+    await payee.page.locator('input[value=instant]').check();
+    await payee.page.getByRole('button', { name: 'Review' }).click();
+    // Default instant fee: 0.25 + 1% of 25.00 = 0.50.
+    await payee.page.getByTestId('quote').getByText('Instant: fee 0.50 USD, you receive 24.50 USD').waitFor();
+    await screenshot(payee.page, 'payee-quote-instant');
+    const none = await stack.call('GET', `/v1/payouts?payee=${payeeId}`);
+    expect(none.body.items).toEqual([]);
+
+    await payee.page.getByRole('button', { name: 'Confirm payout' }).click();
+    const result = payee.page.getByTestId('request-result');
+    await result.getByText(/^Payout po_\S+ requested$/).waitFor();
+    const payoutId = (await result.getAttribute('data-payout-id'))!;
+    await stack.waitForState(payoutId, ['awaiting_confirmation', 'paid']);
+    await stack.settleByWebhook(payoutId);
+    await payee.page.locator(`[data-payout-id="${payoutId}"] [data-state="paid"]`).waitFor();
+    await payee.page.getByTestId('balances').getByText('75.00').waitFor();
+    await screenshot(payee.page, 'payee-portal');
+    const paid = await stack.call('GET', `/v1/payouts/${payoutId}`);
+    expect([paid.body.state, paid.body.rail, paid.body.fee.amount]).toEqual(['paid', 'instant', '50']);
+  });
+
+  it("a payee cannot open another payee's portal or payout by direct URL", async () => {
+    const mine = await stack.createPayee({ credit: '1000' });
+    const theirs = await stack.createPayee({ credit: '9000', payee: { name: 'Theirs Secret' } });
+    const theirPayout = await stack.requestPayout(theirs, '1000', { instant: false });
+    const s = await session();
+    await signIn(s, stack.url, await payeeToken(mine));
+    await s.page.goto(`${stack.url}/console/#/portal/${theirs}`);
+    await s.page.getByTestId('not-found').getByText(`Payee ${theirs} not found`).waitFor();
+    await screenshot(s.page, 'payee-other-refused');
+    await s.page.goto(`${stack.url}/console/#/payouts/${theirPayout}`);
+    await s.page.getByTestId('not-found').getByText(`Payout ${theirPayout} not found`).waitFor();
+    expect(await s.page.content()).not.toContain('Theirs Secret');
+    // The same token may read its own portal.
+    await s.page.goto(`${stack.url}/console/#/portal/${mine}`);
+    await s.page.getByTestId('balances').getByText('10.00').waitFor();
+  });
+
+  it('refuses a state-changing request without the CSRF token, and keeps the credential out of the page', async () => {
+    const payeeId = await stack.createPayee({ credit: '5000' });
+    const token = await payeeToken(payeeId);
+    const s = await session();
+    await signIn(s, stack.url, token);
+    const count = async () =>
+      (
+        await sql<{ n: string }>(
+          stack.db.em(),
+          `SELECT count(*)::text AS n FROM "${stack.db.schema}".payouts WHERE payee_id = $1`,
+          [payeeId],
+        )
+      )[0]!.n;
+    const body = { payeeId, amount: { amount: '1000', currency: 'USD', scale: 2 } };
+    const headers = { 'content-type': 'application/json', 'idempotency-key': 'csrf-test-0001' };
+    // The browser's own cookies, no token; then a wrong token.
+    const bare = await s.context.request.post(`${stack.url}/console/api/v1/payouts`, { data: body, headers });
+    expect([bare.status(), (await bare.json()).title]).toEqual([403, 'CSRF check failed']);
+    const wrong = await s.context.request.post(`${stack.url}/console/api/v1/payouts`, {
+      data: body,
+      headers: { ...headers, 'x-csrf-token': 'not-the-token' },
+    });
+    expect(wrong.status()).toBe(403);
+    expect(await count()).toBe('0');
+    // Sign-in itself needs the token of the form's cookie.
+    const signin = await fetch(`${stack.url}/console/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ credential: token }),
+    });
+    expect(signin.status).toBe(403);
+
+    const cookies = await s.context.cookies(`${stack.url}/console/`);
+    const sessionCookie = cookies.find((c) => c.name === 'disburse_session')!;
+    expect([sessionCookie.httpOnly, sessionCookie.sameSite]).toEqual([true, 'Strict']);
+    expect(sessionCookie.value).not.toContain(token);
+    expect(await s.page.content()).not.toContain(token);
+    expect(await s.page.evaluate('document.cookie')).toBe('');
+    const page = await fetch(`${stack.url}/console/`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+  });
+});
