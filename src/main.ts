@@ -57,6 +57,7 @@ services.providers.deliverSandboxWebhooksTo(http.url); // sandbox events confirm
 
 console.log(`Disburse is running.
   API        ${http.url}  (OpenAPI: ${http.url}/openapi.json)
+  Console    ${http.url}/console/  (sign in with an API key or a payee token)
   Database   ${database.embedded ? `embedded PGlite (${config.database.embeddedDataDir})` : 'DATABASE_URL'}
   Temporal   ${temporal.embedded ? `embedded bin/temporal-dev at ${temporal.address}` : temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
   Providers  ${services.providers.names().join(', ')}${
