@@ -85,6 +85,10 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
     PAYOUT_UNKNOWN_OUTCOME_DEADLINE: '10m',
     RISK_DESTINATION_COOL_OFF: '0s',
     RISK_MAX_DAILY_COUNT: '1000',
+    // One platform backend sends the whole load and polls every payout each second: the limiter is not
+    // under test here (test/api/rate-limit.test.ts is).
+    RATE_LIMIT_PER_SECOND: '1000',
+    RATE_LIMIT_BURST: '2000',
   };
 
   const children: { temporal?: Child; api?: Child; worker?: Child } = {};
@@ -231,10 +235,20 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
     return id;
   }
 
-  /** GET /v1/payouts/:id; undefined while the API cannot answer. */
+  const unanswered = new Map<string, string>();
+  /** GET /v1/payouts/:id, retried for a few seconds over transient answers; undefined if it never answered. */
   async function payout(id: string): Promise<PayoutView | undefined> {
-    const res = await call('GET', `/v1/payouts/${id}`);
-    return res.status === 200 ? (res.body as PayoutView) : undefined;
+    for (let i = 0; i < 20; i++) {
+      const res = await call('GET', `/v1/payouts/${id}`);
+      if (res.status === 200) {
+        unanswered.delete(id);
+        return res.body as PayoutView;
+      }
+      unanswered.set(id, `${res.status} ${res.text.slice(0, 300)}`);
+      if (res.status !== 0 && res.status < 500 && res.status !== 429) return undefined;
+      await sleep(500);
+    }
+    return undefined;
   }
 
   /**
@@ -282,7 +296,7 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
     const counts = { payouts: views.size, paid: 0, failed: 0, pending: 0, wedged: [] as string[] };
     const finalPaid = new Set<string>();
     for (const [id, v] of views) {
-      if (!v) counts.wedged.push(`${id}: GET /v1/payouts/${id} did not answer`);
+      if (!v) counts.wedged.push(`${id}: GET /v1/payouts/${id} did not answer: ${unanswered.get(id)}`);
       else if (v.state === 'paid') {
         counts.paid++;
         finalPaid.add(id);

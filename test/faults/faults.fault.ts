@@ -121,14 +121,19 @@ const scenarios: Scenario[] = [
 
 describe('fault suite', () => {
   it.each(scenarios.map((s) => [s.name, s] as const))('%s', async (_name, scenario) => {
+    const t0 = Date.now();
+    const phase = (what: string) =>
+      process.stderr.write(`[${scenario.name}] ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const s = await startFaultStack(
       scenario.name.replace(/[^a-z]+/gi, '_').toLowerCase(),
       scenario.providers ?? [{ name: 'sandbox' }, backup],
     );
+    phase('started');
     try {
       const payees: string[] = [];
       for (let i = 0; i < Math.ceil(PAYOUTS / 3); i++) payees.push(await s.createPayee('100000'));
       const probe = await s.createPayee('100000');
+      phase('payees created');
 
       // The load: PAYOUTS requests from CONCURRENCY clients; the fault starts once a third are accepted.
       let next = 0;
@@ -155,8 +160,11 @@ describe('fault suite', () => {
       });
       const [, { end: faultEnd, recovered }] = await Promise.all([load, fault]);
 
+      phase('load done');
       const views = await s.settle(SETTLE_MS);
+      phase('settled');
       const r = await s.check(views);
+      phase('checked');
       const clearingOk = r.sandboxPaid - r.inFlightPaid === r.providerClearing;
       rows.push({
         scenario: scenario.name,
