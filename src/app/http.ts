@@ -96,6 +96,7 @@ export function createHttpApp(o: HttpOptions) {
         store: services.payouts.store,
         payees: services.payees,
         payouts: services.payoutsConfig,
+        gateway,
       }),
       ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),
     ],

@@ -43,9 +43,8 @@ describe('console in Chromium', () => {
     const first = await session();
     await signIn(first, stack.url, ann.key);
     const card = first.page.locator(`[data-payout-id="${payoutId}"]`);
-    await expect(card.getByTestId('approvals').textContent()).resolves.toContain(
-      'Approvals 0 of 2 (dual control)',
-    );
+    await card.getByTestId('approvals').getByText('Approvals 0 of 2 (dual control)').waitFor();
+    await card.getByTestId('why').getByText('1500.00 USD ≥ dual-control threshold 1000.00').waitFor();
     await card.locator('input[name=reason]').fill('checked the statement');
     await card.locator('input[name=totp]').fill(ann.code());
     await card.getByRole('button', { name: 'Approve' }).click();
@@ -55,7 +54,7 @@ describe('console in Chromium', () => {
     // The same approver again: the API refuses, and the page shows its reason.
     await first.page.reload();
     const again = first.page.locator(`[data-payout-id="${payoutId}"]`);
-    await again.getByText('approved by ann').waitFor();
+    await again.getByText('approved by ann — you approved already').waitFor();
     await again.locator('input[name=reason]').fill('once more');
     await again.locator('input[name=totp]').fill(ann.code());
     await again.getByRole('button', { name: 'Approve' }).click();
@@ -189,6 +188,9 @@ describe('console in Chromium', () => {
     const payeeId = await stack.createPayee({ credit: '5000' });
     const token = await payeeToken(payeeId);
     const s = await session();
+    await s.page.goto(`${stack.url}/console/`);
+    await s.page.locator('input[name=credential]').waitFor();
+    await screenshot(s.page, 'signin');
     await signIn(s, stack.url, token);
     const count = async () =>
       (

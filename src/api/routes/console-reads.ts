@@ -7,6 +7,7 @@ import { computeInstantFee } from '../../fees/index.ts';
 import { parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
+import type { PayoutGateway } from '../../payouts/gateway.ts';
 import type { PayoutStore } from '../../payouts/store.ts';
 import { nextPayoutWindow } from '../../routing/index.ts';
 import { ApiError } from '../errors.ts';
@@ -87,14 +88,90 @@ export interface ConsoleReadDeps {
   schema: string;
   store: PayoutStore;
   payees: PayeeService;
-  payouts: Pick<PayoutsConfig, 'instantFees' | 'instantLimits' | 'calendar'>;
+  payouts: Pick<PayoutsConfig, 'instantFees' | 'instantLimits' | 'calendar' | 'approvalThresholds'>;
+  /** Live workflow state of a payout (approvals so far, hold reasons, escalation timer). */
+  gateway: Pick<PayoutGateway, 'status'>;
 }
+
+const pendingView = z
+  .object({
+    items: z.array(
+      z.object({
+        payoutId: z.string().describe('Payout id'),
+        payeeId: z.string().describe('Payee paid'),
+        amount: moneySchema.describe('Gross amount'),
+        method: z.string().describe('Payout method'),
+        requestedBy: z.string().describe('Who requested it (may not approve it)'),
+        createdAt: z.string().describe('When it was requested (ISO 8601 UTC)'),
+        why: z.array(z.string()).describe('Why it needs approval: thresholds crossed, risk reasons'),
+        approvalsRequired: z.number().int().describe('Distinct approvals needed (2 = dual control)'),
+        approvedBy: z.array(z.string()).describe('Approvers who approved already'),
+        callerMayDecide: z
+          .boolean()
+          .describe('False when the caller requested it or approved it already (the API would refuse)'),
+        timer: z
+          .object({ purpose: z.string(), at: z.string() })
+          .nullable()
+          .describe('Next deadline: approval timeout (escalation), then release'),
+      }),
+    ),
+  })
+  .meta({ id: 'PendingApprovals', description: 'Payouts waiting for an approver, oldest first' });
 
 export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
   const idParams = z.strictObject({ id: payoutIdSchema });
   const staff = ['platform', 'operator', 'approver'] as const;
   const table = (name: string) => `"${deps.schema}".${name}`;
+  const dec = (minor: bigint, scale: number) => {
+    const d = minor.toString().padStart(scale + 1, '0');
+    return scale ? `${d.slice(0, -scale)}.${d.slice(-scale)}` : d;
+  };
   return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/approvals/pending',
+      summary: 'Payouts waiting for a decision: why, who approved already, time left',
+      tags: ['payouts'],
+      roles: [...staff],
+      responses: { 200: { description: 'Pending approvals', schema: pendingView } },
+      handler: async (ctx) => {
+        const page = await deps.store.list(ctx.em, { status: 'pending_approval', limit: 200 });
+        const items = await Promise.all(
+          page.items.map(async (p) => {
+            const live = await deps.gateway.status(p.id).catch(() => undefined);
+            const t = deps.payouts.approvalThresholds[p.currency];
+            const gross = BigInt(p.amount);
+            const why: string[] = [];
+            if (t && gross >= t.dual) {
+              why.push(
+                `${dec(gross, p.scale)} ${p.currency} ≥ dual-control threshold ${dec(t.dual, p.scale)}`,
+              );
+            } else if (t && gross >= t.single) {
+              why.push(`${dec(gross, p.scale)} ${p.currency} ≥ approval threshold ${dec(t.single, p.scale)}`);
+            }
+            for (const r of live?.reasons ?? []) why.push(`${r.code}: ${r.message}`);
+            const approvedBy = (live?.approvals ?? [])
+              .filter((a) => a.decision === 'approve')
+              .map((a) => a.actor);
+            return {
+              payoutId: p.id,
+              payeeId: p.payeeId,
+              amount: { amount: p.amount, currency: p.currency, scale: p.scale },
+              method: p.method,
+              requestedBy: p.requestedBy,
+              createdAt: p.createdAt,
+              why,
+              approvalsRequired: live?.approvalsRequired ?? 1,
+              approvedBy,
+              callerMayDecide:
+                p.requestedBy !== ctx.principal.actor && !approvedBy.includes(ctx.principal.actor),
+              timer: live?.nextTimer ?? null,
+            };
+          }),
+        );
+        return { status: 200, body: { items: items.reverse() } };
+      },
+    }),
     defineRoute({
       method: 'get',
       path: '/v1/whoami',

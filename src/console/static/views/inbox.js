@@ -13,14 +13,9 @@ export async function inboxView() {
 }
 
 async function render(list) {
-  const res = await api('GET', '/v1/payouts?status=pending_approval&limit=100');
+  const res = await api('GET', '/v1/approvals/pending');
   if (!res.ok) return void list.replaceChildren(h('p', { class: 'error' }, res.error));
-  // The list is read from the database; each payout's own page adds its live workflow state (approvals so
-  // far, why it is held, the escalation timer).
-  const live = await Promise.all(res.body.items.map((p) => api('GET', `/v1/payouts/${p.id}`)));
-  const items = live
-    .map((r, i) => (r.ok ? r.body : res.body.items[i]))
-    .filter((p) => p.state === 'pending_approval');
+  const items = res.body.items;
   list.replaceChildren(
     ...(items.length === 0
       ? [h('p', { class: 'muted', 'data-testid': 'inbox-empty' }, 'Nothing waits for a decision.')]
@@ -30,8 +25,6 @@ async function render(list) {
 }
 
 function card(p) {
-  const approvals = (p.approvals ?? []).filter((a) => a.decision === 'approve');
-  const mine = approvals.some((a) => a.actor === session.actor);
   const result = h('p', { 'data-testid': 'decision-result' });
   const reason = h('input', { name: 'reason', required: true, placeholder: 'why', size: 30 });
   const totp = h('input', {
@@ -45,7 +38,7 @@ function card(p) {
   const decide = (decision) => async (e) => {
     e.preventDefault();
     if (!reason.reportValidity() || !totp.reportValidity()) return;
-    const res = await api('POST', `/v1/payouts/${p.id}/${decision}`, {
+    const res = await api('POST', `/v1/payouts/${p.payoutId}/${decision}`, {
       reason: reason.value,
       totp: totp.value,
     });
@@ -57,35 +50,27 @@ function card(p) {
   };
   return h(
     'section',
-    { class: 'card', 'data-payout-id': p.id },
-    h('h2', {}, h('a', { href: `#/payouts/${p.id}` }, p.id), ' ', stateBadge(p.state)),
+    { class: 'card', 'data-payout-id': p.payoutId },
+    h('h2', {}, h('a', { href: `#/payouts/${p.payoutId}` }, p.payoutId), ' ', stateBadge('pending_approval')),
     h(
       'p',
       {},
       h('strong', {}, money(p.amount)),
-      ` to payee ${p.payeeId} by ${p.method}`,
-      p.requestedBy ? ` — requested by ${p.requestedBy}` : '',
+      ` to payee ${p.payeeId} by ${p.method} — requested by ${p.requestedBy} at ${when(p.createdAt)}`,
     ),
-    h(
-      'p',
-      { 'data-testid': 'why' },
-      'Why: ',
-      (p.reasons ?? []).map((r) => r.message).join('; ') || 'above the approval threshold',
-    ),
+    h('p', { 'data-testid': 'why' }, 'Why: ', p.why.join('; ') || 'held for approval'),
     h(
       'p',
       { 'data-testid': 'approvals' },
-      `Approvals ${approvals.length} of ${p.approvalsRequired}`,
+      `Approvals ${p.approvedBy.length} of ${p.approvalsRequired}`,
       p.approvalsRequired > 1 ? ' (dual control)' : '',
-      approvals.length ? ` — approved by ${approvals.map((a) => a.actor).join(', ')}` : '',
-      mine ? ' — you approved already' : '',
+      p.approvedBy.length ? ` — approved by ${p.approvedBy.join(', ')}` : '',
+      p.callerMayDecide
+        ? ''
+        : ` — ${p.requestedBy === session.actor ? 'you requested it' : 'you approved already'}`,
     ),
-    p.nextTimer
-      ? h(
-          'p',
-          { class: 'muted' },
-          `${p.nextTimer.purpose} at ${when(p.nextTimer.at)} (${left(p.nextTimer.at)} left)`,
-        )
+    p.timer
+      ? h('p', { class: 'muted' }, `${p.timer.purpose} at ${when(p.timer.at)} (${left(p.timer.at)} left)`)
       : '',
     h(
       'form',
