@@ -9,6 +9,8 @@
 export interface CliOptions {
   timeSkipping: boolean;
   port: number;
+  /** The HTTP API's port (--http-port); unset = no HTTP API. */
+  httpPort?: number;
   ip: string;
   namespaces: string[];
   /** As given, NAME=TYPE: the type is checked by search-attributes.ts, which needs the protos. */
@@ -26,7 +28,6 @@ export type DevServerCommandLine =
 
 /** Flags of the official start-dev (and its global flags) that have no meaning here: value or boolean. */
 const ignoredWithValue = [
-  '--http-port',
   '--metrics-port',
   '--ui-port',
   '--ui-ip',
@@ -63,6 +64,8 @@ export const usage = `usage: temporal-dev server start-dev [--port P] [--ip IP] 
 Offline Temporal-compatible dev server for development and tests (see src/devserver/README.md); the SDK
 starts it in place of \`temporal server start-dev\` and the Java test server.
   -p, --port P                   frontend gRPC port (default 7233)
+  --http-port P                  also serve the Temporal HTTP API (/api/v1/…) on P (0 = a free port;
+                                 default: none)
   --ip IP                        address to bind (default 127.0.0.1)
   -n, --namespace NS             namespace to create besides "default"; repeatable
   --search-attribute NAME=TYPE   custom search attribute, TYPE one of Text, Keyword, Int, Double, Bool,
@@ -89,6 +92,12 @@ function startDevFlags(): Map<string, Setter> {
       ['--port', '-p'],
       (o, v) => {
         o.port = port(v);
+      },
+    ],
+    [
+      ['--http-port'],
+      (o, v) => {
+        o.httpPort = port(v);
       },
     ],
     [

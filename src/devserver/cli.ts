@@ -42,7 +42,9 @@ async function main(): Promise<void> {
     persistence = await attachPersistence(server.engine, opts.dbFilename, log);
   }
   log.info(
-    `temporal-dev ${opts.timeSkipping ? 'time-skipping test server' : 'dev server'} listening on ${opts.ip}:${server.port}`,
+    `temporal-dev ${opts.timeSkipping ? 'time-skipping test server' : 'dev server'} listening on ${opts.ip}:${server.port}${
+      server.httpPort !== undefined ? `, HTTP API on http://${opts.ip}:${server.httpPort}` : ''
+    }`,
   );
   // The SDK stops its servers with SIGKILL, which would lose what Node compiled on this first start.
   flushCompileCache();

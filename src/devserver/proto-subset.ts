@@ -20,6 +20,7 @@ import { cacheDir } from './cache-dir.ts';
 export const SERVED: Readonly<Record<string, readonly string[]>> = {
   'temporal.api.workflowservice.v1.WorkflowService': [
     'GetSystemInfo',
+    'GetClusterInfo',
     'DescribeNamespace',
     'ListNamespaces',
     'RegisterNamespace',

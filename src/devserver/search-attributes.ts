@@ -17,6 +17,11 @@ export const SYSTEM_ATTRIBUTES: Record<string, number> = {
   TaskQueue: IndexedValueType.KEYWORD!,
   HistoryLength: IndexedValueType.INT!,
   TemporalChangeVersion: IndexedValueType.KEYWORD_LIST!,
+  // Set by the server on its own workflows (schedules, batches); the UI filters them out by it.
+  TemporalNamespaceDivision: IndexedValueType.KEYWORD!,
+  TemporalScheduledStartTime: IndexedValueType.DATETIME!,
+  TemporalScheduledById: IndexedValueType.KEYWORD!,
+  TemporalSchedulePaused: IndexedValueType.BOOL!,
   BinaryChecksums: IndexedValueType.KEYWORD_LIST!,
   BuildIds: IndexedValueType.KEYWORD_LIST!,
   BatcherUser: IndexedValueType.KEYWORD!,

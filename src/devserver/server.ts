@@ -14,6 +14,8 @@ export const SERVER_VERSION = '1.28.0';
 export interface DevServerOptions {
   ip: string;
   port: number;
+  /** The HTTP API (http-gateway.ts) on this port; 0 = a free one; unset = none. */
+  httpPort?: number;
   timeSkipping: boolean;
   namespaces: string[];
   searchAttributes: Array<[string, number]>;
@@ -23,6 +25,7 @@ export interface DevServerOptions {
 export interface RunningServer {
   engine: Engine;
   port: number;
+  httpPort?: number;
   shutdown(): Promise<void>;
 }
 
@@ -54,18 +57,13 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
     'grpc.max_send_message_length': 128 * 1024 * 1024,
   });
   const svcLog = { debug: opts.log.debug, error: opts.log.error };
-  addService(
-    server,
-    'temporal.api.workflowservice.v1.WorkflowService',
-    workflowServiceHandlers(engine, visibility, { version: SERVER_VERSION }),
-    svcLog,
-  );
-  addService(
-    server,
-    'temporal.api.operatorservice.v1.OperatorService',
-    operatorServiceHandlers(engine),
-    svcLog,
-  );
+  const served = {
+    'temporal.api.workflowservice.v1.WorkflowService': workflowServiceHandlers(engine, visibility, {
+      version: SERVER_VERSION,
+    }),
+    'temporal.api.operatorservice.v1.OperatorService': operatorServiceHandlers(engine),
+  };
+  for (const [name, handlers] of Object.entries(served)) addService(server, name, handlers, svcLog);
   addService(
     server,
     'temporal.api.testservice.v1.TestService',
@@ -78,10 +76,23 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
       err ? reject(err) : resolve(p),
     );
   });
+  // Loaded only when asked for: most starts (every test) have no use for it.
+  let http: import('node:http').Server | undefined;
+  if (opts.httpPort !== undefined) {
+    const { createHttpGateway } = await import('./http-gateway.ts');
+    http = createHttpGateway(served, svcLog);
+    await new Promise<void>((resolve, reject) => {
+      http!.once('error', reject).listen(opts.httpPort, opts.ip, () => resolve());
+    });
+  }
+  const httpAddress = http?.address();
   return {
     engine,
     port,
+    ...(httpAddress && typeof httpAddress === 'object' ? { httpPort: httpAddress.port } : {}),
     shutdown: async () => {
+      http?.close();
+      http?.closeAllConnections();
       engine.releaseAllPolls();
       clock.stop();
       await new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 // temporal.api.workflowservice.v1.WorkflowService handlers: request validation and mapping onto the engine.
+import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import {
   activityFor,
@@ -15,12 +16,24 @@ import { invalidArgument, notFound } from './errors.ts';
 import type { Handlers } from './grpc-server.ts';
 import type { Obj, Run } from './model.ts';
 import { decodeToken, dur, durMs, ts } from './model.ts';
+import { Pollers, TaskQueueType } from './pollers.ts';
 import { EventType, ExecStatus, TaskQueueKind } from './proto.ts';
 import { validateSearchAttributes } from './search-attributes.ts';
 import { pollUpdate, updateWorkflow } from './updates.ts';
 import type { Visibility } from './visibility.ts';
 
 const POLL_TIMEOUT_MS = 60_000;
+/** The official frontend's cap (and default) for a visibility page: FrontendVisibilityMaxPageSize. */
+const VISIBILITY_MAX_PAGE = 1000;
+
+/** Offset paging for lists: the token is the offset of the next page, as text. */
+function page<T>(items: T[], pageSize: number | undefined, token: Uint8Array | undefined, max: number) {
+  const size = pageSize && pageSize > 0 ? Math.min(pageSize, max) : max;
+  const from = token?.length ? Number(Buffer.from(token).toString()) || 0 : 0;
+  const rows = items.slice(from, from + size);
+  const next = from + size < items.length ? Buffer.from(String(from + size)) : undefined;
+  return { rows, nextPageToken: next };
+}
 
 /** Long polls answer (empty) a little before the caller's deadline. */
 export function longPollTimeout(call: grpc.ServerUnaryCall<Obj, Obj>, max = POLL_TIMEOUT_MS): number {
@@ -127,6 +140,18 @@ export function workflowServiceHandlers(
     return req.namespace as string;
   };
   const workerPolls = new WorkerPolls();
+  const pollers = new Pollers();
+  const clusterId = randomUUID();
+  const list = (req: Obj, query: string) => {
+    ns(req);
+    const { rows, nextPageToken } = page(
+      visibility.list(req.namespace, query),
+      req.pageSize ?? req.maximumPageSize,
+      req.nextPageToken,
+      VISIBILITY_MAX_PAGE,
+    );
+    return { executions: rows.map((r) => executionInfo(engine, r)), nextPageToken };
+  };
   return {
     GetSystemInfo: () => ({
       serverVersion: opts.version,
@@ -143,6 +168,27 @@ export function workflowServiceHandlers(
         countGroupByExecutionStatus: true,
         nexus: false,
       },
+    }),
+    // What Temporal UI asks first (it renders nothing without it); shaped as the official dev server answers.
+    GetClusterInfo: () => ({
+      supportedClients: {
+        'temporal-cli': '< 2.0.0',
+        'temporal-go': '< 2.0.0',
+        'temporal-java': '< 2.0.0',
+        'temporal-php': '< 2.0.0',
+        'temporal-server': '< 2.0.0',
+        'temporal-typescript': '< 2.0.0',
+        'temporal-ui': '< 3.0.0',
+      },
+      serverVersion: opts.version,
+      clusterId,
+      clusterName: 'active',
+      historyShardCount: 1,
+      persistenceStore: 'temporal-dev',
+      visibilityStore: 'temporal-dev',
+      failoverVersionIncrement: 10,
+      initialFailoverVersion: 1,
+      isGlobalNamespaceEnabled: false,
     }),
     DescribeNamespace: (req) => {
       const n = engine.namespace(req.namespace || 'default');
@@ -163,11 +209,22 @@ export function workflowServiceHandlers(
         isGlobalNamespace: false,
       };
     },
-    ListNamespaces: () => ({
-      namespaces: [...engine.namespaces.values()].map((n) => ({
-        namespaceInfo: { name: n.name, id: n.id, state: 1 },
-      })),
-    }),
+    ListNamespaces: (req) => {
+      const { rows, nextPageToken } = page(
+        [...engine.namespaces.values()],
+        req.pageSize,
+        req.nextPageToken,
+        VISIBILITY_MAX_PAGE,
+      );
+      return {
+        namespaces: rows.map((n) => ({
+          namespaceInfo: { name: n.name, id: n.id, state: 1, supportsSchedules: false },
+          config: { workflowExecutionRetentionTtl: dur(24 * 3600 * 1000) },
+          isGlobalNamespace: false,
+        })),
+        nextPageToken,
+      };
+    },
     RegisterNamespace: (req) => {
       engine.namespace(req.namespace);
       return {};
@@ -251,22 +308,36 @@ export function workflowServiceHandlers(
       ) {
         await engine.waitChange(run, deadline - Date.now());
       }
-      const events = run.history.slice(from - 1);
-      const more = req.waitNewEvent && run.status === ExecStatus.RUNNING;
+      // maximumPageSize unset: all events at once (the official server pages by 256; clients follow tokens).
+      const size = req.maximumPageSize > 0 ? req.maximumPageSize : Number.POSITIVE_INFINITY;
+      const events = run.history.slice(from - 1, from - 1 + size);
+      const end = from - 1 + events.length; // events sent so far
+      const more = end < run.history.length || (req.waitNewEvent && run.status === ExecStatus.RUNNING);
       return {
         history: { events },
-        nextPageToken: more ? Buffer.from(String(run.history.length + 1)) : undefined,
+        nextPageToken: more ? Buffer.from(String(end + 1)) : undefined,
       };
     },
     GetWorkflowExecutionHistoryReverse: (req) => {
       ns(req);
       const run = engine.findRun(req.namespace, req.execution);
-      return { history: { events: [...run.history].reverse() } };
+      // The token is the id of the next (older) event to send; the first page starts at the last one.
+      const last = req.nextPageToken?.length
+        ? Number(Buffer.from(req.nextPageToken).toString())
+        : run.history.length;
+      const size = req.maximumPageSize > 0 ? req.maximumPageSize : last;
+      const first = Math.max(1, last - size + 1);
+      const events = run.history.slice(first - 1, last).reverse();
+      return {
+        history: { events },
+        nextPageToken: first > 1 ? Buffer.from(String(first - 1)) : undefined,
+      };
     },
 
     PollWorkflowTaskQueue: async (req, call) => {
       ns(req);
       const q = engine.wfQueue(req.namespace, req.taskQueue?.name ?? '');
+      pollers.record(req.namespace, req.taskQueue?.name ?? '', TaskQueueType.WORKFLOW, req);
       return workerPolls.poll(req.workerInstanceKey, () => {
         const p = q.poll((t) => engine.claimWorkflowTicket(t, req.identity ?? ''), longPollTimeout(call));
         onCancel(call, p.abort);
@@ -321,6 +392,7 @@ export function workflowServiceHandlers(
     PollActivityTaskQueue: async (req, call) => {
       ns(req);
       const q = engine.actQueue(req.namespace, req.taskQueue?.name ?? '');
+      pollers.record(req.namespace, req.taskQueue?.name ?? '', TaskQueueType.ACTIVITY, req);
       return workerPolls.poll(req.workerInstanceKey, () => {
         const p = q.poll((t) => claimActivity(engine, t, req.identity ?? ''), longPollTimeout(call));
         onCancel(call, p.abort);
@@ -405,29 +477,28 @@ export function workflowServiceHandlers(
       return {};
     },
     RecordWorkerHeartbeat: () => ({}),
-    DescribeTaskQueue: () => ({ pollers: [] }),
+    // The legacy (non-enhanced) answer, which Temporal UI reads: pollers of one queue type, and with
+    // reportTaskQueueStatus the backlog.
+    DescribeTaskQueue: (req) => {
+      ns(req);
+      const name = req.taskQueue?.name;
+      if (!name) throw invalidArgument('taskQueue.name is required');
+      const type = req.taskQueueType || TaskQueueType.WORKFLOW;
+      const res: Obj = { pollers: pollers.list(req.namespace, name, type) };
+      if (req.reportTaskQueueStatus) {
+        const q =
+          type === TaskQueueType.ACTIVITY
+            ? engine.actQueue(req.namespace, name)
+            : engine.wfQueue(req.namespace, name);
+        res.taskQueueStatus = { backlogCountHint: q.backlog, ratePerSecond: 100_000 };
+      }
+      return res;
+    },
 
-    ListWorkflowExecutions: (req) => {
-      ns(req);
-      const runs = visibility.list(req.namespace, req.query ?? '');
-      return { executions: runs.map((r) => executionInfo(engine, r)) };
-    },
-    ListOpenWorkflowExecutions: (req) => {
-      ns(req);
-      const runs = visibility.list(req.namespace, "ExecutionStatus = 'Running'");
-      return { executions: runs.map((r) => executionInfo(engine, r)) };
-    },
-    ListClosedWorkflowExecutions: (req) => {
-      ns(req);
-      const runs = visibility.list(req.namespace, "ExecutionStatus != 'Running'");
-      return { executions: runs.map((r) => executionInfo(engine, r)) };
-    },
-    ScanWorkflowExecutions: (req) => {
-      ns(req);
-      return {
-        executions: visibility.list(req.namespace, req.query ?? '').map((r) => executionInfo(engine, r)),
-      };
-    },
+    ListWorkflowExecutions: (req) => list(req, req.query ?? ''),
+    ListOpenWorkflowExecutions: (req) => list(req, "ExecutionStatus = 'Running'"),
+    ListClosedWorkflowExecutions: (req) => list(req, "ExecutionStatus != 'Running'"),
+    ScanWorkflowExecutions: (req) => list(req, req.query ?? ''),
     CountWorkflowExecutions: (req) => {
       ns(req);
       return visibility.count(req.namespace, req.query ?? '');
