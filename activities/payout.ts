@@ -5,6 +5,7 @@ import { InsufficientFunds } from '../src/ledger/errors.ts';
 import { DestinationChanged, type PayoutService, type Preloaded } from '../src/payouts/service.ts';
 import { isProviderError, type ProviderErrorKind } from '../src/providers/errors.ts';
 import { type PayoutActivities, PayoutFailure } from '../workflows/payout-activities.ts';
+import { classifyDataErrors } from './data-errors.ts';
 
 const providerFailureType: Record<ProviderErrorKind, string> = {
   retryable: PayoutFailure.providerRetryable,
@@ -14,7 +15,8 @@ const providerFailureType: Record<ProviderErrorKind, string> = {
 };
 
 export function createPayoutActivities(service: PayoutService): PayoutActivities {
-  return {
+  // A database data error ends the payout in review (DataError) instead of being retried forever.
+  return classifyDataErrors({
     preparePayout: (input) => service.preparePayout(input),
     async reserveFunds({ payoutId }) {
       try {
@@ -86,5 +88,5 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
       await service.settlePayout(attempt);
       return service.recordPayoutState(status, event);
     },
-  };
+  } satisfies PayoutActivities);
 }

@@ -108,4 +108,9 @@ export const PayoutFailure = {
   destinationChanged: 'DestinationChanged',
   /** The app's own database was unreachable (any activity): retried; never a provider outcome. */
   databaseUnavailable: 'DatabaseUnavailable',
+  /**
+   * A step's values cannot be stored (SQLSTATE class 22/23/42: bad text, a broken constraint): never retried,
+   * it fails the same way every time. `details[0]` is `{ step, sqlState }`.
+   */
+  dataError: 'DataError',
 } as const;

@@ -36,6 +36,7 @@ import {
   resolveUnknownOutcomeUpdate,
   type UnknownOutcomeResolution,
 } from './payout-contract.ts';
+import { storable, unstorableText } from './text.ts';
 
 // Ledger and database steps: short, idempotent by payout id, no outside party. Their retry policy is the
 // same whichever way they run (see LOCAL_STEPS below).
@@ -45,7 +46,8 @@ const stepOptions = {
     initialInterval: '1s',
     maximumInterval: '1m',
     backoffCoefficient: 2,
-    nonRetryableErrorTypes: [PayoutFailure.insufficientFunds],
+    // A data error fails the same way every time: the workflow ends the payout in review (DATA_ERROR_REVIEW).
+    nonRetryableErrorTypes: [PayoutFailure.insufficientFunds, PayoutFailure.dataError],
   },
 } satisfies ActivityOptions;
 const remoteSteps = proxyActivities<PayoutActivities>(stepOptions);
@@ -100,6 +102,12 @@ const ANSWER_AFTER_DECISION = 'payout-answer-after-decision';
 const OUTLAST_DATABASE_OUTAGES = 'payout-outlast-database-outages';
 const FIRST_DATABASE_WAIT_MS = 10_000;
 const MAX_DATABASE_WAIT_MS = 5 * 60 * 1000;
+
+// Since this patch a ledger or database step that fails for a data reason (DataError: a value the database
+// cannot store, a broken constraint) ends the payout in `review` with reason `data_error` naming the step,
+// recorded (its text made storable) with a webhook: funds released when no attempt may have paid, else kept
+// where the ledger has them. A decision waiting for its answer gets that state. Before, the workflow failed.
+const DATA_ERROR_REVIEW = 'payout-data-error-review';
 
 // Provider submission: retryable errors are retried with the SAME idempotency key; anything else comes back
 // to the workflow, which decides between failover and unknown-outcome resolution.
@@ -186,6 +194,13 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   let outageDeadline: number | undefined;
   let refusedAttempt: number | undefined;
   let outageBackoff: number | undefined;
+  // Attempts handed to submitToProvider: only those may have paid.
+  const sentAttempts = new Set<number>();
+  // Resolved by the first steps of run(); the helpers below read them.
+  let policy: PayoutPolicy;
+  let plan: RoutePlan;
+  let route: () => Promise<RoutePlan>;
+  let dataErrorReviewed = false;
 
   // A copy, so handlers and history never share the mutable state (structuredClone is not in the sandbox).
   const snapshot = (): PayoutStatus => JSON.parse(JSON.stringify(st)) as PayoutStatus;
@@ -248,7 +263,9 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
    */
   async function answerAfter(taken: () => boolean): Promise<PayoutStatus> {
     if (patched(ANSWER_AFTER_DECISION)) {
-      await condition(() => (taken() || FINAL_STATES.includes(st.state)) && ownSteps === 0);
+      await condition(
+        () => (taken() || dataErrorReviewed || FINAL_STATES.includes(st.state)) && ownSteps === 0,
+      );
     }
     return snapshot();
   }
@@ -268,7 +285,12 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       const decisive = decision.decision === 'reject' || distinctApprovals() >= st.approvalsRequired;
       return answerAfter(() => !decisive || st.state !== 'pending_approval');
     },
-    { validator: (decision: ApprovalDecision) => validateApproval(st, input, decision) },
+    {
+      validator: (decision: ApprovalDecision) => {
+        refuseUnstorable('reason', decision.reason);
+        validateApproval(st, input, decision);
+      },
+    },
   );
   setHandler(
     clearComplianceUpdate,
@@ -277,7 +299,8 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       return answerAfter(() => st.state !== 'compliance_hold');
     },
     {
-      validator: ({ by }) => {
+      validator: ({ by, reason }) => {
+        refuseUnstorable('reason', reason);
         if (by.role !== 'operator') throw new Error('only an operator can clear a compliance hold');
         if (st.state !== 'compliance_hold' || complianceClearedBy !== undefined) {
           throw new Error(`payout ${payoutId} is ${st.state}, not on compliance hold`);
@@ -292,7 +315,8 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       return answerAfter(() => !CANCELLABLE.includes(st.state));
     },
     {
-      validator: ({ by }) => {
+      validator: ({ by, reason }) => {
+        refuseUnstorable('reason', reason);
         if (by.role !== 'operator' && by.role !== 'platform' && by.actor !== input.requestedBy.actor) {
           throw new Error(`role ${by.role} cannot cancel payout ${payoutId}`);
         }
@@ -320,7 +344,8 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       );
     },
     {
-      validator: ({ by, outcome, force }) => {
+      validator: ({ by, outcome, force, reason }) => {
+        refuseUnstorable('reason', reason);
         if (by.role !== 'operator')
           throw new Error('only an operator can resolve an unknown provider outcome');
         if (st.state !== 'unknown_outcome' && st.state !== 'review') {
@@ -387,133 +412,187 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       message: `cancelled by ${cancellation?.by}: ${cancellation?.reason}`,
     });
 
-  upsertSearchAttributes({
-    PayeeId: [input.payeeId],
-    // Int search attribute for operators' range filters only; money math never uses this number.
-    PayoutAmount: [Number(input.amount.amount)],
-    Currency: [input.amount.currency],
-    PayoutStatus: ['requested'],
-    ...(input.periodId ? { PeriodId: [input.periodId] } : {}),
-  });
-  // 1. Reserve funds.
-  let policy: PayoutPolicy;
-  if (fused) {
-    const admitted = await local.admitPayout({ input, status: statusIn('reserved') });
-    if ('rejected' in admitted) {
-      return finish('rejected', 'payout.rejected', {
-        code: 'insufficient_funds',
-        message: admitted.rejected,
-      });
-    }
-    policy = admitted.policy;
-    enter('reserved');
-  } else {
-    policy = await acts.preparePayout(input);
-    try {
-      await acts.reserveFunds({ payoutId });
-    } catch (err) {
-      if (failureType(err) !== PayoutFailure.insufficientFunds) throw err;
-      return finish('rejected', 'payout.rejected', {
-        code: 'insufficient_funds',
-        message: failureMessage(err),
-      });
-    }
-    await transition('reserved');
+  try {
+    return await run();
+  } catch (err) {
+    if (failureType(err) !== PayoutFailure.dataError || !patched(DATA_ERROR_REVIEW)) throw err;
+    return dataErrorReview(err);
   }
-  if (cancellation) return cancelled();
 
-  // 2. Compliance gate (screened together with risk and route when nothing stops the payout in between).
-  const screened = fused
-    ? await local.screenPayout({
-        payoutId,
-        approvalsRequired: policy.approvalsRequired,
-        at: new Date().toISOString(),
-      })
-    : undefined;
-  const compliance = screened?.compliance ?? (await acts.checkCompliance({ payoutId }));
-  st.withholding = compliance.withholding;
-  if (compliance.blocked.length > 0) {
-    st.reasons.push(...compliance.blocked);
-    await transition('compliance_hold', 'payout.compliance_hold', {
-      purpose: 'compliance_wait',
-      ms: policy.complianceWaitMs,
+  /**
+   * A step failed for a data reason and cannot succeed on retry: the payout ends in review, visibly. Funds
+   * are released unless an attempt may have paid (then they stay held, or settled, as the ledger has them).
+   */
+  async function dataErrorReview(err: unknown): Promise<PayoutStatus> {
+    const step = failureStep(err);
+    log.error('payout step failed for a data reason; the payout goes to review', {
+      payoutId,
+      step,
+      error: failureMessage(err),
     });
-    await condition(
-      () => complianceClearedBy !== undefined || cancellation !== undefined,
-      policy.complianceWaitMs,
+    const mayHavePaid = st.attempts.some(
+      (a) => sentAttempts.has(a.attemptNo) && !UNPAID_OUTCOMES.includes(a.outcome),
     );
+    let funds = 'funds kept as the ledger has them: an attempt may have paid';
+    if (!mayHavePaid) {
+      funds = 'funds released';
+      try {
+        await acts.releaseFunds({ payoutId, reason: 'data_error' });
+      } catch (releaseErr) {
+        if (failureType(releaseErr) !== PayoutFailure.dataError) throw releaseErr;
+        funds = `funds not released (${failureMessage(releaseErr)})`;
+      }
+    }
+    st.reasons.push({
+      code: 'data_error',
+      message: `step ${step} failed for a data reason and cannot succeed on retry: ${failureMessage(err)}; ${funds}`,
+    });
+    enter('review');
+    dataErrorReviewed = true;
+    // Recorded with its text made storable; if even that fails, with free text left out.
+    for (const status of [storable(snapshot()), withoutFreeText(storable(snapshot()))]) {
+      try {
+        deliver(
+          await acts.recordPayoutState({ status, event: 'payout.review_required', eventKey: 'data_error' }),
+        );
+        break;
+      } catch (recordErr) {
+        if (failureType(recordErr) !== PayoutFailure.dataError) throw recordErr;
+      }
+    }
+    await Promise.all(deliveries);
+    await condition(allHandlersFinished);
+    return snapshot();
+  }
+
+  async function run(): Promise<PayoutStatus> {
+    upsertSearchAttributes({
+      PayeeId: [input.payeeId],
+      // Int search attribute for operators' range filters only; money math never uses this number.
+      PayoutAmount: [Number(input.amount.amount)],
+      Currency: [input.amount.currency],
+      PayoutStatus: ['requested'],
+      ...(input.periodId ? { PeriodId: [input.periodId] } : {}),
+    });
+    // 1. Reserve funds.
+    if (fused) {
+      const admitted = await local.admitPayout({ input, status: statusIn('reserved') });
+      if ('rejected' in admitted) {
+        return finish('rejected', 'payout.rejected', {
+          code: 'insufficient_funds',
+          message: admitted.rejected,
+        });
+      }
+      policy = admitted.policy;
+      enter('reserved');
+    } else {
+      policy = await acts.preparePayout(input);
+      try {
+        await acts.reserveFunds({ payoutId });
+      } catch (err) {
+        if (failureType(err) !== PayoutFailure.insufficientFunds) throw err;
+        return finish('rejected', 'payout.rejected', {
+          code: 'insufficient_funds',
+          message: failureMessage(err),
+        });
+      }
+      await transition('reserved');
+    }
     if (cancellation) return cancelled();
-    if (!complianceClearedBy) {
-      return releaseAndFinish('failed', 'payout.failed', {
-        code: 'compliance_timeout',
-        message: 'compliance block was not cleared in time; funds released',
+
+    // 2. Compliance gate (screened together with risk and route when nothing stops the payout in between).
+    const screened = fused
+      ? await local.screenPayout({
+          payoutId,
+          approvalsRequired: policy.approvalsRequired,
+          at: new Date().toISOString(),
+        })
+      : undefined;
+    const compliance = screened?.compliance ?? (await acts.checkCompliance({ payoutId }));
+    st.withholding = compliance.withholding;
+    if (compliance.blocked.length > 0) {
+      st.reasons.push(...compliance.blocked);
+      await transition('compliance_hold', 'payout.compliance_hold', {
+        purpose: 'compliance_wait',
+        ms: policy.complianceWaitMs,
       });
-    }
-  }
-
-  // 3. Risk rules, 4. approval.
-  // Screened risk and route exist only when compliance did not block (nothing waited in between).
-  const risk = screened?.risk ?? (await acts.assessRisk({ payoutId }));
-  st.reasons.push(...risk.reasons);
-  if (policy.approvalReason) st.reasons.push(policy.approvalReason);
-  st.approvalsRequired = Math.max(policy.approvalsRequired, risk.reasons.length > 0 ? 1 : 0);
-  if (st.approvalsRequired > 0) {
-    const outcome = await awaitApproval(policy);
-    if (outcome === 'cancelled') return cancelled();
-    if (outcome !== 'approved') {
-      return releaseAndFinish('rejected', 'payout.rejected', outcome);
-    }
-  }
-
-  // 5. Routing: instant now, or a durable timer until the next payout window.
-  const riskClear = risk.reasons.length === 0;
-  const route = async () => {
-    const next = await acts.planRoute({ payoutId, riskClear, at: new Date().toISOString() });
-    st.rail = next.rail;
-    st.fee = next.fee;
-    return next;
-  };
-  let plan = screened?.plan ?? (await route());
-  st.rail = plan.rail;
-  st.fee = plan.fee;
-  st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
-  const unroutable = (): Reason =>
-    plan.unroutable ?? {
-      code: 'no_provider',
-      message: 'no provider supports this method, country, currency and amount',
-    };
-  if (plan.candidates.length === 0 && plan.providersDown && (await rerouteAfterOutage()) === 'cancelled') {
-    return cancelled();
-  }
-  if (plan.candidates.length === 0) return releaseAndFinish('failed', 'payout.failed', unroutable());
-  await awaitWindow(plan);
-  if (cancellation) return cancelled();
-
-  // 6. Provider attempts: fail over only once the previous attempt is known not to have paid. A round in
-  // which every provider was down is tried again after the outage wait.
-  for (;;) {
-    const roundStart = st.attempts.length;
-    for (const provider of plan.candidates) {
-      const attemptNo = st.attempts.length + 1;
-      const result = await attempt(provider, attemptNo, plan);
-      if (result === 'paid') return paidThenWatchReturns(attemptNo, provider);
-      if (typeof result === 'object') return releaseAndFinish('failed', 'payout.failed', result.stop);
-    }
-    if (!st.attempts.slice(roundStart).every((a) => a.outcome === 'outage')) break;
-    const rerouted = await rerouteAfterOutage();
-    if (rerouted === 'cancelled') return cancelled();
-    if (rerouted === 'give_up') break;
-    // Routed again after the outage: a scheduled rail waits for its window; a cancel accepted meanwhile wins.
-    if (patched(ATTEMPT_HYGIENE)) {
-      st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
-      await awaitWindow(plan);
+      await condition(
+        () => complianceClearedBy !== undefined || cancellation !== undefined,
+        policy.complianceWaitMs,
+      );
       if (cancellation) return cancelled();
+      if (!complianceClearedBy) {
+        return releaseAndFinish('failed', 'payout.failed', {
+          code: 'compliance_timeout',
+          message: 'compliance block was not cleared in time; funds released',
+        });
+      }
     }
+
+    // 3. Risk rules, 4. approval.
+    // Screened risk and route exist only when compliance did not block (nothing waited in between).
+    const risk = screened?.risk ?? (await acts.assessRisk({ payoutId }));
+    st.reasons.push(...risk.reasons);
+    if (policy.approvalReason) st.reasons.push(policy.approvalReason);
+    st.approvalsRequired = Math.max(policy.approvalsRequired, risk.reasons.length > 0 ? 1 : 0);
+    if (st.approvalsRequired > 0) {
+      const outcome = await awaitApproval(policy);
+      if (outcome === 'cancelled') return cancelled();
+      if (outcome !== 'approved') {
+        return releaseAndFinish('rejected', 'payout.rejected', outcome);
+      }
+    }
+
+    // 5. Routing: instant now, or a durable timer until the next payout window.
+    const riskClear = risk.reasons.length === 0;
+    route = async () => {
+      const next = await acts.planRoute({ payoutId, riskClear, at: new Date().toISOString() });
+      st.rail = next.rail;
+      st.fee = next.fee;
+      return next;
+    };
+    plan = screened?.plan ?? (await route());
+    st.rail = plan.rail;
+    st.fee = plan.fee;
+    st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
+    const unroutable = (): Reason =>
+      plan.unroutable ?? {
+        code: 'no_provider',
+        message: 'no provider supports this method, country, currency and amount',
+      };
+    if (plan.candidates.length === 0 && plan.providersDown && (await rerouteAfterOutage()) === 'cancelled') {
+      return cancelled();
+    }
+    if (plan.candidates.length === 0) return releaseAndFinish('failed', 'payout.failed', unroutable());
+    await awaitWindow(plan);
+    if (cancellation) return cancelled();
+
+    // 6. Provider attempts: fail over only once the previous attempt is known not to have paid. A round in
+    // which every provider was down is tried again after the outage wait.
+    for (;;) {
+      const roundStart = st.attempts.length;
+      for (const provider of plan.candidates) {
+        const attemptNo = st.attempts.length + 1;
+        const result = await attempt(provider, attemptNo, plan);
+        if (result === 'paid') return paidThenWatchReturns(attemptNo, provider);
+        if (typeof result === 'object') return releaseAndFinish('failed', 'payout.failed', result.stop);
+      }
+      if (!st.attempts.slice(roundStart).every((a) => a.outcome === 'outage')) break;
+      const rerouted = await rerouteAfterOutage();
+      if (rerouted === 'cancelled') return cancelled();
+      if (rerouted === 'give_up') break;
+      // Routed again after the outage: a scheduled rail waits for its window; a cancel accepted meanwhile wins.
+      if (patched(ATTEMPT_HYGIENE)) {
+        st.reasons.push({ code: `route_${plan.rail}`, message: plan.reason });
+        await awaitWindow(plan);
+        if (cancellation) return cancelled();
+      }
+    }
+    return releaseAndFinish('failed', 'payout.failed', {
+      code: 'all_providers_failed',
+      message: `no provider paid (${st.attempts.map((a) => `${a.provider}: ${a.outcome}`).join(', ')}); funds released`,
+    });
   }
-  return releaseAndFinish('failed', 'payout.failed', {
-    code: 'all_providers_failed',
-    message: `no provider paid (${st.attempts.map((a) => `${a.provider}: ${a.outcome}`).join(', ')}); funds released`,
-  });
 
   /** A scheduled rail waits (cancellable) for its payout window. */
   async function awaitWindow(p: RoutePlan): Promise<void> {
@@ -599,13 +678,18 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
     st.provider = provider;
     await transition('submitting');
     const ref = { payoutId, provider, attemptNo };
+    let answered = false;
     try {
+      sentAttempts.add(attemptNo);
       const submitted = await submit({ ...ref, rail: route.rail });
+      answered = true;
       if (submitted.state === 'paid') return mark(rec, 'paid');
       rec.outcome = 'pending';
       return await awaitConfirmation(rec);
     } catch (err) {
       const type = failureType(err);
+      // Recording a later state failed, not the submission: the attempt's outcome is as it stands.
+      if (answered && type === PayoutFailure.dataError && patched(DATA_ERROR_REVIEW)) throw err;
       if (type === PayoutFailure.providerDeclined) return mark(rec, 'declined', failureMessage(err));
       if (type === PayoutFailure.providerOutage) return mark(rec, 'outage', failureMessage(err));
       if (type === PayoutFailure.destinationChanged) {
@@ -833,6 +917,29 @@ function validateApproval(st: PayoutStatus, input: PayoutInput, decision: Approv
     throw new Error(`${approver.actor} has already decided on payout ${st.payoutId}`);
   }
   if (!decision.reason.trim()) throw new Error('a decision needs a reason');
+}
+
+function refuseUnstorable(field: string, text: string): void {
+  const why = unstorableText(field, text);
+  if (why) throw new Error(why);
+}
+
+/** A status with every caller-given text left out: what can still be recorded when that text cannot. */
+function withoutFreeText(status: PayoutStatus): PayoutStatus {
+  return {
+    ...status,
+    approvals: status.approvals.map((a) => ({ ...a, reason: '' })),
+    attempts: status.attempts.map(({ detail: _detail, ...a }) => a),
+    reasons: status.reasons.map((r) => (r.code === 'data_error' ? r : { ...r, message: '' })),
+  };
+}
+
+/** The step a DataError names (activities/data-errors.ts), or `unknown`. */
+function failureStep(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const details = cause instanceof ApplicationFailure ? cause.details : undefined;
+  const step = (details?.[0] as { step?: unknown } | undefined)?.step;
+  return typeof step === 'string' ? step : 'unknown';
 }
 
 function failureType(err: unknown): string | undefined {
