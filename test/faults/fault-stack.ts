@@ -48,6 +48,7 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
   // The app's own backends carry this name: the database scenario terminates exactly those.
   const applicationName = `${db.schema}_app`;
   const platform = await createApiKey(db.em(), { role: 'platform', actor: 'fault-backend' });
+  const operator = await createApiKey(db.em(), { role: 'operator', actor: 'fault-operator' });
   const temporalPort = await freePort();
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -121,12 +122,18 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
   await Promise.all([restart('worker'), restart('api')]);
 
   /** One HTTP call; a network error (the API is down) is status 0. */
-  async function call(method: string, path: string, body?: unknown, idempotencyKey?: string) {
+  async function call(
+    method: string,
+    path: string,
+    body?: unknown,
+    idempotencyKey?: string,
+    key = platform.key,
+  ) {
     try {
       const res = await fetch(apiUrl + path, {
         method,
         headers: {
-          authorization: `Bearer ${platform.key}`,
+          authorization: `Bearer ${key}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(method === 'GET'
             ? {}
@@ -304,6 +311,19 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
       else if (HUMAN_WAITS.includes(v.state) || (TIMER_WAITS.includes(v.state) && v.nextTimer))
         counts.pending++;
       else counts.wedged.push(`${id}: ${v.state} (no timer) ${JSON.stringify(v)}`);
+    }
+    // What Temporal holds of each wedged payout: its last events, or that it has no workflow at all.
+    for (const [i, w] of counts.wedged.entries()) {
+      const id = w.slice(0, w.indexOf(':'));
+      const h = await call('GET', `/v1/payouts/${id}/history`, undefined, undefined, operator.key);
+      const tail =
+        h.status === 200
+          ? (h.body.items as { eventId: number; type: string; detail?: string }[])
+              .slice(-6)
+              .map((e) => `${e.eventId} ${e.type} ${e.detail ?? ''}`.trim())
+              .join(' | ')
+          : `${h.status} ${h.text.slice(0, 300)}`;
+      counts.wedged[i] = `${w}\n    history: ${tail}`;
     }
     const doubled = await payoutsDisbursedMoreThanOnce(db);
     const verify = await runCli('src/ledger/verify-cli.ts', [], {
