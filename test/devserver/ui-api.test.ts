@@ -6,7 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowFailedError,
+  type WorkflowHandleWithFirstExecutionRunId as WorkflowHandle,
+} from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../../src/temporal/embedded-server.ts';
 import { installQuietLogger, TEMPORAL_DEV_PATH } from '../support/temporal.ts';
