@@ -21,6 +21,8 @@ import { recordTotpFailure, type TotpLockPolicy } from '../auth/totp-lockout.ts'
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
+import { httpDuration } from '../observability/metrics.ts';
+import { serveMetrics } from '../observability/metrics-http.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { controlCharErrors } from './control-chars.ts';
 import { ApiError, errorKinds, type FieldError } from './errors.ts';
@@ -86,6 +88,8 @@ export interface AppDeps {
   info?: { title: string; version: string; description: string };
   /** Operations served in front of this app (outside the registry), documented by hand in /openapi.json. */
   openApiPaths?: Parameters<typeof buildOpenApi>[2];
+  /** Bearer token GET /metrics requires (METRICS_TOKEN); without it /metrics is open. */
+  metricsToken?: string;
 }
 
 export interface DisburseApp {
@@ -280,6 +284,14 @@ export function createApp(deps: AppDeps): DisburseApp {
   }
   // Every request, public routes and unknown paths included, spends from a bucket first.
   app.use(limit((req) => bucketOf(presentedOf(req), req)));
+  // Prometheus scrapes (outside the route registry: text exposition, its own bearer token).
+  app.get('/metrics', (req, res) =>
+    serveMetrics(req, res, {
+      db: deps.db,
+      token: deps.metricsToken,
+      onError: (error) => log.error('metrics.scrape_failed', { error: describeCause(error) }),
+    }),
+  );
 
   function validate<S extends z.ZodType | undefined>(
     schema: S,
@@ -564,6 +576,10 @@ export function createApp(deps: AppDeps): DisburseApp {
         };
         if (status >= 500) log.error('request failed', fields);
         else log.info('request', fields);
+        httpDuration.observe(
+          { method: req.method, route: route.path, status: String(status) },
+          (performance.now() - started) / 1000,
+        );
       }
     };
   }

@@ -37,6 +37,7 @@ export async function startHttp(
     rateLimit: config.api.rateLimit,
     trustProxy: config.api.trustProxy,
     apiKeyCacheMs: config.api.apiKeyCacheMs,
+    ...(config.observability.metricsToken ? { metricsToken: config.observability.metricsToken } : {}),
     readinessChecks: [
       {
         name: 'temporal',

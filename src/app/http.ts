@@ -45,6 +45,8 @@ export interface HttpOptions {
   rateLimit?: AppDeps['rateLimit'];
   trustProxy?: AppDeps['trustProxy'];
   apiKeyCacheMs?: number;
+  /** Bearer token GET /metrics requires (METRICS_TOKEN). */
+  metricsToken?: string;
   readinessChecks?: readonly ReadinessCheck[];
   now?: () => Date;
   /** Where the console links a payout's workflow in Temporal UI (default: TEMPORAL_UI_URL). */
@@ -105,6 +107,7 @@ export function createHttpApp(o: HttpOptions) {
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
     ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(o.apiKeyCacheMs !== undefined ? { apiKeyCacheMs: o.apiKeyCacheMs } : {}),
+    ...(o.metricsToken ? { metricsToken: o.metricsToken } : {}),
     ...(o.readinessChecks ? { readinessChecks: o.readinessChecks } : {}),
     ...(o.now ? { now: o.now } : {}),
   });

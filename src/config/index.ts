@@ -1,5 +1,6 @@
 import { apiSection } from './api.ts';
 import { databaseSection } from './database.ts';
+import { observabilitySection } from './observability.ts';
 import { payoutsSection } from './payouts.ts';
 import { periodsSection } from './periods.ts';
 import { ConfigError, type ConfigSection, type SectionValue } from './section.ts';
@@ -29,6 +30,7 @@ const sections = [
   payoutsSection,
   periodsSection,
   spendbackSection,
+  observabilitySection,
 ] as const;
 
 type SectionKey<S> = S extends ConfigSection<infer K, unknown> ? K : never;

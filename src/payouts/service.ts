@@ -9,6 +9,12 @@ import type { Database } from '../db/open.ts';
 import { computePayoutBreakdown, computeWithholding, type InstantFeeSchedule } from '../fees/index.ts';
 import { PLATFORM } from '../ledger/accounts.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import {
+  instrumentProvider,
+  paidMinor,
+  payoutTransitions,
+  webhookDeliveryFailures,
+} from '../observability/metrics.ts';
 import { identifyingParts } from '../payees/destinations.ts';
 import { PayeeError, type PayeeService, type PayeeView } from '../payees/index.ts';
 import type { PayoutProvider, PayoutMethod as ProviderMethod, ProviderStatus } from '../providers/types.ts';
@@ -207,7 +213,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
   function provider(name: string): PayoutProvider {
     const p = providers.get(name);
     if (!p) throw new UnknownProvider(name);
-    return p;
+    return instrumentProvider(p, name);
   }
 
   const wire = (p: PayoutRecord, amount: bigint | string): MoneyWire => ({
@@ -543,6 +549,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         metadata: { payoutId: p.id, provider: input.provider, attemptKey: attemptKey(p.id, input.attemptNo) },
       });
       await bookProviderConversion(p, input.provider, attemptKey(p.id, input.attemptNo));
+      // Doubles in Prometheus: exact up to 2^53 minor units per currency series, the ledger always.
+      paidMinor.inc({ currency: p.currency }, Number(net));
     },
 
     async releaseFunds(payoutId: string, reason: string): Promise<void> {
@@ -584,17 +592,24 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       eventKey?: string,
     ): Promise<{ eventId?: string }> {
       const em = db.em();
-      return em.transactional(async (tx) => {
-        await store.saveStatus(tx, status);
+      let changed = false;
+      const out = await em.transactional(async (tx) => {
+        ({ changed } = await store.saveStatus(tx, status));
         if (!event) return {};
         const id = payoutEventId(event, status, eventKey);
         await outbox.enqueue({ id, type: event, occurredAt: now(), data: { payout: status } }, tx);
         return { eventId: id };
       });
+      if (changed) payoutTransitions.inc({ state: status.state }); // after the commit: what is durable
+      return out;
     },
 
     async deliverWebhook(eventId: string): Promise<void> {
-      await outbox.deliverWebhook(eventId);
+      await outbox.deliverWebhook(eventId).catch((error: unknown) => {
+        const failures = (error as { failures?: unknown[] }).failures;
+        webhookDeliveryFailures.inc(Array.isArray(failures) ? failures.length : 1);
+        throw error;
+      });
     },
   };
 }

@@ -149,16 +149,21 @@ export class PayoutStore {
    * Stores the workflow's last committed state. A closed payout keeps its final state: only `paid` may still
    * become `returned` (or be written again as `paid`); a late or repeated write of anything else is ignored.
    */
-  async saveStatus(em: EntityManager, status: PayoutStatus): Promise<void> {
-    await sql(
+  /** `changed`: the stored state moved to a different one (a repeated write of the same state is not). */
+  async saveStatus(em: EntityManager, status: PayoutStatus): Promise<{ changed: boolean }> {
+    const rows = await sql<{ previous: string }>(
       em,
-      `UPDATE ${this.#table}
-          SET status = $2, rail = COALESCE($3, rail), provider = COALESCE($4, provider),
+      `WITH old AS (SELECT status FROM ${this.#table} WHERE id = $1 FOR UPDATE)
+       UPDATE ${this.#table} AS p
+          SET status = $2, rail = COALESCE($3, p.rail), provider = COALESCE($4, p.provider),
               status_doc = $5::jsonb, updated_at = now()
-        WHERE id = $1 AND status NOT IN ('returned', 'failed', 'rejected', 'cancelled')
-          AND (status <> 'paid' OR $2 IN ('paid', 'returned'))`,
+         FROM old
+        WHERE p.id = $1 AND p.status NOT IN ('returned', 'failed', 'rejected', 'cancelled')
+          AND (p.status <> 'paid' OR $2 IN ('paid', 'returned'))
+       RETURNING old.status AS previous`,
       [status.payoutId, status.state, status.rail ?? null, status.provider ?? null, JSON.stringify(status)],
     );
+    return { changed: rows.length === 1 && rows[0]!.previous !== status.state };
   }
 
   async saveBreakdown(
