@@ -430,6 +430,13 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       step,
       error: failureMessage(err),
     });
+    // An attempt the failure stopped before its submission was never sent: nothing can pay it.
+    for (const a of st.attempts) {
+      if (!sentAttempts.has(a.attemptNo) && a.outcome === 'submitting') {
+        a.outcome = 'not_paid';
+        a.detail = 'never submitted: the step before it failed';
+      }
+    }
     const mayHavePaid = st.attempts.some(
       (a) => sentAttempts.has(a.attemptNo) && !UNPAID_OUTCOMES.includes(a.outcome),
     );

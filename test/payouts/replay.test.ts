@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Worker } from '@temporalio/worker';
+import { cancelPayoutUpdate } from '../../workflows/payout-contract.ts';
 import {
   historyFixtures,
   type RecordedHistory,
@@ -19,8 +20,9 @@ import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
 // payout-void-unknown-before-failover); v5 adds a payment reported for a declined attempt, recorded from a
 // signal handler (patch payout-attempt-hygiene); v6: decisions answer after the workflow acted on them
 // (patch payout-answer-after-decision), and adds a cancel, a compliance hold cleared by update and an operator
-// verdict.
-const RECORDING = 'v6';
+// verdict; v7: a step failing for a data reason ends the payout in review (patch payout-data-error-review),
+// shape data_error: a cancel whose reason the database cannot store.
+const RECORDING = 'v7';
 const SHAPES = [
   'failover',
   'approved',
@@ -31,6 +33,7 @@ const SHAPES = [
   'cancelled',
   'cleared',
   'resolved',
+  'data_error',
 ] as const;
 
 describe('payout workflow replay', () => {
@@ -116,7 +119,25 @@ describe('payout workflow replay', () => {
       'resolve',
     );
     await stack.result(resolved);
-    const ids = [failover, approved, rejected, outage, voided, reconcile, cancelled, cleared, resolved];
+    // A lone surrogate passes every text check but not jsonb: recording the cancel fails, the payout reviews.
+    const dataError = await stack.requestPayout(a, '4800');
+    await stack.waitForState(dataError, ['pending_approval']);
+    await stack.handle(dataError).executeUpdate(cancelPayoutUpdate, {
+      args: [{ by: { actor: 'olga', role: 'operator' }, reason: 'bye\ud800' }],
+    });
+    expect((await stack.result(dataError)).state).toBe('review');
+    const ids = [
+      failover,
+      approved,
+      rejected,
+      outage,
+      voided,
+      reconcile,
+      cancelled,
+      cleared,
+      resolved,
+      dataError,
+    ];
     for (const id of ids) {
       const history = await stack.handle(id).fetchHistory();
       fresh.push({ workflowId: `payout-${id}`, history });

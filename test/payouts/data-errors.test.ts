@@ -1,0 +1,142 @@
+// Issue 14, finding 2: no input can wedge a payout. Text that the API edge would refuse, sent straight to
+// the workflow through the Temporal client, is refused by the update validator with nothing taken; text the
+// database cannot store (a lone surrogate: JSON.stringify escapes it, jsonb refuses the escape) makes a real
+// recordPayoutState fail with a data error, and the payout ends in review, visibly, with the money released.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { classifyDatabaseError, isDataError } from '../../src/db/errors.ts';
+import { sql } from '../../src/db/sql.ts';
+import { cancelPayoutUpdate, decideApprovalUpdate } from '../../workflows/payout-contract.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+describe('data errors end a payout in review', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('data-errors', {
+      env: { APPROVAL_THRESHOLD_SINGLE: 'USD:100000', APPROVAL_THRESHOLD_DUAL: 'USD:1000000' },
+    });
+  });
+  afterEach(async () => {
+    await stack.assertInvariants();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  async function balance(payeeId: string) {
+    const wallet = stack.expectStatus(await stack.call('GET', `/v1/payees/${payeeId}/wallet`), 200, 'wallet');
+    const [b] = wallet.body.balances;
+    return { available: b.available.amount as string, held: b.held.amount as string };
+  }
+
+  async function pendingApproval() {
+    const payeeId = await stack.createPayee({ credit: '300000' });
+    const payoutId = await stack.requestPayout(payeeId, '150000');
+    await stack.waitForState(payoutId, ['pending_approval']);
+    return { payeeId, payoutId };
+  }
+
+  async function reviewEvents(payoutId: string) {
+    return sql<{ type: string }>(
+      stack.db.em(),
+      `SELECT type FROM "${stack.db.schema}".webhook_outbox WHERE type = 'payout.review_required' AND payload::text LIKE $1`,
+      [`%${payoutId}%`],
+    );
+  }
+
+  it('classifies real PostgreSQL errors: data errors apart from transient ones', async () => {
+    const failing = async (text: string, params: unknown[] = []) => {
+      try {
+        await sql(stack.db.em(), text, params);
+      } catch (error) {
+        return error;
+      }
+      throw new Error(`${text} did not fail`);
+    };
+    expect(isDataError(await failing('SELECT $1::jsonb', ['"\\ud800"']))).toBe(true);
+    expect(isDataError(await failing('SELECT $1::jsonb', ['"\\u0000"']))).toBe(true);
+    expect(isDataError(await failing('SELECT 1 / 0'))).toBe(true);
+    expect(isDataError(await failing('SELECT * FROM no_such_table_here'))).toBe(true);
+    expect(classifyDatabaseError(Object.assign(new Error('could not serialize'), { code: '40001' }))).toBe(
+      'transient',
+    );
+    expect(classifyDatabaseError(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }))).toBe(
+      'unavailable',
+    );
+    expect(classifyDatabaseError(new Error('anything else'))).toBe('other');
+  });
+
+  it('refuses a NUL in an approval sent past the API edge: nothing taken, the payout still waits', async () => {
+    const { payeeId, payoutId } = await pendingApproval();
+    const alice = await stack.approver('alice-data');
+    const update = stack.handle(payoutId).executeUpdate(decideApprovalUpdate, {
+      args: [
+        { approver: { actor: 'alice-data', role: 'approver' }, decision: 'approve', reason: 'ok\u0000' },
+      ],
+    });
+    await expect(update).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    await expect(update).rejects.toMatchObject({ cause: { message: expect.stringContaining('U+0000') } });
+    const after = await stack.waitForState(payoutId, ['pending_approval']);
+    expect(after.approvals).toEqual([]);
+    expect(await balance(payeeId)).toEqual({ available: '150000', held: '150000' });
+    // The same approver can still decide, with storable text.
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payouts/${payoutId}/approve`, {
+        key: alice.key,
+        body: { reason: 'checked', totp: alice.code() },
+      }),
+      200,
+      'approve',
+    );
+    expect((await stack.result(payoutId)).state).toBe('paid');
+  });
+
+  it('refuses a NUL in a cancel sent past the API edge', async () => {
+    const { payeeId, payoutId } = await pendingApproval();
+    const update = stack.handle(payoutId).executeUpdate(cancelPayoutUpdate, {
+      args: [{ by: { actor: 'ops', role: 'operator' }, reason: 'bye\u0000' }],
+    });
+    await expect(update).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((await stack.waitForState(payoutId, ['pending_approval'])).state).toBe('pending_approval');
+    expect(await balance(payeeId)).toEqual({ available: '150000', held: '150000' });
+    await stack.handle(payoutId).executeUpdate(cancelPayoutUpdate, {
+      args: [{ by: { actor: 'ops', role: 'operator' }, reason: 'bye' }],
+    });
+    expect((await stack.result(payoutId)).state).toBe('cancelled');
+  });
+
+  it('a cancel whose text the database cannot store answers with review; funds released, not wedged', async () => {
+    const { payeeId, payoutId } = await pendingApproval();
+    const answer = await stack.handle(payoutId).executeUpdate(cancelPayoutUpdate, {
+      args: [{ by: { actor: 'ops', role: 'operator' }, reason: 'bye\ud800' }],
+    });
+    expect(answer.state).toBe('review');
+    const reason = answer.reasons.find((r) => r.code === 'data_error');
+    expect(reason?.message).toContain('recordPayoutState');
+    expect(reason?.message).toContain('funds released');
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('review');
+    // The row, the status query behind GET and the wallet agree: review, nothing held.
+    const res = stack.expectStatus(await stack.call('GET', `/v1/payouts/${payoutId}`), 200, 'get payout');
+    expect(res.body.state).toBe('review');
+    expect(res.body.ledger.map((l: { step: string }) => l.step)).toEqual(['hold', 'release']);
+    expect(await balance(payeeId)).toEqual({ available: '300000', held: '0' });
+    expect(await reviewEvents(payoutId)).toHaveLength(1);
+    const description = await stack.handle(payoutId).describe();
+    const attrs: Record<string, readonly unknown[] | undefined> = description.searchAttributes;
+    expect(attrs.PayoutStatus).toEqual(['review']);
+  });
+
+  it('an approval whose text the database cannot store ends in review, not submitting with money held', async () => {
+    const { payeeId, payoutId } = await pendingApproval();
+    const answer = await stack.handle(payoutId).executeUpdate(decideApprovalUpdate, {
+      args: [{ approver: { actor: 'bob-data', role: 'approver' }, decision: 'approve', reason: 'ok\udc00' }],
+    });
+    expect(answer.state).toBe('review');
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('review');
+    expect(final.reasons.find((r) => r.code === 'data_error')?.message).toContain('funds released');
+    expect(await balance(payeeId)).toEqual({ available: '300000', held: '0' });
+    expect(await reviewEvents(payoutId)).toHaveLength(1);
+  });
+});
