@@ -15,11 +15,14 @@ describe('console in Chromium', () => {
   };
 
   beforeAll(async () => {
+    // The payout page links each workflow to Temporal UI when one is configured.
+    process.env.TEMPORAL_UI_URL = 'http://temporal-ui.test:8080';
     stack = await startStack('console', {
       env: { APPROVAL_THRESHOLD_SINGLE: 'USD:10000', APPROVAL_THRESHOLD_DUAL: 'USD:100000' },
     });
   });
   afterAll(async () => {
+    delete process.env.TEMPORAL_UI_URL;
     for (const s of sessions) await s.close();
     await stack?.close();
   });
@@ -109,6 +112,9 @@ describe('console in Chromium', () => {
     await op.page.getByTestId('timeline').getByText('payout.unknown_outcome').waitFor();
     await op.page.getByTestId('webhooks').getByText('payout.unknown_outcome', { exact: true }).waitFor();
     await op.page.getByTestId('ledger').getByText('hold', { exact: true }).waitFor();
+    expect(await op.page.getByTestId('temporal-ui').getAttribute('href')).toBe(
+      `http://temporal-ui.test:8080/namespaces/default/workflows/payout-${payoutId}`,
+    );
     await screenshot(op.page, 'operator-payout');
 
     const actions = op.page.getByTestId('actions');
@@ -182,6 +188,34 @@ describe('console in Chromium', () => {
     // The same token may read its own portal.
     await s.page.goto(`${stack.url}/console/#/portal/${mine}`);
     await s.page.getByTestId('balances').getByText('10.00').waitFor();
+  });
+
+  it('an operator verifies the ledger and runs a bulk payout with live counts, then cancels it', async () => {
+    const op = await session();
+    await signIn(op, stack.url, stack.keys.operator.key);
+    await op.page.getByRole('link', { name: 'Tools' }).click();
+    await op.page.getByRole('button', { name: 'Verify ledger' }).click();
+    await op.page
+      .getByTestId('verify-result')
+      .getByText(/^Ledger OK: \d+ accounts, \d+ transactions/)
+      .waitFor();
+    const bulk = op.page.getByTestId('bulk');
+    await bulk.locator('input[name=minBalance]').fill('900000000');
+    await bulk.getByRole('button', { name: 'Create bulk' }).click();
+    await bulk
+      .getByTestId('bulk-counts')
+      .getByText(/^completed: 0 of 0 started/)
+      .waitFor();
+    await stack.createPayee({ credit: '2000' });
+    await bulk.locator('input[name=minBalance]').fill('1500');
+    await bulk.getByRole('button', { name: 'Create bulk' }).click();
+    await bulk
+      .getByTestId('bulk-counts')
+      .getByText(/: [1-9]\d* of [1-9]\d* started/)
+      .waitFor();
+    await screenshot(op.page, 'operator-tools');
+    await bulk.getByRole('button', { name: 'Cancel bulk' }).click();
+    await bulk.getByText(/^Cancellation asked/).waitFor();
   });
 
   it('refuses a state-changing request without the CSRF token, and keeps the credential out of the page', async () => {

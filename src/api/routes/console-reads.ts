@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { PayoutsConfig } from '../../config/payouts.ts';
 import { sql } from '../../db/sql.ts';
 import { computeInstantFee } from '../../fees/index.ts';
+import { verifyLedger } from '../../ledger/verify.ts';
 import { parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
@@ -50,6 +51,28 @@ const webhookView = z
     ),
   })
   .meta({ id: 'PayoutWebhooks', description: 'Webhook events a payout emitted, oldest first' });
+
+const verifyView = z
+  .object({
+    ok: z.boolean().describe('Every invariant holds'),
+    violations: z
+      .array(
+        z.object({
+          check: z.string().describe('Which invariant, e.g. transaction_unbalanced'),
+          message: z.string().describe('What is wrong, naming the account or transaction'),
+        }),
+      )
+      .describe('At most 100 per check'),
+    counts: z
+      .object({
+        accounts: z.number().int().describe('Ledger accounts'),
+        transactions: z.number().int().describe('Ledger transactions'),
+        entries: z.number().int().describe('Ledger entries'),
+      })
+      .describe('What was checked'),
+    checkedAt: z.string().describe('When (ISO 8601 UTC)'),
+  })
+  .meta({ id: 'LedgerVerification', description: 'npm run ledger:verify, as the API runs it' });
 
 const quoteQuery = z.strictObject({
   amount: moneySchema.shape.amount,
@@ -171,6 +194,19 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
         );
         return { status: 200, body: { items: items.reverse() } };
       },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/ledger/verify',
+      summary: 'Check every ledger invariant now (as npm run ledger:verify)',
+      description: 'Reads every account, transaction and entry: an operator tool, not for polling.',
+      tags: ['ledger'],
+      roles: ['operator'],
+      responses: { 200: { description: 'The verification report', schema: verifyView } },
+      handler: async (ctx) => ({
+        status: 200,
+        body: { ...(await verifyLedger(ctx.em, deps.schema)), checkedAt: ctx.now.toISOString() },
+      }),
     }),
     defineRoute({
       method: 'get',

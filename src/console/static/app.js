@@ -5,6 +5,7 @@ import { payoutView } from './views/payout.js';
 import { portalView } from './views/portal.js';
 import { searchView } from './views/search.js';
 import { signInView, signOut } from './views/signin.js';
+import { toolsView } from './views/tools.js';
 
 const home = { approver: '#/inbox', operator: '#/payouts', platform: '#/payouts', payee: '#/portal' };
 const navFor = {
@@ -12,7 +13,10 @@ const navFor = {
     ['#/inbox', 'Approvals'],
     ['#/payouts', 'Payouts'],
   ],
-  operator: [['#/payouts', 'Payouts']],
+  operator: [
+    ['#/payouts', 'Payouts'],
+    ['#/tools', 'Tools'],
+  ],
   platform: [['#/payouts', 'Payouts']],
   payee: [['#/portal', 'My payouts']],
 };
@@ -44,6 +48,7 @@ async function route() {
     return;
   }
   if (parts[0] === 'inbox') return inboxView();
+  if (parts[0] === 'tools') return toolsView();
   if (parts[0] === 'payouts' && parts[1]) return payoutView(decodeURIComponent(parts[1]));
   if (parts[0] === 'payouts') return searchView(params);
   if (parts[0] === 'portal') return portalView(decodeURIComponent(parts[1] ?? session.payeeId ?? ''));
