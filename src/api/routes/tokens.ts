@@ -39,7 +39,14 @@ const tokenIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a token id (tokenId of the issued token)')
   .describe('Token id (tokenId when it was issued)');
-const reason = z.string().min(1).max(500).optional().describe('Why (kept in the audit log)');
+// Kept in the audit log's jsonb, which refuses a lone surrogate: refused here as 400 instead of a 500 there.
+const reason = z
+  .string()
+  .min(1)
+  .max(500)
+  .refine((s) => !/\p{Cs}/u.test(s), 'must be well-formed Unicode (no lone surrogate)')
+  .optional()
+  .describe('Why (kept in the audit log)');
 
 const revokeOneBody = z
   .strictObject({ reason })
