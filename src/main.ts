@@ -27,7 +27,8 @@ embedded PostgreSQL (PGlite) and the embedded bin/temporal-dev. Stop with Ctrl-C
 
 Environment (all optional here; see deploy/env.example):
   DATABASE_URL       PostgreSQL; unset = embedded PGlite in PGLITE_DATA_DIR (default .data/pglite)
-  TEMPORAL_ADDRESS   Temporal frontend host:port; unset = embedded bin/temporal-dev
+  TEMPORAL_ADDRESS   Temporal frontend host:port; unset = embedded bin/temporal-dev on
+                     TEMPORAL_DEV_PORT (default 7233; HTTP API on TEMPORAL_DEV_HTTP_PORT, default 7243)
   API_PORT           HTTP port of the API`,
   options: {},
 });
@@ -59,7 +60,7 @@ console.log(`Disburse is running.
   API        ${http.url}  (OpenAPI: ${http.url}/openapi.json)
   Console    ${http.url}/console/  (sign in with an API key or a payee token)
   Database   ${database.embedded ? `embedded PGlite (${config.database.embeddedDataDir})` : 'DATABASE_URL'}
-  Temporal   ${temporal.embedded ? `embedded bin/temporal-dev at ${temporal.address}` : temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
+  Temporal   ${temporal.embedded ? `embedded bin/temporal-dev at ${temporal.address}${temporal.embedded.httpUrl ? `, HTTP API ${temporal.embedded.httpUrl}` : ''}` : temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
   Providers  ${services.providers.names().join(', ')}${
     trial.applied.length
       ? `\n  Trial      ${trial.applied.map((name) => `${name}=${trial.env[name]}`).join(' ')} (embedded trial defaults; set a variable to override)`

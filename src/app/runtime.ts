@@ -83,6 +83,9 @@ export async function connectTemporal(
     : await startEmbeddedTemporal({
         namespace: temporal.namespace,
         ...(temporal.embeddedDbFile ? { dbFile: temporal.embeddedDbFile } : {}),
+        ip: temporal.embeddedPorts.ip,
+        port: temporal.embeddedPorts.grpc,
+        ...(temporal.embeddedPorts.http ? { httpPort: temporal.embeddedPorts.http } : {}),
       });
   const address = temporal.address ?? embedded!.address;
   ownShutdownSignals();

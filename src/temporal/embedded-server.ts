@@ -12,16 +12,37 @@ export const temporalDevPath = fileURLToPath(new URL('../../bin/temporal-dev', i
 
 export interface EmbeddedTemporal {
   address: string;
+  /** Base URL of its Temporal HTTP API (/api/v1/…), when it serves one. */
+  httpUrl?: string;
   stop(): Promise<void>;
+}
+
+/** A port asked for by configuration: `variable` names it in messages; 0 = any free port. */
+export interface PortChoice {
+  port: number;
+  variable: string;
+  /** Set by the operator: taken = an error. A default that is taken falls back to a free port. */
+  explicit: boolean;
 }
 
 export async function startEmbeddedTemporal(opts: {
   namespace: string;
   dbFile?: string;
-  port?: number;
+  /** Default: a free port. */
+  port?: number | PortChoice;
+  /** The HTTP API; default none. */
+  httpPort?: PortChoice;
+  /** Default 127.0.0.1. */
+  ip?: string;
+  warn?: (message: string) => void;
 }): Promise<EmbeddedTemporal> {
-  const port = opts.port ?? (await freePort());
-  const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)];
+  const ip = opts.ip ?? '127.0.0.1';
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const port =
+    typeof opts.port === 'object' ? await choosePort(ip, opts.port, warn) : (opts.port ?? (await freePort()));
+  const httpPort = opts.httpPort ? await choosePort(ip, opts.httpPort, warn, port) : undefined;
+  const args = ['server', 'start-dev', '--headless', '--ip', ip, '--port', String(port)];
+  if (httpPort !== undefined) args.push('--http-port', String(httpPort));
   args.push('--namespace', opts.namespace, ...searchAttributeFlags());
   if (opts.dbFile) {
     mkdirSync(dirname(resolve(opts.dbFile)), { recursive: true });
@@ -44,9 +65,13 @@ export async function startEmbeddedTemporal(opts: {
   };
   process.on('exit', onExit);
   void exited.then(() => process.off('exit', onExit));
-  await waitForPort(port, child, 10_000);
+  // A wildcard bind is reached on the loopback interface.
+  const host = ip === '0.0.0.0' || ip === '::' ? '127.0.0.1' : ip;
+  await waitForPort(host, port, child, 10_000);
+  if (httpPort !== undefined) await waitForPort(host, httpPort, child, 10_000);
   return {
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
+    ...(httpPort !== undefined ? { httpUrl: `http://${host}:${httpPort}` } : {}),
     async stop() {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -55,24 +80,68 @@ export async function startEmbeddedTemporal(opts: {
   };
 }
 
-/** A TCP port free on the loopback interface right now. */
-export async function freePort(): Promise<number> {
+/** A TCP port free on the loopback interface (or `ip`) right now. */
+export async function freePort(ip = '127.0.0.1'): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, ip, () => {
       const address = server.address();
       server.close(() => done(typeof address === 'object' && address ? address.port : 0));
     });
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** True when nothing listens on ip:port (checked by binding it for a moment). */
+function portFree(ip: string, port: number): Promise<boolean> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' ? done(false) : fail(error),
+    );
+    server.listen(port, ip, () => server.close(() => done(true)));
+  });
+}
+
+/**
+ * The port to give temporal-dev. Checked before it starts: waiting for a fixed port that some other
+ * server already holds would "succeed" against that server. `not` is a port already chosen.
+ */
+export async function choosePort(
+  ip: string,
+  choice: PortChoice,
+  warn: (message: string) => void,
+  not?: number,
+): Promise<number> {
+  if (choice.port === 0) {
+    let p = await freePort(ip);
+    while (p === not) p = await freePort(ip);
+    return p;
+  }
+  if (choice.port !== not && (await portFree(ip, choice.port))) return choice.port;
+  if (choice.explicit) {
+    throw new Error(
+      `${choice.variable}=${choice.port}: port ${choice.port} on ${ip} is already in use (another Temporal server, or Disburse already running?). Set ${choice.variable} to a free port, or 0 for any free port.`,
+    );
+  }
+  const p = await choosePort(ip, { ...choice, port: 0 }, warn, not);
+  warn(
+    `embedded temporal-dev: port ${choice.port} (default of ${choice.variable}) is in use on ${ip}; using port ${p} instead. Set ${choice.variable} to choose one (e.g. to point Temporal UI at it).`,
+  );
+  return p;
+}
+
+async function waitForPort(
+  host: string,
+  port: number,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`bin/temporal-dev exited with code ${child.exitCode}`);
     const open = await new Promise<boolean>((done) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(port, host);
       socket.once('connect', () => done(socket.end() !== undefined));
       socket.once('error', () => done(false));
     });

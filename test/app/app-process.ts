@@ -21,6 +21,9 @@ export function appEnv(dir: string, secrets: AppSecrets): Record<string, string>
     HOME: process.env.HOME ?? dir,
     PGLITE_DATA_DIR: join(dir, 'pglite'),
     TEMPORAL_DEV_DB: join(dir, 'temporal-dev.db'),
+    // npm start's fixed defaults (7233, 7243) would collide between tests running in parallel.
+    TEMPORAL_DEV_PORT: '0',
+    TEMPORAL_DEV_HTTP_PORT: '0',
     API_PORT: '0',
     LOG_LEVEL: 'info',
     DISBURSE_ENCRYPTION_KEYS: `k1:${secrets.encryption}`,
