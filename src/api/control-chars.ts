@@ -4,9 +4,11 @@
 // Tab, line feed and carriage return are allowed only in fields a route declares multi-line (a CSV body).
 import type { FieldError } from './errors.ts';
 
-// C0 controls except tab/LF/CR, DEL, and the C1 controls: matching them is the point here.
+// C0 controls except tab/LF/CR, DEL, and the C1 controls: matching them is the point here. Unpaired
+// surrogates too (in /u mode a pair is one code point, so only a lone half matches): JSON.stringify escapes
+// one and PostgreSQL's jsonb refuses the escape, so the request's own audit/idempotency write would fail.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: this module exists to find control characters
-const ALWAYS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+const ALWAYS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uD800-\uDFFF]/u;
 const LINE_BREAKS = /[\t\n\r]/u;
 
 function describe(match: string): string {
