@@ -140,3 +140,41 @@ describe('data errors end a payout in review', () => {
     expect(await reviewEvents(payoutId)).toHaveLength(1);
   });
 });
+
+describe('data errors through the API', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('data-errors-api', {
+      env: { APPROVAL_THRESHOLD_SINGLE: 'USD:100000', APPROVAL_THRESHOLD_DUAL: 'USD:1000000' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.assertInvariants();
+    await stack?.close();
+  });
+
+  it('an approve with a lone surrogate is a 400 with nothing taken (it would have failed the API’s own write)', async () => {
+    const payeeId = await stack.createPayee({ credit: '300000' });
+    const payoutId = await stack.requestPayout(payeeId, '150000');
+    await stack.waitForState(payoutId, ['pending_approval']);
+    const alice = await stack.approver('alice-api-data');
+    const res = await stack.call('POST', `/v1/payouts/${payoutId}/approve`, {
+      key: alice.key,
+      body: { reason: 'ok\ud800', totp: alice.code() },
+    });
+    expect(res.status).toBe(400);
+    expect(res.contentType).toContain('application/problem+json');
+    expect(res.text).toContain('body.reason');
+    const now = await stack.waitForState(payoutId, ['pending_approval']);
+    expect(now.approvals).toEqual([]);
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payouts/${payoutId}/approve`, {
+        key: alice.key,
+        body: { reason: 'checked', totp: alice.code() },
+      }),
+      200,
+      'approve',
+    );
+    expect((await stack.result(payoutId)).state).toBe('paid');
+  });
+});
