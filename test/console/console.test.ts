@@ -141,6 +141,11 @@ describe('console in Chromium', () => {
       .getByTestId('destinations')
       .getByText(/bank_account: \*+\d{4}/)
       .waitFor();
+    await payee.page
+      .getByTestId('earnings')
+      .getByText(/^Period \d{4}-\S+ \(open, provisional\)/)
+      .waitFor();
+    await payee.page.getByTestId('grants').getByText('No credit grant.').waitFor();
 
     // Scheduled first: the next window is shown, and nothing is requested until confirmed.
     await payee.page.locator('input[name=amount]').fill('25.00');

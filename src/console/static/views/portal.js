@@ -1,6 +1,8 @@
 // Payee portal: balances, masked destinations, payouts with live status, and a payout request that shows
 // the instant fee, or the next payout window, before the payee confirms.
+
 import { api, decimal, every, h, money, mount, stateBadge, table, toMinor, when } from '../lib.js';
+import { earningsSection, grantsSection } from './portal-earnings.js';
 
 export async function portalView(payeeId) {
   const [payee, wallet] = await Promise.all([
@@ -42,6 +44,8 @@ export async function portalView(payeeId) {
     ),
     requestForm(p, wallet.body, refresh),
     h('section', {}, h('h2', {}, 'Payouts'), list),
+    earningsSection(p.id, (c) => wallet.body.balances.find((b) => b.currency === c)?.available.scale ?? 2),
+    grantsSection(p.id),
   );
   await refresh();
   every(1500, refresh); // live status while the page is open

@@ -1,0 +1,114 @@
+// Payee portal, further sections: earnings of a period with its statement as CSV, and promotional credit
+// grants with what is left and when each expires.
+import { api, decimal, h, money, table, when } from '../lib.js';
+
+const COLUMNS = [
+  'currency',
+  'personalVolume',
+  'groupVolume',
+  'rank',
+  'commission',
+  'overrides',
+  'bonus',
+  'adjustments',
+  'total',
+];
+
+export function earningsSection(payeeId, scaleOf) {
+  const period = h('input', { name: 'period', size: 10, placeholder: 'current' });
+  const out = h('div', { 'data-testid': 'earnings' });
+  const load = async (e) => {
+    e?.preventDefault();
+    const q = period.value ? `?period=${encodeURIComponent(period.value)}` : '';
+    const res = await api('GET', `/v1/payees/${payeeId}/earnings${q}`);
+    if (!res.ok) return void out.replaceChildren(h('p', { class: 'error' }, res.error));
+    const r = res.body;
+    const m = (currency, minor) => decimal({ amount: String(minor), currency, scale: scaleOf(currency) });
+    const rows = r.statements.map((s) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, s.currency),
+        h('td', {}, s.rank ?? '—'),
+        h('td', {}, m(s.currency, s.commission)),
+        h('td', {}, m(s.currency, s.overrides)),
+        h('td', {}, m(s.currency, s.bonus)),
+        h('td', {}, m(s.currency, s.adjustments)),
+        h('td', {}, h('strong', {}, m(s.currency, s.total))),
+      ),
+    );
+    const csv = [
+      COLUMNS.join(','),
+      ...r.statements.map((s) => COLUMNS.map((c) => csvCell(s[c])).join(',')),
+    ].join('\r\n');
+    const link = h(
+      'a',
+      {
+        href: URL.createObjectURL(new Blob([`${csv}\r\n`], { type: 'text/csv' })),
+        download: `statement-${r.periodId}.csv`,
+      },
+      'Download statement CSV',
+    );
+    out.replaceChildren(
+      h('p', {}, `Period ${r.periodId} (${r.periodStatus}${r.provisional ? ', provisional' : ''})`),
+      rows.length
+        ? table(['Currency', 'Rank', 'Commission', 'Overrides', 'Bonus', 'Adjustments', 'Total'], rows)
+        : h('p', { class: 'muted' }, 'No statement for this period yet.'),
+      r.events.length
+        ? h(
+            'p',
+            { class: 'muted' },
+            r.events.map((e) => `${e.count} ${e.type} (${m(e.currency, e.amount)} ${e.currency})`).join(', '),
+          )
+        : '',
+      rows.length ? link : '',
+    );
+  };
+  load();
+  return h(
+    'section',
+    {},
+    h('h2', {}, 'Earnings'),
+    h(
+      'form',
+      { class: 'inline', onsubmit: load },
+      h('label', {}, 'Period', period),
+      h('button', { type: 'submit' }, 'Show'),
+    ),
+    out,
+  );
+}
+
+function csvCell(v) {
+  const s = v === null || v === undefined ? '' : String(v);
+  // A leading = + - @ would be a formula in a spreadsheet.
+  const safe = /^[=+\-@]/.test(s) && !/^-?\d+$/.test(s) ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function grantsSection(payeeId) {
+  const out = h('div', { 'data-testid': 'grants' });
+  api('GET', `/v1/payees/${payeeId}/credits/grants`).then((res) => {
+    if (!res.ok) return void out.replaceChildren(h('p', { class: 'error' }, res.error));
+    const g = res.body.grants;
+    out.replaceChildren(
+      g.length
+        ? table(
+            ['Granted', 'Remaining', 'Status', 'Expires', 'Why'],
+            g.map((x) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, money(x.amount)),
+                h('td', {}, money(x.remaining)),
+                h('td', {}, x.status),
+                h('td', {}, when(x.expiresAt)),
+                h('td', {}, x.reason ?? x.reference),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No credit grant.'),
+    );
+  });
+  return h('section', {}, h('h2', {}, 'Credit grants (spendback only)'), out);
+}
