@@ -140,7 +140,7 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
             : { 'idempotency-key': idempotencyKey ?? randomBytes(8).toString('hex') }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
       // biome-ignore lint/suspicious/noExplicitAny: responses are inspected dynamically
@@ -243,10 +243,11 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
   }
 
   const unanswered = new Map<string, string>();
-  /** GET /v1/payouts/:id, retried for a few seconds over transient answers; undefined if it never answered. */
+  /** GET /v1/payouts/:id, retried for up to ~10 s over transient answers; undefined if it never answered. */
   async function payout(id: string): Promise<PayoutView | undefined> {
-    for (let i = 0; i < 20; i++) {
-      const res = await call('GET', `/v1/payouts/${id}`);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const res = await call('GET', `/v1/payouts/${id}`, undefined, undefined, platform.key, 10_000);
       if (res.status === 200) {
         unanswered.delete(id);
         return res.body as PayoutView;

@@ -13,7 +13,7 @@ const CONCURRENCY = 4;
 /** Pause of each client between its requests: the load lasts ~PAYOUTS / CONCURRENCY × PACE_MS. */
 const PACE_MS = 1200;
 /** How long a scenario waits for its payouts to become final before reporting what is not. */
-const SETTLE_MS = 150_000;
+const SETTLE_MS = 120_000;
 /** Recovery is given this long; past it the scenario reports "not recovered" instead of waiting on. */
 const RECOVERY_BOUND_MS = 90_000;
 
