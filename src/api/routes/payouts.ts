@@ -51,7 +51,7 @@ const DECIDED =
   'provider calls are not waited for): the response shows the payout after it.';
 
 /** One update per caller and Idempotency-Key (lease-mode routes always have one). */
-function decisionUpdateId(action: string, ctx: Ctx): string {
+export function decisionUpdateId(action: string, ctx: Ctx): string {
   const key = ctx.req.get('idempotency-key') ?? ctx.requestId;
   return `${action}:${createHash('sha256').update(`${ctx.principal.actor}\u0000${key}`).digest('hex').slice(0, 32)}`;
 }
