@@ -17,6 +17,7 @@ import { parseCli } from './cli/args.ts';
 import { loadConfig } from './config/index.ts';
 import { withTrialDefaults } from './config/trial.ts';
 import { DataDirInUseError } from './db/embedded.ts';
+import { startLedgerVerify } from './observability/ledger-verify.ts';
 
 parseCli({
   usage: `usage: npm start [-- --help]
@@ -54,6 +55,7 @@ const http = await startHttp(config, {
   logger: log,
   firstRun: !!database.embedded,
 });
+const stopVerify = startLedgerVerify(database.db, config.observability.ledgerVerifyIntervalMs, log);
 services.providers.deliverSandboxWebhooksTo(http.url); // sandbox events confirm payouts by webhook
 
 console.log(`Disburse is running.
@@ -78,6 +80,7 @@ onShutdown(
   [
     { name: 'http', run: () => http.close() },
     { name: 'worker', run: () => stopWorker(worker, running) },
+    { name: 'ledger-verify', run: async () => stopVerify() },
     { name: 'services', run: () => services.stop() },
     { name: 'temporal', run: () => temporal.close() },
     { name: 'database', run: () => database.close() },

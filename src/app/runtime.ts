@@ -9,6 +9,7 @@ import type { Config } from '../config/index.ts';
 import { connectEmbeddedDatabase, type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { type Database, openDatabase } from '../db/open.ts';
+import { sdkLogger } from '../observability/sdk-logger.ts';
 import { PayoutGateway } from '../payouts/gateway.ts';
 import { PeriodGateway } from '../periods/gateway.ts';
 import { type EmbeddedTemporal, startEmbeddedTemporal } from '../temporal/embedded-server.ts';
@@ -88,7 +89,7 @@ export async function connectTemporal(
         ...(temporal.embeddedPorts.http ? { httpPort: temporal.embeddedPorts.http } : {}),
       });
   const address = temporal.address ?? embedded!.address;
-  ownShutdownSignals();
+  installRuntime(config);
   const connection = await Connection.connect({ address });
   const native = await NativeConnection.connect({
     address,
@@ -155,13 +156,23 @@ export async function startWorker(
 }
 
 /**
- * The SDK's Runtime by default shuts every worker down on SIGINT/SIGTERM by itself, racing our ordered
- * stop (whose worker.shutdown() then threw "Not running. Current state: DRAINING" and orphaned
- * temporal-dev). The process's onShutdown owns the signals instead.
+ * The SDK's Runtime, installed once before any connection. By default it shuts every worker down on
+ * SIGINT/SIGTERM by itself, racing our ordered stop (whose worker.shutdown() then threw "Not running.
+ * Current state: DRAINING" and orphaned temporal-dev): the process's onShutdown owns the signals instead.
+ * Its logs (core's forwarded too) go through the JSON logger; its metrics to TEMPORAL_METRICS_BIND.
  */
-function ownShutdownSignals(): void {
+function installRuntime(config: Config): void {
+  const level = config.api.logLevel.toUpperCase() as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  const bind = config.observability.temporalMetricsBind;
   try {
-    Runtime.install({ shutdownSignals: [] });
+    Runtime.install({
+      shutdownSignals: [],
+      logger: sdkLogger(runtimeLogger(config)),
+      telemetryOptions: {
+        logging: { filter: { core: level === 'DEBUG' ? 'DEBUG' : 'WARN', other: 'ERROR' }, forward: {} },
+        ...(bind ? { metrics: { prometheus: { bindAddress: bind, countersTotalSuffix: true } } } : {}),
+      },
+    });
   } catch {
     // a Runtime exists already (tests install their own); stopWorker copes with either
   }

@@ -34,21 +34,30 @@ export async function serveMetrics(
   }
 }
 
-/** The worker's metrics server (WORKER_METRICS_PORT): /metrics only. */
+/** What the worker's GET /readyz reports: the container healthcheck probes it (docker-compose.yml). */
+export type ReadinessProbe = () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+
+/** The worker's metrics server (WORKER_METRICS_PORT): /metrics, and /readyz when `ready` is given. */
 export async function startMetricsServer(o: {
   port: number;
   host: string;
   db?: ScrapeSource;
   token?: string | undefined;
   onError?: (error: unknown) => void;
+  ready?: ReadinessProbe;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
       void serveMetrics(req, res, o);
       return;
     }
+    if (req.method === 'GET' && path === '/readyz' && o.ready) {
+      void serveReadiness(res, o.ready);
+      return;
+    }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('only GET /metrics here\n');
+    res.end(`only GET /metrics${o.ready ? ' and /readyz' : ''} here\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -60,4 +69,16 @@ export async function startMetricsServer(o: {
     url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** 200 when every check passed, else 503; no secrets in the body (the probe is unauthenticated). */
+async function serveReadiness(res: ServerResponse, ready: ReadinessProbe): Promise<void> {
+  let out: { ready: boolean; checks: Record<string, string> };
+  try {
+    out = await ready();
+  } catch (error) {
+    out = { ready: false, checks: { probe: error instanceof Error ? error.message : String(error) } };
+  }
+  res.writeHead(out.ready ? 200 : 503, { 'content-type': 'application/json' });
+  res.end(`${JSON.stringify({ status: out.ready ? 'ready' : 'not_ready', checks: out.checks })}\n`);
 }

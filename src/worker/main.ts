@@ -13,6 +13,8 @@ import {
 } from '../app/runtime.ts';
 import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
+import { startLedgerVerify } from '../observability/ledger-verify.ts';
+import { startMetricsServer } from '../observability/metrics-http.ts';
 
 parseCli({
   usage: `usage: npm run worker [-- --help]
@@ -24,7 +26,8 @@ queue (TEMPORAL_TASK_QUEUE).
 Environment (see deploy/env.example):
   TEMPORAL_ADDRESS   Temporal frontend host:port (required)
   DATABASE_URL       PostgreSQL; unset = embedded PGlite
-  DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY, DISBURSE_TOKEN_SIGNING_KEY   required with DATABASE_URL`,
+  DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY, DISBURSE_TOKEN_SIGNING_KEY   required with DATABASE_URL
+  WORKER_METRICS_PORT  serve /metrics on this port (default 0 = off); METRICS_TOKEN protects it`,
   options: {},
 });
 const config = loadConfig();
@@ -36,10 +39,22 @@ const services = await buildServices(config, database.db, security, true);
 const worker = await startWorker(config, services, temporal.native);
 log.info('worker.started', { taskQueue: config.temporal.taskQueue, temporal: temporal.address });
 const running = worker.run();
+const metrics = config.observability.workerMetricsPort
+  ? await startMetricsServer({
+      port: config.observability.workerMetricsPort,
+      host: config.observability.workerMetricsHost,
+      db: database.db,
+      token: config.observability.metricsToken,
+      onError: (error) => log.error('metrics.scrape_failed', { error: String(error) }),
+    })
+  : undefined;
+if (metrics) log.info('worker.metrics', { url: `${metrics.url}/metrics` });
+const stopVerify = startLedgerVerify(database.db, config.observability.ledgerVerifyIntervalMs, log);
 
 onShutdown(
   [
     { name: 'worker', run: () => stopWorker(worker, running) },
+    { name: 'metrics', run: async () => (stopVerify(), await metrics?.close()) },
     { name: 'services', run: () => services.stop() },
     { name: 'temporal', run: () => temporal.close() },
     { name: 'database', run: () => database.close() },
