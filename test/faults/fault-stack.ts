@@ -128,6 +128,7 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
     body?: unknown,
     idempotencyKey?: string,
     key = platform.key,
+    timeoutMs = 30_000,
   ) {
     try {
       const res = await fetch(apiUrl + path, {
