@@ -477,21 +477,37 @@ export function workflowServiceHandlers(
       return {};
     },
     RecordWorkerHeartbeat: () => ({}),
-    // The legacy (non-enhanced) answer, which Temporal UI reads: pollers of one queue type, and with
-    // reportTaskQueueStatus the backlog.
+    // Temporal UI reads the legacy answer (pollers of one queue type); the enhanced mode answers per
+    // (unversioned) build id and type. Stats are the backlog: no rates are measured here.
     DescribeTaskQueue: (req) => {
       ns(req);
       const name = req.taskQueue?.name;
       if (!name) throw invalidArgument('taskQueue.name is required');
+      const backlog = (type: number) =>
+        (type === TaskQueueType.ACTIVITY
+          ? engine.actQueue(req.namespace, name)
+          : engine.wfQueue(req.namespace, name)
+        ).backlog;
+      if (req.apiMode === 1) {
+        const types: number[] = req.taskQueueTypes?.length
+          ? req.taskQueueTypes
+          : [TaskQueueType.WORKFLOW, TaskQueueType.ACTIVITY];
+        const typesInfo = Object.fromEntries(
+          types.map((t) => [
+            t,
+            {
+              ...(req.reportPollers ? { pollers: pollers.list(req.namespace, name, t) } : {}),
+              ...(req.reportStats ? { stats: { approximateBacklogCount: backlog(t) } } : {}),
+            },
+          ]),
+        );
+        return { versionsInfo: { '': { typesInfo } } };
+      }
       const type = req.taskQueueType || TaskQueueType.WORKFLOW;
       const res: Obj = { pollers: pollers.list(req.namespace, name, type) };
-      if (req.reportTaskQueueStatus) {
-        const q =
-          type === TaskQueueType.ACTIVITY
-            ? engine.actQueue(req.namespace, name)
-            : engine.wfQueue(req.namespace, name);
-        res.taskQueueStatus = { backlogCountHint: q.backlog, ratePerSecond: 100_000 };
-      }
+      if (req.includeTaskQueueStatus)
+        res.taskQueueStatus = { backlogCountHint: backlog(type), ratePerSecond: 100_000 };
+      if (req.reportStats) res.stats = { approximateBacklogCount: backlog(type) };
       return res;
     },
 

@@ -282,6 +282,21 @@ describe('Temporal UI against temporal-dev', () => {
       });
       const poller = res.pollers?.find((p) => p.identity === identity);
       expect(poller?.lastAccessTime?.seconds).toBeTruthy();
+      const withStatus = await connection.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue },
+        taskQueueType: 2,
+        includeTaskQueueStatus: true,
+      });
+      expect(withStatus.taskQueueStatus).toBeTruthy();
+      const enhanced = await connection.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue },
+        apiMode: 1, // DESCRIBE_TASK_QUEUE_MODE_ENHANCED
+        reportPollers: true,
+      });
+      const types = enhanced.versionsInfo?.['']?.typesInfo ?? {};
+      expect(types[1]?.pollers?.map((p) => p.identity)).toContain(identity);
       await h.terminate();
       const none = await connection.workflowService.describeTaskQueue({
         namespace: 'default',
