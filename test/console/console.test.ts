@@ -223,6 +223,62 @@ describe('console in Chromium', () => {
     await bulk.getByText(/^Cancellation asked/).waitFor();
   });
 
+  it('an operator closes a period and watches its progress; an approver approves it with TOTP', async () => {
+    const periodId = '2026-03';
+    const payeeId = await stack.createPayee();
+    const sale = {
+      externalId: `console-sale-${payeeId}`,
+      payeeId,
+      type: 'sale',
+      amount: { amount: '20000', currency: 'USD', scale: 2 },
+      occurredAt: '2026-03-10T10:00:00Z',
+      volume: 200,
+    };
+    stack.expectStatus(
+      await stack.call('POST', '/v1/earnings', { body: { events: [sale] } }),
+      200,
+      'earnings',
+    );
+    const op = await session();
+    await signIn(op, stack.url, stack.keys.operator.key);
+    await op.page.getByRole('link', { name: 'Periods' }).click();
+    await op.page.locator('input[name=period]').fill(periodId);
+    await op.page.getByRole('button', { name: 'Open' }).click();
+    await op.page.getByRole('button', { name: 'Close period' }).click();
+    await op.page.getByTestId('period-result').getByText('Close started').waitFor();
+    await op.page
+      .getByTestId('stage')
+      .getByText(/^Stage: awaiting_approval/)
+      .waitFor();
+    await op.page
+      .getByTestId('calculated')
+      .getByText(/^Batches calculated: ([1-9]\d*) of \1$/)
+      .waitFor();
+    await screenshot(op.page, 'operator-period');
+
+    const approver = await stack.approver('petra');
+    const ap = await session();
+    await signIn(ap, stack.url, approver.key);
+    await ap.page.goto(`${stack.url}/console/#/periods/${periodId}`);
+    await ap.page
+      .getByTestId('stage')
+      .getByText(/^Stage: awaiting_approval/)
+      .waitFor();
+    await ap.page.locator('input[name=reason]').fill('statements checked');
+    await ap.page.locator('input[name=totp]').fill(approver.code());
+    await ap.page.getByRole('button', { name: 'Approve period' }).click();
+    await ap.page
+      .getByTestId('period-result')
+      .getByText(/^Approved: stage /)
+      .waitFor();
+    // The operator's page follows on its own to the posted batches.
+    await op.page
+      .getByTestId('posted')
+      .getByText(/^Batches posted: ([1-9]\d*) of \1$/)
+      .waitFor();
+    await screenshot(op.page, 'operator-period-posted');
+  });
+
   it('refuses a state-changing request without the CSRF token, and keeps the credential out of the page', async () => {
     const payeeId = await stack.createPayee({ credit: '5000' });
     const token = await payeeToken(payeeId);

@@ -2,6 +2,7 @@
 import { h, loadSession, session } from './lib.js';
 import { inboxView } from './views/inbox.js';
 import { payoutView } from './views/payout.js';
+import { periodsView, periodView } from './views/period.js';
 import { portalView } from './views/portal.js';
 import { searchView } from './views/search.js';
 import { signInView, signOut } from './views/signin.js';
@@ -12,12 +13,17 @@ const navFor = {
   approver: [
     ['#/inbox', 'Approvals'],
     ['#/payouts', 'Payouts'],
+    ['#/periods', 'Periods'],
   ],
   operator: [
     ['#/payouts', 'Payouts'],
+    ['#/periods', 'Periods'],
     ['#/tools', 'Tools'],
   ],
-  platform: [['#/payouts', 'Payouts']],
+  platform: [
+    ['#/payouts', 'Payouts'],
+    ['#/periods', 'Periods'],
+  ],
   payee: [['#/portal', 'My payouts']],
 };
 
@@ -49,6 +55,8 @@ async function route() {
   }
   if (parts[0] === 'inbox') return inboxView();
   if (parts[0] === 'tools') return toolsView();
+  if (parts[0] === 'periods' && parts[1]) return periodView(decodeURIComponent(parts[1]));
+  if (parts[0] === 'periods') return periodsView();
   if (parts[0] === 'payouts' && parts[1]) return payoutView(decodeURIComponent(parts[1]));
   if (parts[0] === 'payouts') return searchView(params);
   if (parts[0] === 'portal') return portalView(decodeURIComponent(parts[1] ?? session.payeeId ?? ''));
