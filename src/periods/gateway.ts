@@ -41,12 +41,14 @@ export class PeriodGateway {
 
   /**
    * Closes the period: starts `period-<id>`; a running one is reused, a rejected one (open for
-   * corrections) is closed again. Returns whether a new workflow was started.
+   * corrections) is closed again. Returns whether a new workflow was started. `updateId` (from the request's
+   * Idempotency-Key, as for every update below) makes a retried request the same update.
    */
   async close(
     periodId: string,
     by: Actor,
     planVersion?: string,
+    updateId?: string,
   ): Promise<'started' | 'running' | 'resubmitted'> {
     try {
       await this.#client.workflow.start<typeof periodCloseWorkflow>('periodCloseWorkflow', {
@@ -65,6 +67,7 @@ export class PeriodGateway {
       await this.#update(() =>
         this.#handle(periodId).executeUpdate(resubmitUpdate, {
           args: [{ by, ...(planVersion ? { planVersion } : {}) }],
+          ...(updateId ? { updateId } : {}),
         }),
       );
       return 'resubmitted';
@@ -92,18 +95,33 @@ export class PeriodGateway {
    * waiting for the calculation: the diff appears in `progress().lastDiff` when the new run is ready.
    * The API uses this so a request never holds its database transaction while batches run.
    */
-  async startRecalculation(periodId: string, by: Actor, planVersion: string): Promise<void> {
+  async startRecalculation(
+    periodId: string,
+    by: Actor,
+    planVersion: string,
+    updateId?: string,
+  ): Promise<void> {
     await this.#update(() =>
       this.#handle(periodId).startUpdate(recalculateUpdate, {
         args: [{ by, planVersion }],
         waitForStage: WorkflowUpdateStage.ACCEPTED,
+        ...(updateId ? { updateId } : {}),
       }),
     );
   }
 
-  async decide(periodId: string, approver: Actor, decision: 'approve' | 'reject', reason: string) {
+  async decide(
+    periodId: string,
+    approver: Actor,
+    decision: 'approve' | 'reject',
+    reason: string,
+    updateId?: string,
+  ) {
     return this.#update(() =>
-      this.#handle(periodId).executeUpdate(decidePeriodUpdate, { args: [{ approver, decision, reason }] }),
+      this.#handle(periodId).executeUpdate(decidePeriodUpdate, {
+        args: [{ approver, decision, reason }],
+        ...(updateId ? { updateId } : {}),
+      }),
     );
   }
 

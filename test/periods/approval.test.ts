@@ -109,12 +109,24 @@ describe('period approval', () => {
     expect(second.lastDiff).toMatchObject({ fromRun: 1, toRun: 2, changedStatements: 1 });
 
     // Dual control: one approval is not enough, the same approver twice is refused, a second one completes.
+    const a1Body = { totp: alice.code() };
     const a1 = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
       key: alice.key,
-      body: { totp: alice.code() },
+      body: a1Body,
+      idempotencyKey: 'period-approve-a1',
     });
     expect(a1.status).toBe(200);
     expect((await progress(periodId)).stage).toBe('awaiting_approval');
+    // The same request retried (same Idempotency-Key, lease mode): the stored answer, one approval taken.
+    const a1Again = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
+      key: alice.key,
+      body: a1Body,
+      idempotencyKey: 'period-approve-a1',
+    });
+    expect(a1Again.status).toBe(200);
+    expect(a1Again.body).toEqual(a1.body);
+    const run2Approvals = ((await progress(periodId)) as PeriodProgress).approvals.filter((x) => x.run === 2);
+    expect(run2Approvals.map((x) => x.actor)).toEqual(['alice-approval']);
     const again = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
       key: alice.key,
       body: { totp: alice.code() },

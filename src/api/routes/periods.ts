@@ -8,8 +8,9 @@ import { PeriodDecisionRefused, type PeriodGateway } from '../../periods/gateway
 import type { PeriodService } from '../../periods/service.ts';
 import type { PlanRegistry } from '../../plans/registry.ts';
 import { ApiError } from '../errors.ts';
-import { defineRoute, type Route } from '../route.ts';
+import { defineRoute, type Route, type RouteContext } from '../route.ts';
 import { periodIdSchema } from '../schemas/period.ts';
+import { decisionUpdateId } from './payouts.ts';
 
 const params = z.strictObject({ id: periodIdSchema });
 const planVersion = z
@@ -29,6 +30,13 @@ const progressView = z.record(z.string(), z.unknown()).meta({
 });
 
 const actorOf = (p: Principal): Actor => ({ actor: p.actor, role: p.role });
+
+// Routes that deliver an update or start the workflow run in lease mode: no transaction is held while the
+// workflow works, since its activities need the database meanwhile (on embedded PGlite, the only session).
+// Their 4xx refusals come before any write; the update id comes from actor + Idempotency-Key, so a request
+// retried after it was lost is the same update.
+const updateIdOf = (action: string, ctx: unknown) =>
+  decisionUpdateId(action, ctx as RouteContext<unknown, unknown, unknown>);
 
 async function refusedAs409<T>(run: () => Promise<T>): Promise<T> {
   try {
@@ -79,14 +87,23 @@ export function periodRoutes(deps: {
       roles: ['approver'],
       params,
       body: z.strictObject({ totp: totpCode, reason: d === 'reject' ? reason : reason.optional() }),
+      idempotencyMode: 'lease',
       responses: {
         200: { description: 'Decision recorded', schema: progressView },
         409: { description: 'Not awaiting approval, already decided by this approver, or closer approving' },
       },
       handler: async (ctx) => {
+        // A replayed request must not spend a second TOTP code: the key is this request's first.
+        await ctx.untilKeyHeld();
         await ctx.verifyApproverTotp(ctx.body.totp);
         const progress = await refusedAs409(() =>
-          gateway.decide(ctx.params.id, actorOf(ctx.principal), d, ctx.body.reason ?? ''),
+          gateway.decide(
+            ctx.params.id,
+            actorOf(ctx.principal),
+            d,
+            ctx.body.reason ?? '',
+            updateIdOf(`period.${d}`, ctx),
+          ),
         );
         await ctx.audit({
           action: `period.${d}`,
@@ -106,6 +123,7 @@ export function periodRoutes(deps: {
       roles: ['platform', 'operator'],
       params,
       body: z.strictObject({ planVersion: planVersion.optional() }),
+      idempotencyMode: 'lease',
       responses: {
         202: { description: 'The period-close workflow runs', schema: progressView },
         422: {
@@ -116,7 +134,12 @@ export function periodRoutes(deps: {
         checkPlan(ctx.body.planVersion);
         checkClosable(ctx.params.id, ctx.now);
         const outcome = await refusedAs409(() =>
-          gateway.close(ctx.params.id, actorOf(ctx.principal), ctx.body.planVersion),
+          gateway.close(
+            ctx.params.id,
+            actorOf(ctx.principal),
+            ctx.body.planVersion,
+            updateIdOf('period.close', ctx),
+          ),
         );
         await ctx.audit({
           action: 'period.close',
@@ -206,6 +229,7 @@ export function periodRoutes(deps: {
       roles: ['operator', 'approver'],
       params,
       body: z.strictObject({ planVersion }),
+      idempotencyMode: 'lease',
       responses: {
         202: { description: 'Recalculation accepted', schema: progressView },
         409: { description: 'The period is not awaiting approval' },
@@ -215,7 +239,12 @@ export function periodRoutes(deps: {
         const before = await gateway.progress(ctx.params.id);
         if (!before) throw new ApiError('not_found', `Period ${ctx.params.id} has not been closed`);
         await refusedAs409(() =>
-          gateway.startRecalculation(ctx.params.id, actorOf(ctx.principal), ctx.body.planVersion),
+          gateway.startRecalculation(
+            ctx.params.id,
+            actorOf(ctx.principal),
+            ctx.body.planVersion,
+            updateIdOf('period.recalculate', ctx),
+          ),
         );
         await ctx.audit({
           action: 'period.recalculate',
