@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { IdempotencyRecord } from './entities.ts';
 import { ApiError } from './errors.ts';
 
@@ -172,7 +173,8 @@ export async function runUnderLease<R>(o: {
   if ('refusal' in c) throw c.refusal;
   if (c.replay) return { replay: c.replay };
   if ('error' in handled) {
-    await releaseIdempotencyLease(o.em(), o.schema, o.claim, { forget: o.refused(handled.error) }).catch(
+    await releaseUntilDone(
+      () => releaseIdempotencyLease(o.em(), o.schema, o.claim, { forget: o.refused(handled.error) }),
       o.onReleaseError,
     );
     throw handled.error;
@@ -207,6 +209,27 @@ async function completeIdempotencyLease(
       JSON.stringify(response.headers),
     ],
   );
+}
+
+/** Delays between background tries of a release the database refused; together shorter than a lease. */
+export const RELEASE_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 15_000, 25_000];
+
+/**
+ * Runs `release` once; when the database is away, tries again in the background (the answer, often a 503 for
+ * that same outage, is not held up). Without this, a retry of the request met 409 until the lease ran out.
+ */
+export async function releaseUntilDone(
+  release: () => Promise<void>,
+  onError: (error: unknown) => void,
+  delaysMs: readonly number[] = RELEASE_RETRY_DELAYS_MS,
+): Promise<void> {
+  try {
+    await release();
+  } catch (error) {
+    if (!isDatabaseUnavailable(error) || delaysMs.length === 0) return onError(error);
+    const [delay, ...rest] = delaysMs;
+    setTimeout(() => void releaseUntilDone(release, onError, rest), delay).unref();
+  }
 }
 
 /**
