@@ -240,12 +240,21 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
       });
       // Committed and sent now, not at the next transition (there may be none for days).
       if (patched(ATTEMPT_HYGIENE)) {
-        const recorded = await acts.recordPayoutState({
-          status: snapshot(),
-          event: 'payout.reconcile_required',
-          eventKey: `${counted.attemptNo}`,
-        });
-        deliver(recorded);
+        try {
+          const recorded = await acts.recordPayoutState({
+            status: snapshot(),
+            event: 'payout.reconcile_required',
+            eventKey: `${counted.attemptNo}`,
+          });
+          deliver(recorded);
+        } catch (err) {
+          // Not from a handler, which would fail the workflow: the main flow's next record meets it again.
+          if (failureType(err) !== PayoutFailure.dataError || !patched(DATA_ERROR_REVIEW)) throw err;
+          log.error('recording reconcile_required failed for a data reason', {
+            payoutId,
+            error: failureMessage(err),
+          });
+        }
       }
     }
   });
