@@ -1,21 +1,47 @@
 // Protobuf JSON as the official Temporal HTTP API writes and reads it (grpc-gateway with api-go's
 // marshaler): lowerCamelCase names (proto names accepted too), int64 as strings, enums by name, bytes in
 // base64, Timestamp as RFC 3339, Duration as "1.5s", unset and zero fields left out. Payloads use the
-// official "shorthand" unless the caller asks for ?noPayloadShorthand: a payload whose only metadata is
-// encoding json/plain is written as its JSON value, and a JSON value that is not {metadata, data} is read
-// as such a payload.
+// official "shorthand" (api-go's payload_json.go) unless the caller asks for ?noPayloadShorthand: a
+// json/plain payload (no other metadata) is written as its JSON value, binary/null as null, json/protobuf
+// as its object with _protoMessageType; a Payloads whose payloads all have a shorthand is written as a
+// bare array. On input, a payload that is not exactly {metadata (with an encoding), data} is read as
+// json/plain, and a Payloads may be an array.
 import type * as protobuf from 'protobufjs';
 import type { Obj } from './model.ts';
 
 const TIMESTAMP = '.google.protobuf.Timestamp';
 const DURATION = '.google.protobuf.Duration';
 const PAYLOAD = '.temporal.api.common.v1.Payload';
+const PAYLOADS = '.temporal.api.common.v1.Payloads';
 const WRAPPERS = new Set(
   ['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map(
     (n) => `.google.protobuf.${n}Value`,
   ),
 );
-const JSON_PLAIN = Buffer.from('json/plain').toString('base64');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const JSON_PLAIN = b64('json/plain');
+const BINARY_NULL = b64('binary/null');
+const JSON_PROTOBUF = b64('json/protobuf');
+const NO_SHORTHAND = Symbol('no shorthand');
+
+/** A payload (toObject form, base64 strings) as its shorthand value, or NO_SHORTHAND. */
+function shorthand(obj: Obj): unknown {
+  const meta: Record<string, string> = obj.metadata ?? {};
+  const keys = Object.keys(meta);
+  const data = () => Buffer.from(obj.data ?? '', 'base64').toString('utf8');
+  try {
+    if (meta.encoding === BINARY_NULL) return null;
+    if (meta.encoding === JSON_PLAIN && keys.length === 1) return JSON.parse(data());
+    if (meta.encoding === JSON_PROTOBUF && meta.messageType && keys.length === 2) {
+      const value = JSON.parse(data());
+      if (typeof value === 'object' && value !== null && !Array.isArray(value))
+        return { ...value, _protoMessageType: Buffer.from(meta.messageType, 'base64').toString('utf8') };
+    }
+  } catch {
+    // not JSON after all: the standard form
+  }
+  return NO_SHORTHAND;
+}
 
 export interface JsonOptions {
   shorthand: boolean;
@@ -50,17 +76,18 @@ export function toJson(type: protobuf.Type, obj: Obj, opts: JsonOptions): unknow
       const seconds = Number(obj.seconds ?? 0);
       return `${seconds}${fraction(Math.abs(obj.nanos ?? 0))}s`;
     }
-    case PAYLOAD: {
-      const meta = obj.metadata ?? {};
-      if (opts.shorthand && Object.keys(meta).length === 1 && meta.encoding === JSON_PLAIN) {
-        try {
-          return JSON.parse(Buffer.from(obj.data ?? '', 'base64').toString('utf8'));
-        } catch {
-          // not JSON after all: written in full below
-        }
+    case PAYLOAD:
+      if (opts.shorthand) {
+        const v = shorthand(obj);
+        if (v !== NO_SHORTHAND) return v;
       }
       break;
-    }
+    case PAYLOADS:
+      if (opts.shorthand) {
+        const vs = ((obj.payloads ?? []) as Obj[]).map(shorthand);
+        if (!vs.includes(NO_SHORTHAND)) return vs;
+      }
+      break;
   }
   if (WRAPPERS.has(type.fullName)) return obj.value;
   const out: Obj = {};
@@ -97,10 +124,28 @@ function parseDuration(s: string): Obj {
   return { seconds: sign * Number(m[2]), nanos: sign * Number((m[3] ?? '').padEnd(9, '0')) };
 }
 
+/** As api-go: {metadata: {encoding, …}, data} of base64 strings, or a binary/null with no data. */
 function isFullPayload(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const keys = Object.keys(v);
-  return keys.length > 0 && keys.every((k) => k === 'metadata' || k === 'data');
+  const { metadata, data, ...rest } = v as Obj;
+  if (Object.keys(rest).length > 0 || typeof metadata !== 'object' || metadata === null) return false;
+  if (typeof metadata.encoding !== 'string') return false;
+  const base64 = (x: unknown) => typeof x === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(x);
+  if (!Object.values(metadata).every(base64)) return false;
+  return data === undefined ? metadata.encoding === BINARY_NULL : base64(data);
+}
+
+/**
+ * An enum value by its name, also in the older PascalCase without the prefix (Running for
+ * WORKFLOW_EXECUTION_STATUS_RUNNING), which the official server still reads.
+ */
+function enumValue(en: protobuf.Enum, v: unknown): unknown {
+  if (typeof v !== 'string' || en.values[v] !== undefined) return v;
+  if (/^-?\d+$/.test(v)) return Number(v);
+  const first = Object.keys(en.values)[0] ?? '';
+  const prefix = first.endsWith('_UNSPECIFIED') ? first.slice(0, -'UNSPECIFIED'.length) : '';
+  const screaming = prefix + v.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  return en.values[screaming] !== undefined ? screaming : v;
 }
 
 /** Field of `type` named in JSON (lowerCamelCase json name or the proto name). */
@@ -114,7 +159,15 @@ export function fromJson(type: protobuf.Type, json: unknown, opts: JsonOptions):
   if (type.fullName === DURATION && typeof json === 'string') return parseDuration(json);
   if (WRAPPERS.has(type.fullName) && (typeof json !== 'object' || json === null)) return { value: json };
   if (type.fullName === PAYLOAD && opts.shorthand && !isFullPayload(json)) {
-    return { metadata: { encoding: JSON_PLAIN }, data: Buffer.from(JSON.stringify(json)).toString('base64') };
+    if (json === null) return { metadata: { encoding: BINARY_NULL } };
+    return { metadata: { encoding: JSON_PLAIN }, data: b64(JSON.stringify(json)) };
+  }
+  if (type.fullName === PAYLOADS && opts.shorthand && Array.isArray(json)) {
+    return {
+      payloads: json.map((p) =>
+        fromJson(type.fields.payloads!.resolve().resolvedType as protobuf.Type, p, opts),
+      ),
+    };
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new Error(`expected an object for ${type.fullName.slice(1)}`);
@@ -126,7 +179,12 @@ export function fromJson(type: protobuf.Type, json: unknown, opts: JsonOptions):
     if (v === null) continue;
     field.resolve();
     const sub = field.resolvedType;
-    const conv = (x: unknown) => (sub && !('values' in sub) ? fromJson(sub as protobuf.Type, x, opts) : x);
+    const conv = (x: unknown) =>
+      sub && 'values' in sub
+        ? enumValue(sub as protobuf.Enum, x)
+        : sub
+          ? fromJson(sub as protobuf.Type, x, opts)
+          : x;
     if (field.map) out[field.name] = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, conv(x)]));
     else if (field.repeated) out[field.name] = (v as unknown[]).map(conv);
     else out[field.name] = conv(v);
@@ -144,7 +202,7 @@ export function scalar(field: protobuf.Field, value: string): unknown {
     if (WRAPPERS.has(sub.fullName)) return { value: scalarType(sub.fields.value!.type, value) };
     throw new Error(`field ${field.name} is a message: set it in the body`);
   }
-  if (sub && /^-?\d+$/.test(value)) return Number(value); // an enum by number
+  if (sub) return enumValue(sub as protobuf.Enum, value);
   return scalarType(field.type, value);
 }
 

@@ -140,9 +140,9 @@ describe('Temporal UI against temporal-dev', () => {
 
       // Query (payloads in the official "shorthand": a json/plain payload is its JSON value).
       const status = await post(`${wf(done)}/query/status`, { execution: execution(done), query: {} });
-      expect(status.queryResult.payloads).toEqual(['waiting']);
+      expect(status.queryResult).toEqual(['waiting']); // a Payloads of shorthands: a bare array
       const stack = await post(`${wf(done)}/query/__stack_trace`, { execution: execution(done), query: {} });
-      expect(stack.queryResult.payloads[0]).toMatch(/approval/);
+      expect(stack.queryResult[0]).toMatch(/approval/);
 
       // The queue's workers, which the UI needs to enable the call stack.
       const wfPollers = await get(`/api/v1/namespaces/default/task-queues/${taskQueue}?taskQueueType=1`);
@@ -154,7 +154,7 @@ describe('Temporal UI against temporal-dev', () => {
       // Signal, cancel, terminate.
       await post(`${wf(done)}/signal/approve`, {
         workflowExecution: execution(done),
-        input: { payloads: ['gus'] },
+        input: ['gus'],
         identity: 'ui',
       });
       expect(await done.result()).toBe('Hello, Fay approved by gus');
@@ -168,11 +168,15 @@ describe('Temporal UI against temporal-dev', () => {
         workflowExecution: execution(terminated),
         reason: 'stop',
         identity: 'ui',
+        // The standard payload form is read too.
+        details: { payloads: [{ metadata: { encoding: b64('json/plain') }, data: b64('"why"') }] },
       });
       await expect(terminated.result()).rejects.toBeInstanceOf(WorkflowFailedError);
 
       // Activity workers too, once the activity ran.
-      const actPollers = await get(`/api/v1/namespaces/default/task-queues/${taskQueue}?taskQueueType=2`);
+      const actPollers = await get(
+        `/api/v1/namespaces/default/task-queues/${taskQueue}?taskQueueType=TASK_QUEUE_TYPE_ACTIVITY`,
+      );
       expect(actPollers.pollers.map((p: Json) => p.identity)).toContain(identity);
 
       // Workflow list with a query, paged; count grouped by status.
@@ -211,6 +215,11 @@ describe('Temporal UI against temporal-dev', () => {
         execution: execution(terminated),
         status: 'WORKFLOW_EXECUTION_STATUS_TERMINATED',
       });
+      const terminatedEvents = await get(`${wf(terminated)}/history-reverse?maximumPageSize=1`);
+      expect(terminatedEvents.history.events[0].workflowExecutionTerminatedEventAttributes).toMatchObject({
+        reason: 'stop',
+        details: ['why'],
+      });
       expect(described.workflowExecutionInfo.startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       const info = (await get(`${wf(done)}?execution.runId=${done.firstExecutionRunId}`))
         .workflowExecutionInfo;
@@ -229,7 +238,7 @@ describe('Temporal UI against temporal-dev', () => {
       } while (token);
       expect(events.map((e) => Number(e.eventId))).toEqual(Array.from({ length }, (_, i) => i + 1));
       expect(events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
-      expect(events[0].workflowExecutionStartedEventAttributes.input.payloads).toEqual(['Fay']);
+      expect(events[0].workflowExecutionStartedEventAttributes.input).toEqual(['Fay']);
       expect(events.at(-1).eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
       // The standard encoding on request: payloads as metadata and base64 data.
       const full = await get(
