@@ -97,6 +97,37 @@ describe('console read routes', () => {
     }
   });
 
+  it("spendback orders list the payee's own orders only", async () => {
+    const spent = await stack.call('POST', `/v1/payees/${otherId}/spendback`, {
+      body: { orderReference: 'console-order-1', amount: { amount: '1200', currency: 'USD', scale: 2 } },
+    });
+    expect(spent.status).toBe(201);
+    const list = await stack.call('GET', `/v1/payees/${otherId}/spendback-orders`, {
+      key: stack.keys.operator.key,
+    });
+    expect(list.body.items).toEqual([
+      expect.objectContaining({
+        orderReference: 'console-order-1',
+        amount: { amount: '1200', currency: 'USD', scale: 2 },
+        fromAvailable: { amount: '1200', currency: 'USD', scale: 2 },
+        refundedAvailable: { amount: '0', currency: 'USD', scale: 2 },
+      }),
+    ]);
+    const mine = await stack.call('GET', `/v1/payees/${payeeId}/spendback-orders`, { key: token });
+    expect([mine.status, mine.body.items]).toEqual([200, []]);
+    const theirs = await stack.call('GET', `/v1/payees/${otherId}/spendback-orders`, { key: token });
+    expect(theirs.status).toBe(404);
+  });
+
+  it('ledger verification is for operators', async () => {
+    const res = await stack.call('GET', '/v1/ledger/verify', { key: stack.keys.operator.key });
+    expect([res.status, res.body.ok, res.body.violations]).toEqual([200, true, []]);
+    expect(res.body.counts.transactions).toBeGreaterThan(0);
+    for (const key of [stack.keys.approver.key, stack.keys.platform.key, token]) {
+      expect((await stack.call('GET', '/v1/ledger/verify', { key })).status).toBe(403);
+    }
+  });
+
   it('the OpenAPI document describes the new routes', async () => {
     const doc = (await stack.call('GET', '/openapi.json')).body;
     for (const p of [
@@ -105,6 +136,8 @@ describe('console read routes', () => {
       '/v1/payouts/{id}/audit',
       '/v1/payouts/{id}/webhooks',
       '/v1/payees/{id}/payout-quote',
+      '/v1/payees/{id}/spendback-orders',
+      '/v1/ledger/verify',
     ]) {
       expect([p, typeof doc.paths[p]?.get?.summary]).toEqual([p, 'string']);
     }

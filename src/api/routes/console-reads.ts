@@ -5,7 +5,7 @@ import type { PayoutsConfig } from '../../config/payouts.ts';
 import { sql } from '../../db/sql.ts';
 import { computeInstantFee } from '../../fees/index.ts';
 import { verifyLedger } from '../../ledger/verify.ts';
-import { parseMoney } from '../../money/index.ts';
+import { money, parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
 import type { PayoutGateway } from '../../payouts/gateway.ts';
@@ -73,6 +73,21 @@ const verifyView = z
     checkedAt: z.string().describe('When (ISO 8601 UTC)'),
   })
   .meta({ id: 'LedgerVerification', description: 'npm run ledger:verify, as the API runs it' });
+
+const ordersView = z
+  .object({
+    items: z.array(
+      z.object({
+        orderReference: z.string().describe("The platform's order reference"),
+        amount: moneySchema.describe('Order total spent from the wallet'),
+        fromRestricted: moneySchema.describe('Paid from promotional credit'),
+        fromAvailable: moneySchema.describe('Paid from the available balance'),
+        refundedAvailable: moneySchema.describe('Refunded back to the available balance so far'),
+        createdAt: z.string().describe('When (ISO 8601 UTC)'),
+      }),
+    ),
+  })
+  .meta({ id: 'SpendbackOrders', description: "A payee's spendback orders, newest first (at most 100)" });
 
 const quoteQuery = z.strictObject({
   amount: moneySchema.shape.amount,
@@ -278,6 +293,51 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
               occurredAt: iso(r.occurred_at)!,
               deliveredAt: iso(r.delivered_at),
               attempts: r.attempts,
+            })),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payees/:id/spendback-orders',
+      summary: "A payee's spendback orders (newest first, at most 100)",
+      tags: ['spendback'],
+      roles: ['platform', 'operator', 'approver', 'payee'],
+      params: z.strictObject({ id: payeeIdSchema }),
+      payeeParam: 'id',
+      responses: { 200: { description: 'The orders', schema: ordersView } },
+      handler: async (ctx) => {
+        await deps.payees.get(ctx.em, ctx.params.id);
+        const rows = await sql<{
+          order_reference: string;
+          currency: string;
+          amount: string;
+          from_restricted: string;
+          from_available: string;
+          refunded_available: string;
+          created_at: Date;
+        }>(
+          ctx.em,
+          `SELECT order_reference, currency, amount::text, from_restricted::text, from_available::text,
+                  refunded_available::text, created_at
+             FROM ${table('spendback_orders')} WHERE payee_id = $1 ORDER BY created_at DESC LIMIT 100`,
+          [ctx.params.id],
+        );
+        const m = (minor: string, currency: string) => {
+          const v = money(minor, currency);
+          return { amount: v.amount, currency: v.currency, scale: v.scale };
+        };
+        return {
+          status: 200,
+          body: {
+            items: rows.map((r) => ({
+              orderReference: r.order_reference,
+              amount: m(r.amount, r.currency),
+              fromRestricted: m(r.from_restricted, r.currency),
+              fromAvailable: m(r.from_available, r.currency),
+              refundedAvailable: m(r.refunded_available, r.currency),
+              createdAt: new Date(r.created_at).toISOString(),
             })),
           },
         };

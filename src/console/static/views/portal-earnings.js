@@ -112,3 +112,31 @@ export function grantsSection(payeeId) {
   });
   return h('section', {}, h('h2', {}, 'Credit grants (spendback only)'), out);
 }
+
+export function ordersSection(payeeId) {
+  const out = h('div', { 'data-testid': 'orders' });
+  api('GET', `/v1/payees/${payeeId}/spendback-orders`).then((res) => {
+    if (!res.ok) return void out.replaceChildren(h('p', { class: 'error' }, res.error));
+    const o = res.body.items;
+    out.replaceChildren(
+      o.length
+        ? table(
+            ['Order', 'Amount', 'From credit', 'From balance', 'Refunded', 'At'],
+            o.map((x) =>
+              h(
+                'tr',
+                {},
+                h('td', { class: 'mono' }, x.orderReference),
+                h('td', {}, money(x.amount)),
+                h('td', {}, money(x.fromRestricted)),
+                h('td', {}, money(x.fromAvailable)),
+                h('td', {}, money(x.refundedAvailable)),
+                h('td', {}, when(x.createdAt)),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No spendback order.'),
+    );
+  });
+  return h('section', {}, h('h2', {}, 'Spendback orders'), out);
+}

@@ -2,7 +2,7 @@
 // the instant fee, or the next payout window, before the payee confirms.
 
 import { api, decimal, every, h, money, mount, stateBadge, table, toMinor, when } from '../lib.js';
-import { earningsSection, grantsSection } from './portal-earnings.js';
+import { earningsSection, grantsSection, ordersSection } from './portal-earnings.js';
 
 export async function portalView(payeeId) {
   const [payee, wallet] = await Promise.all([
@@ -46,6 +46,7 @@ export async function portalView(payeeId) {
     h('section', {}, h('h2', {}, 'Payouts'), list),
     earningsSection(p.id, (c) => wallet.body.balances.find((b) => b.currency === c)?.available.scale ?? 2),
     grantsSection(p.id),
+    ordersSection(p.id),
   );
   await refresh();
   every(1500, refresh); // live status while the page is open
