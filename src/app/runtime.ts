@@ -77,7 +77,9 @@ export async function connectTemporal(
 ): Promise<TemporalHandle> {
   const { temporal } = config;
   if (!temporal.address && !opts.allowEmbedded) {
-    throw new Error('TEMPORAL_ADDRESS is not set: point it at the Temporal frontend, e.g. temporal:7233');
+    throw new Error(
+      'TEMPORAL_ADDRESS is not set: point it (or TEMPORAL_PROFILE) at the Temporal frontend, e.g. temporal:7233',
+    );
   }
   const embedded = temporal.address
     ? undefined
@@ -90,9 +92,11 @@ export async function connectTemporal(
       });
   const address = temporal.address ?? embedded!.address;
   installRuntime(config);
-  const connection = await Connection.connect({ address });
+  // The same TLS / mTLS / API key for client and worker: a secured cluster refuses either without them.
+  const connection = await Connection.connect({ address, ...temporal.connection });
   const native = await NativeConnection.connect({
     address,
+    ...temporal.connection,
     grpcCompression: { codec: temporal.grpcCompression },
   });
   if (embedded) await ensureSearchAttributes(connection, temporal.namespace);
