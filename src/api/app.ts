@@ -23,6 +23,7 @@ import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
 import { httpDuration } from '../observability/metrics.ts';
 import { serveMetrics } from '../observability/metrics-http.ts';
+import { inRequestSpan } from '../observability/spans.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { controlCharErrors } from './control-chars.ts';
 import { ApiError, errorKinds, type FieldError } from './errors.ts';
@@ -584,7 +585,15 @@ export function createApp(deps: AppDeps): DisburseApp {
     };
   }
 
-  for (const route of routes) app[route.method](route.path, handlerFor(route));
+  for (const route of routes) {
+    const handler = handlerFor(route);
+    app[route.method](route.path, (req: Request, res: Response) =>
+      inRequestSpan(req.method, route.path, req.headers, async (span) => {
+        await handler(req, res);
+        span.setAttribute('http.response.status_code', res.statusCode);
+      }),
+    );
+  }
 
   // Anything else: 405 when the path exists with another method, else 404 — both as problem+json.
   const matchers = routes.map((r) => ({

@@ -10,6 +10,7 @@ import { connectEmbeddedDatabase, type EmbeddedDatabase, startEmbeddedDatabase }
 import { migrateDatabase } from '../db/migrate.ts';
 import { type Database, openDatabase } from '../db/open.ts';
 import { sdkLogger } from '../observability/sdk-logger.ts';
+import { currentTracing, startTracing } from '../observability/tracing.ts';
 import { PayoutGateway } from '../payouts/gateway.ts';
 import { PeriodGateway } from '../periods/gateway.ts';
 import { type EmbeddedTemporal, startEmbeddedTemporal } from '../temporal/embedded-server.ts';
@@ -100,7 +101,15 @@ export async function connectTemporal(
     grpcCompression: { codec: temporal.grpcCompression },
   });
   if (embedded) await ensureSearchAttributes(connection, temporal.namespace);
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const tracing = startTracing({
+    endpoint: config.observability.otlpEndpoint,
+    serviceName: config.observability.serviceName,
+  });
+  const client = new Client({
+    connection,
+    namespace: temporal.namespace,
+    ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}),
+  });
   return {
     address,
     ...(embedded ? { embedded } : {}),
@@ -110,6 +119,7 @@ export async function connectTemporal(
     async close() {
       await native.close();
       await connection.close();
+      await tracing?.shutdown(); // flushes the spans still buffered
       await embedded?.stop();
     },
   };
@@ -156,6 +166,7 @@ export async function startWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities: createActivities(services),
+    tracing: currentTracing(),
   });
 }
 

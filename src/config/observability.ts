@@ -31,6 +31,17 @@ export const observabilitySection = defineConfigSection(
       '0s',
       'how often the worker runs the ledger verification (npm run ledger:verify) and exposes its result as disburse_ledger_verify_*; 0s = never (it reads every ledger row)',
     ),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z
+      .url()
+      .optional()
+      .describe(
+        'OTLP/HTTP collector base URL, e.g. http://otel-collector:4318; set, traces are exported there (default: tracing off, at no cost)',
+      ),
+    OTEL_SERVICE_NAME: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('service.name on exported spans (default disburse)'),
   }),
   (v) => ({
     metricsToken: v.METRICS_TOKEN,
@@ -38,5 +49,7 @@ export const observabilitySection = defineConfigSection(
     workerMetricsHost: v.WORKER_METRICS_HOST ?? '127.0.0.1',
     temporalMetricsBind: v.TEMPORAL_METRICS_BIND,
     ledgerVerifyIntervalMs: v.LEDGER_VERIFY_INTERVAL,
+    otlpEndpoint: v.OTEL_EXPORTER_OTLP_ENDPOINT,
+    serviceName: v.OTEL_SERVICE_NAME ?? 'disburse',
   }),
 );

@@ -7,6 +7,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { sql } from '../db/sql.ts';
+import { inSpan } from './spans.ts';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'disburse_process_' });
@@ -79,7 +80,13 @@ export function recordLedgerVerify(report: { ok: boolean; violations: readonly u
 }
 
 /** Times one provider call; the result label is the state it answered (`ok` when it has none). */
-export async function timeProviderCall<T>(provider: string, operation: string, call: () => Promise<T>) {
+export function timeProviderCall<T>(provider: string, operation: string, call: () => Promise<T>) {
+  return inSpan(`provider.${operation}`, { 'disburse.provider': provider }, () =>
+    timed(provider, operation, call),
+  );
+}
+
+async function timed<T>(provider: string, operation: string, call: () => Promise<T>) {
   const end = providerCallDuration.startTimer({ provider, operation });
   try {
     const out = await call();

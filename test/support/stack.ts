@@ -2,6 +2,7 @@
 // TestWorkflowEnvironment (time-skipping) on bin/temporal-dev, a real worker running the payout workflow,
 // and the real HTTP API on a local port — exactly how users run it, with sandbox providers.
 import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { listen, type SecurityContext } from '../../src/api/app.ts';
@@ -16,6 +17,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { keyringFromKeys } from '../../src/crypto/index.ts';
 import { sql } from '../../src/db/sql.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
+import type { Tracing } from '../../src/observability/tracing.ts';
 import { PayoutGateway } from '../../src/payouts/gateway.ts';
 import { PayoutHistory } from '../../src/payouts/history.ts';
 import { PeriodGateway } from '../../src/periods/gateway.ts';
@@ -55,6 +57,8 @@ export interface StackOptions {
   providers?: ProviderSpec[];
   /** Extra configuration variables (e.g. APPROVAL_THRESHOLD_SINGLE). */
   env?: Record<string, string>;
+  /** Traces through the client, the workflows (own bundle) and the activities. */
+  tracing?: Tracing;
 }
 
 export interface CallResult {
@@ -119,8 +123,15 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   // result or sleeps, so intermediate states are observable.
   const taskQueue = `payouts-${label}-${randomBytes(4).toString('hex')}`;
   const activities = createActivities(services);
-  const gateway = new PayoutGateway(temporal.client, taskQueue, { bulkWindow: config.payouts.bulkWindow });
-  const periodGateway = new PeriodGateway(temporal.client, taskQueue, {
+  const client = opts.tracing
+    ? new Client({
+        connection: temporal.connection,
+        namespace: temporal.namespace ?? 'default',
+        interceptors: opts.tracing.clientInterceptors(),
+      })
+    : temporal.client;
+  const gateway = new PayoutGateway(client, taskQueue, { bulkWindow: config.payouts.bulkWindow });
+  const periodGateway = new PeriodGateway(client, taskQueue, {
     reminderMs: config.periods.reminderMs,
     escalationMs: config.periods.escalationMs,
     payoutWindow: config.periods.payoutWindow,
@@ -131,10 +142,10 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   const appDeps = {
     services,
     gateway,
-    history: new PayoutHistory(temporal.client),
+    history: new PayoutHistory(client),
     periodGateway,
     security,
-    grantTimers: new CreditGrantTimers(temporal.client, taskQueue),
+    grantTimers: new CreditGrantTimers(client, taskQueue),
     logger,
     rateLimit: { ratePerSecond: 10_000, burst: 10_000 },
     bodyLimitBytes: config.api.bodyLimitBytes,
@@ -154,7 +165,14 @@ export async function startStack(label: string, opts: StackOptions = {}) {
       namespace: temporal.namespace ?? 'default',
       taskQueue,
       activities,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: opts.tracing
+        ? await bundleWorkflowCode({
+            workflowsPath,
+            workflowInterceptorModules: opts.tracing.workflowModules,
+            logger: quietBundlerLogger,
+          })
+        : await workflowBundle(),
+      tracing: opts.tracing,
     });
     running = worker.run();
   }
