@@ -17,6 +17,8 @@ export interface CliOptions {
   searchAttributes: string[];
   dbFilename?: string;
   logLevel: string;
+  /** PEM files: serve TLS with cert+key; with ca, client certificates signed by it are required (mTLS). */
+  tls?: { cert?: string; key?: string; ca?: string };
 }
 
 export const levels = ['debug', 'info', 'warn', 'error'];
@@ -72,6 +74,9 @@ starts it in place of \`temporal server start-dev\` and the Java test server.
                                  Datetime, KeywordList; repeatable
   -f, --db-filename FILE         keep state in FILE across restarts (default: in memory)
   --log-level L                  debug, info, warn or error on stderr (default warn)
+  --tls-cert FILE --tls-key FILE serve TLS with this certificate and private key (PEM)
+  --tls-ca FILE                  also require client certificates signed by this CA (mTLS; needs
+                                 --tls-cert and --tls-key)
   -h, --help                     print this help and exit
 
 Accepted and ignored, as flags of \`temporal server start-dev\` without meaning here:
@@ -121,6 +126,12 @@ function startDevFlags(): Map<string, Setter> {
         o.logLevel = levels.includes(v) ? v : 'warn';
       },
     ],
+    ...(['cert', 'key', 'ca'] as const).map((name): [string[], Setter] => [
+      [`--tls-${name}`],
+      (o, v) => {
+        o.tls = { ...o.tls, [name]: v };
+      },
+    ]),
     [ignoredWithValue, () => {}],
   ];
   return new Map(setters.flatMap(([names, set]) => names.map((n) => [n, set] as const)));
@@ -148,6 +159,9 @@ function startDev(rest: string[]): CliOptions {
     const value = inline ?? rest[++i];
     if (value === undefined) throw new Error(`flag ${flag} needs a value`);
     set(opts, value);
+  }
+  if (opts.tls && !(opts.tls.cert && opts.tls.key)) {
+    throw new Error('--tls-cert and --tls-key go together (and --tls-ca needs both)');
   }
   return opts;
 }

@@ -1,5 +1,6 @@
 // Assembles the gRPC server: WorkflowService, OperatorService, TestService (time-skipping mode)
 // and grpc.health.v1, all backed by one Engine.
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { Clock } from './clock.ts';
 import { Engine, type Logger } from './engine.ts';
@@ -20,6 +21,8 @@ export interface DevServerOptions {
   namespaces: string[];
   searchAttributes: Array<[string, number]>;
   log: Logger;
+  /** PEM files (args.ts --tls-*): TLS with cert+key; with ca, client certificates are required. */
+  tls?: { cert?: string; key?: string; ca?: string };
 }
 
 export interface RunningServer {
@@ -44,6 +47,14 @@ function addHealth(server: grpc.Server): void {
     },
   };
   server.addService(def, { Check: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, serving) });
+}
+
+function credentials(tls: DevServerOptions['tls']): grpc.ServerCredentials {
+  if (!tls?.cert || !tls.key) return grpc.ServerCredentials.createInsecure();
+  const ca = tls.ca ? readFileSync(tls.ca) : null;
+  const pair = { cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) };
+  // With a CA, a client without a certificate signed by it is refused during the handshake.
+  return grpc.ServerCredentials.createSsl(ca, [pair], ca !== null);
 }
 
 export async function startDevServer(opts: DevServerOptions): Promise<RunningServer> {
@@ -72,7 +83,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   );
   addHealth(server);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.ip}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${opts.ip}:${opts.port}`, credentials(opts.tls), (err, p) =>
       err ? reject(err) : resolve(p),
     );
   });
