@@ -33,6 +33,9 @@ const sections = [
   observabilitySection,
 ] as const;
 
+/** Every section, in order (deploy/env.example is generated from their variables). */
+export const configSections: readonly ConfigSection<string, unknown>[] = sections;
+
 type SectionKey<S> = S extends ConfigSection<infer K, unknown> ? K : never;
 
 export type Config = {

@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 export interface ConfigSection<K extends string, T> {
   readonly key: K;
+  /** The variables' schema: the single source for deploy/env.example and the compose check. */
+  readonly variables: z.ZodObject;
   parse(
     env: Readonly<Record<string, string | undefined>>,
   ): { ok: true; value: T } | { ok: false; problems: string[] };
@@ -32,6 +34,7 @@ export function defineConfigSection<K extends string, S extends z.ZodObject, T>(
 ): ConfigSection<K, T> {
   return {
     key,
+    variables,
     parse(env) {
       // Empty strings count as unset, so `FOO= npm start` falls back to the default.
       const input: Record<string, string | undefined> = {};

@@ -15,6 +15,7 @@ import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 import { startLedgerVerify } from '../observability/ledger-verify.ts';
 import { startMetricsServer } from '../observability/metrics-http.ts';
+import { workerReadiness } from './readiness.ts';
 
 parseCli({
   usage: `usage: npm run worker [-- --help]
@@ -27,7 +28,7 @@ Environment (see deploy/env.example):
   TEMPORAL_ADDRESS   Temporal frontend host:port (required)
   DATABASE_URL       PostgreSQL; unset = embedded PGlite
   DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY, DISBURSE_TOKEN_SIGNING_KEY   required with DATABASE_URL
-  WORKER_METRICS_PORT  serve /metrics on this port (default 0 = off); METRICS_TOKEN protects it`,
+  WORKER_METRICS_PORT  serve /metrics and /readyz on this port (default 0 = off); METRICS_TOKEN protects it`,
   options: {},
 });
 const config = loadConfig();
@@ -46,6 +47,7 @@ const metrics = config.observability.workerMetricsPort
       db: database.db,
       token: config.observability.metricsToken,
       onError: (error) => log.error('metrics.scrape_failed', { error: String(error) }),
+      ready: workerReadiness(worker, database.db),
     })
   : undefined;
 if (metrics) log.info('worker.metrics', { url: `${metrics.url}/metrics` });
