@@ -22,7 +22,7 @@ export function asDataError(step: string, error: unknown): unknown {
   const state = sqlState(error);
   return ApplicationFailure.create({
     type: PayoutFailure.dataError,
-    message: `${step}: ${driverMessage(error)} (SQLSTATE ${state})`,
+    message: `${driverMessage(error)} (SQLSTATE ${state})`,
     nonRetryable: true,
     details: [{ step, sqlState: state }],
     ...(error instanceof Error ? { cause: error } : {}),
