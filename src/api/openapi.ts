@@ -39,35 +39,82 @@ function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   return shape ?? {};
 }
 
-/** Sent on every response (draft-ietf-httpapi-ratelimit-headers); Retry-After with a 429. */
-const RATE_LIMIT_HEADERS: Record<string, Json> = {
+/**
+ * Response headers, documented once here rather than per route: the framework (app.ts) sets them.
+ * RateLimit-* on every response (draft-ietf-httpapi-ratelimit-headers), X-Request-Id too; Retry-After
+ * with a 429, a 503 and an Idempotency-Key still in flight (409); Idempotent-Replayed on a replay.
+ */
+const HEADERS: Record<string, Json> = {
   'RateLimit-Limit': {
     description: "Size of the caller's bucket (API_RATE_LIMIT_BURST)",
-    schema: { type: 'integer' },
+    schema: { type: 'integer', minimum: 0, examples: [60] },
   },
   'RateLimit-Remaining': {
     description: 'Requests the caller may still make at once',
-    schema: { type: 'integer' },
+    schema: { type: 'integer', minimum: 0, examples: [59] },
   },
   'RateLimit-Reset': {
     description: "Seconds until the caller's bucket is full again",
-    schema: { type: 'integer' },
+    schema: { type: 'integer', minimum: 0, examples: [1] },
   },
   'Retry-After': {
-    description: 'Seconds until the next request is accepted',
-    schema: { type: 'integer' },
+    description: 'Seconds until the request may be retried (a POST with the same Idempotency-Key)',
+    schema: { type: 'integer', minimum: 0, examples: [5] },
+  },
+  'X-Request-Id': {
+    description:
+      "The request's id (the caller's X-Request-Id when it is a valid one); it is in every log line",
+    schema: { type: 'string', examples: ['0b9f3c1e-6a7d-4e0a-9d43-5b8c2f1e7a10'] },
+  },
+  'Idempotent-Replayed': {
+    description:
+      'Present (true) when this is the stored response of an earlier request with the same Idempotency-Key',
+    schema: { type: 'string', enum: ['true'] },
+  },
+  Location: {
+    description: 'Path of the created resource',
+    schema: {
+      type: 'string',
+      format: 'uri-reference',
+      examples: ['/v1/payees/pye_01HZX8K2M3N4P5Q6R7S8T9V0W1'],
+    },
   },
 };
-const RATE_LIMIT_HEADER_REFS: Json = Object.fromEntries(
-  ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'].map((h) => [
-    h,
-    { $ref: `#/components/headers/${h}` },
-  ]),
-);
+const headerRefs = (names: readonly string[]): Json =>
+  Object.fromEntries(names.map((h) => [h, { $ref: `#/components/headers/${h}` }]));
+const EVERY_RESPONSE = ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+
+/** Headers of one response: those of every response, Retry-After where it is sent, and the route's own. */
+function responseHeaders(route: Route, status: number, own: readonly string[] = []): Json {
+  const names = [...EVERY_RESPONSE, ...own];
+  const idempotent = route.method === 'post';
+  if (status === 429 || status === 503 || (idempotent && status === 409)) names.push('Retry-After');
+  if (idempotent && status < 500 && status !== 429) names.push('Idempotent-Replayed');
+  return headerRefs(names);
+}
+
+/** The body of a non-JSON response (a CSV export): a string of that media type. */
+const TEXT_BODY: Record<string, Json> = {
+  'text/csv': { type: 'string', description: 'RFC 4180 CSV with a header row (CRLF line ends)' },
+};
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request is malformed or fails validation (problem+json with the failing fields)',
+  401: 'No valid credentials',
+  403: "The caller's role may not do this (or a required TOTP code is missing or wrong)",
+  404: 'Not found (or not visible to this caller)',
+  409: 'Conflicts with the current state, or the Idempotency-Key is still in flight (then Retry-After)',
+  413: 'The request body is too large',
+  415: 'The request body is not application/json',
+  422: 'Well-formed but refused (e.g. the Idempotency-Key was used with another body)',
+  429: 'Rate limit exceeded; retry after Retry-After seconds',
+  500: 'Internal error (the problem carries the request id)',
+  503: 'The database or Temporal is unreachable; the request may not have taken effect: retry after Retry-After seconds',
+};
 
 const errorStatuses = (route: Route): number[] => {
   // Every request spends from a rate-limit bucket (public routes by client address).
-  const s = [429, 500];
+  const s = [429, 500, 503];
   if (route.roles.length > 0) s.push(401, 403);
   if (route.params || route.query || route.body) s.push(400);
   if (route.params) s.push(404);
@@ -117,27 +164,22 @@ export function buildOpenApi(
     }
     const responses: Json = {};
     for (const [status, spec] of Object.entries(route.responses)) {
+      const type = spec.contentType ?? 'application/json';
+      const schema = spec.schema
+        ? convert(spec.schema, 'output', components)
+        : spec.contentType
+          ? (TEXT_BODY[type] ?? { type: 'string', description: `A ${type} document` })
+          : undefined;
       responses[status] = {
         description: spec.description,
-        headers: RATE_LIMIT_HEADER_REFS,
-        ...(spec.schema
-          ? {
-              content: {
-                [spec.contentType ?? 'application/json']: {
-                  schema: convert(spec.schema, 'output', components),
-                },
-              },
-            }
-          : {}),
+        headers: responseHeaders(route, Number(status), spec.headers),
+        ...(schema ? { content: { [type]: { schema } } } : {}),
       };
     }
     for (const status of errorStatuses(route)) {
       responses[String(status)] ??= {
-        description: `Error (application/problem+json)`,
-        headers:
-          status === 429
-            ? { ...RATE_LIMIT_HEADER_REFS, 'Retry-After': { $ref: '#/components/headers/Retry-After' } }
-            : RATE_LIMIT_HEADER_REFS,
+        description: ERROR_DESCRIPTIONS[status] ?? 'Error (application/problem+json)',
+        headers: responseHeaders(route, status),
         content: { 'application/problem+json': { schema: problemRef } },
       };
     }
@@ -172,7 +214,7 @@ export function buildOpenApi(
     paths,
     components: {
       schemas: components,
-      headers: RATE_LIMIT_HEADERS,
+      headers: HEADERS,
       securitySchemes: {
         bearerAuth: {
           type: 'http',

@@ -14,6 +14,8 @@ export interface ResponseSpec {
   schema?: z.ZodType;
   /** Defaults to application/json. */
   contentType?: string;
+  /** Headers the handler sets on this response, beyond those every response carries (openapi.ts). */
+  headers?: readonly 'Location'[];
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;

@@ -135,14 +135,74 @@ describe('OpenAPI document', () => {
       expect(['schemas', 'headers']).toContain(kind);
       expect(doc.components[kind!][name!]).toBeDefined();
     }
-    // Every response documents the rate-limit headers; a 429 also Retry-After.
+    // Every response documents the request id and rate-limit headers; a 429 and 503 also Retry-After.
     const get = doc.paths['/v1/payees/{id}'].get;
     expect(Object.keys(get.responses['200'].headers)).toEqual([
+      'X-Request-Id',
       'RateLimit-Limit',
       'RateLimit-Remaining',
       'RateLimit-Reset',
     ]);
     expect(Object.keys(get.responses['429'].headers)).toContain('Retry-After');
+    expect(Object.keys(get.responses['503'].headers)).toContain('Retry-After');
     expect(doc.paths['/healthz'].get.responses['429']).toBeDefined();
+  });
+
+  it('documents the headers the API sends, as it sends them', async () => {
+    const post = doc.paths['/v1/payees'].post;
+    expect(Object.keys(post.responses['201'].headers)).toEqual(
+      expect.arrayContaining(['Location', 'Idempotent-Replayed', 'X-Request-Id']),
+    );
+    expect(Object.keys(post.responses['409'].headers)).toContain('Retry-After');
+    // The headers a real create and its replay carry are the documented ones.
+    const body = {
+      externalId: `openapi-${Date.now()}`,
+      name: 'Ada Lovelace',
+      email: 'ada@example.com',
+      country: 'GB',
+      defaultCurrency: 'GBP',
+    };
+    const first = await api.call('POST', '/v1/payees', { body, idempotencyKey: 'openapi-headers-1' });
+    expect(first.status).toBe(201);
+    const again = await api.call('POST', '/v1/payees', { body, idempotencyKey: 'openapi-headers-1' });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    for (const name of [
+      'Location',
+      'X-Request-Id',
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+    ]) {
+      expect(first.headers.get(name)).not.toBeNull();
+      expect(doc.components.headers[name].schema).toBeDefined();
+    }
+    expect(first.headers.get('location')).toBe(`/v1/payees/${first.body.id}`);
+  });
+
+  it('gives CSV responses their content type', () => {
+    const built = buildOpenApi(
+      [
+        defineRoute({
+          method: 'get',
+          path: '/x.csv',
+          summary: 'a CSV export',
+          roles: ['operator'],
+          responses: { 200: { description: 'CSV', contentType: 'text/csv' } },
+          handler: async () => ({ status: 200 }),
+        }),
+      ],
+      { title: 't', version: '1', description: 'd' },
+    );
+    const csv = (built.paths['/x.csv']!.get as Json).responses['200'];
+    expect(csv.content['text/csv'].schema).toEqual(expect.objectContaining({ type: 'string' }));
+    for (const ops of Object.values(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const op of Object.values(ops)) {
+        for (const resp of Object.values(op.responses as Record<string, Json>)) {
+          for (const media of Object.values((resp.content ?? {}) as Record<string, Json>)) {
+            expect(media.schema).toBeDefined();
+          }
+        }
+      }
+    }
   });
 });

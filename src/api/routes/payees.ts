@@ -49,7 +49,7 @@ export function payeeRoutes(deps: { payees: PayeeService }): Route[] {
       tags: ['payees'],
       roles: ['platform'],
       body: createPayeeBody,
-      responses: { 201: { description: 'Payee registered', schema: payeeView } },
+      responses: { 201: { description: 'Payee registered', schema: payeeView, headers: ['Location'] } },
       handler: async (ctx) => {
         const payee = await payees.create(ctx.em, ctx.body);
         await ctx.audit({
