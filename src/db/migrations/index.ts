@@ -14,6 +14,7 @@ import * as approverTotpLockout0074 from './0074-approver-totp-lockout.ts';
 import * as providerAttempts0080 from './0080-provider-attempts.ts';
 import * as payeeTokensRateLimits0081 from './0081-payee-tokens-rate-limits.ts';
 import * as assetCurrencies0082 from './0082-asset-currencies.ts';
+import * as webhookEndpoints0083 from './0083-webhook-endpoints.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -43,4 +44,5 @@ export const migrations: readonly Migration[] = [
   providerAttempts0080,
   payeeTokensRateLimits0081,
   assetCurrencies0082,
+  webhookEndpoints0083,
 ];
