@@ -99,6 +99,7 @@ export function createHttpApp(o: HttpOptions) {
         payees: services.payees,
         payouts: services.payoutsConfig,
         gateway,
+        periodGateway: o.periodGateway,
       }),
       ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),
     ],

@@ -259,7 +259,9 @@ describe('console in Chromium', () => {
     const approver = await stack.approver('petra');
     const ap = await session();
     await signIn(ap, stack.url, approver.key);
-    await ap.page.goto(`${stack.url}/console/#/periods/${periodId}`);
+    const periodCard = ap.page.locator(`[data-period-id="${periodId}"]`);
+    await periodCard.getByText('Approvals 0 of 1').waitFor();
+    await periodCard.getByRole('link', { name: 'Review the progress and decide' }).click();
     await ap.page
       .getByTestId('stage')
       .getByText(/^Stage: awaiting_approval/)

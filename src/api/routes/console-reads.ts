@@ -10,6 +10,7 @@ import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
 import type { PayoutGateway } from '../../payouts/gateway.ts';
 import type { PayoutStore } from '../../payouts/store.ts';
+import type { PeriodGateway } from '../../periods/gateway.ts';
 import { nextPayoutWindow } from '../../routing/index.ts';
 import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -129,6 +130,8 @@ export interface ConsoleReadDeps {
   payouts: Pick<PayoutsConfig, 'instantFees' | 'instantLimits' | 'calendar' | 'approvalThresholds'>;
   /** Live workflow state of a payout (approvals so far, hold reasons, escalation timer). */
   gateway: Pick<PayoutGateway, 'status'>;
+  /** Period-close workflows (without it no period is listed as pending). */
+  periodGateway?: Pick<PeriodGateway, 'progress'> | undefined;
 }
 
 const pendingView = z
@@ -153,8 +156,21 @@ const pendingView = z
           .describe('Next deadline: approval timeout (escalation), then release'),
       }),
     ),
+    periods: z
+      .array(
+        z.object({
+          periodId: z.string().describe('Commission period id'),
+          run: z.number().int().describe('Calculation run awaiting the decision'),
+          payees: z.number().int().describe('Payees with a statement'),
+          approvalsRequired: z.number().int().describe('Distinct approvals needed'),
+          approvedBy: z.array(z.string()).describe('Approvers who approved this run already'),
+          escalated: z.boolean().describe('The approval deadline passed and it was escalated'),
+          callerMayDecide: z.boolean().describe('False when the caller closed it or approved it already'),
+        }),
+      )
+      .describe('Closed periods whose calculation waits for approval'),
   })
-  .meta({ id: 'PendingApprovals', description: 'Payouts waiting for an approver, oldest first' });
+  .meta({ id: 'PendingApprovals', description: 'Payouts and periods waiting for an approver, oldest first' });
 
 export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
   const idParams = z.strictObject({ id: payoutIdSchema });
@@ -164,6 +180,32 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
     const d = minor.toString().padStart(scale + 1, '0');
     return scale ? `${d.slice(0, -scale)}.${d.slice(-scale)}` : d;
   };
+  async function pendingPeriods(ctx: { em: Parameters<typeof sql>[0]; principal: { actor: string } }) {
+    const gateway = deps.periodGateway;
+    if (!gateway) return [];
+    const rows = await sql<{ id: string }>(
+      ctx.em,
+      `SELECT id FROM ${table('periods')} WHERE status = 'closed' ORDER BY id LIMIT 100`,
+    );
+    const out = [];
+    for (const { id } of rows) {
+      const p = await gateway.progress(id).catch(() => undefined);
+      if (p?.stage !== 'awaiting_approval') continue;
+      const approvedBy = p.approvals
+        .filter((a) => a.decision === 'approve' && a.run === p.run)
+        .map((a) => a.actor);
+      out.push({
+        periodId: id,
+        run: p.run,
+        payees: p.calculation.payees,
+        approvalsRequired: p.approvalsRequired,
+        approvedBy,
+        escalated: p.escalated,
+        callerMayDecide: p.closedBy !== ctx.principal.actor && !approvedBy.includes(ctx.principal.actor),
+      });
+    }
+    return out;
+  }
   return [
     defineRoute({
       method: 'get',
@@ -207,7 +249,7 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
             };
           }),
         );
-        return { status: 200, body: { items: items.reverse() } };
+        return { status: 200, body: { items: items.reverse(), periods: await pendingPeriods(ctx) } };
       },
     }),
     defineRoute({

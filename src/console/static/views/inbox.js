@@ -16,8 +16,10 @@ async function render(list) {
   const res = await api('GET', '/v1/approvals/pending');
   if (!res.ok) return void list.replaceChildren(h('p', { class: 'error' }, res.error));
   const items = res.body.items;
+  const periods = res.body.periods ?? [];
   list.replaceChildren(
-    ...(items.length === 0
+    ...periods.map(periodCard),
+    ...(items.length + periods.length === 0
       ? [h('p', { class: 'muted', 'data-testid': 'inbox-empty' }, 'Nothing waits for a decision.')]
       : []),
     ...items.map(card),
@@ -81,6 +83,34 @@ function card(p) {
       h('button', { type: 'button', onclick: decide('reject') }, 'Reject'),
     ),
     result,
+  );
+}
+
+function periodCard(p) {
+  return h(
+    'section',
+    { class: 'card', 'data-period-id': p.periodId },
+    h(
+      'h2',
+      {},
+      'Period ',
+      h('a', { href: `#/periods/${p.periodId}` }, p.periodId),
+      ' ',
+      stateBadge('awaiting_approval'),
+    ),
+    h(
+      'p',
+      {},
+      `Run ${p.run}: statements of ${p.payees} payees wait for approval${p.escalated ? ' (escalated)' : ''}`,
+    ),
+    h(
+      'p',
+      { 'data-testid': 'approvals' },
+      `Approvals ${p.approvedBy.length} of ${p.approvalsRequired}`,
+      p.approvedBy.length ? ` — approved by ${p.approvedBy.join(', ')}` : '',
+      p.callerMayDecide ? '' : ' — not yours to decide (you closed it or approved already)',
+    ),
+    h('p', {}, h('a', { href: `#/periods/${p.periodId}` }, 'Review the progress and decide')),
   );
 }
 
