@@ -16,7 +16,7 @@ import { createPeriodService, type PeriodService } from '../periods/service.ts';
 import { loadPlans, type PlanRegistry } from '../plans/registry.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/registry.ts';
 import { createSpendbackService, type SpendbackService } from '../spendback/service.ts';
-import { WebhookOutbox } from '../webhooks/index.ts';
+import { WebhookEndpointStore, WebhookOutbox } from '../webhooks/index.ts';
 
 export interface Services {
   db: Database;
@@ -24,6 +24,8 @@ export interface Services {
   payees: PayeeService;
   providers: ProviderRegistry;
   outbox: WebhookOutbox;
+  /** Webhook endpoints managed over the API (delivered to besides WEBHOOK_ENDPOINTS). */
+  webhookEndpoints: WebhookEndpointStore;
   sanctions: SanctionsList;
   payouts: PayoutService;
   bulks: BulkService;
@@ -65,9 +67,15 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.fetch ? { fetch: o.fetch } : {}),
   });
+  const webhookEndpoints = new WebhookEndpointStore({
+    db: o.db,
+    keyring: o.keyring,
+    ...(o.clock ? { now: o.clock } : {}),
+  });
   const outbox = new WebhookOutbox({
     db: o.db,
     endpoints: o.payouts.webhooks.endpoints,
+    managed: webhookEndpoints,
     ...(o.fetch ? { fetch: o.fetch } : {}),
   });
   const sanctions = await loadSanctionsList(o.payouts.sanctionsFile);
@@ -99,6 +107,7 @@ export async function createServices(o: ServiceOptions): Promise<Services> {
     payees,
     providers,
     outbox,
+    webhookEndpoints,
     sanctions,
     payouts,
     bulks,

@@ -1,3 +1,10 @@
+export type { StoredWebhookEndpoint } from './endpoints.ts';
+export {
+  DEFAULT_ROTATION_GRACE_MS,
+  WEBHOOK_ENDPOINT_ID,
+  WebhookEndpointNotFoundError,
+  WebhookEndpointStore,
+} from './endpoints.ts';
 export type {
   DeliveryAttempt,
   OutboxRow,

@@ -18,6 +18,8 @@ export interface WebhookEvent {
 }
 
 export interface WebhookEndpoint {
+  /** Set for endpoints managed over the API (webhook_endpoints); env endpoints are keyed by their URL. */
+  id?: string;
   url: string;
   /** `whsec_<base64>`; several during a rotation. */
   secrets: string[];
@@ -68,6 +70,9 @@ export interface OutboxRow {
 
 export interface DeliveryAttempt {
   endpoint: string;
+  /** The API-managed endpoint it went to; null for a WEBHOOK_ENDPOINTS one. */
+  endpointId: string | null;
+  durationMs: number;
   httpStatus: number | null;
   ok: boolean;
   error: string | null;
@@ -77,6 +82,8 @@ export interface DeliveryAttempt {
 export interface WebhookOutboxOptions {
   db: Database;
   endpoints: readonly WebhookEndpoint[];
+  /** Endpoints managed over the API, resolved at each delivery (so a disable or rotation applies at once). */
+  managed?: { active(): Promise<WebhookEndpoint[]> };
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -85,14 +92,21 @@ export interface WebhookOutboxOptions {
 export class WebhookOutbox {
   readonly #db: Database;
   readonly #endpoints: readonly WebhookEndpoint[];
+  readonly #managed: { active(): Promise<WebhookEndpoint[]> } | undefined;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
 
   constructor(options: WebhookOutboxOptions) {
     this.#db = options.db;
     this.#endpoints = options.endpoints;
+    this.#managed = options.managed;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#fetch = options.fetch ?? fetch;
+  }
+
+  /** URLs of the WEBHOOK_ENDPOINTS endpoints (read-only; their secrets stay in the environment). */
+  get configuredUrls(): string[] {
+    return this.#endpoints.map((e) => e.url);
   }
 
   #table(name: string): string {
@@ -141,25 +155,41 @@ export class WebhookOutbox {
   }
 
   async attempts(eventId: string): Promise<DeliveryAttempt[]> {
+    return (await this.attemptPage(eventId, { limit: 1_000_000 })).items;
+  }
+
+  /** One page of an event's attempts, oldest first; `after` is the last attempt id of the previous page. */
+  async attemptPage(
+    eventId: string,
+    o: { limit: number; after?: string | undefined },
+  ): Promise<{ items: (DeliveryAttempt & { id: string })[]; nextCursor: string | null }> {
     const rows = await sql<{
+      id: string;
       endpoint: string;
+      endpoint_id: string | null;
+      duration_ms: number;
       http_status: number | null;
       ok: boolean;
       error: string | null;
       attempted_at: Date | string;
     }>(
       this.#db.em(),
-      `SELECT endpoint, http_status, ok, error, attempted_at FROM ${this.#table('webhook_delivery_attempts')}
-       WHERE event_id = $1 ORDER BY id`,
-      [eventId],
+      `SELECT id::text, endpoint, endpoint_id, duration_ms, http_status, ok, error, attempted_at
+       FROM ${this.#table('webhook_delivery_attempts')}
+       WHERE event_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3`,
+      [eventId, o.after ?? null, o.limit + 1],
     );
-    return rows.map((r) => ({
+    const items = rows.slice(0, o.limit).map((r) => ({
+      id: r.id,
       endpoint: r.endpoint,
+      endpointId: r.endpoint_id,
+      durationMs: Number(r.duration_ms),
       httpStatus: r.http_status,
       ok: r.ok,
       error: r.error,
       attemptedAt: new Date(r.attempted_at),
     }));
+    return { items, nextCursor: rows.length > o.limit ? items[items.length - 1]!.id : null };
   }
 
   /** Ids of events not yet delivered to every endpoint, oldest first (for a sweeper or an operator). */
@@ -184,17 +214,19 @@ export class WebhookOutbox {
       (
         await sql<{ endpoint: string }>(
           this.#db.em(),
-          `SELECT DISTINCT endpoint FROM ${this.#table('webhook_delivery_attempts')} WHERE event_id = $1 AND ok`,
+          `SELECT DISTINCT coalesce(endpoint_id, endpoint) AS endpoint FROM ${this.#table('webhook_delivery_attempts')}
+           WHERE event_id = $1 AND ok`,
           [eventId],
         )
       ).map((r) => r.endpoint),
     );
+    const endpoints = [...this.#endpoints, ...((await this.#managed?.active()) ?? [])];
     const body = webhookBody({ type: event.type, occurredAt: event.occurredAt, data: event.payload });
     const delivered: string[] = [];
     const alreadyDelivered: string[] = [];
     const failures: { endpoint: string; status?: number; error: string }[] = [];
-    for (const endpoint of this.#endpoints) {
-      if (done.has(endpoint.url)) {
+    for (const endpoint of endpoints) {
+      if (done.has(endpoint.id ?? endpoint.url)) {
         alreadyDelivered.push(endpoint.url);
         continue;
       }
@@ -218,9 +250,9 @@ export class WebhookOutbox {
       }
       await sql(
         this.#db.em(),
-        `INSERT INTO ${this.#table('webhook_delivery_attempts')} (event_id, endpoint, duration_ms, http_status, ok, error)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [eventId, endpoint.url, Date.now() - started, status, error === null, error],
+        `INSERT INTO ${this.#table('webhook_delivery_attempts')} (event_id, endpoint, endpoint_id, duration_ms, http_status, ok, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [eventId, endpoint.url, endpoint.id ?? null, Date.now() - started, status, error === null, error],
       );
       if (error === null) delivered.push(endpoint.url);
       else failures.push({ endpoint: endpoint.url, ...(status === null ? {} : { status }), error });
