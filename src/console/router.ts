@@ -49,7 +49,8 @@ export function consoleRouter(o: ConsoleOptions): express.Router {
   const now = o.now ?? Date.now;
   const ttl = o.sessionTtlMs ?? 8 * 3600_000;
   const router = express.Router();
-  const raw = express.raw({ type: () => true, limit: o.bodyLimitBytes ?? 100 * 1024 });
+  // Bodies pass through unparsed; the API applies each route's own limit (manual imports take up to 5 MB).
+  const raw = express.raw({ type: () => true, limit: Math.max(o.bodyLimitBytes ?? 0, 6 * 1024 * 1024) });
 
   router.use((_req, res, next) => {
     res.setHeader('Content-Security-Policy', CSP);
