@@ -75,12 +75,13 @@ export function routesOf(services: string[]): Route[] {
 }
 
 /** Sets a request field by its dotted proto path (e.g. execution.workflow_id) from text. */
-function setPath(type: protobuf.Type, target: Obj, path: string, value: string): void {
+function setPath(type: protobuf.Type, target: Obj, path: string, value: string, lenient = false): void {
   const names = path.split('.');
   let t = type;
   let o = target;
   for (let i = 0; i < names.length; i++) {
     const field = fieldOf(t, names[i]!);
+    if (!field && lenient) return; // a query parameter naming no field (a cache buster…) is ignored
     if (!field) throw new RpcError(3, `unknown field "${path}" in ${type.fullName.slice(1)}`);
     field.resolve();
     if (i === names.length - 1) {
@@ -167,7 +168,7 @@ export function createHttpGateway(handlers: Record<string, Handlers>, log: HttpG
         if (text.trim()) obj = fromJson(reqType, JSON.parse(text), opts) as Obj;
         if (req.method === 'GET' || req.method === 'DELETE') {
           for (const [k, v] of url.searchParams)
-            if (k !== 'pretty' && k !== 'noPayloadShorthand') setPath(reqType, obj, k, v);
+            if (k !== 'pretty' && k !== 'noPayloadShorthand') setPath(reqType, obj, k, v, true);
         }
         route.vars.forEach((path, i) => {
           setPath(reqType, obj, path, decodeURIComponent(match[i + 1]!));
