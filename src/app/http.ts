@@ -22,6 +22,7 @@ import { payoutRoutes } from '../api/routes/payouts.ts';
 import { periodRoutes } from '../api/routes/periods.ts';
 import { providerRoutes } from '../api/routes/providers.ts';
 import { spendbackRoutes } from '../api/routes/spendback.ts';
+import { webhookEndpointRoutes } from '../api/routes/webhook-endpoints.ts';
 import { consoleRouter } from '../console/router.ts';
 import type { PayoutGateway } from '../payouts/gateway.ts';
 import type { PayoutHistory } from '../payouts/history.ts';
@@ -102,6 +103,7 @@ export function createHttpApp(o: HttpOptions) {
         periodGateway: o.periodGateway,
       }),
       ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),
+      ...webhookEndpointRoutes({ store: services.webhookEndpoints, outbox: services.outbox }),
     ],
     bodyLimitBytes,
     openApiPaths: providerWebhookOpenApi,
