@@ -184,6 +184,12 @@ describe('fault suite', () => {
               : recovered.toFixed(1),
       });
 
+      if (r.wedged.length > 0) {
+        // What the processes said last, for the report of a product bug.
+        process.stderr.write(
+          `[${scenario.name}] wedged payouts; worker log tail:\n${s.logs('worker').slice(-3000)}\napi log tail:\n${s.logs('api').slice(-2000)}\n`,
+        );
+      }
       expect(r.wedged).toEqual([]);
       expect(r.doubled).toEqual([]);
       if (r.ledgerVerify.code !== 0) throw new Error(`ledger:verify failed:\n${r.ledgerVerify.output}`);
