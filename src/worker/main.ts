@@ -56,7 +56,13 @@ const stopVerify = startLedgerVerify(database.db, config.observability.ledgerVer
 onShutdown(
   [
     { name: 'worker', run: () => stopWorker(worker, running) },
-    { name: 'metrics', run: async () => (stopVerify(), await metrics?.close()) },
+    {
+      name: 'metrics',
+      run: async () => {
+        stopVerify();
+        await metrics?.close();
+      },
+    },
     { name: 'services', run: () => services.stop() },
     { name: 'temporal', run: () => temporal.close() },
     { name: 'database', run: () => database.close() },
