@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { TLSConfig } from '@temporalio/client';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
@@ -110,7 +111,16 @@ function loadConnection(v: ConnectionVars): TemporalConnection {
   // The default profile file lives in the user's config dir, found from these two as the CLI does.
   env.HOME = homedir();
   if (process.env.XDG_CONFIG_HOME) env.XDG_CONFIG_HOME = process.env.XDG_CONFIG_HOME;
-  const profile = loadClientConfigProfile({ overrideEnvVars: env });
+  let profile: ReturnType<typeof loadClientConfigProfile>;
+  try {
+    profile = loadClientConfigProfile({ overrideEnvVars: env });
+  } catch (error) {
+    // The SDK trips over a file without any [profile.*] table (TypeError): that is a file with no
+    // profile, so the variables alone apply, unless a named profile was asked for.
+    if (!(error instanceof TypeError)) throw error;
+    if (v.TEMPORAL_PROFILE) throw new Error(`Profile '${v.TEMPORAL_PROFILE}' not found in config data`);
+    profile = loadClientConfigProfile({ overrideEnvVars: env, disableFile: true });
+  }
   const { connectionOptions, namespace } = toClientOptions(profile);
   return {
     address: connectionOptions.address,
@@ -133,6 +143,10 @@ function connectionProblem(v: ConnectionVars): { variable: string; message: stri
       message:
         "is not supported by the TypeScript SDK: set TEMPORAL_TLS_SERVER_NAME to the name in the server's certificate",
     };
+  }
+  // The SDK takes a missing file for an empty one; a set path that does not exist is a typo.
+  if (v.TEMPORAL_CONFIG_FILE && !existsSync(v.TEMPORAL_CONFIG_FILE)) {
+    return { variable: 'TEMPORAL_CONFIG_FILE', message: `no such file: ${v.TEMPORAL_CONFIG_FILE}` };
   }
   let c: TemporalConnection;
   try {

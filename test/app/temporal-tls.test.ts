@@ -246,5 +246,15 @@ describe('connection settings', () => {
       /^TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: /m,
     );
     expect(problems({ TEMPORAL_TLS: 'yes' })).toMatch(/^TEMPORAL_TLS: /m);
+    // A profile file without any profile is no profile: the variables alone apply.
+    writeFileSync(file('empty.toml'), '# nothing yet\n');
+    const bare = loadConfig({ TEMPORAL_CONFIG_FILE: file('empty.toml'), TEMPORAL_ADDRESS: 'a:1' }).temporal;
+    expect([bare.address, bare.namespace, bare.connection]).toEqual(['a:1', 'default', {}]);
+    expect(problems({ TEMPORAL_CONFIG_FILE: file('empty.toml'), TEMPORAL_PROFILE: 'x' })).toMatch(
+      /^TEMPORAL_PROFILE: Profile 'x' not found/m,
+    );
+    expect(problems({ TEMPORAL_CONFIG_FILE: file('absent.toml'), TEMPORAL_ADDRESS: 'a:1' })).toMatch(
+      /^TEMPORAL_CONFIG_FILE: no such file/m,
+    );
   });
 });
