@@ -34,6 +34,44 @@ function convert(schema: z.ZodType, io: 'input' | 'output', components: Record<s
   return root;
 }
 
+type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; transform?: unknown };
+const defOf = (schema: z.ZodType) => (schema as unknown as { _zod: { def: Def } })._zod.def;
+
+/** Integer bounds a digits-only pattern allows: ^\d{1,3}$, ^[0-6]$, ^[1-9]\d{0,15}$. */
+function digitBounds(pattern: string): { minimum: number; maximum: number } | undefined {
+  const m = /^\^(\[1-9\])?(?:\\d\{(\d+),(\d+)\}|\\d\{(\d+)\})?\$$/.exec(pattern);
+  if (m) {
+    const leading = m[1] ? 1 : 0;
+    const digits = Number(m[3] ?? m[4] ?? 0) + leading;
+    if (digits === 0) return undefined;
+    return { minimum: leading, maximum: Math.min(10 ** digits - 1, Number.MAX_SAFE_INTEGER) };
+  }
+  const range = /^\^\[(\d)-(\d)\]\$$/.exec(pattern);
+  return range ? { minimum: Number(range[1]), maximum: Number(range[2]) } : undefined;
+}
+
+/**
+ * A query or path parameter parsed from its string into a number (`z.string().regex(..).transform(Number)`,
+ * optionally `.pipe(z.number()...)`) is documented as the integer it is, not as a string with a pattern.
+ */
+function integerParameter(field: z.ZodType): Json | undefined {
+  let s = field;
+  while (['optional', 'default', 'nullable'].includes(defOf(s).type) && defOf(s).innerType)
+    s = defOf(s).innerType!;
+  const def = defOf(s);
+  if (def.type !== 'pipe' || !def.in || !def.out) return undefined;
+  const out = defOf(def.out);
+  if (out.type === 'number') {
+    const json = z.toJSONSchema(def.out, { io: 'output' }) as Json;
+    delete json.$schema;
+    return json.type === 'integer' ? json : undefined;
+  }
+  if (out.type !== 'transform' || out.transform !== Number) return undefined;
+  const input = z.toJSONSchema(def.in, { io: 'input', unrepresentable: 'any' }) as Json;
+  const bounds = typeof input.pattern === 'string' ? digitBounds(input.pattern) : undefined;
+  return bounds ? { type: 'integer', ...bounds } : undefined;
+}
+
 function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   const shape = (schema as { shape?: Record<string, z.ZodType> } | undefined)?.shape;
   return shape ?? {};
@@ -142,7 +180,10 @@ export function buildOpenApi(
       ['query', route.query],
     ] as const) {
       for (const [name, field] of Object.entries(objectShape(schema))) {
-        const fieldSchema = convert(field, 'input', components);
+        const asInteger = integerParameter(field);
+        const fieldSchema = asInteger
+          ? { ...asInteger, description: field.description }
+          : convert(field, 'input', components);
         parameters.push({
           name,
           in: where,

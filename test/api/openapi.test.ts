@@ -205,4 +205,51 @@ describe('OpenAPI document', () => {
       }
     }
   });
+
+  it('documents numeric query parameters as the integers they are parsed into', () => {
+    const limit = doc.paths['/v1/payees/{id}/wallet'].get.parameters.find(
+      (p: Json) => p.name === 'limit' && p.in === 'query',
+    );
+    expect(limit.schema).toEqual(expect.objectContaining({ type: 'integer', minimum: 1, maximum: 200 }));
+    expect(limit.description).toMatch(/Page size/);
+    const built = buildOpenApi(
+      [
+        defineRoute({
+          method: 'get',
+          path: '/n',
+          summary: 'numbers',
+          roles: ['operator'],
+          query: z.strictObject({
+            run: z
+              .string()
+              .regex(/^\d{1,6}$/)
+              .transform(Number)
+              .optional()
+              .describe('Run'),
+            scale: z
+              .string()
+              .regex(/^[0-6]$/)
+              .transform(Number)
+              .describe('Scale'),
+            id: z
+              .string()
+              .regex(/^[1-9]\d{0,3}$/)
+              .transform(Number)
+              .describe('Id'),
+            name: z.string().describe('Not a number'),
+          }),
+          responses: { 200: { description: 'ok' } },
+          handler: async () => ({ status: 200 }),
+        }),
+      ],
+      { title: 't', version: '1', description: 'd' },
+    );
+    const schemas = Object.fromEntries(
+      (built.paths['/n']!.get as Json).parameters.map((p: Json) => [p.name, p.schema]),
+    );
+    expect(schemas.run).toEqual({ type: 'integer', minimum: 0, maximum: 999999, description: 'Run' });
+    expect(schemas.scale).toEqual({ type: 'integer', minimum: 0, maximum: 6, description: 'Scale' });
+    expect(schemas.id).toEqual({ type: 'integer', minimum: 1, maximum: 9999, description: 'Id' });
+    expect(schemas.name.type).toBe('string');
+  });
 });

@@ -9,7 +9,14 @@ import type { PeriodService } from '../../periods/service.ts';
 import type { PlanRegistry } from '../../plans/registry.ts';
 import { ApiError } from '../errors.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
-import { periodIdSchema } from '../schemas/period.ts';
+import {
+  periodCloseAcceptedSchema,
+  periodIdSchema,
+  periodNotClosedSchema,
+  periodProgressSchema,
+  periodRecalculationAcceptedSchema,
+  statementsPageSchema,
+} from '../schemas/period.ts';
 import { decisionUpdateId } from './payouts.ts';
 
 const params = z.strictObject({ id: periodIdSchema });
@@ -23,11 +30,7 @@ const totpCode = z
   .describe('Approver TOTP code');
 const reason = z.string().min(1).max(500).describe('Why');
 
-const progressView = z.record(z.string(), z.unknown()).meta({
-  id: 'PeriodProgress',
-  description:
-    'Live state of the period-close workflow (stage, batches, totals, approvals, payouts, summary)',
-});
+const progressView = periodProgressSchema;
 
 const actorOf = (p: Principal): Actor => ({ actor: p.actor, role: p.role });
 
@@ -125,7 +128,7 @@ export function periodRoutes(deps: {
       body: z.strictObject({ planVersion: planVersion.optional() }),
       idempotencyMode: 'lease',
       responses: {
-        202: { description: 'The period-close workflow runs', schema: progressView },
+        202: { description: 'The period-close workflow runs', schema: periodCloseAcceptedSchema },
         422: {
           description: 'Unknown plan version, a period not begun yet, or not of the configured calendar',
         },
@@ -157,7 +160,12 @@ export function periodRoutes(deps: {
       tags: ['periods'],
       roles: ['platform', 'operator', 'approver'],
       params,
-      responses: { 200: { description: 'Progress', schema: progressView } },
+      responses: {
+        200: {
+          description: 'Progress (or the stored status of a period never closed)',
+          schema: z.union([progressView, periodNotClosedSchema]),
+        },
+      },
       handler: async (ctx) => {
         const progress = await gateway.progress(ctx.params.id);
         if (progress) return { status: 200, body: progress };
@@ -193,7 +201,7 @@ export function periodRoutes(deps: {
           .optional()
           .describe('Calculation run (default latest)'),
       }),
-      responses: { 200: { description: 'Statements', schema: progressView } },
+      responses: { 200: { description: 'Statements', schema: statementsPageSchema } },
       handler: async (ctx) => {
         const row = await periods.period(ctx.params.id);
         if (!row || row.run === 0)
@@ -231,7 +239,7 @@ export function periodRoutes(deps: {
       body: z.strictObject({ planVersion }),
       idempotencyMode: 'lease',
       responses: {
-        202: { description: 'Recalculation accepted', schema: progressView },
+        202: { description: 'Recalculation accepted', schema: periodRecalculationAcceptedSchema },
         409: { description: 'The period is not awaiting approval' },
       },
       handler: async (ctx) => {
