@@ -23,6 +23,7 @@ import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
 import { httpDuration } from '../observability/metrics.ts';
 import { serveMetrics } from '../observability/metrics-http.ts';
+import { withRequestId } from '../observability/request-context.ts';
 import { inRequestSpan } from '../observability/spans.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { controlCharErrors } from './control-chars.ts';
@@ -587,12 +588,16 @@ export function createApp(deps: AppDeps): DisburseApp {
 
   for (const route of routes) {
     const handler = handlerFor(route);
-    app[route.method](route.path, (req: Request, res: Response) =>
-      inRequestSpan(req.method, route.path, req.headers, async (span) => {
-        await handler(req, res);
-        span.setAttribute('http.response.status_code', res.statusCode);
-      }),
-    );
+    app[route.method](route.path, (req: Request, res: Response) => {
+      // The id is settled here so the workflows this request starts carry the one it answers with.
+      if (!REQUEST_ID.test(req.get('x-request-id') ?? '')) req.headers['x-request-id'] = randomUUID();
+      return withRequestId(req.get('x-request-id')!, () =>
+        inRequestSpan(req.method, route.path, req.headers, async (span) => {
+          await handler(req, res);
+          span.setAttribute('http.response.status_code', res.statusCode);
+        }),
+      );
+    });
   }
 
   // Anything else: 405 when the path exists with another method, else 404 — both as problem+json.

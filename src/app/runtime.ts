@@ -9,6 +9,7 @@ import type { Config } from '../config/index.ts';
 import { connectEmbeddedDatabase, type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { type Database, openDatabase } from '../db/open.ts';
+import { requestIdClientInterceptor } from '../observability/request-context.ts';
 import { sdkLogger } from '../observability/sdk-logger.ts';
 import { currentTracing, startTracing } from '../observability/tracing.ts';
 import { PayoutGateway } from '../payouts/gateway.ts';
@@ -108,7 +109,9 @@ export async function connectTemporal(
   const client = new Client({
     connection,
     namespace: temporal.namespace,
-    ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}),
+    interceptors: {
+      workflow: [requestIdClientInterceptor(), ...(tracing?.clientInterceptors().workflow ?? [])],
+    },
   });
   return {
     address,
@@ -184,7 +187,7 @@ function installRuntime(config: Config): void {
       shutdownSignals: [],
       logger: sdkLogger(runtimeLogger(config)),
       telemetryOptions: {
-        logging: { filter: { core: level === 'DEBUG' ? 'DEBUG' : 'WARN', other: 'ERROR' }, forward: {} },
+        logging: { filter: { core: level === 'DEBUG' ? 'INFO' : 'WARN', other: 'ERROR' }, forward: {} },
         ...(bind ? { metrics: { prometheus: { bindAddress: bind, countersTotalSuffix: true } } } : {}),
       },
     });

@@ -2,23 +2,33 @@
 import { fileURLToPath } from 'node:url';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
+import { activityLogInterceptors, workflowLogInterceptors } from '../observability/activity-log.ts';
 import type { Tracing } from '../observability/tracing.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+/** Workflow interceptor modules a bundle must include (bundleWorkflowCode's workflowInterceptorModules). */
+export function workflowInterceptorModules(tracing?: Tracing): string[] {
+  return [fileURLToPath(workflowLogInterceptors), ...(tracing?.workflowModules ?? [])];
+}
 
 export interface DisburseWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   activities: object;
-  /** A prebuilt bundle (tests build it once per file); otherwise workflows/ is bundled at start. */
+  /**
+   * A prebuilt bundle (tests build it once per file), built with `workflowInterceptorModules(tracing)`;
+   * otherwise workflows/ is bundled at start.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxConcurrentActivityTaskExecutions?: number;
-  /** Tracing interceptors and sink (a prebuilt bundle must include `tracing.workflowModules`). */
+  /** Tracing interceptors and sink. */
   tracing?: Tracing | undefined;
 }
 
 export async function createDisburseWorker(opts: DisburseWorkerOptions): Promise<Worker> {
+  const traced = opts.tracing?.workerOptions();
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -26,15 +36,11 @@ export async function createDisburseWorker(opts: DisburseWorkerOptions): Promise
     activities: opts.activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
-    ...tracingOptions(opts),
+    interceptors: {
+      // With a prebuilt bundle the modules are in it already (the SDK warns when given again).
+      ...(opts.workflowBundle ? {} : { workflowModules: workflowInterceptorModules(opts.tracing) }),
+      activity: [activityLogInterceptors, ...(traced?.interceptors?.activity ?? [])],
+    },
+    ...(traced?.sinks ? { sinks: traced.sinks } : {}),
   });
-}
-
-/** With a prebuilt bundle the interceptor modules are in it already (the SDK warns when given again). */
-function tracingOptions(opts: DisburseWorkerOptions): Partial<WorkerOptions> {
-  if (!opts.tracing) return {};
-  const { interceptors, sinks } = opts.tracing.workerOptions();
-  if (!opts.workflowBundle) return { interceptors, sinks };
-  const { workflowModules: _inBundle, ...rest } = interceptors ?? {};
-  return { interceptors: rest, sinks };
 }

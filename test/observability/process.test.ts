@@ -58,7 +58,7 @@ beforeAll(async () => {
   await startMain({
     ...stack.workerEnv(),
     API_PORT: String(port),
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'debug', // the SDK logs workflow and activity starts at debug
     TEMPORAL_METRICS_BIND: temporalMetrics,
   });
   const payee = await stack.createPayee({ credit: '50000' });
@@ -106,8 +106,17 @@ describe('node src/main.ts observability', () => {
     expect(notJson).toEqual([]);
     const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(entries.some((e) => e.msg === 'request' && e.requestId === requestId)).toBe(true);
-    // The SDK's own lines (worker state, bundle) come through the same logger.
-    expect(entries.some((e) => typeof e.sdkComponent === 'string')).toBe(true);
+    // The SDK's own lines (worker state, bundle stats as one line) come through the same logger.
+    expect(entries.filter((e) => e.msg === 'temporal.bundle.stats')).toHaveLength(1);
+    // Workflow and activity logs name the payout; activity logs the request that started it (all but
+    // the SDK's "Activity started", which it writes before any interceptor has read the headers).
+    const ofPayout = entries.filter((e) => e.payoutId === payoutId);
+    expect(ofPayout.some((e) => e.msg === 'Workflow started' && e.workflowType === 'payoutWorkflow')).toBe(
+      true,
+    );
+    const activities = ofPayout.filter((e) => e.activityType && e.msg !== 'Activity started');
+    expect(activities.some((e) => e.activityType === 'submitToProvider')).toBe(true);
+    expect(activities.filter((e) => e.requestId !== requestId)).toEqual([]);
   });
 
   it('serves worker and API series from one registry on the API', async () => {

@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { keyringFromKeys } from '../../src/crypto/index.ts';
 import { sql } from '../../src/db/sql.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
+import { requestIdClientInterceptor } from '../../src/observability/request-context.ts';
 import type { Tracing } from '../../src/observability/tracing.ts';
 import { PayoutGateway } from '../../src/payouts/gateway.ts';
 import { PayoutHistory } from '../../src/payouts/history.ts';
@@ -28,7 +29,11 @@ import {
 } from '../../src/providers/index.ts';
 import { CreditGrantTimers } from '../../src/spendback/timers.ts';
 import { freePort } from '../../src/temporal/embedded-server.ts';
-import { createDisburseWorker, workflowsPath } from '../../src/worker/create-worker.ts';
+import {
+  createDisburseWorker,
+  workflowInterceptorModules,
+  workflowsPath,
+} from '../../src/worker/create-worker.ts';
 import { type BulkSummary, bulkWorkflowId } from '../../workflows/bulk-contract.ts';
 import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import { payoutWorkflowId } from '../../workflows/payout-contract.ts';
@@ -40,7 +45,11 @@ export const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: workflowInterceptorModules(),
+    logger: quietBundlerLogger,
+  });
   return bundle;
 }
 
@@ -123,13 +132,14 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   // result or sleeps, so intermediate states are observable.
   const taskQueue = `payouts-${label}-${randomBytes(4).toString('hex')}`;
   const activities = createActivities(services);
-  const client = opts.tracing
-    ? new Client({
-        connection: temporal.connection,
-        namespace: temporal.namespace ?? 'default',
-        interceptors: opts.tracing.clientInterceptors(),
-      })
-    : temporal.client;
+  // The client the API uses, with the request id (and, traced, the span context) in workflow headers.
+  const client = new Client({
+    connection: temporal.connection,
+    namespace: temporal.namespace ?? 'default',
+    interceptors: {
+      workflow: [requestIdClientInterceptor(), ...(opts.tracing?.clientInterceptors().workflow ?? [])],
+    },
+  });
   const gateway = new PayoutGateway(client, taskQueue, { bulkWindow: config.payouts.bulkWindow });
   const periodGateway = new PeriodGateway(client, taskQueue, {
     reminderMs: config.periods.reminderMs,
@@ -168,7 +178,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
       workflowBundle: opts.tracing
         ? await bundleWorkflowCode({
             workflowsPath,
-            workflowInterceptorModules: opts.tracing.workflowModules,
+            workflowInterceptorModules: workflowInterceptorModules(opts.tracing),
             logger: quietBundlerLogger,
           })
         : await workflowBundle(),
