@@ -1,5 +1,6 @@
 // OpenAPI 3.1 document generated from the route registry: the same zod schemas that validate requests
 // (z.toJSONSchema) describe them. Named schemas (`.meta({ id })`) become components.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { problemSchema } from './problem.ts';
 import { openApiPath, type Route } from './route.ts';
@@ -136,6 +137,40 @@ const TEXT_BODY: Record<string, Json> = {
   'text/csv': { type: 'string', description: 'RFC 4180 CSV with a header row (CRLF line ends)' },
 };
 
+/** Tags group operations in the rendered docs; a route without one is tagged by its first path segment. */
+const TAG_DESCRIPTIONS: Record<string, string> = {
+  meta: 'Health, readiness, metrics and this document',
+  auth: 'API keys, payee tokens and approver two-factor enrolment',
+  payees: 'Payees, their destinations and payout preferences',
+  wallets: 'Payee wallets: balances and ledger history',
+  ledger: 'The double-entry ledger',
+  payouts: 'Payout requests, their live state, approvals, cancellation and exports',
+  providers: 'Payout providers: webhooks in, manual outcomes, provider operations',
+  earnings: 'Earnings ingestion for commission periods',
+  periods: 'Commission period close: calculation, approval, posting, payouts',
+  spendback: 'Spendback: credit grants, spending and refunds',
+  webhooks: 'Outbound webhook endpoints and their deliveries',
+  console: 'Reads behind the operator console and the payee portal',
+};
+
+function tagsOf(route: Route): string[] {
+  if (route.tags && route.tags.length > 0) return route.tags;
+  const segment = route.path.split('/').filter((p) => p && p !== 'v1' && !p.startsWith(':'))[0];
+  return [segment ?? 'meta'];
+}
+
+/** The project's license (package.json), so the document states it without a second copy. */
+function packageLicense(): { name: string; identifier: string } | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      license?: unknown;
+    };
+    return typeof pkg.license === 'string' ? { name: pkg.license, identifier: pkg.license } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is malformed or fails validation (problem+json with the failing fields)',
   401: 'No valid credentials',
@@ -230,7 +265,7 @@ export function buildOpenApi(
         .replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
-      tags: route.tags ?? [],
+      tags: tagsOf(route),
       parameters,
       responses,
       security: route.roles.length > 0 ? [{ bearerAuth: [] }] : [],
@@ -247,9 +282,18 @@ export function buildOpenApi(
     paths[path][route.method] = op;
   }
   for (const [path, ops] of Object.entries(handWritten)) paths[path] = { ...paths[path], ...ops };
+  const used = new Set<string>();
+  for (const ops of Object.values(paths)) {
+    for (const op of Object.values(ops)) for (const t of (op.tags as string[] | undefined) ?? []) used.add(t);
+  }
+  const license = packageLicense();
   return {
     openapi: '3.1.0',
-    info,
+    info: { ...(license ? { license } : {}), ...info },
+    tags: [...used].sort().map((name) => ({
+      name,
+      description: TAG_DESCRIPTIONS[name] ?? `Operations under /v1/${name}`,
+    })),
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     servers: [{ url: '/' }],
     paths,

@@ -252,4 +252,18 @@ describe('OpenAPI document', () => {
     expect(schemas.id).toEqual({ type: 'integer', minimum: 1, maximum: 9999, description: 'Id' });
     expect(schemas.name.type).toBe('string');
   });
+
+  it('tags every operation, describes every tag and states the license', () => {
+    const declared = new Map((doc.tags as Json[]).map((t) => [t.name, t.description]));
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect({ at: `${method} ${path}`, tags: op.tags.length > 0 }).toEqual({
+          at: `${method} ${path}`,
+          tags: true,
+        });
+        for (const t of op.tags) expect(declared.get(t)).toEqual(expect.any(String));
+      }
+    }
+    expect(doc.info.license).toEqual({ name: 'Apache-2.0', identifier: 'Apache-2.0' });
+  });
 });
