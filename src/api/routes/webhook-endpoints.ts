@@ -33,7 +33,11 @@ const eventId = z
 const webhookUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
   .max(2000)
-  .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry credentials')
+  // Checks run on after a failed one: guard the parse so a non-URL stays a 400.
+  .refine(
+    (u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password),
+    'must not carry credentials',
+  )
   .describe('URL receiving the POSTed events (https in production)');
 
 const endpointView = z
