@@ -1,5 +1,7 @@
-// Structured JSON logs (one object per line). Anything that looks like a secret or bank data is redacted by
-// key name before it is written, so a careless `log.info({ body })` cannot leak a destination.
+// Structured JSON logs (one object per line), the one logger of API, worker, activities and the Temporal
+// SDK (src/observability/sdk-logger.ts). Anything that looks like a secret or bank data is redacted by key
+// name, and whole subtrees by path (payloads in the SDK's debug lines), before it is written, so a
+// careless `log.info({ body })` cannot leak a destination. Byte arrays are written as their length.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -15,14 +17,39 @@ export interface Logger {
 const SENSITIVE_KEY =
   /(authorization|api[-_]?key|secret|password|token|totp|code$|account[-_]?number|routing|iban|tin|card|wallet[-_]?id|address|ciphertext|destination)/i;
 
-export function redact(value: unknown, depth = 0): unknown {
+/**
+ * Paths (dot-separated, `*` any one key or index) whose value is replaced whole: workflow and activity
+ * payloads and headers in the SDK's debug lines (encoded inputs and results).
+ */
+export const REDACTED_PATHS = [
+  'jobs.*.*.arguments',
+  'jobs.*.*.input',
+  'jobs.*.*.result',
+  'jobs.*.*.headers',
+  'start.input',
+  'start.headerFields',
+];
+
+const splitPaths = (paths: readonly string[]) => paths.map((p) => p.split('.'));
+const defaultPaths = splitPaths(REDACTED_PATHS);
+
+function pathMatches(paths: string[][], at: string[]): boolean {
+  return paths.some((p) => p.length === at.length && p.every((seg, i) => seg === '*' || seg === at[i]));
+}
+
+export function redact(value: unknown, depth = 0, at: string[] = [], paths = defaultPaths): unknown {
   if (depth > 6) return '[depth]';
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
+  if (Array.isArray(value)) return value.map((v, i) => redact(v, depth + 1, [...at, String(i)], paths));
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = SENSITIVE_KEY.test(k) && v !== null && v !== undefined ? '[redacted]' : redact(v, depth + 1);
+      const path = [...at, k];
+      out[k] =
+        v !== null && v !== undefined && (SENSITIVE_KEY.test(k) || pathMatches(paths, path))
+          ? '[redacted]'
+          : redact(v, depth + 1, path, paths);
     }
     return out;
   }
