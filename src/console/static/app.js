@@ -1,5 +1,5 @@
 // The console's shell: reads the session, shows each role its views, routes on the URL hash.
-import { h, loadSession, session } from './lib.js';
+import { h, loadSession, nav, session } from './lib.js';
 import { inboxView } from './views/inbox.js';
 import { payoutView } from './views/payout.js';
 import { periodsView, periodView } from './views/period.js';
@@ -44,6 +44,7 @@ function renderChrome() {
 }
 
 async function route() {
+  nav.seq++;
   renderChrome();
   const [path, query = ''] = location.hash.slice(1).split('?');
   const parts = (path || '/').split('/').filter(Boolean);

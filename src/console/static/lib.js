@@ -22,9 +22,20 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Counts navigations, so a view that finishes loading after the user moved on does not draw over the next. */
+export const nav = { seq: 0 };
+
 export function mount(...nodes) {
   const app = document.getElementById('app');
   app.replaceChildren(...nodes);
+}
+
+/** A mount() bound to the current navigation: a no-op once the user has navigated elsewhere. */
+export function viewScope() {
+  const seq = nav.seq;
+  return (...nodes) => {
+    if (seq === nav.seq) mount(...nodes);
+  };
 }
 
 function idempotencyKey() {

@@ -1,8 +1,9 @@
 // Approver inbox: payouts waiting for a decision, why, who already approved, time left; approve or reject
 // with a reason and a TOTP code. A refused decision shows the API's reason.
-import { api, every, h, money, mount, session, stateBadge, when } from '../lib.js';
+import { api, every, h, money, session, stateBadge, viewScope, when } from '../lib.js';
 
 export async function inboxView() {
+  const mount = viewScope();
   const list = h('div', { id: 'inbox' });
   mount(h('h1', {}, 'Waiting for approval'), list);
   await render(list);

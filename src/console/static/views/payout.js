@@ -1,11 +1,12 @@
 // A payout as an operator reads it: state, a timeline (webhook events and human actions), attempts per
 // provider, ledger postings, webhooks sent, audit entries and the workflow history (Temporal client), with
 // the operator's actions: resolve an unknown outcome, cancel, clear a compliance hold.
-import { api, h, money, mount, session, stateBadge, table, when } from '../lib.js';
+import { api, h, money, session, stateBadge, table, viewScope, when } from '../lib.js';
 
 const FINAL = new Set(['paid', 'returned', 'failed', 'rejected', 'cancelled']);
 
 export async function payoutView(id) {
+  const mount = viewScope();
   const res = await api('GET', `/v1/payouts/${encodeURIComponent(id)}`);
   if (!res.ok)
     return void mount(

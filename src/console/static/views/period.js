@@ -1,6 +1,6 @@
 // A commission period's close: progress bars (batches calculated, batches posted, payouts started), totals
 // and approvals, live while the page is open; operators and the platform close it, approvers decide (TOTP).
-import { api, every, h, mount, session } from '../lib.js';
+import { api, every, h, mount, session, viewScope } from '../lib.js';
 
 export function periodsView() {
   const id = h('input', { name: 'period', required: true, size: 12, placeholder: '2026-11' });
@@ -22,6 +22,7 @@ export function periodsView() {
 }
 
 export async function periodView(periodId) {
+  const mount = viewScope();
   const body = h('div', { 'data-testid': 'period' });
   const result = h('p', { 'data-testid': 'period-result' });
   mount(h('h1', {}, `Period ${periodId}`), body, actions(periodId, result), result);
@@ -39,9 +40,10 @@ function bar(label, done, total, testid) {
   return h(
     'p',
     { 'data-testid': testid },
-    h('span', {}, `${label}: ${done} of ${total}`),
+    // A total below zero means not known yet (the stage has not started).
+    h('span', {}, total < 0 ? `${label}: not started` : `${label}: ${done} of ${total}`),
     ' ',
-    h('progress', { max: Math.max(1, total), value: done }),
+    h('progress', { max: Math.max(1, total), value: Math.max(0, done) }),
   );
 }
 

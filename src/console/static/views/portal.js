@@ -1,10 +1,11 @@
 // Payee portal: balances, masked destinations, payouts with live status, and a payout request that shows
 // the instant fee, or the next payout window, before the payee confirms.
 
-import { api, decimal, every, h, money, mount, stateBadge, table, toMinor, when } from '../lib.js';
+import { api, decimal, every, h, money, stateBadge, table, toMinor, viewScope, when } from '../lib.js';
 import { earningsSection, grantsSection, ordersSection } from './portal-earnings.js';
 
 export async function portalView(payeeId) {
+  const mount = viewScope();
   const [payee, wallet] = await Promise.all([
     api('GET', `/v1/payees/${encodeURIComponent(payeeId)}`),
     api('GET', `/v1/payees/${encodeURIComponent(payeeId)}/wallet`),

@@ -1,5 +1,5 @@
 // Operator search: payouts by state, payee, period or bulk (the filters GET /v1/payouts offers).
-import { api, h, money, mount, stateBadge, table, when } from '../lib.js';
+import { api, h, money, stateBadge, table, viewScope, when } from '../lib.js';
 
 const states = [
   '',
@@ -20,6 +20,7 @@ const states = [
 ];
 
 export async function searchView(params) {
+  const mount = viewScope();
   const field = (name, label) =>
     h('label', {}, label, h('input', { name, value: params.get(name) ?? '', size: 24 }));
   const status = h(
