@@ -38,6 +38,8 @@ const webhookUrl = z
     (u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password),
     'must not carry credentials',
   )
+  // Stored and audited as the parser's form: no lone surrogate reaches the audit log's jsonb.
+  .transform((u) => new URL(u).href)
   .describe('URL receiving the POSTed events (https in production)');
 
 const endpointView = z
