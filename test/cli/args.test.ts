@@ -93,6 +93,19 @@ describe('temporal-dev command line', () => {
     expect(startDev(`${flag}=false`).kind).toBe('run');
   });
 
+  it('reads --tls-cert/--tls-key/--tls-ca, which go together', () => {
+    const tls = { cert: 's.pem', key: 's.key', ca: 'ca.pem' };
+    const line = startDev('--tls-cert', 's.pem', '--tls-key=s.key', '--tls-ca', 'ca.pem');
+    expect(line).toEqual({ kind: 'run', options: expect.objectContaining({ tls }) });
+    for (const partial of [
+      ['--tls-cert', 's.pem'],
+      ['--tls-ca', 'ca.pem'],
+      ['--tls-key', 's.key'],
+    ]) {
+      expect(startDev(...partial)).toEqual({ kind: 'error', message: expect.stringMatching(/go together/) });
+    }
+  });
+
   it.each([
     [['--help'], { kind: 'help' }],
     [['server', 'start-dev', '-h'], { kind: 'help' }],
