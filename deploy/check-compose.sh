@@ -1,6 +1,6 @@
 #!/bin/sh
 # Checks docker-compose.yml without a Docker engine (only the docker CLI with the compose plugin):
-#   1. `docker compose config` accepts it once every required variable is set;
+#   1. `docker compose config` accepts it once every required variable is set (the same file as env_file);
 #   2. it refuses to render without the secrets (no silent defaults for keys or passwords);
 #   3. the search attributes the compose setup registers are exactly those the code declares
 #      (src/temporal/search-attributes.ts).
@@ -18,7 +18,7 @@ DISBURSE_FINGERPRINT_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 DISBURSE_TOKEN_SIGNING_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 VARS
 
-env -i PATH="$PATH" HOME="$HOME" docker compose --env-file "$env_file" config --quiet
+env -i PATH="$PATH" HOME="$HOME" DISBURSE_ENV_FILE="$env_file" docker compose --env-file "$env_file" config --quiet
 echo "ok: docker compose config accepts docker-compose.yml"
 
 if env -i PATH="$PATH" HOME="$HOME" docker compose --env-file /dev/null config --quiet 2>/dev/null; then

@@ -50,6 +50,7 @@ DISBURSE_DB_PASSWORD=
 # GRAFANA_PORT=3001
 # GRAFANA_ADMIN_PASSWORD=
 # DISBURSE_IMAGE_TAG=local
+# DISBURSE_ENV_FILE=.env
 `;
 
 /** Names of every variable `loadConfig` reads, section by section. */

@@ -68,7 +68,7 @@ describe('docker-compose.yml', () => {
   test('Disburse services take .env whole and set only variables src/config knows', () => {
     for (const name of DISBURSE_SERVICES) {
       const svc = compose.services[name]!;
-      expect(svc.env_file).toEqual([{ path: '.env', required: true }]);
+      expect(svc.env_file).toEqual([{ path: '${DISBURSE_ENV_FILE:-.env}', required: true }]);
       for (const v of Object.keys(svc.environment ?? {})) {
         expect({ service: name, v, known: known.has(v) }).toEqual({ service: name, v, known: true });
       }
