@@ -68,6 +68,8 @@ describe('docker-compose.yml', () => {
   test('Disburse services take .env whole and set only variables src/config knows', () => {
     for (const name of DISBURSE_SERVICES) {
       const svc = compose.services[name]!;
+      // A compose interpolation, not a JavaScript one.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text of docker-compose.yml
       expect(svc.env_file).toEqual([{ path: '${DISBURSE_ENV_FILE:-.env}', required: true }]);
       for (const v of Object.keys(svc.environment ?? {})) {
         expect({ service: name, v, known: known.has(v) }).toEqual({ service: name, v, known: true });
