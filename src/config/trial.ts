@@ -1,6 +1,6 @@
 // Defaults for a trial: `npm start` with nothing external configured (embedded PGlite and temporal-dev) is
 // someone trying Disburse out, who should see a scheduled payout paid and a new payee paid instantly within
-// minutes. Production (any DATABASE_URL or TEMPORAL_ADDRESS) keeps the defaults of each section.
+// minutes. Production (any DATABASE_URL, TEMPORAL_ADDRESS or Temporal profile) keeps the defaults of each section.
 type Env = Readonly<Record<string, string | undefined>>;
 
 export const TRIAL_DEFAULTS: Readonly<Record<string, string>> = {
@@ -12,7 +12,9 @@ export const TRIAL_DEFAULTS: Readonly<Record<string, string>> = {
 
 /** The environment with the trial defaults for the variables it leaves unset, and which ones were applied. */
 export function withTrialDefaults(env: Env): { env: Env; applied: string[] } {
-  if (env.DATABASE_URL || env.TEMPORAL_ADDRESS) return { env, applied: [] };
+  if (env.DATABASE_URL || env.TEMPORAL_ADDRESS || env.TEMPORAL_PROFILE || env.TEMPORAL_CONFIG_FILE) {
+    return { env, applied: [] };
+  }
   const applied = Object.keys(TRIAL_DEFAULTS).filter((name) => env[name] === undefined);
   return {
     env: { ...env, ...Object.fromEntries(applied.map((name) => [name, TRIAL_DEFAULTS[name]])) },
