@@ -192,6 +192,41 @@ export class WebhookOutbox {
     return { items, nextCursor: rows.length > o.limit ? items[items.length - 1]!.id : null };
   }
 
+  /**
+   * Events newest first, optionally only those not yet delivered to every endpoint; keyset-paginated by
+   * (created_at, id), `after` being the last id of the previous page.
+   */
+  async eventPage(o: { undelivered: boolean; limit: number; after?: string | undefined }): Promise<{
+    items: OutboxRow[];
+    nextCursor: string | null;
+  }> {
+    const t = this.#table('webhook_outbox');
+    const rows = await sql<{
+      id: string;
+      type: string;
+      payload: Record<string, unknown>;
+      occurred_at: Date | string;
+      delivered_at: Date | string | null;
+      attempts: number;
+    }>(
+      this.#db.em(),
+      `SELECT id, type, payload, occurred_at, delivered_at, attempts FROM ${t} o
+       WHERE (NOT $1 OR o.delivered_at IS NULL)
+         AND ($2::text IS NULL OR (o.created_at, o.id) < (SELECT created_at, id FROM ${t} WHERE id = $2))
+       ORDER BY o.created_at DESC, o.id DESC LIMIT $3`,
+      [o.undelivered, o.after ?? null, o.limit + 1],
+    );
+    const items = rows.slice(0, o.limit).map((r) => ({
+      id: r.id,
+      type: r.type,
+      payload: r.payload,
+      occurredAt: new Date(r.occurred_at),
+      deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at),
+      attempts: Number(r.attempts),
+    }));
+    return { items, nextCursor: rows.length > o.limit ? items[items.length - 1]!.id : null };
+  }
+
   /** Ids of events not yet delivered to every endpoint, oldest first (for a sweeper or an operator). */
   async undelivered(limit = 100): Promise<string[]> {
     const rows = await sql<{ id: string }>(

@@ -272,6 +272,26 @@ describe('webhook endpoints over the API', () => {
     const okAttempts = failed.attempts.filter((a: { ok: boolean }) => a.ok);
     expect(okAttempts.every((a: { responseStatus: number }) => a.responseStatus === 204)).toBe(true);
 
+    // Found among the undelivered events, which page like other lists.
+    const undelivered = await stack.call('GET', '/v1/webhook-events?status=undelivered&limit=200', {
+      key: operator(),
+    });
+    expect(undelivered.status).toBe(200);
+    expect(undelivered.body.items.map((e: { eventId: string }) => e.eventId)).toContain(eventId);
+    expect(undelivered.body.items.every((e: { deliveredAt: unknown }) => e.deliveredAt === null)).toBe(true);
+    const first = await stack.call('GET', '/v1/webhook-events?limit=2', { key: operator() });
+    const second = await stack.call(
+      'GET',
+      `/v1/webhook-events?limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`,
+      {
+        key: operator(),
+      },
+    );
+    expect(second.body.items).toHaveLength(2);
+    expect(second.body.items.map((e: { eventId: string }) => e.eventId)).not.toContain(
+      first.body.items[1].eventId,
+    );
+
     // Paged like other lists.
     const page1 = await stack.call(
       'GET',

@@ -353,6 +353,64 @@ export function webhookEndpointRoutes(deps: { store: WebhookEndpointStore; outbo
     }),
     defineRoute({
       method: 'get',
+      path: '/v1/webhook-events',
+      summary: 'Outbound webhook events, newest first; status=undelivered finds those to replay',
+      tags: ['webhooks'],
+      roles: ['operator'],
+      query: z.strictObject({
+        status: z
+          .enum(['all', 'undelivered'])
+          .optional()
+          .describe('undelivered: not yet acknowledged by every endpoint (default all)'),
+        cursor: eventId.optional().describe('nextCursor of the previous page'),
+        limit: pageLimit,
+      }),
+      responses: {
+        200: {
+          description: 'One page of events',
+          schema: z
+            .object({
+              items: z
+                .array(
+                  z
+                    .object({
+                      eventId: z.string().describe('Event id (webhook-id)'),
+                      type: z.string().describe('Event type'),
+                      occurredAt: z.string().describe('When it happened (ISO 8601)'),
+                      deliveredAt: z.string().nullable().describe('When the last endpoint acknowledged it'),
+                      deliveryRuns: z.number().int().describe('Delivery runs so far'),
+                    })
+                    .describe('An outbound event'),
+                )
+                .describe('Events'),
+              nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null at the end'),
+            })
+            .meta({ id: 'WebhookEventPage', description: 'A page of outbound webhook events' }),
+        },
+      },
+      handler: async (ctx) => {
+        const { items, nextCursor } = await deps.outbox.eventPage({
+          undelivered: ctx.query.status === 'undelivered',
+          limit: ctx.query.limit ?? DEFAULT_PAGE,
+          after: ctx.query.cursor,
+        });
+        return {
+          status: 200,
+          body: {
+            items: items.map((e) => ({
+              eventId: e.id,
+              type: e.type,
+              occurredAt: e.occurredAt.toISOString(),
+              deliveredAt: e.deliveredAt?.toISOString() ?? null,
+              deliveryRuns: e.attempts,
+            })),
+            nextCursor,
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
       path: '/v1/webhook-events/:eventId/deliveries',
       summary: "An event's delivery log: attempts per endpoint, response codes, durations, next retry",
       tags: ['webhooks'],
