@@ -2,8 +2,14 @@
 // (z.toJSONSchema) describe them. Named schemas (`.meta({ id })`) become components.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import {
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from '../webhooks/signing.ts';
 import { problemSchema } from './problem.ts';
 import { openApiPath, type Route } from './route.ts';
+import { webhookEnvelope, webhookEvents } from './webhook-events.ts';
 
 type Json = Record<string, unknown>;
 
@@ -151,6 +157,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   spendback: 'Spendback: credit grants, spending and refunds',
   webhooks: 'Outbound webhook endpoints and their deliveries',
   console: 'Reads behind the operator console and the payee portal',
+  'webhook events': 'Events Disburse POSTs to your webhook endpoints (signed, retried until a 2xx)',
 };
 
 function tagsOf(route: Route): string[] {
@@ -195,6 +202,42 @@ const errorStatuses = (route: Route): number[] => {
   if (route.method === 'post') s.push(409, 422);
   return [...new Set(s)].sort();
 };
+
+/** OpenAPI 3.1 `webhooks`: one POST per event type the outbox emits, signed as Standard Webhooks. */
+function webhooksSection(components: Record<string, Json>): Record<string, Json> {
+  const signed = [
+    [WEBHOOK_ID_HEADER, 'Event id: the same on every retry of one event (deduplicate by it)'],
+    [WEBHOOK_TIMESTAMP_HEADER, 'Unix seconds when this delivery was signed'],
+    [
+      WEBHOOK_SIGNATURE_HEADER,
+      'v1,<base64 HMAC-SHA256 of id.timestamp.body>, space-separated during a secret rotation',
+    ],
+  ].map(([name, description]) => ({
+    name,
+    in: 'header',
+    required: true,
+    description,
+    schema: { type: 'string' },
+  }));
+  const out: Record<string, Json> = {};
+  for (const [type, event] of Object.entries(webhookEvents).sort(([a], [b]) => a.localeCompare(b))) {
+    out[type] = {
+      post: {
+        operationId: `webhook${type.replace(/(^|[._])([a-z])/g, (_, _s: string, c: string) => c.toUpperCase())}`,
+        summary: event.summary,
+        description: `Sent to every enabled webhook endpoint after the change it describes committed; retried until a 2xx.`,
+        tags: ['webhook events'],
+        parameters: signed,
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: convert(webhookEnvelope(type), 'output', components) } },
+        },
+        responses: { '204': { description: 'Received (any 2xx); anything else is retried' } },
+      },
+    };
+  }
+  return out;
+}
 
 /**
  * `handWritten`: operations served outside the route registry (a raw-body route in front of the app), merged
@@ -282,10 +325,12 @@ export function buildOpenApi(
     paths[path][route.method] = op;
   }
   for (const [path, ops] of Object.entries(handWritten)) paths[path] = { ...paths[path], ...ops };
+  const webhooks = webhooksSection(components);
   const used = new Set<string>();
   for (const ops of Object.values(paths)) {
     for (const op of Object.values(ops)) for (const t of (op.tags as string[] | undefined) ?? []) used.add(t);
   }
+  used.add('webhook events');
   const license = packageLicense();
   return {
     openapi: '3.1.0',
@@ -297,6 +342,7 @@ export function buildOpenApi(
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     servers: [{ url: '/' }],
     paths,
+    webhooks,
     components: {
       schemas: components,
       headers: HEADERS,

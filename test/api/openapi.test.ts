@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { buildOpenApi } from '../../src/api/openapi.ts';
 import { defineRoute } from '../../src/api/route.ts';
+import { webhookEvents } from '../../src/api/webhook-events.ts';
 import { startTestApi, type TestApi } from './support.ts';
 
 let api: TestApi;
@@ -265,5 +266,23 @@ describe('OpenAPI document', () => {
       }
     }
     expect(doc.info.license).toEqual({ name: 'Apache-2.0', identifier: 'Apache-2.0' });
+  });
+
+  it('has a webhooks entry, with its payload schema, for every event type the outbox emits', () => {
+    expect(Object.keys(doc.webhooks).sort()).toEqual(Object.keys(webhookEvents).sort());
+    expect(Object.keys(doc.webhooks).length).toBeGreaterThanOrEqual(20);
+    const paid = doc.webhooks['payout.paid'].post;
+    expect(paid.parameters.map((p: Json) => p.name)).toEqual([
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+    ]);
+    const envelope = paid.requestBody.content['application/json'].schema;
+    expect(envelope.properties.data.$ref).toBe('#/components/schemas/PayoutEventData');
+    const missing: string[] = [];
+    for (const [type, item] of Object.entries(doc.webhooks as Record<string, Json>)) {
+      undocumented(item.post.requestBody.content['application/json'].schema, type, missing, true);
+    }
+    expect(missing).toEqual([]);
   });
 });

@@ -36,7 +36,7 @@ const discountView = z
     description: 'Discount the storefront should apply to the next purchase',
   });
 
-const spendView = z
+export const spendView = z
   .object({
     payeeId: z.string().describe('Payee'),
     orderReference: z.string().describe('Order id'),
@@ -64,7 +64,7 @@ const refundBody = z
   })
   .meta({ id: 'SpendbackRefundRequest', description: 'A partial or full refund of a spendback order' });
 
-const refundView = z
+export const refundView = z
   .object({
     payeeId: z.string().describe('Payee'),
     orderReference: z.string().describe('Order refunded'),
@@ -94,7 +94,7 @@ const grantBody = z
   })
   .meta({ id: 'CreditGrantRequest', description: 'A promotional credit grant (spendback only, expires)' });
 
-const grantView = z
+export const grantView = z
   .object({
     id: z.string().describe('Grant id (its expiry workflow is credit-grant-<id>)'),
     payeeId: z.string().describe('Payee'),

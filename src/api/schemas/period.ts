@@ -43,7 +43,7 @@ const diffSummary = z
       .describe('Per-currency changes'),
   })
   .meta({ id: 'PeriodRunDiff', description: 'What a recalculation changed against the previous run' });
-const completionSummary = z
+export const periodCompletionSummarySchema = z
   .object({
     periodId: z.string().describe('Period id'),
     run: z.number().int().describe('The run that was posted'),
@@ -116,7 +116,7 @@ export const periodProgressSchema = z
         largestRun: z.number().int().describe('Events of the largest earlier run'),
       })
       .describe("The workflow's earlier runs"),
-    summary: completionSummary.optional(),
+    summary: periodCompletionSummarySchema.optional(),
   })
   .meta({
     id: 'PeriodProgress',

@@ -1,0 +1,195 @@
+// Outbound webhook events: every type the outbox emits and the zod schema of its payload. The OpenAPI
+// document's `webhooks` section is generated from these, and test/webhooks/event-schemas.test.ts checks
+// real emitted events against them, so the documentation cannot drift from what endpoints receive.
+import { z } from 'zod';
+import type { BulkSummary } from '../../workflows/bulk-contract.ts';
+import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { grantView, refundView, spendView } from './routes/spendback.ts';
+import { moneySchema } from './schemas/money.ts';
+import { periodCompletionSummarySchema } from './schemas/period.ts';
+
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+
+const reasonSchema = z
+  .object({ code: z.string().describe('Stable reason code'), message: z.string().describe('Explanation') })
+  .describe('A reason');
+
+const payoutStates = [
+  'requested',
+  'reserved',
+  'compliance_hold',
+  'pending_approval',
+  'scheduled',
+  'submitting',
+  'awaiting_confirmation',
+  'unknown_outcome',
+  'review',
+  'paid',
+  'returned',
+  'failed',
+  'rejected',
+  'cancelled',
+] as const;
+
+/** The payout workflow's status (workflows/payout-contract.ts PayoutStatus) as it is committed with the event. */
+export const payoutStatusSchema = z
+  .object({
+    payoutId: z.string().describe('Payout id'),
+    payeeId: z.string().describe('Payee id'),
+    state: z.enum(payoutStates).describe('State after this event'),
+    amount: moneySchema.describe('Requested amount'),
+    rail: z.enum(['instant', 'scheduled']).optional().describe('Rail chosen'),
+    provider: z.string().optional().describe('Provider of the current attempt'),
+    attempts: z
+      .array(
+        z
+          .object({
+            attemptNo: z.number().int().describe('1-based attempt number'),
+            provider: z.string().describe('Provider'),
+            idempotencyKey: z.string().describe('Key sent to the provider'),
+            outcome: z
+              .enum(['submitting', 'pending', 'paid', 'declined', 'outage', 'failed', 'unknown', 'not_paid'])
+              .describe('Outcome so far'),
+            detail: z.string().optional().describe('Provider detail'),
+          })
+          .describe('One provider attempt'),
+      )
+      .describe('Provider attempts, oldest first'),
+    approvals: z
+      .array(
+        z
+          .object({
+            actor: z.string().describe('Approver'),
+            decision: z.enum(['approve', 'reject']).describe('Decision'),
+            reason: z.string().describe('Why'),
+            at: z.string().describe('When (ISO 8601)'),
+          })
+          .describe('One approval decision'),
+      )
+      .describe('Approval decisions'),
+    approvalsRequired: z.number().int().describe('Distinct approvals required'),
+    reasons: z.array(reasonSchema).describe('Why the payout is where it is'),
+    nextTimer: z
+      .object({
+        purpose: z.string().describe('What the timer is for'),
+        at: z.string().describe('When it fires'),
+      })
+      .optional()
+      .describe('The next timer of the workflow'),
+    fee: moneySchema.optional().describe('Fee charged to the payee'),
+    withholding: moneySchema.optional().describe('Tax withheld'),
+  })
+  .meta({ id: 'PayoutStatus', description: "The payout workflow's status when the event was committed" });
+const _payoutMatches: Exact<z.output<typeof payoutStatusSchema>, PayoutStatus> = true;
+
+export const bulkSummarySchema = z
+  .object({
+    bulkId: z.string().describe('Bulk request id'),
+    payouts: z.record(z.string(), z.number().int()).describe('Payouts by state'),
+    total: z.number().int().describe('Payouts started'),
+    skipped: z.number().int().describe('Payees skipped'),
+    cancellation: z
+      .object({
+        by: z
+          .object({
+            actor: z.string().describe('Who'),
+            role: z.enum(['platform', 'approver', 'operator', 'payee']).describe('Their role'),
+          })
+          .describe('Who'),
+        reason: z.string().describe('Why'),
+        at: z.string().describe('When (ISO 8601)'),
+        dropped: z.number().int().optional().describe('Payouts not started, moved to skipped'),
+        refused: z.number().int().optional().describe('Started payouts past cancelling'),
+      })
+      .optional()
+      .describe('A cancel of the whole bulk'),
+  })
+  .meta({
+    id: 'BulkPayoutSummary',
+    description: 'How the payouts of a bulk request stand when it completed',
+  });
+const _bulkMatches: Exact<z.output<typeof bulkSummarySchema>, BulkSummary> = true;
+void [_payoutMatches, _bulkMatches];
+
+const payoutData = z
+  .object({ payout: payoutStatusSchema })
+  .meta({ id: 'PayoutEventData', description: 'The payout the event is about' });
+const grantData = z
+  .object({ grant: grantView })
+  .meta({ id: 'CreditGrantEventData', description: 'The credit grant the event is about' });
+const approvalNotice = z
+  .object({
+    periodId: z.string().describe('Period awaiting approval'),
+    count: z.number().int().min(1).describe('How many reminders (or escalations) so far'),
+  })
+  .meta({ id: 'PeriodApprovalNotice', description: 'A period still awaiting approval' });
+
+const PAYOUT_EVENTS: Record<string, string> = {
+  'payout.scheduled': 'Waiting for its payout window',
+  'payout.delayed': 'Every provider is out; retried later',
+  'payout.compliance_hold': 'Held for compliance review',
+  'payout.approval_required': 'Waiting for approvals',
+  'payout.approval_escalated': 'Approval overdue: escalated',
+  'payout.paid': 'The provider paid',
+  'payout.completed': 'Paid, and the workflow finished (fees and withholding settled)',
+  'payout.returned': 'Paid, then returned by the bank or provider (the ledger reversed)',
+  'payout.failed': 'Failed: the hold is released',
+  'payout.rejected': 'Rejected (approver, insufficient funds, policy)',
+  'payout.cancelled': 'Cancelled before it reached a provider',
+  'payout.unknown_outcome': "The provider's outcome could not be established: an operator resolves it",
+  'payout.review_required': 'Parked for operator review',
+  'payout.resolution_refused': "An operator's resolution contradicts the provider",
+  'payout.reconcile_required': 'The payout needs reconciliation with the provider',
+};
+
+/** Every event type the outbox emits: its payload (`data`) schema and what it means. */
+export const webhookEvents: Record<string, { summary: string; data: z.ZodType }> = {
+  ...Object.fromEntries(
+    Object.entries(PAYOUT_EVENTS).map(([t, summary]) => [t, { summary, data: payoutData }]),
+  ),
+  'payout.bulk_completed': {
+    summary: 'Every payout of a bulk request is final or parked',
+    data: bulkSummarySchema,
+  },
+  'period.completed': {
+    summary: 'A period close posted its statements and paid out',
+    data: periodCompletionSummarySchema,
+  },
+  'period.approval_reminder': { summary: 'A period is still awaiting approval', data: approvalNotice },
+  'period.approval_escalation': {
+    summary: 'A period awaits approval past the escalation time',
+    data: approvalNotice,
+  },
+  'credit.granted': { summary: 'A promotional credit was granted', data: grantData },
+  'credit.expiring_soon': { summary: 'A credit grant with a remainder expires soon', data: grantData },
+  'credit.expired': {
+    summary: 'A credit grant expired; its remainder returned to the platform',
+    data: grantData,
+  },
+  'spendback.completed': {
+    summary: 'A purchase was paid from the wallet',
+    data: z
+      .object({
+        spendback: spendView,
+        bonusGrant: grantView.nullable().describe('Spendback bonus granted by this purchase'),
+      })
+      .meta({ id: 'SpendbackCompletedData', description: 'The purchase and any bonus it earned' }),
+  },
+  'spendback.refunded': {
+    summary: 'A spendback purchase was refunded',
+    data: z.object({ refund: refundView }).meta({ id: 'SpendbackRefundedData', description: 'The refund' }),
+  },
+};
+
+/** The signed body an endpoint receives (Standard Webhooks: type, timestamp, data; see outbox.webhookBody). */
+export function webhookEnvelope(type: string): z.ZodType {
+  const event = webhookEvents[type];
+  if (!event) throw new Error(`unknown webhook event type ${type}`);
+  return z
+    .object({
+      type: z.literal(type).describe('Event type'),
+      timestamp: z.iso.datetime().describe('When the event occurred (ISO 8601 UTC)'),
+      data: event.data,
+    })
+    .describe(`${type}: ${event.summary}`);
+}
