@@ -89,6 +89,44 @@ describe('payout API', () => {
         otherPath: () => `/v1/payouts/${otherPayout}`,
       },
       {
+        route: 'GET /v1/payouts/:id/history',
+        path: () => `/v1/payouts/${ownPayout}/history`,
+        allowed: ['platform', 'approver', 'operator'],
+      },
+      {
+        route: 'GET /v1/payouts/:id/audit',
+        path: () => `/v1/payouts/${ownPayout}/audit`,
+        allowed: ['platform', 'approver', 'operator'],
+      },
+      {
+        route: 'GET /v1/payouts/:id/webhooks',
+        path: () => `/v1/payouts/${ownPayout}/webhooks`,
+        allowed: ['platform', 'approver', 'operator'],
+      },
+      {
+        route: 'GET /v1/approvals/pending',
+        path: () => '/v1/approvals/pending',
+        allowed: ['platform', 'approver', 'operator'],
+      },
+      { route: 'GET /v1/ledger/verify', path: () => '/v1/ledger/verify', allowed: ['operator'] },
+      {
+        route: 'GET /v1/whoami',
+        path: () => '/v1/whoami',
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+      },
+      {
+        route: 'GET /v1/payees/:id/payout-quote',
+        path: () => `/v1/payees/${own}/payout-quote?amount=100&currency=USD`,
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+        otherPath: () => `/v1/payees/${other}/payout-quote?amount=100&currency=USD`,
+      },
+      {
+        route: 'GET /v1/payees/:id/spendback-orders',
+        path: () => `/v1/payees/${own}/spendback-orders`,
+        allowed: ['platform', 'approver', 'operator', 'payee'],
+        otherPath: () => `/v1/payees/${other}/spendback-orders`,
+      },
+      {
         route: 'GET /v1/payouts/export.csv',
         path: () => '/v1/payouts/export.csv',
         allowed: ['platform', 'operator'],
