@@ -19,7 +19,8 @@ The HTTP API alone, as deployed (scale it horizontally; migrations run with npm 
   -h, --help   print this help and exit (nothing starts)
 
 Environment (see deploy/env.example):
-  TEMPORAL_ADDRESS   Temporal frontend host:port (required)
+  TEMPORAL_ADDRESS   Temporal frontend host:port (required, or from TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE);
+                     TLS and API keys through TEMPORAL_TLS_* and TEMPORAL_API_KEY (README: Temporal Cloud)
   DATABASE_URL       PostgreSQL; unset = embedded PGlite
   DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY, DISBURSE_TOKEN_SIGNING_KEY   required with DATABASE_URL`,
   options: {},
