@@ -2,7 +2,8 @@
 // section) without serving it: the app is built on a throw-away embedded database and a Temporal client
 // that never connects (building routes calls neither). Used by `npm run lint:openapi`.
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Client } from '@temporalio/client';
 import { createHttpApp } from '../app/http.ts';
 import { createServices } from '../app/services.ts';
@@ -60,8 +61,10 @@ async function main(argv: string[]): Promise<void> {
       logger: createLogger({ level: 'error', write: () => {} }),
     });
     const json = `${JSON.stringify(openapi, null, 2)}\n`;
-    if (out) writeFileSync(out, json);
-    else process.stdout.write(json);
+    if (out) {
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, json);
+    } else process.stdout.write(json);
   } finally {
     await services.stop();
     await db.close();

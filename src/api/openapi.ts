@@ -160,6 +160,16 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   'webhook events': 'Events Disburse POSTs to your webhook endpoints (signed, retried until a 2xx)',
 };
 
+/** A route without its own description: who may call it, and how a POST is retried. */
+function describeOperation(route: Route): string {
+  const who = route.roles.length === 0 ? 'Public: no credentials.' : `Roles: ${route.roles.join(', ')}.`;
+  const retry =
+    route.method === 'post'
+      ? ' Retry with the same Idempotency-Key: the first response is replayed (Idempotent-Replayed: true).'
+      : '';
+  return `${route.summary}. ${who}${retry}`;
+}
+
 function tagsOf(route: Route): string[] {
   if (route.tags && route.tags.length > 0) return route.tags;
   const segment = route.path.split('/').filter((p) => p && p !== 'v1' && !p.startsWith(':'))[0];
@@ -227,6 +237,7 @@ function webhooksSection(components: Record<string, Json>): Record<string, Json>
         summary: event.summary,
         description: `Sent to every enabled webhook endpoint after the change it describes committed; retried until a 2xx.`,
         tags: ['webhook events'],
+        security: [],
         parameters: signed,
         requestBody: {
           required: true,
@@ -307,7 +318,7 @@ export function buildOpenApi(
         .replace(/[{}]/g, '')
         .replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: route.summary,
-      ...(route.description ? { description: route.description } : {}),
+      description: route.description ?? describeOperation(route),
       tags: tagsOf(route),
       parameters,
       responses,
