@@ -7,6 +7,8 @@ import {
   WEBHOOK_SIGNATURE_HEADER,
   WEBHOOK_TIMESTAMP_HEADER,
 } from '../webhooks/signing.ts';
+import { type ErrorKind, errorKinds, problemType } from './errors.ts';
+import { requiredOnly, sampleOf } from './openapi-examples.ts';
 import { problemSchema } from './problem.ts';
 import { openApiPath, type Route } from './route.ts';
 import { webhookEnvelope, webhookEvents } from './webhook-events.ts';
@@ -79,6 +81,14 @@ function integerParameter(field: z.ZodType): Json | undefined {
   return bounds ? { type: 'integer', ...bounds } : undefined;
 }
 
+/** A generated example of `json` that `schema` (the zod schema it came from) accepts, or undefined. */
+function exampleFor(schema: z.ZodType, json: Json, components: Record<string, Json>): unknown {
+  const full = sampleOf(json, components);
+  if (full !== undefined && schema.safeParse(full).success) return full;
+  const minimal = requiredOnly(json, components, full);
+  return minimal !== undefined && schema.safeParse(minimal).success ? minimal : undefined;
+}
+
 function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   const shape = (schema as { shape?: Record<string, z.ZodType> } | undefined)?.shape;
   return shape ?? {};
@@ -140,8 +150,31 @@ function responseHeaders(route: Route, status: number, own: readonly string[] = 
 
 /** The body of a non-JSON response (a CSV export): a string of that media type. */
 const TEXT_BODY: Record<string, Json> = {
-  'text/csv': { type: 'string', description: 'RFC 4180 CSV with a header row (CRLF line ends)' },
+  'text/csv': {
+    type: 'string',
+    description: 'RFC 4180 CSV with a header row (CRLF line ends)',
+    examples: [
+      'id,payee_id,state,amount,currency\r\npo_01hzx8k2m3n4,pe_0123456789abcdef01234567,paid,1250,USD\r\n',
+    ],
+  },
 };
+
+/** The problem+json an error status answers with: the first error kind of that status (errors.ts). */
+function problemExample(status: number, instance: string): Json | undefined {
+  const found = Object.entries(errorKinds).find(([, k]) => k.status === status);
+  if (!found) return undefined;
+  const [kind, def] = found;
+  const example = {
+    type: problemType(kind as ErrorKind),
+    title: def.title,
+    status,
+    detail: ERROR_DESCRIPTIONS[status] ?? def.title,
+    instance,
+    errorId: '5f0c2a9e-1d3b-4c6a-8e7f-9a0b1c2d3e4f',
+    kind,
+  };
+  return problemSchema.safeParse(example).success ? example : undefined;
+}
 
 /** Tags group operations in the rendered docs; a route without one is tagged by its first path segment. */
 const TAG_DESCRIPTIONS: Record<string, string> = {
@@ -213,6 +246,39 @@ const errorStatuses = (route: Route): number[] => {
   return [...new Set(s)].sort();
 };
 
+/** Hand-written operations (no zod schema to check against): examples from their JSON Schema. */
+function withExamples(ops: Record<string, Json>, path: string, components: Record<string, Json>) {
+  const out: Record<string, Json> = {};
+  for (const [method, op] of Object.entries(ops)) {
+    const parameters = ((op.parameters as Json[] | undefined) ?? []).map((p) =>
+      p.required && p.example === undefined && p.in !== 'header'
+        ? { ...p, example: sampleOf(p.schema, components) ?? '' }
+        : p,
+    );
+    const responses: Json = {};
+    for (const [status, resp] of Object.entries((op.responses ?? {}) as Record<string, Json>)) {
+      const content: Json = {};
+      for (const [type, media] of Object.entries((resp.content ?? {}) as Record<string, Json>)) {
+        const example =
+          media.example ??
+          (type === 'application/problem+json'
+            ? problemExample(Number(status), path)
+            : sampleOf(media.schema, components));
+        content[type] = example === undefined ? media : { ...media, example };
+      }
+      responses[status] = resp.content ? { ...resp, content } : resp;
+    }
+    out[method] = { ...op, parameters, responses };
+  }
+  return out;
+}
+
+function envelopeMedia(envelope: z.ZodType, components: Record<string, Json>): Json {
+  const schema = convert(envelope, 'output', components);
+  const example = exampleFor(envelope, schema, components);
+  return { schema, ...(example !== undefined ? { example } : {}) };
+}
+
 /** OpenAPI 3.1 `webhooks`: one POST per event type the outbox emits, signed as Standard Webhooks. */
 function webhooksSection(components: Record<string, Json>): Record<string, Json> {
   const signed = [
@@ -241,7 +307,7 @@ function webhooksSection(components: Record<string, Json>): Record<string, Json>
         parameters: signed,
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: convert(webhookEnvelope(type), 'output', components) } },
+          content: { 'application/json': envelopeMedia(webhookEnvelope(type), components) },
         },
         responses: { '204': { description: 'Received (any 2xx); anything else is retried' } },
       },
@@ -273,12 +339,17 @@ export function buildOpenApi(
         const fieldSchema = asInteger
           ? { ...asInteger, description: field.description }
           : convert(field, 'input', components);
+        const required = where === 'path' || !field.safeParse(undefined).success;
+        // Parameters arrive as strings: the example is kept when its string form parses.
+        const sample = required ? sampleOf(fieldSchema, components) : undefined;
+        const example = sample !== undefined && field.safeParse(String(sample)).success ? sample : undefined;
         parameters.push({
           name,
           in: where,
-          required: where === 'path' || !field.safeParse(undefined).success,
+          required,
           description: field.description ?? (fieldSchema.description as string | undefined),
           schema: fieldSchema,
+          ...(example !== undefined ? { example } : {}),
         });
       }
     }
@@ -300,17 +371,35 @@ export function buildOpenApi(
         : spec.contentType
           ? (TEXT_BODY[type] ?? { type: 'string', description: `A ${type} document` })
           : undefined;
+      const example = spec.schema && schema ? exampleFor(spec.schema, schema, components) : schema?.examples;
       responses[status] = {
         description: spec.description,
         headers: responseHeaders(route, Number(status), spec.headers),
-        ...(schema ? { content: { [type]: { schema } } } : {}),
+        ...(schema
+          ? {
+              content: {
+                [type]: {
+                  schema,
+                  ...(example !== undefined
+                    ? { example: Array.isArray(example) && !spec.schema ? example[0] : example }
+                    : {}),
+                },
+              },
+            }
+          : {}),
       };
     }
     for (const status of errorStatuses(route)) {
+      const problem = problemExample(status, openApiPath(route.path));
       responses[String(status)] ??= {
         description: ERROR_DESCRIPTIONS[status] ?? 'Error (application/problem+json)',
         headers: responseHeaders(route, status),
-        content: { 'application/problem+json': { schema: problemRef } },
+        content: {
+          'application/problem+json': {
+            schema: problemRef,
+            ...(problem ? { example: problem } : {}),
+          },
+        },
       };
     }
     const op: Json = {
@@ -326,16 +415,20 @@ export function buildOpenApi(
       'x-roles': route.roles,
     };
     if (route.body) {
+      const schema = convert(route.body, 'input', components);
+      const example = exampleFor(route.body, schema, components);
       op.requestBody = {
         required: true,
-        content: { 'application/json': { schema: convert(route.body, 'input', components) } },
+        content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } },
       };
     }
     const path = openApiPath(route.path);
     paths[path] ??= {};
     paths[path][route.method] = op;
   }
-  for (const [path, ops] of Object.entries(handWritten)) paths[path] = { ...paths[path], ...ops };
+  for (const [path, ops] of Object.entries(handWritten)) {
+    paths[path] = { ...paths[path], ...withExamples(ops as Record<string, Json>, path, components) };
+  }
   const webhooks = webhooksSection(components);
   const used = new Set<string>();
   for (const ops of Object.values(paths)) {

@@ -100,6 +100,9 @@ export const bankAccountDestination = z
   .meta({
     id: 'BankAccountDestinationInput',
     description: 'Bank account: IBAN, or account number + routing number',
+    examples: [
+      { holderName: 'Ada Lovelace', country: 'GB', currency: 'GBP', iban: 'GB82WEST12345698765432' },
+    ],
   });
 
 export const walletDestination = z

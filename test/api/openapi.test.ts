@@ -285,4 +285,52 @@ describe('OpenAPI document', () => {
     }
     expect(missing).toEqual([]);
   });
+
+  it('has an example for every request body, response body and required parameter', () => {
+    const missing: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const at = `${method} ${path}`;
+        const body = op.requestBody?.content?.['application/json'];
+        if (body && body.example === undefined) missing.push(`${at} requestBody`);
+        for (const [status, resp] of Object.entries(op.responses as Record<string, Json>)) {
+          for (const [type, media] of Object.entries((resp.content ?? {}) as Record<string, Json>)) {
+            if (media.example === undefined) missing.push(`${at} ${status} ${type}`);
+          }
+        }
+        for (const p of op.parameters) {
+          if (p.required && p.in !== 'header' && p.example === undefined) missing.push(`${at} ${p.name}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+    // Generated examples are ones the API accepts: the create-payee example registers a payee.
+    const example = doc.paths['/v1/payees'].post.requestBody.content['application/json'].example;
+    expect(example).toEqual(expect.objectContaining({ email: expect.any(String) }));
+  });
+
+  it('keeps a generated example only when the zod schema accepts it', () => {
+    const built = buildOpenApi(
+      [
+        defineRoute({
+          method: 'post',
+          path: '/e',
+          summary: 'examples',
+          roles: ['platform'],
+          body: z
+            .strictObject({
+              a: z.string().describe('A'),
+              b: z.string().optional().describe('B, never with a'),
+            })
+            .refine((v) => v.b === undefined, 'b is refused')
+            .describe('body'),
+          responses: { 200: { description: 'ok' } },
+          handler: async () => ({ status: 200 }),
+        }),
+      ],
+      { title: 't', version: '1', description: 'd' },
+    );
+    const media = (built.paths['/e']!.post as Json).requestBody.content['application/json'];
+    expect(media.example).toEqual({ a: 'example' });
+  });
 });

@@ -10,7 +10,7 @@ export const periodIdSchema = z
     isValidPeriodId,
     `no such period: months run 01-12, ISO weeks 01-52 (53 in some years), years ${PERIOD_YEARS.first}-${PERIOD_YEARS.last}`,
   )
-  .describe('Period id');
+  .meta({ description: 'Period id', examples: ['2026-11'] });
 
 // The period-close workflow's progress (workflows/period-contract.ts), as the API returns it. Responses are
 // parsed through their schema, so every field is spelled out; `Exact` below fails the typecheck when the
