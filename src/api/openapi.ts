@@ -246,6 +246,13 @@ const errorStatuses = (route: Route): number[] => {
   return [...new Set(s)].sort();
 };
 
+/** A body a hand-written operation takes as it comes (a provider's signed event): the sandbox's. */
+const HAND_WRITTEN_BODY = {
+  type: 'payout.paid',
+  timestamp: '2026-11-30T12:00:00.000Z',
+  data: { idempotencyKey: 'po_01hzx8k2m3n4:1', payoutId: 'po_01hzx8k2m3n4', providerRef: 'sbx_42' },
+};
+
 /** Hand-written operations (no zod schema to check against): examples from their JSON Schema. */
 function withExamples(ops: Record<string, Json>, path: string, components: Record<string, Json>) {
   const out: Record<string, Json> = {};
@@ -268,7 +275,19 @@ function withExamples(ops: Record<string, Json>, path: string, components: Recor
       }
       responses[status] = resp.content ? { ...resp, content } : resp;
     }
-    out[method] = { ...op, parameters, responses };
+    const body = op.requestBody as Json | undefined;
+    const requestBody = body?.content
+      ? {
+          ...body,
+          content: Object.fromEntries(
+            Object.entries(body.content as Record<string, Json>).map(([type, media]) => {
+              const example = media.example ?? sampleOf(media.schema, components) ?? HAND_WRITTEN_BODY;
+              return [type, { ...media, example }];
+            }),
+          ),
+        }
+      : body;
+    out[method] = { ...op, parameters, responses, ...(requestBody ? { requestBody } : {}) };
   }
   return out;
 }
