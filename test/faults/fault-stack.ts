@@ -335,7 +335,8 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
     // A payout still waiting for its confirmation may be paid at the sandbox and not yet in the ledger.
     let inFlightPaid = 0n;
     for (const [id, v] of views) {
-      if (v && FINAL_STATES.includes(v.state as never)) continue;
+      // Unknown (GET did not answer) counts as settled: the comparison then says whether the ledger has it.
+      if (!v || FINAL_STATES.includes(v.state as never)) continue;
       for (const d of await listSandboxDisbursements(db, { payoutId: id }))
         if (d.state === 'paid') inFlightPaid += BigInt(d.amountMinor);
     }

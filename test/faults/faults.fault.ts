@@ -175,7 +175,7 @@ describe('fault suite', () => {
         wedged: r.wedged.length,
         doubled: r.doubled.length,
         ledger: r.ledgerVerify.code === 0 ? 'OK' : `exit ${r.ledgerVerify.code}`,
-        clearing: clearingOk ? 'OK' : `${r.sandboxPaid}≠${r.providerClearing}`,
+        clearing: clearingOk ? 'OK' : `${r.sandboxPaid - r.inFlightPaid}≠${r.providerClearing}`,
         recovery:
           faultEnd === undefined
             ? '-'
