@@ -8,7 +8,7 @@ export type KycStatus = (typeof kycStatuses)[number];
 export const payeeIdSchema = z
   .string()
   .regex(/^pe_[0-9a-f]{24}$/, 'must be a payee id such as pe_0123456789abcdef01234567')
-  .describe('Payee id assigned by Disburse');
+  .meta({ description: 'Payee id assigned by Disburse', examples: ['pe_3f9a0c1e6a7d4e0a9d435b8c'] });
 
 const externalId = z
   .string()

@@ -25,7 +25,7 @@ export const payoutStates = [
 export const payoutIdSchema = z
   .string()
   .regex(/^po_[a-z0-9]{8,64}$/, 'must be a payout id such as po_3f9a…')
-  .describe('Payout id');
+  .meta({ description: 'Payout id', examples: ['po_01hzx8k2m3n4p5q6'] });
 
 const reasonText = z
   .string()

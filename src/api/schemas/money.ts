@@ -22,4 +22,8 @@ export const moneySchema = z
       .max(6)
       .describe("The currency's exponent (2 for USD: amount 1250 = 12.50)"),
   })
-  .meta({ id: 'Money', description: 'An amount of money in integer minor units' });
+  .meta({
+    id: 'Money',
+    description: 'An amount of money in integer minor units',
+    examples: [{ amount: '1250', currency: 'USD', scale: 2 }],
+  });
