@@ -19,8 +19,11 @@ export function providerWebhookRouter(deps: {
   deliver: DeliverProviderEvent;
   log: Logger;
   bodyLimitBytes: number;
+  /** Rate limit in front of every method; in this router so a path it cannot decode still gets problem+json. */
+  limit?: (req: Request, res: Response, next: NextFunction) => void;
 }): Router {
   const router = Router();
+  if (deps.limit) router.all(PATH, deps.limit);
   router.post(
     PATH,
     express.raw({ type: () => true, limit: deps.bodyLimitBytes }),

@@ -9,11 +9,7 @@ import {
   type SecurityContext,
 } from '../api/app.ts';
 import type { Logger } from '../api/log.ts';
-import {
-  PROVIDER_WEBHOOK_PATH,
-  providerWebhookOpenApi,
-  providerWebhookRouter,
-} from '../api/provider-webhooks.ts';
+import { providerWebhookOpenApi, providerWebhookRouter } from '../api/provider-webhooks.ts';
 import { consoleReadRoutes } from '../api/routes/console-reads.ts';
 import { earningsRoutes } from '../api/routes/earnings.ts';
 import { coreRoutes } from '../api/routes/index.ts';
@@ -119,14 +115,18 @@ export function createHttpApp(o: HttpOptions) {
   app.set('trust proxy', o.trustProxy ?? false);
   // Webhooks spend from the API's shared buckets, per provider and sender address (an unknown provider
   // name spends from the address alone, so made-up names open no new buckets).
-  app.all(
-    PROVIDER_WEBHOOK_PATH,
-    api.limit((req) => {
-      const name = String(req.params.name);
-      return services.providers.get(name) ? `webhook:${name}:${req.ip}` : `ip:${req.ip}`;
+  app.use(
+    providerWebhookRouter({
+      providers: services.providers,
+      deliver,
+      log: o.logger,
+      bodyLimitBytes,
+      limit: api.limit((req) => {
+        const name = String(req.params.name);
+        return services.providers.get(name) ? `webhook:${name}:${req.ip}` : `ip:${req.ip}`;
+      }),
     }),
   );
-  app.use(providerWebhookRouter({ providers: services.providers, deliver, log: o.logger, bodyLimitBytes }));
   app.use(
     '/console',
     consoleRouter({

@@ -243,7 +243,7 @@ describe('provider events', () => {
         });
         expect(problem.errorId).toEqual(expect.any(String));
         if (c.status === 413) expect(problem.detail).toContain(String(BODY_LIMIT));
-        if (c.status === 405) expect(res.headers.get('allow')).toBe('POST');
+        if (c.status === 405) expect(res.headers.get('allow')).toBe('POST, HEAD');
       });
     }
   });
