@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { BulkSummary } from '../../workflows/bulk-contract.ts';
 import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { payoutStates } from './routes/payout-schemas.ts';
 import { grantView, refundView, spendView } from './routes/spendback.ts';
 import { moneySchema } from './schemas/money.ts';
 import { periodCompletionSummarySchema } from './schemas/period.ts';
@@ -13,23 +14,6 @@ type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const reasonSchema = z
   .object({ code: z.string().describe('Stable reason code'), message: z.string().describe('Explanation') })
   .describe('A reason');
-
-const payoutStates = [
-  'requested',
-  'reserved',
-  'compliance_hold',
-  'pending_approval',
-  'scheduled',
-  'submitting',
-  'awaiting_confirmation',
-  'unknown_outcome',
-  'review',
-  'paid',
-  'returned',
-  'failed',
-  'rejected',
-  'cancelled',
-] as const;
 
 /** The payout workflow's status (workflows/payout-contract.ts PayoutStatus) as it is committed with the event. */
 export const payoutStatusSchema = z
