@@ -9,7 +9,7 @@ import {
 } from './activities.ts';
 import type { Engine } from './engine.ts';
 import { invalidArgument } from './errors.ts';
-import { append, flushBuffered, makeEvent } from './history.ts';
+import { append, attrsOf, flushBuffered, makeEvent } from './history.ts';
 import type { Obj, Run } from './model.ts';
 import { dur, durMs } from './model.ts';
 import {
@@ -226,7 +226,10 @@ function applyCommand(ctx: Ctx, cmd: Obj): void {
     }
     case CommandType.CANCEL_TIMER: {
       const timerId = cmd.cancelTimerCommandAttributes?.timerId;
-      const startedEventId = run.timers.get(timerId);
+      // A timer that fired while this task ran has its TimerFired buffered, unseen by the worker: as the
+      // official server does, the cancel wins and the buffered fire is dropped (else the worker would meet
+      // TimerFired after TimerCanceled and fail every task of the run).
+      const startedEventId = run.timers.get(timerId) ?? dropBufferedTimerFired(run, timerId);
       run.timers.delete(timerId);
       ev(ctx, EventType.TIMER_CANCELED, {
         timerId,
@@ -304,6 +307,16 @@ function applyCommand(ctx: Ctx, cmd: Obj): void {
     default:
       engine.log.warn(`temporal-dev: unsupported command type ${cmd.commandType} ignored`);
   }
+}
+
+/** Removes the buffered TimerFired of `timerId`, returning its started event id (undefined if none). */
+function dropBufferedTimerFired(run: Run, timerId: string): number | undefined {
+  const i = run.buffered.findIndex(
+    (e) => e.eventType === EventType.TIMER_FIRED && attrsOf(e).timerId === timerId,
+  );
+  if (i < 0) return undefined;
+  const [fired] = run.buffered.splice(i, 1);
+  return attrsOf(fired!).startedEventId as number;
 }
 
 /** Fires TimerFired unless the timer was cancelled or the run closed meanwhile. */
