@@ -6,9 +6,7 @@ import type { SecurityContext } from '../api/app.ts';
 import { securityContextFromConfig } from '../api/dev-secrets.ts';
 import { createLogger, type Logger } from '../api/log.ts';
 import type { Config } from '../config/index.ts';
-import { connectEmbeddedDatabase, type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.ts';
-import { migrateDatabase } from '../db/migrate.ts';
-import { type Database, openDatabase } from '../db/open.ts';
+import type { Database } from '../db/open.ts';
 import { requestIdClientInterceptor } from '../observability/request-context.ts';
 import { sdkLogger } from '../observability/sdk-logger.ts';
 import { currentTracing, startTracing } from '../observability/tracing.ts';
@@ -20,48 +18,8 @@ import { createDisburseWorker } from '../worker/create-worker.ts';
 import { createActivities } from './activities.ts';
 import { createServices, type Services } from './services.ts';
 
+export { type DatabaseHandle, openRuntimeDatabase } from '../db/runtime-database.ts';
 export { onShutdown, type ShutdownStep } from './shutdown.ts';
-
-export interface DatabaseHandle {
-  db: Database;
-  embedded?: EmbeddedDatabase;
-  close(): Promise<void>;
-}
-
-/**
- * Opens DATABASE_URL or, when it is unset, the embedded PGlite; applies migrations if asked. `own`: this
- * process must open the data directory itself (`npm start`, which also runs temporal-dev on its state:
- * a second one must not start); otherwise a running owner's endpoint is used when there is one.
- */
-export async function openRuntimeDatabase(
-  config: Config,
-  opts: { migrate: boolean; own?: boolean },
-): Promise<DatabaseHandle> {
-  const dataDir = config.database.embeddedDataDir;
-  const embedded = config.database.url
-    ? undefined
-    : opts.own
-      ? await startEmbeddedDatabase({ dataDir })
-      : await connectEmbeddedDatabase({ dataDir });
-  const db = await openDatabase({
-    url: config.database.url ?? embedded!.url,
-    schema: config.database.schema,
-    poolMax: config.database.poolMax,
-    acquireTimeoutMs: config.database.acquireTimeoutMs,
-    idleTimeoutMs: config.database.idleTimeoutMs,
-    applicationName: config.database.applicationName,
-  });
-  // An embedded database opened here belongs to this process: its schema is always brought up to date.
-  if (opts.migrate || (embedded && !embedded.servedBy)) await migrateDatabase(db);
-  return {
-    db,
-    ...(embedded ? { embedded } : {}),
-    async close() {
-      await db.close();
-      await embedded?.stop();
-    },
-  };
-}
 
 export interface TemporalHandle {
   address: string;

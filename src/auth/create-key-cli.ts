@@ -7,9 +7,7 @@ import { devSecretsPath } from '../api/dev-secrets.ts';
 import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 import type { Keyring } from '../crypto/index.ts';
-import { connectEmbeddedDatabase } from '../db/embedded.ts';
-import { migrateDatabase } from '../db/migrate.ts';
-import { openDatabase } from '../db/open.ts';
+import { openRuntimeDatabase } from '../db/runtime-database.ts';
 import { checkRoleAndActor } from './api-keys.ts';
 import { issueApiKey, totpKeyring } from './issue-key.ts';
 
@@ -51,16 +49,10 @@ try {
   console.error(`Nothing was created: ${(error as Error).message}`);
   process.exit(1);
 }
-const embedded = config.database.url
-  ? undefined
-  : await connectEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
-const db = await openDatabase({
-  url: config.database.url ?? embedded!.url,
-  schema: config.database.schema,
-  poolMax: 1,
-});
+// The running instance's embedded database through its endpoint, or the directory itself (migrated).
+const database = await openRuntimeDatabase(config, { migrate: false });
+const { db } = database;
 try {
-  if (embedded) await migrateDatabase(db);
   const { key, enrolment } = await issueApiKey(db.em(), {
     role,
     actor,
@@ -72,6 +64,5 @@ try {
   console.error(`Could not create the key: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {
-  await db.close();
-  await embedded?.stop();
+  await database.close();
 }

@@ -3,8 +3,7 @@
 import { securityContextFromConfig } from '../api/dev-secrets.ts';
 import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
-import { connectEmbeddedDatabase } from '../db/embedded.ts';
-import { openDatabase } from '../db/open.ts';
+import { openRuntimeDatabase } from '../db/runtime-database.ts';
 import { rotateEncryption } from './rotation.ts';
 
 parseCli({
@@ -24,22 +23,15 @@ Environment:
   options: {},
 });
 const config = loadConfig();
-const embedded = config.database.url
-  ? undefined
-  : await connectEmbeddedDatabase({ dataDir: config.database.embeddedDataDir });
-const db = await openDatabase({
-  url: config.database.url ?? embedded!.url,
-  schema: config.database.schema,
-  poolMax: 2,
-});
+const database = await openRuntimeDatabase(config, { migrate: false });
+const { db } = database;
 try {
-  const { security } = await securityContextFromConfig(config.security, { production: !embedded });
+  const { security } = await securityContextFromConfig(config.security, { production: !database.embedded });
   const report = await rotateEncryption(db.em(), security.keyring);
   console.log(`Re-encrypted with key "${security.keyring.activeKid}": ${JSON.stringify(report)}`);
 } catch (error) {
   console.error(`Rotation failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {
-  await db.close();
-  await embedded?.stop();
+  await database.close();
 }
