@@ -79,6 +79,11 @@ beforeAll(async () => {
   expect(res.status).toBe(202);
   payoutId = ((await res.json()) as { id: string }).id;
   expect((await stack.result(payoutId)).state).toBe('paid');
+  // The workflow can finish before the child's last log lines have come through the pipe: wait for the
+  // submission's activity line (bounded) rather than read a partial log.
+  for (let i = 0; i < 600 && !logLines().some((l) => l.includes('"activityType":"submitToProvider"')); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }, 120_000);
 
 afterAll(async () => {
