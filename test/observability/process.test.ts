@@ -81,7 +81,12 @@ beforeAll(async () => {
   expect((await stack.result(payoutId)).state).toBe('paid');
   // The workflow can finish before the child's last log lines have come through the pipe: wait for the
   // submission's activity line (bounded) rather than read a partial log.
-  for (let i = 0; i < 600 && !logLines().some((l) => l.includes('"activityType":"submitToProvider"')); i++) {
+  const seen = (text: string) => logLines().some((l) => l.includes(text) && l.includes(payoutId));
+  for (
+    let i = 0;
+    i < 600 && !(seen('"activityType":"submitToProvider"') && seen('"msg":"Workflow started"'));
+    i++
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }, 120_000);
@@ -140,9 +145,14 @@ describe('node src/main.ts observability', () => {
   });
 
   it('exports the Temporal SDK runtime metrics to Prometheus', async () => {
-    const res = await fetch(`http://${temporalMetrics}/metrics`);
-    expect(res.status).toBe(200);
-    const scraped = parseExposition(await res.text());
-    expect(samples(scraped, 'temporal_workflow_completed_total').length).toBeGreaterThan(0);
+    // The SDK updates its exporter on its own schedule: scrape until the series is there (bounded).
+    let completed = 0;
+    for (let i = 0; i < 300 && completed === 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`http://${temporalMetrics}/metrics`);
+      expect(res.status).toBe(200);
+      completed = samples(parseExposition(await res.text()), 'temporal_workflow_completed_total').length;
+    }
+    expect(completed).toBeGreaterThan(0);
   });
 });
