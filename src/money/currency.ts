@@ -1,34 +1,34 @@
-import type { DineroCurrency } from 'dinero.js';
-import * as iso4217 from 'dinero.js/currencies';
 import { MoneyError } from './errors.ts';
+import { ISO_4217 } from './iso4217.ts';
 
-const byCode = new Map<string, DineroCurrency<number>>(
-  Object.values(iso4217 as Record<string, DineroCurrency<number>>).map((c) => [c.code, c]),
-);
+/** A currency or asset: its code and the number of decimal places of its minor unit. */
+export interface Currency {
+  readonly code: string;
+  readonly exponent: number;
+}
+
+const byCode = new Map<string, Currency>([...ISO_4217].map(([code, exponent]) => [code, { code, exponent }]));
 
 /**
  * Non-ISO assets (stablecoins) money may be held and paid in, with their own exponent: USDC and EURC have 6
  * decimals on every chain, so 1 USDC = 1 000 000 minor units. Amounts in them keep the integer discipline of
  * ISO currencies; conversions to and from the wallet currency are the ledger's FX legs.
  */
-export interface Asset {
-  code: string;
-  exponent: number;
-}
+export type Asset = Currency;
 
 export const DEFAULT_ASSETS: readonly Asset[] = [
   { code: 'USDC', exponent: 6 },
   { code: 'EURC', exponent: 6 },
 ];
 
-const assets = new Map<string, DineroCurrency<number>>();
+const assets = new Map<string, Currency>();
 
 /**
  * Sets the asset list (replacing the previous one). A code may not shadow an ISO 4217 currency, and an asset's
  * exponent is fixed once amounts exist, so every process of a deployment must configure the same list.
  */
 export function configureAssets(list: readonly Asset[]): void {
-  const next = new Map<string, DineroCurrency<number>>();
+  const next = new Map<string, Currency>();
   for (const a of list) {
     if (!/^[A-Z][A-Z0-9]{2,9}$/.test(a.code))
       throw new Error(`asset code ${JSON.stringify(a.code)}: 3-10 capitals/digits`);
@@ -37,7 +37,7 @@ export function configureAssets(list: readonly Asset[]): void {
       throw new Error(`asset ${a.code}: exponent must be an integer 0-18`);
     }
     if (next.has(a.code)) throw new Error(`asset ${a.code} is listed twice`);
-    next.set(a.code, { code: a.code, base: 10, exponent: a.exponent });
+    next.set(a.code, { code: a.code, exponent: a.exponent });
   }
   assets.clear();
   for (const [k, v] of next) assets.set(k, v);
@@ -62,8 +62,8 @@ export function configuredAssets(): Asset[] {
 
 configureAssets(DEFAULT_ASSETS);
 
-/** The ISO 4217 currency (from dinero.js/currencies) or configured asset, or a MoneyError naming the field. */
-export function currencyOf(code: unknown, field = 'currency'): DineroCurrency<number> {
+/** The ISO 4217 currency (src/money/iso4217.ts) or configured asset, or a MoneyError naming the field. */
+export function currencyOf(code: unknown, field = 'currency'): Currency {
   const currency = typeof code === 'string' ? (byCode.get(code) ?? assets.get(code)) : undefined;
   if (!currency) {
     throw new MoneyError(

@@ -1,5 +1,6 @@
 export {
   type Asset,
+  type Currency,
   configureAssets,
   configuredAssets,
   currencyOf,
@@ -10,7 +11,6 @@ export {
 export { MoneyError, type MoneyErrorReason } from './errors.ts';
 export {
   formatDecimal,
-  fromDinero,
   type Money,
   type MoneyRules,
   minorUnits,
@@ -18,5 +18,4 @@ export {
   parseDecimal,
   parseMoney,
   sameCurrency,
-  toDinero,
 } from './money.ts';

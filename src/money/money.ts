@@ -1,4 +1,3 @@
-import { type Dinero, dinero, toSnapshot } from 'dinero.js';
 import { currencyOf } from './currency.ts';
 import { MoneyError } from './errors.ts';
 
@@ -141,29 +140,6 @@ export function formatDecimal(m: Money): string {
   const whole = digits.slice(0, digits.length - m.scale);
   const fraction = m.scale > 0 ? `.${digits.slice(digits.length - m.scale)}` : '';
   return `${minor < 0n ? '-' : ''}${whole}${fraction}`;
-}
-
-/** Dinero object for calculations inside a process (number calculator: amounts must be safe integers). */
-export function toDinero(m: Money): Dinero<number> {
-  const value = parseMoney(m, { allowNegative: true });
-  const amount = Number(value.amount);
-  if (!Number.isSafeInteger(amount)) {
-    throw new MoneyError(
-      'out_of_range',
-      'amount',
-      `${value.amount} exceeds the safe integer range of dinero (number)`,
-    );
-  }
-  return dinero({ amount, currency: currencyOf(value.currency), scale: value.scale });
-}
-
-/** Back to the wire form; trims/extends the scale to the currency exponent exactly or throws. */
-export function fromDinero(d: Dinero<number>): Money {
-  const snapshot = toSnapshot(d);
-  return parseMoney(
-    { amount: String(snapshot.amount), currency: snapshot.currency.code, scale: snapshot.scale },
-    { allowNegative: true },
-  );
 }
 
 /** Throws 'currency_mismatch' unless all share one currency; returns it. */

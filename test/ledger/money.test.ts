@@ -1,14 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { add } from 'dinero.js';
 import {
   formatDecimal,
-  fromDinero,
   MoneyError,
   money,
   parseDecimal,
   parseMoney,
   sameCurrency,
-  toDinero,
 } from '../../src/money/index.ts';
 
 describe('money wire form', () => {
@@ -83,9 +80,7 @@ describe('money wire form', () => {
     expect(parseDecimal('-1.00', 'EUR', { allowNegative: true }).amount).toBe('-100');
   });
 
-  it('round-trips through Dinero and formats exactly', () => {
-    const total = add(toDinero(money(1999n, 'USD')), toDinero(money('1', 'USD')));
-    expect(fromDinero(total)).toEqual({ amount: '2000', currency: 'USD', scale: 2 });
+  it('formats exactly', () => {
     expect(formatDecimal(money(-5n, 'USD'))).toBe('-0.05');
     expect(formatDecimal(money(123456n, 'KWD'))).toBe('123.456');
     expect(formatDecimal(money(42n, 'JPY'))).toBe('42');
