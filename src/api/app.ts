@@ -17,17 +17,12 @@ import {
   readPayeeToken,
 } from '../auth/payee-tokens.ts';
 import { canAccessPayee, type Principal } from '../auth/principal.ts';
-import { recordTotpFailure, type TotpLockPolicy } from '../auth/totp-lockout.ts';
+import type { SecurityContext } from '../auth/security-context.ts';
+import { recordTotpFailure } from '../auth/totp-lockout.ts';
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
-import { httpDuration } from '../observability/metrics.ts';
-import { serveMetrics } from '../observability/metrics-http.ts';
-import { withRequestId } from '../observability/request-context.ts';
-import { inRequestSpan } from '../observability/spans.ts';
-import { answerClientErrors } from './client-errors.ts';
-import { controlCharErrors } from './control-chars.ts';
-import { ApiError, errorKinds, type FieldError } from './errors.ts';
+import { ApiError, errorKinds, type FieldError } from '../http/errors.ts';
 import {
   claimIdempotencyKey,
   IDEMPOTENCY_KEY_PATTERN,
@@ -35,29 +30,21 @@ import {
   runUnderLease,
   type StoredResponse,
   saveIdempotentResponse,
-} from './idempotency.ts';
-import { createLogger, type Logger } from './log.ts';
+} from '../http/idempotency.ts';
+import { createLogger, type Logger } from '../observability/log.ts';
+import { httpDuration } from '../observability/metrics.ts';
+import { serveMetrics } from '../observability/metrics-http.ts';
+import { withRequestId } from '../observability/request-context.ts';
+import { inRequestSpan } from '../observability/spans.ts';
+import { answerClientErrors } from './client-errors.ts';
+import { controlCharErrors } from './control-chars.ts';
 import { buildOpenApi } from './openapi.ts';
 import { mapError, mapRequestError, toProblem, zodFieldErrors } from './problem.ts';
 import { type RateDecision, type RateLimiter, rateLimitHeaders, SharedRateLimiter } from './rate-limit.ts';
 import { defineRoute, type Route, type RouteContext, type RouteResult } from './route.ts';
 import { healthRoutes } from './routes/health.ts';
 
-export interface SecurityContext {
-  /** Encrypts destinations, TINs and approver TOTP secrets. */
-  keyring: Keyring;
-  /** HMAC key of destination fingerprints. */
-  fingerprintKey: Buffer;
-  /** HMAC key of payee tokens. */
-  tokenSigningKey: Buffer;
-  /** Lifetime of a payee token when the caller does not ask for one. */
-  payeeTokenTtlSeconds: number;
-  /** Longest payee token a caller may ask for (default: payeeTokenTtlSeconds). */
-  payeeTokenMaxTtlSeconds?: number;
-  totpIssuer: string;
-  /** Wrong-code limits of approver TOTP (default: 5 wrong codes → locked 5 min, doubling up to a day). */
-  totpLock?: TotpLockPolicy;
-}
+export type { SecurityContext } from '../auth/security-context.ts';
 
 export interface ReadinessCheck {
   name: string;

@@ -2,7 +2,7 @@
 // HTTP) are answered as problem+json like every other error, instead of Node's bare status line.
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorKind } from './errors.ts';
+import type { ErrorKind } from '../http/errors.ts';
 import { toProblem } from './problem.ts';
 
 const REASONS: Record<number, string> = {

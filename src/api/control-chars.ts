@@ -2,7 +2,7 @@
 // keys): PostgreSQL text cannot hold NUL, and no name, reason or description needs the others. A payout
 // cancelled with "bye\u0000" was taken by the workflow, which then could never record it (issue 14).
 // Tab, line feed and carriage return are allowed only in fields a route declares multi-line (a CSV body).
-import type { FieldError } from './errors.ts';
+import type { FieldError } from '../http/errors.ts';
 
 // C0 controls except tab/LF/CR, DEL, and the C1 controls: matching them is the point here. Unpaired
 // surrogates too (in /u mode a pair is one code point, so only a lone half matches): JSON.stringify escapes

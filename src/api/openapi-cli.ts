@@ -11,10 +11,10 @@ import { loadConfig } from '../config/index.ts';
 import { keyringFromKeys } from '../crypto/index.ts';
 import { startEmbeddedDatabase } from '../db/embedded.ts';
 import { openDatabase } from '../db/open.ts';
+import { createLogger } from '../observability/log.ts';
 import { PayoutGateway } from '../payouts/gateway.ts';
 import { PayoutHistory } from '../payouts/history.ts';
 import { PeriodGateway } from '../periods/gateway.ts';
-import { createLogger } from './log.ts';
 
 const HELP = `Usage: node src/api/openapi-cli.ts [--out FILE]
 

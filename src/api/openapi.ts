@@ -2,12 +2,12 @@
 // (z.toJSONSchema) describe them. Named schemas (`.meta({ id })`) become components.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { type ErrorKind, errorKinds, problemType } from '../http/errors.ts';
 import {
   WEBHOOK_ID_HEADER,
   WEBHOOK_SIGNATURE_HEADER,
   WEBHOOK_TIMESTAMP_HEADER,
 } from '../webhooks/signing.ts';
-import { type ErrorKind, errorKinds, problemType } from './errors.ts';
 import { requiredOnly, sampleOf } from './openapi-examples.ts';
 import { problemSchema } from './problem.ts';
 import { openApiPath, type Route } from './route.ts';

@@ -6,7 +6,14 @@ import { ServiceError } from '@temporalio/client';
 import { z } from 'zod';
 import { sqlState } from '../db/sql.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import { ApiError, type ErrorKind, errorKinds, type FieldError, isErrorKind, problemType } from './errors.ts';
+import {
+  ApiError,
+  type ErrorKind,
+  errorKinds,
+  type FieldError,
+  isErrorKind,
+  problemType,
+} from '../http/errors.ts';
 
 export interface Problem {
   type: string;

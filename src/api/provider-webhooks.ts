@@ -3,11 +3,11 @@
 // problem+json (same kinds and helpers), and the body limit is the API's.
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import { ApiError } from '../http/errors.ts';
+import type { Logger } from '../observability/log.ts';
 import type { DeliverProviderEvent, ProviderEventOutcome } from '../payouts/late-return.ts';
 import { WebhookVerificationError } from '../providers/errors.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
-import { ApiError } from './errors.ts';
-import type { Logger } from './log.ts';
 import { mapError, mapRequestError, toProblem } from './problem.ts';
 
 export const PROVIDER_WEBHOOK_PATH = '/v1/providers/:name/webhooks';

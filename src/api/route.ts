@@ -4,7 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Request } from 'express';
 import type { z } from 'zod';
 import type { Principal, Role } from '../auth/principal.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../observability/log.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 

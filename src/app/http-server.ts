@@ -2,10 +2,10 @@
 
 import type { SecurityContext } from '../api/app.ts';
 import { listen } from '../api/app.ts';
-import { startIdempotencyPurge } from '../api/idempotency.ts';
-import type { Logger } from '../api/log.ts';
 import { createFirstRunKeys, firstKeysHint, registerBootstrapKeys } from '../api/server.ts';
 import type { Config } from '../config/index.ts';
+import { startIdempotencyPurge } from '../http/idempotency.ts';
+import type { Logger } from '../observability/log.ts';
 import { PayoutHistory } from '../payouts/history.ts';
 import { createHttpApp } from './http.ts';
 import type { TemporalHandle } from './runtime.ts';

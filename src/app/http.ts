@@ -8,7 +8,6 @@ import {
   type ReadinessCheck,
   type SecurityContext,
 } from '../api/app.ts';
-import type { Logger } from '../api/log.ts';
 import { providerWebhookOpenApi, providerWebhookRouter } from '../api/provider-webhooks.ts';
 import { consoleReadRoutes } from '../api/routes/console-reads.ts';
 import { earningsRoutes } from '../api/routes/earnings.ts';
@@ -20,6 +19,7 @@ import { providerRoutes } from '../api/routes/providers.ts';
 import { spendbackRoutes } from '../api/routes/spendback.ts';
 import { webhookEndpointRoutes } from '../api/routes/webhook-endpoints.ts';
 import { consoleRouter } from '../console/router.ts';
+import type { Logger } from '../observability/log.ts';
 import type { PayoutGateway } from '../payouts/gateway.ts';
 import type { PayoutHistory } from '../payouts/history.ts';
 import { providerEventDelivery } from '../payouts/late-return.ts';

@@ -3,10 +3,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { SecurityContext } from '../api/app.ts';
-import { securityContextFromConfig } from '../api/dev-secrets.ts';
-import { createLogger, type Logger } from '../api/log.ts';
+import { securityContextFromConfig } from '../auth/dev-secrets.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/open.ts';
+import { createLogger, type Logger } from '../observability/log.ts';
 import { requestIdClientInterceptor } from '../observability/request-context.ts';
 import { sdkLogger } from '../observability/sdk-logger.ts';
 import { currentTracing, startTracing } from '../observability/tracing.ts';

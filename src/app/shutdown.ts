@@ -1,5 +1,5 @@
 // Orderly stop of a Disburse process on SIGTERM / SIGINT / SIGHUP, or when the npm that started it dies.
-import type { Logger } from '../api/log.ts';
+import type { Logger } from '../observability/log.ts';
 
 export interface ShutdownStep {
   /** Shown in the log, e.g. 'http', 'worker', 'temporal', 'database'. */

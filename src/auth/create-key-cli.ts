@@ -3,12 +3,13 @@
 // and prints the otpauth:// URI to scan into an authenticator app. Everything it needs (arguments, the
 // encryption keys for the TOTP secret) is checked before anything is written, and the key and its TOTP
 // secret are stored in one transaction: a failure never leaves an approver without TOTP.
-import { devSecretsPath } from '../api/dev-secrets.ts';
+
 import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 import type { Keyring } from '../crypto/index.ts';
 import { openRuntimeDatabase } from '../db/runtime-database.ts';
 import { checkRoleAndActor } from './api-keys.ts';
+import { devSecretsPath } from './dev-secrets.ts';
 import { issueApiKey, totpKeyring } from './issue-key.ts';
 
 const cli = parseCli({

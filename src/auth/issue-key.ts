@@ -2,14 +2,14 @@
 // is encrypted with, and the key with its TOTP enrolment in one transaction.
 import { existsSync } from 'node:fs';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { devSecretsPath, securityContextFromConfig } from '../api/dev-secrets.ts';
 import type { Config } from '../config/index.ts';
 import type { Keyring } from '../crypto/index.ts';
 import { type CreatedApiKey, createApiKey } from './api-keys.ts';
 import { enrollApproverTotp, type TotpEnrolment } from './approver-totp.ts';
+import { devSecretsPath, securityContextFromConfig } from './dev-secrets.ts';
 
 /**
- * The keyring the API decrypts TOTP secrets with. Development keys (src/api/dev-secrets.ts) are what
+ * The keyring the API decrypts TOTP secrets with. Development keys (src/auth/dev-secrets.ts) are what
  * npm start uses when none are configured; with DATABASE_URL they are only reused, never generated here,
  * since a server with configured keys could not read a secret encrypted with fresh ones.
  */

@@ -56,7 +56,7 @@ export const securitySection = defineConfigSection(
     DISBURSE_TOTP_ISSUER: z.string().min(1).max(60).optional().describe('issuer shown in authenticator apps'),
   }),
   (v) => ({
-    /** Unset: `npm start` generates development keys (src/api/dev-secrets.ts); production must set them. */
+    /** Unset: `npm start` generates development keys (src/auth/dev-secrets.ts); production must set them. */
     encryptionKeys: v.DISBURSE_ENCRYPTION_KEYS as Keyring | undefined,
     fingerprintKey: v.DISBURSE_FINGERPRINT_KEY,
     tokenSigningKey: v.DISBURSE_TOKEN_SIGNING_KEY,

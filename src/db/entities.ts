@@ -1,6 +1,6 @@
-import { apiEntities } from '../api/entities.ts';
 import { auditEntities } from '../audit/entities.ts';
 import { authEntities } from '../auth/entities.ts';
+import { apiEntities } from '../http/idempotency-entities.ts';
 import { ledgerEntities } from '../ledger/entities.ts';
 import { payeeEntities } from '../payees/entities.ts';
 

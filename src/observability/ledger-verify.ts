@@ -1,9 +1,10 @@
 // The ledger verification (the same check as `npm run ledger:verify`) run periodically by the worker when
 // LEDGER_VERIFY_INTERVAL is set: it reads every ledger row, so it is off by default and meant to run
 // rarely (e.g. 1h) on one worker; its last result is exposed as disburse_ledger_verify_*.
-import type { Logger } from '../api/log.ts';
+
 import type { Database } from '../db/open.ts';
 import { type LedgerReport, verifyLedger } from '../ledger/verify.ts';
+import type { Logger } from './log.ts';
 import { recordLedgerVerify } from './metrics.ts';
 
 export async function runLedgerVerify(db: Pick<Database, 'em' | 'schema'>): Promise<LedgerReport> {

@@ -1,7 +1,7 @@
 // The Temporal SDK's logger (Runtime, worker, workflow `log`, activity `log`, native core logs when
 // forwarded) writing through Disburse's JSON logger, so one process prints one kind of line.
 import type { LogMetadata, LogLevel as SdkLevel, Logger as SdkLogger } from '@temporalio/common';
-import type { Logger } from '../api/log.ts';
+import type { Logger } from './log.ts';
 
 const levels: Record<SdkLevel, 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'debug',

@@ -1,6 +1,6 @@
 // `npm run crypto:rotate`: after putting a new key first in DISBURSE_ENCRYPTION_KEYS, re-encrypts every
 // destination, TIN and approver TOTP secret with it. Safe to re-run; prints how many envelopes moved.
-import { securityContextFromConfig } from '../api/dev-secrets.ts';
+import { securityContextFromConfig } from '../auth/dev-secrets.ts';
 import { parseCli } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 import { openRuntimeDatabase } from '../db/runtime-database.ts';

@@ -1,5 +1,5 @@
 // Spendback errors carry an API error kind (the framework renders them as problem+json) and a stable code.
-import type { ErrorKind } from '../api/errors.ts';
+import type { ErrorKind } from '../http/errors.ts';
 
 export class SpendbackError extends Error {
   readonly kind: ErrorKind;

@@ -3,9 +3,9 @@
 // around the handler): the same answers, plus what happens when a request dies mid-way.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { ApiError } from '../../src/api/errors.ts';
 import { defineRoute } from '../../src/api/route.ts';
 import { sql } from '../../src/db/sql.ts';
+import { ApiError } from '../../src/http/errors.ts';
 import { testDatabaseKind } from '../support/db.ts';
 import { countRows, newIdempotencyKey, startTestApi, type TestApi } from './support.ts';
 
@@ -187,7 +187,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('old records can be purged', async () => {
-    const { purgeIdempotencyRecords } = await import('../../src/api/idempotency.ts');
+    const { purgeIdempotencyRecords } = await import('../../src/http/idempotency.ts');
     const total = await countRows(api, 'idempotency_keys');
     expect(total).toBeGreaterThan(0);
     expect(await purgeIdempotencyRecords(api.db.em(), new Date(Date.now() - 3600_000))).toBe(0);
@@ -196,7 +196,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('every API process purges answers older than the retention, now and then', async () => {
-    const { startIdempotencyPurge } = await import('../../src/api/idempotency.ts');
+    const { startIdempotencyPurge } = await import('../../src/http/idempotency.ts');
     const [oldKey, newKey] = [newIdempotencyKey(), newIdempotencyKey()];
     for (const [key, ext] of [
       [oldKey, 'idem-purge-old'],

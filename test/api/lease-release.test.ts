@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { releaseUntilDone } from '../../src/api/idempotency.ts';
 import { DatabaseUnavailable } from '../../src/db/unavailable.ts';
+import { releaseUntilDone } from '../../src/http/idempotency.ts';
 
 /** A release that the database refuses `failures` times, then accepts. */
 function flakyRelease(failures: number, error: () => Error = () => new DatabaseUnavailable('away')) {

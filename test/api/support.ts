@@ -7,12 +7,12 @@ import {
   type ReadinessCheck,
   type SecurityContext,
 } from '../../src/api/app.ts';
-import { createLogger } from '../../src/api/log.ts';
 import type { Route } from '../../src/api/route.ts';
 import { coreRoutes } from '../../src/api/routes/index.ts';
 import { type CreatedApiKey, createApiKey } from '../../src/auth/api-keys.ts';
 import { keyringFromKeys } from '../../src/crypto/index.ts';
 import { Ledger } from '../../src/ledger/index.ts';
+import { createLogger } from '../../src/observability/log.ts';
 import { createPayeeService } from '../../src/payees/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 

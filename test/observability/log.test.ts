@@ -1,7 +1,7 @@
 // The JSON logger: secrets by key name, SDK payloads by path, byte arrays by length; the SDK's logger
 // writes through it (its multi-line bundle stats as one debug line).
 import { describe, expect, it } from '@jest/globals';
-import { createLogger } from '../../src/api/log.ts';
+import { createLogger } from '../../src/observability/log.ts';
 import { sdkLogger } from '../../src/observability/sdk-logger.ts';
 
 function capture(level: 'debug' | 'info' = 'debug') {

@@ -2,8 +2,8 @@
 // 4xx problem+json with nothing written, CSV export, bulk payouts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, Connection } from '@temporalio/client';
-import { requestHash } from '../../src/api/idempotency.ts';
 import { sql } from '../../src/db/sql.ts';
+import { requestHash } from '../../src/http/idempotency.ts';
 import { PayoutGateway, payoutIdFor } from '../../src/payouts/gateway.ts';
 import { newPayoutFrom, payoutInputFrom } from '../../src/payouts/service.ts';
 import { PayoutStore } from '../../src/payouts/store.ts';

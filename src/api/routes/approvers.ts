@@ -1,7 +1,7 @@
 // Operator actions on approvers' two-factor: lifting a lockout after too many wrong TOTP codes.
 import { z } from 'zod';
 import { unlockApproverTotp } from '../../auth/totp-lockout.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../../http/errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const unlockView = z

@@ -1,11 +1,11 @@
 // Earnings ingestion (batches of up to 10 000 events) and a payee's provisional earnings for a period.
 import { z } from 'zod';
 import { EarningsRejected, ingestEarnings, MAX_EVENTS_PER_BATCH } from '../../earnings/ingest.ts';
+import { ApiError } from '../../http/errors.ts';
 import { MoneyError } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import { type PeriodCalendar, periodIdFor } from '../../periods/calendar.ts';
 import type { PeriodService } from '../../periods/service.ts';
-import { ApiError } from '../errors.ts';
 import { outOfRangeDetail } from '../problem.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { moneySchema } from '../schemas/money.ts';

@@ -1,7 +1,7 @@
 // Liveness and readiness probes (public, no auth).
 import { z } from 'zod';
+import type { Logger } from '../../observability/log.ts';
 import type { ReadinessCheck } from '../app.ts';
-import type { Logger } from '../log.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const CHECK_TIMEOUT_MS = 3000;

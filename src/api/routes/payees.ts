@@ -1,6 +1,7 @@
 // Payee registry routes: register, read, update, destinations.
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
+import { ApiError } from '../../http/errors.ts';
 import { type DestinationKind, destinationKinds, destinationSchemas } from '../../payees/destinations.ts';
 import {
   createPayeeBody,
@@ -10,7 +11,6 @@ import {
   updatePayeeBody,
 } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const payeeParams = z.strictObject({ id: payeeIdSchema });

@@ -2,9 +2,9 @@
 // short line per event, paged by event id. Staff roles only: a history names internal steps and failures.
 import { z } from 'zod';
 import { payoutWorkflowId } from '../../../workflows/payout-contract.ts';
+import { ApiError } from '../../http/errors.ts';
 import { historyPage, type PayoutHistory } from '../../payouts/history.ts';
 import type { PayoutStore } from '../../payouts/store.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { pageLimit } from '../schemas/pagination.ts';
 import { payoutIdSchema } from './payout-schemas.ts';

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { BulkProgress } from '../../../workflows/bulk-contract.ts';
 import type { Actor, PayoutStatus } from '../../../workflows/payout-contract.ts';
 import { sql } from '../../db/sql.ts';
+import { ApiError } from '../../http/errors.ts';
 import type { Ledger } from '../../ledger/index.ts';
 import { currencyOf, formatDecimal, parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
@@ -16,7 +17,6 @@ import { redactForPayee } from '../../payouts/payee-view.ts';
 import { destinationKindFor, ledgerKeys, newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
 import { toCsv } from '../../providers/manual/csv.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
 import {
   bulkBody,

@@ -3,11 +3,11 @@
 import { z } from 'zod';
 import type { Actor } from '../../../workflows/payout-contract.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { ApiError } from '../../http/errors.ts';
 import { periodHasStarted, periodKind } from '../../periods/calendar.ts';
 import { PeriodDecisionRefused, type PeriodGateway } from '../../periods/gateway.ts';
 import type { PeriodService } from '../../periods/service.ts';
 import type { PlanRegistry } from '../../plans/registry.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
 import {
   periodCloseAcceptedSchema,

@@ -1,10 +1,10 @@
 // Operator routes of the manual provider: export queued payouts as CSV for offline processing, import the
 // results, which become provider events signalled to each payout's workflow.
 import { z } from 'zod';
+import { ApiError } from '../../http/errors.ts';
 import type { DeliverProviderEvent } from '../../payouts/late-return.ts';
 import { ManualProvider } from '../../providers/manual/provider.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const nameParams = z.strictObject({

@@ -1,11 +1,11 @@
 // Spendback purchases and refunds, promotional credit grants and rule firings of a payee.
 import { z } from 'zod';
+import { ApiError } from '../../http/errors.ts';
 import { parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
 import type { SpendbackService } from '../../spendback/service.ts';
 import type { GrantTimers } from '../../spendback/timers.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
 import { moneySchema } from '../schemas/money.ts';
 

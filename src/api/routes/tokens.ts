@@ -7,9 +7,9 @@ import {
   revokePayeeToken,
   revokePayeeTokensBefore,
 } from '../../auth/payee-tokens.ts';
+import { ApiError } from '../../http/errors.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 
 const tokenBody = z

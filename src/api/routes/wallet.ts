@@ -1,11 +1,11 @@
 // Wallet (balances + history from the ledger) and platform credits of earnings.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
+import { ApiError } from '../../http/errors.ts';
 import type { Ledger } from '../../ledger/index.ts';
 import { parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { moneySchema } from '../schemas/money.ts';
 import { ledgerCursor, pageLimit } from '../schemas/pagination.ts';

@@ -3,6 +3,7 @@
 // read-only (`source: env`): they are changed in the environment. Every change is audited; a secret is in
 // a response only when it is created or rotated (stored encrypted with the keyring, like destinations).
 import { z } from 'zod';
+import { ApiError } from '../../http/errors.ts';
 import {
   DEFAULT_ROTATION_GRACE_MS,
   type StoredWebhookEndpoint,
@@ -12,7 +13,6 @@ import {
   type WebhookEndpointStore,
   type WebhookOutbox,
 } from '../../webhooks/index.ts';
-import { ApiError } from '../errors.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { pageLimit } from '../schemas/pagination.ts';
 

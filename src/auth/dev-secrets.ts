@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SecurityConfig } from '../config/security.ts';
 import { keyringFromKeys } from '../crypto/index.ts';
-import type { SecurityContext } from './app.ts';
+import type { SecurityContext } from './security-context.ts';
 
 interface DevSecretsFile {
   encryptionKey: string;
