@@ -15,7 +15,7 @@
 // Lines starting with # and blank lines are ignored. A malformed line fails the whole load with its line
 // number: a partially loaded sanctions list is worse than none noticed.
 import { readFile } from 'node:fs/promises';
-import { CsvError, parseCsv } from '../providers/manual/csv.ts';
+import { CsvError, parseCsv } from '../shared/csv.ts';
 import { screeningFold } from './skeleton.ts';
 
 export interface SanctionsEntry {

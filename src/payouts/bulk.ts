@@ -14,12 +14,12 @@ import {
   type PayoutMethod,
   type PayoutWave,
 } from '../../workflows/payout-contract.ts';
-import { canonicalJson } from '../api/idempotency.ts';
 import { type AuditRecord, recordAudit } from '../audit/audit.ts';
 import { qualify } from '../db/identifiers.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
 import { money } from '../money/index.ts';
+import { canonicalJson } from '../shared/canonical-json.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
 import { PayoutDecisionRefused, type PayoutGateway } from './gateway.ts';
 import { destinationKindFor } from './service.ts';
