@@ -16,6 +16,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { canonicalJson } from '../shared/canonical-json.ts';
 import { ApiError } from './errors.ts';
 import { IdempotencyRecord } from './idempotency-entities.ts';
 
@@ -26,18 +27,6 @@ export interface StoredResponse {
 }
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{8,200}$/;
-
-/** JSON with sorted object keys, so `{a,b}` and `{b,a}` hash the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
 
 export function requestHash(method: string, path: string, body: unknown): string {
   return createHash('sha256')

@@ -16,7 +16,7 @@ import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../pa
 import { redactForPayee } from '../../payouts/payee-view.ts';
 import { destinationKindFor, ledgerKeys, newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
-import { toCsv } from '../../providers/manual/csv.ts';
+import { toCsv } from '../../shared/csv.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
 import {
   bulkBody,
