@@ -116,6 +116,16 @@ export class AttemptJournal {
     );
   }
 
+  /** The attempt that recorded this provider object id under `ref` (e.g. the payout a reversal names). */
+  async findByRef(ref: string, value: string): Promise<AttemptRecord | undefined> {
+    const rows = await sql<Row>(
+      this.#db.em(),
+      `SELECT * FROM ${this.#t()} WHERE provider = $1 AND refs->>$2 = $3 LIMIT 1`,
+      [this.#provider, ref, value],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
   /** Voids `key` when nothing was journalled for it (see voided-keys.ts). true: it can never be submitted. */
   async voidIfUnseen(key: string): Promise<boolean> {
     return voidUnseenKey(

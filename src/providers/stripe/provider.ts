@@ -5,8 +5,9 @@
 import Stripe from 'stripe';
 import type { Database } from '../../db/open.ts';
 import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
-import { isProviderError, ProviderError } from '../errors.ts';
+import { isProviderError, ProviderError, WebhookVerificationError } from '../errors.ts';
 import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
+import { CapabilityLookup, type ProviderReportedCapabilities } from '../shared/capability-lookup.ts';
 import type { Secret } from '../shared/secrets.ts';
 import type {
   CancelResult,
@@ -21,7 +22,13 @@ import type {
 } from '../types.ts';
 import { parseStripeDestination, stripeScale } from './destination.ts';
 import { fromStripeError } from './errors.ts';
-import { METADATA, toProviderEvents, verifyStripeWebhook } from './webhook.ts';
+import {
+  failureReason,
+  METADATA,
+  noticeOf,
+  type StripePayoutNotice,
+  verifyStripeWebhook,
+} from './webhook.ts';
 
 export interface StripeProviderOptions {
   name: string;
@@ -34,6 +41,8 @@ export interface StripeProviderOptions {
   webhookToleranceSeconds?: number;
   timeoutMs?: number;
   clock?: () => Date;
+  /** How long Stripe's country spec is used before health() asks again (ms, default 15 minutes). */
+  capabilityTtlMs?: number;
 }
 
 /** Stripe Connect's defaults: a connected account (wallet destination) or its debit card, USD in the US. */
@@ -54,7 +63,7 @@ export class StripeProvider implements PayoutProvider {
   readonly name: string;
   readonly #stripe: Stripe;
   readonly #journal: AttemptJournal;
-  readonly #capabilities: ProviderCapabilities;
+  readonly #capabilities: CapabilityLookup;
   readonly #webhookSecrets: readonly Secret[];
   readonly #tolerance: number;
   readonly #timeoutMs: number;
@@ -77,14 +86,73 @@ export class StripeProvider implements PayoutProvider {
       appInfo: { name: 'Disburse' },
     });
     this.#journal = new AttemptJournal(o.db, o.name);
-    this.#capabilities = stripeDefaultCapabilities(o.capabilities);
+    this.#capabilities = new CapabilityLookup({
+      configured: stripeDefaultCapabilities(o.capabilities),
+      lookup: () => this.#lookupCapabilities(),
+      ...(o.capabilityTtlMs !== undefined ? { ttlMs: o.capabilityTtlMs } : {}),
+    });
     this.#webhookSecrets = o.webhookSecrets;
     this.#tolerance = o.webhookToleranceSeconds ?? 300;
     this.#clock = o.clock ?? (() => new Date());
   }
 
+  /** The configured capabilities narrowed to what Stripe's country spec of the platform says it can pay. */
   capabilities(): ProviderCapabilities {
-    return this.#capabilities;
+    return this.#capabilities.current();
+  }
+
+  /**
+   * The platform's country spec (GET /v1/account, then GET /v1/country_specs/{country}): the currencies of the
+   * bank accounts Stripe supports there (`supported_bank_account_currencies`) and the payee countries of those
+   * accounts. Per payee, the connected account itself is checked at submission (#checkAccount).
+   */
+  async #lookupCapabilities(): Promise<ProviderReportedCapabilities> {
+    const platform = await this.#call(() => this.#stripe.accounts.retrieveCurrent());
+    if (!platform.country) return {};
+    const spec = await this.#call(() => this.#stripe.countrySpecs.retrieve(platform.country!));
+    const byCurrency = spec.supported_bank_account_currencies ?? {};
+    return {
+      currencies: Object.keys(byCurrency).map((c) => c.toUpperCase()),
+      countries: [...new Set(Object.values(byCurrency).flat())].map((c) => c.toUpperCase()),
+    };
+  }
+
+  /**
+   * The payee's connected account as Stripe has it, before any money moves: it must take transfers (capability
+   * `transfers` active), have payouts enabled, and for an instant payout hold an external account whose
+   * `available_payout_methods` include `instant`. Otherwise a hard decline naming what is missing.
+   */
+  async #checkAccount(
+    dest: { account: string; externalAccount?: string },
+    currency: string,
+    method: 'standard' | 'instant',
+  ): Promise<void> {
+    const account = await this.#call(() => this.#stripe.accounts.retrieve(dest.account));
+    if (account.capabilities?.transfers !== 'active') {
+      throw this.#decline(
+        'account_transfers_inactive',
+        `the connected account's transfers capability is ${account.capabilities?.transfers ?? 'not requested'}; the payee must finish onboarding at Stripe`,
+      );
+    }
+    if (account.payouts_enabled === false) {
+      throw this.#decline(
+        'account_payouts_disabled',
+        'the connected account cannot receive payouts yet (payouts_enabled is false at Stripe)',
+      );
+    }
+    if (method !== 'instant') return;
+    const externals = account.external_accounts?.data ?? [];
+    const candidates = dest.externalAccount
+      ? externals.filter((e) => e.id === dest.externalAccount)
+      : externals.filter((e) => e.currency === currency.toLowerCase());
+    if (!candidates.some((e) => e.available_payout_methods?.includes('instant'))) {
+      throw this.#decline(
+        'instant_payouts_unsupported',
+        dest.externalAccount
+          ? 'that external account does not take instant payouts at Stripe'
+          : `the connected account has no ${currency} external account that takes instant payouts`,
+      );
+    }
   }
 
   async #call<T>(fn: () => Promise<T>): Promise<T> {
@@ -100,7 +168,7 @@ export class StripeProvider implements PayoutProvider {
   }
 
   async submit(req: SubmitRequest): Promise<SubmitResult> {
-    const amountMinor = assertSubmittable(this.name, this.#capabilities, req);
+    const amountMinor = assertSubmittable(this.name, this.capabilities(), req);
     const dest = parseStripeDestination(this.name, req.destination);
     const currency = req.amount.currency;
     if (req.amount.scale !== stripeScale(currency)) {
@@ -136,6 +204,8 @@ export class StripeProvider implements PayoutProvider {
     };
     const amount = Number(amountMinor);
 
+    // 0. Nothing moves to an account that cannot take it (checked again by Stripe itself at each step).
+    if (!rec.refs.transfer) await this.#checkAccount(dest, currency, method);
     // 1. Platform balance → connected account. Known transfer id: never create again (keys expire at Stripe).
     const transfer = rec.refs.transfer
       ? await this.#call(() => this.#stripe.transfers.retrieve(rec.refs.transfer!))
@@ -155,7 +225,7 @@ export class StripeProvider implements PayoutProvider {
     if (transfer.reversed && !rec.refs.payout) {
       throw this.#decline('already_failed', `transfer ${transfer.id} was reversed`);
     }
-    await this.#journal.note(key, { refs: { transfer: transfer.id } });
+    await this.#journal.note(key, { refs: { transfer: transfer.id, account: dest.account } });
 
     // 2. Connected account balance → the payee's bank account or card.
     let payout: Stripe.Payout;
@@ -191,7 +261,7 @@ export class StripeProvider implements PayoutProvider {
       }
       throw err;
     }
-    const state = this.#stateOf(payout, rec);
+    const state = await this.#stateOf(payout, rec, dest.account);
     await this.#journal.note(key, { refs: { payout: payout.id }, state });
     if (state === 'failed') {
       await this.#reclaim(key, transfer);
@@ -204,16 +274,59 @@ export class StripeProvider implements PayoutProvider {
     return { state: state === 'pending' ? 'pending' : 'paid', providerRef: payout.id };
   }
 
-  /** pending | paid | failed | returned, from the payout's status and whether we saw it paid before. */
-  #stateOf(
+  /**
+   * pending | paid | failed | returned. Stripe has no "returned" status: a payout the bank sends back goes from
+   * `paid` to `failed`. So a `failed` payout is a return exactly when it was paid before — seen by this adapter
+   * (the journal's paidAt), said by the event (`data.previous_attributes.status`), or in Stripe's own event log
+   * of the account (a `payout.paid` event of this payout; Stripe keeps events 30 days). A `paid` payout whose
+   * reversal (`reversed_by`, POST /v1/payouts/:id/reverse) has paid is back on the connected account: returned.
+   */
+  async #stateOf(
     payout: Stripe.Payout,
     rec: AttemptRecord | undefined,
-  ): 'pending' | 'paid' | 'failed' | 'returned' {
-    if (payout.status === 'paid') return 'paid';
-    // A failure of a payout we saw paid is the bank sending it back.
-    if (payout.status === 'failed') return rec?.paidAt ? 'returned' : 'failed';
+    account: string | undefined,
+    previousStatus?: string,
+  ): Promise<'pending' | 'paid' | 'failed' | 'returned'> {
+    if (rec?.state === 'returned') return 'returned';
+    if (payout.status === 'paid') return (await this.#reversalPaid(payout, account)) ? 'returned' : 'paid';
+    if (payout.status === 'failed') {
+      return (await this.#wasPaid(payout, rec, account, previousStatus)) ? 'returned' : 'failed';
+    }
     if (payout.status === 'canceled') return 'failed';
     return 'pending';
+  }
+
+  async #reversalPaid(payout: Stripe.Payout, account: string | undefined): Promise<boolean> {
+    const id = typeof payout.reversed_by === 'string' ? payout.reversed_by : payout.reversed_by?.id;
+    if (!id || !account) return false;
+    const reversal = await this.#call(() =>
+      this.#stripe.payouts.retrieve(id, {}, { stripeAccount: account }),
+    );
+    return reversal.status === 'paid';
+  }
+
+  async #wasPaid(
+    payout: Stripe.Payout,
+    rec: AttemptRecord | undefined,
+    account: string | undefined,
+    previousStatus: string | undefined,
+  ): Promise<boolean> {
+    if (rec?.paidAt || previousStatus === 'paid') return true;
+    if (!account) return false;
+    try {
+      let seen = 0;
+      for await (const e of this.#stripe.events.list(
+        { type: 'payout.paid', created: { gte: payout.created }, limit: 100 },
+        { stripeAccount: account },
+      )) {
+        if ((e.data.object as { id?: string }).id === payout.id) return true;
+        // A connected account is one payee's: its payouts since this one are few. Past this, it is not there.
+        if (++seen >= 2000) break;
+      }
+      return false;
+    } catch (err) {
+      throw fromStripeError(this.name, err);
+    }
   }
 
   /** Reverses the transfer (idempotently), bringing the funds of a payout that did not pay back to the platform. */
@@ -279,7 +392,7 @@ export class StripeProvider implements PayoutProvider {
         return { state: 'pending', ...(remote.transfer ? { providerRef: remote.transfer.id } : {}) };
       return { state: 'not_found' };
     }
-    const state = this.#stateOf(remote.payout, rec);
+    const state = await this.#stateOf(remote.payout, rec, remote.account);
     await this.#journal.note(idempotencyKey, { state });
     if ((state === 'failed' || state === 'returned') && remote.transfer) {
       this.#inBackground(this.#reclaim(idempotencyKey, remote.transfer));
@@ -289,12 +402,7 @@ export class StripeProvider implements PayoutProvider {
       state,
       providerRef: p.id,
       ...(state === 'failed' || state === 'returned'
-        ? {
-            reason:
-              p.status === 'canceled'
-                ? 'canceled'
-                : `${p.failure_code ?? 'failed'}${p.failure_message ? `: ${p.failure_message}` : ''}`,
-          }
+        ? { reason: p.status === 'paid' ? `reversed by ${String(p.reversed_by)}` : failureReason(p) }
         : {}),
     };
   }
@@ -355,24 +463,62 @@ export class StripeProvider implements PayoutProvider {
     return { cancelled: false, state: s.state, reason: why };
   }
 
-  parseWebhook(rawBody: Buffer, headers: WebhookHeaders): ProviderEvent[] {
+  async parseWebhook(rawBody: Buffer, headers: WebhookHeaders): Promise<ProviderEvent[]> {
     const event = verifyStripeWebhook(rawBody, headers, {
       secrets: this.#webhookSecrets.map((s) => s.reveal()),
       toleranceSeconds: this.#tolerance,
       now: this.#clock,
     });
-    const events = toProviderEvents(this.name, event);
-    for (const e of events) {
-      // Remember a paid payout (a later failure of it is then a return); take back the funds of one that did
-      // not pay, before the connected account's own payout schedule could send them anywhere. Best effort in
-      // the background (parsing is synchronous): status() does both too.
-      this.#inBackground(
-        e.type === 'paid'
-          ? this.#journal.note(e.idempotencyKey, { state: 'paid' })
-          : this.#reclaimByKey(e.idempotencyKey, e.type),
+    const notice = noticeOf(this.name, event);
+    if (!notice) return [];
+    try {
+      return await this.#eventsOf(notice, event.id, new Date(event.created * 1000).toISOString());
+    } catch (err) {
+      if (!isProviderError(err)) throw err;
+      // Stripe did not answer the look-up that tells a failure from a return: not a refusal; Stripe redelivers.
+      throw new WebhookVerificationError(
+        'verifier_unavailable',
+        `could not ask Stripe about payout ${notice.payout.id}: ${err.message}`,
       );
     }
-    return events;
+  }
+
+  /**
+   * The provider events of a payout notice. A paid payout is remembered (its later failure is then a return);
+   * the funds of one that did not pay, or came back, are taken back from the connected account in the
+   * background, before its own payout schedule could send them anywhere (status() does it too).
+   */
+  async #eventsOf(n: StripePayoutNotice, eventId: string, occurredAt: string): Promise<ProviderEvent[]> {
+    if (n.kind === 'reversal') {
+      if (n.type !== 'payout.paid') return [];
+      const rec = await this.#journal.findByRef('payout', n.originalPayout);
+      if (!rec) return [];
+      await this.#journal.note(rec.idempotencyKey, { state: 'returned' });
+      this.#inBackground(this.#reclaimByKey(rec.idempotencyKey, 'returned'));
+      return [
+        {
+          eventId,
+          idempotencyKey: rec.idempotencyKey,
+          payoutId: rec.payoutId,
+          type: 'returned',
+          reason: `reversed by ${n.payout.id}`,
+          occurredAt,
+        },
+      ];
+    }
+    const base = { eventId, idempotencyKey: n.idempotencyKey, payoutId: n.payoutId, occurredAt };
+    if (n.type === 'payout.paid') {
+      await this.#journal.note(n.idempotencyKey, { state: 'paid' });
+      return [{ ...base, type: 'paid' }];
+    }
+    let type: 'failed' | 'returned' = 'failed';
+    if (n.type === 'payout.failed') {
+      const rec = await this.#journal.get(n.idempotencyKey);
+      const account = n.account ?? rec?.refs.account;
+      type = (await this.#wasPaid(n.payout, rec, account, n.previousStatus)) ? 'returned' : 'failed';
+    }
+    this.#inBackground(this.#reclaimByKey(n.idempotencyKey, type));
+    return [{ ...base, type, reason: failureReason(n.payout) }];
   }
 
   async #reclaimByKey(key: string, state: 'failed' | 'returned'): Promise<void> {
@@ -401,7 +547,9 @@ export class StripeProvider implements PayoutProvider {
   async health(): Promise<ProviderHealth> {
     try {
       await this.#call(() => this.#stripe.balance.retrieve());
-      return { status: 'up' };
+      await this.#capabilities.refreshIfStale();
+      const lookup = this.#capabilities.lastError;
+      return lookup ? { status: 'up', detail: `capability lookup failed: ${lookup}` } : { status: 'up' };
     } catch (err) {
       const e = err as ProviderError;
       return { status: e.kind === 'outage' ? 'down' : 'degraded', detail: `${e.code}` };

@@ -1,9 +1,9 @@
 // Stripe webhooks: `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, checked by the
 // official SDK against every configured signing secret (several while rotating) and the timestamp tolerance.
-// Only payout events of payouts this adapter created (metadata disburse_*) become provider events.
+// Only payout events of payouts this adapter created (metadata disburse_*), and of reversal payouts, matter.
 import Stripe from 'stripe';
 import { WebhookVerificationError } from '../errors.ts';
-import type { ProviderEvent, WebhookHeaders } from '../types.ts';
+import type { WebhookHeaders } from '../types.ts';
 
 export interface StripeWebhookOptions {
   secrets: readonly string[];
@@ -52,37 +52,52 @@ export function verifyStripeWebhook(
   );
 }
 
+/** A payout event this instance cares about, before the adapter decides failed versus returned. */
+export type StripePayoutNotice =
+  | {
+      kind: 'own';
+      type: 'payout.paid' | 'payout.failed' | 'payout.canceled';
+      payout: Stripe.Payout;
+      idempotencyKey: string;
+      payoutId: string;
+      /** The connected account the event is about (Connect events carry it). */
+      account: string | undefined;
+      /** The payout's status before this event, when Stripe sends it (data.previous_attributes). */
+      previousStatus: string | undefined;
+    }
+  /** A reversal payout (POST /v1/payouts/:id/reverse): its `original_payout` is the payout it brings back. */
+  | { kind: 'reversal'; type: string; payout: Stripe.Payout; originalPayout: string };
+
 /**
- * payout.paid → paid; payout.canceled → failed; payout.failed → failed, or returned when it comes after the
- * payout's arrival date (an hour after it for instant payouts): Stripe marks a payout paid at its arrival
- * date, so a later failure is the bank sending it back. Events about other objects, or payouts not created by this instance, map to nothing.
+ * payout.paid / payout.failed / payout.canceled of payouts this instance created (metadata disburse_*), and
+ * events of reversal payouts (they carry no metadata of ours, only `original_payout`). Anything else: none.
  */
-export function toProviderEvents(provider: string, event: Stripe.Event): ProviderEvent[] {
-  if (!['payout.paid', 'payout.failed', 'payout.canceled'].includes(event.type)) return [];
+export function noticeOf(provider: string, event: Stripe.Event): StripePayoutNotice | undefined {
+  if (!event.type.startsWith('payout.')) return undefined;
   const payout = event.data.object as Stripe.Payout;
+  const original =
+    typeof payout.original_payout === 'string' ? payout.original_payout : payout.original_payout?.id;
+  if (original) return { kind: 'reversal', type: event.type, payout, originalPayout: original };
+  if (!['payout.paid', 'payout.failed', 'payout.canceled'].includes(event.type)) return undefined;
   const meta = payout.metadata ?? {};
   const payoutId = meta[METADATA.payoutId];
   const idempotencyKey = meta[METADATA.idempotencyKey];
   if (!payoutId || !idempotencyKey || (meta[METADATA.provider] && meta[METADATA.provider] !== provider))
-    return [];
-  const occurredAt = new Date(event.created * 1000).toISOString();
-  if (event.type === 'payout.paid')
-    return [{ eventId: event.id, idempotencyKey, payoutId, type: 'paid', occurredAt }];
-  const reason =
-    event.type === 'payout.canceled'
-      ? 'canceled'
-      : `${payout.failure_code ?? 'failed'}${payout.failure_message ? `: ${payout.failure_message}` : ''}`;
-  // Instant payouts arrive within 30 minutes of their arrival date: allow an hour before calling it a return.
-  const settledBy = payout.method === 'instant' ? payout.arrival_date + 3600 : payout.arrival_date;
-  const returned = event.type === 'payout.failed' && event.created > settledBy;
-  return [
-    {
-      eventId: event.id,
-      idempotencyKey,
-      payoutId,
-      type: returned ? 'returned' : 'failed',
-      reason,
-      occurredAt,
-    },
-  ];
+    return undefined;
+  const previous = (event.data as { previous_attributes?: { status?: unknown } }).previous_attributes;
+  return {
+    kind: 'own',
+    type: event.type as 'payout.paid' | 'payout.failed' | 'payout.canceled',
+    payout,
+    idempotencyKey,
+    payoutId,
+    account: event.account,
+    previousStatus: typeof previous?.status === 'string' ? previous.status : undefined,
+  };
+}
+
+/** Stripe's failure code and message of a payout that did not pay (or came back). */
+export function failureReason(p: Stripe.Payout): string {
+  if (p.status === 'canceled') return 'canceled';
+  return `${p.failure_code ?? 'failed'}${p.failure_message ? `: ${p.failure_message}` : ''}`;
 }

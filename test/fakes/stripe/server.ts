@@ -24,6 +24,10 @@ export interface FakeAccount {
   externalAccounts: FakeExternalAccount[];
   /** Payouts refused with this error code (e.g. account restricted). */
   refusePayouts?: string;
+  /** The `transfers` capability (default active): Stripe refuses transfers to an account without it. */
+  transfersCapability?: 'active' | 'inactive' | 'pending';
+  /** `payouts_enabled` (default true). */
+  payoutsEnabled?: boolean;
 }
 
 export interface FakeTransfer {
@@ -59,6 +63,10 @@ export interface FakePayout {
   method: 'standard' | 'instant';
   status: 'pending' | 'in_transit' | 'paid' | 'failed' | 'canceled';
   type: 'card' | 'bank_account';
+  /** The reversal payout of this one (POST /v1/payouts/:id/reverse). */
+  reversed_by: string | null;
+  /** On a reversal payout: the payout it reverses. */
+  original_payout: string | null;
 }
 
 /** An injected fault for matching requests, consumed `times` times (default 1). */
@@ -79,7 +87,7 @@ export interface FakeEvent {
   pending_webhooks: number;
   request: { id: null; idempotency_key: null };
   type: string;
-  data: { object: FakePayout };
+  data: { object: FakePayout; previous_attributes?: Partial<FakePayout> };
 }
 
 export interface WebhookDelivery {
@@ -94,7 +102,19 @@ export interface FakeStripeOptions {
   platformBalance?: Record<string, number>;
   /** Instant payouts are paid right after they are created (Stripe test mode pays them within seconds). */
   autoSettleInstant?: boolean;
+  /** The platform account's country (GET /v1/account), default US. */
+  platformCountry?: string;
 }
+
+/**
+ * Country specs the fake knows (GET /v1/country_specs/:country): bank account currencies → the countries of
+ * such accounts, as in https://docs.stripe.com/api/country_specs/object (a subset).
+ */
+export const COUNTRY_SPECS: Record<string, Record<string, string[]>> = {
+  US: { usd: ['US'] },
+  GB: { gbp: ['GB'], eur: ['GB'], usd: ['GB'] },
+  CA: { cad: ['CA'], usd: ['CA', 'US'] },
+};
 
 const DAY = 86_400;
 const API_VERSION = '2026-10-28.endive';
@@ -144,6 +164,7 @@ export class FakeStripe {
   readonly transfers = new Map<string, FakeTransfer>();
   readonly payouts = new Map<string, { account: string; payout: FakePayout }>();
   readonly platformBalance: Record<string, number>;
+  platformCountry: string;
   readonly events: FakeEvent[] = [];
   readonly deliveries: WebhookDelivery[] = [];
   readonly requests: {
@@ -174,6 +195,7 @@ export class FakeStripe {
     this.secretKey = o.secretKey;
     this.platformBalance = { usd: 1_000_000_000, ...o.platformBalance };
     this.autoSettleInstant = o.autoSettleInstant ?? true;
+    this.platformCountry = o.platformCountry ?? 'US';
   }
 
   // ---- control API -------------------------------------------------------------------------------
@@ -195,9 +217,10 @@ export class FakeStripe {
     return Math.floor(Date.now() / 1000) + this.#offsetSeconds;
   }
 
-  /** Moves the fake's clock on; standard payouts whose arrival date passed become paid. */
-  advanceDays(days: number): void {
+  /** Moves the fake's clock on; standard payouts whose arrival date passed become paid (unless `settle: false`). */
+  advanceDays(days: number, o: { settle?: boolean } = {}): void {
     this.#offsetSeconds += days * DAY;
+    if (o.settle === false) return;
     for (const { payout } of this.payouts.values()) {
       if (
         (payout.status === 'pending' || payout.status === 'in_transit') &&
@@ -218,6 +241,8 @@ export class FakeStripe {
         { id: id('ba'), object: 'bank_account', currency: 'usd', instant: false },
       ],
       ...(o.refusePayouts ? { refusePayouts: o.refusePayouts } : {}),
+      ...(o.transfersCapability ? { transfersCapability: o.transfersCapability } : {}),
+      ...(o.payoutsEnabled !== undefined ? { payoutsEnabled: o.payoutsEnabled } : {}),
     };
     this.accounts.set(account.id, account);
     return account;
@@ -237,6 +262,7 @@ export class FakeStripe {
   /** Money that reached payees: payouts now paid (a returned payout is failed again). */
   disbursedTotal(): bigint {
     let total = 0n;
+    // A paid reversal (negative amount) took its original back from the payee's bank.
     for (const { payout } of this.payouts.values())
       if (payout.status === 'paid') total += BigInt(payout.amount);
     return total;
@@ -246,7 +272,7 @@ export class FakeStripe {
   paidMoreThanOnce(): string[] {
     const count = new Map<string, number>();
     for (const { payout } of this.payouts.values()) {
-      if (payout.status !== 'paid') continue;
+      if (payout.status !== 'paid' || payout.original_payout) continue;
       const k = payout.metadata.disburse_payout_id ?? payout.id;
       count.set(k, (count.get(k) ?? 0) + 1);
     }
@@ -278,6 +304,24 @@ export class FakeStripe {
     this.#offsetSeconds += (o.days ?? 3) * DAY;
     this.#failPayout(p, o.code ?? 'account_closed');
     return p;
+  }
+
+  /**
+   * Reverses a paid standard payout to a US bank account (Stripe's POST /v1/payouts/:id/reverse, also made from
+   * the Dashboard): a reversal payout (negative amount, `original_payout`) pending until settleReversal().
+   */
+  reverse(payoutId: string): FakePayout {
+    return this.#reverse(this.#require(payoutId));
+  }
+
+  /** The reversal debited the payee's bank: funds back on the connected account, `payout.paid` of the reversal. */
+  settleReversal(reversalId: string): FakePayout {
+    const r = this.#require(reversalId);
+    if (!r.original_payout || r.status !== 'pending') throw new Error(`${reversalId} is no pending reversal`);
+    const a = this.#accountOf(r);
+    a.balance[r.currency] = (a.balance[r.currency] ?? 0) - r.amount;
+    this.#pay(r);
+    return r;
   }
 
   /** Sends every held event (in reverse order when outOfOrder) and waits for all deliveries. */
@@ -324,6 +368,37 @@ export class FakeStripe {
     this.#emit('payout.paid', p);
   }
 
+  #reverse(p: FakePayout): FakePayout {
+    if (p.status !== 'paid' || p.method !== 'standard' || p.type !== 'bank_account' || p.original_payout) {
+      throw new StripeFailure(
+        400,
+        'invalid_request_error',
+        'Only paid standard payouts to bank accounts can be reversed.',
+      );
+    }
+    if (p.reversed_by) {
+      throw new StripeFailure(400, 'invalid_request_error', 'This payout has already been reversed.');
+    }
+    const account = this.payouts.get(p.id)!.account;
+    const now = this.now();
+    const r: FakePayout = {
+      ...structuredClone(p),
+      id: id('po'),
+      amount: -p.amount,
+      created: now,
+      arrival_date: now + 2 * DAY,
+      metadata: {},
+      status: 'pending',
+      reversed_by: null,
+      original_payout: p.id,
+    };
+    this.payouts.set(r.id, { account, payout: r });
+    p.reversed_by = r.id;
+    this.#emit('payout.updated', p, { reversed_by: null });
+    this.#emit('payout.created', r);
+    return r;
+  }
+
   #failPayout(p: FakePayout, code: string): void {
     p.status = 'failed';
     p.failure_code = code;
@@ -334,7 +409,7 @@ export class FakeStripe {
     this.#emit('payout.failed', p);
   }
 
-  #emit(type: string, p: FakePayout): void {
+  #emit(type: string, p: FakePayout, previous?: Partial<FakePayout>): void {
     const event: FakeEvent = {
       id: id('evt'),
       object: 'event',
@@ -345,7 +420,7 @@ export class FakeStripe {
       pending_webhooks: 1,
       request: { id: null, idempotency_key: null },
       type,
-      data: { object: structuredClone(p) },
+      data: { object: structuredClone(p), ...(previous ? { previous_attributes: previous } : {}) },
     };
     this.events.push(event);
     if (this.holdWebhooks) this.#queue.push(event);
@@ -500,6 +575,31 @@ export class FakeStripe {
     reply(status, body);
   }
 
+  /** The Account object as the platform retrieves a connected account (GET /v1/accounts/:id). */
+  #accountObject(a: FakeAccount): unknown {
+    const data = a.externalAccounts.map((e) => ({
+      id: e.id,
+      object: e.object,
+      account: a.id,
+      currency: e.currency,
+      available_payout_methods: e.instant ? ['standard', 'instant'] : ['standard'],
+    }));
+    return {
+      id: a.id,
+      object: 'account',
+      country: 'US',
+      capabilities: { transfers: a.transfersCapability ?? 'active' },
+      payouts_enabled: a.payoutsEnabled ?? true,
+      external_accounts: {
+        object: 'list',
+        data,
+        has_more: false,
+        total_count: data.length,
+        url: `/v1/accounts/${a.id}/external_accounts`,
+      },
+    };
+  }
+
   #takeFault(method: string, path: string): Fault | undefined {
     const i = this.faults.findIndex(
       (f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)),
@@ -556,6 +656,38 @@ export class FakeStripe {
         pending: [],
       };
     }
+    if (method === 'GET' && path === '/v1/account' && !account) {
+      return { id: 'acct_platform', object: 'account', country: this.platformCountry };
+    }
+    if (method === 'GET' && resource === 'country_specs' && one && action === undefined) {
+      const spec = COUNTRY_SPECS[rid!];
+      if (!spec) throw missing('country_spec', rid!);
+      return {
+        id: rid,
+        object: 'country_spec',
+        default_currency: Object.keys(spec)[0],
+        supported_bank_account_currencies: spec,
+        supported_payment_currencies: Object.keys(spec),
+        supported_transfer_countries: [...new Set(Object.values(spec).flat())],
+      };
+    }
+    if (method === 'GET' && resource === 'accounts' && one && action === undefined && !account) {
+      const a = this.accounts.get(rid!);
+      if (!a) throw missing('account', rid!);
+      return this.#accountObject(a);
+    }
+    if (method === 'GET' && path === '/v1/events') {
+      const type = str('type');
+      const gte = typeof q.created === 'object' ? Number(q.created.gte ?? 0) : 0;
+      const after = str('starting_after');
+      const limit = Number(str('limit') ?? 10);
+      let data = this.events
+        .filter((e) => (account ? e.account === account : true) && e.created >= gte)
+        .filter((e) => !type || e.type === type)
+        .reverse();
+      if (after) data = data.slice(data.findIndex((e) => e.id === after) + 1);
+      return { object: 'list', data: data.slice(0, limit), has_more: data.length > limit, url: '/v1/events' };
+    }
     if (path.startsWith('/v1/transfers') && account) {
       throw new StripeFailure(400, 'invalid_request_error', 'Transfers are made from the platform account');
     }
@@ -572,6 +704,14 @@ export class FakeStripe {
           'resource_missing',
           'destination',
         );
+      if ((to.transfersCapability ?? 'active') !== 'active') {
+        throw new StripeFailure(
+          400,
+          'invalid_request_error',
+          'Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments',
+          'insufficient_capabilities_for_transfer',
+        );
+      }
       if ((this.platformBalance[currency] ?? 0) < amount) {
         throw new StripeFailure(
           400,
@@ -679,6 +819,14 @@ export class FakeStripe {
             'method',
           );
         }
+        if (acct.payoutsEnabled === false) {
+          throw new StripeFailure(
+            400,
+            'invalid_request_error',
+            'Payouts are not enabled for this account.',
+            'payouts_not_allowed',
+          );
+        }
         if (acct.refusePayouts) {
           throw new StripeFailure(
             400,
@@ -731,6 +879,8 @@ export class FakeStripe {
           method: payoutMethod,
           status: 'pending',
           type: dest.object,
+          reversed_by: null,
+          original_payout: null,
         };
         this.payouts.set(p.id, { account: acct.id, payout: p });
         if (payoutMethod === 'instant' && this.autoSettleInstant) {
@@ -755,6 +905,11 @@ export class FakeStripe {
         const x = this.payouts.get(rid!);
         if (!x || x.account !== acct.id) throw missing('payout', rid!);
         return x.payout;
+      }
+      if (resource === 'payouts' && one && action === 'reverse' && method === 'POST') {
+        const x = this.payouts.get(rid!);
+        if (!x || x.account !== acct.id) throw missing('payout', rid!);
+        return this.#reverse(x.payout);
       }
       if (resource === 'payouts' && one && action === 'cancel' && method === 'POST') {
         const x = this.payouts.get(rid!);

@@ -61,7 +61,9 @@ async function failure(p: Promise<unknown>): Promise<ProviderError> {
 /** The provider events of every webhook the fake sent so far (each delivery parsed by the adapter). */
 async function webhookEvents(p: StripeProvider): Promise<ProviderEvent[]> {
   await fake.webhooksSent();
-  return received.flatMap((r) => p.parseWebhook(r.body, r.headers));
+  const out: ProviderEvent[] = [];
+  for (const r of received) out.push(...(await p.parseWebhook(r.body, r.headers)));
+  return out;
 }
 
 beforeAll(async () => {
@@ -252,7 +254,7 @@ describe('Stripe adapter against the fake Stripe', () => {
     const unknown = await failure(p.submit(request('acct_doesnotexist1')));
     expect([unknown.kind, unknown.code]).toEqual(['hard_decline', 'resource_missing']);
     // Account ids in Stripe's messages are masked before they reach a log line.
-    expect(unknown.message).toContain("No such destination: 'acct_****ist1'");
+    expect(unknown.message).toContain("No such account: 'acct_****ist1'");
     const notStripe = await failure(p.submit(request('domestic/US/011000015/4000123')));
     expect([notStripe.kind, notStripe.code]).toEqual(['hard_decline', 'invalid_destination']);
   });
@@ -366,24 +368,24 @@ describe('Stripe adapter against the fake Stripe', () => {
     expect(events).toHaveLength(2);
     expect(events[0]!.eventId).toBe(events[1]!.eventId);
     const { body, headers } = received[0]!;
-    const refused = (h: Record<string, string | undefined>, raw = body, q = p) => {
+    const refused = async (h: Record<string, string | undefined>, raw = body, q = p) => {
       try {
-        q.parseWebhook(raw, h);
+        await q.parseWebhook(raw, h);
       } catch (err) {
         if (err instanceof WebhookVerificationError) return err.code;
         throw err;
       }
       return 'accepted';
     };
-    expect(refused({})).toBe('missing_signature');
-    expect(refused(headers, Buffer.from(body.toString().replace('"payout.paid"', '"payout.failed"')))).toBe(
-      'invalid_signature',
-    );
+    expect(await refused({})).toBe('missing_signature');
+    expect(
+      await refused(headers, Buffer.from(body.toString().replace('"payout.paid"', '"payout.failed"'))),
+    ).toBe('invalid_signature');
     const stale = FakeStripe.sign(WHSEC, body.toString(), Math.floor(Date.now() / 1000) - 3600);
-    expect(refused({ 'stripe-signature': stale })).toBe('stale_timestamp');
+    expect(await refused({ 'stripe-signature': stale })).toBe('stale_timestamp');
     const rotated = provider({ secrets: ['whsec_bmV3LXNlY3JldA==', WHSEC] });
-    expect(refused(headers, body, rotated)).toBe('accepted');
-    expect(refused(headers, body, provider({ secrets: ['whsec_bmV3LXNlY3JldA=='] }))).toBe(
+    expect(await refused(headers, body, rotated)).toBe('accepted');
+    expect(await refused(headers, body, provider({ secrets: ['whsec_bmV3LXNlY3JldA=='] }))).toBe(
       'invalid_signature',
     );
     // Events of payouts this instance did not make (no disburse metadata, another instance) are acknowledged, not mapped.
@@ -393,8 +395,106 @@ describe('Stripe adapter against the fake Stripe', () => {
       data: { object: { id: 'po_x', metadata: {} } },
     });
     expect(
-      p.parseWebhook(Buffer.from(foreign), { 'stripe-signature': FakeStripe.sign(WHSEC, foreign) }),
+      await p.parseWebhook(Buffer.from(foreign), { 'stripe-signature': FakeStripe.sign(WHSEC, foreign) }),
     ).toEqual([]);
-    expect(provider({ name: 'stripe_eu' }).parseWebhook(body, headers)).toEqual([]);
+    expect(await provider({ name: 'stripe_eu' }).parseWebhook(body, headers)).toEqual([]);
+  });
+
+  it('a failure after the arrival date that never paid is failed, not a return: Stripe says whether it paid', async () => {
+    const p = provider();
+    const acct = fake.addAccount();
+    const req = request(acct.id, { rail: 'batch', method: 'wallet' });
+    const r = await p.submit(req);
+    fake.advanceDays(3, { settle: false }); // past the arrival date, never paid: a late failure of the bank
+    fake.fail(r.providerRef, 'could_not_process');
+    expect(await webhookEvents(p)).toEqual([
+      expect.objectContaining({ type: 'failed', payoutId: req.payoutId }),
+    ]);
+    expect((await p.status(req.idempotencyKey)).state).toBe('failed');
+    await p.idle();
+  });
+
+  it("a return whose payout.paid never reached us is still a return: Stripe's event log has the payout.paid", async () => {
+    const p = provider();
+    const acct = fake.addAccount();
+    const req = request(acct.id, { rail: 'batch', method: 'wallet' });
+    const r = await p.submit(req);
+    fake.advanceDays(2); // paid at its arrival date; that webhook is lost
+    await fake.webhooksSent();
+    received.length = 0;
+    fake.returnPayout(r.providerRef, { code: 'account_closed', days: 3 });
+    expect(await webhookEvents(p)).toEqual([
+      expect.objectContaining({ type: 'returned', reason: expect.stringMatching(/^account_closed/) }),
+    ]);
+    const fresh = request(acct.id, { rail: 'batch', method: 'wallet' });
+    const f = await p.submit(fresh);
+    fake.advanceDays(2);
+    fake.returnPayout(f.providerRef, { days: 1 });
+    // No webhook read at all: status() asks Stripe's event log too.
+    expect((await p.status(fresh.idempotencyKey)).state).toBe('returned');
+    await p.idle();
+    expect(p.lastBackgroundError).toBeUndefined();
+  });
+
+  it('a paid payout reversed (POST /v1/payouts/:id/reverse) is returned once the reversal pays', async () => {
+    const p = provider();
+    const acct = fake.addAccount();
+    const req = request(acct.id, { rail: 'batch', method: 'wallet' });
+    const r = await p.submit(req);
+    fake.advanceDays(2);
+    expect((await p.status(req.idempotencyKey)).state).toBe('paid');
+    await fake.webhooksSent();
+    received.length = 0;
+    const reversal = fake.reverse(r.providerRef);
+    expect(await webhookEvents(p)).toEqual([]); // requested, not done: still paid
+    expect((await p.status(req.idempotencyKey)).state).toBe('paid');
+    fake.settleReversal(reversal.id);
+    expect(await webhookEvents(p)).toEqual([
+      expect.objectContaining({
+        type: 'returned',
+        payoutId: req.payoutId,
+        idempotencyKey: req.idempotencyKey,
+      }),
+    ]);
+    expect(await p.status(req.idempotencyKey)).toEqual(
+      expect.objectContaining({ state: 'returned', reason: `reversed by ${reversal.id}` }),
+    );
+    await p.idle();
+    const transfer = [...fake.transfers.values()].find((t) => t.transfer_group === req.idempotencyKey)!;
+    expect(transfer.reversed).toBe(true);
+    expect(fake.payoutsFor(req.payoutId).map((x) => x.amount)).toEqual([2500]);
+  });
+
+  it("capabilities: Stripe's country spec of the platform narrows the configured ones (health refreshes them)", async () => {
+    const p = new StripeProvider({
+      name: 'stripe',
+      db,
+      secretKey: new Secret(KEY, 'TEST'),
+      webhookSecrets: [new Secret(WHSEC, 'TEST')],
+      apiBase: fake.url,
+      capabilities: { currencies: ['USD', 'EUR'], countries: ['US', 'DE'] },
+    });
+    expect(p.capabilities().currencies).toEqual(['USD', 'EUR']); // before Stripe was asked: configured
+    expect(await p.health()).toEqual({ status: 'up' });
+    expect(p.capabilities()).toEqual(expect.objectContaining({ currencies: ['USD'], countries: ['US'] }));
+    const failing = request(fake.addAccount().id, {
+      amount: { amount: '100', currency: 'EUR', scale: 2 },
+    });
+    expect((await failure(p.submit(failing))).code).toBe('currency_unsupported');
+  });
+
+  it('the connected account is checked before money moves: transfers capability, payouts enabled, instant', async () => {
+    const p = provider();
+    const before = fake.transfers.size;
+    const inactive = fake.addAccount({ transfersCapability: 'pending' });
+    expect((await failure(p.submit(request(inactive.id)))).code).toBe('account_transfers_inactive');
+    const disabled = fake.addAccount({ payoutsEnabled: false });
+    expect((await failure(p.submit(request(disabled.id)))).code).toBe('account_payouts_disabled');
+    const bankOnly = fake.addAccount({
+      externalAccounts: [{ id: 'ba_bankonly01', object: 'bank_account', currency: 'usd', instant: false }],
+    });
+    const e = await failure(p.submit(request(bankOnly.id)));
+    expect([e.kind, e.code]).toEqual(['hard_decline', 'instant_payouts_unsupported']);
+    expect(fake.transfers.size).toBe(before); // nothing was sent to any of them
   });
 });
