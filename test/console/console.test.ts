@@ -1,7 +1,9 @@
 // The console in a real browser (Debian's Chromium) against the real stack: API + worker + temporal-dev +
 // sandbox. Each role's journey, the object checks a direct URL meets, and the CSRF and cookie rules.
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
+import { verifyLedger } from '../../src/ledger/verify.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { openSession, type Session, screenshot, signIn } from './browser.ts';
 
@@ -18,7 +20,15 @@ describe('console in Chromium', () => {
     // The payout page links each workflow to Temporal UI when one is configured.
     process.env.TEMPORAL_UI_URL = 'http://temporal-ui.test:8080';
     stack = await startStack('console', {
-      env: { APPROVAL_THRESHOLD_SINGLE: 'USD:10000', APPROVAL_THRESHOLD_DUAL: 'USD:100000' },
+      env: {
+        APPROVAL_THRESHOLD_SINGLE: 'USD:10000,EUR:10000',
+        APPROVAL_THRESHOLD_DUAL: 'USD:100000,EUR:100000',
+      },
+      // EUR batch payouts go to the manual provider (offline CSV); everything else to the sandbox.
+      providers: [
+        { name: 'sandbox' },
+        { name: 'manual', kind: 'manual', capabilities: { currencies: ['EUR'], priority: 1 } },
+      ],
     });
   });
   afterAll(async () => {
@@ -221,6 +231,162 @@ describe('console in Chromium', () => {
     await screenshot(op.page, 'operator-tools');
     await bulk.getByRole('button', { name: 'Cancel bulk' }).click();
     await bulk.getByText(/^Cancellation asked/).waitFor();
+  });
+
+  it('an operator downloads the manual provider CSV, fills in the outcome and uploads the result file', async () => {
+    const payeeId = await stack.createPayee({
+      payee: { defaultCurrency: 'EUR' },
+      bankAccount: { currency: 'EUR' },
+    });
+    await stack.credit(payeeId, '10000', 'EUR');
+    const requested = stack.expectStatus(
+      await stack.call('POST', '/v1/payouts', {
+        body: {
+          payeeId,
+          amount: { amount: '4000', currency: 'EUR', scale: 2 },
+          method: 'bank_transfer',
+          instant: false,
+        },
+      }),
+      202,
+      'request EUR payout',
+    );
+    const payoutId = requested.body.id as string;
+    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
+    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
+    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
+    const queued = await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    expect(queued.attempts).toEqual([expect.objectContaining({ provider: 'manual', outcome: 'pending' })]);
+
+    const op = await session();
+    await signIn(op, stack.url, stack.keys.operator.key);
+    await op.page.getByRole('link', { name: 'Tools' }).click();
+    const manual = op.page.getByTestId('manual');
+    const [download] = await Promise.all([
+      op.page.waitForEvent('download'),
+      manual.getByTestId('export-link').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('manual-payouts.csv');
+    const exported = await readFile((await download.path())!, 'utf8');
+    const [header, ...lines] = exported.split('\r\n').filter((l) => l !== '');
+    expect(header).toBe(
+      'payout_id,idempotency_key,payee_id,payee_name,payee_country,method,amount,currency,destination,queued_at,outcome,reason',
+    );
+    const row = lines.find((l) => l.startsWith(`${payoutId},`));
+    expect(row).toMatch(new RegExp(`^${payoutId},${payoutId}:1,${payeeId},.*,40\\.00,EUR,\\*+\\d{4},.*,,$`));
+
+    // The operator's result file: the row with its outcome filled in, as a spreadsheet would save it.
+    const results = `${header}\r\n${row!.replace(/,,$/, ',paid,')}\r\n`;
+    await manual
+      .locator('input[name=csv]')
+      .setInputFiles({ name: 'manual-results.csv', mimeType: 'text/csv', buffer: Buffer.from(results) });
+    await manual.getByRole('button', { name: 'Import results' }).click();
+    await manual
+      .getByTestId('import-result')
+      .getByText('Imported: 1 applied, 0 unchanged, 1 signalled')
+      .waitFor();
+    await screenshot(op.page, 'operator-manual-import');
+    expect((await stack.result(payoutId)).state).toBe('paid');
+
+    // The same file again changes nothing; a file with a bad outcome is refused, naming its line.
+    await manual.locator('input[name=csv]').setInputFiles({
+      name: 'again.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(results),
+    });
+    await manual.getByRole('button', { name: 'Import results' }).click();
+    await manual.getByTestId('import-result').getByText('Imported: 0 applied, 1 unchanged').waitFor();
+    await manual.locator('input[name=csv]').setInputFiles({
+      name: 'bad.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(`${header}\r\n${row!.replace(/,,$/, ',maybe,')}\r\n`),
+    });
+    await manual.getByRole('button', { name: 'Import results' }).click();
+    await manual
+      .getByTestId('import-result')
+      .getByText(/^Refused: 1 invalid row\(s\); nothing was imported\ncsv\.line\.2: /)
+      .waitFor();
+    // (stack.assertInvariants counts only what the sandbox paid; this payout was paid offline.)
+    const payout = await stack.call('GET', `/v1/payouts/${payoutId}`);
+    expect(payout.body.ledger.map((l: { step: string }) => l.step)).toEqual(['hold', 'settle']);
+    expect((await verifyLedger(stack.db.em(), stack.db.schema)).violations).toEqual([]);
+  });
+
+  it('a payee sees restricted credit with its expiry, spendback orders, and downloads a statement CSV', async () => {
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const expiresAt = '2029-06-30T00:00:00.000Z';
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payees/${payeeId}/credits/grants`, {
+        body: {
+          amount: { amount: '2000', currency: 'USD', scale: 2 },
+          reference: `promo-${payeeId}`,
+          expiresAt,
+          reason: 'launch promotion',
+        },
+      }),
+      201,
+      'grant credit',
+    );
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payees/${payeeId}/spendback`, {
+        body: { orderReference: `order-${payeeId}`, amount: { amount: '500', currency: 'USD', scale: 2 } },
+      }),
+      201,
+      'spendback order',
+    );
+    const sale = {
+      externalId: `console-portal-sale-${payeeId}`,
+      payeeId,
+      type: 'sale',
+      amount: { amount: '30000', currency: 'USD', scale: 2 },
+      occurredAt: '2026-05-12T10:00:00Z',
+      volume: 300,
+    };
+    stack.expectStatus(
+      await stack.call('POST', '/v1/earnings', { body: { events: [sale] } }),
+      200,
+      'earnings',
+    );
+
+    const payee = await session();
+    await signIn(payee, stack.url, await payeeToken(payeeId));
+    await payee.page
+      .getByTestId('restricted')
+      .getByText('15.00 (15.00 USD expires 2029-06-30 00:00:00Z)')
+      .waitFor();
+    const grant = payee.page.getByTestId('grants').locator('tr', { hasText: 'launch promotion' });
+    await grant.getByText('2029-06-30 00:00:00Z').waitFor();
+    await grant.getByText('15.00 USD').waitFor();
+    const order = payee.page.getByTestId('orders').locator('tr', { hasText: `order-${payeeId}` });
+    await order.getByText('5.00 USD').first().waitFor();
+    expect(await order.locator('td').allTextContents()).toEqual([
+      `order-${payeeId}`,
+      '5.00 USD',
+      '5.00 USD',
+      '0.00 USD',
+      '0.00 USD',
+      expect.stringMatching(/^\d{4}-/),
+    ]);
+
+    const earnings = payee.page.getByTestId('earnings');
+    await payee.page.locator('input[name=period]').fill('2026-05');
+    await payee.page.getByRole('button', { name: 'Show' }).click();
+    await earnings.getByText('Period 2026-05 (open, provisional)').waitFor();
+    const total = await earnings.locator('tbody tr td strong').first().textContent();
+    await screenshot(payee.page, 'payee-credits-statement');
+    const [download] = await Promise.all([
+      payee.page.waitForEvent('download'),
+      earnings.getByRole('link', { name: 'Download statement CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('statement-2026-05.csv');
+    const csv = (await readFile((await download.path())!, 'utf8')).split('\r\n');
+    expect(csv[0]).toBe(
+      'currency,personalVolume,groupVolume,rank,commission,overrides,bonus,adjustments,total',
+    );
+    const cells = csv[1]!.split(',');
+    expect([cells[0], cells[1]]).toEqual(['USD', '300']);
+    expect(cells[8]).toBe(total);
+    expect(csv.slice(2)).toEqual(['']);
   });
 
   it('an operator closes a period and watches its progress; an approver approves it with TOTP', async () => {

@@ -2,6 +2,7 @@
 // grants with what is left and when each expires.
 import { api, decimal, h, money, table, when } from '../lib.js';
 
+const AMOUNTS = new Set(['commission', 'overrides', 'bonus', 'adjustments', 'total']);
 const COLUMNS = [
   'currency',
   'personalVolume',
@@ -39,7 +40,10 @@ export function earningsSection(payeeId, scaleOf) {
     );
     const csv = [
       COLUMNS.join(','),
-      ...r.statements.map((s) => COLUMNS.map((c) => csvCell(s[c])).join(',')),
+      // Amounts as decimals in the statement's currency, as the page shows them.
+      ...r.statements.map((s) =>
+        COLUMNS.map((c) => csvCell(AMOUNTS.has(c) ? m(s.currency, s[c]) : s[c])).join(','),
+      ),
     ].join('\r\n');
     const link = h(
       'a',
@@ -82,14 +86,15 @@ export function earningsSection(payeeId, scaleOf) {
 function csvCell(v) {
   const s = v === null || v === undefined ? '' : String(v);
   // A leading = + - @ would be a formula in a spreadsheet.
-  const safe = /^[=+\-@]/.test(s) && !/^-?\d+$/.test(s) ? `'${s}` : s;
+  const safe = /^[=+\-@]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) ? `'${s}` : s;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-export function grantsSection(payeeId) {
+/** The payee's grants (the GET /credits/grants answer the portal already read). */
+export function grantsSection(res) {
   const out = h('div', { 'data-testid': 'grants' });
-  api('GET', `/v1/payees/${payeeId}/credits/grants`).then((res) => {
-    if (!res.ok) return void out.replaceChildren(h('p', { class: 'error' }, res.error));
+  if (!res.ok) out.replaceChildren(h('p', { class: 'error' }, res.error));
+  else {
     const g = res.body.grants;
     out.replaceChildren(
       g.length
@@ -109,7 +114,7 @@ export function grantsSection(payeeId) {
           )
         : h('p', { class: 'muted' }, 'No credit grant.'),
     );
-  });
+  }
   return h('section', {}, h('h2', {}, 'Credit grants (spendback only)'), out);
 }
 

@@ -6,9 +6,10 @@ import { earningsSection, grantsSection, ordersSection } from './portal-earnings
 
 export async function portalView(payeeId) {
   const mount = viewScope();
-  const [payee, wallet] = await Promise.all([
+  const [payee, wallet, grants] = await Promise.all([
     api('GET', `/v1/payees/${encodeURIComponent(payeeId)}`),
     api('GET', `/v1/payees/${encodeURIComponent(payeeId)}/wallet`),
+    api('GET', `/v1/payees/${encodeURIComponent(payeeId)}/credits/grants`),
   ]);
   if (!payee.ok || !wallet.ok) {
     return void mount(
@@ -17,6 +18,7 @@ export async function portalView(payeeId) {
     );
   }
   const p = payee.body;
+  const expiries = soonestExpiries(grants.ok ? grants.body.grants : []);
   const list = h('div', { 'data-testid': 'payouts' });
   const balances = h('div', { 'data-testid': 'balances' });
   const refresh = async () => {
@@ -24,10 +26,10 @@ export async function portalView(payeeId) {
       api('GET', `/v1/payees/${p.id}/wallet`),
       api('GET', `/v1/payouts?payee=${p.id}&limit=20`),
     ]);
-    if (w.ok) balances.replaceChildren(balanceTable(w.body));
+    if (w.ok) balances.replaceChildren(balanceTable(w.body, expiries));
     if (res.ok) list.replaceChildren(payoutTable(res.body.items));
   };
-  balances.replaceChildren(balanceTable(wallet.body));
+  balances.replaceChildren(balanceTable(wallet.body, expiries));
   mount(
     h('h1', {}, p.name),
     h('section', {}, h('h2', {}, 'Balances'), balances),
@@ -46,14 +48,25 @@ export async function portalView(payeeId) {
     requestForm(p, wallet.body, refresh),
     h('section', {}, h('h2', {}, 'Payouts'), list),
     earningsSection(p.id, (c) => wallet.body.balances.find((b) => b.currency === c)?.available.scale ?? 2),
-    grantsSection(p.id),
+    grantsSection(grants),
     ordersSection(p.id),
   );
   await refresh();
   every(1500, refresh); // live status while the page is open
 }
 
-function balanceTable(w) {
+/** Per currency, the active grant that expires first (what of the restricted balance lapses next). */
+function soonestExpiries(grants) {
+  const out = new Map();
+  for (const g of grants) {
+    if (g.status !== 'active' || g.remaining.amount === '0') continue;
+    const seen = out.get(g.remaining.currency);
+    if (!seen || g.expiresAt < seen.expiresAt) out.set(g.remaining.currency, g);
+  }
+  return out;
+}
+
+function balanceTable(w, expiries) {
   return table(
     ['Currency', 'Available', 'Held', 'Restricted', 'Receivable'],
     w.balances.map((b) =>
@@ -63,7 +76,18 @@ function balanceTable(w) {
         h('td', {}, b.currency),
         h('td', { 'data-testid': 'available' }, decimal(b.available)),
         h('td', {}, decimal(b.held)),
-        h('td', {}, decimal(b.restricted)),
+        h(
+          'td',
+          { 'data-testid': 'restricted' },
+          decimal(b.restricted),
+          expiries.has(b.currency) && b.restricted.amount !== '0'
+            ? h(
+                'span',
+                { class: 'muted' },
+                ` (${money(expiries.get(b.currency).remaining)} expires ${when(expiries.get(b.currency).expiresAt)})`,
+              )
+            : '',
+        ),
         h('td', {}, decimal(b.receivable)),
       ),
     ),
