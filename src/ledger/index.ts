@@ -33,4 +33,15 @@ export {
   type SettleLegs,
 } from './ledger.ts';
 export type { EntryInput, PostingInput } from './posting.ts';
+export {
+  availableBalance,
+  availableBalancesPage,
+  type DayWindow,
+  earningsCredited,
+  lockPayeeBalances,
+  lockPayeeWallet,
+  type PayeeAccountBalance,
+  payeesCreditedEarnings,
+  postedKeys,
+} from './reads.ts';
 export { type LedgerReport, type LedgerViolation, verifyLedger } from './verify.ts';

@@ -15,12 +15,12 @@ import {
   type PayoutWave,
 } from '../../workflows/payout-contract.ts';
 import { type AuditRecord, recordAudit } from '../audit/audit.ts';
-import { qualify } from '../db/identifiers.ts';
 import type { Database } from '../db/open.ts';
-import { sql } from '../db/sql.ts';
+import { availableBalancesPage } from '../ledger/index.ts';
 import { money } from '../money/index.ts';
 import { canonicalJson } from '../shared/canonical-json.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
+import { type BulkQueued, createBulkStore } from './bulk-store.ts';
 import { PayoutDecisionRefused, type PayoutGateway } from './gateway.ts';
 import { destinationKindFor } from './service.ts';
 import { type PayoutQueue, queueOutcomes, startPayoutWave } from './waves.ts';
@@ -77,54 +77,41 @@ const queueOf = (bulkId: string): PayoutQueue => ({
 
 export type BulkService = ReturnType<typeof createBulkService>;
 
+/** Balances read per page while looking for the bulk's payees. */
+const CANDIDATE_PAGE = 1_000;
+
 export function createBulkService(deps: { db: Database; outbox: WebhookOutbox }) {
   const { db, outbox } = deps;
-  const t = {
-    bulks: qualify(db.schema, 'payout_bulks'),
-    queue: qualify(db.schema, 'bulk_payouts'),
-    skipped: qualify(db.schema, 'bulk_skipped'),
-    accounts: qualify(db.schema, 'ledger_accounts'),
-    payees: qualify(db.schema, 'payees'),
-    destinations: qualify(db.schema, 'payee_destinations'),
-  };
+  const store = createBulkStore(db.schema);
 
-  async function header(em: EntityManager, bulkId: string): Promise<BulkRecord | undefined> {
-    const [r] = await sql<{
-      criteria: BulkCriteria;
-      status: BulkRecord['status'];
-      requested_by: string;
-      requested_role: Actor['role'];
-      created_at: Date | string;
-      updated_at: Date | string;
-      cancellation: BulkCancellation | null;
-      summary: BulkSummary | null;
-    }>(
-      em,
-      `SELECT criteria, status, requested_by, requested_role, created_at, updated_at, cancellation, summary
-         FROM ${t.bulks} WHERE id = $1`,
-      [bulkId],
-    );
-    return r
-      ? {
-          bulkId,
-          status: r.status,
-          criteria: r.criteria,
-          requestedBy: { actor: r.requested_by, role: r.requested_role },
-          createdAt: new Date(r.created_at).toISOString(),
-          updatedAt: new Date(r.updated_at).toISOString(),
-          cancellation: r.cancellation,
-          summary: r.summary,
-        }
-      : undefined;
-  }
-
-  async function skippedOf(em: EntityManager, bulkId: string): Promise<BulkSkip[]> {
-    const rows = await sql<{ payee_id: string; reason: string }>(
-      em,
-      `SELECT payee_id, reason FROM ${t.skipped} WHERE bulk_id = $1 ORDER BY payee_id`,
-      [bulkId],
-    );
-    return rows.map((r) => ({ payeeId: r.payee_id, reason: r.reason }));
+  /**
+   * Payees with at least `minBalance` available in the currency (and of the country), by payee id, at
+   * most `limit`, each with its available balance and whether it has a destination of the kind.
+   */
+  async function candidates(em: EntityManager, c: BulkCriteria, kind: string) {
+    const limit = c.limit ?? 10_000;
+    const out: { payeeId: string; available: bigint; hasDestination: boolean }[] = [];
+    for (let after: string | null = null; out.length < limit; ) {
+      const page = await availableBalancesPage(em, db.schema, {
+        currency: c.currency,
+        min: BigInt(c.minBalance ?? '1'),
+        after,
+        limit: CANDIDATE_PAGE,
+      });
+      const facts = await store.payeeFacts(
+        em,
+        page.map((p) => p.payeeId),
+        kind,
+        c.country ?? null,
+      );
+      for (const p of page) {
+        const f = facts.get(p.payeeId);
+        if (f && out.length < limit) out.push({ ...p, hasDestination: f.hasDestination });
+      }
+      if (page.length < CANDIDATE_PAGE) break;
+      after = page.at(-1)!.payeeId;
+    }
+    return out;
   }
 
   return {
@@ -147,69 +134,23 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
     ): Promise<boolean> {
       const c = o.criteria;
       return em.transactional(async (tx) => {
-        const inserted = await sql(
-          tx,
-          `INSERT INTO ${t.bulks} (id, criteria, currency, method, instant, requested_by, requested_role)
-                VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7)
-           ON CONFLICT (id) DO NOTHING RETURNING 1`,
-          [
-            o.bulkId,
-            JSON.stringify(c),
-            c.currency,
-            c.method,
-            c.instant ?? false,
-            o.requestedBy.actor,
-            o.requestedBy.role,
-          ],
-        );
-        if (inserted.length === 0) {
-          const existing = await header(tx, o.bulkId);
+        if (!(await store.insert(tx, o))) {
+          const existing = await store.header(tx, o.bulkId);
           if (canonicalJson(existing?.criteria) !== canonicalJson(c))
             throw new BulkCriteriaMismatch(o.bulkId);
           return false;
         }
         const kind = destinationKindFor[c.method];
-        const candidates = await sql<{ payee_id: string; available: string; has_destination: boolean }>(
-          tx,
-          `SELECT a.owner AS payee_id, a.balance::text AS available,
-                  EXISTS (SELECT 1 FROM ${t.destinations} d WHERE d.payee_id = a.owner AND d.kind = $2)
-                    AS has_destination
-             FROM ${t.accounts} a JOIN ${t.payees} p ON p.id = a.owner
-            WHERE a.kind = 'payee_available' AND a.currency = $1 AND a.balance >= $3
-              AND ($4::text IS NULL OR p.country = $4)
-            ORDER BY a.owner LIMIT $5`,
-          [c.currency, kind, c.minBalance ?? '1', c.country ?? null, c.limit ?? 10_000],
-        );
         const excluded = new Set(c.excludePayeeIds ?? []);
-        const paid: { payeeId: string; payoutId: string; amount: string }[] = [];
+        const paid: BulkQueued[] = [];
         const skipped: BulkSkip[] = [];
-        for (const r of candidates) {
-          if (excluded.has(r.payee_id))
-            skipped.push({ payeeId: r.payee_id, reason: 'excluded by the request' });
-          else if (!r.has_destination)
-            skipped.push({ payeeId: r.payee_id, reason: `no ${kind} destination` });
-          else paid.push({ payeeId: r.payee_id, payoutId: o.payoutIdOf(r.payee_id), amount: r.available });
+        for (const r of await candidates(tx, c, kind)) {
+          if (excluded.has(r.payeeId))
+            skipped.push({ payeeId: r.payeeId, reason: 'excluded by the request' });
+          else if (!r.hasDestination) skipped.push({ payeeId: r.payeeId, reason: `no ${kind} destination` });
+          else paid.push({ payeeId: r.payeeId, payoutId: o.payoutIdOf(r.payeeId), amount: r.available });
         }
-        await sql(
-          tx,
-          `INSERT INTO ${t.queue} (bulk_id, payee_id, payout_id, seq, amount, currency)
-           SELECT $1, u.payee_id, u.payout_id, u.seq, u.amount, $2
-             FROM unnest($3::text[], $4::text[], $5::int[], $6::bigint[]) AS u (payee_id, payout_id, seq, amount)`,
-          [
-            o.bulkId,
-            c.currency,
-            paid.map((p) => p.payeeId),
-            paid.map((p) => p.payoutId),
-            paid.map((_, i) => i),
-            paid.map((p) => p.amount),
-          ],
-        );
-        await sql(
-          tx,
-          `INSERT INTO ${t.skipped} (bulk_id, payee_id, reason)
-           SELECT $1, u.payee_id, u.reason FROM unnest($2::text[], $3::text[]) AS u (payee_id, reason)`,
-          [o.bulkId, skipped.map((s) => s.payeeId), skipped.map((s) => s.reason)],
-        );
+        await store.insertSnapshot(tx, { bulkId: o.bulkId, currency: c.currency, paid, skipped });
         await recordAudit(tx, {
           ...o.audit,
           details: { criteria: c, payouts: paid.length, skipped: skipped.length },
@@ -220,35 +161,23 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
 
     /** The bulk as requested and how it stands, or undefined when there is no such bulk. */
     async get(em: EntityManager, bulkId: string) {
-      const head = await header(em, bulkId);
+      const head = await store.header(em, bulkId);
       if (!head) return undefined;
-      const [counts] = await sql<{ total: string; started: string }>(
-        em,
-        `SELECT count(*)::text AS total, count(*) FILTER (WHERE started)::text AS started
-           FROM ${t.queue} WHERE bulk_id = $1`,
-        [bulkId],
-      );
       return {
         ...head,
         payouts: {
-          total: Number(counts?.total ?? 0),
-          started: Number(counts?.started ?? 0),
+          ...(await store.queueCounts(em, bulkId)),
           byState: await queueOutcomes(em, db.schema, queueOf(bulkId)),
         },
-        skipped: await skippedOf(em, bulkId),
+        skipped: await store.skipped(em, bulkId),
       };
     },
 
     /** Every payout the bulk makes (started or still queued), in the order they are started. */
     async payouts(em: EntityManager, bulkId: string): Promise<BulkPayout[]> {
-      const rows = await sql<{ payout_id: string; payee_id: string; amount: string; currency: string }>(
-        em,
-        `SELECT payout_id, payee_id, amount::text AS amount, currency FROM ${t.queue} WHERE bulk_id = $1 ORDER BY seq`,
-        [bulkId],
-      );
-      return rows.map((r) => ({
-        payoutId: r.payout_id,
-        payeeId: r.payee_id,
+      return (await store.queued(em, bulkId)).map((r) => ({
+        payoutId: r.payoutId,
+        payeeId: r.payeeId,
         amount: money(r.amount, r.currency),
       }));
     },
@@ -260,7 +189,7 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
       window: number,
       heartbeat: () => void,
     ): Promise<PayoutWave> {
-      const head = await header(db.em(), bulkId);
+      const head = await store.header(db.em(), bulkId);
       if (!head)
         throw new Error(`bulk ${bulkId} has no snapshot; it is committed before its workflow starts`);
       const { criteria, requestedBy } = head;
@@ -298,29 +227,14 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
       // Recorded at once (GET shows the cancel while started payouts are being cancelled), then again with
       // what it did.
       await db.em().transactional(async (tx) => {
-        await sql(
-          tx,
-          `WITH dropped AS (DELETE FROM ${t.queue} WHERE bulk_id = $1 AND NOT started RETURNING payee_id)
-           INSERT INTO ${t.skipped} (bulk_id, payee_id, reason) SELECT $1, payee_id, $2 FROM dropped
-           ON CONFLICT (bulk_id, payee_id) DO NOTHING`,
-          [bulkId, reason],
-        );
-        await sql(tx, `UPDATE ${t.bulks} SET cancellation = $2::jsonb, updated_at = now() WHERE id = $1`, [
-          bulkId,
-          JSON.stringify(c),
-        ]);
+        await store.dropUnstarted(tx, bulkId, reason);
+        await store.setCancellation(tx, bulkId, c);
       });
-      const open = await sql<{ payout_id: string }>(
-        db.em(),
-        `SELECT q.payout_id FROM ${t.queue} q LEFT JOIN ${qualify(db.schema, 'payouts')} p ON p.id = q.payout_id
-          WHERE q.bulk_id = $1 AND q.started AND (p.id IS NULL OR NOT p.status = ANY($2::text[]))
-          ORDER BY q.seq`,
-        [bulkId, FINAL_STATES],
-      );
+      const open = await store.startedNotFinal(db.em(), bulkId, FINAL_STATES);
       let refused = 0;
       for (let i = 0; i < open.length; i += 25) {
         await Promise.all(
-          open.slice(i, i + 25).map(async ({ payout_id }) => {
+          open.slice(i, i + 25).map(async (payout_id) => {
             try {
               await gateway.cancel(payout_id, c.by, reason);
             } catch (err) {
@@ -331,16 +245,8 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
         );
         heartbeat();
       }
-      const [dropped] = await sql<{ n: string }>(
-        db.em(),
-        `SELECT count(*)::text AS n FROM ${t.skipped} WHERE bulk_id = $1 AND reason = $2`,
-        [bulkId, reason],
-      );
-      const done = { dropped: Number(dropped?.n ?? 0), refused };
-      await sql(db.em(), `UPDATE ${t.bulks} SET cancellation = $2::jsonb, updated_at = now() WHERE id = $1`, [
-        bulkId,
-        JSON.stringify({ ...c, ...done }),
-      ]);
+      const done = { dropped: await store.skippedCount(db.em(), bulkId, reason), refused };
+      await store.setCancellation(db.em(), bulkId, { ...c, ...done });
       return done;
     },
 
@@ -348,23 +254,14 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
     async complete(bulkId: string, cancellation?: BulkCancellation): Promise<BulkSummary> {
       return db.em().transactional(async (em) => {
         const payouts = await queueOutcomes(em, db.schema, queueOf(bulkId));
-        const [skipped] = await sql<{ n: string }>(
-          em,
-          `SELECT count(*)::text AS n FROM ${t.skipped} WHERE bulk_id = $1`,
-          [bulkId],
-        );
         const summary: BulkSummary = {
           bulkId,
           payouts,
           total: Object.values(payouts).reduce((a, b) => a + b, 0),
-          skipped: Number(skipped?.n ?? 0),
+          skipped: await store.skippedCount(em, bulkId),
           ...(cancellation ? { cancellation } : {}),
         };
-        await sql(
-          em,
-          `UPDATE ${t.bulks} SET status = 'completed', summary = $2::jsonb, updated_at = now() WHERE id = $1`,
-          [bulkId, JSON.stringify(summary)],
-        );
+        await store.markCompleted(em, bulkId, summary);
         await outbox.enqueue(
           {
             id: bulkCompletedEventId(bulkId),

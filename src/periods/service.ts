@@ -12,8 +12,7 @@ import type { PeriodsConfig } from '../config/periods.ts';
 import { qualify } from '../db/identifiers.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
-import type { Ledger } from '../ledger/ledger.ts';
-import type { PostingInput } from '../ledger/posting.ts';
+import { type Ledger, lockPayeeBalances, type PostingInput, postedKeys } from '../ledger/index.ts';
 import { money } from '../money/index.ts';
 import { type PayoutGateway, payoutIdFor } from '../payouts/gateway.ts';
 import { type PayoutQueue, queueOutcomes, startPayoutWave } from '../payouts/waves.ts';
@@ -72,8 +71,6 @@ export function createPeriodService(deps: PeriodServiceDeps) {
     payouts: qualify(db.schema, 'period_payouts'),
     payoutRows: qualify(db.schema, 'payouts'),
     payees: qualify(db.schema, 'payees'),
-    accounts: qualify(db.schema, 'ledger_accounts'),
-    transactions: qualify(db.schema, 'ledger_transactions'),
   };
 
   // One calculation context per (period, run): built once per worker process from the frozen inputs.
@@ -404,25 +401,16 @@ export function createPeriodService(deps: PeriodServiceDeps) {
         );
         // A key already posted (e.g. by a run approved earlier, then reopened) is never posted again.
         const keys = rows.map((r) => periodPostingKey(periodId, r.payee_id, r.currency));
-        const posted = new Set(
-          (
-            await sql<{ idempotency_key: string }>(
-              em,
-              `SELECT idempotency_key FROM ${t.transactions} WHERE idempotency_key = ANY($1::text[])`,
-              [keys],
-            )
-          ).map((r) => r.idempotency_key),
-        );
+        const posted = await postedKeys(em, db.schema, keys);
         const todo = rows.filter((_, i) => !posted.has(keys[i]!));
         // Balances read under row locks: concurrent holds on these wallets wait for this batch.
-        const balances = await sql<{ owner: string; kind: string; currency: string; balance: string }>(
+        const balances = await lockPayeeBalances(
           em,
-          `SELECT owner, kind, currency, balance::text AS balance FROM ${t.accounts}
-            WHERE kind IN ('payee_available', 'payee_receivable') AND owner = ANY($1::text[])
-            ORDER BY id FOR UPDATE`,
-          [[...new Set(todo.map((r) => r.payee_id))]],
+          db.schema,
+          [...new Set(todo.map((r) => r.payee_id))],
+          ['payee_available', 'payee_receivable'],
         );
-        const bal = new Map(balances.map((b) => [`${b.owner}|${b.kind}|${b.currency}`, BigInt(b.balance)]));
+        const bal = new Map(balances.map((b) => [`${b.owner}|${b.kind}|${b.currency}`, b.balance]));
         const postings: PostingInput[] = [];
         const payouts: { payeeId: string; currency: string; amount: bigint; method: string }[] = [];
         const totals: Totals = {};

@@ -6,7 +6,7 @@ import type { SpendbackConfig } from '../config/spendback.ts';
 import { qualify } from '../db/identifiers.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
-import type { Ledger } from '../ledger/index.ts';
+import { type Ledger, lockPayeeWallet } from '../ledger/index.ts';
 import type { PeriodCalendar } from '../periods/calendar.ts';
 import type { WebhookOutbox } from '../webhooks/index.ts';
 import type { GrantTimers } from './timers.ts';
@@ -56,22 +56,12 @@ export async function startTimers(
   ]);
 }
 
-/**
- * Locks the payee's wallet accounts in one fixed order — available, then restricted — before the ledger
- * locks the rest. An earnings credit locks available first and then (when a rule grants credit)
- * restricted; taking them in the same order here means a purchase or refund can never deadlock with it.
- */
+/** The payee's wallet locks, taken before a purchase or refund posts (the ledger's lockPayeeWallet). */
 export async function lockWallet(
   ctx: SpendbackContext,
   em: EntityManager,
   payeeId: string,
   currency: string,
 ): Promise<void> {
-  for (const kind of ['payee_available', 'payee_restricted']) {
-    await sql(
-      em,
-      `SELECT id FROM ${table(ctx, 'ledger_accounts')} WHERE kind = $1 AND owner = $2 AND currency = $3 FOR UPDATE`,
-      [kind, payeeId, currency],
-    );
-  }
+  await lockPayeeWallet(em, ctx.db.schema, payeeId, currency);
 }

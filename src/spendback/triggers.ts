@@ -4,6 +4,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
 import { sql } from '../db/sql.ts';
+import { type DayWindow, earningsCredited, payeesCreditedEarnings } from '../ledger/index.ts';
 import { money } from '../money/index.ts';
 import { bpsToPercent, type SpendbackContext, startTimers, table } from './context.ts';
 import { createGrant, type GrantView } from './grants.ts';
@@ -25,9 +26,6 @@ export interface Evaluation {
   timers: CreditGrantTimerInput[];
 }
 
-/** Ledger transactions that are earnings: credits by the API (`earnings.*`) and period-close credits. */
-const EARNINGS_TYPES = `(t.type LIKE 'earnings.%' OR t.type = 'period.credit')`;
-
 /** Sum of earnings credited to the payee's available balance in the period (minor units). */
 export async function periodEarnings(
   ctx: SpendbackContext,
@@ -36,19 +34,12 @@ export async function periodEarnings(
   currency: string,
   period: string,
 ): Promise<bigint> {
+  return earningsCredited(em, ctx.db.schema, payeeId, currency, periodWindow(ctx, period));
+}
+
+function periodWindow(ctx: SpendbackContext, period: string): DayWindow {
   const { start, end } = periodDates(period);
-  const rows = await sql<{ total: string }>(
-    em,
-    `SELECT coalesce(sum(e.amount), 0)::text AS total
-       FROM ${table(ctx, 'ledger_entries')} e
-       JOIN ${table(ctx, 'ledger_accounts')} a ON a.id = e.account_id
-       JOIN ${table(ctx, 'ledger_transactions')} t ON t.id = e.transaction_id
-      WHERE a.kind = 'payee_available' AND a.owner = $1 AND a.currency = $2
-        AND ${EARNINGS_TYPES} AND e.amount > 0
-        AND t.created_at >= ($3::date)::timestamp AT TIME ZONE $5 AND t.created_at < ($4::date)::timestamp AT TIME ZONE $5`,
-    [payeeId, currency, start, end, ctx.calendar.timezone],
-  );
-  return BigInt(rows[0]?.total ?? '0');
+  return { from: start, to: end, timezone: ctx.calendar.timezone };
 }
 
 /** Claims the (rule, payee, occasion) key; false when it already fired. */
@@ -217,27 +208,16 @@ export async function evaluatePeriodTriggers(
   period: string,
   timers: GrantTimers | undefined,
 ): Promise<{ payees: number; fired: number }> {
-  const { start, end } = periodDates(period);
-  const pairs = await sql<{ owner: string; currency: string }>(
-    ctx.db.em(),
-    `SELECT DISTINCT a.owner, a.currency
-       FROM ${table(ctx, 'ledger_entries')} e
-       JOIN ${table(ctx, 'ledger_accounts')} a ON a.id = e.account_id
-       JOIN ${table(ctx, 'ledger_transactions')} t ON t.id = e.transaction_id
-      WHERE a.kind = 'payee_available' AND ${EARNINGS_TYPES} AND e.amount > 0
-        AND t.created_at >= ($1::date)::timestamp AT TIME ZONE $3 AND t.created_at < ($2::date)::timestamp AT TIME ZONE $3
-      ORDER BY a.owner, a.currency`,
-    [start, end, ctx.calendar.timezone],
-  );
+  const pairs = await payeesCreditedEarnings(ctx.db.em(), ctx.db.schema, periodWindow(ctx, period));
   let fired = 0;
   for (const p of pairs) {
     fired += await ctx.db.em().transactional(async (em) => {
-      const result = await evaluateEarnings(ctx, em, { payeeId: p.owner, currency: p.currency, period });
+      const result = await evaluateEarnings(ctx, em, { payeeId: p.payeeId, currency: p.currency, period });
       await startTimers(ctx, em, timers, result.timers);
       return result.fired.length;
     });
   }
-  return { payees: new Set(pairs.map((p) => p.owner)).size, fired };
+  return { payees: new Set(pairs.map((p) => p.payeeId)).size, fired };
 }
 
 /** Firings of a payee, newest first (what fired, when, by which rule version). */
