@@ -28,11 +28,4 @@ export function isProviderError(err: unknown): err is ProviderError {
 }
 
 /** Thrown by parseWebhook when the body is not signed by the expected secret (or is stale/malformed). */
-export class WebhookVerificationError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'WebhookVerificationError';
-    this.code = code;
-  }
-}
+export { WebhookVerificationError } from '../shared/webhook-verification-error.ts';

@@ -21,7 +21,7 @@ import type {
   SubmitResult,
 } from '../types.ts';
 import { refuseVoidedKey, voidUnseenKey } from '../voided-keys.ts';
-import { CsvError, neutraliseFormula, parseCsv, toCsv } from './csv.ts';
+import { CsvError, neutraliseFormula, parseCsv, toCsv } from '../../shared/csv.ts';
 
 /** What an operator can report for a row: the offline payment was made, was not, or came back later. */
 const IMPORT_OUTCOMES = ['paid', 'failed', 'returned'] as const;

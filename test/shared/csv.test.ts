@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { CsvError, neutraliseFormula, parseCsv, toCsv } from '../../src/providers/manual/csv.ts';
+import { CsvError, neutraliseFormula, parseCsv, toCsv } from '../../src/shared/csv.ts';
 
 describe('csv', () => {
   it('quotes per RFC 4180 and uses CRLF', () => {
