@@ -40,13 +40,37 @@ function startMain(env: Record<string, string>): Promise<void> {
   });
 }
 
+/** The complete lines of a stream: a line still coming through the pipe is not read half-written. */
+function completeLines(text: string): string[] {
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
+}
+
 /** Every line printed but the start-up banner (which is for people). */
 function logLines(): string[] {
   const start = stdout.indexOf('Disburse is running.');
   const end = stdout.search(BANNER_END);
   const before = stdout.slice(0, start).split('\n');
-  const after = stdout.slice(end).split('\n').slice(1);
-  return [...before, ...after, ...stderr.split('\n')].filter(Boolean);
+  const after = completeLines(stdout.slice(end)).slice(1);
+  return [...before, ...after, ...completeLines(stderr)].filter(Boolean);
+}
+
+function parsedLines(): Record<string, unknown>[] {
+  return logLines().flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The payout's workflow start and its submission's own (not the SDK's "Activity started") log lines. */
+function payoutLines(entries: Record<string, unknown>[]) {
+  const ofPayout = entries.filter((e) => e.payoutId === payoutId);
+  return {
+    started: ofPayout.some((e) => e.msg === 'Workflow started' && e.workflowType === 'payoutWorkflow'),
+    activities: ofPayout.filter((e) => e.activityType && e.msg !== 'Activity started'),
+  };
 }
 
 beforeAll(async () => {
@@ -81,15 +105,12 @@ beforeAll(async () => {
   expect((await stack.result(payoutId)).state).toBe('paid');
   // The workflow can finish before the child's last log lines have come through the pipe: wait for the
   // submission's activity line (bounded) rather than read a partial log.
-  const seen = (text: string) => logLines().some((l) => l.includes(text) && l.includes(payoutId));
-  for (
-    let i = 0;
-    i < 600 && !(seen('"activityType":"submitToProvider"') && seen('"msg":"Workflow started"'));
-    i++
-  ) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}, 120_000);
+  const arrived = () => {
+    const { started, activities } = payoutLines(parsedLines());
+    return started && activities.some((e) => e.activityType === 'submitToProvider');
+  };
+  for (let i = 0; i < 1800 && !arrived(); i++) await new Promise((r) => setTimeout(r, 50));
+}, 240_000);
 
 afterAll(async () => {
   const proc = child;
@@ -120,11 +141,8 @@ describe('node src/main.ts observability', () => {
     expect(entries.filter((e) => e.msg === 'temporal.bundle.stats')).toHaveLength(1);
     // Workflow and activity logs name the payout; activity logs the request that started it (all but
     // the SDK's "Activity started", which it writes before any interceptor has read the headers).
-    const ofPayout = entries.filter((e) => e.payoutId === payoutId);
-    expect(ofPayout.some((e) => e.msg === 'Workflow started' && e.workflowType === 'payoutWorkflow')).toBe(
-      true,
-    );
-    const activities = ofPayout.filter((e) => e.activityType && e.msg !== 'Activity started');
+    const { started, activities } = payoutLines(entries);
+    expect(started).toBe(true);
     expect(activities.some((e) => e.activityType === 'submitToProvider')).toBe(true);
     expect(activities.filter((e) => e.requestId !== requestId)).toEqual([]);
   });
