@@ -11,7 +11,8 @@ export default {
       },
     ],
   },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // The workspace packages' own tests run with the project's (CI runs `npm test`).
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/packages/*/test/**/*.test.ts'],
   testTimeout: 60_000,
   // A leaked handle (a child process, a gRPC retry timer) must never hang CI after the results are in.
   forceExit: true,

@@ -101,7 +101,7 @@ export async function startApp(
   const appPid =
     via === 'npm' ? childrenOf(child.pid!).find((p) => commandOf(p).includes('src/main.ts')) : child.pid;
   if (!appPid) throw new Error(`no node src/main.ts under npm (${child.pid})`);
-  const temporalDevPid = childrenOf(appPid).find((p) => commandOf(p).includes('devserver/cli.ts'));
+  const temporalDevPid = childrenOf(appPid).find((p) => commandOf(p).includes('temporal-dev/src/cli.ts'));
   if (!temporalDevPid) throw new Error(`no temporal-dev under ${appPid}`);
   return { child, appPid, temporalDevPid, apiUrl, keys, output: () => out, exited };
 }

@@ -1,9 +1,10 @@
 // The two command-line readers without a process: src/cli/args.ts (the npm run CLIs) and
-// src/devserver/args.ts (bin/temporal-dev, which must take any command line written for the official
+// the temporal-dev package's args.ts (bin/temporal-dev, which must take any command line written for the official
 // `temporal server start-dev`).
+
+import { parseArgs as readDevServerArgs } from '@disburse/temporal-dev/args';
 import { describe, expect, it } from '@jest/globals';
 import { readCommandLine } from '../../src/cli/args.ts';
-import { parseArgs as readDevServerArgs } from '../../src/devserver/args.ts';
 
 describe('readCommandLine', () => {
   const spec = {

@@ -1,4 +1,4 @@
-// List / count over runs using the visibility query compiler (src/devserver/visibility/query.ts).
+// List / count over runs using the visibility query compiler (visibility/query.ts).
 import type { Engine } from './engine.ts';
 import { invalidArgument } from './errors.ts';
 import type { Run } from './model.ts';

@@ -1,17 +1,17 @@
-// The protobuf subset temporal-dev boots from (src/devserver/proto-subset.ts): the RPCs it lists are the
+// The protobuf subset temporal-dev boots from (src/proto-subset.ts): the RPCs it lists are the
 // ones with handlers, their types are complete and as shipped, the file is rebuilt when missing or
 // damaged, and other types come from the full definitions.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Clock } from '../../src/devserver/clock.ts';
-import { Engine } from '../../src/devserver/engine.ts';
-import { operatorServiceHandlers } from '../../src/devserver/operator-service.ts';
-import { fullRoot, loadRoot, SERVED } from '../../src/devserver/proto-subset.ts';
-import { testServiceHandlers } from '../../src/devserver/test-service.ts';
-import { Visibility } from '../../src/devserver/visibility.ts';
-import { workflowServiceHandlers } from '../../src/devserver/workflow-service.ts';
+import { Clock } from '../src/clock.ts';
+import { Engine } from '../src/engine.ts';
+import { operatorServiceHandlers } from '../src/operator-service.ts';
+import { fullRoot, loadRoot, SERVED } from '../src/proto-subset.ts';
+import { testServiceHandlers } from '../src/test-service.ts';
+import { Visibility } from '../src/visibility.ts';
+import { workflowServiceHandlers } from '../src/workflow-service.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temporal-dev-proto-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,7 +85,7 @@ describe('temporal-dev protobuf subset', () => {
 
   it('serves types outside the subset from the shipped definitions', async () => {
     process.env.TEMPORAL_DEV_CACHE_DIR = dir;
-    const { decode, encode, messageType, methodTypes } = await import('../../src/devserver/proto.ts');
+    const { decode, encode, messageType, methodTypes } = await import('../src/proto.ts');
     const type = messageType('coresdk.ActivityHeartbeat');
     expect(type.fullName).toBe('.coresdk.ActivityHeartbeat');
     expect(decode(type, encode(type, { taskToken: Buffer.from('t') })).taskToken).toEqual(Buffer.from('t'));

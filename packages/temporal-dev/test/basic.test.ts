@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createTestEnv } from '../support/temporal.ts';
+import { createTestEnv } from '../src/testing.ts';
 import * as activities from './activities.ts';
 import { approval, approve, greeting, limits, longSleep, setLimit, status } from './workflows/basic.ts';
 

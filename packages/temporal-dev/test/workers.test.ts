@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createTestEnv } from '../support/temporal.ts';
+import { createTestEnv } from '../src/testing.ts';
 import * as activities from './activities.ts';
 import { approval, approve, greeting, status } from './workflows/basic.ts';
 

@@ -1,10 +1,10 @@
-// createTestEnv's one retry of a server start that misses the SDK's fixed 5 s limit (test/support/temporal.ts).
+// createTestEnv's one retry of a server start that misses the SDK's fixed 5 s limit (src/testing.ts).
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, jest } from '@jest/globals';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { installQuietLogger, retryStartOnce, TEMPORAL_DEV_PATH } from '../support/temporal.ts';
+import { installQuietLogger, retryStartOnce, TEMPORAL_DEV_PATH } from '../src/testing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temporal-start-retry-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createTestEnv, usingOfficialServer } from '../support/temporal.ts';
+import { createTestEnv, usingOfficialServer } from '../src/testing.ts';
 
 const { CommandType, EventType } = temporal.api.enums.v1;
 const itOwn = usingOfficialServer(false) ? it.skip : it;

@@ -8,8 +8,9 @@ import {
 } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES } from '../support/temporal.ts';
+import { createTestEnv } from '../src/testing.ts';
 import * as activities from './activities.ts';
+import { TEST_SEARCH_ATTRIBUTES } from './search-attributes.ts';
 import {
   addItem,
   asyncActivity,
@@ -53,7 +54,7 @@ describe('temporal-dev features (dev server)', () => {
   const opts = () => ({ taskQueue, workflowId: randomUUID() });
 
   beforeAll(async () => {
-    env = await createTestEnv({ searchAttributes: DISBURSE_SEARCH_ATTRIBUTES });
+    env = await createTestEnv({ searchAttributes: TEST_SEARCH_ATTRIBUTES });
     worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities });
     running = worker.run();
   });

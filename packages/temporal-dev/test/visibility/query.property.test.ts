@@ -4,7 +4,7 @@ import {
   compileVisibilityQuery,
   type SearchAttributeKind,
   type VisibilityRecord,
-} from '../../src/devserver/visibility/query.ts';
+} from '../../src/visibility/query.ts';
 
 // Random filters over random records: the boolean structure must obey the laws of SQL's three-valued
 // logic, and atomic comparisons must agree with a direct computation on the values.

@@ -13,7 +13,7 @@ import type * as protobuf from 'protobufjs';
 import { cacheDir } from './cache-dir.ts';
 
 /**
- * The RPCs with a handler, per service (test/devserver/proto-subset.test.ts keeps this equal to the
+ * The RPCs with a handler, per service (test/proto-subset.test.ts keeps this equal to the
  * handler modules). The services keep every method, so others answer UNIMPLEMENTED by name, but their
  * request and response types are left out: those RPCs never decode anything.
  */

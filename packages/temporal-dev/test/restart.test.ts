@@ -13,7 +13,7 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { createTestEnv, quietBundlerLogger, usingOfficialServer } from '../support/temporal.ts';
+import { createTestEnv, quietBundlerLogger, usingOfficialServer } from '../src/testing.ts';
 import * as activities from './activities.ts';
 import { approval, approve, status } from './workflows/basic.ts';
 

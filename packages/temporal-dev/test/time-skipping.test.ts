@@ -5,8 +5,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES } from '../support/temporal.ts';
+import { createTestEnv } from '../src/testing.ts';
 import * as activities from './activities.ts';
+import { TEST_SEARCH_ATTRIBUTES } from './search-attributes.ts';
 import { approval, approve, status } from './workflows/basic.ts';
 import {
   activityTimeouts,
@@ -29,7 +30,7 @@ describe('temporal-dev time-skipping test server', () => {
   const opts = () => ({ taskQueue, workflowId: randomUUID() });
 
   beforeAll(async () => {
-    env = await createTestEnv({ timeSkipping: true, searchAttributes: DISBURSE_SEARCH_ATTRIBUTES });
+    env = await createTestEnv({ timeSkipping: true, searchAttributes: TEST_SEARCH_ATTRIBUTES });
     workers = [
       await Worker.create({
         connection: env.nativeConnection,

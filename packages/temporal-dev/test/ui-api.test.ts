@@ -13,8 +13,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId as WorkflowHandle,
 } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { freePort } from '../../src/temporal/embedded-server.ts';
-import { installQuietLogger, TEMPORAL_DEV_PATH } from '../support/temporal.ts';
+import { freePort, installQuietLogger, TEMPORAL_DEV_PATH } from '../src/testing.ts';
 import * as activities from './activities.ts';
 import { approval } from './workflows/basic.ts';
 

@@ -4,7 +4,7 @@ import {
   type SearchAttributeKind,
   VisibilityQueryError,
   type VisibilityRecord,
-} from '../../src/devserver/visibility/query.ts';
+} from '../../src/visibility/query.ts';
 
 const TYPES: Record<string, SearchAttributeKind> = {
   PayeeId: 'Keyword',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Worker } from '@temporalio/worker';
-import { createTestEnv } from '../support/temporal.ts';
+import { createTestEnv } from '../src/testing.ts';
 import * as activities from './activities.ts';
 import { approval, approve, status } from './workflows/basic.ts';
 

@@ -1,21 +1,11 @@
 // Process-level contract of bin/temporal-dev: readiness, UNIMPLEMENTED answers, flags, clean exit.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TEMPORAL_DEV_PATH, usingOfficialServer } from '../support/temporal.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, TEMPORAL_DEV_PATH, usingOfficialServer } from '../src/testing.ts';
 
 // Readiness deadline, not a timing check: generous so a loaded machine only waits longer.
 async function waitReady(port: number): Promise<void> {

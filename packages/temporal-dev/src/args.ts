@@ -63,7 +63,7 @@ export const usage = `usage: temporal-dev server start-dev [--port P] [--ip IP] 
                                    [--search-attribute NAME=TYPE]... [--db-filename FILE] [--log-level L]
        temporal-dev PORT     time-skipping test server (serves TestService too; binds 0.0.0.0)
 
-Offline Temporal-compatible dev server for development and tests (see src/devserver/README.md); the SDK
+Offline Temporal-compatible dev server for development and tests (see packages/temporal-dev/README.md); the SDK
 starts it in place of \`temporal server start-dev\` and the Java test server.
   -p, --port P                   frontend gRPC port (default 7233)
   --http-port P                  also serve the Temporal HTTP API (/api/v1/…) on P (0 = a free port;
