@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import { moneySchema } from '../schemas/money.ts';
-import { pageLimit, payoutCursor } from '../schemas/pagination.ts';
 
 export const payoutMethods = ['bank_transfer', 'wallet', 'card', 'crypto'] as const;
 export const payoutStates = [
@@ -113,15 +112,6 @@ export const bulkBody = z
       .describe('At most this many payouts (default 10,000)'),
   })
   .meta({ id: 'BulkPayout', description: 'Company-initiated payouts of the full available balance' });
-
-export const listQuery = z.strictObject({
-  status: z.enum(payoutStates).optional().describe('Only payouts in this state'),
-  payee: payeeIdSchema.optional().describe('Only payouts of this payee'),
-  periodId: z.string().max(100).optional().describe('Only payouts of this period'),
-  bulkId: z.string().max(100).optional().describe('Only payouts of this bulk request'),
-  cursor: payoutCursor.optional(),
-  limit: pageLimit,
-});
 
 const reasonView = z
   .object({ code: z.string().describe('Stable reason code'), message: z.string().describe('Explanation') })

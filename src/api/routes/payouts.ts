@@ -10,14 +10,15 @@ import { sql } from '../../db/sql.ts';
 import { ApiError } from '../../http/errors.ts';
 import type { Ledger } from '../../ledger/index.ts';
 import { currencyOf, formatDecimal, parseMoney } from '../../money/index.ts';
-import { payeeIdSchema } from '../../payees/schemas.ts';
 import { BulkCriteriaMismatch, type BulkService } from '../../payouts/bulk.ts';
 import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
 import { redactForPayee } from '../../payouts/payee-view.ts';
+import { searchAllPayouts, searchPayouts } from '../../payouts/search.ts';
 import { destinationKindFor, ledgerKeys, newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
 import { toCsv } from '../../shared/csv.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
+import { foreignPayee, payoutFilterQuery, payoutSearchQuery, searchOf } from '../schemas/payout-search.ts';
 import {
   bulkBody,
   bulkIdSchema,
@@ -25,7 +26,6 @@ import {
   bulkView,
   createPayoutBody,
   decisionBody,
-  listQuery,
   payoutIdSchema,
   payoutListView,
   payoutView,
@@ -379,25 +379,19 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       summary: 'List payouts (newest first, cursor-paginated)',
       tags: ['payouts'],
       roles: ['platform', 'operator', 'approver', 'payee'],
-      query: listQuery,
+      description:
+        'Operator search: every filter narrows the list (state, payee, period, bulk, provider, amount range in ' +
+        'minor units of one currency, creation time range). Pages follow the same order whatever arrives meanwhile.',
+      query: payoutSearchQuery,
       responses: { 200: { description: 'A page of payouts', schema: payoutListView } },
       handler: async (ctx) => {
-        const { query } = ctx;
-        const principal = ctx.principal;
-        if (principal.kind === 'payee_token' && query.payee && query.payee !== principal.payeeId) {
-          throw new ApiError('not_found', `Payee ${query.payee} not found`);
-        }
-        const page = await store.list(ctx.em, {
-          ...(query.status ? { status: query.status } : {}),
-          ...(principal.kind === 'payee_token'
-            ? { payeeId: principal.payeeId }
-            : query.payee
-              ? { payeeId: query.payee }
-              : {}),
-          ...(query.periodId ? { periodId: query.periodId } : {}),
-          ...(query.bulkId ? { bulkId: query.bulkId } : {}),
-          ...(query.cursor ? { cursor: query.cursor } : {}),
-          limit: query.limit ?? 50,
+        const foreign = foreignPayee(ctx.query, ctx.principal);
+        if (foreign) throw new ApiError('not_found', `Payee ${foreign} not found`);
+        const { cursor, limit } = ctx.query;
+        const page = await searchPayouts(ctx.em, deps.schema, {
+          ...searchOf(ctx.query, ctx.principal),
+          ...(cursor ? { cursor } : {}),
+          limit: limit ?? 50,
         });
         return {
           status: 200,
@@ -414,28 +408,10 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       summary: 'Export payouts as CSV (operators, offline reconciliation)',
       tags: ['payouts'],
       roles: ['platform', 'operator'],
-      query: z.strictObject({
-        status: listQuery.shape.status,
-        payee: payeeIdSchema.optional().describe('Only payouts of this payee'),
-        periodId: listQuery.shape.periodId,
-        bulkId: listQuery.shape.bulkId,
-      }),
+      query: payoutFilterQuery,
       responses: { 200: { description: 'RFC 4180 CSV, one payout per row', contentType: 'text/csv' } },
       handler: async (ctx) => {
-        const rows: PayoutRecord[] = [];
-        let cursor: string | null = null;
-        do {
-          const page: { items: PayoutRecord[]; nextCursor: string | null } = await store.list(ctx.em, {
-            ...(ctx.query.status ? { status: ctx.query.status } : {}),
-            ...(ctx.query.payee ? { payeeId: ctx.query.payee } : {}),
-            ...(ctx.query.periodId ? { periodId: ctx.query.periodId } : {}),
-            ...(ctx.query.bulkId ? { bulkId: ctx.query.bulkId } : {}),
-            ...(cursor ? { cursor } : {}),
-            limit: 500,
-          });
-          rows.push(...page.items);
-          cursor = page.nextCursor;
-        } while (cursor);
+        const rows = await searchAllPayouts(ctx.em, deps.schema, searchOf(ctx.query, ctx.principal));
         const dec = (p: PayoutRecord, minor: string) =>
           formatDecimal({ amount: minor, currency: p.currency, scale: p.scale });
         const csv = toCsv([

@@ -15,6 +15,7 @@ import * as providerAttempts0080 from './0080-provider-attempts.ts';
 import * as payeeTokensRateLimits0081 from './0081-payee-tokens-rate-limits.ts';
 import * as assetCurrencies0082 from './0082-asset-currencies.ts';
 import * as webhookEndpoints0083 from './0083-webhook-endpoints.ts';
+import * as payoutSearch0084 from './0084-payout-search.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -45,4 +46,5 @@ export const migrations: readonly Migration[] = [
   payeeTokensRateLimits0081,
   assetCurrencies0082,
   webhookEndpoints0083,
+  payoutSearch0084,
 ];
