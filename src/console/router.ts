@@ -4,6 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response } from 'express';
 import type { Keyring } from '../crypto/index.ts';
+import { configuredAssets } from '../money/index.ts';
+import { ISO_4217 } from '../money/iso4217.ts';
 import {
   type ConsoleSession,
   CSRF_COOKIE,
@@ -62,6 +64,12 @@ export function consoleRouter(o: ConsoleOptions): express.Router {
   });
   router.use('/static', express.static(STATIC_DIR, { index: false, fallthrough: false }));
   router.get('/', (_req, res) => res.sendFile('index.html', { root: STATIC_DIR }));
+  // Decimal places per currency and configured asset, so forms take "12.50" and send minor units.
+  router.get('/currencies', (_req, res) => {
+    res.json(
+      Object.fromEntries([...ISO_4217, ...configuredAssets().map((a) => [a.code, a.exponent] as const)]),
+    );
+  });
 
   const sessionOf = (req: Request) =>
     openSession(o.keyring, readCookies(req.get('cookie'))[SESSION_COOKIE], now());

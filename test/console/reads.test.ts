@@ -143,6 +143,13 @@ describe('console read routes', () => {
     }
   });
 
+  it('the console lists the decimal places of every currency and configured asset', async () => {
+    const res = await fetch(`${stack.url}/console/currencies`);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const scales = (await res.json()) as Record<string, number>;
+    expect([scales.USD, scales.JPY, scales.KWD, scales.USDC, scales.XYZ]).toEqual([2, 0, 3, 6, undefined]);
+  });
+
   it('the console refuses a tampered session cookie and a sign-in without its CSRF token', async () => {
     const forged = await fetch(`${stack.url}/console/api/v1/whoami`, {
       headers: { cookie: 'disburse_session=v1.k1.AAAA.BBBB.CCCC' },

@@ -73,9 +73,11 @@ export async function api(method, path, body) {
   };
 }
 
+/** A problem+json answer as text: its detail, then each invalid field on its own line. */
 export function problemText(p, status) {
-  if (p && typeof p === 'object') return p.detail ?? p.title ?? `HTTP ${status}`;
-  return `HTTP ${status}`;
+  if (!p || typeof p !== 'object') return `HTTP ${status}`;
+  const fields = Array.isArray(p.errors) ? p.errors.map((e) => `\n${e.path}: ${e.message}`) : [];
+  return `${p.detail ?? p.title ?? `HTTP ${status}`}${fields.join('')}`;
 }
 
 /** "1250" scale 2 → "12.50". */
@@ -95,6 +97,18 @@ export function toMinor(text, scale) {
   if (!m || (m[2] ?? '').length > scale) return undefined;
   const minor = `${m[1]}${(m[2] ?? '').padEnd(scale, '0')}`.replace(/^0+(?=\d)/, '');
   return minor === '0' ? undefined : minor;
+}
+
+let currencies;
+/** Decimal places of a currency or asset's minor unit (from the server's list), or undefined if unknown. */
+export async function scaleOf(code) {
+  currencies ??= fetch('/console/currencies', { credentials: 'same-origin' })
+    .then((r) => r.json())
+    .catch(() => {
+      currencies = undefined; // asked again next time
+      return {};
+    });
+  return (await currencies)[code];
 }
 
 export const when = (iso) =>

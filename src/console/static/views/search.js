@@ -1,32 +1,40 @@
-// Operator search: payouts by state, payee, period or bulk (the filters GET /v1/payouts offers).
-import { api, h, money, stateBadge, table, viewScope, when } from '../lib.js';
+// Operator search: payouts by state, payee, period, bulk, provider, amount range and creation date (the
+// filters of GET /v1/payouts). The URL keeps what the operator typed (decimals, calendar days); the query
+// sent to the API is built from it: amounts in minor units of the chosen currency, days as UTC bounds.
+import { api, h, money, scaleOf, stateBadge, table, toMinor, viewScope, when } from '../lib.js';
 
 const states = [
-  '',
-  'requested',
-  'reserved',
-  'compliance_hold',
-  'pending_approval',
-  'scheduled',
-  'submitting',
-  'awaiting_confirmation',
-  'unknown_outcome',
-  'review',
-  'paid',
-  'returned',
-  'failed',
-  'rejected',
-  'cancelled',
+  ['', 'any state'],
+  ['unknown_outcome,review', 'unknown outcome or review'],
+  ...[
+    'requested',
+    'reserved',
+    'compliance_hold',
+    'pending_approval',
+    'scheduled',
+    'submitting',
+    'awaiting_confirmation',
+    'unknown_outcome',
+    'review',
+    'paid',
+    'returned',
+    'failed',
+    'rejected',
+    'cancelled',
+  ].map((s) => [s, s]),
 ];
+// Form fields passed to the API as they are.
+const PLAIN = ['status', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'cursor'];
+const FORM = [...PLAIN.filter((k) => k !== 'cursor'), 'min', 'max', 'from', 'to'];
 
 export async function searchView(params) {
   const mount = viewScope();
-  const field = (name, label) =>
-    h('label', {}, label, h('input', { name, value: params.get(name) ?? '', size: 24 }));
+  const input = (name, label, attrs = {}) =>
+    h('label', {}, label, h('input', { name, value: params.get(name) ?? '', size: 14, ...attrs }));
   const status = h(
     'select',
     { name: 'status' },
-    states.map((s) => h('option', { value: s, selected: params.get('status') === s }, s || 'any state')),
+    states.map(([value, label]) => h('option', { value, selected: params.get('status') === value }, label)),
   );
   const form = h(
     'form',
@@ -35,23 +43,31 @@ export async function searchView(params) {
       onsubmit: (e) => {
         e.preventDefault();
         const q = new URLSearchParams();
-        for (const [k, v] of new FormData(form)) if (v) q.set(k, String(v));
+        for (const [k, v] of new FormData(form))
+          if (FORM.includes(k) && String(v).trim()) q.set(k, String(v).trim());
         location.hash = `#/payouts?${q}`;
       },
     },
     h('label', {}, 'State', status),
-    field('payee', 'Payee id'),
-    field('periodId', 'Period'),
-    field('bulkId', 'Bulk id'),
+    input('payee', 'Payee id', { size: 24 }),
+    input('periodId', 'Period', { size: 9 }),
+    input('bulkId', 'Bulk id', { size: 20 }),
+    input('provider', 'Provider', { size: 10 }),
+    input('currency', 'Currency', { size: 6, placeholder: 'USD' }),
+    input('min', 'Amount from', { size: 10, inputmode: 'decimal', placeholder: '0.00' }),
+    input('max', 'Amount to', { size: 10, inputmode: 'decimal', placeholder: '0.00' }),
+    input('from', 'Created from', { type: 'date' }),
+    input('to', 'Created until', { type: 'date' }),
     h('button', { type: 'submit' }, 'Search'),
   );
   const out = h('div', { id: 'results' });
   mount(h('h1', {}, 'Payouts'), form, out);
-  const q = new URLSearchParams();
-  for (const k of ['status', 'payee', 'periodId', 'bulkId', 'cursor'])
-    if (params.get(k)) q.set(k, params.get(k));
+  const refuse = (text) =>
+    out.replaceChildren(h('p', { class: 'error', 'data-testid': 'search-error' }, text));
+  const q = await apiQuery(params);
+  if (typeof q === 'string') return void refuse(q);
   const res = await api('GET', `/v1/payouts?${q}`);
-  if (!res.ok) return void out.replaceChildren(h('p', { class: 'error' }, res.error));
+  if (!res.ok) return void refuse(res.error);
   const rows = res.body.items.map((p) =>
     h(
       'tr',
@@ -69,7 +85,7 @@ export async function searchView(params) {
     ? h(
         'a',
         {
-          href: `#/payouts?${new URLSearchParams({ ...Object.fromEntries(q), cursor: res.body.nextCursor })}`,
+          href: `#/payouts?${new URLSearchParams({ ...formValues(params), cursor: res.body.nextCursor })}`,
         },
         'Next page',
       )
@@ -80,4 +96,37 @@ export async function searchView(params) {
       : h('p', { class: 'muted' }, 'No payout matches.'),
     next,
   );
+}
+
+function formValues(params) {
+  return Object.fromEntries(FORM.filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
+}
+
+/** The API's query for the form in the URL, or what to correct (nothing is asked of the API then). */
+async function apiQuery(params) {
+  const q = new URLSearchParams();
+  for (const k of PLAIN) if (params.get(k)) q.set(k, params.get(k));
+  const currency = params.get('currency')?.toUpperCase();
+  if (currency) q.set('currency', currency);
+  for (const [field, name, label] of [
+    ['min', 'amountMin', 'Amount from'],
+    ['max', 'amountMax', 'Amount to'],
+  ]) {
+    const text = params.get(field);
+    if (!text) continue;
+    if (!currency) return `${label}: choose a currency too (amounts are compared in one currency)`;
+    const scale = await scaleOf(currency);
+    if (scale === undefined) return `Currency: ${currency} is not a known currency or asset`;
+    const minor = toMinor(text, scale);
+    if (!minor) return `${label}: enter a positive amount such as 25.00 (at most ${scale} decimals)`;
+    q.set(name, minor);
+  }
+  // Calendar days in UTC: "from" is the start of its day, "until" includes its whole day.
+  if (params.get('from')) q.set('createdFrom', params.get('from'));
+  if (params.get('to')) {
+    const end = Date.parse(`${params.get('to')}T00:00:00Z`);
+    if (Number.isNaN(end)) return 'Created until: pick a day';
+    q.set('createdTo', new Date(end + 86_400_000).toISOString().slice(0, 10));
+  }
+  return q;
 }

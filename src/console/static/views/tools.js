@@ -60,7 +60,7 @@ function manualSection() {
     out.className = res.ok ? 'ok' : 'error';
     out.textContent = res.ok
       ? `Imported: ${res.body.applied} applied, ${res.body.unchanged} unchanged, ${res.body.signalled} signalled`
-      : `Refused: ${res.error}${(res.body?.errors ?? []).map((x) => `\n${x.path}: ${x.message}`).join('')}`;
+      : `Refused: ${res.error}`;
   };
   return h(
     'section',
