@@ -43,5 +43,6 @@ export {
   type PayeeAccountBalance,
   payeesCreditedEarnings,
   postedKeys,
+  postedTransactions,
 } from './reads.ts';
 export { type LedgerReport, type LedgerViolation, verifyLedger } from './verify.ts';

@@ -66,6 +66,24 @@ export async function postedKeys(
   return new Set(rows.map((r) => r.idempotency_key));
 }
 
+/** The posted transactions of these idempotency keys (those not posted are absent): id and creation time. */
+export async function postedTransactions(
+  em: EntityManager,
+  schema: string,
+  keys: readonly string[],
+): Promise<Map<string, { id: string; createdAt: string }>> {
+  if (keys.length === 0) return new Map();
+  const rows = await sql<{ id: string; idempotency_key: string; created_at: Date | string }>(
+    em,
+    `SELECT id, idempotency_key, created_at FROM ${tables(schema).transactions}
+      WHERE idempotency_key = ANY($1::text[])`,
+    [keys],
+  );
+  return new Map(
+    rows.map((r) => [r.idempotency_key, { id: r.id, createdAt: new Date(r.created_at).toISOString() }]),
+  );
+}
+
 /**
  * Locks the payees' accounts of these kinds (every currency) in the ledger's own order — by account id,
  * as a posting locks them — and returns their balances. Postings on these accounts by others wait for the

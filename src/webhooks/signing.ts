@@ -5,7 +5,7 @@
 // Secrets are `whsec_<base64 key>`. Several secrets may be valid at once during rotation; the sender
 // signs with each and the receiver accepts any match.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { WebhookVerificationError } from '../providers/errors.ts';
+import { WebhookVerificationError } from '../shared/webhook-verification-error.ts';
 
 export { WebhookVerificationError };
 

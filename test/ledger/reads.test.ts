@@ -9,6 +9,7 @@ import {
   lockPayeeWallet,
   payeesCreditedEarnings,
   postedKeys,
+  postedTransactions,
 } from '../../src/ledger/index.ts';
 import { createTestDatabase, type TestDatabase, testDatabaseKind } from '../support/db.ts';
 import { eur, usd } from './helpers.ts';
@@ -64,6 +65,10 @@ describe('ledger reads', () => {
       new Set(['earn:a', 'hold:a']),
     );
     expect(await postedKeys(db.em(), db.schema, [])).toEqual(new Set());
+    const posted = await postedTransactions(db.em(), db.schema, ['earn:a', 'nope']);
+    expect([...posted.keys()]).toEqual(['earn:a']);
+    const earn = await ledger.getTransaction('earn:a');
+    expect(posted.get('earn:a')).toEqual({ id: earn!.id, createdAt: earn!.createdAt });
   });
 
   it('earnings credited count earnings.* and period.credit only, within the window', async () => {
