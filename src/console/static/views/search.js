@@ -1,7 +1,7 @@
 // Operator search: payouts by state, payee, period, bulk, provider, amount range and creation date (the
 // filters of GET /v1/payouts). The URL keeps what the operator typed (decimals, calendar days); the query
 // sent to the API is built from it: amounts in minor units of the chosen currency, days as UTC bounds.
-import { api, h, money, scaleOf, stateBadge, table, toMinor, viewScope, when } from '../lib.js';
+import { api, h, money, scaleOf, session, stateBadge, table, toMinor, viewScope, when } from '../lib.js';
 
 const states = [
   ['', 'any state'],
@@ -90,11 +90,22 @@ export async function searchView(params) {
         'Next page',
       )
     : '';
+  // Every match (not only this page) as CSV, for offline reconciliation; the export is for staff who run it.
+  const all = new URLSearchParams(q);
+  all.delete('cursor');
+  const csv =
+    rows.length && (session.role === 'operator' || session.role === 'platform')
+      ? h(
+          'a',
+          { href: `/console/api/v1/payouts/export.csv?${all}`, 'data-testid': 'export-csv' },
+          'Download all matches as CSV',
+        )
+      : '';
   out.replaceChildren(
     rows.length
       ? table(['Payout', 'State', 'Amount', 'Payee', 'Provider', 'Period', 'Created'], rows)
       : h('p', { class: 'muted' }, 'No payout matches.'),
-    next,
+    h('p', { class: 'inline' }, next, next && csv ? ' · ' : '', csv),
   );
 }
 
