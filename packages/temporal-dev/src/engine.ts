@@ -3,7 +3,7 @@
 // queries live in sibling modules that operate on this class.
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.ts';
-import { alreadyExists, invalidArgument, notFound } from './errors.ts';
+import { alreadyExists, invalidArgument, namespaceNotFound, notFound } from './errors.ts';
 import { append, flushBuffered, isWftStarted, makeEvent } from './history.ts';
 import type { ActivityState, Obj, Payload, Run } from './model.ts';
 import { dur, durMs, encodeToken, ts, tsMs } from './model.ts';
@@ -49,6 +49,15 @@ export interface NamespaceState {
   name: string;
   id: string;
   searchAttributes: Map<string, number>;
+  /** What RegisterNamespace / UpdateNamespace set (namespace-service.ts); plain JSON. */
+  info?: NamespaceInfo;
+}
+
+export interface NamespaceInfo {
+  description?: string;
+  ownerEmail?: string;
+  data?: Record<string, string>;
+  retentionMs?: number;
 }
 
 export interface StartParams {
@@ -112,7 +121,16 @@ export class Engine {
   }
 
   // ---- namespaces -------------------------------------------------------------------------
+  /** A registered namespace; NamespaceNotFound otherwise, as the real server (none is created on use). */
   namespace(name: string): NamespaceState {
+    if (!name) throw invalidArgument('namespace is required');
+    const known = this.namespaces.get(name);
+    if (!known) throw namespaceNotFound(name);
+    return known;
+  }
+
+  /** Creates a namespace (server start, RegisterNamespace, loading saved state) or returns that one. */
+  ensureNamespace(name: string): NamespaceState {
     if (!name) throw invalidArgument('namespace is required');
     let ns = this.namespaces.get(name);
     if (!ns) {

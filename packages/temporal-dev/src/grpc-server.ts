@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import { RpcError } from './errors.ts';
 import type { Obj } from './model.ts';
-import { decode, encode, methodTypes, serviceDef } from './proto.ts';
+import { decode, encode, messageType, methodTypes, packAny, serviceDef } from './proto.ts';
 
 export type Handler = (req: Obj, call: grpc.ServerUnaryCall<Obj, Obj>) => unknown;
 export type Handlers = Record<string, Handler | undefined>;
@@ -59,7 +59,7 @@ export function addService(server: grpc.Server, fullName: string, handlers: Hand
       Promise.resolve(result).then((res) => callback(null, res ?? {}), reply);
       function reply(err: unknown): void {
         if (err instanceof RpcError) {
-          callback({ code: err.code, details: err.message });
+          callback({ code: err.code, details: err.message, metadata: statusDetails(err) });
         } else {
           log.error(`${name} failed: ${(err as Error)?.stack ?? String(err)}`);
           callback({
@@ -71,4 +71,14 @@ export function addService(server: grpc.Server, fullName: string, handlers: Hand
     };
   }
   server.addService(def, impl);
+}
+
+/** A detail rides in google.rpc.Status, as the real server sends it: clients decode typed errors from it. */
+function statusDetails(err: RpcError): grpc.Metadata | undefined {
+  if (!err.detail) return undefined;
+  const metadata = new grpc.Metadata();
+  const details = [packAny(err.detail.typeName, err.detail.value)];
+  const status = encode(messageType('google.rpc.Status'), { code: err.code, message: err.message, details });
+  metadata.set('grpc-status-details-bin', status);
+  return metadata;
 }

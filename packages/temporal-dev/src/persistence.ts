@@ -50,7 +50,7 @@ function load(engine: Engine, file: string): Run[] {
   if (data.format !== FORMAT)
     throw new Error(`${file}: unsupported temporal-dev state format ${data.format}`);
   for (const n of data.namespaces ?? []) {
-    const ns = engine.namespace(n.name);
+    const ns = engine.ensureNamespace(n.name);
     ns.id = n.id;
     for (const [k, v] of n.searchAttributes) ns.searchAttributes.set(k, v);
   }

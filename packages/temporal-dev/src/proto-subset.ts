@@ -24,6 +24,7 @@ export const SERVED: Readonly<Record<string, readonly string[]>> = {
     'DescribeNamespace',
     'ListNamespaces',
     'RegisterNamespace',
+    'UpdateNamespace',
     'StartWorkflowExecution',
     'SignalWithStartWorkflowExecution',
     'SignalWorkflowExecution',
@@ -77,7 +78,13 @@ export const SERVED: Readonly<Record<string, readonly string[]>> = {
 };
 export const SERVICES = Object.keys(SERVED);
 /** Looked up by name rather than reached from an RPC: enum constants, Any bodies built here. */
-const ALSO = ['temporal.api.enums.v1', 'temporal.api.update.v1.Request'];
+const ALSO = [
+  'temporal.api.enums.v1',
+  'temporal.api.update.v1.Request',
+  // error details in grpc-status-details-bin (errors.ts)
+  'google.rpc.Status',
+  'temporal.api.errordetails.v1',
+];
 /** Bump when the subset's shape changes, so older cache files are not read. */
 const FORMAT = 2;
 
@@ -96,7 +103,10 @@ export function fullRoot(): protobuf.Root {
 /** The subset's file for the installed @temporalio/proto. */
 export function subsetFile(): string {
   const { version } = require('@temporalio/proto/package.json') as { version: string };
-  const served = createHash('sha256').update(JSON.stringify(SERVED)).digest('hex').slice(0, 8);
+  const served = createHash('sha256')
+    .update(JSON.stringify([SERVED, ALSO]))
+    .digest('hex')
+    .slice(0, 8);
   return join(cacheDir(), `temporal-proto-${version}-${statSync(modulePath).size}-${served}-f${FORMAT}.json`);
 }
 

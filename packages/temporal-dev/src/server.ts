@@ -61,7 +61,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   const clock = new Clock({ skipping: opts.timeSkipping });
   const engine = new Engine(clock, opts.log);
   for (const [name, type] of opts.searchAttributes) engine.defaultSearchAttributes.set(name, type);
-  for (const ns of opts.namespaces) engine.namespace(ns);
+  for (const ns of opts.namespaces) engine.ensureNamespace(ns);
   const visibility = new Visibility(engine);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,

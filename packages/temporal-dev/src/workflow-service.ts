@@ -15,7 +15,9 @@ import type { Engine } from './engine.ts';
 import { invalidArgument, notFound } from './errors.ts';
 import type { Handlers } from './grpc-server.ts';
 import type { Obj, Run } from './model.ts';
-import { decodeToken, dur, durMs, ts } from './model.ts';
+import { decodeToken, durMs, ts } from './model.ts';
+import { namespaceHandlers } from './namespace-service.ts';
+import { page, VISIBILITY_MAX_PAGE } from './paging.ts';
 import { Pollers, TaskQueueType } from './pollers.ts';
 import { EventType, ExecStatus, TaskQueueKind } from './proto.ts';
 import { validateSearchAttributes } from './search-attributes.ts';
@@ -23,18 +25,6 @@ import { pollUpdate, updateWorkflow } from './updates.ts';
 import type { Visibility } from './visibility.ts';
 
 const POLL_TIMEOUT_MS = 60_000;
-/** The official frontend's cap (and default) for a visibility page: FrontendVisibilityMaxPageSize. */
-const VISIBILITY_MAX_PAGE = 1000;
-
-/** Offset paging for lists: the token is the offset of the next page, as text. */
-function page<T>(items: T[], pageSize: number | undefined, token: Uint8Array | undefined, max: number) {
-  const size = pageSize && pageSize > 0 ? Math.min(pageSize, max) : max;
-  const from = token?.length ? Number(Buffer.from(token).toString()) || 0 : 0;
-  const rows = items.slice(from, from + size);
-  const next = from + size < items.length ? Buffer.from(String(from + size)) : undefined;
-  return { rows, nextPageToken: next };
-}
-
 /** Long polls answer (empty) a little before the caller's deadline. */
 export function longPollTimeout(call: grpc.ServerUnaryCall<Obj, Obj>, max = POLL_TIMEOUT_MS): number {
   const d = call.getDeadline();
@@ -190,45 +180,8 @@ export function workflowServiceHandlers(
       initialFailoverVersion: 1,
       isGlobalNamespaceEnabled: false,
     }),
-    DescribeNamespace: (req) => {
-      const n = engine.namespace(req.namespace || 'default');
-      return {
-        namespaceInfo: {
-          name: n.name,
-          state: 1,
-          id: n.id,
-          capabilities: {
-            eagerWorkflowStart: false,
-            syncUpdate: true,
-            asyncUpdate: true,
-            workerPollCompleteOnShutdown: true,
-          },
-          supportsSchedules: false,
-        },
-        config: { workflowExecutionRetentionTtl: dur(24 * 3600 * 1000) },
-        isGlobalNamespace: false,
-      };
-    },
-    ListNamespaces: (req) => {
-      const { rows, nextPageToken } = page(
-        [...engine.namespaces.values()],
-        req.pageSize,
-        req.nextPageToken,
-        VISIBILITY_MAX_PAGE,
-      );
-      return {
-        namespaces: rows.map((n) => ({
-          namespaceInfo: { name: n.name, id: n.id, state: 1, supportsSchedules: false },
-          config: { workflowExecutionRetentionTtl: dur(24 * 3600 * 1000) },
-          isGlobalNamespace: false,
-        })),
-        nextPageToken,
-      };
-    },
-    RegisterNamespace: (req) => {
-      engine.namespace(req.namespace);
-      return {};
-    },
+    // Namespaces (namespace-service.ts).
+    ...namespaceHandlers(engine),
 
     StartWorkflowExecution: (req) => {
       ns(req);
