@@ -183,6 +183,7 @@ export function createProviderRegistry(
         webhookPublicKeys: s.webhookPublicKeys,
         fetchWebhookKeys: s.fetchWebhookKeys,
         unsignedNotifications: s.unsignedNotifications,
+        snsTopicArns: s.snsTopicArns,
         timeoutMs: s.timeoutMs,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });

@@ -119,6 +119,18 @@ export interface PayoutProvider {
    * from a USD balance), so the settlement books it as explicit FX legs. Undefined: no conversion.
    */
   conversion?(idempotencyKey: string): Promise<ProviderConversion | undefined>;
+  /**
+   * Optional: what the provider charged for an attempt beside its amount (Circle: the blockchain network fee,
+   * taken from the balance on top of the transfer), as the provider reported it; empty when nothing (yet).
+   */
+  charges?(idempotencyKey: string): Promise<ProviderCharge[]>;
+}
+
+export interface ProviderCharge {
+  kind: 'network_fee';
+  amount: MoneySnapshot;
+  /** The provider's reference of what was charged for (Circle: the on-chain transaction hash). */
+  reference?: string;
 }
 
 /** A conversion made by the provider, in integer minor units: `source` left the balance, `fee` of it stayed with

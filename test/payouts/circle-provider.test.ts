@@ -252,7 +252,7 @@ describe('payouts through Circle (fake Circle)', () => {
     const [t] = fake.transfersTo(address);
     fake.reverse(t!.id, { days: 4 });
     await fake.webhooksSent();
-    const final = await stack.result(payoutId);
+    const final = await stack.waitForState(payoutId, ['returned']);
     expect(final.state).toBe('returned');
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'fx_return', 'return']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);

@@ -1,17 +1,20 @@
 // USDC payouts through Circle (Circle Mint / Core API, official @circle-fin/circle-sdk): one blockchain
 // transfer from the platform's Circle wallet to the payee's address on the chosen chain. The attempt is
 // journalled before anything is sent (../shared/attempts.ts); Circle's idempotencyKey is a UUIDv5 of the
-// attempt key; confirmation by signed notifications or GET /v1/transfers/{id}. See README.md beside this file.
+// attempt key; confirmation by signed notifications (SNS-signed for Circle Mint, X-Circle-Signature for v2) or
+// GET /v1/transfers/{id}. See README.md beside this file.
 import { Circle } from '@circle-fin/circle-sdk';
 import type { Database } from '../../db/open.ts';
 import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
 import { ProviderError, WebhookVerificationError } from '../errors.ts';
 import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
+import { CapabilityLookup, type ProviderReportedCapabilities } from '../shared/capability-lookup.ts';
 import type { Secret } from '../shared/secrets.ts';
 import type {
   CancelResult,
   PayoutProvider,
   ProviderCapabilities,
+  ProviderCharge,
   ProviderConversion,
   ProviderEvent,
   ProviderHealth,
@@ -22,10 +25,11 @@ import type {
 } from '../types.ts';
 import { CIRCLE_CURRENCIES, circleMoney, minorOf } from './amount.ts';
 
-import { parseCircleDestination } from './destination.ts';
+import { CIRCLE_CHAINS, parseCircleDestination } from './destination.ts';
 import { fromCircleError } from './errors.ts';
 import { circleIdempotencyKey } from './idempotency.ts';
 import { AttemptLookup, matchHash } from './lookup.ts';
+import { SnsVerifier } from './sns.ts';
 import {
   CircleKeyStore,
   type CircleTransferObject,
@@ -35,6 +39,8 @@ import {
 
 /** The stablecoin Circle sends for a fiat payout. */
 const ASSET_OF: Record<string, string> = { USD: 'USDC', EUR: 'EURC' };
+/** The payout currencies a stablecoin pays (its fiat at par, and itself). */
+const CURRENCIES_OF: Record<string, string[]> = { USDC: ['USD', 'USDC'], EURC: ['EUR', 'EURC'] };
 
 export interface CircleProviderOptions {
   name: string;
@@ -53,8 +59,12 @@ export interface CircleProviderOptions {
    * and ask Circle for the transfer's state (for accounts whose notifications are not signed this way).
    */
   unsignedNotifications?: 'refuse' | 'lookup';
-  /** Origins whose SubscribeURL may be confirmed (default: Amazon SNS and the API base). */
+  /** Origins besides Amazon SNS whose SubscribeURL / SigningCertURL are trusted (default: the API base). */
   subscriptionOrigins?: readonly string[];
+  /** SNS topics accepted (Circle's subscription ARNs); empty: any topic. */
+  snsTopicArns?: readonly string[];
+  /** How long Circle's stablecoin list is used before health() asks again (ms, default 15 minutes). */
+  capabilityTtlMs?: number;
   timeoutMs?: number;
   fetch?: typeof fetch;
 }
@@ -78,7 +88,10 @@ export class CircleProvider implements PayoutProvider {
   readonly #circle: Circle;
   readonly #journal: AttemptJournal;
   readonly #lookup: AttemptLookup;
-  readonly #capabilities: ProviderCapabilities;
+  readonly #capabilities: CapabilityLookup;
+  /** Chains per stablecoin from Circle's GET /v1/stablecoins (undefined until Circle answered). */
+  #chains: Record<string, readonly string[]> | undefined;
+  readonly #sns: SnsVerifier;
   readonly #walletId: string;
   readonly #timeoutMs: number;
   readonly #keys: CircleKeyStore;
@@ -95,8 +108,13 @@ export class CircleProvider implements PayoutProvider {
     this.#circle = new Circle(o.apiKey.reveal(), this.#apiBase);
     this.#journal = new AttemptJournal(o.db, o.name);
     this.#lookup = new AttemptLookup(o.db, o.name);
-    this.#capabilities = circleDefaultCapabilities(o.capabilities);
-    for (const c of this.#capabilities.currencies) {
+    const configured = circleDefaultCapabilities(o.capabilities);
+    this.#capabilities = new CapabilityLookup({
+      configured,
+      lookup: () => this.#lookupCapabilities(),
+      ...(o.capabilityTtlMs !== undefined ? { ttlMs: o.capabilityTtlMs } : {}),
+    });
+    for (const c of configured.currencies) {
       if (!CIRCLE_CURRENCIES.includes(c)) throw new Error(`provider "${o.name}" (circle): cannot pay ${c}`);
     }
     this.#walletId = o.walletId;
@@ -104,14 +122,53 @@ export class CircleProvider implements PayoutProvider {
     this.#fetch = o.fetch ?? fetch;
     this.#unsigned = o.unsignedNotifications ?? 'refuse';
     this.#subscriptionOrigins = o.subscriptionOrigins ?? [new URL(this.#apiBase).origin];
+    this.#sns = new SnsVerifier({
+      trustedOrigins: this.#subscriptionOrigins,
+      topicArns: o.snsTopicArns ?? [],
+      fetch: this.#fetch,
+      timeoutMs: this.#timeoutMs,
+    });
     this.#keys = new CircleKeyStore(
       o.webhookPublicKeys ?? {},
       o.fetchWebhookKeys === false ? undefined : (id) => this.#fetchKey(id),
     );
   }
 
+  /** The configured capabilities narrowed to the stablecoins Circle lists (GET /v1/stablecoins). */
   capabilities(): ProviderCapabilities {
-    return this.#capabilities;
+    return this.#capabilities.current();
+  }
+
+  /**
+   * Circle's stablecoins and the chains it issues each on (GET /v1/stablecoins, public; Circle allows one call
+   * a minute per IP, so it is cached): the payout currencies are those of the listed stablecoins, and a
+   * payout to a chain Circle does not list for its stablecoin is declined before anything is sent.
+   */
+  async #lookupCapabilities(): Promise<ProviderReportedCapabilities> {
+    const list = await this.#call<{ symbol?: string; chains?: { chain?: string }[] }[]>(() =>
+      this.#circle.stablecoins.listStablecoins(this.#opts()),
+    );
+    const chains: Record<string, string[]> = {};
+    for (const coin of list) {
+      if (!coin.symbol || !CURRENCIES_OF[coin.symbol]) continue;
+      chains[coin.symbol] = (coin.chains ?? []).flatMap((c) => (c.chain ? [c.chain] : []));
+    }
+    this.#chains = chains;
+    return { currencies: Object.keys(chains).flatMap((sym) => CURRENCIES_OF[sym]!) };
+  }
+
+  /** A chain Circle said it does not carry the payout's stablecoin on: declined, nothing sent. */
+  #assertChain(currency: string, chain: string): void {
+    const asset = ASSET_OF[currency] ?? currency;
+    const chains = this.#chains?.[asset];
+    if (!chains || chains.includes(chain)) return;
+    const names = Object.entries(CIRCLE_CHAINS)
+      .filter(([, code]) => chains.includes(code))
+      .map(([n]) => n);
+    throw this.#decline(
+      'chain_not_supported',
+      `Circle lists ${asset} on ${names.join(', ') || 'no chain this adapter knows'}; not on ${chain}`,
+    );
   }
 
   /** Per-request axios options: our timeout (no answer in time = unknown outcome), no redirects. */
@@ -143,8 +200,9 @@ export class CircleProvider implements PayoutProvider {
   }
 
   async submit(req: SubmitRequest): Promise<SubmitResult> {
-    assertSubmittable(this.name, this.#capabilities, req);
+    assertSubmittable(this.name, this.capabilities(), req);
     const dest = parseCircleDestination(this.name, req.destination);
+    this.#assertChain(req.amount.currency, dest.chain);
     const amount = circleMoney(this.name, req.amount);
     if (BigInt(req.amount.amount) < 1n)
       throw this.#decline('invalid_amount', 'amount must be at least 1 minor unit');
@@ -188,14 +246,38 @@ export class CircleProvider implements PayoutProvider {
     return this.#call(() => this.#circle.transfers.getTransfer(id, undefined, this.#opts()));
   }
 
-  /** Journals the transfer id, its transaction hash and the state seen; returns that state. */
+  /** Journals the transfer id, its transaction hash, its network fee and the state seen; returns that state. */
   async #record(key: string, t: CircleTransferObject, rec: AttemptRecord | undefined): Promise<State> {
     const state = stateOf(t, rec);
+    const fee = t.fees?.find((f) => f.type === 'network');
     await this.#journal.note(key, {
-      refs: { transfer: t.id, ...(t.transactionHash ? { transactionHash: t.transactionHash } : {}) },
+      refs: {
+        transfer: t.id,
+        ...(t.transactionHash ? { transactionHash: t.transactionHash } : {}),
+        ...(fee ? { networkFee: fee.amount, networkFeeCurrency: fee.currency } : {}),
+      },
       state,
     });
     return state;
+  }
+
+  /**
+   * The blockchain network fee Circle charged for the attempt's transfer (its `fees`, type `network`, present
+   * once non-zero), in micro-units of the stablecoin the wallet holds (Circle's `USD` is USDC).
+   */
+  async charges(idempotencyKey: string): Promise<ProviderCharge[]> {
+    const rec = await this.#journal.get(idempotencyKey);
+    const fee = rec?.refs.networkFee;
+    const asset = rec?.refs.networkFeeCurrency ? ASSET_OF[rec.refs.networkFeeCurrency] : undefined;
+    const micro = fee ? minorOf(fee, 6) : undefined;
+    if (!rec || !asset || micro === undefined || micro === 0n) return [];
+    return [
+      {
+        kind: 'network_fee',
+        amount: { amount: micro.toString(), currency: asset, scale: 6 },
+        ...(rec.refs.transactionHash ? { reference: rec.refs.transactionHash } : {}),
+      },
+    ];
   }
 
   /** The transfer of an attempt: by id, or among the wallet's transfers since the attempt by what was sent. */
@@ -284,19 +366,31 @@ export class CircleProvider implements PayoutProvider {
     };
   }
 
+  /**
+   * A notification is believed only when signed: by Circle (X-Circle-Signature over the raw body, v2) or by
+   * SNS (the SNS message's Signature, Circle Mint). An unsigned one is refused, or with
+   * `unsignedNotifications: "lookup"` only its transfer id is used and the transfer asked of Circle.
+   */
   async parseWebhook(rawBody: Buffer, headers: WebhookHeaders): Promise<ProviderEvent[]> {
     const n = parseCircleNotification(rawBody);
+    let signed = true;
+    if (headers['x-circle-signature'] !== undefined || headers['x-circle-key-id'] !== undefined) {
+      await verifyCircleSignature(rawBody, headers, this.#keys);
+    } else if (n.sns && (n.sns.Signature !== undefined || n.sns.SigningCertURL !== undefined)) {
+      await this.#sns.verify(n.sns);
+    } else if (this.#unsigned === 'refuse') {
+      throw new WebhookVerificationError(
+        'missing_signature',
+        'the notification is signed neither by SNS (Signature, SigningCertURL) nor by Circle (X-Circle-Signature)',
+      );
+    } else signed = false;
     if (n.kind === 'subscription') {
       await this.#confirmSubscription(n.subscribeUrl);
       return [];
     }
-    const signed = headers['x-circle-signature'] !== undefined || headers['x-circle-key-id'] !== undefined;
     let transfer = n.kind === 'transfer' ? n.transfer : undefined;
-    if (signed || this.#unsigned === 'refuse') {
-      await verifyCircleSignature(rawBody, headers, this.#keys);
-    } else {
-      // Unsigned (Circle Mint's v1 notifications have another scheme): nothing in the body is believed but
-      // the transfer id; its state is asked of Circle itself.
+    if (!signed) {
+      // Unsigned: nothing in the body is believed but the transfer id; its state is asked of Circle itself.
       if (!transfer || !/^[0-9a-f-]{36}$/i.test(transfer.id)) return [];
       transfer = await this.#lookupNotified(transfer.id);
       if (!transfer) return [];
@@ -407,7 +501,9 @@ export class CircleProvider implements PayoutProvider {
   async health(): Promise<ProviderHealth> {
     try {
       await this.#call(() => this.#circle.balances.listBalances(this.#opts()));
-      return { status: 'up' };
+      await this.#capabilities.refreshIfStale();
+      const lookup = this.#capabilities.lastError;
+      return lookup ? { status: 'up', detail: `capability lookup failed: ${lookup}` } : { status: 'up' };
     } catch (err) {
       const e = err as ProviderError;
       return { status: e.kind === 'outage' ? 'down' : 'degraded', detail: `${e.code}` };

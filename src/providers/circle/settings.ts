@@ -21,8 +21,10 @@ export interface CircleProviderSettings {
   webhookPublicKeys: Record<string, string>;
   /** Fetch an unknown key id from Circle (default true). */
   fetchWebhookKeys: boolean;
-  /** A notification without X-Circle-Signature: refused (default), or only its transfer id used and looked up. */
+  /** A notification signed neither by SNS nor by Circle: refused (default), or only its transfer id looked up. */
   unsignedNotifications: 'refuse' | 'lookup';
+  /** SNS topics accepted (the `subscriptionDetails[].url` ARNs of GET /v1/notifications/subscriptions); [] = any. */
+  snsTopicArns: string[];
   /** Per-request timeout (ms, default 30000); no answer in time is an unknown outcome. */
   timeoutMs: number;
 }
@@ -53,6 +55,11 @@ export function circleSchema<N extends z.ZodType, C extends z.ZodType>(name: N, 
         .default({}),
       fetchWebhookKeys: z.boolean().default(true),
       unsignedNotifications: z.enum(['refuse', 'lookup']).default('refuse'),
+      snsTopicArns: z
+        .array(
+          z.string().regex(/^arn:aws(-cn)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN'),
+        )
+        .default([]),
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     })
     .strict();

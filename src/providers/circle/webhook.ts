@@ -1,12 +1,13 @@
-// Circle notifications. Circle POSTs to the subscriber endpoint through an SNS-style subscription: first a
+// Circle notifications. Circle Mint POSTs to the subscriber endpoint through an Amazon SNS subscription: first a
 // `SubscriptionConfirmation` (the endpoint confirms by GETting its SubscribeURL), then `Notification`s whose
-// `Message` is the JSON notification (`notificationType: "transfers"`, `transfer: {…}`). Each POST is signed:
-// `X-Circle-Signature` = base64 ECDSA (P-256, SHA-256) signature of the raw body, `X-Circle-Key-Id` = the
-// key's UUID. Public keys come from configuration or from GET /v2/notifications/publicKey/{keyId} (cached per
-// key id, so a rotation fetches the new key once).
+// `Message` is the JSON notification (`notificationType: "transfers"`, `transfer: {…}`); SNS signs each message
+// (./sns.ts). Circle's v2 notifications are signed by Circle itself instead: `X-Circle-Signature` = base64 ECDSA
+// (P-256, SHA-256) signature of the raw body, `X-Circle-Key-Id` = the key's UUID; public keys come from
+// configuration or from GET /v2/notifications/publicKey/{keyId} (cached per key id: a rotation fetches once).
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { WebhookVerificationError } from '../errors.ts';
 import type { WebhookHeaders } from '../types.ts';
+import { isSnsMessage, type SnsMessage } from './sns.ts';
 
 export interface CircleTransferObject {
   id: string;
@@ -14,15 +15,19 @@ export interface CircleTransferObject {
   destination?: { type: string; address?: string; chain?: string };
   amount?: { amount: string; currency: string };
   transactionHash?: string;
+  /** Fees beside the amount, present when one is non-zero (Circle: `type: "network"`, the chain's fee). */
+  fees?: { amount: string; currency: string; type: string }[];
   status: 'pending' | 'complete' | 'failed' | 'running';
   errorCode?: string | null;
   createDate?: string;
 }
 
-export type CircleNotification =
+/** `sns`: the SNS message the notification came in (its signature is checked by ./sns.ts). */
+export type CircleNotification = { sns?: SnsMessage } & (
   | { kind: 'subscription'; subscribeUrl: string }
   | { kind: 'transfer'; messageId: string; transfer: CircleTransferObject; timestamp: string }
-  | { kind: 'other'; messageId: string };
+  | { kind: 'other'; messageId: string }
+);
 
 export type FetchKey = (keyId: string) => Promise<{ algorithm: string; publicKey: string } | undefined>;
 
@@ -109,8 +114,9 @@ export function parseCircleNotification(raw: Buffer): CircleNotification {
   } catch {
     throw new WebhookVerificationError('malformed_body', 'the notification body is not JSON');
   }
+  const sns = isSnsMessage(body) ? { sns: body as SnsMessage } : {};
   if (body.Type === 'SubscriptionConfirmation' && typeof body.SubscribeURL === 'string') {
-    return { kind: 'subscription', subscribeUrl: body.SubscribeURL };
+    return { kind: 'subscription', subscribeUrl: body.SubscribeURL, ...sns };
   }
   let message: Record<string, unknown> = body;
   let messageId = typeof body.notificationId === 'string' ? body.notificationId : '';
@@ -126,7 +132,7 @@ export function parseCircleNotification(raw: Buffer): CircleNotification {
   }
   const transfer = message.transfer as CircleTransferObject | undefined;
   if (message.notificationType === 'transfers' && transfer && typeof transfer.id === 'string') {
-    return { kind: 'transfer', messageId, transfer, timestamp };
+    return { kind: 'transfer', messageId, transfer, timestamp, ...sns };
   }
-  return { kind: 'other', messageId };
+  return { kind: 'other', messageId, ...sns };
 }

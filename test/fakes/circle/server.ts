@@ -1,12 +1,14 @@
 // A local fake of the Circle Core API endpoints the circle adapter uses, for contract and end-to-end tests:
 // blockchain transfers from a wallet (create with idempotencyKey, get, list), balances, notification
-// subscriptions with their SNS-style confirmation handshake, notifications signed with X-Circle-Signature
-// (ECDSA P-256 / SHA-256 over the raw body) under X-Circle-Key-Id, and the public keys at
-// /v2/notifications/publicKey/{id}. Faults can be injected. State lives in memory: it is the provider's side,
+// subscriptions with their SNS confirmation handshake, notifications as SNS messages signed as Amazon SNS signs
+// them (RSA over the canonical field string, certificate at SigningCertURL) — or, with `signing: "circle"`,
+// signed with X-Circle-Signature (ECDSA P-256 / SHA-256 over the raw body) under X-Circle-Key-Id, keys at
+// /v2/notifications/publicKey/{id} — the stablecoin list, network fees on transfers. Faults can be injected. State lives in memory: it is the provider's side,
 // whose books the tests check against the ledger. See README.md beside this file for the documentation followed.
 import { createHash, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type SelfSignedCertificate, selfSignedCertificate } from '../shared/x509.ts';
 
 export interface FakeTransfer {
   id: string;
@@ -14,6 +16,8 @@ export interface FakeTransfer {
   destination: { type: 'blockchain'; address: string; chain: string };
   amount: { amount: string; currency: string };
   transactionHash?: string;
+  /** Present once a fee is non-zero: the chain's network fee, charged to the wallet on top of the amount. */
+  fees?: { amount: string; currency: string; type: 'network' }[];
   status: 'pending' | 'complete' | 'failed';
   errorCode?: string;
   createDate: string;
@@ -83,6 +87,18 @@ export interface FakeCircleOptions {
   confirmAfterMs?: number;
 }
 
+/** The SNS topic the fake publishes to (Circle's subscriptionDetails[].url). */
+export const FAKE_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:fake-circle-notifications';
+
+/** The string Amazon SNS signs: "<name>\n<value>\n" per field of the message type, in order, absent skipped. */
+function snsCanonical(m: Record<string, string>): string {
+  const fields =
+    m.Type === 'Notification'
+      ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
+      : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+  return fields.flatMap((f) => (m[f] === undefined ? [] : [`${f}\n${m[f]}\n`])).join('');
+}
+
 export class FakeCircle {
   readonly apiKey: string;
   readonly walletId: string;
@@ -112,6 +128,19 @@ export class FakeCircle {
   outOfOrder = false;
   /** Notify the `pending` state of new transfers too (Circle does). */
   notifyPending = true;
+  /** How notifications are signed: by SNS (Circle Mint, default) or by Circle's X-Circle-Signature (v2). */
+  signing: 'sns' | 'circle' = 'sns';
+  /** SignatureVersion of SNS signatures: 1 (SHA1withRSA) or 2 (SHA256withRSA). */
+  snsSignatureVersion: '1' | '2' = '2';
+  /** The network fee charged per complete transfer (Circle's `fees`, decimal USD); "0" adds none. */
+  networkFee = '0.012345';
+  /** GET /v1/stablecoins: the chains each stablecoin is issued on. */
+  stablecoinChains: Record<string, string[]> = {
+    USDC: ['ETH', 'MATIC', 'ARB', 'BASE', 'SOL', 'AVAX'],
+    EURC: ['ETH', 'SOL', 'AVAX', 'BASE'],
+  };
+  #snsCert: SelfSignedCertificate | undefined;
+  readonly #certPath = `/fake/sns/SimpleNotificationService-${randomUUID().replace(/-/g, '')}.pem`;
   #queue: { messageId: string; body: string; transferId?: string }[] = [];
   #sending: Promise<void> = Promise.resolve();
   #timers = new Set<NodeJS.Timeout>();
@@ -172,19 +201,38 @@ export class FakeCircle {
     };
   }
 
+  /** The SNS signing certificate (made on first use). */
+  get snsCertificate(): SelfSignedCertificate {
+    this.#snsCert ??= selfSignedCertificate('sns.us-east-1.amazonaws.com');
+    return this.#snsCert;
+  }
+
+  /** Adds SNS's SignatureVersion, SigningCertURL and Signature to a message, as Amazon SNS does. */
+  signSns(m: Record<string, string>, version = this.snsSignatureVersion): Record<string, string> {
+    const signed = { ...m, SignatureVersion: version, SigningCertURL: `${this.url}${this.#certPath}` };
+    const signature = sign(
+      version === '1' ? 'sha1' : 'sha256',
+      Buffer.from(snsCanonical(signed)),
+      this.snsCertificate.privateKey,
+    );
+    return { ...signed, Signature: signature.toString('base64') };
+  }
+
   /** Subscribes an endpoint: Circle POSTs a SubscriptionConfirmation; it is confirmed when its URL is fetched. */
   async subscribe(endpoint: string): Promise<{ id: string; confirmed: boolean; status: number }> {
     const sub = { id: randomUUID(), endpoint, token: randomUUID().replace(/-/g, ''), confirmed: false };
     this.subscriptions.push(sub);
-    const body = JSON.stringify({
-      Type: 'SubscriptionConfirmation',
-      MessageId: randomUUID(),
-      Token: sub.token,
-      TopicArn: 'arn:aws:sns:us-east-1:000000000000:fake-circle-notifications',
-      Message: `You have chosen to subscribe to the topic. To confirm the subscription, visit the SubscribeURL included in this message.`,
-      SubscribeURL: `${this.url}/fake/subscriptions/${sub.id}/confirm?Token=${sub.token}`,
-      Timestamp: this.now().toISOString(),
-    });
+    const body = JSON.stringify(
+      this.signSns({
+        Type: 'SubscriptionConfirmation',
+        MessageId: randomUUID(),
+        Token: sub.token,
+        TopicArn: FAKE_TOPIC_ARN,
+        Message: `You have chosen to subscribe to the topic ${FAKE_TOPIC_ARN}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
+        SubscribeURL: `${this.url}/fake/subscriptions/${sub.id}/confirm?Token=${sub.token}`,
+        Timestamp: this.now().toISOString(),
+      }),
+    );
     const res = await fetch(endpoint, {
       method: 'POST',
       headers: {
@@ -203,6 +251,11 @@ export class FakeCircle {
     if (t.status !== 'pending') throw new Error(`transfer ${transferId} is ${t.status}`);
     t.status = 'complete';
     t.transactionHash = `0x${createHash('sha256').update(t.id).digest('hex')}`;
+    const fee = micro(this.networkFee);
+    if (fee > 0n) {
+      t.fees = [{ amount: this.networkFee, currency: 'USD', type: 'network' }];
+      this.balance.USD = (this.balance.USD ?? 0n) - fee;
+    }
     this.#notify(t);
     return t;
   }
@@ -304,14 +357,14 @@ export class FakeCircle {
       customAttributes: { clientId: 'c60d2d5b-203c-45bb-9f6e-93641d40a599' },
       transfer: structuredClone(t),
     };
-    const body = JSON.stringify({
+    const envelope = {
       Type: 'Notification',
       MessageId: messageId,
-      TopicArn: 'arn:aws:sns:us-east-1:000000000000:fake-circle-notifications',
+      TopicArn: FAKE_TOPIC_ARN,
       Message: JSON.stringify(message),
       Timestamp: this.now().toISOString(),
-      SignatureVersion: '1',
-    });
+    };
+    const body = JSON.stringify(this.signing === 'sns' ? this.signSns(envelope) : envelope);
     const n = { messageId, body, transferId: t.id };
     this.notifications.push(n);
     if (this.holdWebhooks) this.#queue.push(n);
@@ -322,7 +375,11 @@ export class FakeCircle {
     const target = this.endpoint;
     if (!target) return;
     const copies = this.duplicateWebhooks ? 2 : 1;
-    const headers = { 'content-type': 'text/plain; charset=UTF-8', ...this.signBody(n.body) };
+    const headers = {
+      'content-type': 'text/plain; charset=UTF-8',
+      'x-amz-sns-message-type': 'Notification',
+      ...(this.signing === 'circle' ? this.signBody(n.body) : {}),
+    };
     this.#sending = this.#sending.then(async () => {
       for (let i = 0; i < copies; i++) {
         let status = 0;
@@ -386,6 +443,22 @@ export class FakeCircle {
       sub.confirmed = true;
       this.endpoint = sub.endpoint;
       return reply(200, { ConfirmSubscriptionResponse: { SubscriptionArn: `arn:aws:sns:fake:${sub.id}` } });
+    }
+    if (method === 'GET' && path === this.#certPath) {
+      this.requests.push({ method, path, status: 200, replayed: false });
+      res.writeHead(200, { 'content-type': 'application/x-pem-file' });
+      return void res.end(this.snsCertificate.pem);
+    }
+    if (method === 'GET' && path === '/v1/stablecoins') {
+      // Public at Circle (no API key), one call a minute per IP.
+      return reply(200, {
+        data: Object.entries(this.stablecoinChains).map(([symbol, chains]) => ({
+          name: symbol === 'USDC' ? 'USD Coin' : 'Euro Coin',
+          symbol,
+          totalAmount: '1000000000.00',
+          chains: chains.map((chain) => ({ amount: '1000.00', chain, updateDate: this.now().toISOString() })),
+        })),
+      });
     }
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
       return reply(401, {

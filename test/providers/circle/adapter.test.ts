@@ -19,7 +19,7 @@ import {
 import { AttemptJournal } from '../../../src/providers/shared/attempts.ts';
 import { Secret } from '../../../src/providers/shared/secrets.ts';
 import type { ProviderEvent, SubmitRequest } from '../../../src/providers/types.ts';
-import { FakeCircle } from '../../fakes/circle/server.ts';
+import { FAKE_TOPIC_ARN, FakeCircle } from '../../fakes/circle/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 
 const KEY = `SAND_API_KEY:${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
@@ -38,6 +38,8 @@ function provider(
     fetchKeys?: boolean;
     fetch?: typeof fetch;
     unsigned?: 'refuse' | 'lookup';
+    topics?: string[];
+    origins?: string[];
   } = {},
 ): CircleProvider {
   return new CircleProvider({
@@ -51,6 +53,8 @@ function provider(
     ...(o.fetchKeys === false ? { fetchWebhookKeys: false } : {}),
     ...(o.fetch ? { fetch: o.fetch } : {}),
     ...(o.unsigned ? { unsignedNotifications: o.unsigned } : {}),
+    ...(o.topics ? { snsTopicArns: o.topics } : {}),
+    ...(o.origins ? { subscriptionOrigins: o.origins } : {}),
   });
 }
 
@@ -460,15 +464,133 @@ describe('circle notifications', () => {
         .find((r) => r.body.toString().includes('SubscriptionConfirmation'))!;
       expect(await p.parseWebhook(confirmation.body, confirmation.headers)).toEqual([]);
       expect(fake.subscriptions.at(-1)?.confirmed).toBe(true);
-      const foreign = Buffer.from(
-        JSON.stringify({
-          Type: 'SubscriptionConfirmation',
-          SubscribeURL: 'http://169.254.169.254/latest/meta-data',
-        }),
-      );
-      await expect(p.parseWebhook(foreign, {})).rejects.toMatchObject({ code: 'untrusted_subscription' });
+      const foreign = {
+        ...JSON.parse(confirmation.body.toString()),
+        SubscribeURL: 'http://169.254.169.254/latest/meta-data',
+      };
+      // Unsigned (or its signature dropped): refused before anything is fetched.
+      const { Signature: _s, SigningCertURL: _c, ...bare } = foreign;
+      await expect(p.parseWebhook(Buffer.from(JSON.stringify(bare)), {})).rejects.toMatchObject({
+        code: 'missing_signature',
+      });
+      // The URL changed after signing: the SNS signature no longer matches.
+      await expect(p.parseWebhook(Buffer.from(JSON.stringify(foreign)), {})).rejects.toMatchObject({
+        code: 'invalid_signature',
+      });
+      // Signed, but at a foreign origin: never fetched.
+      const signed = fake.signSns({ ...bare, SignatureVersion: undefined } as Record<string, string>);
+      await expect(p.parseWebhook(Buffer.from(JSON.stringify(signed)), {})).rejects.toMatchObject({
+        code: 'untrusted_subscription',
+      });
     } finally {
       fake.endpoint = saved;
+    }
+  });
+});
+
+describe('SNS-signed notifications (Circle Mint)', () => {
+  const notification = async (p: CircleProvider) => {
+    fake.autoComplete = false;
+    const req = request(evmDest(evmAddress()));
+    const res = await p.submit(req);
+    await fake.webhooksSent();
+    received.length = 0;
+    fake.complete(res.providerRef);
+    await fake.webhooksSent();
+    const r = received.splice(0).at(-1)!;
+    return { req, res, body: JSON.parse(r.body.toString()) as Record<string, string>, headers: r.headers };
+  };
+
+  it('verifies the SNS signature (SignatureVersion 2 and 1) with the certificate at SigningCertURL, fetched once', async () => {
+    let certFetches = 0;
+    const counting: typeof fetch = (input, init) => {
+      if (String(input).endsWith('.pem')) certFetches++;
+      return fetch(input, init);
+    };
+    const p = provider({ fetch: counting });
+    const { req, body, headers } = await notification(p);
+    expect(headers['x-circle-signature']).toBeUndefined(); // Circle Mint: SNS signs, not Circle
+    expect(body.SignatureVersion).toBe('2');
+    expect((await p.parseWebhook(Buffer.from(JSON.stringify(body)), headers)).map((e) => e.type)).toEqual([
+      'paid',
+    ]);
+    const v1 = fake.signSns({ ...body, Signature: undefined } as unknown as Record<string, string>, '1');
+    const events = await p.parseWebhook(Buffer.from(JSON.stringify(v1)), {});
+    expect(events.map((e) => [e.type, e.idempotencyKey])).toEqual([['paid', req.idempotencyKey]]);
+    expect(certFetches).toBe(1);
+  });
+
+  it('refuses a changed message, an unknown version, an untrusted certificate URL and an unexpected topic', async () => {
+    const p = provider();
+    const { body } = await notification(p);
+    const refused = async (b: Record<string, unknown>, q = p) => {
+      try {
+        await q.parseWebhook(Buffer.from(JSON.stringify(b)), {});
+      } catch (err) {
+        if (err instanceof WebhookVerificationError) return err.code;
+        throw err;
+      }
+      return 'accepted';
+    };
+    const message = JSON.parse(body.Message!) as { transfer: { status: string; amount: { amount: string } } };
+    message.transfer.amount.amount = '99999.00';
+    expect(await refused({ ...body, Message: JSON.stringify(message) })).toBe('invalid_signature');
+    expect(await refused({ ...body, SignatureVersion: '3' })).toBe('unsupported_algorithm');
+    expect(
+      await refused({ ...body, SigningCertURL: 'https://evil.example/SimpleNotificationService-x.pem' }),
+    ).toBe('untrusted_certificate');
+    expect(
+      await refused({ ...body, SigningCertURL: 'https://sns.us-east-1.amazonaws.com.evil.example/x.pem' }),
+    ).toBe('untrusted_certificate');
+    expect(
+      await refused(body, provider({ topics: ['arn:aws:sns:us-east-1:123456789012:other-topic'] })),
+    ).toBe('unexpected_topic');
+    expect(await refused(body, provider({ topics: [FAKE_TOPIC_ARN] }))).toBe('accepted');
+  });
+
+  it('the network fee and the transaction hash of a complete transfer are recorded; charges() reports the fee', async () => {
+    const p = provider();
+    const { req, res } = await notification(p);
+    const t = fake.transfers.get(res.providerRef)!;
+    expect(t.fees).toEqual([{ amount: '0.012345', currency: 'USD', type: 'network' }]);
+    expect(await p.charges(req.idempotencyKey)).toEqual([]); // not seen complete yet
+    expect((await p.status(req.idempotencyKey)).state).toBe('paid');
+    expect(await p.charges(req.idempotencyKey)).toEqual([
+      {
+        kind: 'network_fee',
+        amount: { amount: '12345', currency: 'USDC', scale: 6 },
+        reference: t.transactionHash,
+      },
+    ]);
+    const rec = await new AttemptJournal(db, 'circle').get(req.idempotencyKey);
+    expect([rec?.refs.networkFee, rec?.refs.transactionHash]).toEqual(['0.012345', t.transactionHash]);
+  });
+});
+
+describe("Circle's own capability lookup (GET /v1/stablecoins)", () => {
+  it('narrows the currencies to the listed stablecoins and declines a chain Circle does not list, sending nothing', async () => {
+    const saved = structuredClone(fake.stablecoinChains);
+    try {
+      fake.stablecoinChains = { USDC: ['ETH', 'SOL'] };
+      const p = new CircleProvider({
+        name: 'circle',
+        db,
+        apiKey: new Secret(KEY, 'TEST'),
+        walletId: fake.walletId,
+        apiBase: fake.url,
+        capabilities: { currencies: ['USD', 'USDC', 'EUR', 'EURC'] },
+      });
+      expect(p.capabilities().currencies).toEqual(['USD', 'USDC', 'EUR', 'EURC']);
+      expect(await p.health()).toEqual({ status: 'up' });
+      expect(p.capabilities().currencies).toEqual(['USD', 'USDC']);
+      const before = posts().length;
+      const e = await failure(p.submit(request(evmDest(evmAddress(), 'base'))));
+      expect([e.kind, e.code]).toEqual(['hard_decline', 'chain_not_supported']);
+      expect(e.message).toContain('Circle lists USDC on ethereum, solana; not on BASE');
+      expect(posts().length).toBe(before);
+      expect((await p.submit(request(evmDest(evmAddress())))).state).toBe('pending');
+    } finally {
+      fake.stablecoinChains = saved;
     }
   });
 });
