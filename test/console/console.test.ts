@@ -90,6 +90,64 @@ describe('console in Chromium', () => {
     );
   });
 
+  it('an approver rejects a payout with a reason and TOTP; the payee gets the money back', async () => {
+    const payeeId = await stack.createPayee({ credit: '30000' });
+    const payoutId = await stack.requestPayout(payeeId, '12000');
+    await stack.waitForState(payoutId, ['pending_approval']);
+    const rita = await stack.approver('rita');
+    const s = await session();
+    await signIn(s, stack.url, rita.key);
+    const card = s.page.locator(`[data-payout-id="${payoutId}"]`);
+    await card.getByTestId('approvals').getByText('Approvals 0 of 1').waitFor();
+    // A wrong code is refused by the API, and the page says why.
+    await card.locator('input[name=reason]').fill('destination looks wrong');
+    await card.locator('input[name=totp]').fill(rita.code() === '000000' ? '111111' : '000000');
+    await card.getByRole('button', { name: 'Reject' }).click();
+    await card
+      .getByTestId('decision-result')
+      .getByText(/^Refused: .*TOTP/i)
+      .waitFor();
+    await card.locator('input[name=totp]').fill(rita.code());
+    await card.getByRole('button', { name: 'Reject' }).click();
+    await card.getByText('Rejected: the payout is now rejected').waitFor();
+    expect((await stack.result(payoutId)).state).toBe('rejected');
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('30000');
+  });
+
+  it('an operator clears a compliance hold and cancels a scheduled payout from their pages', async () => {
+    const heldPayee = await stack.createPayee({ credit: '10000', payee: { kycStatus: 'pending' } });
+    const held = await stack.requestPayout(heldPayee, '2000');
+    await stack.waitForState(held, ['compliance_hold']);
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const scheduled = await stack.requestPayout(payeeId, '3000', { instant: false });
+    await stack.waitForState(scheduled, ['scheduled']);
+
+    const op = await session();
+    await signIn(op, stack.url, stack.keys.operator.key);
+    await op.page.goto(`${stack.url}/console/#/payouts/${held}`);
+    await op.page.getByTestId('summary').getByText('kyc_not_verified', { exact: false }).waitFor();
+    const actions = op.page.getByTestId('actions');
+    await actions.locator('input[name=reason]').fill('KYC documents verified by phone');
+    await actions.getByRole('button', { name: 'Clear compliance hold' }).click();
+    await actions.getByText(/^Done: the payout is now (?!compliance_hold)/).waitFor();
+    await stack.waitForState(held, ['awaiting_confirmation', 'paid']);
+    await op.page.getByTestId('audit').getByText('payout.compliance_clear').waitFor();
+
+    await op.page.goto(`${stack.url}/console/#/payouts/${scheduled}`);
+    await op.page.locator('h1 [data-state="scheduled"]').waitFor();
+    await op.page.getByTestId('actions').locator('input[name=reason]').fill('payee asked to stop it');
+    await op.page.getByRole('button', { name: 'Cancel payout' }).click();
+    await op.page.getByText('Done: the payout is now cancelled').waitFor();
+    await op.page.locator('h1 [data-state="cancelled"]').waitFor();
+    // A final payout offers no action.
+    expect(await op.page.getByTestId('actions').count()).toBe(0);
+    await screenshot(op.page, 'operator-payout-cancelled');
+    expect((await stack.result(scheduled)).state).toBe('cancelled');
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0].available.amount).toBe('10000');
+  });
+
   it('an operator finds an unknown-outcome payout, reads its history and resolves it', async () => {
     // A scheduled payout on the sandbox's batch rail stays unconfirmed until its batch runs: past the
     // confirmation deadline its outcome is unknown.
