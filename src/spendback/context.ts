@@ -3,12 +3,11 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
 import type { SpendbackConfig } from '../config/spendback.ts';
-import { qualify } from '../db/identifiers.ts';
 import type { Database } from '../db/open.ts';
-import { sql } from '../db/sql.ts';
 import { type Ledger, lockPayeeWallet } from '../ledger/index.ts';
 import type { PeriodCalendar } from '../periods/calendar.ts';
 import type { WebhookOutbox } from '../webhooks/index.ts';
+import type { SpendbackStore } from './store.ts';
 import type { GrantTimers } from './timers.ts';
 
 export interface SpendbackContext {
@@ -19,14 +18,12 @@ export interface SpendbackContext {
   readonly now: () => Date;
   /** The commission period calendar: rules fire once per (rule, payee, period) of this calendar. */
   readonly calendar: PeriodCalendar;
+  /** The spendback tables. */
+  readonly store: SpendbackStore;
 }
 
 /** Sub-ledger (owner) of the platform accounts that fund promotions and record promotion-paid revenue. */
 export const PROMOTIONS = 'promotions';
-
-export function table(ctx: SpendbackContext, name: string): string {
-  return qualify(ctx.db.schema, name);
-}
 
 /** Grant id derived from the business key (payee + reference), so a retried grant is the same grant. */
 export function grantIdFor(payeeId: string, reference: string): string {
@@ -51,9 +48,10 @@ export async function startTimers(
 ): Promise<void> {
   if (!timers || inputs.length === 0) return;
   for (const input of inputs) await timers.start(input);
-  await sql(em, `UPDATE ${table(ctx, 'credit_grants')} SET timer_started = true WHERE id = ANY($1::text[])`, [
+  await ctx.store.markTimersStarted(
+    em,
     inputs.map((i) => i.grantId),
-  ]);
+  );
 }
 
 /** The payee's wallet locks, taken before a purchase or refund posts (the ledger's lockPayeeWallet). */

@@ -2,30 +2,11 @@
 // what is left; expiry returns the remainder to the platform and is driven by the grant's workflow timer.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CreditGrantExpiry, CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
-import { sql } from '../db/sql.ts';
 import { type Money, money } from '../money/index.ts';
 import { webhookEventId } from '../webhooks/index.ts';
-import { grantIdFor, PROMOTIONS, type SpendbackContext, table } from './context.ts';
+import { grantIdFor, PROMOTIONS, type SpendbackContext } from './context.ts';
 import { SpendbackError } from './errors.ts';
-
-export interface GrantRow {
-  id: string;
-  payee_id: string;
-  reference: string;
-  currency: string;
-  amount: string;
-  remaining: string;
-  status: 'active' | 'expired';
-  source: 'manual' | 'rule';
-  rule_id: string | null;
-  rule_version: string | null;
-  reason: string | null;
-  expires_at: Date | string;
-  expired_amount: string | null;
-  expired_at: Date | string | null;
-  notice_sent_at: Date | string | null;
-  created_at: Date | string;
-}
+import type { GrantRow } from './store.ts';
 
 export interface GrantView {
   id: string;
@@ -93,33 +74,25 @@ export async function createGrant(
   em: EntityManager,
   input: GrantInput,
 ): Promise<GrantResult> {
-  const t = table(ctx, 'credit_grants');
   const id = grantIdFor(input.payeeId, input.reference);
   const now = ctx.now();
   if (input.expiresAt.getTime() <= now.getTime()) {
     throw new SpendbackError('validation_failed', 'grant_expiry_past', 'expiresAt must be in the future');
   }
-  const inserted = await sql<GrantRow>(
-    em,
-    `INSERT INTO ${t} (id, payee_id, reference, currency, amount, remaining, source, rule_id, rule_version, reason, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10)
-     ON CONFLICT (payee_id, reference) DO NOTHING RETURNING *`,
-    [
-      id,
-      input.payeeId,
-      input.reference,
-      input.amount.currency,
-      input.amount.amount,
-      input.source,
-      input.ruleId ?? null,
-      input.ruleVersion ?? null,
-      input.reason ?? null,
-      input.expiresAt.toISOString(),
-    ],
-  );
-  const row = inserted[0];
+  const row = await ctx.store.insertGrant(em, {
+    id,
+    payeeId: input.payeeId,
+    reference: input.reference,
+    currency: input.amount.currency,
+    amount: input.amount.amount,
+    source: input.source,
+    ruleId: input.ruleId ?? null,
+    ruleVersion: input.ruleVersion ?? null,
+    reason: input.reason ?? null,
+    expiresAt: input.expiresAt,
+  });
   if (!row) {
-    const existing = (await sql<GrantRow>(em, `SELECT * FROM ${t} WHERE id = $1`, [id]))[0];
+    const existing = await ctx.store.grant(em, id);
     if (!existing || existing.amount !== input.amount.amount || existing.currency !== input.amount.currency) {
       throw new SpendbackError(
         'conflict',
@@ -166,13 +139,7 @@ export async function listGrants(
   payeeId: string,
   status?: 'active' | 'expired',
 ): Promise<GrantView[]> {
-  const rows = await sql<GrantRow>(
-    em,
-    `SELECT * FROM ${table(ctx, 'credit_grants')} WHERE payee_id = $1 AND ($2::text IS NULL OR status = $2)
-     ORDER BY status, expires_at, id`,
-    [payeeId, status ?? null],
-  );
-  return rows.map(grantView);
+  return (await ctx.store.grantsOf(em, payeeId, status ?? null)).map(grantView);
 }
 
 /** credit.expiring_soon for a grant with something left (idempotent event id). */
@@ -181,22 +148,14 @@ export async function announceExpiry(
   grantId: string,
 ): Promise<{ eventId: string | null }> {
   return ctx.db.em().transactional(async (em) => {
-    const row = (
-      await sql<GrantRow>(em, `SELECT * FROM ${table(ctx, 'credit_grants')} WHERE id = $1 FOR UPDATE`, [
-        grantId,
-      ])
-    )[0];
+    const row = await ctx.store.grant(em, grantId, true);
     if (row?.status !== 'active' || BigInt(row.remaining) === 0n) return { eventId: null };
     const eventId = webhookEventId('credit.expiring_soon', grantId);
     await ctx.outbox.enqueue(
       { id: eventId, type: 'credit.expiring_soon', occurredAt: ctx.now(), data: { grant: grantView(row) } },
       em,
     );
-    await sql(
-      em,
-      `UPDATE ${table(ctx, 'credit_grants')} SET notice_sent_at = coalesce(notice_sent_at, now()) WHERE id = $1`,
-      [grantId],
-    );
+    await ctx.store.markNoticeSent(em, grantId);
     return { eventId };
   });
 }
@@ -204,8 +163,7 @@ export async function announceExpiry(
 /** Returns the unspent remainder to the platform and marks the grant expired; replays answer the same. */
 export async function expireGrant(ctx: SpendbackContext, grantId: string): Promise<CreditGrantExpiry> {
   return ctx.db.em().transactional(async (em) => {
-    const t = table(ctx, 'credit_grants');
-    const row = (await sql<GrantRow>(em, `SELECT * FROM ${t} WHERE id = $1 FOR UPDATE`, [grantId]))[0];
+    const row = await ctx.store.grant(em, grantId, true);
     const eventId = webhookEventId('credit.expired', grantId);
     if (!row) return { grantId, outcome: 'absent', returned: '0', eventId: null };
     if (row.status === 'expired') {
@@ -224,14 +182,7 @@ export async function expireGrant(ctx: SpendbackContext, grantId: string): Promi
         ],
       });
     }
-    const updated = (
-      await sql<GrantRow>(
-        em,
-        `UPDATE ${t} SET status = 'expired', remaining = 0, expired_amount = $2, expired_at = $3
-         WHERE id = $1 RETURNING *`,
-        [grantId, remaining.toString(), ctx.now().toISOString()],
-      )
-    )[0]!;
+    const updated = await ctx.store.expireGrant(em, grantId, remaining, ctx.now());
     await ctx.outbox.enqueue(
       { id: eventId, type: 'credit.expired', occurredAt: ctx.now(), data: { grant: grantView(updated) } },
       em,
@@ -245,10 +196,7 @@ export async function pendingTimers(
   ctx: SpendbackContext,
   em: EntityManager,
 ): Promise<CreditGrantTimerInput[]> {
-  const rows = await sql<GrantRow>(
-    em,
-    `SELECT * FROM ${table(ctx, 'credit_grants')} WHERE NOT timer_started AND status = 'active' ORDER BY created_at LIMIT 500`,
-  );
+  const rows = await ctx.store.grantsWithoutTimer(em);
   const now = ctx.now().getTime();
   return rows.map((r) => ({
     grantId: r.id,

@@ -4,23 +4,18 @@
 // concurrent payout hold from overdrawing payee_available.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
-import { sql } from '../db/sql.ts';
 import { InsufficientFunds } from '../ledger/index.ts';
 import type { EntryInput } from '../ledger/posting.ts';
 import { type Money, money } from '../money/index.ts';
 import { webhookEventId } from '../webhooks/index.ts';
 import { bonusClawback, splitRefund, splitSpend } from './allocate.ts';
-import { bpsToPercent, lockWallet, PROMOTIONS, type SpendbackContext, table } from './context.ts';
+import { bpsToPercent, lockWallet, PROMOTIONS, type SpendbackContext } from './context.ts';
 import { SpendbackError } from './errors.ts';
 import type { GrantView } from './grants.ts';
+import type { Discount, OrderKey, OrderRow, RefundRow } from './store.ts';
 import { evaluateSpendbackBonus } from './triggers.ts';
 
-export interface Discount {
-  ruleId: string;
-  ruleVersion: string;
-  percent: string;
-  period: string;
-}
+export type { Discount } from './store.ts';
 
 export interface SpendbackView {
   payeeId: string;
@@ -52,41 +47,10 @@ export interface RefundView {
   createdAt: string;
 }
 
-interface OrderRow {
-  payee_id: string;
-  order_reference: string;
-  currency: string;
-  amount: string;
-  from_restricted: string;
-  from_available: string;
-  refunded_available: string;
-  transaction_id: string;
-  bonus_grant_id: string | null;
-  discount: Discount | null;
-  bonus_clawed: string;
-  created_at: Date | string;
-}
-
-interface AllocationRow {
-  grant_id: string;
-  seq: number;
-  amount: string;
-  refunded: string;
-}
-
 async function orderView(ctx: SpendbackContext, em: EntityManager, o: OrderRow): Promise<SpendbackView> {
-  const allocations = await sql<AllocationRow>(
-    em,
-    `SELECT grant_id, seq, amount, refunded FROM ${table(ctx, 'spendback_allocations')}
-      WHERE payee_id = $1 AND order_reference = $2 ORDER BY seq`,
-    [o.payee_id, o.order_reference],
-  );
-  const refunded = await sql<{ total: string }>(
-    em,
-    `SELECT coalesce(sum(amount), 0)::text AS total FROM ${table(ctx, 'spendback_refunds')}
-      WHERE payee_id = $1 AND order_reference = $2`,
-    [o.payee_id, o.order_reference],
-  );
+  const key = { payeeId: o.payee_id, orderReference: o.order_reference };
+  const allocations = await ctx.store.allocations(em, key);
+  const refunded = await ctx.store.refundedTotal(em, key);
   return {
     payeeId: o.payee_id,
     orderReference: o.order_reference,
@@ -94,7 +58,7 @@ async function orderView(ctx: SpendbackContext, em: EntityManager, o: OrderRow):
     fromRestricted: money(o.from_restricted, o.currency),
     fromAvailable: money(o.from_available, o.currency),
     grants: allocations.map((a) => ({ grantId: a.grant_id, amount: money(a.amount, o.currency) })),
-    refunded: money(refunded[0]?.total ?? '0', o.currency),
+    refunded: money(refunded, o.currency),
     transactionId: o.transaction_id,
     bonusGrantId: o.bonus_grant_id,
     nextPurchaseDiscount: o.discount,
@@ -108,13 +72,7 @@ export async function getOrder(
   payeeId: string,
   orderReference: string,
 ): Promise<SpendbackView | null> {
-  const row = (
-    await sql<OrderRow>(
-      em,
-      `SELECT * FROM ${table(ctx, 'spendback_orders')} WHERE payee_id = $1 AND order_reference = $2`,
-      [payeeId, orderReference],
-    )
-  )[0];
+  const row = await ctx.store.order(em, { payeeId, orderReference });
   return row ? orderView(ctx, em, row) : null;
 }
 
@@ -155,13 +113,8 @@ export async function spend(
   input: { payeeId: string; orderReference: string; amount: Money },
 ): Promise<SpendResult> {
   const { payeeId, orderReference, amount } = input;
-  const orders = table(ctx, 'spendback_orders');
-  const existing = (
-    await sql<OrderRow>(em, `SELECT * FROM ${orders} WHERE payee_id = $1 AND order_reference = $2`, [
-      payeeId,
-      orderReference,
-    ])
-  )[0];
+  const key: OrderKey = { payeeId, orderReference };
+  const existing = await ctx.store.order(em, key);
   if (existing) {
     return {
       view: await replayOf(ctx, em, existing, amount),
@@ -172,13 +125,7 @@ export async function spend(
     };
   }
   const now = ctx.now();
-  const grants = await sql<{ id: string; remaining: string }>(
-    em,
-    `SELECT id, remaining FROM ${table(ctx, 'credit_grants')}
-      WHERE payee_id = $1 AND currency = $2 AND status = 'active' AND remaining > 0 AND expires_at > $3
-      ORDER BY expires_at, id FOR UPDATE`,
-    [payeeId, amount.currency, now.toISOString()],
-  );
+  const grants = await ctx.store.lockSpendableGrants(em, payeeId, amount.currency, now);
   const split = splitSpend(
     BigInt(amount.amount),
     grants.map((g) => ({ grantId: g.id, remaining: BigInt(g.remaining) })),
@@ -186,28 +133,16 @@ export async function spend(
   await lockWallet(ctx, em, payeeId, amount.currency);
   const ledgerKey = `spendback:${payeeId}:${orderReference}`;
   // Claim the order first: a concurrent request for the same order waits here, then replays.
-  const claimed = await sql<OrderRow>(
-    em,
-    `INSERT INTO ${orders} (payee_id, order_reference, currency, amount, from_restricted, from_available, transaction_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (payee_id, order_reference) DO NOTHING RETURNING *`,
-    [
-      payeeId,
-      orderReference,
-      amount.currency,
-      amount.amount,
-      split.fromRestricted.toString(),
-      split.fromAvailable.toString(),
-      ledgerKey,
-    ],
-  );
-  if (!claimed[0]) {
-    const other = (
-      await sql<OrderRow>(em, `SELECT * FROM ${orders} WHERE payee_id = $1 AND order_reference = $2`, [
-        payeeId,
-        orderReference,
-      ])
-    )[0]!;
+  const claimed = await ctx.store.claimOrder(em, {
+    ...key,
+    currency: amount.currency,
+    amount: amount.amount,
+    fromRestricted: split.fromRestricted,
+    fromAvailable: split.fromAvailable,
+    transactionId: ledgerKey,
+  });
+  if (!claimed) {
+    const other = (await ctx.store.order(em, key))!;
     return {
       view: await replayOf(ctx, em, other, amount),
       replayed: true,
@@ -254,22 +189,9 @@ export async function spend(
     }
     throw error;
   }
-  await sql(em, `UPDATE ${orders} SET transaction_id = $3 WHERE payee_id = $1 AND order_reference = $2`, [
-    payeeId,
-    orderReference,
-    posted.id,
-  ]);
   for (const [seq, g] of split.grants.entries()) {
-    await sql(
-      em,
-      `INSERT INTO ${table(ctx, 'spendback_allocations')} (payee_id, order_reference, grant_id, seq, amount)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [payeeId, orderReference, g.grantId, seq, g.amount.toString()],
-    );
-    await sql(em, `UPDATE ${table(ctx, 'credit_grants')} SET remaining = remaining - $2 WHERE id = $1`, [
-      g.grantId,
-      g.amount.toString(),
-    ]);
+    await ctx.store.insertAllocation(em, key, { grantId: g.grantId, seq, amount: g.amount });
+    await ctx.store.addToGrant(em, g.grantId, -g.amount);
   }
   const bonus = await evaluateSpendbackBonus(ctx, em, {
     payeeId,
@@ -278,12 +200,12 @@ export async function spend(
     fromAvailable: split.fromAvailable,
   });
   const bonusGrant = bonus.fired.find((f) => f.grant)?.grant ?? null;
-  const discount = await takeDiscount(ctx, em, payeeId, orderReference);
-  await sql(
-    em,
-    `UPDATE ${orders} SET bonus_grant_id = $3, discount = $4::jsonb WHERE payee_id = $1 AND order_reference = $2`,
-    [payeeId, orderReference, bonusGrant?.id ?? null, discount ? JSON.stringify(discount) : null],
-  );
+  const discount = await takeDiscount(ctx, em, key);
+  await ctx.store.completeOrder(em, key, {
+    transactionId: posted.id,
+    bonusGrantId: bonusGrant?.id ?? null,
+    discount,
+  });
   const view = (await getOrder(ctx, em, payeeId, orderReference))!;
   const eventId = webhookEventId('spendback.completed', payeeId, orderReference);
   await ctx.outbox.enqueue(
@@ -302,50 +224,16 @@ export async function spend(
 async function takeDiscount(
   ctx: SpendbackContext,
   em: EntityManager,
-  payeeId: string,
-  orderReference: string,
+  key: OrderKey,
 ): Promise<Discount | null> {
-  const t = table(ctx, 'trigger_firings');
-  const row = (
-    await sql<{
-      rule_id: string;
-      occasion: string;
-      rule_version: string;
-      period: string;
-      discount_bps: number;
-    }>(
-      em,
-      `SELECT rule_id, occasion, rule_version, period, discount_bps FROM ${t}
-        WHERE payee_id = $1 AND kind = 'next_purchase_discount' AND reported_order IS NULL
-        ORDER BY created_at, rule_id LIMIT 1 FOR UPDATE`,
-      [payeeId],
-    )
-  )[0];
+  const row = await ctx.store.takeDiscount(em, key);
   if (!row) return null;
-  await sql(
-    em,
-    `UPDATE ${t} SET reported_order = $4 WHERE rule_id = $1 AND payee_id = $2 AND occasion = $3`,
-    [row.rule_id, payeeId, row.occasion, orderReference],
-  );
   return {
     ruleId: row.rule_id,
     ruleVersion: row.rule_version,
     percent: bpsToPercent(row.discount_bps),
     period: row.period,
   };
-}
-
-interface RefundRow {
-  payee_id: string;
-  order_reference: string;
-  refund_reference: string;
-  amount: string;
-  to_available: string;
-  to_restricted: string;
-  to_platform: string;
-  transaction_id: string;
-  bonus_clawed: string;
-  created_at: Date | string;
 }
 
 function refundView(r: RefundRow, currency: string): RefundView {
@@ -373,13 +261,8 @@ export async function refund(
   input: { payeeId: string; orderReference: string; refundReference: string; amount: Money },
 ): Promise<{ view: RefundView; replayed: boolean; eventId: string | null }> {
   const { payeeId, orderReference, refundReference, amount } = input;
-  const order = (
-    await sql<OrderRow>(
-      em,
-      `SELECT * FROM ${table(ctx, 'spendback_orders')} WHERE payee_id = $1 AND order_reference = $2 FOR UPDATE`,
-      [payeeId, orderReference],
-    )
-  )[0];
+  const key: OrderKey = { payeeId, orderReference };
+  const order = await ctx.store.order(em, key, true);
   if (!order) {
     throw new SpendbackError(
       'not_found',
@@ -395,14 +278,7 @@ export async function refund(
       `order ${orderReference} was paid in ${c}; refund in ${c}`,
     );
   }
-  const refunds = table(ctx, 'spendback_refunds');
-  const done = (
-    await sql<RefundRow>(
-      em,
-      `SELECT * FROM ${refunds} WHERE payee_id = $1 AND order_reference = $2 AND refund_reference = $3`,
-      [payeeId, orderReference, refundReference],
-    )
-  )[0];
+  const done = await ctx.store.refund(em, key, refundReference);
   if (done) {
     if (done.amount !== amount.amount) {
       throw new SpendbackError(
@@ -414,23 +290,12 @@ export async function refund(
     return { view: refundView(done, c), replayed: true, eventId: null };
   }
   // The order's grants and its bonus grant, locked in the order purchases lock grants (soonest expiry first).
-  const grants = await sql<{ id: string; status: string; remaining: string; amount: string }>(
-    em,
-    `SELECT g.id, g.status, g.remaining, g.amount FROM ${table(ctx, 'credit_grants')} g
-      WHERE g.id IN (SELECT grant_id FROM ${table(ctx, 'spendback_allocations')} WHERE payee_id = $1 AND order_reference = $2)
-         OR g.id = $3
-      ORDER BY g.expires_at, g.id FOR UPDATE`,
-    [payeeId, orderReference, order.bonus_grant_id],
-  );
+  const grants = await ctx.store.lockOrderGrants(em, key, order.bonus_grant_id);
   const grantById = new Map(grants.map((g) => [g.id, g]));
-  const allocations = (
-    await sql<AllocationRow>(
-      em,
-      `SELECT grant_id, seq, amount, refunded FROM ${table(ctx, 'spendback_allocations')}
-        WHERE payee_id = $1 AND order_reference = $2 ORDER BY seq`,
-      [payeeId, orderReference],
-    )
-  ).map((a) => ({ ...a, status: grantById.get(a.grant_id)!.status }));
+  const allocations = (await ctx.store.allocations(em, key)).map((a) => ({
+    ...a,
+    status: grantById.get(a.grant_id)!.status,
+  }));
   await lockWallet(ctx, em, payeeId, c);
   let split: ReturnType<typeof splitRefund>;
   try {
@@ -507,50 +372,20 @@ export async function refund(
     entries,
   });
   for (const g of split.grants) {
-    await sql(
-      em,
-      `UPDATE ${table(ctx, 'spendback_allocations')} SET refunded = refunded + $4
-        WHERE payee_id = $1 AND order_reference = $2 AND grant_id = $3`,
-      [payeeId, orderReference, g.grantId, g.amount.toString()],
-    );
-    if (byGrant.get(g.grantId)!.status === 'active') {
-      await sql(em, `UPDATE ${table(ctx, 'credit_grants')} SET remaining = remaining + $2 WHERE id = $1`, [
-        g.grantId,
-        g.amount.toString(),
-      ]);
-    }
+    await ctx.store.addRefundToAllocation(em, key, g.grantId, g.amount);
+    if (byGrant.get(g.grantId)!.status === 'active') await ctx.store.addToGrant(em, g.grantId, g.amount);
   }
-  if (clawed > 0n) {
-    await sql(em, `UPDATE ${table(ctx, 'credit_grants')} SET remaining = remaining - $2 WHERE id = $1`, [
-      bonusGrant!.id,
-      clawed.toString(),
-    ]);
-  }
-  await sql(
-    em,
-    `UPDATE ${table(ctx, 'spendback_orders')} SET refunded_available = refunded_available + $3,
-        bonus_clawed = bonus_clawed + $4
-      WHERE payee_id = $1 AND order_reference = $2`,
-    [payeeId, orderReference, split.toAvailable.toString(), clawed.toString()],
-  );
-  const row = (
-    await sql<RefundRow>(
-      em,
-      `INSERT INTO ${refunds} (payee_id, order_reference, refund_reference, amount, to_available, to_restricted, to_platform, transaction_id, bonus_clawed)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-      [
-        payeeId,
-        orderReference,
-        refundReference,
-        amount.amount,
-        split.toAvailable.toString(),
-        toRestricted.toString(),
-        toPlatform.toString(),
-        posted.id,
-        clawed.toString(),
-      ],
-    )
-  )[0]!;
+  if (clawed > 0n) await ctx.store.addToGrant(em, bonusGrant!.id, -clawed);
+  await ctx.store.addRefundToOrder(em, key, split.toAvailable, clawed);
+  const row = await ctx.store.insertRefund(em, key, {
+    refundReference,
+    amount: amount.amount,
+    toAvailable: split.toAvailable,
+    toRestricted,
+    toPlatform,
+    transactionId: posted.id,
+    clawed,
+  });
   const view = refundView(row, c);
   const eventId = webhookEventId('spendback.refunded', payeeId, `${orderReference}:${refundReference}`);
   await ctx.outbox.enqueue(

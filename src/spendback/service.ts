@@ -18,6 +18,7 @@ import {
 } from './grants.ts';
 import { getOrder, refund, spend } from './orders.ts';
 import { UTC_MONTHS } from './rules.ts';
+import { createSpendbackStore } from './store.ts';
 import type { GrantTimers } from './timers.ts';
 import { evaluateEarnings, evaluatePeriodTriggers, listFirings } from './triggers.ts';
 
@@ -39,6 +40,7 @@ export function createSpendbackService(o: SpendbackServiceOptions) {
     settings: o.settings,
     now: o.now ?? (() => new Date()),
     calendar: o.calendar ?? UTC_MONTHS,
+    store: createSpendbackStore(o.db.schema),
   };
   return {
     settings: o.settings,

@@ -3,10 +3,9 @@
 // trigger_firings primary key is the business key; the grant's ledger posting carries rule id and version.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
-import { sql } from '../db/sql.ts';
 import { type DayWindow, earningsCredited, payeesCreditedEarnings } from '../ledger/index.ts';
 import { money } from '../money/index.ts';
-import { bpsToPercent, type SpendbackContext, startTimers, table } from './context.ts';
+import { bpsToPercent, type SpendbackContext, startTimers } from './context.ts';
 import { createGrant, type GrantView } from './grants.ts';
 import { applyBps, periodDates, periodOf, type SpendbackRule } from './rules.ts';
 import type { GrantTimers } from './timers.ts';
@@ -56,25 +55,17 @@ async function claim(
     discountBps?: number;
   },
 ): Promise<boolean> {
-  const rows = await sql(
-    em,
-    `INSERT INTO ${table(ctx, 'trigger_firings')}
-       (rule_id, payee_id, occasion, kind, rule_version, period, currency, basis, discount_bps)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (rule_id, payee_id, occasion) DO NOTHING RETURNING rule_id`,
-    [
-      f.rule.id,
-      f.payeeId,
-      f.occasion,
-      f.rule.kind,
-      ctx.settings.rules.version,
-      f.period,
-      f.currency,
-      f.basis.toString(),
-      f.discountBps ?? null,
-    ],
-  );
-  return rows.length === 1;
+  return ctx.store.claimFiring(em, {
+    ruleId: f.rule.id,
+    payeeId: f.payeeId,
+    occasion: f.occasion,
+    kind: f.rule.kind,
+    ruleVersion: ctx.settings.rules.version,
+    period: f.period,
+    currency: f.currency,
+    basis: f.basis,
+    discountBps: f.discountBps ?? null,
+  });
 }
 
 async function grantFor(
@@ -105,10 +96,10 @@ async function grantFor(
     reason: `${g.rule.kind} rule ${g.rule.id} (version ${version})`,
   });
   if (result.timer) out.timers.push(result.timer);
-  await sql(
+  await ctx.store.setFiringGrant(
     em,
-    `UPDATE ${table(ctx, 'trigger_firings')} SET grant_id = $4 WHERE rule_id = $1 AND payee_id = $2 AND occasion = $3`,
-    [g.rule.id, g.payeeId, g.occasion, result.grant.id],
+    { ruleId: g.rule.id, payeeId: g.payeeId, occasion: g.occasion },
+    result.grant.id,
   );
   return result.grant;
 }
@@ -222,23 +213,7 @@ export async function evaluatePeriodTriggers(
 
 /** Firings of a payee, newest first (what fired, when, by which rule version). */
 export async function listFirings(ctx: SpendbackContext, em: EntityManager, payeeId: string) {
-  const rows = await sql<{
-    rule_id: string;
-    kind: string;
-    rule_version: string;
-    period: string;
-    occasion: string;
-    currency: string;
-    basis: string;
-    grant_id: string | null;
-    discount_bps: number | null;
-    reported_order: string | null;
-    created_at: Date | string;
-  }>(
-    em,
-    `SELECT * FROM ${table(ctx, 'trigger_firings')} WHERE payee_id = $1 ORDER BY created_at DESC, rule_id`,
-    [payeeId],
-  );
+  const rows = await ctx.store.firingsOf(em, payeeId);
   return rows.map((r) => ({
     ruleId: r.rule_id,
     kind: r.kind,
