@@ -545,7 +545,42 @@ describe('console in Chromium', () => {
       .getByTestId('calculated')
       .getByText(/^Batches calculated: ([1-9]\d*) of \1$/)
       .waitFor();
+    // The run's statements to review, in decimals: the payee's row and the run's total.
+    const row = op.page.getByTestId('statements').locator(`tr[data-payee-id="${payeeId}"]`);
+    await row.waitFor();
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(0, 2)).toEqual([payeeId, 'USD']);
+    expect(cells[7]).toMatch(/^\d+\.\d{2}$/);
+    await op.page
+      .getByTestId('totals')
+      .getByText(/^\d+\.\d{2}$/)
+      .first()
+      .waitFor();
     await screenshot(op.page, 'operator-period');
+
+    // Recalculate before approval: an unknown plan is refused with the API's reason; a loaded one runs again.
+    await op.page.locator('input[name=planVersion]').fill('no-such-plan');
+    await op.page.getByRole('button', { name: 'Recalculate' }).click();
+    await op.page
+      .getByTestId('period-result')
+      .getByText(/^Refused: Plan version no-such-plan is not loaded; known: /)
+      .waitFor();
+    await op.page.locator('input[name=planVersion]').fill('standard-2026.2');
+    await op.page.getByRole('button', { name: 'Recalculate' }).click();
+    await op.page
+      .getByTestId('period-result')
+      .getByText('Recalculation started: run 2 with plan standard-2026.2')
+      .waitFor();
+    await op.page
+      .getByTestId('diff')
+      .getByText(/^Recalculation run 1 → 2: \d+ statements? changed, \d+ added, \d+ removed/)
+      .waitFor();
+    await op.page
+      .getByTestId('stage')
+      .getByText(/^Stage: awaiting_approval \(run 2, plan standard-2026\.2\)/)
+      .waitFor();
+    await op.page.getByTestId('statements').getByText('Run 2').waitFor();
+    await op.page.getByTestId('statements').locator(`tr[data-payee-id="${payeeId}"]`).waitFor();
 
     const approver = await stack.approver('petra');
     const ap = await session();
@@ -568,6 +603,10 @@ describe('console in Chromium', () => {
     await op.page
       .getByTestId('posted')
       .getByText(/^Batches posted: ([1-9]\d*) of \1$/)
+      .waitFor();
+    await op.page
+      .getByTestId('summary')
+      .getByText(/^Completed: run 2 posted in \d+ postings? \(\d+\.\d{2} USD\); payouts: /)
       .waitFor();
     await screenshot(op.page, 'operator-period-posted');
   });

@@ -111,6 +111,12 @@ export async function scaleOf(code) {
   return (await currencies)[code];
 }
 
+/** Signed minor units of `currency` as a decimal ("-1250" USD → "-12.50"); the raw units if the currency is unknown. */
+export async function minorText(currency, minor) {
+  const scale = await scaleOf(currency);
+  return scale === undefined ? `${minor} (minor units)` : decimal({ amount: String(minor), currency, scale });
+}
+
 export const when = (iso) =>
   iso
     ? new Date(iso)

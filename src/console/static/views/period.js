@@ -1,6 +1,10 @@
 // A commission period's close: progress bars (batches calculated, batches posted, payouts started), totals
-// and approvals, live while the page is open; operators and the platform close it, approvers decide (TOTP).
-import { api, every, h, mount, session, viewScope } from '../lib.js';
+// and approvals, live while the page is open, with the statements of the latest run to review, what a
+// recalculation changed, and the completion summary. Operators and the platform close it; operators and
+// approvers recalculate it with another plan version; approvers decide (TOTP).
+import { api, every, h, minorText, mount, session, table, viewScope } from '../lib.js';
+
+const PAGE = 50;
 
 export function periodsView() {
   const id = h('input', { name: 'period', required: true, size: 12, placeholder: '2026-11' });
@@ -25,12 +29,17 @@ export async function periodView(periodId) {
   const mount = viewScope();
   const body = h('div', { 'data-testid': 'period' });
   const result = h('p', { 'data-testid': 'period-result' });
-  mount(h('h1', {}, `Period ${periodId}`), body, actions(periodId, result), result);
+  const statements = statementsSection(periodId);
+  mount(h('h1', {}, `Period ${periodId}`), body, actions(periodId, result), result, statements.section);
   const refresh = async () => {
     const res = await api('GET', `/v1/periods/${encodeURIComponent(periodId)}`);
     if (!res.ok)
       return void body.replaceChildren(h('p', { class: 'error', 'data-testid': 'not-found' }, res.error));
-    body.replaceChildren(progress(res.body));
+    body.replaceChildren(await progress(res.body));
+    const p = res.body;
+    // A run's statements are complete once all its batches are calculated.
+    if (p.calculation && p.run > 0 && p.calculation.batchesDone === p.calculation.batchesTotal)
+      await statements.show(p.run);
   };
   await refresh();
   every(1500, refresh);
@@ -47,8 +56,8 @@ function bar(label, done, total, testid) {
   );
 }
 
-function progress(p) {
-  if (!p.calculation) return h('section', {}, h('p', {}, `Stage: ${p.stage}`));
+async function progress(p) {
+  if (!p.calculation) return h('section', {}, h('p', { 'data-testid': 'stage' }, `Stage: ${p.stage}`));
   const approvals = (p.approvals ?? []).filter((a) => a.decision === 'approve').map((a) => a.actor);
   return h(
     'section',
@@ -64,10 +73,136 @@ function progress(p) {
     h(
       'p',
       {},
-      `${p.calculation.payees} payees; approvals ${approvals.length} of ${p.approvalsRequired}${approvals.length ? ` (${approvals.join(', ')})` : ''}`,
+      `${count(p.calculation.payees, 'payee')}; closed by ${p.closedBy}; approvals ${approvals.length} of ${p.approvalsRequired}${approvals.length ? ` (${approvals.join(', ')})` : ''}`,
     ),
-    h('pre', { class: 'mono' }, JSON.stringify(p.calculation.totals, null, 2)),
+    await totalsTable(p.calculation.totals),
+    p.lastDiff ? await diff(p.lastDiff) : '',
+    p.summary ? await summary(p.summary) : '',
   );
+}
+
+async function totalsTable(totals) {
+  const rows = await Promise.all(
+    Object.entries(totals).map(async ([currency, minor]) =>
+      h('tr', {}, h('td', {}, currency), h('td', {}, await minorText(currency, minor))),
+    ),
+  );
+  return h(
+    'div',
+    { 'data-testid': 'totals' },
+    rows.length ? table(['Currency', 'Total of the run'], rows) : h('p', { class: 'muted' }, 'No total yet.'),
+  );
+}
+
+async function diff(d) {
+  const changes = await Promise.all(
+    d.totals.map(
+      async (t) =>
+        `${t.currency} ${await minorText(t.currency, t.before)} → ${await minorText(t.currency, t.after)} (${t.delta.startsWith('-') ? '' : '+'}${await minorText(t.currency, t.delta)})`,
+    ),
+  );
+  return h(
+    'p',
+    { 'data-testid': 'diff' },
+    `Recalculation run ${d.fromRun} → ${d.toRun}: ${count(d.changedStatements, 'statement')} changed, ${d.addedStatements} added, ${d.removedStatements} removed`,
+    changes.length ? `; ${changes.join(', ')}` : '',
+  );
+}
+
+async function summary(s) {
+  const totals = await Promise.all(
+    Object.entries(s.totals).map(async ([c, m]) => `${await minorText(c, m)} ${c}`),
+  );
+  const payouts = Object.entries(s.payouts).map(([state, n]) => `${state} ${n}`);
+  // The carried receivable is one figure; it reads as money when the period has a single currency.
+  const currencies = Object.keys(s.totals);
+  const receivable =
+    s.receivableCarried === '0'
+      ? 'no receivable carried'
+      : currencies.length === 1
+        ? `${await minorText(currencies[0], s.receivableCarried)} ${currencies[0]} carried as receivable`
+        : `${s.receivableCarried} minor units carried as receivable`;
+  return h(
+    'p',
+    { 'data-testid': 'summary' },
+    `Completed: run ${s.run} posted in ${count(s.postings, 'posting')} (${totals.join(', ') || 'nothing'}); ` +
+      `payouts: ${payouts.join(', ') || 'none'}; ${receivable}`,
+  );
+}
+
+const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** The latest run's statements, a page at a time (by payee id); reloaded when a new run is calculated. */
+function statementsSection(periodId) {
+  const out = h('div', {});
+  const more = h('button', { type: 'button', hidden: true }, 'More payees');
+  const section = h(
+    'section',
+    { 'data-testid': 'statements', hidden: true },
+    h('h2', {}, 'Statements of the latest run'),
+    out,
+    more,
+  );
+  let shown = 0;
+  let after = null;
+  let body;
+  const load = async (run) => {
+    const q = new URLSearchParams({ run: String(run), limit: String(PAGE) });
+    if (after) q.set('after', after);
+    const res = await api('GET', `/v1/periods/${encodeURIComponent(periodId)}/statements?${q}`);
+    if (!res.ok) return void out.replaceChildren(h('p', { class: 'error' }, res.error));
+    const amount = (s, k) => minorText(s.currency, s[k] ?? '0');
+    const rows = await Promise.all(
+      res.body.statements.map(async (s) =>
+        h(
+          'tr',
+          { 'data-payee-id': s.payeeId },
+          h('td', { class: 'mono' }, s.payeeId),
+          h('td', {}, s.currency),
+          h('td', {}, s.rank ?? '—'),
+          h('td', {}, await amount(s, 'commission')),
+          h('td', {}, await amount(s, 'overrides')),
+          h('td', {}, await amount(s, 'bonus')),
+          h('td', {}, await amount(s, 'adjustments')),
+          h('td', {}, h('strong', {}, await amount(s, 'total'))),
+        ),
+      ),
+    );
+    body.append(...rows);
+    after = res.body.next;
+    more.hidden = !after;
+  };
+  more.addEventListener('click', () => load(shown));
+  return {
+    section,
+    async show(run) {
+      if (run === shown) return;
+      shown = run;
+      after = null;
+      body = h('tbody', {});
+      section.hidden = false;
+      out.replaceChildren(
+        h('p', { class: 'muted' }, `Run ${run}`),
+        h(
+          'table',
+          {},
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Payee', 'Currency', 'Rank', 'Commission', 'Overrides', 'Bonus', 'Adjustments', 'Total'].map(
+                (x) => h('th', {}, x),
+              ),
+            ),
+          ),
+          body,
+        ),
+      );
+      await load(run);
+    },
+  };
 }
 
 function actions(periodId, result) {
@@ -75,6 +210,7 @@ function actions(periodId, result) {
     result.className = res.ok ? 'ok' : 'error';
     result.textContent = res.ok ? ok : `Refused: ${res.error}`;
   };
+  const forms = [];
   if (session.role === 'approver') {
     const reason = h('input', { name: 'reason', size: 30, placeholder: 'reason' });
     const totp = h('input', {
@@ -94,16 +230,40 @@ function actions(periodId, result) {
       totp.value = '';
       show(res, `${d === 'approve' ? 'Approved' : 'Rejected'}: stage ${res.body?.stage}`);
     };
-    return h(
-      'form',
-      { class: 'inline card' },
-      h('label', {}, 'Reason', reason),
-      h('label', {}, 'TOTP code', totp),
-      h('button', { type: 'submit', onclick: decide('approve') }, 'Approve period'),
-      h('button', { type: 'button', onclick: decide('reject') }, 'Reject period'),
+    forms.push(
+      h(
+        'form',
+        { class: 'inline card' },
+        h('label', {}, 'Reason', reason),
+        h('label', {}, 'TOTP code', totp),
+        h('button', { type: 'submit', onclick: decide('approve') }, 'Approve period'),
+        h('button', { type: 'button', onclick: decide('reject') }, 'Reject period'),
+      ),
+    );
+  } else {
+    const close = async () =>
+      show(await api('POST', `/v1/periods/${encodeURIComponent(periodId)}/close`, {}), 'Close started');
+    forms.push(h('p', {}, h('button', { type: 'button', onclick: close }, 'Close period')));
+  }
+  if (session.role === 'approver' || session.role === 'operator') {
+    // Before approval only: the workflow refuses it otherwise, and the page shows why.
+    const plan = h('input', { name: 'planVersion', required: true, size: 16, placeholder: 'plan version' });
+    const recalculate = async (e) => {
+      e.preventDefault();
+      if (!plan.reportValidity()) return;
+      const res = await api('POST', `/v1/periods/${encodeURIComponent(periodId)}/recalculate`, {
+        planVersion: plan.value.trim(),
+      });
+      show(res, `Recalculation started: run ${res.body?.toRun} with plan ${res.body?.planVersion}`);
+    };
+    forms.push(
+      h(
+        'form',
+        { class: 'inline card', onsubmit: recalculate },
+        h('label', {}, 'Plan version', plan),
+        h('button', { type: 'submit' }, 'Recalculate'),
+      ),
     );
   }
-  const close = async () =>
-    show(await api('POST', `/v1/periods/${encodeURIComponent(periodId)}/close`, {}), 'Close started');
-  return h('p', {}, h('button', { type: 'button', onclick: close }, 'Close period'));
+  return h('div', {}, forms);
 }
