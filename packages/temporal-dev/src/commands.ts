@@ -7,6 +7,7 @@ import {
   retryDecision,
   scheduleActivity,
 } from './activities.ts';
+import { recordBuildId } from './build-ids.ts';
 import type { Engine } from './engine.ts';
 import { invalidArgument } from './errors.ts';
 import { append, attrsOf, flushBuffered, makeEvent } from './history.ts';
@@ -66,6 +67,7 @@ export function completeWorkflowTask(engine: Engine, run: Run, req: Obj): Obj {
     }),
   );
   const wtc = completed.eventId;
+  recordBuildId(run, req);
   run.previousStartedEventId = w.startedEventId;
   const messages = new Map<string, Obj>();
   for (const m of req.messages ?? []) messages.set(m.id, m);

@@ -1,6 +1,7 @@
 // List / count over runs using the visibility query compiler (visibility/query.ts).
 import type { Engine } from './engine.ts';
 import { invalidArgument } from './errors.ts';
+import { lastEventId } from './history.ts';
 import type { Run } from './model.ts';
 import { ExecStatus } from './proto.ts';
 import { decodePayload, SYSTEM_ATTRIBUTES, typeLabel } from './search-attributes.ts';
@@ -48,8 +49,26 @@ export class Visibility {
       CloseTime: run.status !== ExecStatus.RUNNING ? new Date(run.closeTime) : undefined,
       ExecutionTime: new Date(run.executionTime),
       TaskQueue: run.taskQueue,
+      HistoryLength: lastEventId(run),
+      ParentWorkflowId: run.parent?.workflowId,
+      RootWorkflowId: this.rootWorkflowId(run),
+      ExecutionDuration:
+        run.status !== ExecStatus.RUNNING
+          ? BigInt(Math.max(0, run.closeTime - run.executionTime)) * 1_000_000n
+          : undefined,
       searchAttributes: sa,
     };
+  }
+
+  /** The top of the run's parent chain, as far as its runs are still known. */
+  private rootWorkflowId(run: Run): string {
+    let top = run;
+    for (let depth = 0; top.parent && depth < 1000; depth++) {
+      const parent = this.engine.runs.get(top.parent.runId);
+      if (!parent) return top.parent.workflowId;
+      top = parent;
+    }
+    return top.workflowId;
   }
 
   private matching(ns: string, query: string): Array<{ run: Run; rec: VisibilityRecord }> {

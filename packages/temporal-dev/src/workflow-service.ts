@@ -20,7 +20,7 @@ import { namespaceHandlers } from './namespace-service.ts';
 import { page, VISIBILITY_MAX_PAGE } from './paging.ts';
 import { Pollers, TaskQueueType } from './pollers.ts';
 import { EventType, ExecStatus, TaskQueueKind } from './proto.ts';
-import { validateSearchAttributes } from './search-attributes.ts';
+import { validateSearchAttributes, withTypeMetadata } from './search-attributes.ts';
 import { pollUpdate, updateWorkflow } from './updates.ts';
 import type { Visibility } from './visibility.ts';
 
@@ -89,7 +89,10 @@ export function startParams(engine: Engine, req: Obj) {
     input: req.input,
     header: req.header,
     memo: req.memo?.fields,
-    searchAttributes: req.searchAttributes?.indexedFields,
+    // Typed as registered (Datetime reaches the workflow as a Date), as the real server stores them.
+    searchAttributes: req.searchAttributes?.indexedFields
+      ? withTypeMetadata(engine.namespace(req.namespace), req.searchAttributes.indexedFields)
+      : undefined,
     executionTimeoutMs: durMs(req.workflowExecutionTimeout),
     runTimeoutMs: durMs(req.workflowRunTimeout),
     taskTimeoutMs: durMs(req.workflowTaskTimeout),

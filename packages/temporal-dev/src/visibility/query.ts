@@ -46,9 +46,19 @@ const SYSTEM_ATTRIBUTES: Record<string, AttributeInfo> = {
   StartTime: { kind: 'Datetime', read: (r) => r.StartTime },
   CloseTime: { kind: 'Datetime', read: (r) => r.CloseTime },
   ExecutionTime: { kind: 'Datetime', read: (r) => r.ExecutionTime },
+  HistoryLength: { kind: 'Int', read: (r) => r.HistoryLength },
+  ParentWorkflowId: { kind: 'Keyword', read: (r) => r.ParentWorkflowId },
+  RootWorkflowId: { kind: 'Keyword', read: (r) => r.RootWorkflowId },
+  ExecutionDuration: { kind: 'Duration', read: (r) => r.ExecutionDuration },
 };
 
-const ORDERED_KINDS: ReadonlySet<AttributeKind> = new Set(['Keyword', 'Int', 'Double', 'Datetime']);
+const ORDERED_KINDS: ReadonlySet<AttributeKind> = new Set([
+  'Keyword',
+  'Int',
+  'Double',
+  'Datetime',
+  'Duration',
+]);
 
 export function compileVisibilityQuery(
   query: string,

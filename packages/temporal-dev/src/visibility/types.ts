@@ -35,6 +35,14 @@ export interface VisibilityRecord {
   CloseTime?: Date;
   ExecutionTime?: Date;
   TaskQueue: string;
+  /** Events in the run's history. */
+  HistoryLength?: number;
+  /** Set for a child workflow. */
+  ParentWorkflowId?: string;
+  /** The first workflow of the parent chain (the run's own id when it has no parent). */
+  RootWorkflowId?: string;
+  /** Closed runs: close time minus execution time, in nanoseconds (unset while running). */
+  ExecutionDuration?: bigint;
   /**
    * Custom (and extra system) search attributes, decoded: string for Keyword/Text, bigint or integer
    * number for Int, number for Double, boolean for Bool, Date for Datetime, string[] for KeywordList.

@@ -6,8 +6,11 @@ import { EXECUTION_STATUSES, type SearchAttributeKind } from './types.ts';
 // Values are normalised so comparison is cheap: Int → bigint, Datetime → bigint nanoseconds since the
 // epoch, ExecutionStatus → its enum index, Text → lower-cased tokens.
 
-/** ExecutionStatus behaves like a Keyword restricted to the status names; it orders by enum number. */
-export type AttributeKind = SearchAttributeKind | 'ExecutionStatus';
+/**
+ * ExecutionStatus behaves like a Keyword restricted to the status names; it orders by enum number.
+ * Duration is ExecutionDuration's: an Int of nanoseconds that queries may also write as a duration.
+ */
+export type AttributeKind = SearchAttributeKind | 'ExecutionStatus' | 'Duration';
 
 export type Scalar = string | bigint | number | boolean;
 
@@ -71,6 +74,7 @@ export function normalizeStored(kind: AttributeKind, raw: unknown): Scalar | str
       return index < 0 ? null : index;
     }
     case 'Int':
+    case 'Duration':
       if (typeof raw === 'bigint') return raw;
       if (typeof raw === 'number' && Number.isInteger(raw)) return BigInt(raw);
       if (typeof raw === 'string' && /^-?\d+$/.test(raw)) return BigInt(raw);
@@ -100,6 +104,7 @@ const EXAMPLES: Record<AttributeKind, string> = {
   Text: "a quoted string, e.g. 'word'",
   KeywordList: "a quoted string, e.g. 'abc'",
   Int: 'an integer, e.g. 42',
+  Duration: "nanoseconds, a duration such as '90s', '1h30m', '150ms', or 'hh:mm:ss'",
   Double: 'a number, e.g. 4.2',
   Bool: 'true or false',
   Datetime: "an RFC3339 timestamp, e.g. '2024-05-01T00:00:00Z'",
@@ -137,6 +142,9 @@ export function coerceLiteral(kind: AttributeKind, literal: Literal, attribute: 
     case 'Int':
       if (literal.kind === 'number' && /^[-+]?\d+$/.test(literal.text)) return BigInt(literal.text);
       return fail();
+    case 'Duration':
+      if (literal.kind === 'number' && /^\d+$/.test(literal.text)) return BigInt(literal.text);
+      return literal.kind === 'string' ? (parseDuration(literal.value) ?? fail()) : fail();
     case 'Double':
       return literal.kind === 'number' ? Number(literal.text) : fail();
     case 'Bool':
@@ -152,6 +160,35 @@ export function coerceLiteral(kind: AttributeKind, literal: Literal, attribute: 
       return fail();
     }
   }
+}
+
+const UNIT_NANOS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  µs: 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+  d: 86_400_000_000_000n,
+};
+
+/**
+ * ExecutionDuration values as the server parses them: a duration such as '1h30m' or '1.5s' (Go's units,
+ * and d for days), or 'hh:mm:ss'; nanoseconds, or undefined when it is neither.
+ */
+export function parseDuration(text: string): bigint | undefined {
+  const clock = /^(\d+):([0-5]\d):([0-5]\d)$/.exec(text);
+  if (clock)
+    return (BigInt(clock[1]!) * 3600n + BigInt(clock[2]!) * 60n + BigInt(clock[3]!)) * 1_000_000_000n;
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d))+$/.test(text)) return undefined;
+  let total = 0n;
+  for (const [, whole, fraction, unit] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h|d)/g)) {
+    const scale = UNIT_NANOS[unit!]!;
+    const digits = (fraction ?? '').slice(0, 9);
+    total += BigInt(whole!) * scale + (BigInt(digits || '0') * scale) / 10n ** BigInt(digits.length);
+  }
+  return total;
 }
 
 /** Total order on two values of the same normalised kind. */
