@@ -244,6 +244,14 @@ describe('console in Chromium', () => {
     await screenshot(payee.page, 'payee-portal');
     const paid = await stack.call('GET', `/v1/payouts/${payoutId}`);
     expect([paid.body.state, paid.body.rail, paid.body.fee.amount]).toEqual(['paid', 'instant', '50']);
+    // Its own payout's page: what happened to it, without the staff's audit, webhooks or workflow history.
+    await payee.page.getByRole('link', { name: payoutId }).click();
+    await payee.page.locator('h1 [data-state="paid"]').waitFor();
+    await payee.page.getByTestId('summary').getByText('0.50 USD').waitFor();
+    await payee.page.getByTestId('ledger').getByText('settle', { exact: true }).waitFor();
+    for (const staffOnly of ['audit', 'webhooks', 'history', 'actions'])
+      expect([staffOnly, await payee.page.getByTestId(staffOnly).count()]).toEqual([staffOnly, 0]);
+    await screenshot(payee.page, 'payee-payout');
   });
 
   it('an operator searches payouts by provider, amount range and creation day', async () => {

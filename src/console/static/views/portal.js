@@ -102,7 +102,7 @@ function payoutTable(items) {
       h(
         'tr',
         { 'data-payout-id': o.id },
-        h('td', { class: 'mono' }, o.id),
+        h('td', { class: 'mono' }, h('a', { href: `#/payouts/${o.id}` }, o.id)),
         h('td', {}, stateBadge(o.state)),
         h('td', {}, money(o.amount)),
         h('td', {}, money(o.fee)),
