@@ -77,12 +77,15 @@ const queueOf = (bulkId: string): PayoutQueue => ({
 
 export type BulkService = ReturnType<typeof createBulkService>;
 
-/** Balances read per page while looking for the bulk's payees. */
-const CANDIDATE_PAGE = 1_000;
-
-export function createBulkService(deps: { db: Database; outbox: WebhookOutbox }) {
+export function createBulkService(deps: {
+  db: Database;
+  outbox: WebhookOutbox;
+  /** Balances read per page while looking for the bulk's payees (default 1,000). */
+  candidatePage?: number;
+}) {
   const { db, outbox } = deps;
   const store = createBulkStore(db.schema);
+  const pageSize = deps.candidatePage ?? 1_000;
 
   /**
    * Payees with at least `minBalance` available in the currency (and of the country), by payee id, at
@@ -96,7 +99,7 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
         currency: c.currency,
         min: BigInt(c.minBalance ?? '1'),
         after,
-        limit: CANDIDATE_PAGE,
+        limit: pageSize,
       });
       const facts = await store.payeeFacts(
         em,
@@ -108,7 +111,7 @@ export function createBulkService(deps: { db: Database; outbox: WebhookOutbox })
         const f = facts.get(p.payeeId);
         if (f && out.length < limit) out.push({ ...p, hasDestination: f.hasDestination });
       }
-      if (page.length < CANDIDATE_PAGE) break;
+      if (page.length < pageSize) break;
       after = page.at(-1)!.payeeId;
     }
     return out;

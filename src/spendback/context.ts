@@ -4,7 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
 import type { SpendbackConfig } from '../config/spendback.ts';
 import type { Database } from '../db/open.ts';
-import { type Ledger, lockPayeeWallet } from '../ledger/index.ts';
+import type { Ledger } from '../ledger/index.ts';
 import type { PeriodCalendar } from '../periods/calendar.ts';
 import type { WebhookOutbox } from '../webhooks/index.ts';
 import type { SpendbackStore } from './store.ts';
@@ -52,14 +52,4 @@ export async function startTimers(
     em,
     inputs.map((i) => i.grantId),
   );
-}
-
-/** The payee's wallet locks, taken before a purchase or refund posts (the ledger's lockPayeeWallet). */
-export async function lockWallet(
-  ctx: SpendbackContext,
-  em: EntityManager,
-  payeeId: string,
-  currency: string,
-): Promise<void> {
-  await lockPayeeWallet(em, ctx.db.schema, payeeId, currency);
 }

@@ -4,12 +4,12 @@
 // concurrent payout hold from overdrawing payee_available.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CreditGrantTimerInput } from '../../workflows/credit-grant-contract.ts';
-import { InsufficientFunds } from '../ledger/index.ts';
+import { InsufficientFunds, lockPayeeWallet } from '../ledger/index.ts';
 import type { EntryInput } from '../ledger/posting.ts';
 import { type Money, money } from '../money/index.ts';
 import { webhookEventId } from '../webhooks/index.ts';
 import { bonusClawback, splitRefund, splitSpend } from './allocate.ts';
-import { bpsToPercent, lockWallet, PROMOTIONS, type SpendbackContext } from './context.ts';
+import { bpsToPercent, PROMOTIONS, type SpendbackContext } from './context.ts';
 import { SpendbackError } from './errors.ts';
 import type { GrantView } from './grants.ts';
 import type { Discount, OrderKey, OrderRow, RefundRow } from './store.ts';
@@ -130,7 +130,7 @@ export async function spend(
     BigInt(amount.amount),
     grants.map((g) => ({ grantId: g.id, remaining: BigInt(g.remaining) })),
   );
-  await lockWallet(ctx, em, payeeId, amount.currency);
+  await lockPayeeWallet(em, ctx.db.schema, payeeId, amount.currency);
   const ledgerKey = `spendback:${payeeId}:${orderReference}`;
   // Claim the order first: a concurrent request for the same order waits here, then replays.
   const claimed = await ctx.store.claimOrder(em, {
@@ -296,7 +296,7 @@ export async function refund(
     ...a,
     status: grantById.get(a.grant_id)!.status,
   }));
-  await lockWallet(ctx, em, payeeId, c);
+  await lockPayeeWallet(em, ctx.db.schema, payeeId, c);
   let split: ReturnType<typeof splitRefund>;
   try {
     split = splitRefund(BigInt(amount.amount), {
