@@ -77,7 +77,6 @@ export function createHttpApp(o: HttpOptions) {
         gateway,
         bulks: services.bulks,
         store: services.payouts.store,
-        ledger: services.ledger,
         schema: services.db.schema,
       }),
       ...(o.history ? payoutHistoryRoutes({ history: o.history, store: services.payouts.store }) : []),

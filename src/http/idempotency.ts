@@ -13,12 +13,12 @@
 //   request takes the claim over and runs the handler again, which finishes the same work.
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { IdempotencyRecord } from '../db/idempotency-entities.ts';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { canonicalJson } from '../shared/canonical-json.ts';
 import { ApiError } from './errors.ts';
-import { IdempotencyRecord } from './idempotency-entities.ts';
 
 export interface StoredResponse {
   status: number;

@@ -3,16 +3,10 @@
 // millisecond included), a payee token confined to its own payouts, bad filters as 400 problem+json, and
 // an index behind every filter.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
-import { payoutRoutes } from '../../src/api/routes/payouts.ts';
 import { sql } from '../../src/db/sql.ts';
-import { Ledger } from '../../src/ledger/index.ts';
-import { createBulkService } from '../../src/payouts/bulk.ts';
-import { PayoutGateway } from '../../src/payouts/gateway.ts';
-import { PayoutStore } from '../../src/payouts/store.ts';
-import { WebhookOutbox } from '../../src/webhooks/outbox.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { startTestApi, type TestApi } from './support.ts';
+import type { TestDatabase } from '../support/db.ts';
+import { startPayoutApi } from './payout-support.ts';
+import type { TestApi } from './support.ts';
 
 interface Seed {
   id: string;
@@ -29,7 +23,7 @@ interface Seed {
 
 let db: TestDatabase;
 let api: TestApi;
-let connection: Connection;
+let close: () => Promise<void>;
 let payees: string[];
 const seeds: Seed[] = [];
 
@@ -41,20 +35,7 @@ const isoOf = (us: bigint) => {
 };
 
 beforeAll(async () => {
-  db = await createTestDatabase('payout_search');
-  // The list and export never reach Temporal: the gateway's connection is lazy and never used.
-  connection = Connection.lazy({ address: '127.0.0.1:1' });
-  const gateway = new PayoutGateway(new Client({ connection }), 'unused');
-  api = await startTestApi('payout_search', {
-    db,
-    routes: payoutRoutes({
-      gateway,
-      bulks: createBulkService({ db, outbox: new WebhookOutbox({ db, endpoints: [] }) }),
-      store: new PayoutStore(db.schema),
-      ledger: new Ledger(db),
-      schema: db.schema,
-    }),
-  });
+  ({ db, api, close } = await startPayoutApi('payout_search'));
   payees = [(await api.createPayee()).id, (await api.createPayee()).id, (await api.createPayee()).id];
   const states = ['paid', 'unknown_outcome', 'review', 'failed', 'pending_approval'];
   const providers = ['stripe', 'wise', null];
@@ -97,9 +78,7 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  await api?.close();
-  await connection?.close();
-  await db?.drop();
+  await close?.();
 });
 
 /** Every id the search answers, following nextCursor with small pages. */

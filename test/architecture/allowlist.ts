@@ -6,10 +6,6 @@ export const allowKey = (v: Pick<Violation, 'file' | 'specifier'>) => `${v.file}
 
 export const ALLOWLIST: ReadonlyMap<string, string> = new Map([
   [
-    'src/db/entities.ts -> ../http/idempotency-entities.ts',
-    'api: the idempotency record entity is listed by the HTTP layer, not by src/db',
-  ],
-  [
     'src/observability/activity-log.ts -> ../../workflows/log-context.ts',
     'core: the log context shape moves to src/observability (pure), workflows import it from there',
   ],

@@ -152,7 +152,4 @@ describe('the ledger tables', () => {
 });
 
 /** Files still reading the ledger tables themselves, being moved onto src/ledger/reads.ts (shrinking). */
-const LEDGER_TABLE_READERS = new Set<string>([
-  // api: requestFacts switches to availableBalance, the payout view to postedTransactions.
-  'src/api/routes/payouts.ts',
-]);
+const LEDGER_TABLE_READERS = new Set<string>([]);

@@ -768,15 +768,18 @@ describe('payout API', () => {
       payoutIdOf,
       audit: { actor: 'olga', role: 'operator', action: 'payout.bulk', objectType: 'bulk', objectId: bulkId },
     });
-    await stack.gateway.start({
+    // A wave writes the payout's row before it starts the workflow (which reads it).
+    const started = {
       payoutId: payoutIdOf(e),
       payeeId: e,
       amount: { amount: '20000', currency: 'USD', scale: 2 },
-      method: 'bank_transfer',
+      method: 'bank_transfer' as const,
       instantRequested: true,
-      requestedBy: { actor: 'olga', role: 'operator' },
+      requestedBy: { actor: 'olga', role: 'operator' as const },
       bulkId,
-    });
+    };
+    await new PayoutStore(stack.db.schema).insert(stack.db.em(), newPayoutFrom(started));
+    await stack.gateway.start(started);
     await stack.waitForState(payoutIdOf(e), ['reserved', 'submitting', 'awaiting_confirmation', 'paid']);
     // Balances have moved since (e's funds are held or paid): the retry keeps the snapshot's amounts.
     const retry = stack.expectStatus(

@@ -188,11 +188,13 @@ export const payoutView = z
       .describe('Ledger transactions posted for this payout'),
     live: z
       .boolean()
-      .describe('True when the state came from the running workflow, false from the last committed record'),
+      .describe(
+        "True when the state is the workflow's answer to this request's decision; false when read from the payout's record (GET)",
+      ),
     createdAt: z.string().describe('Creation time'),
     updatedAt: z.string().describe('Last committed change'),
   })
-  .meta({ id: 'Payout', description: 'A payout and its live state' });
+  .meta({ id: 'Payout', description: 'A payout and its state' });
 
 export const payoutListView = z
   .object({

@@ -2,21 +2,19 @@
 // clear a compliance hold, resolve an unknown provider outcome. Each decision is an update to the payout's
 // workflow; the workflow's validators refuse what is not allowed now (409 with its reason).
 import { createHash } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { BulkProgress } from '../../../workflows/bulk-contract.ts';
 import type { Actor, PayoutStatus } from '../../../workflows/payout-contract.ts';
-import { sql } from '../../db/sql.ts';
 import { ApiError } from '../../http/errors.ts';
-import type { Ledger } from '../../ledger/index.ts';
-import { currencyOf, formatDecimal, parseMoney } from '../../money/index.ts';
+import { currencyOf, parseMoney } from '../../money/index.ts';
+import { admissionFacts, admit } from '../../payouts/admission.ts';
 import { BulkCriteriaMismatch, type BulkService } from '../../payouts/bulk.ts';
+import { payoutsCsv } from '../../payouts/export.ts';
 import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
-import { redactForPayee } from '../../payouts/payee-view.ts';
 import { searchAllPayouts, searchPayouts } from '../../payouts/search.ts';
-import { destinationKindFor, ledgerKeys, newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
+import { newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
-import { toCsv } from '../../shared/csv.ts';
+import { payoutView, postingsOf } from '../../payouts/views.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
 import { foreignPayee, payoutFilterQuery, payoutSearchQuery, searchOf } from '../schemas/payout-search.ts';
 import {
@@ -28,7 +26,7 @@ import {
   decisionBody,
   payoutIdSchema,
   payoutListView,
-  payoutView,
+  payoutView as payoutViewSchema,
   reasonBody,
   resolveBody,
 } from './payout-schemas.ts';
@@ -37,7 +35,6 @@ export interface PayoutRouteDeps {
   gateway: PayoutGateway;
   bulks: BulkService;
   store: PayoutStore;
-  ledger: Ledger;
   schema: string;
 }
 
@@ -57,7 +54,7 @@ export function decisionUpdateId(action: string, ctx: Ctx): string {
 }
 
 export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
-  const { gateway, store, ledger, bulks } = deps;
+  const { gateway, store, bulks } = deps;
 
   async function loadVisible(ctx: Ctx, id: string): Promise<PayoutRecord> {
     const payout = await store.get(ctx.em, id);
@@ -66,57 +63,21 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
     return payout;
   }
 
-  /** The payout as the caller may see it: everything for API keys, `redactForPayee` for payee tokens. */
-  async function view(ctx: Ctx, payout: PayoutRecord, live?: PayoutStatus, opts = { ledger: true }) {
-    const full = await fullView(ctx.em, payout, live, opts);
-    return ctx.principal.kind === 'payee_token' ? redactForPayee(full) : full;
+  /** The payouts as the caller may see them: everything for API keys, redacted for payee tokens. */
+  async function views(ctx: Ctx, payouts: readonly PayoutRecord[], live?: PayoutStatus) {
+    const postings = await postingsOf(
+      ctx.em,
+      deps.schema,
+      payouts.map((p) => p.id),
+    );
+    const forPayee = ctx.principal.kind === 'payee_token';
+    return payouts.map((p) => payoutView(p, { postings: postings.get(p.id) ?? [], live, forPayee }));
   }
-
-  async function fullView(
-    em: EntityManager,
-    payout: PayoutRecord,
-    live: PayoutStatus | undefined,
-    opts: { ledger: boolean },
-  ) {
-    const status = live ?? (payout.statusDoc as Partial<PayoutStatus>);
-    const l = ledger.within(em);
-    // fx / fx_return: a conversion the provider made (Wise), booked after the settlement; only when posted.
-    const all = ['hold', 'settle', 'fx', 'release', 'fx_return', 'return'] as const;
-    const steps = (opts.ledger ? all : []).map(async (step) => {
-      const key =
-        step === 'return'
-          ? ledgerKeys.returned(payout.id)
-          : step === 'fx_return'
-            ? ledgerKeys.fxReturned(payout.id)
-            : ledgerKeys[step](payout.id);
-      const tx = await l.getTransaction(key);
-      return tx ? { step, transactionId: tx.id, at: tx.createdAt } : undefined;
-    });
-    const money = (amount: string) => ({ amount, currency: payout.currency, scale: payout.scale });
-    return {
-      id: payout.id,
-      payeeId: payout.payeeId,
-      amount: money(payout.amount),
-      method: payout.method,
-      state: status.state ?? payout.status,
-      rail: status.rail ?? payout.rail,
-      provider: status.provider ?? payout.provider,
-      fee: money(status.fee?.amount ?? payout.fee),
-      withholding: money(status.withholding?.amount ?? payout.withholding),
-      periodId: payout.periodId,
-      bulkId: payout.bulkId,
-      requestedBy: payout.requestedBy,
-      approvalsRequired: status.approvalsRequired ?? 0,
-      approvals: status.approvals ?? [],
-      attempts: status.attempts ?? [],
-      reasons: status.reasons ?? [],
-      nextTimer: status.nextTimer ?? null,
-      ledger: (await Promise.all(steps)).filter((s) => s !== undefined),
-      live: live !== undefined,
-      createdAt: payout.createdAt,
-      updatedAt: payout.updatedAt,
-    };
-  }
+  const view = async (ctx: Ctx, payout: PayoutRecord, live?: PayoutStatus) =>
+    (await views(ctx, [payout], live))[0]!;
+  /** Just accepted: no ledger posting can be committed yet. */
+  const accepted = (ctx: Ctx, payout: PayoutRecord) =>
+    payoutView(payout, { postings: [], forPayee: ctx.principal.kind === 'payee_token' });
 
   /**
    * A decision: an update the workflow answers once it acted on it, so the response shows the state after
@@ -154,7 +115,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       body: decisionBody,
       idempotencyMode: 'lease',
       responses: {
-        200: { description: 'Decision recorded; the payout as it stands after it', schema: payoutView },
+        200: { description: 'Decision recorded; the payout as it stands after it', schema: payoutViewSchema },
         409: { description: 'Refused now: not pending approval, requester, or already decided' },
       },
       handler: async (ctx) => {
@@ -183,82 +144,44 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       tags: ['payouts'],
       roles: ['platform', 'payee'],
       body: createPayoutBody,
-      responses: { 202: { description: 'Payout accepted; processing has started', schema: payoutView } },
+      responses: {
+        202: { description: 'Payout accepted; processing has started', schema: payoutViewSchema },
+      },
       // The acknowledgement is a workflow start: the key is leased rather than held in a transaction across
       // the start, and the handler is idempotent by payout id (derived from caller + key).
       idempotencyMode: 'lease',
       handler: async (ctx) => {
         const { body } = ctx;
         ctx.assertPayeeAccess(body.payeeId);
-        // Normalised to the currency's own scale; everything below uses this, never the raw body.
-        const amount = parseMoney(body.amount, { field: 'amount', allowZero: false });
-        const payoutId = payoutIdFor(ctx.principal.actor, ctx.req.get('Idempotency-Key') ?? '');
-        // One statement for what the request is checked against, run while the key is being claimed. The
-        // acknowledgement waits for three steps: claim + facts, row + workflow start, stored answer.
+        const requestKey = ctx.req.get('Idempotency-Key') ?? '';
+        const request = {
+          payoutId: payoutIdFor(ctx.principal.actor, requestKey),
+          payeeId: body.payeeId,
+          // Normalised to the currency's own scale; everything below uses this, never the raw body.
+          amount: parseMoney(body.amount, { field: 'amount', allowZero: false }),
+          method: body.method,
+          instant: body.instant,
+          periodId: body.periodId,
+          requestedBy: actorOf(ctx as Ctx),
+          requestKey,
+        };
+        // What the request is checked against is read while the key is being claimed.
         const [facts] = await Promise.all([
-          requestFacts(ctx.em, deps.schema, body.payeeId, amount.currency, payoutId),
+          admissionFacts(ctx.em, deps.schema, { ...request, currency: request.amount.currency }),
           ctx.untilKeyHeld(),
         ]);
-        if (!facts) throw new ApiError('not_found', `Payee ${body.payeeId} not found`);
-        if (facts.payoutExists) {
-          // This caller's key already made this payout: an earlier attempt that died before answering, or one
-          // whose stored answer was purged. Finish its start rather than checking again against funds it may
-          // hold, unless the request asks for something else.
-          const record = (await store.get(ctx.em, payoutId))!;
-          if (
-            record.amount !== amount.amount ||
-            record.currency !== amount.currency ||
-            record.payeeId !== body.payeeId ||
-            (body.method !== undefined && body.method !== record.method) ||
-            (body.instant ?? true) !== record.instantRequested ||
-            (body.periodId ?? null) !== record.periodId
-          ) {
-            throw new ApiError(
-              'idempotency_key_reused',
-              `Idempotency-Key "${ctx.req.get('Idempotency-Key')}" already made payout ${payoutId} with other details; use a new key for a new payout`,
-            );
-          }
-          await gateway.start(payoutInputFrom(record));
-          return { status: 202, body: await view(ctx as Ctx, record, undefined, { ledger: false }) };
+        const admission = admit(request, facts);
+        if (admission.kind === 'existing') {
+          await gateway.start(payoutInputFrom(admission.record));
+          return { status: 202, body: accepted(ctx as Ctx, admission.record) };
         }
-        const method = body.method ?? methodFor(facts.preferredMethod);
-        if (!method) {
-          throw new ApiError('unprocessable', `Payee ${body.payeeId} has no preferred method; pass "method"`);
-        }
-        const kind = destinationKindFor[method];
-        if (!facts.destinationKinds.includes(kind)) {
-          throw new ApiError(
-            'unprocessable',
-            `Payee ${body.payeeId} has no ${kind} destination for a ${method} payout; PUT /v1/payees/${body.payeeId}/destinations/${kind} first`,
-          );
-        }
-        if (BigInt(facts.available) < BigInt(amount.amount)) {
-          const available = { amount: facts.available, currency: amount.currency, scale: amount.scale };
-          throw new ApiError(
-            'insufficient_funds',
-            `Available ${formatDecimal(available)} ${amount.currency} is less than the requested ${formatDecimal(amount)}; credit the wallet or request less`,
-          );
-        }
-        const input = {
-          payoutId,
-          payeeId: body.payeeId,
-          amount,
-          method,
-          instantRequested: body.instant ?? true,
-          requestedBy: actorOf(ctx as Ctx),
-          ...(body.periodId ? { periodId: body.periodId } : {}),
-        };
-        // The row and the workflow do not wait for each other: both are idempotent by payout id, and the
-        // workflow writes the same row first thing (before it holds funds). If either fails, the retry
-        // sees the row and finishes the start, or finds neither and does it all again.
-        const [inserted] = await Promise.all([
-          store.insertReturning(ctx.em, newPayoutFrom(input)),
-          gateway.start(input),
-        ]);
-        // No row inserted: the workflow wrote it first.
-        const record = inserted ?? (await store.get(ctx.em, payoutId));
-        // Just accepted: no ledger posting can be committed yet.
-        return { status: 202, body: await view(ctx as Ctx, record!, undefined, { ledger: false }) };
+        // The row first, then the workflow, which reads it: the row is written here only. A request that
+        // died in between is finished by its retry (the `existing` path above).
+        const record =
+          (await store.insertReturning(ctx.em, newPayoutFrom(admission.input))) ??
+          (await store.get(ctx.em, admission.input.payoutId))!;
+        await gateway.start(admission.input);
+        return { status: 202, body: accepted(ctx as Ctx, record) };
       },
     }),
     defineRoute({
@@ -396,7 +319,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
         return {
           status: 200,
           body: {
-            items: await Promise.all(page.items.map((p) => view(ctx as Ctx, p))),
+            items: await views(ctx as Ctx, page.items),
             nextCursor: page.nextCursor,
           },
         };
@@ -412,44 +335,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       responses: { 200: { description: 'RFC 4180 CSV, one payout per row', contentType: 'text/csv' } },
       handler: async (ctx) => {
         const rows = await searchAllPayouts(ctx.em, deps.schema, searchOf(ctx.query, ctx.principal));
-        const dec = (p: PayoutRecord, minor: string) =>
-          formatDecimal({ amount: minor, currency: p.currency, scale: p.scale });
-        const csv = toCsv([
-          [
-            'payout_id',
-            'payee_id',
-            'amount',
-            'currency',
-            'fee',
-            'withholding',
-            'method',
-            'status',
-            'rail',
-            'provider',
-            'period_id',
-            'bulk_id',
-            'requested_by',
-            'created_at',
-            'updated_at',
-          ],
-          ...rows.map((p) => [
-            p.id,
-            p.payeeId,
-            dec(p, p.amount),
-            p.currency,
-            dec(p, p.fee),
-            dec(p, p.withholding),
-            p.method,
-            p.status,
-            p.rail ?? '',
-            p.provider ?? '',
-            p.periodId ?? '',
-            p.bulkId ?? '',
-            p.requestedBy,
-            p.createdAt,
-            p.updatedAt,
-          ]),
-        ]);
+        const csv = payoutsCsv(rows);
         return {
           status: 200,
           body: csv,
@@ -460,23 +346,18 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
     defineRoute({
       method: 'get',
       path: '/v1/payouts/:id',
-      summary: 'A payout with its live workflow state and ledger postings',
+      summary: 'A payout with its state and ledger postings',
+      description:
+        "Read from the payout's record, which each workflow step updates as it commits; live is false. " +
+        'GET /v1/payouts/{id}/history shows the workflow itself.',
       tags: ['payouts'],
       roles: ['platform', 'operator', 'approver', 'payee'],
       params: idParams,
-      responses: { 200: { description: 'The payout', schema: payoutView } },
+      responses: { 200: { description: 'The payout', schema: payoutViewSchema } },
       handler: async (ctx) => {
+        // The record is the read model (the workflow's steps write it): no workflow query, open or closed.
         const payout = await loadVisible(ctx as Ctx, ctx.params.id);
-        let live: PayoutStatus | undefined;
-        try {
-          live = await gateway.status(payout.id);
-        } catch (err) {
-          ctx.log.warn('payout.status_query_failed', { payoutId: payout.id, error: String(err) });
-        }
-        // A return reported after the workflow closed is recorded on the payout (late-return.ts); the closed
-        // workflow still answers `paid`.
-        if (live?.state === 'paid' && payout.status === 'returned') live = undefined;
-        return { status: 200, body: await view(ctx as Ctx, payout, live) };
+        return { status: 200, body: await view(ctx as Ctx, payout) };
       },
     }),
     decisionRoute('approve'),
@@ -492,7 +373,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       body: reasonBody,
       idempotencyMode: 'lease',
       responses: {
-        200: { description: 'Cancelled: the payout as it stands after it', schema: payoutView },
+        200: { description: 'Cancelled: the payout as it stands after it', schema: payoutViewSchema },
         409: { description: 'Already submitted to a provider, or finished' },
       },
       handler: async (ctx) => {
@@ -516,7 +397,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       body: reasonBody,
       idempotencyMode: 'lease',
       responses: {
-        200: { description: 'Cleared; the payout as it stands after it went on', schema: payoutView },
+        200: { description: 'Cleared; the payout as it stands after it went on', schema: payoutViewSchema },
         409: { description: 'Not on compliance hold, or finished' },
       },
       handler: async (ctx) => {
@@ -541,7 +422,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       description: DECIDED,
       idempotencyMode: 'lease',
       responses: {
-        200: { description: 'Verdict recorded; the payout as it stands after it', schema: payoutView },
+        200: { description: 'Verdict recorded; the payout as it stands after it', schema: payoutViewSchema },
       },
       handler: async (ctx) => {
         await ctx.untilKeyHeld();
@@ -564,44 +445,4 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       },
     }),
   ];
-}
-
-function methodFor(kind: string | null): 'bank_transfer' | 'wallet' | 'card' | 'crypto' | undefined {
-  const entry = Object.entries(destinationKindFor).find(([, k]) => k === kind);
-  return entry?.[0] as 'bank_transfer' | 'wallet' | 'card' | 'crypto' | undefined;
-}
-
-/** What a payout request is checked against: the payee's preferred method, destination kinds, available balance. */
-async function requestFacts(
-  em: EntityManager,
-  schema: string,
-  payeeId: string,
-  currency: string,
-  payoutId: string,
-) {
-  const rows = await sql<{
-    preferred_method: string | null;
-    kinds: string[];
-    available: string;
-    payout_exists: boolean;
-  }>(
-    em,
-    `SELECT p.preferred_method,
-            EXISTS (SELECT 1 FROM "${schema}".payouts o WHERE o.id = $3) AS payout_exists,
-            ARRAY(SELECT d.kind FROM "${schema}".payee_destinations d WHERE d.payee_id = p.id) AS kinds,
-            COALESCE((SELECT a.balance FROM "${schema}".ledger_accounts a
-                       WHERE a.owner = p.id AND a.kind = 'payee_available' AND a.currency = $2), 0)::text
-              AS available
-       FROM "${schema}".payees p WHERE p.id = $1`,
-    [payeeId, currency, payoutId],
-  );
-  const r = rows[0];
-  return r
-    ? {
-        preferredMethod: r.preferred_method,
-        destinationKinds: r.kinds,
-        available: r.available,
-        payoutExists: r.payout_exists,
-      }
-    : undefined;
 }
