@@ -52,7 +52,18 @@ export interface SubmitRequest {
   rail: PayoutRail;
   /** Decrypted destination (IBAN, wallet id, card token, crypto address). Only ever built inside an activity. */
   destination: string;
-  payee: { id: string; country: string; name: string };
+  payee: { id: string; country: string; name: string; address?: PostalAddress };
+}
+
+/** A payee's postal address, for rails that ask one of the recipient (Wise on USD routes). */
+export interface PostalAddress {
+  line1: string;
+  city: string;
+  postalCode: string;
+  /** State, province or region code where the country has them (US: two letters). */
+  state?: string;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
 }
 
 export interface SubmitResult {

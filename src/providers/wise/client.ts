@@ -34,7 +34,12 @@ export class WiseClient {
   }
 
   /** One request; throws ProviderError only when no complete answer arrived. */
-  async send(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<WiseAnswer> {
+  async send(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<WiseAnswer> {
     const url = `${this.#o.apiBase.replace(/\/$/, '')}${path}`;
     let res: Response;
     let text: string;
@@ -45,6 +50,7 @@ export class WiseClient {
           Authorization: `Bearer ${this.#o.token.reveal()}`,
           Accept: 'application/json',
           ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(this.#o.timeoutMs),
@@ -76,8 +82,13 @@ export class WiseClient {
   }
 
   /** Like send, but any non-2xx answer becomes the ProviderError the shared rules give (SCA: an outage). */
-  async ok<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
-    const a = await this.send(method, path, body);
+  async ok<T>(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<T> {
+    const a = await this.send(method, path, body, headers);
     if (a.status >= 200 && a.status < 300) return a.body as T;
     throw this.failure(a, `${method} ${path.replace(/\/\d+/g, '/…')}`);
   }

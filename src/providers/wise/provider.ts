@@ -9,6 +9,7 @@ import type { Database } from '../../db/open.ts';
 import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
 import { isProviderError, ProviderError } from '../errors.ts';
 import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
+import { CapabilityLookup, type ProviderReportedCapabilities } from '../shared/capability-lookup.ts';
 import type { Secret } from '../shared/secrets.ts';
 import type {
   CancelResult,
@@ -26,6 +27,13 @@ import { WiseClient } from './client.ts';
 import { type WiseRecipient, wiseRecipientFor, wiseScale } from './destination.ts';
 import { recipientKeyOf, WiseLookups } from './lookups.ts';
 import { decimalLiteral, toDecimal, toMinor } from './money.ts';
+import {
+  describeProblems,
+  problemsOf,
+  refreshKeysIn,
+  type WiseRecipientBody,
+  type WiseRequirement,
+} from './requirements.ts';
 import { outcomesOf, publicKeysOf, statusOf, verifyWiseWebhook } from './webhook.ts';
 
 export interface WiseProviderOptions {
@@ -39,6 +47,8 @@ export interface WiseProviderOptions {
   capabilities?: Partial<ProviderCapabilities>;
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** How long the profile's balance currencies are used before health() asks again (ms, default 15 minutes). */
+  capabilityTtlMs?: number;
 }
 
 /** Wise's defaults here: bank transfers on the batch rail to EUR IBANs, GB sort codes and US ABA accounts. */
@@ -103,7 +113,7 @@ export class WiseProvider implements PayoutProvider {
   readonly #profileId: number;
   readonly #token: Secret;
   readonly #keys: KeyObject[];
-  readonly #capabilities: ProviderCapabilities;
+  readonly #capabilities: CapabilityLookup;
   readonly #timeoutMs: number;
 
   constructor(o: WiseProviderOptions) {
@@ -121,11 +131,31 @@ export class WiseProvider implements PayoutProvider {
     this.#profileId = o.profileId;
     this.#token = o.apiToken;
     this.#keys = publicKeysOf(o.webhookPublicKeys.map((k) => k.reveal()));
-    this.#capabilities = wiseDefaultCapabilities(o.capabilities);
+    this.#capabilities = new CapabilityLookup({
+      configured: wiseDefaultCapabilities(o.capabilities),
+      lookup: () => this.#lookupCapabilities(),
+      ...(o.capabilityTtlMs !== undefined ? { ttlMs: o.capabilityTtlMs } : {}),
+    });
   }
 
+  /** The configured capabilities narrowed to the currencies the profile holds a balance in. */
   capabilities(): ProviderCapabilities {
-    return this.#capabilities;
+    return this.#capabilities.current();
+  }
+
+  /**
+   * A payout is funded from the profile's balance in the payout's currency (the quote's source), so only the
+   * currencies of its STANDARD balances (GET /v4/profiles/{id}/balances?types=STANDARD) can be paid out here.
+   * Which target accounts a route takes is checked per payee (account requirements, at submission).
+   */
+  async #lookupCapabilities(): Promise<ProviderReportedCapabilities> {
+    const balances = await this.#client.ok<{ currency?: string }[]>(
+      'GET',
+      `/v4/profiles/${this.#profileId}/balances?types=STANDARD`,
+    );
+    return {
+      currencies: (Array.isArray(balances) ? balances : []).flatMap((b) => (b.currency ? [b.currency] : [])),
+    };
   }
 
   #decline(code: string, message: string): ProviderError {
@@ -139,7 +169,7 @@ export class WiseProvider implements PayoutProvider {
   }
 
   async submit(req: SubmitRequest): Promise<SubmitResult> {
-    const amountMinor = assertSubmittable(this.name, this.#capabilities, req);
+    const amountMinor = assertSubmittable(this.name, this.capabilities(), req);
     const source = req.amount.currency;
     const scale = wiseScale(source);
     if (req.amount.scale !== scale) {
@@ -147,6 +177,7 @@ export class WiseProvider implements PayoutProvider {
     }
     if (amountMinor < 1n) throw this.#decline('invalid_amount', 'amount must be at least 1 minor unit');
     const recipient = wiseRecipientFor(this.name, req.destination);
+    const a = req.payee.address;
     const recipientKey = recipientKeyOf(this.#token, [
       String(this.#profileId),
       recipient.currency,
@@ -155,6 +186,7 @@ export class WiseProvider implements PayoutProvider {
         .sort()
         .map(([k, v]) => `${k}=${v}`),
       req.payee.name,
+      ...(a ? [a.line1, a.city, a.postalCode, a.state ?? '', a.country] : []),
     ]);
     const key = req.idempotencyKey;
     const rec = await this.#journal.begin(
@@ -170,7 +202,7 @@ export class WiseProvider implements PayoutProvider {
     const recipientId =
       rec.refs.recipient ??
       (await this.#lookups.recipientFor(recipientKey)) ??
-      (await this.#createRecipient(recipient, req.payee));
+      (await this.#createRecipient(recipient, req.payee, source, toDecimal(amountMinor, scale)));
     await this.#journal.note(key, { refs: { recipient: recipientId, recipientKey } });
 
     // 2 + 3. Quote and transfer, unless Wise already holds a transfer of this attempt.
@@ -208,8 +240,14 @@ export class WiseProvider implements PayoutProvider {
     return { state: state === 'pending' ? 'pending' : 'paid', providerRef: String(transfer.id) };
   }
 
-  async #createRecipient(r: WiseRecipient, payee: SubmitRequest['payee']): Promise<string> {
-    const account = await this.#client.ok<{ id: number }>('POST', '/v1/accounts', {
+  async #createRecipient(
+    r: WiseRecipient,
+    payee: SubmitRequest['payee'],
+    source: string,
+    sourceAmount: string,
+  ): Promise<string> {
+    const a = payee.address;
+    const body: WiseRecipientBody = {
       currency: r.currency,
       type: r.type,
       profile: this.#profileId,
@@ -218,11 +256,57 @@ export class WiseProvider implements PayoutProvider {
       details: {
         legalType: 'PRIVATE',
         ...r.details,
-        // Wise asks an address of USD (ABA) recipients; the payee record holds only the country.
-        ...(r.type === 'aba' ? { address: { country: payee.country } } : {}),
+        // The payee's postal address when the platform keeps one; else its country, all a payee record holds.
+        ...(a
+          ? {
+              address: {
+                country: a.country,
+                city: a.city,
+                firstLine: a.line1,
+                postCode: a.postalCode,
+                ...(a.state ? { state: a.state } : {}),
+              },
+            }
+          : r.type === 'aba'
+            ? { address: { country: payee.country } }
+            : {}),
       },
-    });
+    };
+    await this.#checkRequirements(body, source, sourceAmount);
+    const account = await this.#client.ok<{ id: number }>('POST', '/v1/accounts', body);
     return String(account.id);
+  }
+
+  /**
+   * The recipient body against Wise's account requirements for this route (GET /v1/account-requirements,
+   * v1.1), refreshed by POSTing the body when it fills a field that changes them (address.country → state).
+   * A recipient type the route does not take, or a required field missing or refused: a hard decline naming
+   * the fields (nothing is created; the payee's details must change, so retrying cannot help).
+   */
+  async #checkRequirements(body: WiseRecipientBody, source: string, sourceAmount: string): Promise<void> {
+    const route = `/v1/account-requirements?source=${source}&target=${body.currency}&sourceAmount=${sourceAmount}`;
+    const v11 = { 'Accept-Minor-Version': '1' };
+    let all = await this.#client.ok<WiseRequirement[]>('GET', route, undefined, v11);
+    let requirement = Array.isArray(all) ? all.find((x) => x.type === body.type) : undefined;
+    if (requirement && refreshKeysIn(requirement, body).length > 0) {
+      all = await this.#client.ok<WiseRequirement[]>('POST', route, body, v11);
+      requirement = Array.isArray(all) ? all.find((x) => x.type === body.type) : undefined;
+    }
+    if (!requirement) {
+      const types = Array.isArray(all) ? all.map((x) => x.type).join(', ') : '';
+      throw this.#decline(
+        'recipient_type_unavailable',
+        `Wise takes no ${body.type} recipients for ${source}→${body.currency} (it takes: ${types || 'none'})`,
+      );
+    }
+    const problems = problemsOf(requirement, body);
+    if (problems.length > 0) {
+      throw this.#decline(
+        problems.some((p) => p.problem === 'missing') ? 'missing_field' : 'invalid_field',
+        `Wise's ${body.type} recipients for ${source}→${body.currency} need other details: ${describeProblems(problems)}. ` +
+          "Complete the payee's record (address fields come from the payee's postal address)",
+      );
+    }
   }
 
   /**
@@ -445,7 +529,9 @@ export class WiseProvider implements PayoutProvider {
   async health(): Promise<ProviderHealth> {
     try {
       await this.#client.ok('GET', `/v1/profiles/${this.#profileId}`);
-      return { status: 'up' };
+      await this.#capabilities.refreshIfStale();
+      const lookup = this.#capabilities.lastError;
+      return lookup ? { status: 'up', detail: `capability lookup failed: ${lookup}` } : { status: 'up' };
     } catch (err) {
       if (!isProviderError(err)) throw err;
       return { status: err.kind === 'outage' ? 'down' : 'degraded', detail: err.code };

@@ -1,5 +1,6 @@
 // A local fake of the Wise Platform API endpoints the Wise adapter calls (see README.md beside this file for
-// the reference pages): quotes, recipient accounts, transfers (idempotent by customerTransactionId), funding
+// the reference pages): quotes, recipient account requirements (dynamic, v1.1), recipient accounts, balances,
+// transfers (idempotent by customerTransactionId), funding
 // from the balance, cancel, transfer lookups, and signed transfers#state-change webhooks (RSA-SHA256 with the
 // fake's own key pair, generated here). Money is kept in integer minor units; decimals are written and read
 // as text. Fault injection: latency, HTTP statuses (429/5xx, SCA 403), an answer lost after the work was done,
@@ -75,6 +76,48 @@ const dec = (minor: bigint, c: string): unknown => {
     s ? `${t.slice(0, -s)}.${t.slice(-s)}` : t,
   );
 };
+/** The v1.1 requirement field shape (GET /v1/account-requirements with Accept-Minor-Version: 1). */
+interface RequirementField {
+  key: string;
+  type: 'text' | 'select' | 'radio';
+  refreshRequirementsOnChange: boolean;
+  required: boolean;
+  displayFormat: null;
+  example: string;
+  minLength: number | null;
+  maxLength: number | null;
+  validationRegexp: string | null;
+  validationAsync: null;
+  valuesAllowed: { key: string; name: string }[] | null;
+}
+
+const field = (
+  name: string,
+  key: string,
+  o: Partial<RequirementField> = {},
+): { name: string; group: RequirementField[] } => ({
+  name,
+  group: [
+    {
+      key,
+      type: 'text',
+      refreshRequirementsOnChange: false,
+      required: true,
+      displayFormat: null,
+      example: '',
+      minLength: null,
+      maxLength: null,
+      validationRegexp: null,
+      validationAsync: null,
+      valuesAllowed: null,
+      ...o,
+    },
+  ],
+});
+const values = (keys: string) => keys.split(' ').map((k) => ({ key: k, name: k }));
+const US_STATES =
+  'AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DAY = 86_400_000;
 
@@ -122,6 +165,11 @@ export class FakeWise {
   outOfOrder = false;
   /** Recipient creation refused (422) when the holder name contains this. */
   refuseHolder: string | undefined;
+  /**
+   * Target currencies whose recipients must carry a postal address (Wise asks it on USD routes: address.country,
+   * city, firstLine, postCode, and address.state once the country is US). Default: USD.
+   */
+  addressRequired = new Set(['USD']);
   webhookUrl: string | undefined;
   readonly privateKey: string;
   readonly publicKey: string;
@@ -348,6 +396,23 @@ export class FakeWise {
       this.#profile(m[1]!);
       return this.#quote(b);
     }
+    if (path === '/v1/account-requirements' && (method === 'GET' || method === 'POST')) {
+      const target = q.get('target') ?? '';
+      if (!q.get('source') || !target || !/^\d+(\.\d+)?$/.test(q.get('sourceAmount') ?? '')) {
+        throw new WiseError(400, 'NOT_VALID', 'source, target and sourceAmount are required');
+      }
+      return this.requirementsFor(target, method === 'POST' ? b : undefined);
+    }
+    m = at('GET', /^\/v4\/profiles\/(\d+)\/balances$/);
+    if (m) {
+      this.#profile(m[1]!);
+      return Object.entries(this.balances).map(([currency, minor], i) => ({
+        id: 200 + i,
+        currency,
+        type: 'STANDARD',
+        amount: { value: dec(minor, currency), currency },
+      }));
+    }
     if (method === 'POST' && path === '/v1/accounts') return this.#recipient(b);
     if (method === 'POST' && path === '/v1/transfers') return this.#view(this.#transfer(b));
     if (method === 'GET' && path === '/v1/transfers') {
@@ -441,6 +506,75 @@ export class FakeWise {
     };
   }
 
+  /**
+   * The recipient types and fields Wise asks for a target currency (v1.1 shape). With a recipient body (the
+   * POST variant) the dynamic fields its values bring are included: address.state for a US address.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: a recipient body as POSTed
+  requirementsFor(target: string, body?: any): unknown[] {
+    const holder = [
+      field('Full name of the account holder', 'accountHolderName', { minLength: 2, maxLength: 140 }),
+      field('Recipient type', 'legalType', { type: 'radio', valuesAllowed: values('PRIVATE BUSINESS') }),
+    ];
+    const address = this.addressRequired.has(target)
+      ? [
+          field('Country', 'address.country', { type: 'select', refreshRequirementsOnChange: true }),
+          field('City', 'address.city', { maxLength: 85 }),
+          field('Address', 'address.firstLine', { maxLength: 200 }),
+          field('Post code', 'address.postCode', { maxLength: 30 }),
+          ...(body?.details?.address?.country === 'US'
+            ? [field('State', 'address.state', { type: 'select', valuesAllowed: values(US_STATES) })]
+            : []),
+        ]
+      : [];
+    if (target === 'EUR') {
+      return [
+        {
+          type: 'iban',
+          title: 'IBAN',
+          fields: [
+            ...holder,
+            field('IBAN', 'iban', { validationRegexp: '^[A-Z]{2}\\d{2}[A-Z0-9]{11,30}$' }),
+            ...address,
+          ],
+        },
+      ];
+    }
+    if (target === 'GBP') {
+      return [
+        {
+          type: 'sort_code',
+          title: 'Local bank account',
+          fields: [
+            ...holder,
+            field('UK sort code', 'sortCode', { validationRegexp: '^\\d{6}$' }),
+            field('Account number', 'accountNumber', { validationRegexp: '^\\d{8}$' }),
+            ...address,
+          ],
+        },
+      ];
+    }
+    if (target === 'USD') {
+      return [
+        {
+          type: 'aba',
+          title: 'Local bank account',
+          fields: [
+            ...holder,
+            field('ACH routing number', 'abartn', { validationRegexp: '^\\d{9}$' }),
+            field('Account number', 'accountNumber', { validationRegexp: '^\\d{4,17}$' }),
+            field('Account type', 'accountType', {
+              type: 'radio',
+              valuesAllowed: values('CHECKING SAVINGS'),
+            }),
+            ...address,
+          ],
+        },
+      ];
+    }
+    return [];
+  }
+
   // biome-ignore lint/suspicious/noExplicitAny: validated here
   #recipient(b: any): unknown {
     const d = b.details ?? {};
@@ -461,8 +595,23 @@ export class FakeWise {
       need(b.currency === 'USD' && /^\d{9}$/.test(d.abartn ?? ''), 'abartn');
       need(/^\d{4,17}$/.test(d.accountNumber ?? ''), 'accountNumber');
       need(['CHECKING', 'SAVINGS'].includes(d.accountType), 'accountType');
-      need(typeof d.address?.country === 'string', 'address.country');
     } else throw new WiseError(422, 'NOT_VALID', `Unsupported type ${b.type}`, 'type');
+    // The same dynamic requirements the account-requirements endpoint publishes: a missing one is refused.
+    const req = (
+      this.requirementsFor(b.currency, b) as { type: string; fields: { group: RequirementField[] }[] }[]
+    ).find((x) => x.type === b.type);
+    for (const f of req?.fields.flatMap((x) => x.group) ?? []) {
+      const v =
+        f.key === 'accountHolderName' ? b.accountHolderName : f.key.split('.').reduce((o, k) => o?.[k], d);
+      if (f.required && (v === undefined || v === null || v === '')) {
+        throw new WiseError(
+          422,
+          'NOT_VALID',
+          `Please specify ${f.key}`,
+          f.key === 'accountHolderName' ? f.key : `details.${f.key}`,
+        );
+      }
+    }
     const r: FakeRecipient = {
       id: this.#seq++,
       currency: b.currency,

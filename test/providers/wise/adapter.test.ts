@@ -20,6 +20,13 @@ const TOKEN = 'wise-test-token-0123456789abcdef';
 const PROFILE = 4242;
 const IBAN_DE = 'DE89370400440532013000';
 const IBAN_GB = 'GB29NWBK60161331926819';
+const ADDRESS = {
+  line1: '1 Main Street',
+  city: 'Springfield',
+  postalCode: '62701',
+  state: 'IL',
+  country: 'US',
+};
 let db: TestDatabase;
 let fake: FakeWise;
 let seq = 0;
@@ -45,7 +52,7 @@ function request(destination: string, o: Partial<SubmitRequest> = {}): SubmitReq
     method: 'bank_transfer',
     rail: 'batch',
     destination,
-    payee: { id: `pe_${seq}`, country: 'US', name: `Payee ${seq}` },
+    payee: { id: `pe_${seq}`, country: 'US', name: `Payee ${seq}`, address: ADDRESS },
     ...o,
   };
 }
@@ -402,5 +409,91 @@ describe('webhooks', () => {
       provider().parseWebhook(Buffer.from(`${d.body.toString()} `), d.headers),
     ).rejects.toMatchObject({ code: 'invalid_signature' });
     expect(await provider({ keys: [other, fake.publicKey] }).parseWebhook(d.body, d.headers)).toEqual([]);
+  });
+});
+
+describe("Wise's account requirements (dynamic recipient fields)", () => {
+  const counts = () => ({
+    recipients: fake.recipients.size,
+    transfers: fake.transfers.size,
+    quotes: fake.quotes.size,
+  });
+
+  it('a US account without a postal address: a hard decline naming each missing field; nothing is created', async () => {
+    const before = counts();
+    const req = request('domestic/US/011000015/40008800', {
+      payee: { id: 'pe_noaddr', country: 'US', name: 'No Address' },
+    });
+    const err = await failure(provider().submit(req));
+    expect([err.kind, err.code]).toEqual(['hard_decline', 'missing_field']);
+    expect(err.message).toContain(
+      'address.city ("City"), address.firstLine ("Address"), address.postCode ("Post code")',
+    );
+    expect(err.message).not.toContain('40008800'); // bank data never in a message
+    expect(counts()).toEqual(before);
+    const asked = fake.requests.filter((r) => r.path === '/v1/account-requirements').map((r) => r.method);
+    expect(asked.slice(-2)).toEqual(['GET', 'POST']); // the country set: asked again for what it adds
+  });
+
+  it('the state is asked once the country is US; a value Wise does not allow is refused by name', async () => {
+    const before = counts();
+    const { state: _s, ...noState } = ADDRESS;
+    const missing = await failure(
+      provider().submit(
+        request('domestic/US/011000015/40008801', {
+          payee: { id: 'pe_a', country: 'US', name: 'A B', address: noState },
+        }),
+      ),
+    );
+    expect([missing.code, missing.message]).toEqual([
+      'missing_field',
+      expect.stringContaining('missing: address.state ("State")'),
+    ]);
+    const wrong = await failure(
+      provider().submit(
+        request('domestic/US/011000015/40008802', {
+          payee: { id: 'pe_b', country: 'US', name: 'A B', address: { ...ADDRESS, state: 'XX' } },
+        }),
+      ),
+    );
+    expect([wrong.code, wrong.message]).toEqual([
+      'invalid_field',
+      expect.stringContaining('not in the values Wise allows: address.state ("State")'),
+    ]);
+    expect(counts()).toEqual(before);
+  });
+
+  it('a route that asks no address pays without one; a recipient Wise reused is not asked again', async () => {
+    const p = provider();
+    const gb = request('domestic/GB/400515/31926819', {
+      amount: { amount: '1000', currency: 'GBP', scale: 2 },
+      payee: { id: 'pe_gb', country: 'GB', name: 'Gb Payee' },
+    });
+    expect((await p.submit(gb)).state).toBe('paid');
+    const asked = () => fake.requests.filter((r) => r.path === '/v1/account-requirements').length;
+    const n = asked();
+    expect((await p.submit({ ...gb, idempotencyKey: `${gb.payoutId}:2` })).state).toBe('paid');
+    expect(asked()).toBe(n);
+  });
+});
+
+describe("Wise's own capability lookup (the profile's balances)", () => {
+  it('only currencies the profile holds a balance in stay payable (health refreshes them)', async () => {
+    const saved = { ...fake.balances };
+    try {
+      delete fake.balances.GBP;
+      const p = provider();
+      expect(p.capabilities().currencies).toEqual(['EUR', 'GBP', 'USD']);
+      expect(await p.health()).toEqual({ status: 'up' });
+      expect(p.capabilities().currencies).toEqual(['EUR', 'USD']);
+      const err = await failure(
+        p.submit(
+          request('domestic/GB/400515/31926819', { amount: { amount: '1000', currency: 'GBP', scale: 2 } }),
+        ),
+      );
+      expect(err.code).toBe('currency_unsupported');
+    } finally {
+      Object.assign(fake.balances, saved);
+    }
   });
 });
