@@ -6,6 +6,7 @@ import { Clock } from './clock.ts';
 import { Engine, type Logger } from './engine.ts';
 import { addService } from './grpc-server.ts';
 import { operatorServiceHandlers } from './operator-service.ts';
+import { Schedules } from './schedules.ts';
 import { testServiceHandlers } from './test-service.ts';
 import { Visibility } from './visibility.ts';
 import { workflowServiceHandlers } from './workflow-service.ts';
@@ -71,6 +72,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   const served = {
     'temporal.api.workflowservice.v1.WorkflowService': workflowServiceHandlers(engine, visibility, {
       version: SERVER_VERSION,
+      schedules: new Schedules(engine),
     }),
     'temporal.api.operatorservice.v1.OperatorService': operatorServiceHandlers(engine),
   };

@@ -10,6 +10,7 @@ import {
   heartbeat,
 } from './activities.ts';
 import { completeWorkflowTask } from './commands.ts';
+import { cronBackoffMs, validateCron } from './cron.ts';
 import { describeRun, executionInfo } from './describe.ts';
 import type { Engine } from './engine.ts';
 import { invalidArgument, notFound } from './errors.ts';
@@ -20,6 +21,8 @@ import { namespaceHandlers } from './namespace-service.ts';
 import { page, VISIBILITY_MAX_PAGE } from './paging.ts';
 import { Pollers, TaskQueueType } from './pollers.ts';
 import { EventType, ExecStatus, TaskQueueKind } from './proto.ts';
+import { scheduleHandlers } from './schedule-service.ts';
+import { Schedules } from './schedules.ts';
 import { validateSearchAttributes, withTypeMetadata } from './search-attributes.ts';
 import { pollUpdate, updateWorkflow } from './updates.ts';
 import type { Visibility } from './visibility.ts';
@@ -81,6 +84,11 @@ export function startParams(engine: Engine, req: Obj) {
   if (!req.workflowType?.name) throw invalidArgument('workflowType.name is required');
   if (!req.taskQueue?.name) throw invalidArgument('taskQueue.name is required');
   validateSearchAttributes(engine.namespace(req.namespace), req.searchAttributes?.indexedFields);
+  // cron (cron.ts): the first workflow task waits for the first matching time.
+  validateCron(req.cronSchedule);
+  if (req.cronSchedule && durMs(req.workflowStartDelay) > 0)
+    throw invalidArgument('CronSchedule and WorkflowStartDelay may not be used together.');
+  const now = engine.clock.now();
   return {
     ns: req.namespace,
     workflowId: req.workflowId,
@@ -98,7 +106,9 @@ export function startParams(engine: Engine, req: Obj) {
     taskTimeoutMs: durMs(req.workflowTaskTimeout),
     retryPolicy: req.retryPolicy,
     attempt: 1,
-    backoffMs: durMs(req.workflowStartDelay),
+    backoffMs: req.cronSchedule
+      ? (cronBackoffMs(req.cronSchedule, now, now) ?? 0)
+      : durMs(req.workflowStartDelay),
     identity: req.identity ?? '',
     requestId: req.requestId ?? '',
     cronSchedule: req.cronSchedule,
@@ -126,7 +136,7 @@ export function startWorkflow(engine: Engine, req: Obj, extra?: (run: Run) => vo
 export function workflowServiceHandlers(
   engine: Engine,
   visibility: Visibility,
-  opts: { version: string },
+  opts: { version: string; schedules?: Schedules },
 ): Handlers {
   const ns = (req: Obj) => {
     engine.namespace(req.namespace);
@@ -152,7 +162,7 @@ export function workflowServiceHandlers(
         signalAndQueryHeader: true,
         internalErrorDifferentiation: true,
         activityFailureIncludeHeartbeat: true,
-        supportsSchedules: false,
+        supportsSchedules: true,
         encodedFailureAttributes: true,
         buildIdBasedVersioning: false,
         upsertMemo: true,
@@ -476,6 +486,8 @@ export function workflowServiceHandlers(
       return visibility.count(req.namespace, req.query ?? '');
     },
     GetSearchAttributes: () => ({ keys: {} }),
+    // Schedules (schedule-service.ts, schedules.ts).
+    ...scheduleHandlers(engine, opts.schedules ?? new Schedules(engine)),
   };
 }
 
