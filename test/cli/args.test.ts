@@ -50,8 +50,24 @@ describe('temporal-dev command line', () => {
         searchAttributes: ['PayeeId=Keyword', 'Amount=Int'],
         dbFilename: '/tmp/x.db',
         logLevel: 'warn',
+        dynamicConfig: {},
       },
     });
+  });
+
+  it('reads --dynamic-config-value KEY=JSON pairs and refuses a value that is not JSON', () => {
+    const line = startDev(
+      '--dynamic-config-value',
+      'limit.blobSize.error=1024',
+      '--dynamic-config-value=a.b="x"',
+    );
+    expect(line.kind === 'run' && line.options.dynamicConfig).toEqual({
+      'limit.blobSize.error': 1024,
+      'a.b': 'x',
+    });
+    const bad = startDev('--dynamic-config-value', 'limit.blobSize.error=lots');
+    expect(bad.kind === 'error' && bad.message).toMatch(/must be JSON/);
+    expect(startDev('--dynamic-config-value', 'novalue').kind).toBe('error');
   });
 
   // Every flag of the official start-dev (and its global flags) is accepted, in both spellings.

@@ -72,7 +72,8 @@ function armActivityTimer(engine: Engine, run: Run, a: ActivityState): void {
   let at = Number.POSITIVE_INFINITY;
   let type = 0;
   const consider = (t: number, tt: number): void => {
-    if (t < at) {
+    // Equal deadlines: the lower timeout type first, as the real server orders its activity timers.
+    if (t < at || (t === at && tt < type)) {
       at = t;
       type = tt;
     }

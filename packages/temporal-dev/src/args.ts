@@ -17,6 +17,8 @@ export interface CliOptions {
   searchAttributes: string[];
   dbFilename?: string;
   logLevel: string;
+  /** --dynamic-config-value KEY=JSON pairs (limits.ts reads the keys it knows). */
+  dynamicConfig: Record<string, unknown>;
   /** PEM files: serve TLS with cert+key; with ca, client certificates signed by it are required (mTLS). */
   tls?: { cert?: string; key?: string; ca?: string };
 }
@@ -37,7 +39,6 @@ const ignoredWithValue = [
   '--ui-asset-path',
   '--ui-codec-endpoint',
   '--sqlite-pragma',
-  '--dynamic-config-value',
   '--log-format',
   '--env',
   '--env-file',
@@ -74,6 +75,10 @@ starts it in place of \`temporal server start-dev\` and the Java test server.
                                  Datetime, KeywordList; repeatable
   -f, --db-filename FILE         keep state in FILE across restarts (default: in memory)
   --log-level L                  debug, info, warn or error on stderr (default warn)
+  --dynamic-config-value K=JSON  a server limit, as the real server reads it: limit.blobSize.error,
+                                 limit.blobSize.warn, limit.maxIDLength, history.maxInFlightUpdates,
+                                 history.maxTotalUpdates, limit.historyCount.suggestContinueAsNew,
+                                 limit.historySize.suggestContinueAsNew (other keys are ignored)
   --tls-cert FILE --tls-key FILE serve TLS with this certificate and private key (PEM)
   --tls-ca FILE                  also require client certificates signed by this CA (mTLS; needs
                                  --tls-cert and --tls-key)
@@ -132,6 +137,21 @@ function startDevFlags(): Map<string, Setter> {
         o.tls = { ...o.tls, [name]: v };
       },
     ]),
+    [
+      ['--dynamic-config-value'],
+      (o, v) => {
+        const eq = v.indexOf('=');
+        if (eq <= 0)
+          throw new Error(`invalid --dynamic-config-value ${JSON.stringify(v)}: expected KEY=JSON_VALUE`);
+        try {
+          o.dynamicConfig[v.slice(0, eq)] = JSON.parse(v.slice(eq + 1));
+        } catch {
+          throw new Error(
+            `invalid --dynamic-config-value ${JSON.stringify(v)}: the value must be JSON, e.g. 1048576 or "text"`,
+          );
+        }
+      },
+    ],
     [ignoredWithValue, () => {}],
   ];
   return new Map(setters.flatMap(([names, set]) => names.map((n) => [n, set] as const)));
@@ -145,6 +165,7 @@ function startDev(rest: string[]): CliOptions {
     namespaces: ['default'],
     searchAttributes: [],
     logLevel: 'warn',
+    dynamicConfig: {},
   };
   const flags = startDevFlags();
   for (let i = 0; i < rest.length; i++) {
@@ -184,6 +205,7 @@ export function parseArgs(argv: string[]): DevServerCommandLine {
         namespaces: ['default'],
         searchAttributes: [],
         logLevel: 'warn',
+        dynamicConfig: {},
       };
       return { kind: 'run', options };
     }

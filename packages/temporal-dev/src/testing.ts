@@ -49,6 +49,8 @@ export interface TestEnvOptions {
   searchAttributes?: Record<string, SearchAttributeTypeName>;
   /** Dev server only: persist state in this file. */
   dbFilename?: string;
+  /** Dev server only: more command-line flags, e.g. `--dynamic-config-value limit.blobSize.error=1024`. */
+  extraArgs?: string[];
   /** Launcher to run instead of this package's (default TEMPORAL_DEV_PATH). */
   temporalDevPath?: string;
 }
@@ -108,6 +110,7 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestWork
         executable: { type: 'existing-path', path },
         searchAttributes: Object.entries(attrs).map(([name, t]) => defineSearchAttributeKey(name, typeOf[t])),
         dbFilename: opts.dbFilename,
+        extraArgs: opts.extraArgs,
       },
     }),
   );

@@ -1,5 +1,15 @@
 // Workflows for the fidelity tests (namespaces, visibility, limits): each shows one server behaviour.
-import { executeChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  condition,
+  defineSignal,
+  defineUpdate,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
 
 /** What the workflow sees of a Datetime search attribute set at start (the real server types it). */
 export async function readsReviewAt(): Promise<string> {
@@ -17,4 +27,47 @@ export async function chain(depth: number): Promise<string[]> {
 
 export async function quick(): Promise<string> {
   return 'done';
+}
+
+export const setValue = defineUpdate<number, [number]>('setValue');
+export const slow = defineUpdate<string>('slow');
+export const finish = defineSignal('finish');
+export const note = defineSignal<[string]>('note');
+
+/** Takes updates; returns the last value set once `finish` arrives. `slow` updates never complete. */
+export async function takesUpdates(_padding = ''): Promise<number> {
+  let value = 0;
+  let done = false;
+  setHandler(setValue, (v) => {
+    const previous = value;
+    value = v;
+    return previous;
+  });
+  setHandler(slow, async () => {
+    await condition(() => false);
+    return 'never';
+  });
+  setHandler(finish, () => {
+    done = true;
+  });
+  setHandler(note, () => {});
+  await condition(() => done);
+  return value;
+}
+
+/** An activity nobody polls for, with equal schedule-to-start and schedule-to-close timeouts. */
+export async function neverPickedUp(): Promise<string> {
+  const { greet } = proxyActivities<{ greet(name: string): Promise<string> }>({
+    taskQueue: 'nobody-polls-this-queue',
+    scheduleToStartTimeout: '1s',
+    scheduleToCloseTimeout: '1s',
+    retry: { maximumAttempts: 1 },
+  });
+  try {
+    await greet('x');
+    return 'completed';
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    return cause instanceof TimeoutFailure ? String(cause.timeoutType) : `other: ${String(err)}`;
+  }
 }
