@@ -310,6 +310,15 @@ describe('console in Chromium', () => {
     await page.locator(`tr[data-payout-id="${small}"]`).waitFor();
     expect(await shown()).toEqual([...ids].sort());
 
+    // Page by page (newest first), the filters kept from one page to the next.
+    await page.goto(`${stack.url}/console/#/payouts?payee=${payeeId}&currency=USD&min=20&limit=1`);
+    await page.locator(`tr[data-payout-id="${large}"]`).waitFor();
+    expect(await shown()).toEqual([large]);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await page.locator(`tr[data-payout-id="${middle}"]`).waitFor();
+    expect(await shown()).toEqual([middle]);
+    expect(await page.getByRole('link', { name: 'Next page' }).count()).toBe(0);
+
     // An amount needs its currency; the form says so before asking the API. What the API refuses is shown.
     await search({ payee: payeeId, min: '20' });
     await page.getByTestId('search-error').getByText('Amount from: choose a currency too').waitFor();
@@ -595,6 +604,10 @@ describe('console in Chromium', () => {
     await signIn(ap, stack.url, approver.key);
     const periodCard = ap.page.locator(`[data-period-id="${periodId}"]`);
     await periodCard.getByText('Approvals 0 of 1').waitFor();
+    await periodCard
+      .getByTestId('period-totals')
+      .getByText(/^Totals: \d+\.\d{2} USD$/)
+      .waitFor();
     await periodCard.getByRole('link', { name: 'Review the progress and decide' }).click();
     await ap.page
       .getByTestId('stage')

@@ -1,6 +1,6 @@
 // Approver inbox: payouts waiting for a decision, why, who already approved, time left; approve or reject
 // with a reason and a TOTP code. A refused decision shows the API's reason.
-import { api, every, h, money, session, stateBadge, viewScope, when } from '../lib.js';
+import { api, every, h, minorText, money, session, stateBadge, viewScope, when } from '../lib.js';
 
 export async function inboxView() {
   const mount = viewScope();
@@ -17,9 +17,9 @@ async function render(list) {
   const res = await api('GET', '/v1/approvals/pending');
   if (!res.ok) return void list.replaceChildren(h('p', { class: 'error' }, res.error));
   const items = res.body.items;
-  const periods = res.body.periods ?? [];
+  const periods = await Promise.all((res.body.periods ?? []).map(periodCard));
   list.replaceChildren(
-    ...periods.map(periodCard),
+    ...periods,
     ...(items.length + periods.length === 0
       ? [h('p', { class: 'muted', 'data-testid': 'inbox-empty' }, 'Nothing waits for a decision.')]
       : []),
@@ -87,7 +87,16 @@ function card(p) {
   );
 }
 
-function periodCard(p) {
+async function periodCard(p) {
+  // What the approver would release: the run's totals, from the period's progress.
+  const progress = await api('GET', `/v1/periods/${encodeURIComponent(p.periodId)}`);
+  const totals = progress.ok
+    ? await Promise.all(
+        Object.entries(progress.body.calculation?.totals ?? {}).map(
+          async ([c, m]) => `${await minorText(c, m)} ${c}`,
+        ),
+      )
+    : [];
   return h(
     'section',
     { class: 'card', 'data-period-id': p.periodId },
@@ -103,6 +112,13 @@ function periodCard(p) {
       'p',
       {},
       `Run ${p.run}: statements of ${p.payees} payees wait for approval${p.escalated ? ' (escalated)' : ''}`,
+    ),
+    h(
+      'p',
+      { 'data-testid': 'period-totals' },
+      progress.ok
+        ? `Totals: ${totals.join(', ') || 'nothing to credit'}`
+        : `Totals unavailable: ${progress.error}`,
     ),
     h(
       'p',
