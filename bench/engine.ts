@@ -5,13 +5,15 @@
 // (bin/temporal-dev, or the official binary when TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH is set).
 //   0. boot: N spawns of the server to listening and to a first answer (devserver-boot.ts);
 //   1. baseline: bare gRPC round trips (GetSystemInfo, DescribeNamespace), sequential, p50/p99;
-//   2. memory: K workflows left open waiting for a signal; the server's RSS delta / K;
+//   2. memory: K workflows left open waiting for a signal; the server's RSS delta / K, and (temporal-dev)
+//      what it holds after a full GC — heap, external and SQLite pages — delta / K;
 //   3. unloaded latency: one-activity workflows run one at a time; start-to-close p50/p99;
 //   4. throughput: N one-activity workflows started concurrently; completed/s, start-to-close p50/p99.
 // Prints a table. Exits non-zero only when something fails, not when a goal is missed.
 import { type ChildProcess, fork } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
@@ -280,6 +282,23 @@ interface MemoryResult {
   open: number;
   rssBefore: number;
   rssAfter: number;
+  /** temporal-dev only: held after a full GC (heap + external + SQLite pages), before and after. */
+  heldBefore?: number;
+  heldAfter?: number;
+}
+
+// temporal-dev writes what it holds after a full GC here on SIGUSR2 (src/memory-report.ts).
+const MEMORY_REPORT = join(tmpdir(), `bench-engine-memory-${process.pid}.json`);
+
+/** Bytes the server holds after a full GC, or undefined when it does not report (official binaries). */
+async function heldBytes(serverPid: number): Promise<number | undefined> {
+  if (!process.env.TEMPORAL_DEV_MEMORY_REPORT) return undefined;
+  rmSync(MEMORY_REPORT, { force: true });
+  process.kill(serverPid, 'SIGUSR2');
+  for (let i = 0; i < 100 && !existsSync(MEMORY_REPORT); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(MEMORY_REPORT)) return undefined;
+  const r = JSON.parse(readFileSync(MEMORY_REPORT, 'utf8'));
+  return r.heapUsed + r.external + r.sqliteBytes;
 }
 
 async function measureOpenWorkflowMemory(
@@ -290,6 +309,7 @@ async function measureOpenWorkflowMemory(
   timeoutSeconds: number,
 ): Promise<MemoryResult> {
   await new Promise((r) => setTimeout(r, 1000)); // let the server settle after start-up and warm-up
+  const heldBefore = await heldBytes(serverPid);
   const rssBefore = rssBytes(serverPid);
   const handles = await mapLimit(
     Array.from({ length: count }, (_, i) => i),
@@ -318,6 +338,7 @@ async function measureOpenWorkflowMemory(
   );
   await new Promise((r) => setTimeout(r, 1000));
   const rssAfter = rssBytes(serverPid);
+  const heldAfter = await heldBytes(serverPid);
   // Release them so the throughput phase starts from quiet task queues.
   await mapLimit(handles, 200, (h) => h.signal('release'));
   await withTimeout(
@@ -325,7 +346,7 @@ async function measureOpenWorkflowMemory(
     timeoutSeconds,
     `releasing ${count} idle workflows`,
   );
-  return { open: count, rssBefore, rssAfter };
+  return { open: count, rssBefore, rssAfter, heldBefore, heldAfter };
 }
 
 /** Start-to-close of one workflow at a time: the engine's latency without a backlog. */
@@ -598,6 +619,7 @@ async function main(): Promise<void> {
   }
   Runtime.install({ logger: new DefaultLogger('WARN') });
 
+  if (server.path.endsWith('temporal-dev')) process.env.TEMPORAL_DEV_MEMORY_REPORT = MEMORY_REPORT;
   const childrenBefore = childPids();
   const startedAt = performance.now();
   const env = await startEnvironment(server);
@@ -658,6 +680,14 @@ async function main(): Promise<void> {
         `${(perWorkflow / 1024).toFixed(1)} KiB`,
         `RSS ${mib(memory.rssBefore)} -> ${mib(memory.rssAfter)} with ${memory.open} idle workflows`,
       ]);
+      if (memory.heldBefore !== undefined && memory.heldAfter !== undefined) {
+        const held = (memory.heldAfter - memory.heldBefore) / memory.open;
+        rows.push([
+          'server memory per open workflow (after GC)',
+          `${(held / 1024).toFixed(1)} KiB`,
+          `heap + external + SQLite ${mib(memory.heldBefore)} -> ${mib(memory.heldAfter)}; goal <= 10 KiB: ${held <= 10 * 1024 ? 'met' : 'NOT met'}`,
+        ]);
+      }
     }
     if (unloaded) {
       rows.push([

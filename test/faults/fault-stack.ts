@@ -52,7 +52,7 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
   const temporalPort = await freePort();
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const temporalDb = join(dir, 'temporal-dev.json');
+  const temporalDb = join(dir, 'temporal-dev.db');
   const key = () => randomBytes(32).toString('base64');
   const env: Record<string, string> = {
     PATH: `${repo}/node_modules/.bin:${process.env.PATH ?? ''}`,

@@ -55,6 +55,21 @@ export function scheduleActivity(engine: Engine, run: Run, a: ActivityState, enq
   armActivityTimer(engine, run, a);
 }
 
+/**
+ * After a restart (persistence.ts): an attempt a worker had started stays started, so that worker's
+ * heartbeats and completion are still accepted; its heartbeat timeout counts from the restart (the
+ * worker could not reach the server while it was down). Other attempts are queued again.
+ */
+export function resumeActivity(engine: Engine, run: Run, a: ActivityState): void {
+  if (a.state !== 'started') {
+    scheduleActivity(engine, run, a);
+    return;
+  }
+  engine.clock.hold();
+  a.lastHeartbeatTime = Math.max(a.lastHeartbeatTime, engine.clock.now());
+  armActivityTimer(engine, run, a);
+}
+
 function setNotInFlight(engine: Engine, a: ActivityState): void {
   if (a.state !== 'backoff') engine.clock.release();
 }
@@ -286,6 +301,7 @@ export function heartbeat(engine: Engine, run: Run, a: ActivityState, details: O
   if (details) a.heartbeatDetails = details;
   a.lastHeartbeatTime = engine.clock.now();
   armActivityTimer(engine, run, a);
+  engine.changed(run);
   return a.cancelRequested;
 }
 

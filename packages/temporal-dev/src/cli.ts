@@ -33,19 +33,14 @@ async function main(): Promise<void> {
   } catch (error) {
     usageError((error as Error).message);
   }
-  const { applyDynamicConfig } = await import('./limits.ts');
-  try {
-    applyDynamicConfig(line.options.dynamicConfig);
-  } catch (error) {
-    usageError((error as Error).message);
-  }
   const opts = { ...line.options, searchAttributes };
   const log = makeLogger(opts.logLevel);
+  // With --db-filename the state is committed as it changes (sqlite-store.ts), so a kill loses nothing.
   const server = await startDevServer({ ...opts, log });
-  let persistence: { flush(): void } | undefined;
-  if (opts.dbFilename) {
-    const { attachPersistence } = await import('./persistence.ts');
-    persistence = await attachPersistence(server.engine, opts.dbFilename, log);
+  const memoryReport = process.env.TEMPORAL_DEV_MEMORY_REPORT;
+  if (memoryReport) {
+    const { installMemoryReport } = await import('./memory-report.ts');
+    installMemoryReport(memoryReport, () => server.engine.store.bytes());
   }
   log.info(
     `temporal-dev ${opts.timeSkipping ? 'time-skipping test server' : 'dev server'} listening on ${opts.ip}:${server.port}${
@@ -58,11 +53,6 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    try {
-      persistence?.flush();
-    } catch (err) {
-      log.error(`temporal-dev: could not save state: ${(err as Error).message}`);
-    }
     server.shutdown().then(
       () => process.exit(0),
       () => process.exit(0),

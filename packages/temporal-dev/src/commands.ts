@@ -8,10 +8,9 @@ import {
   scheduleActivity,
 } from './activities.ts';
 import { recordBuildId } from './build-ids.ts';
-import { continueCron } from './cron.ts';
 import type { Engine } from './engine.ts';
 import { invalidArgument } from './errors.ts';
-import { append, attrsOf, flushBuffered, makeEvent } from './history.ts';
+import { append, attrsOf, eventAt, flushBuffered, makeEvent } from './history.ts';
 import type { Obj, Run } from './model.ts';
 import { dur, durMs } from './model.ts';
 import {
@@ -280,17 +279,12 @@ function applyCommand(ctx: Ctx, cmd: Obj): void {
       }
       return;
     }
-    case CommandType.COMPLETE_WORKFLOW_EXECUTION: {
-      const result = cmd.completeWorkflowExecutionCommandAttributes?.result;
-      // cron (cron.ts): the chain goes on with the next run.
-      const next = continueCron(engine, run, { result });
+    case CommandType.COMPLETE_WORKFLOW_EXECUTION:
       engine.closeRun(run, ExecStatus.COMPLETED, EventType.WORKFLOW_EXECUTION_COMPLETED, {
-        result,
+        result: cmd.completeWorkflowExecutionCommandAttributes?.result,
         workflowTaskCompletedEventId: wtc,
-        ...(next ? { newExecutionRunId: next } : {}),
       });
       return;
-    }
     case CommandType.FAIL_WORKFLOW_EXECUTION:
       failWorkflow(ctx, cmd.failWorkflowExecutionCommandAttributes?.failure);
       return;
@@ -343,7 +337,7 @@ export function armWorkflowTimer(
   });
 }
 
-function mergePayloads(target: Obj, src: Obj | undefined): void {
+export function mergePayloads(target: Obj, src: Obj | undefined): void {
   for (const [k, v] of Object.entries(src ?? {})) {
     const data = v?.data ? Buffer.from(v.data).toString('utf8') : '';
     // An empty list or null value removes the attribute.
@@ -377,18 +371,15 @@ function failWorkflow(ctx: Ctx, failure: Obj | undefined): void {
     }
     retryState = d.retryState;
   }
-  // cron (cron.ts): with no retry left, the chain goes on with the next run.
-  const next = continueCron(engine, run, { failure });
   engine.closeRun(run, ExecStatus.FAILED, EventType.WORKFLOW_EXECUTION_FAILED, {
     failure,
     retryState,
     workflowTaskCompletedEventId: wtc,
-    ...(next ? { newExecutionRunId: next } : {}),
   });
 }
 
-export function inheritedStart(run: Run) {
-  const started = run.history[0]!.workflowExecutionStartedEventAttributes as Obj;
+function inheritedStart(run: Run) {
+  const started = eventAt(run, 1)!.workflowExecutionStartedEventAttributes as Obj;
   return {
     ns: run.ns,
     workflowId: run.workflowId,
@@ -407,8 +398,6 @@ export function inheritedStart(run: Run) {
     identity: '',
     requestId: '',
     executionExpiration: run.executionExpiration,
-    cronSchedule: run.cronSchedule,
-    lastCompletionResult: started.lastCompletionResult,
   };
 }
 

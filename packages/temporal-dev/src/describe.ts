@@ -12,7 +12,7 @@ export function executionInfo(engine: Engine, run: Run): Obj {
     startTime: ts(run.startTime),
     closeTime: run.closeTime ? ts(run.closeTime) : undefined,
     status: run.status,
-    historyLength: run.history.length,
+    historyLength: run.historyLength,
     executionTime: ts(run.executionTime),
     memo: { fields: run.memo },
     searchAttributes: {
@@ -21,7 +21,7 @@ export function executionInfo(engine: Engine, run: Run): Obj {
     taskQueue: run.taskQueue,
     firstRunId: run.firstRunId,
     parentExecution: run.parent ? { workflowId: run.parent.workflowId, runId: run.parent.runId } : undefined,
-    historySizeBytes: run.history.length * 200,
+    historySizeBytes: run.historyLength * 200,
     executionDuration: run.closeTime ? dur(run.closeTime - run.executionTime) : undefined,
   };
 }

@@ -3,9 +3,8 @@
 // queries live in sibling modules that operate on this class.
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.ts';
-import { continueCron } from './cron.ts';
 import { alreadyExists, invalidArgument, namespaceNotFound, notFound } from './errors.ts';
-import { append, flushBuffered, isWftStarted, makeEvent } from './history.ts';
+import { append, attachLog, events, flushBuffered, isWftStarted, makeEvent } from './history.ts';
 import type { ActivityState, Obj, Payload, Run } from './model.ts';
 import { dur, durMs, encodeToken, ts, tsMs } from './model.ts';
 import {
@@ -18,8 +17,8 @@ import {
   RetryState,
   TaskQueueKind,
 } from './proto.ts';
+import { SqliteStore } from './sqlite-store.ts';
 import { TaskQueue } from './task-queue.ts';
-import { abortUpdates } from './updates.ts';
 
 export type WfTicket =
   | { kind: 'wft'; run: Run; scheduledEventId: number; sticky: boolean }
@@ -109,19 +108,24 @@ export class Engine {
   /** Sticky queues (ns + name) whose worker called ShutdownWorker; names are unique per worker. */
   private readonly shutDownSticky = new Set<string>();
   private querySeq = 1;
-  private onChange: ((run: Run) => void) | undefined;
   defaultSearchAttributes = new Map<string, number>();
-  /** Told of every run that closes, with its close event's attributes (schedules follow their runs). */
-  readonly closeListeners = new Set<(run: Run, attrs: Obj) => void>();
-  persistNamespaces: (() => void) | undefined;
+  /** Where state is committed (sqlite-store.ts): a file with --db-filename, else in memory. */
+  readonly store: SqliteStore;
 
-  constructor(clock: Clock, log: Logger) {
+  constructor(clock: Clock, log: Logger, store?: SqliteStore) {
     this.clock = clock;
     this.log = log;
+    this.store = store ?? new SqliteStore(undefined, log);
   }
 
-  setChangeHook(fn: (run: Run) => void): void {
-    this.onChange = fn;
+  /** Marks the run for the next commit (before the RPC that changed it answers). */
+  changed(run: Run): void {
+    this.store.changed(run);
+  }
+
+  /** A namespace or its search attributes changed. */
+  persistNamespaces(): void {
+    for (const ns of this.namespaces.values()) this.store.saveNamespace(ns);
   }
 
   // ---- namespaces -------------------------------------------------------------------------
@@ -140,6 +144,7 @@ export class Engine {
     if (!ns) {
       ns = { name, id: randomUUID(), searchAttributes: new Map(this.defaultSearchAttributes) };
       this.namespaces.set(name, ns);
+      this.store.saveNamespace(ns);
     }
     return ns;
   }
@@ -177,7 +182,7 @@ export class Engine {
       this.listeners.delete(run.runId);
       for (const l of ls) l();
     }
-    this.onChange?.(run);
+    this.store.changed(run);
   }
 
   /** Resolves on the next change of the run or after timeoutMs. */
@@ -276,7 +281,8 @@ export class Engine {
       workflowType: p.workflowType,
       taskQueue: p.taskQueue,
       status: ExecStatus.RUNNING,
-      history: [],
+      historyLength: 0,
+      unsaved: [],
       startTime: now,
       executionTime: now + p.backoffMs,
       closeTime: 0,
@@ -305,6 +311,7 @@ export class Engine {
       nextRunId: '',
     };
     const parentRun = p.parent ? this.runs.get(p.parent.runId) : undefined;
+    attachLog(run, this.store);
     append(
       run,
       makeEvent(this.clock, EventType.WORKFLOW_EXECUTION_STARTED, {
@@ -349,9 +356,7 @@ export class Engine {
     this.armRunTimeout(run);
     if (p.backoffMs > 0) {
       this.clock.after(p.backoffMs, () => {
-        // Unless an update already started it (updates.ts), as the real server's backoff timer task.
-        if (run.status === ExecStatus.RUNNING && !run.wft && run.firstWftAt >= run.executionTime)
-          this.scheduleWft(run, 1);
+        if (run.status === ExecStatus.RUNNING && !run.wft) this.scheduleWft(run, 1);
         this.touch(run);
       });
     } else {
@@ -372,13 +377,8 @@ export class Engine {
       this.clock.schedule(deadline, () => {
         if (run.status !== ExecStatus.RUNNING) return;
         flushBuffered(run);
-        // cron (cron.ts): a run that timed out still hands over to the next one of its chain.
-        const next = continueCron(this, run, {
-          failure: { message: 'workflow timeout', timeoutFailureInfo: { timeoutType: 1 } },
-        });
         this.closeRun(run, ExecStatus.TIMED_OUT, EventType.WORKFLOW_EXECUTION_TIMED_OUT, {
           retryState: RetryState.TIMEOUT,
-          ...(next ? { newExecutionRunId: next } : {}),
         });
       }),
     );
@@ -537,7 +537,7 @@ export class Engine {
         scheduledEventId: w.scheduledEventId,
         identity,
         requestId: randomUUID(),
-        historySizeBytes: run.history.length * 200,
+        historySizeBytes: run.historyLength * 200,
       }),
     );
     w.startedEventId = started.eventId;
@@ -549,7 +549,7 @@ export class Engine {
         if (run.wft === w && w.startedEventId === started.eventId) this.failWft(run, 'timeout', undefined);
       }),
     );
-    const events = w.onSticky ? run.history.slice(run.previousStartedEventId) : run.history;
+    const history = w.onSticky ? events(run, run.previousStartedEventId + 1) : events(run);
     const messages: Obj[] = [];
     for (const u of run.updates.values()) {
       if (u.stage !== 'admitted' || u.delivered) continue;
@@ -570,7 +570,7 @@ export class Engine {
       previousStartedEventId: run.previousStartedEventId,
       startedEventId: started.eventId,
       attempt,
-      history: { events },
+      history: { events: history },
       workflowExecutionTaskQueue: { name: run.taskQueue, kind: TaskQueueKind.NORMAL },
       scheduledTime: ts(w.scheduledTime),
       startedTime: ts(now),
@@ -778,11 +778,17 @@ export class Engine {
     this.setSticky(run, null);
     for (const child of run.children.values()) this.applyParentClosePolicy(child);
     run.children.clear();
-    abortUpdates(run);
+    for (const u of run.updates.values()) {
+      if (u.stage !== 'completed') {
+        u.stage = 'completed';
+        u.outcome = {
+          failure: { message: 'workflow execution already completed', applicationFailureInfo: {} },
+        };
+      }
+    }
     if (run.parent && !run.nextRunId) this.notifyParent(run, status, eventType, attrs);
     this.dispatchPendingQueries(run);
     this.touch(run);
-    for (const l of this.closeListeners) l(run, attrs);
   }
 
   private applyParentClosePolicy(child: {
@@ -844,6 +850,27 @@ export class Engine {
         this.addExternal(parent, EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED, common);
     }
     this.touch(parent);
+  }
+
+  /** DeleteWorkflowExecution: the run leaves memory and the store; an older run of its id becomes current. */
+  forgetRun(run: Run): void {
+    this.runs.delete(run.runId);
+    this.pendingQueries.delete(run.runId);
+    const key = this.key(run.ns, run.workflowId);
+    if (this.current.get(key) === run) {
+      let latest: Run | undefined;
+      for (const r of this.runs.values()) {
+        if (
+          r.ns === run.ns &&
+          r.workflowId === run.workflowId &&
+          (!latest || r.startTime >= latest.startTime)
+        )
+          latest = r;
+      }
+      if (latest) this.current.set(key, latest);
+      else this.current.delete(key);
+    }
+    this.store.forget(run);
   }
 
   // ---- helpers ---------------------------------------------------------------------------

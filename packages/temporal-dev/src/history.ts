@@ -1,5 +1,7 @@
 // Building history events and appending them to a run, honouring the "buffer while a workflow task
 // is in flight" rule: events from outside arrive after the in-flight task's completion events.
+// A run keeps in memory only the events appended since the last commit (`unsaved`); the rest are
+// read from its event log (sqlite-store.ts) when a task, a history page or a reset needs them.
 import type { Clock } from './clock.ts';
 import type { Obj, Run } from './model.ts';
 import { ts } from './model.ts';
@@ -12,6 +14,19 @@ for (const [name, value] of Object.entries(EventType)) {
 }
 
 let taskIdSeq = 1;
+
+/** Where a run's committed events live, and who is told that a run changed. */
+export interface EventLog {
+  changed(run: Run): void;
+  /** Events from..to (inclusive) that were committed. */
+  read(runId: string, from: number, to: number): Obj[];
+}
+
+const logs = new WeakMap<Run, EventLog>();
+
+export function attachLog(run: Run, log: EventLog): void {
+  logs.set(run, log);
+}
 
 export function makeEvent(clock: Clock, type: number, attrs: Obj): Obj {
   return {
@@ -29,7 +44,7 @@ export function attrsOf(ev: Obj): Obj {
 
 /** Appends directly, assigning the next event id. */
 export function append(run: Run, ev: Obj): Obj {
-  ev.eventId = run.history.length + 1;
+  ev.eventId = run.historyLength + 1;
   const a = attrsOf(ev);
   // Completion events buffered together with their started event point back at it.
   if (a.startedEventId === -1) a.startedEventId = ev.eventId - 1;
@@ -37,12 +52,38 @@ export function append(run: Run, ev: Obj): Obj {
     const child = run.children.get(a.initiatedEventId);
     if (child) child.startedEventId = ev.eventId;
   }
-  run.history.push(ev);
+  run.unsaved.push(ev);
+  run.historyLength = ev.eventId;
+  logs.get(run)?.changed(run);
   return ev;
 }
 
 export function lastEventId(run: Run): number {
-  return run.history.length;
+  return run.historyLength;
+}
+
+/** Events from..to (inclusive, clamped to the history): committed ones from the log, then the rest. */
+export function events(run: Run, from = 1, to = run.historyLength): Obj[] {
+  const last = Math.min(to, run.historyLength);
+  if (from > last) return [];
+  const firstUnsaved = run.historyLength - run.unsaved.length + 1;
+  const out: Obj[] = [];
+  if (from < firstUnsaved) {
+    const log = logs.get(run);
+    if (log) out.push(...log.read(run.runId, from, Math.min(last, firstUnsaved - 1)));
+  }
+  if (last >= firstUnsaved) {
+    out.push(...run.unsaved.slice(Math.max(0, from - firstUnsaved), last - firstUnsaved + 1));
+  }
+  return out;
+}
+
+export function eventAt(run: Run, eventId: number): Obj | undefined {
+  return events(run, eventId, eventId)[0];
+}
+
+export function lastEvent(run: Run): Obj | undefined {
+  return eventAt(run, run.historyLength);
 }
 
 /** Moves buffered events into history (after a workflow task closed). */

@@ -1,4 +1,5 @@
-// In-memory shapes of the server's state. Everything here is plain data so it can be persisted.
+// In-memory shapes of the server's state. Everything here is plain data so it can be persisted
+// (sqlite-store.ts writes a run as one row, its events as rows of their own).
 
 export type Payload = { metadata?: Record<string, Uint8Array>; data?: Uint8Array };
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobuf messages are dynamic; handlers read fields by name
@@ -67,7 +68,10 @@ export interface Run {
   workflowType: string;
   taskQueue: string;
   status: number;
-  history: Obj[];
+  /** Id of the last event; the events themselves are in the run's event log (history.ts). */
+  historyLength: number;
+  /** Events appended since the last commit (not part of the stored row). */
+  unsaved: Obj[];
   startTime: number;
   executionTime: number;
   closeTime: number;

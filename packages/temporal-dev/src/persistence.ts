@@ -1,93 +1,69 @@
-// --db-filename: the whole server state (namespaces, runs with their histories, timers, pending
-// activities and workflow tasks) is snapshotted to one JSON file, written atomically shortly after
-// every change and on shutdown. On start the snapshot is loaded and every timer and task re-armed,
-// so a restarted dev server resumes running workflows.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { scheduleActivity } from './activities.ts';
+// --db-filename: on start, the state committed to the SQLite file (sqlite-store.ts) is read back and
+// every open run resumes: timers re-armed at their deadlines, activities handed out again or — when a
+// worker held them — kept started, so that its heartbeats and completion are still accepted.
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { resumeActivity } from './activities.ts';
 import { armWorkflowTimer } from './commands.ts';
 import type { Engine, Logger } from './engine.ts';
-import { attrsOf } from './history.ts';
+import { attachLog, attrsOf, eventAt, lastEvent } from './history.ts';
 import type { Run } from './model.ts';
 import { durMs, tsMs } from './model.ts';
 import { EventType, ExecStatus } from './proto.ts';
+import type { SqliteStore } from './sqlite-store.ts';
 
-const FORMAT = 1;
-const mapKeys = ['activities', 'timers', 'children', 'updates'] as const;
-
-function replacer(_key: string, value: unknown): unknown {
-  if (value && typeof value === 'object') {
-    const v = value as { type?: string; data?: unknown };
-    if (v.type === 'Buffer' && Array.isArray(v.data))
-      return { $b: Buffer.from(v.data as number[]).toString('base64') };
-    if (value instanceof Uint8Array) return { $b: Buffer.from(value).toString('base64') };
-  }
-  return value;
+/** Refuses a file that is not SQLite (the JSON snapshot of earlier versions) with what to do. */
+export function checkStateFile(file: string): void {
+  if (!existsSync(file)) return;
+  const head = Buffer.alloc(16);
+  const fd = openSync(file, 'r');
+  const n = readSync(fd, head, 0, 16, 0);
+  closeSync(fd);
+  if (n === 0 || head.toString('latin1', 0, 15) === 'SQLite format 3') return;
+  throw new Error(
+    `${file} is not a temporal-dev SQLite state file${head[0] === 0x7b ? ' (it looks like the JSON snapshot of an earlier temporal-dev)' : ''}: move it away or delete it, or pass another --db-filename`,
+  );
 }
 
-function reviver(_key: string, value: unknown): unknown {
-  if (value && typeof value === 'object' && '$b' in value && Object.keys(value).length === 1) {
-    return Buffer.from((value as { $b: string }).$b, 'base64');
-  }
-  return value;
-}
-
-function serialize(engine: Engine): string {
-  const runs = [...engine.runs.values()].map((r) => {
-    const out: Record<string, unknown> = { ...r };
-    for (const k of mapKeys) out[k] = [...r[k].entries()];
-    return out;
-  });
-  const namespaces = [...engine.namespaces.values()].map((n) => ({
-    name: n.name,
-    id: n.id,
-    searchAttributes: [...n.searchAttributes.entries()],
-  }));
-  return JSON.stringify({ format: FORMAT, savedAt: engine.clock.now(), namespaces, runs }, replacer);
-}
-
-function load(engine: Engine, file: string): Run[] {
-  const data = JSON.parse(readFileSync(file, 'utf8'), reviver);
-  if (data.format !== FORMAT)
-    throw new Error(`${file}: unsupported temporal-dev state format ${data.format}`);
-  for (const n of data.namespaces ?? []) {
+/** Reads namespaces and runs back and resumes the open runs. */
+export function loadState(engine: Engine, store: SqliteStore, log: Logger): void {
+  for (const n of store.loadNamespaces()) {
     const ns = engine.ensureNamespace(n.name);
     ns.id = n.id;
     for (const [k, v] of n.searchAttributes) ns.searchAttributes.set(k, v);
   }
-  const runs: Run[] = [];
-  for (const raw of data.runs ?? []) {
-    const run = raw as Run;
-    for (const k of mapKeys) (run as unknown as Record<string, unknown>)[k] = new Map(raw[k]);
+  const runs = store.loadRuns();
+  for (const run of runs) {
+    attachLog(run, store);
     engine.runs.set(run.runId, run);
     const key = engine.key(run.ns, run.workflowId);
     const cur = engine.current.get(key);
     if (!cur || cur.startTime <= run.startTime) engine.current.set(key, run);
-    runs.push(run);
   }
-  return runs;
+  for (const run of runs) resume(engine, store, run);
+  if (runs.length > 0) log.info(`temporal-dev: loaded ${runs.length} runs from ${store.file}`);
 }
 
 /** Re-arms timers and re-queues work of an open run after a restart. */
-function resume(engine: Engine, run: Run): void {
+function resume(engine: Engine, store: SqliteStore, run: Run): void {
   if (run.status !== ExecStatus.RUNNING) return;
   run.sticky = null;
   engine.armRunTimeout(run);
+  const deadlines = run.timers.size > 0 ? store.timerDeadlines(run.runId) : new Map<string, number>();
   for (const [timerId, startedEventId] of run.timers) {
-    const started = run.history[startedEventId - 1];
-    const at = tsMs(started?.eventTime) + durMs(started ? attrsOf(started).startToFireTimeout : undefined);
+    let at = deadlines.get(timerId);
+    if (at === undefined) {
+      const started = eventAt(run, startedEventId);
+      at = tsMs(started?.eventTime) + durMs(started ? attrsOf(started).startToFireTimeout : undefined);
+    }
     armWorkflowTimer(engine, run, timerId, startedEventId, at);
   }
-  for (const a of run.activities.values()) {
-    // The worker that held a started attempt is gone with the old process: hand the attempt out again.
-    if (a.state === 'backoff') a.state = 'scheduled';
-    if (a.state === 'started') a.state = 'scheduled';
-    scheduleActivity(engine, run, a);
-  }
+  for (const a of run.activities.values()) resumeActivity(engine, run, a);
   for (const u of run.updates.values()) u.delivered = false;
   const w = run.wft;
   if (w) {
     engine.clock.hold();
     if (w.startedEventId > 0) {
+      // The worker that held it may be gone with its connection: retry it now rather than after its timeout.
       engine.failWft(run, 'timeout', undefined);
     } else {
       w.onSticky = false;
@@ -96,41 +72,7 @@ function resume(engine: Engine, run: Run): void {
   } else if (run.firstWftAt > engine.clock.now()) {
     // start delay / retry backoff still pending
     engine.clock.schedule(run.firstWftAt, () => engine.requestWft(run));
-  } else if (run.history.at(-1)?.eventType === EventType.WORKFLOW_EXECUTION_STARTED) {
+  } else if (lastEvent(run)?.eventType === EventType.WORKFLOW_EXECUTION_STARTED) {
     engine.requestWft(run);
   }
-}
-
-export interface Persistence {
-  flush(): void;
-}
-
-export async function attachPersistence(engine: Engine, file: string, log: Logger): Promise<Persistence> {
-  if (existsSync(file)) {
-    const runs = load(engine, file);
-    for (const run of runs) resume(engine, run);
-    log.info(`temporal-dev: loaded ${runs.length} runs from ${file}`);
-  }
-  let dirty = false;
-  let timer: NodeJS.Timeout | undefined;
-  const flush = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (!dirty) return;
-    dirty = false;
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, serialize(engine));
-    renameSync(tmp, file);
-  };
-  engine.setChangeHook(() => {
-    dirty = true;
-    if (!timer) timer = setTimeout(flush, 50);
-  });
-  engine.persistNamespaces = () => {
-    dirty = true;
-    flush();
-  };
-  dirty = true;
-  flush();
-  return { flush };
 }

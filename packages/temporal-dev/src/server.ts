@@ -6,7 +6,8 @@ import { Clock } from './clock.ts';
 import { Engine, type Logger } from './engine.ts';
 import { addService } from './grpc-server.ts';
 import { operatorServiceHandlers } from './operator-service.ts';
-import { Schedules } from './schedules.ts';
+import { checkStateFile, loadState } from './persistence.ts';
+import { SqliteStore } from './sqlite-store.ts';
 import { testServiceHandlers } from './test-service.ts';
 import { Visibility } from './visibility.ts';
 import { workflowServiceHandlers } from './workflow-service.ts';
@@ -22,6 +23,8 @@ export interface DevServerOptions {
   namespaces: string[];
   searchAttributes: Array<[string, number]>;
   log: Logger;
+  /** --db-filename: state in this SQLite file, resumed on start (else in memory). */
+  dbFilename?: string;
   /** PEM files (args.ts --tls-*): TLS with cert+key; with ca, client certificates are required. */
   tls?: { cert?: string; key?: string; ca?: string };
 }
@@ -60,8 +63,12 @@ function credentials(tls: DevServerOptions['tls']): grpc.ServerCredentials {
 
 export async function startDevServer(opts: DevServerOptions): Promise<RunningServer> {
   const clock = new Clock({ skipping: opts.timeSkipping });
-  const engine = new Engine(clock, opts.log);
+  // [sqlite] the state store: opened, and an existing file's runs resumed, before anything is served.
+  if (opts.dbFilename) checkStateFile(opts.dbFilename);
+  const store = new SqliteStore(opts.dbFilename, opts.log);
+  const engine = new Engine(clock, opts.log, store);
   for (const [name, type] of opts.searchAttributes) engine.defaultSearchAttributes.set(name, type);
+  if (store.durable) loadState(engine, store, opts.log);
   for (const ns of opts.namespaces) engine.ensureNamespace(ns);
   const visibility = new Visibility(engine);
   const server = new grpc.Server({
@@ -72,7 +79,6 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   const served = {
     'temporal.api.workflowservice.v1.WorkflowService': workflowServiceHandlers(engine, visibility, {
       version: SERVER_VERSION,
-      schedules: new Schedules(engine),
     }),
     'temporal.api.operatorservice.v1.OperatorService': operatorServiceHandlers(engine),
   };
@@ -118,6 +124,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
           resolve();
         });
       });
+      store.close();
     },
   };
 }

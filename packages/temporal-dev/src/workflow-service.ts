@@ -10,20 +10,18 @@ import {
   heartbeat,
 } from './activities.ts';
 import { completeWorkflowTask } from './commands.ts';
-import { cronBackoffMs, validateCron } from './cron.ts';
 import { describeRun, executionInfo } from './describe.ts';
 import type { Engine } from './engine.ts';
 import { invalidArgument, notFound } from './errors.ts';
 import type { Handlers } from './grpc-server.ts';
-import { checkBlobSize, checkIdLength } from './limits.ts';
+import { events, lastEvent } from './history.ts';
 import type { Obj, Run } from './model.ts';
 import { decodeToken, durMs, ts } from './model.ts';
 import { namespaceHandlers } from './namespace-service.ts';
 import { page, VISIBILITY_MAX_PAGE } from './paging.ts';
 import { Pollers, TaskQueueType } from './pollers.ts';
 import { EventType, ExecStatus, TaskQueueKind } from './proto.ts';
-import { scheduleHandlers } from './schedule-service.ts';
-import { Schedules } from './schedules.ts';
+import { deleteWorkflow, resetWorkflow } from './reset.ts';
 import { validateSearchAttributes, withTypeMetadata } from './search-attributes.ts';
 import { pollUpdate, updateWorkflow } from './updates.ts';
 import type { Visibility } from './visibility.ts';
@@ -84,17 +82,7 @@ export function startParams(engine: Engine, req: Obj) {
   if (!req.workflowId) throw invalidArgument('workflowId is required');
   if (!req.workflowType?.name) throw invalidArgument('workflowType.name is required');
   if (!req.taskQueue?.name) throw invalidArgument('taskQueue.name is required');
-  // The real frontend's limits (limits.ts): names up to limit.maxIDLength, input up to limit.blobSize.error.
-  checkIdLength(req.workflowId, 'WorkflowId');
-  checkIdLength(req.workflowType.name, 'WorkflowType');
-  checkIdLength(req.taskQueue.name, 'TaskQueue');
-  checkBlobSize(req.input, 'StartWorkflowExecution', engine.log.warn);
   validateSearchAttributes(engine.namespace(req.namespace), req.searchAttributes?.indexedFields);
-  // cron (cron.ts): the first workflow task waits for the first matching time.
-  validateCron(req.cronSchedule);
-  if (req.cronSchedule && durMs(req.workflowStartDelay) > 0)
-    throw invalidArgument('CronSchedule and WorkflowStartDelay may not be used together.');
-  const now = engine.clock.now();
   return {
     ns: req.namespace,
     workflowId: req.workflowId,
@@ -112,9 +100,7 @@ export function startParams(engine: Engine, req: Obj) {
     taskTimeoutMs: durMs(req.workflowTaskTimeout),
     retryPolicy: req.retryPolicy,
     attempt: 1,
-    backoffMs: req.cronSchedule
-      ? (cronBackoffMs(req.cronSchedule, now, now) ?? 0)
-      : durMs(req.workflowStartDelay),
+    backoffMs: durMs(req.workflowStartDelay),
     identity: req.identity ?? '',
     requestId: req.requestId ?? '',
     cronSchedule: req.cronSchedule,
@@ -142,7 +128,7 @@ export function startWorkflow(engine: Engine, req: Obj, extra?: (run: Run) => vo
 export function workflowServiceHandlers(
   engine: Engine,
   visibility: Visibility,
-  opts: { version: string; schedules?: Schedules },
+  opts: { version: string },
 ): Handlers {
   const ns = (req: Obj) => {
     engine.namespace(req.namespace);
@@ -168,7 +154,7 @@ export function workflowServiceHandlers(
         signalAndQueryHeader: true,
         internalErrorDifferentiation: true,
         activityFailureIncludeHeartbeat: true,
-        supportsSchedules: true,
+        supportsSchedules: false,
         encodedFailureAttributes: true,
         buildIdBasedVersioning: false,
         upsertMemo: true,
@@ -209,8 +195,6 @@ export function workflowServiceHandlers(
     SignalWithStartWorkflowExecution: (req) => {
       ns(req);
       if (!req.signalName) throw invalidArgument('signalName is required');
-      checkIdLength(req.signalName, 'SignalName');
-      checkBlobSize(req.signalInput, 'SignalWithStartWorkflowExecution', engine.log.warn);
       const cur = engine.current.get(engine.key(req.namespace, req.workflowId));
       if (cur && cur.status === ExecStatus.RUNNING && !(req.workflowIdConflictPolicy === 3)) {
         engine.signal(cur, req.signalName, req.signalInput, req.header, req.identity ?? '');
@@ -232,8 +216,6 @@ export function workflowServiceHandlers(
     SignalWorkflowExecution: (req) => {
       ns(req);
       if (!req.signalName) throw invalidArgument('signalName is required');
-      checkIdLength(req.signalName, 'SignalName');
-      checkBlobSize(req.input, 'SignalWorkflowExecution', engine.log.warn);
       const run = engine.findOpenRun(req.namespace, req.workflowExecution);
       engine.signal(run, req.signalName, req.input, req.header, req.identity ?? '');
       return {};
@@ -249,6 +231,15 @@ export function workflowServiceHandlers(
       const run = engine.findOpenRun(req.namespace, req.workflowExecution);
       engine.terminate(run, req.reason ?? '', req.details, req.identity ?? '');
       return {};
+    },
+    // [sqlite] reset and delete: reset.ts
+    ResetWorkflowExecution: (req) => {
+      ns(req);
+      return resetWorkflow(engine, req);
+    },
+    DeleteWorkflowExecution: (req) => {
+      ns(req);
+      return deleteWorkflow(engine, req);
     },
     DescribeWorkflowExecution: (req) => {
       ns(req);
@@ -272,13 +263,13 @@ export function workflowServiceHandlers(
         }
         if (run.status === ExecStatus.RUNNING)
           return { history: { events: [] }, nextPageToken: Buffer.from('w') };
-        return { history: { events: [run.history[run.history.length - 1]] } };
+        return { history: { events: [lastEvent(run)] } };
       }
       const from = req.nextPageToken?.length ? Number(Buffer.from(req.nextPageToken).toString()) : 1;
       while (
         req.waitNewEvent &&
         run.status === ExecStatus.RUNNING &&
-        run.history.length < from &&
+        run.historyLength < from &&
         Date.now() < deadline &&
         !engine.stopping
       ) {
@@ -286,11 +277,11 @@ export function workflowServiceHandlers(
       }
       // maximumPageSize unset: all events at once (the official server pages by 256; clients follow tokens).
       const size = req.maximumPageSize > 0 ? req.maximumPageSize : Number.POSITIVE_INFINITY;
-      const events = run.history.slice(from - 1, from - 1 + size);
-      const end = from - 1 + events.length; // events sent so far
-      const more = end < run.history.length || (req.waitNewEvent && run.status === ExecStatus.RUNNING);
+      const page = events(run, from, from - 1 + size);
+      const end = from - 1 + page.length; // events sent so far
+      const more = end < run.historyLength || (req.waitNewEvent && run.status === ExecStatus.RUNNING);
       return {
-        history: { events },
+        history: { events: page },
         nextPageToken: more ? Buffer.from(String(end + 1)) : undefined,
       };
     },
@@ -300,12 +291,11 @@ export function workflowServiceHandlers(
       // The token is the id of the next (older) event to send; the first page starts at the last one.
       const last = req.nextPageToken?.length
         ? Number(Buffer.from(req.nextPageToken).toString())
-        : run.history.length;
+        : run.historyLength;
       const size = req.maximumPageSize > 0 ? req.maximumPageSize : last;
       const first = Math.max(1, last - size + 1);
-      const events = run.history.slice(first - 1, last).reverse();
       return {
-        history: { events },
+        history: { events: events(run, first, last).reverse() },
         nextPageToken: first > 1 ? Buffer.from(String(first - 1)) : undefined,
       };
     },
@@ -496,8 +486,6 @@ export function workflowServiceHandlers(
       return visibility.count(req.namespace, req.query ?? '');
     },
     GetSearchAttributes: () => ({ keys: {} }),
-    // Schedules (schedule-service.ts, schedules.ts).
-    ...scheduleHandlers(engine, opts.schedules ?? new Schedules(engine)),
   };
 }
 
