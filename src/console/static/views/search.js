@@ -23,9 +23,9 @@ const states = [
     'cancelled',
   ].map((s) => [s, s]),
 ];
-// Form fields passed to the API as they are.
-const PLAIN = ['status', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'cursor'];
-const FORM = [...PLAIN.filter((k) => k !== 'cursor'), 'min', 'max', 'from', 'to'];
+// URL parameters passed to the API as they are (page size and cursor only from the URL, not the form).
+const PLAIN = ['status', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'limit', 'cursor'];
+const FORM = ['status', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'min', 'max', 'from', 'to'];
 
 export async function searchView(params) {
   const mount = viewScope();
@@ -105,12 +105,13 @@ export async function searchView(params) {
     rows.length
       ? table(['Payout', 'State', 'Amount', 'Payee', 'Provider', 'Period', 'Created'], rows)
       : h('p', { class: 'muted' }, 'No payout matches.'),
-    h('p', { class: 'inline' }, next, next && csv ? ' · ' : '', csv),
+    h('p', {}, next, next && csv ? ' · ' : '', csv),
   );
 }
 
+/** The search in the URL without its cursor (a next page keeps the filters and page size). */
 function formValues(params) {
-  return Object.fromEntries(FORM.filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
+  return Object.fromEntries([...FORM, 'limit'].filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
 }
 
 /** The API's query for the form in the URL, or what to correct (nothing is asked of the API then). */
