@@ -8,11 +8,17 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
-import { verifyLedger } from '../../src/ledger/verify.ts';
 import { toChecksumAddress } from '../../src/payees/crypto-address.ts';
-import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { listSandboxDisbursements } from '../../src/providers/index.ts';
 import { FakeCircle } from '../fakes/circle/server.ts';
+import {
+  assertPaidOnce,
+  attemptOutcomes,
+  clearingByCurrency,
+  ledgerSteps,
+  requestPayoutBy,
+  sandboxPaidByCurrency,
+} from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const KEY = `SAND_API_KEY:${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
@@ -69,9 +75,6 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   async function assertInvariants(): Promise<void> {
-    const report = await verifyLedger(stack.db.em(), stack.db.schema);
-    expect(report.violations).toEqual([]);
-    expect(fake.paidMoreThanOnce()).toEqual([]);
     const complete = [...fake.transfers.values()].filter((t) => t.status === 'complete').map((t) => t.id);
     const circlePaid = await sql<{ payout_id: string }>(
       stack.db.em(),
@@ -80,18 +83,14 @@ describe('payouts through Circle (fake Circle)', () => {
     );
     expect(circlePaid).toHaveLength(complete.length); // every complete transfer belongs to an attempt
     const paidByCircle = new Set(circlePaid.map((r) => r.payout_id));
-    const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
-    expect(sandboxPaid.filter((d) => paidByCircle.has(d.payoutId))).toEqual([]); // never both
-    const sandboxTotal = (await sandboxTotals(stack.db)).reduce((s, t) => s + t.paidMinor, 0n);
+    await assertPaidOnce(stack, {
+      fakePaidTwice: fake.paidMoreThanOnce(),
+      paidByFake: (id) => paidByCircle.has(id),
+    });
     // Per currency: the USD paid out through Circle left as USDC (booked as FX legs at par on clearing).
-    const clearing = await sql<{ currency: string; total: string }>(
-      stack.db.em(),
-      `SELECT currency, coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts
-        WHERE kind = 'provider_clearing' GROUP BY currency`,
-    );
-    const of = (c: string) => BigInt(clearing.find((r) => r.currency === c)?.total ?? '0');
-    expect(of('USD')).toBe(sandboxTotal);
-    expect(of('USDC')).toBe(fake.disbursedMinor('USD', 6));
+    const clearing = await clearingByCurrency(stack);
+    expect(clearing.get('USD') ?? 0n).toBe((await sandboxPaidByCurrency(stack)).get('USD') ?? 0n);
+    expect(clearing.get('USDC') ?? 0n).toBe(fake.disbursedMinor('USD', 6));
   }
 
   /** A verified US payee with its own Ethereum address (EIP-55 checksummed) as its crypto destination. */
@@ -106,17 +105,11 @@ describe('payouts through Circle (fake Circle)', () => {
     return { payeeId, address };
   }
 
-  async function requestCryptoPayout(payeeId: string, amount: string, instant: boolean): Promise<string> {
-    const res = await stack.call('POST', '/v1/payouts', {
-      body: { payeeId, amount: { amount, currency: 'USD', scale: 2 }, method: 'crypto', instant },
-    });
-    stack.expectStatus(res, 202, 'request payout');
-    return res.body.id as string;
-  }
+  const requestCryptoPayout = (payeeId: string, amount: string, instant: boolean) =>
+    requestPayoutBy(stack, payeeId, amount, 'crypto', instant);
 
-  const steps = async (payoutId: string) =>
-    (await stack.call('GET', `/v1/payouts/${payoutId}`)).body.ledger.map((l: { step: string }) => l.step);
-  const attempts = (s: PayoutStatus) => s.attempts.map((a) => [a.provider, a.outcome]);
+  const steps = (payoutId: string) => ledgerSteps(stack, payoutId);
+  const attempts = attemptOutcomes;
 
   it('a checksum typo in the address is refused at registration, naming the problem', async () => {
     const payeeId = await stack.createPayee({ bankAccount: null });

@@ -7,11 +7,16 @@
 // out plus the sandbox's paid total equals the ledger's provider clearing.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { sql } from '../../src/db/sql.ts';
-import { verifyLedger } from '../../src/ledger/verify.ts';
-import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { listSandboxDisbursements } from '../../src/providers/index.ts';
 import { FakePaypal, type ReceiverBehaviour } from '../fakes/paypal/server.ts';
+import {
+  assertPaidOnce,
+  attemptOutcomes,
+  clearingByCurrency,
+  ledgerSteps,
+  requestPayoutBy,
+  sandboxPaidByCurrency,
+} from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const CLIENT_ID = `A${randomBytes(12).toString('hex')}`;
@@ -62,22 +67,17 @@ describe('payouts through PayPal Payouts (fake PayPal)', () => {
   });
 
   async function assertInvariants(): Promise<void> {
-    const report = await verifyLedger(stack.db.em(), stack.db.schema);
-    expect(report.violations).toEqual([]);
-    expect(fake.paidMoreThanOnce()).toEqual([]);
-    const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
     const paypalPaid = new Set(
       [...fake.items.values()]
         .filter((i) => i.transaction_status === 'SUCCESS' || i.transaction_status === 'REFUNDED')
         .map((i) => i.sender_batch_id.replace(/:\d+$/, '')),
     );
-    expect(sandboxPaid.filter((d) => paypalPaid.has(d.payoutId))).toEqual([]); // never both
-    const sandboxTotal = (await sandboxTotals(stack.db)).reduce((s, t) => s + t.paidMinor, 0n);
-    const [clearing] = await sql<{ total: string }>(
-      stack.db.em(),
-      `SELECT coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts WHERE kind = 'provider_clearing'`,
-    );
-    expect(BigInt(clearing!.total)).toBe(fake.disbursedTotal() + sandboxTotal);
+    await assertPaidOnce(stack, {
+      fakePaidTwice: fake.paidMoreThanOnce(),
+      paidByFake: (id) => paypalPaid.has(id),
+    });
+    const sandbox = (await sandboxPaidByCurrency(stack)).get('USD') ?? 0n;
+    expect((await clearingByCurrency(stack)).get('USD') ?? 0n).toBe(fake.disbursedTotal() + sandbox);
   }
 
   /** A verified US payee whose wallet destination is a PayPal email (behaving at the fake as told). */
@@ -102,17 +102,11 @@ describe('payouts through PayPal Payouts (fake PayPal)', () => {
     return { payeeId, email };
   }
 
-  async function requestWalletPayout(payeeId: string, amount: string, instant: boolean): Promise<string> {
-    const res = await stack.call('POST', '/v1/payouts', {
-      body: { payeeId, amount: { amount, currency: 'USD', scale: 2 }, method: 'wallet', instant },
-    });
-    stack.expectStatus(res, 202, 'request payout');
-    return res.body.id as string;
-  }
+  const requestWalletPayout = (payeeId: string, amount: string, instant: boolean) =>
+    requestPayoutBy(stack, payeeId, amount, 'wallet', instant);
 
-  const steps = async (payoutId: string) =>
-    (await stack.call('GET', `/v1/payouts/${payoutId}`)).body.ledger.map((l: { step: string }) => l.step);
-  const attempts = (s: PayoutStatus) => s.attempts.map((a) => [a.provider, a.outcome]);
+  const steps = (payoutId: string) => ledgerSteps(stack, payoutId);
+  const attempts = attemptOutcomes;
   const itemDeliveries = (payoutId: string, type: string) =>
     fake.deliveries.filter(
       (d) =>

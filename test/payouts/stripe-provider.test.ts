@@ -6,11 +6,16 @@
 // sandbox's paid total equals the ledger's provider clearing.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { sql } from '../../src/db/sql.ts';
-import { verifyLedger } from '../../src/ledger/verify.ts';
-import { listSandboxDisbursements, type StripeProvider, sandboxTotals } from '../../src/providers/index.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { listSandboxDisbursements, type StripeProvider } from '../../src/providers/index.ts';
 import { type FakeAccount, FakeStripe } from '../fakes/stripe/server.ts';
+import {
+  assertPaidOnce,
+  attemptOutcomes,
+  clearingByCurrency,
+  ledgerSteps,
+  requestPayoutBy,
+  sandboxPaidByCurrency,
+} from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const KEY = `sk_test_${randomBytes(12).toString('hex')}`;
@@ -61,22 +66,17 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
   });
 
   async function assertInvariants(): Promise<void> {
-    const report = await verifyLedger(stack.db.em(), stack.db.schema);
-    expect(report.violations).toEqual([]);
-    expect(fake.paidMoreThanOnce()).toEqual([]);
-    const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
     const stripePaid = new Set(
       [...fake.payouts.values()]
         .filter((p) => p.payout.status === 'paid')
         .map((p) => p.payout.metadata.disburse_payout_id),
     );
-    expect(sandboxPaid.filter((d) => stripePaid.has(d.payoutId))).toEqual([]); // never both
-    const sandboxTotal = (await sandboxTotals(stack.db)).reduce((s, t) => s + t.paidMinor, 0n);
-    const [clearing] = await sql<{ total: string }>(
-      stack.db.em(),
-      `SELECT coalesce(sum(balance), 0)::text AS total FROM "${stack.db.schema}".ledger_accounts WHERE kind = 'provider_clearing'`,
-    );
-    expect(BigInt(clearing!.total)).toBe(fake.disbursedTotal() + sandboxTotal);
+    await assertPaidOnce(stack, {
+      fakePaidTwice: fake.paidMoreThanOnce(),
+      paidByFake: (id) => stripePaid.has(id),
+    });
+    const sandbox = (await sandboxPaidByCurrency(stack)).get('USD') ?? 0n;
+    expect((await clearingByCurrency(stack)).get('USD') ?? 0n).toBe(fake.disbursedTotal() + sandbox);
   }
 
   /** A verified US payee with a Stripe connected account (debit card) as its card destination. */
@@ -95,18 +95,11 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
     return { payeeId, acct };
   }
 
-  async function requestCardPayout(payeeId: string, amount: string, instant: boolean): Promise<string> {
-    const res = await stack.call('POST', '/v1/payouts', {
-      body: { payeeId, amount: { amount, currency: 'USD', scale: 2 }, method: 'card', instant },
-    });
-    stack.expectStatus(res, 202, 'request payout');
-    return res.body.id as string;
-  }
+  const requestCardPayout = (payeeId: string, amount: string, instant: boolean) =>
+    requestPayoutBy(stack, payeeId, amount, 'card', instant);
 
-  const steps = async (payoutId: string) =>
-    (await stack.call('GET', `/v1/payouts/${payoutId}`)).body.ledger.map((l: { step: string }) => l.step);
-
-  const attempts = (s: PayoutStatus) => s.attempts.map((a) => [a.provider, a.outcome]);
+  const steps = (payoutId: string) => ledgerSteps(stack, payoutId);
+  const attempts = attemptOutcomes;
 
   it('instant: paid to the debit card, confirmed by the signed payout.paid webhook', async () => {
     const { payeeId, acct } = await stripePayee();

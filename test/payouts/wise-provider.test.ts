@@ -8,10 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
-import { verifyLedger } from '../../src/ledger/verify.ts';
-import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import { listSandboxDisbursements } from '../../src/providers/index.ts';
 import { FakeWise } from '../fakes/wise/server.ts';
+import {
+  assertPaidOnce,
+  attemptOutcomes,
+  clearingByCurrency,
+  ledgerSteps,
+  sandboxPaidByCurrency,
+} from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const TOKEN = `wise-${randomBytes(16).toString('hex')}`;
@@ -65,16 +70,15 @@ describe('payouts through Wise (fake Wise)', () => {
   });
 
   async function assertInvariants(): Promise<void> {
-    const report = await verifyLedger(stack.db.em(), stack.db.schema);
-    expect(report.violations).toEqual([]);
-    expect(fake.paidMoreThanOnce()).toEqual([]);
-    const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
     const wiseSent = new Set(
       [...fake.transfers.values()]
         .filter((t) => t.funded && t.status !== 'cancelled')
         .map((t) => t.reference),
     );
-    expect(sandboxPaid.filter((d) => wiseSent.has(d.payoutId.slice(0, 18)))).toEqual([]); // never both
+    await assertPaidOnce(stack, {
+      fakePaidTwice: fake.paidMoreThanOnce(),
+      paidByFake: (id) => wiseSent.has(id.slice(0, 18)),
+    });
     // Per currency: the fake's sent transfers (the source amount, or the provider's fee in the source currency
     // and the converted amount in the target currency) plus the sandbox's paid = the ledger's provider clearing.
     const expected = new Map<string, bigint>();
@@ -87,8 +91,8 @@ describe('payouts through Wise (fake Wise)', () => {
         add(t.quote.target, t.quote.targetMinor);
       }
     }
-    for (const t of await sandboxTotals(stack.db)) add(t.currency, t.paidMinor);
-    const clearing = await balances('provider_clearing');
+    for (const [c, v] of await sandboxPaidByCurrency(stack)) add(c, v);
+    const clearing = await clearingByCurrency(stack);
     for (const c of new Set([...expected.keys(), ...clearing.keys()])) {
       expect([c, clearing.get(c) ?? 0n]).toEqual([c, expected.get(c) ?? 0n]);
     }
@@ -104,10 +108,8 @@ describe('payouts through Wise (fake Wise)', () => {
     return new Map(rows.map((r) => [r.currency, BigInt(r.total)]));
   }
 
-  const steps = async (payoutId: string) =>
-    (await stack.call('GET', `/v1/payouts/${payoutId}`)).body.ledger.map((l: { step: string }) => l.step);
-
-  const attempts = (s: PayoutStatus) => s.attempts.map((a) => [a.provider, a.outcome]);
+  const steps = (payoutId: string) => ledgerSteps(stack, payoutId);
+  const attempts = attemptOutcomes;
 
   /** A scheduled payout: waits for the payout window (virtual time), then for Wise to hold it. */
   async function scheduled(

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keyringFromKeys } from '../../src/crypto/keyring.ts';
 import { isProviderError, WebhookVerificationError } from '../../src/providers/errors.ts';
-import { parseCsv } from '../../src/shared/csv.ts';
 import { formatMinor, ManualProvider } from '../../src/providers/manual/provider.ts';
 import type { SubmitRequest } from '../../src/providers/types.ts';
+import { parseCsv } from '../../src/shared/csv.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 let db: TestDatabase;

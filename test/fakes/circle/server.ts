@@ -6,8 +6,8 @@
 // /v2/notifications/publicKey/{id} — the stablecoin list, network fees on transfers. Faults can be injected. State lives in memory: it is the provider's side,
 // whose books the tests check against the ledger. See README.md beside this file for the documentation followed.
 import { createHash, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { closeServer, type FaultMatch, listenOnLoopback, takeFault } from '../shared/http.ts';
 import { type SelfSignedCertificate, selfSignedCertificate } from '../shared/x509.ts';
 
 export interface FakeTransfer {
@@ -24,12 +24,13 @@ export interface FakeTransfer {
 }
 
 /** An injected fault for matching requests, consumed `times` times (default 1). */
-export type Fault = { method?: string; path?: RegExp; times?: number } & (
-  | { kind: 'status'; status: number; code?: number; message?: string }
-  | { kind: 'latency'; ms: number }
-  /** The request executes (the transfer is made), then the answer is held for `ms` and the connection dropped. */
-  | { kind: 'timeout_after'; ms: number }
-);
+export type Fault = FaultMatch &
+  (
+    | { kind: 'status'; status: number; code?: number; message?: string }
+    | { kind: 'latency'; ms: number }
+    /** The request executes (the transfer is made), then the answer is held for `ms` and the connection dropped. */
+    | { kind: 'timeout_after'; ms: number }
+  );
 
 export interface Delivery {
   messageId: string;
@@ -160,17 +161,14 @@ export class FakeCircle {
   // ---- control API -------------------------------------------------------------------------------
 
   async start(): Promise<string> {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    ({ server: this.#server, url: this.url } = await listenOnLoopback((req, res) => this.#handle(req, res)));
     return this.url;
   }
 
   async stop(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
     await this.#sending;
-    this.#server?.closeAllConnections();
-    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+    await closeServer(this.#server);
   }
 
   now(): Date {
@@ -400,18 +398,6 @@ export class FakeCircle {
     });
   }
 
-  #takeFault(method: string, path: string): Fault | undefined {
-    const i = this.faults.findIndex(
-      (f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)),
-    );
-    if (i < 0) return undefined;
-    const f = this.faults[i]!;
-    const left = (f.times ?? 1) - 1;
-    if (left <= 0) this.faults.splice(i, 1);
-    else this.faults[i] = { ...f, times: left };
-    return f;
-  }
-
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -466,7 +452,7 @@ export class FakeCircle {
         message: 'Malformed authorization. Are the credentials properly encoded?',
       });
     }
-    const fault = this.#takeFault(method, path);
+    const fault = takeFault(this.faults, method, path);
     if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
     if (fault?.kind === 'status') {
       return reply(fault.status, {

@@ -13,9 +13,9 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
+import { closeServer, type FaultMatch, listenOnLoopback, takeFault } from '../shared/http.ts';
 
 export type FakeItemStatus =
   | 'PENDING'
@@ -56,12 +56,13 @@ export interface FakeBatch {
 }
 
 /** An injected fault for matching requests, consumed `times` times (default 1). */
-export type Fault = { method?: string; path?: RegExp; times?: number } & (
-  | { kind: 'status'; status: number; name?: string; message?: string }
-  | { kind: 'latency'; ms: number }
-  /** The request executes (money moves), then the answer is held for `ms` and the connection dropped. */
-  | { kind: 'timeout_after'; ms: number }
-);
+export type Fault = FaultMatch &
+  (
+    | { kind: 'status'; status: number; name?: string; message?: string }
+    | { kind: 'latency'; ms: number }
+    /** The request executes (money moves), then the answer is held for `ms` and the connection dropped. */
+    | { kind: 'timeout_after'; ms: number }
+  );
 
 export interface FakeWebhookEvent {
   id: string;
@@ -162,16 +163,13 @@ export class FakePaypal {
   // ---- control API -------------------------------------------------------------------------------
 
   async start(): Promise<string> {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    ({ server: this.#server, url: this.url } = await listenOnLoopback((req, res) => this.#handle(req, res)));
     return this.url;
   }
 
   async stop(): Promise<void> {
     await this.#sending;
-    this.#server?.closeAllConnections();
-    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+    await closeServer(this.#server);
   }
 
   now(): Date {
@@ -407,7 +405,7 @@ export class FakePaypal {
       });
       res.end(body);
     };
-    const fault = this.#takeFault(method, path);
+    const fault = takeFault(this.faults, method, path);
     if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
     if (fault?.kind === 'status') {
       const name = fault.name ?? (fault.status === 429 ? 'RATE_LIMIT_REACHED' : 'INTERNAL_SERVICE_ERROR');
@@ -497,18 +495,6 @@ export class FakePaypal {
         nonce: `${this.now().toISOString()}${randomBytes(8).toString('hex')}`,
       }),
     );
-  }
-
-  #takeFault(method: string, path: string): Fault | undefined {
-    const i = this.faults.findIndex(
-      (f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)),
-    );
-    if (i < 0) return undefined;
-    const f = this.faults[i]!;
-    const left = (f.times ?? 1) - 1;
-    if (left <= 0) this.faults.splice(i, 1);
-    else this.faults[i] = { ...f, times: left };
-    return f;
   }
 
   #route(method: string, path: string, raw: string): { status: number; body: unknown } {

@@ -5,8 +5,8 @@
 // It keeps its state in memory: it is the provider's side, whose books the tests check against the ledger.
 // See README.md beside this file for the documentation each behaviour follows.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { closeServer, type FaultMatch, listenOnLoopback, takeFault } from '../shared/http.ts';
 
 type Params = Record<string, string | Record<string, string>>;
 
@@ -70,12 +70,13 @@ export interface FakePayout {
 }
 
 /** An injected fault for matching requests, consumed `times` times (default 1). */
-export type Fault = { method?: string; path?: RegExp; times?: number } & (
-  | { kind: 'status'; status: number; type?: string; code?: string; message?: string }
-  | { kind: 'latency'; ms: number }
-  /** The request executes (money moves), then the answer is held for `ms` and the connection dropped. */
-  | { kind: 'timeout_after'; ms: number }
-);
+export type Fault = FaultMatch &
+  (
+    | { kind: 'status'; status: number; type?: string; code?: string; message?: string }
+    | { kind: 'latency'; ms: number }
+    /** The request executes (money moves), then the answer is held for `ms` and the connection dropped. */
+    | { kind: 'timeout_after'; ms: number }
+  );
 
 export interface FakeEvent {
   id: string;
@@ -201,16 +202,13 @@ export class FakeStripe {
   // ---- control API -------------------------------------------------------------------------------
 
   async start(): Promise<string> {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    ({ server: this.#server, url: this.url } = await listenOnLoopback((req, res) => this.#handle(req, res)));
     return this.url;
   }
 
   async stop(): Promise<void> {
     await this.#sending;
-    this.#server?.closeAllConnections();
-    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+    await closeServer(this.#server);
   }
 
   now(): number {
@@ -500,7 +498,7 @@ export class FakeStripe {
         ),
       );
     }
-    const fault = this.#takeFault(method, path);
+    const fault = takeFault(this.faults, method, path);
     if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
     if (fault?.kind === 'status') {
       // Refused in front of the API (rate limiter, load balancer): nothing executed, nothing saved.
@@ -598,18 +596,6 @@ export class FakeStripe {
         url: `/v1/accounts/${a.id}/external_accounts`,
       },
     };
-  }
-
-  #takeFault(method: string, path: string): Fault | undefined {
-    const i = this.faults.findIndex(
-      (f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)),
-    );
-    if (i < 0) return undefined;
-    const f = this.faults[i]!;
-    const left = (f.times ?? 1) - 1;
-    if (left <= 0) this.faults.splice(i, 1);
-    else this.faults[i] = { ...f, times: left };
-    return f;
   }
 
   #route(method: string, path: string, q: Params, account: string | undefined): unknown {

@@ -6,8 +6,8 @@
 // as text. Fault injection: latency, HTTP statuses (429/5xx, SCA 403), an answer lost after the work was done,
 // duplicate / held / re-ordered webhooks, a bounce days after the payment.
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { closeServer, type FaultMatch, listenOnLoopback, takeFault } from '../shared/http.ts';
 
 export interface FakeQuote {
   id: string;
@@ -41,16 +41,17 @@ export interface FakeTransfer {
   quote: FakeQuote;
 }
 
-export type Fault = { method?: string; path?: RegExp; times?: number } & (
-  | { kind: 'status'; status: number; code?: string; headers?: Record<string, string> }
-  | { kind: 'latency'; ms: number }
-  /** Does the work, then answers only after `ms` (past the client's timeout): the outcome is unknown to it. */
-  | { kind: 'timeout_after'; ms: number }
-  /** Does the work, then answers this error anyway (e.g. a repeated funding refused after the first went through). */
-  | { kind: 'status_after'; status: number; code?: string }
-  /** Does the work, then answers 200 with a body that is not JSON (a broken proxy, a truncated answer). */
-  | { kind: 'unreadable' }
-);
+export type Fault = FaultMatch &
+  (
+    | { kind: 'status'; status: number; code?: string; headers?: Record<string, string> }
+    | { kind: 'latency'; ms: number }
+    /** Does the work, then answers only after `ms` (past the client's timeout): the outcome is unknown to it. */
+    | { kind: 'timeout_after'; ms: number }
+    /** Does the work, then answers this error anyway (e.g. a repeated funding refused after the first went through). */
+    | { kind: 'status_after'; status: number; code?: string }
+    /** Does the work, then answers 200 with a body that is not JSON (a broken proxy, a truncated answer). */
+    | { kind: 'unreadable' }
+  );
 
 export interface WebhookDelivery {
   transferId: number;
@@ -197,15 +198,12 @@ export class FakeWise {
   }
 
   async start(): Promise<string> {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    ({ server: this.#server, url: this.url } = await listenOnLoopback((req, res) => this.#handle(req, res)));
     return this.url;
   }
 
   async stop(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+    await closeServer(this.#server);
   }
 
   /** Wise's clock moves on (a bounce "days later"). */
@@ -319,14 +317,6 @@ export class FakeWise {
     void p.finally(() => this.#pending.delete(p));
   }
 
-  #fault(method: string, path: string): Fault | undefined {
-    const f = this.faults.find(
-      (x) => (!x.method || x.method === method) && (!x.path || x.path.test(path)) && (x.times ?? 1) > 0,
-    );
-    if (f) f.times = (f.times ?? 1) - 1; // once unless told how many times
-    return f;
-  }
-
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -338,7 +328,7 @@ export class FakeWise {
       if (res.destroyed) return;
       res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body));
     };
-    const fault = this.#fault(method, path);
+    const fault = takeFault(this.faults, method, path);
     if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
     if (fault?.kind === 'status') {
       return answer(

@@ -4,30 +4,25 @@
 // cancel (voided only when never sent), a reversal after complete (returned) — amounts as exact decimal
 // strings, and notification verification (ECDSA keys configured or fetched and cached, rotation, subscription).
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { toChecksumAddress } from '../../../src/payees/crypto-address.ts';
 import { decimalOf, minorOf } from '../../../src/providers/circle/amount.ts';
 import { circleIdempotencyKey, uuidV5 } from '../../../src/providers/circle/idempotency.ts';
 import { CircleProvider } from '../../../src/providers/circle/provider.ts';
-import {
-  isProviderError,
-  type ProviderError,
-  WebhookVerificationError,
-} from '../../../src/providers/errors.ts';
+import { WebhookVerificationError } from '../../../src/providers/errors.ts';
 import { AttemptJournal } from '../../../src/providers/shared/attempts.ts';
 import { Secret } from '../../../src/providers/shared/secrets.ts';
 import type { ProviderEvent, SubmitRequest } from '../../../src/providers/types.ts';
 import { FAKE_TOPIC_ARN, FakeCircle } from '../../fakes/circle/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { failure, WebhookReceiver } from '../support.ts';
 
 const KEY = `SAND_API_KEY:${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
 let db: TestDatabase;
 let fake: FakeCircle;
-let receiver: Server;
+const receiver = new WebhookReceiver();
+const received = receiver.received;
 let receiverUrl: string;
-const received: { body: Buffer; headers: Record<string, string | undefined> }[] = [];
 let seq = 0;
 
 function provider(
@@ -76,16 +71,6 @@ function request(destination: string, o: Partial<SubmitRequest> = {}): SubmitReq
   };
 }
 
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isProviderError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
-}
-
 /** Provider events of every notification the fake sent so far, each delivery parsed by the adapter. */
 async function webhookEvents(p: CircleProvider): Promise<ProviderEvent[]> {
   await fake.webhooksSent();
@@ -102,18 +87,8 @@ const only = <T>(xs: T[]): T => {
 
 beforeAll(async () => {
   db = await createTestDatabase('circle_contract');
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers: Record<string, string | undefined> = {};
-      for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
-      received.push({ body: Buffer.concat(chunks), headers });
-      res.writeHead(200).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  await receiver.start();
+  receiverUrl = receiver.url;
   fake = new FakeCircle({ apiKey: KEY });
   await fake.start();
   fake.endpoint = receiverUrl;
@@ -128,7 +103,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await fake?.stop();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.stop();
   await db?.drop();
 });
 

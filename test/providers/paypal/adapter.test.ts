@@ -1,30 +1,20 @@
-// Contract tests of the PayPal Payouts adapter against the local fake PayPal (test/fakes/paypal): every outcome
-// the payout workflow relies on — paid, pending then confirmed, unclaimed (pending, then claimed, returned or
-// cancelled), failed, refunded after paid; retries with the same sender_batch_id (PayPal-Request-Id replay,
-// the 30-day duplicate refusal looked up), token expiry, outages — and webhook verification through PayPal's
-// verify-webhook-signature API.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  isProviderError,
-  type ProviderError,
-  WebhookVerificationError,
-} from '../../../src/providers/errors.ts';
+import { WebhookVerificationError } from '../../../src/providers/errors.ts';
 import { PaypalProvider } from '../../../src/providers/paypal/provider.ts';
 import { Secret } from '../../../src/providers/shared/secrets.ts';
 import type { ProviderEvent, SubmitRequest } from '../../../src/providers/types.ts';
 import { freePort } from '../../../src/temporal/embedded-server.ts';
 import { FakePaypal } from '../../fakes/paypal/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { failure, WebhookReceiver } from '../support.ts';
 
 const CLIENT_ID = 'AcontractClientId0123';
 const SECRET = 'EcontractSecret456789';
 const WEBHOOK_ID = '8PT597110X687430LKGECATA';
 let db: TestDatabase;
 let fake: FakePaypal;
-let receiver: Server;
-const received: { body: Buffer; headers: Record<string, string | undefined> }[] = [];
+const receiver = new WebhookReceiver();
+const received = receiver.received;
 let seq = 0;
 
 function provider(
@@ -71,16 +61,6 @@ function request(destination: string, o: Partial<SubmitRequest> = {}): SubmitReq
   };
 }
 
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isProviderError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
-}
-
 async function webhookEvents(p: PaypalProvider): Promise<ProviderEvent[]> {
   await fake.webhooksSent();
   const out: ProviderEvent[] = [];
@@ -104,20 +84,10 @@ async function refused(
 
 beforeAll(async () => {
   db = await createTestDatabase('paypal_contract');
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers: Record<string, string | undefined> = {};
-      for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
-      received.push({ body: Buffer.concat(chunks), headers });
-      res.writeHead(200).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  await receiver.start();
   fake = new FakePaypal({ clientId: CLIENT_ID, clientSecret: SECRET, webhookId: WEBHOOK_ID });
   await fake.start();
-  fake.webhook = { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` };
+  fake.webhook = { url: receiver.url };
 });
 afterEach(async () => {
   await fake.webhooksSent();
@@ -129,7 +99,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await fake?.stop();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.stop();
   await db?.drop();
 });
 

@@ -1,26 +1,18 @@
-// Contract tests of the Stripe Connect adapter against the local fake Stripe (test/fakes/stripe): every
-// outcome the payout workflow relies on — paid, pending then confirmed, declined (funds taken back), retried
-// with the same Idempotency-Key, unknown outcome resolved by status(), cancel, return — and webhook verification.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  isProviderError,
-  type ProviderError,
-  WebhookVerificationError,
-} from '../../../src/providers/errors.ts';
+import { WebhookVerificationError } from '../../../src/providers/errors.ts';
 import { Secret } from '../../../src/providers/shared/secrets.ts';
 import { StripeProvider } from '../../../src/providers/stripe/provider.ts';
 import type { ProviderEvent, SubmitRequest } from '../../../src/providers/types.ts';
 import { FakeStripe } from '../../fakes/stripe/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { failure, WebhookReceiver } from '../support.ts';
 
 const KEY = 'sk_test_contract0123456789';
 const WHSEC = 'whsec_Y29udHJhY3Qtc2VjcmV0';
 let db: TestDatabase;
 let fake: FakeStripe;
-let receiver: Server;
-const received: { body: Buffer; headers: Record<string, string | undefined> }[] = [];
+const receiver = new WebhookReceiver();
+const received = receiver.received;
 let seq = 0;
 
 function provider(o: { timeoutMs?: number; secrets?: string[]; name?: string } = {}): StripeProvider {
@@ -48,16 +40,6 @@ function request(destination: string, o: Partial<SubmitRequest> = {}): SubmitReq
   };
 }
 
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isProviderError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
-}
-
 /** The provider events of every webhook the fake sent so far (each delivery parsed by the adapter). */
 async function webhookEvents(p: StripeProvider): Promise<ProviderEvent[]> {
   await fake.webhooksSent();
@@ -68,20 +50,10 @@ async function webhookEvents(p: StripeProvider): Promise<ProviderEvent[]> {
 
 beforeAll(async () => {
   db = await createTestDatabase('stripe_contract');
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers: Record<string, string | undefined> = {};
-      for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
-      received.push({ body: Buffer.concat(chunks), headers });
-      res.writeHead(200).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  await receiver.start();
   fake = new FakeStripe({ secretKey: KEY });
   await fake.start();
-  fake.webhook = { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: WHSEC };
+  fake.webhook = { url: receiver.url, secret: WHSEC };
 });
 afterEach(() => {
   fake.faults = [];
@@ -91,7 +63,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   await fake?.stop();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.stop();
   await db?.drop();
 });
 

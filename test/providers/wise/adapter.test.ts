@@ -4,17 +4,14 @@
 // (voided, cancelled, truthfully refused), a bounce after paid, and webhook verification with rotation.
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  isProviderError,
-  type ProviderError,
-  WebhookVerificationError,
-} from '../../../src/providers/errors.ts';
+import { WebhookVerificationError } from '../../../src/providers/errors.ts';
 import { AttemptJournal } from '../../../src/providers/shared/attempts.ts';
 import { Secret } from '../../../src/providers/shared/secrets.ts';
 import type { SubmitRequest } from '../../../src/providers/types.ts';
 import { customerTransactionId, WiseProvider } from '../../../src/providers/wise/provider.ts';
 import { FakeWise } from '../../fakes/wise/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { failure } from '../support.ts';
 
 const TOKEN = 'wise-test-token-0123456789abcdef';
 const PROFILE = 4242;
@@ -55,16 +52,6 @@ function request(destination: string, o: Partial<SubmitRequest> = {}): SubmitReq
     payee: { id: `pe_${seq}`, country: 'US', name: `Payee ${seq}`, address: ADDRESS },
     ...o,
   };
-}
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isProviderError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
 }
 
 /** The provider events the adapter makes of every webhook the fake would send for a transfer. */
