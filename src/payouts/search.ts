@@ -4,7 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PayoutState } from '../../workflows/payout-contract.ts';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
-import { InvalidPayoutCursor, type PayoutRecord } from './store.ts';
+import type { PayoutRecord } from './store.ts';
 
 export interface PayoutSearch {
   /** Any of these states (empty or absent: every state). */
@@ -102,6 +102,14 @@ export async function searchAllPayouts(
     cursor = page.nextCursor;
   } while (cursor);
   return out;
+}
+
+export class InvalidPayoutCursor extends Error {
+  readonly code = 'invalid_cursor';
+  constructor() {
+    super('cursor is not one this API returned; start again without a cursor');
+    this.name = 'InvalidPayoutCursor';
+  }
 }
 
 // The cursor is the one the payout list always returned (base64url JSON [createdAt, id]).
