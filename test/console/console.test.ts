@@ -111,6 +111,8 @@ describe('console in Chromium', () => {
     await card.getByRole('button', { name: 'Reject' }).click();
     await card.getByText('Rejected: the payout is now rejected').waitFor();
     expect((await stack.result(payoutId)).state).toBe('rejected');
+    await card.getByRole('link', { name: payoutId }).click();
+    await s.page.getByTestId('summary').getByText('rita rejected (destination looks wrong)').waitFor();
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     expect(wallet.body.balances[0].available.amount).toBe('30000');
   });

@@ -51,7 +51,7 @@ function summary(p) {
         row('Why held', (p.reasons ?? []).map((r) => `${r.code}: ${r.message}`).join('; ') || '—'),
         row(
           'Approvals',
-          `${(p.approvals ?? []).map((a) => `${a.actor} ${a.decision}d (${a.reason})`).join(', ') || 'none'} — ${p.approvalsRequired} required`,
+          `${(p.approvals ?? []).map((a) => `${a.actor} ${a.decision === 'reject' ? 'rejected' : 'approved'} (${a.reason})`).join(', ') || 'none'} — ${p.approvalsRequired} required`,
         ),
         row('Next timer', p.nextTimer ? `${p.nextTimer.purpose} at ${when(p.nextTimer.at)}` : '—'),
         row('Created / updated', `${when(p.createdAt)} / ${when(p.updatedAt)}`),
