@@ -8,11 +8,11 @@ import type { Logger } from '../observability/log.ts';
 import type { DeliverProviderEvent, ProviderEventOutcome } from '../payouts/late-return.ts';
 import { WebhookVerificationError } from '../providers/errors.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
+import { PROBLEM_JSON, sendProblem } from './pipeline/errors.ts';
 import { mapError, mapRequestError, toProblem } from './problem.ts';
 
 export const PROVIDER_WEBHOOK_PATH = '/v1/providers/:name/webhooks';
 const PATH = PROVIDER_WEBHOOK_PATH;
-const PROBLEM_JSON = 'application/problem+json';
 
 export function providerWebhookRouter(deps: {
   providers: ProviderRegistry;
@@ -72,8 +72,7 @@ export function providerWebhookRouter(deps: {
     const fields = { errorId, errorKind: mapped.kind, status: problem.status, method: req.method };
     if (problem.status >= 500) deps.log.error('provider_webhook.failed', { ...fields, error: String(error) });
     else deps.log.info('provider_webhook.refused', fields);
-    for (const [k, v] of Object.entries(mapped.headers ?? {})) res.setHeader(k, v);
-    res.status(problem.status).type(PROBLEM_JSON).send(JSON.stringify(problem));
+    sendProblem(res, problem, mapped.headers);
   });
   return router;
 }
