@@ -73,6 +73,8 @@ export interface PeriodProgress {
   approvals: ApprovalRecord[];
   reminders: number;
   escalated: boolean;
+  /** While approval is awaited: when the approvers are next reminded, or the approval escalates. */
+  nextTimer?: { purpose: 'reminder' | 'escalation'; at: string };
   lastDiff?: DiffSummary;
   posting: { batchesDone: number; batchesTotal: number; resumedBatches: number };
   payouts: { started: number; inFlight: number; total: number };

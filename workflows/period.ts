@@ -199,15 +199,26 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
 
   async function awaitDecision(): Promise<void> {
     const decided = () => recalc !== undefined || rejected() || approved();
+    // Approvers see when the next reminder or the escalation is due: set whenever no one has decided yet
+    // and the approval has not escalated.
+    const due = (purpose: 'reminder' | 'escalation', ms: number) => {
+      p.nextTimer = { purpose, at: new Date(Date.now() + ms).toISOString() };
+    };
+    const untilEscalation = Math.max(1, policy.escalationMs - policy.reminderMs);
+    due('reminder', policy.reminderMs);
     if (!(await condition(decided, policy.reminderMs))) {
       p.reminders++;
+      due('escalation', untilEscalation);
       await acts.notifyApprovers({ periodId, kind: 'reminder', count: p.reminders });
-      if (!(await condition(decided, Math.max(1, policy.escalationMs - policy.reminderMs)))) {
+      due('escalation', untilEscalation);
+      if (!(await condition(decided, untilEscalation))) {
         p.escalated = true;
+        p.nextTimer = undefined;
         await acts.notifyApprovers({ periodId, kind: 'escalation', count: 1 });
         await condition(decided);
       }
     }
+    p.nextTimer = undefined;
   }
 
   function startRun(planVersion: string) {

@@ -60,9 +60,16 @@ describe('period approval', () => {
     expect(first.approvalsRequired).toBe(2); // total above USD 10.00
 
     // Nobody approves: a reminder after the first timer, an escalation after the second (webhook events).
-    await waitFor(periodId, (p) => p.reminders === 1);
+    // Approvers see when the next reminder or the escalation is due, until it has escalated.
+    if (!first.escalated) expect(first.nextTimer?.purpose).toBe(first.reminders ? 'escalation' : 'reminder');
+    const reminded = await waitFor(periodId, (p) => p.reminders === 1);
+    if (!reminded.escalated) {
+      expect(reminded.nextTimer?.purpose).toBe('escalation');
+      expect(Date.parse(reminded.nextTimer!.at)).toBeGreaterThan(0);
+    }
     expect(await stack.services.outbox.get(`period.approval_reminder:${periodId}:1`)).toBeDefined();
-    await waitFor(periodId, (p) => p.escalated);
+    const escalated = await waitFor(periodId, (p) => p.escalated);
+    expect(escalated.nextTimer).toBeUndefined();
     expect(await stack.services.outbox.get(`period.approval_escalation:${periodId}:1`)).toBeDefined();
 
     // Rejection needs TOTP and a reason; it reopens the period for corrections.

@@ -93,6 +93,13 @@ export const periodProgressSchema = z
       .describe('Decisions so far'),
     reminders: z.number().int().describe('Approval reminders sent'),
     escalated: z.boolean().describe('The approval was escalated'),
+    nextTimer: z
+      .object({
+        purpose: z.enum(['reminder', 'escalation']).describe('What happens when it fires'),
+        at: z.string().describe('When (ISO 8601 UTC)'),
+      })
+      .optional()
+      .describe('While approval is awaited and not yet escalated: the next reminder or the escalation'),
     lastDiff: diffSummary.optional(),
     posting: z
       .object({
