@@ -359,14 +359,17 @@ describe('console in Chromium', () => {
       .getByText(/^Ledger OK: \d+ accounts, \d+ transactions/)
       .waitFor();
     const bulk = op.page.getByTestId('bulk');
-    await bulk.locator('input[name=minBalance]').fill('900000000');
+    await bulk.locator('input[name=minBalance]').fill('15.001');
+    await bulk.getByRole('button', { name: 'Create bulk' }).click();
+    await bulk.getByText('Min balance: enter an amount such as 15.00 (at most 2 decimals)').waitFor();
+    await bulk.locator('input[name=minBalance]').fill('9000000.00');
     await bulk.getByRole('button', { name: 'Create bulk' }).click();
     await bulk
       .getByTestId('bulk-counts')
       .getByText(/^completed: 0 of 0 started/)
       .waitFor();
     await stack.createPayee({ credit: '2000' });
-    await bulk.locator('input[name=minBalance]').fill('1500');
+    await bulk.locator('input[name=minBalance]').fill('15');
     await bulk.getByRole('button', { name: 'Create bulk' }).click();
     await bulk
       .getByTestId('bulk-counts')

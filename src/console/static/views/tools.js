@@ -1,6 +1,6 @@
 // Operator tools: ledger verification, manual provider CSV export and result import, bulk payouts with
 // live counts and cancel. All through the same API routes as the CLI and other clients.
-import { api, every, h, mount } from '../lib.js';
+import { api, every, h, mount, scaleOf, toMinor } from '../lib.js';
 
 export function toolsView() {
   mount(h('h1', {}, 'Operator tools'), verifySection(), manualSection(), bulkSection());
@@ -85,16 +85,33 @@ function bulkSection() {
     { name: 'method' },
     ['bank_transfer', 'wallet', 'card', 'crypto'].map((m) => h('option', { value: m }, m)),
   );
-  const minBalance = h('input', { name: 'minBalance', placeholder: 'minor units', size: 10 });
+  const minBalance = h('input', { name: 'minBalance', placeholder: '0.00', size: 10, inputmode: 'decimal' });
   const instant = h('input', { type: 'checkbox', name: 'instant' });
   const status = h('div', { 'data-testid': 'bulk-status' });
   const create = async (e) => {
     e.preventDefault();
+    const code = currency.value.trim().toUpperCase();
+    // Typed as a decimal of the currency; the API takes minor units.
+    let min;
+    if (minBalance.value.trim()) {
+      const scale = await scaleOf(code);
+      if (scale === undefined)
+        return void status.replaceChildren(h('p', { class: 'error' }, `${code} is not a known currency`));
+      min = toMinor(minBalance.value, scale);
+      if (!min)
+        return void status.replaceChildren(
+          h(
+            'p',
+            { class: 'error' },
+            `Min balance: enter an amount such as 15.00 (at most ${scale} decimals)`,
+          ),
+        );
+    }
     const body = {
-      currency: currency.value,
+      currency: code,
       method: method.value,
       instant: instant.checked,
-      ...(minBalance.value ? { minBalance: minBalance.value } : {}),
+      ...(min ? { minBalance: min } : {}),
     };
     const res = await api('POST', '/v1/payouts/bulk', body);
     if (!res.ok) return void status.replaceChildren(h('p', { class: 'error' }, `Refused: ${res.error}`));
