@@ -427,6 +427,11 @@ export function createPeriodService(deps: PeriodServiceDeps) {
       return store.period(db.em(), periodId);
     },
 
+    /** Ids of the periods closed and not yet posted (waiting for calculation or approval), in id order. */
+    async closedPeriodIds(limit: number): Promise<string[]> {
+      return store.closedPeriodIds(db.em(), limit);
+    },
+
     async statements(periodId: string, run: number, after: string | null, limit: number) {
       return store.statements(db.em(), periodId, run, after, limit);
     },

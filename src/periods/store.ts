@@ -60,6 +60,16 @@ export function createPeriodStore(schema: string) {
       return row;
     },
 
+    /** Ids of the periods closed and not yet posted, in id order (at most `limit`). */
+    async closedPeriodIds(em: EntityManager, limit: number): Promise<string[]> {
+      const rows = await sql<{ id: string }>(
+        em,
+        `SELECT id FROM ${t.periods} WHERE status = 'closed' ORDER BY id LIMIT $1`,
+        [limit],
+      );
+      return rows.map((r) => r.id);
+    },
+
     /** Creates the period if needed and closes it unless already closed; the plan version it keeps. */
     async close(
       em: EntityManager,

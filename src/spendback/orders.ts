@@ -76,6 +76,33 @@ export async function getOrder(
   return row ? orderView(ctx, em, row) : null;
 }
 
+/** One order as a list shows it: what it cost, where the money came from, what was refunded of it. */
+export interface OrderSummary {
+  orderReference: string;
+  amount: Money;
+  fromRestricted: Money;
+  fromAvailable: Money;
+  refundedAvailable: Money;
+  createdAt: string;
+}
+
+/** A payee's orders, newest first (at most `limit`). */
+export async function listOrders(
+  ctx: SpendbackContext,
+  em: EntityManager,
+  payeeId: string,
+  limit: number,
+): Promise<OrderSummary[]> {
+  return (await ctx.store.ordersOf(em, payeeId, limit)).map((o) => ({
+    orderReference: o.order_reference,
+    amount: money(o.amount, o.currency),
+    fromRestricted: money(o.from_restricted, o.currency),
+    fromAvailable: money(o.from_available, o.currency),
+    refundedAvailable: money(o.refunded_available, o.currency),
+    createdAt: new Date(o.created_at).toISOString(),
+  }));
+}
+
 export interface SpendResult {
   view: SpendbackView;
   replayed: boolean;

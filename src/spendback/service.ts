@@ -16,7 +16,7 @@ import {
   listGrants,
   pendingTimers,
 } from './grants.ts';
-import { getOrder, refund, spend } from './orders.ts';
+import { getOrder, listOrders, refund, spend } from './orders.ts';
 import { UTC_MONTHS } from './rules.ts';
 import { createSpendbackStore } from './store.ts';
 import type { GrantTimers } from './timers.ts';
@@ -70,6 +70,9 @@ export function createSpendbackService(o: SpendbackServiceOptions) {
 
     getOrder: (em: EntityManager, payeeId: string, orderReference: string) =>
       getOrder(ctx, em, payeeId, orderReference),
+
+    /** A payee's orders, newest first (at most `limit`). */
+    listOrders: (em: EntityManager, payeeId: string, limit: number) => listOrders(ctx, em, payeeId, limit),
 
     /** A manual promotional credit grant; expiry defaults to the configured validity. */
     async grant(

@@ -230,6 +230,15 @@ export function createSpendbackStore(schema: string) {
       return row;
     },
 
+    /** A payee's orders, newest first (at most `limit`). */
+    async ordersOf(em: EntityManager, payeeId: string, limit: number): Promise<OrderRow[]> {
+      return sql<OrderRow>(
+        em,
+        `SELECT * FROM ${t.orders} WHERE payee_id = $1 ORDER BY created_at DESC, order_reference LIMIT $2`,
+        [payeeId, limit],
+      );
+    },
+
     /** Claims the order; undefined when it exists already (a concurrent claim waits for this one first). */
     async claimOrder(
       em: EntityManager,

@@ -324,6 +324,8 @@ describe('spendback and promotional credits', () => {
     expect(await count('webhook_outbox')).toBe(before.outbox);
     // Exactly the whole balance works.
     stack.expectStatus(await spend(payeeId, 'o-all', '1500'), 201, 'spend all');
+    const orders = await stack.services.spendback.listOrders(stack.db.em(), payeeId, 10);
+    expect(orders.map((o) => [o.orderReference, o.amount.amount])).toEqual([['o-all', '1500']]);
     // Exactly the whole balance works (the 5% bonus on the 10.00 from earnings is new credit).
     expect(await wallet(payeeId)).toEqual({ available: '0', held: '0', restricted: '50' });
     await assertInvariants();
