@@ -6,6 +6,7 @@ import { startHttp } from './app/http-server.ts';
 import {
   buildServices,
   connectTemporal,
+  ensurePeriodSchedule,
   onShutdown,
   openRuntimeDatabase,
   runtimeLogger,
@@ -48,6 +49,7 @@ const security = await securityFor(config, production, log);
 const services = await buildServices(config, database.db, security, true);
 const worker = await startWorker(config, services, temporal.native);
 const running = worker.run();
+await ensurePeriodSchedule(config, temporal, log); // periods close on their calendar
 const http = await startHttp(config, {
   services,
   security,

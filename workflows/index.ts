@@ -9,3 +9,4 @@ export {
 export { payoutWorkflow } from './payout.ts';
 export { payoutWebhookWorkflow } from './payout-webhook.ts';
 export { periodCloseWorkflow } from './period.ts';
+export { periodScheduledCloseWorkflow } from './period-schedule.ts';

@@ -2,6 +2,7 @@
 import { createBulkActivities } from '../../activities/bulk.ts';
 import { classifyDatabaseOutages } from '../../activities/database-outage.ts';
 import { createPayoutActivities } from '../../activities/payout.ts';
+import { createPeriodScheduleActivities } from '../../activities/period-schedule.ts';
 import { createPeriodActivities } from '../../activities/periods.ts';
 import { createSpendbackActivities } from '../../activities/spendback.ts';
 import type { Services } from './services.ts';
@@ -11,6 +12,7 @@ export function createActivities(services: Services) {
     ...createPayoutActivities(services.payouts),
     ...createBulkActivities(services.bulks),
     ...createPeriodActivities(services.periods),
+    ...createPeriodScheduleActivities(),
     ...createSpendbackActivities(services.spendback),
   });
 }

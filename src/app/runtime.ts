@@ -12,6 +12,7 @@ import { sdkLogger } from '../observability/sdk-logger.ts';
 import { currentTracing, startTracing } from '../observability/tracing.ts';
 import { PayoutGateway } from '../payouts/gateway.ts';
 import { PeriodGateway } from '../periods/gateway.ts';
+import { PeriodSchedule } from '../periods/schedule.ts';
 import { type EmbeddedTemporal, startEmbeddedTemporal } from '../temporal/embedded-server.ts';
 import { ensureSearchAttributes } from '../temporal/search-attributes.ts';
 import { createDisburseWorker } from '../worker/create-worker.ts';
@@ -166,13 +167,52 @@ export function gatewayFor(config: Config, temporal: TemporalHandle): PayoutGate
   });
 }
 
-export function periodGatewayFor(config: Config, temporal: TemporalHandle): PeriodGateway {
-  return new PeriodGateway(temporal.client, config.temporal.taskQueue, {
+/** The period workflows' timers and fan-out window, from the configuration. */
+function periodPolicy(config: Config) {
+  return {
     reminderMs: config.periods.reminderMs,
     escalationMs: config.periods.escalationMs,
     payoutWindow: config.periods.payoutWindow,
     payoutPollMs: 30_000,
+  };
+}
+
+export function periodGatewayFor(config: Config, temporal: TemporalHandle): PeriodGateway {
+  return new PeriodGateway(temporal.client, config.temporal.taskQueue, periodPolicy(config));
+}
+
+export function periodScheduleFor(config: Config, temporal: TemporalHandle): PeriodSchedule {
+  return new PeriodSchedule(temporal.client, {
+    taskQueue: config.temporal.taskQueue,
+    calendar: config.periods.calendar,
+    graceMs: config.periods.closeGraceMs,
+    policy: periodPolicy(config),
   });
+}
+
+/**
+ * Creates or updates the `period-close` schedule (every worker does; the first creates it). A Temporal
+ * that refuses it leaves periods to manual closes, and says so.
+ */
+export async function ensurePeriodSchedule(
+  config: Config,
+  temporal: TemporalHandle,
+  log: Logger,
+): Promise<void> {
+  try {
+    const outcome = await periodScheduleFor(config, temporal).ensure();
+    log.info('periods.schedule', {
+      outcome,
+      calendar: config.periods.calendar.kind,
+      graceMs: config.periods.closeGraceMs,
+    });
+  } catch (err) {
+    log.error('periods.schedule_failed', {
+      error: (err as Error).message,
+      detail:
+        'periods will not close on their calendar; close them with POST /v1/periods/:id/close, or fix the Temporal connection and restart the worker',
+    });
+  }
 }
 
 export function runtimeLogger(config: Config): Logger {

@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isValidTimezone } from '../periods/calendar.ts';
+import { graceProblem } from '../periods/close-grace.ts';
 import { duration, parseAmountMap, refined as refine } from './payouts.ts';
 import { defineConfigSection, intVar, type SectionValue } from './section.ts';
 
@@ -10,33 +11,45 @@ const defaultPlansDir = fileURLToPath(new URL('../../config/plans', import.meta.
 
 export const periodsSection = defineConfigSection(
   'periods',
-  z.object({
-    PERIOD_CALENDAR: z
-      .enum(['weekly', 'semi_monthly', 'monthly'])
-      .default('monthly')
-      .describe('weekly, semi_monthly or monthly (default monthly)'),
-    PERIOD_TIMEZONE: z
-      .string()
-      .default('UTC')
-      .refine(isValidTimezone, 'is not an IANA timezone')
-      .describe('IANA timezone of the period calendar, e.g. America/New_York (default UTC)'),
-    PLANS_DIR: z.string().default(defaultPlansDir).describe('directory of compensation plan JSON files'),
-    PLAN_VERSION: z
-      .string()
-      .default('standard-2026.1')
-      .describe('plan version used to calculate periods unless one is given at close'),
-    PERIOD_BATCH_SIZE: intVar(10, 50_000, 2_000).describe('payees per calculation/posting batch'),
-    PERIOD_PAYOUT_WINDOW: intVar(1, 500, 500).describe('payout workflows in flight per period (max 500)'),
-    PERIOD_APPROVAL_REMINDER: duration('24h', 'remind approvers after'),
-    PERIOD_APPROVAL_ESCALATION: duration('72h', 'escalate an unapproved period after'),
-    PERIOD_DUAL_CONTROL_THRESHOLD: z
-      .string()
-      .default('USD:10000000')
-      .transform(refine(parseAmountMap))
-      .describe('period total per currency above which two distinct approvers are needed, e.g. USD:10000000'),
-  }),
+  z
+    .object({
+      PERIOD_CALENDAR: z
+        .enum(['weekly', 'semi_monthly', 'monthly'])
+        .default('monthly')
+        .describe('weekly, semi_monthly or monthly (default monthly)'),
+      PERIOD_TIMEZONE: z
+        .string()
+        .default('UTC')
+        .refine(isValidTimezone, 'is not an IANA timezone')
+        .describe('IANA timezone of the period calendar, e.g. America/New_York (default UTC)'),
+      PLANS_DIR: z.string().default(defaultPlansDir).describe('directory of compensation plan JSON files'),
+      PLAN_VERSION: z
+        .string()
+        .default('standard-2026.1')
+        .describe('plan version used to calculate periods unless one is given at close'),
+      PERIOD_BATCH_SIZE: intVar(10, 50_000, 2_000).describe('payees per calculation/posting batch'),
+      PERIOD_PAYOUT_WINDOW: intVar(1, 500, 500).describe('payout workflows in flight per period (max 500)'),
+      PERIOD_APPROVAL_REMINDER: duration('24h', 'remind approvers after'),
+      PERIOD_APPROVAL_ESCALATION: duration('72h', 'escalate an unapproved period after'),
+      PERIOD_CLOSE_GRACE: duration(
+        '24h',
+        'late events are still booked in a period this long after it ends; then the period-close schedule closes it (shorter than one period)',
+      ),
+      PERIOD_DUAL_CONTROL_THRESHOLD: z
+        .string()
+        .default('USD:10000000')
+        .transform(refine(parseAmountMap))
+        .describe(
+          'period total per currency above which two distinct approvers are needed, e.g. USD:10000000',
+        ),
+    })
+    .superRefine((v, ctx) => {
+      const problem = graceProblem(v.PERIOD_CALENDAR, v.PERIOD_CLOSE_GRACE);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['PERIOD_CLOSE_GRACE'], message: problem });
+    }),
   (v) => ({
     calendar: { kind: v.PERIOD_CALENDAR, timezone: v.PERIOD_TIMEZONE },
+    closeGraceMs: v.PERIOD_CLOSE_GRACE,
     plansDir: v.PLANS_DIR,
     defaultPlanVersion: v.PLAN_VERSION,
     batchSize: v.PERIOD_BATCH_SIZE,

@@ -50,18 +50,7 @@ export class PeriodGateway {
     planVersion?: string,
     updateId?: string,
   ): Promise<'started' | 'running' | 'resubmitted'> {
-    try {
-      await this.#client.workflow.start<typeof periodCloseWorkflow>('periodCloseWorkflow', {
-        workflowId: periodWorkflowId(periodId),
-        taskQueue: this.#taskQueue,
-        args: [{ periodId, closedBy: by, policy: this.#policy, ...(planVersion ? { planVersion } : {}) }],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        searchAttributes: { PeriodId: [periodId] },
-      });
-      return 'started';
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    if (await this.startClose(periodId, by, planVersion)) return 'started';
     const progress = await this.progress(periodId);
     if (progress?.stage === 'open_for_corrections') {
       await this.#update(() =>
@@ -73,6 +62,26 @@ export class PeriodGateway {
       return 'resubmitted';
     }
     return 'running';
+  }
+
+  /**
+   * Starts `period-<id>` unless the period has had its workflow (running or finished: one close per
+   * period, whoever asks — the API or the `period-close` schedule). True when this call started it.
+   */
+  async startClose(periodId: string, by: Actor, planVersion?: string): Promise<boolean> {
+    try {
+      await this.#client.workflow.start<typeof periodCloseWorkflow>('periodCloseWorkflow', {
+        workflowId: periodWorkflowId(periodId),
+        taskQueue: this.#taskQueue,
+        args: [{ periodId, closedBy: by, policy: this.#policy, ...(planVersion ? { planVersion } : {}) }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        searchAttributes: { PeriodId: [periodId] },
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
   }
 
   async progress(periodId: string): Promise<PeriodProgress | undefined> {

@@ -4,6 +4,7 @@
 import {
   buildServices,
   connectTemporal,
+  ensurePeriodSchedule,
   onShutdown,
   openRuntimeDatabase,
   runtimeLogger,
@@ -41,6 +42,7 @@ const services = await buildServices(config, database.db, security, true);
 const worker = await startWorker(config, services, temporal.native);
 log.info('worker.started', { taskQueue: config.temporal.taskQueue, temporal: temporal.address });
 const running = worker.run();
+await ensurePeriodSchedule(config, temporal, log); // periods close on their calendar
 const metrics = config.observability.workerMetricsPort
   ? await startMetricsServer({
       port: config.observability.workerMetricsPort,
