@@ -46,7 +46,7 @@ export function retryDecision(
 export function scheduleActivity(engine: Engine, run: Run, a: ActivityState, enqueue = true): void {
   a.state = 'scheduled';
   a.scheduledTime = engine.clock.now();
-  engine.clock.hold();
+  engine.clock.hold('activity');
   if (enqueue) {
     engine
       .actQueue(run.ns, a.taskQueue)
@@ -65,13 +65,13 @@ export function resumeActivity(engine: Engine, run: Run, a: ActivityState): void
     scheduleActivity(engine, run, a);
     return;
   }
-  engine.clock.hold();
+  engine.clock.hold('activity');
   a.lastHeartbeatTime = Math.max(a.lastHeartbeatTime, engine.clock.now());
   armActivityTimer(engine, run, a);
 }
 
 function setNotInFlight(engine: Engine, a: ActivityState): void {
-  if (a.state !== 'backoff') engine.clock.release();
+  if (a.state !== 'backoff') engine.clock.release('activity');
 }
 
 export function removeActivity(engine: Engine, run: Run, a: ActivityState): void {

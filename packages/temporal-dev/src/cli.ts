@@ -33,6 +33,12 @@ async function main(): Promise<void> {
   } catch (error) {
     usageError((error as Error).message);
   }
+  const { applyDynamicConfig } = await import('./limits.ts');
+  try {
+    applyDynamicConfig(line.options.dynamicConfig);
+  } catch (error) {
+    usageError((error as Error).message);
+  }
   const opts = { ...line.options, searchAttributes };
   const log = makeLogger(opts.logLevel);
   // With --db-filename the state is committed as it changes (sqlite-store.ts), so a kill loses nothing.

@@ -1,5 +1,7 @@
 // Server time: real, or virtual with time skipping (test server). Timers live in a min-heap; in
 // skipping mode, when nothing is in flight and skipping is unlocked, time jumps to the next timer.
+// Activities hold time too, except while a caller sleeps through the test service (env.sleep()): an
+// explicit request to move time goes on past a running activity instead of waiting for it in real time.
 
 export interface TimerHandle {
   readonly at: number;
@@ -19,6 +21,8 @@ export class Clock {
   private realTimerDue = Number.POSITIVE_INFINITY;
   private lockCount: number;
   private inFlight = 0;
+  private activitiesInFlight = 0;
+  private sleepers = 0;
   private skipScheduled = false;
   private stopped = false;
   readonly skipping: boolean;
@@ -62,15 +66,31 @@ export class Clock {
     return this.lockCount > 0;
   }
 
-  /** Work the worker still has to do (workflow tasks, activities) holds virtual time still. */
-  hold(): void {
-    this.inFlight++;
+  /** Work the worker still has to do (workflow tasks, queries; activities) holds virtual time still. */
+  hold(kind: 'task' | 'activity' = 'task'): void {
+    if (kind === 'activity') this.activitiesInFlight++;
+    else this.inFlight++;
   }
 
-  release(): void {
-    this.inFlight--;
-    if (this.inFlight < 0) this.inFlight = 0;
+  release(kind: 'task' | 'activity' = 'task'): void {
+    if (kind === 'activity') this.activitiesInFlight = Math.max(0, this.activitiesInFlight - 1);
+    else this.inFlight = Math.max(0, this.inFlight - 1);
     this.maybeSkip();
+  }
+
+  /** Runs `sleep` (a test-service sleep) with activities no longer holding time until it settles. */
+  async whileSleeping<T>(sleep: () => Promise<T>): Promise<T> {
+    this.sleepers++;
+    this.maybeSkip();
+    try {
+      return await sleep();
+    } finally {
+      this.sleepers--;
+    }
+  }
+
+  private held(): boolean {
+    return this.inFlight > 0 || (this.activitiesInFlight > 0 && this.sleepers === 0);
   }
 
   stop(): void {
@@ -84,7 +104,7 @@ export class Clock {
     // Defer so that work triggered in the same tick (e.g. a task enqueued right after) counts.
     setImmediate(() => {
       this.skipScheduled = false;
-      if (this.lockCount > 0 || this.inFlight > 0 || this.stopped) return;
+      if (this.lockCount > 0 || this.held() || this.stopped) return;
       const next = this.peekLive();
       if (!next) return;
       const now = this.now();

@@ -19,6 +19,7 @@ import {
 } from './proto.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { TaskQueue } from './task-queue.ts';
+import { abortUpdates } from './updates.ts';
 
 export type WfTicket =
   | { kind: 'wft'; run: Run; scheduledEventId: number; sticky: boolean }
@@ -356,7 +357,9 @@ export class Engine {
     this.armRunTimeout(run);
     if (p.backoffMs > 0) {
       this.clock.after(p.backoffMs, () => {
-        if (run.status === ExecStatus.RUNNING && !run.wft) this.scheduleWft(run, 1);
+        // Unless an update already started it (updates.ts), as the real server's backoff timer task.
+        if (run.status === ExecStatus.RUNNING && !run.wft && run.firstWftAt >= run.executionTime)
+          this.scheduleWft(run, 1);
         this.touch(run);
       });
     } else {
@@ -771,21 +774,14 @@ export class Engine {
     this.runTimers.delete(run.runId);
     for (const a of run.activities.values()) {
       this.clock.cancel(this.actTimers.get(a));
-      if (a.state !== 'backoff') this.clock.release();
+      if (a.state !== 'backoff') this.clock.release('activity');
     }
     run.activities.clear();
     run.timers.clear();
     this.setSticky(run, null);
     for (const child of run.children.values()) this.applyParentClosePolicy(child);
     run.children.clear();
-    for (const u of run.updates.values()) {
-      if (u.stage !== 'completed') {
-        u.stage = 'completed';
-        u.outcome = {
-          failure: { message: 'workflow execution already completed', applicationFailureInfo: {} },
-        };
-      }
-    }
+    abortUpdates(run);
     if (run.parent && !run.nextRunId) this.notifyParent(run, status, eventType, attrs);
     this.dispatchPendingQueries(run);
     this.touch(run);

@@ -23,7 +23,7 @@ export function testServiceHandlers(clock: Clock): Handlers {
       const at = clock.now() + durMs(req.duration);
       clock.unlock();
       try {
-        return await sleepUntil(at);
+        return await clock.whileSleeping(() => sleepUntil(at));
       } finally {
         clock.lock();
       }

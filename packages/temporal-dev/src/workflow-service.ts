@@ -15,6 +15,7 @@ import type { Engine } from './engine.ts';
 import { invalidArgument, notFound } from './errors.ts';
 import type { Handlers } from './grpc-server.ts';
 import { events, lastEvent } from './history.ts';
+import { checkBlobSize, checkIdLength } from './limits.ts';
 import type { Obj, Run } from './model.ts';
 import { decodeToken, durMs, ts } from './model.ts';
 import { namespaceHandlers } from './namespace-service.ts';
@@ -82,6 +83,11 @@ export function startParams(engine: Engine, req: Obj) {
   if (!req.workflowId) throw invalidArgument('workflowId is required');
   if (!req.workflowType?.name) throw invalidArgument('workflowType.name is required');
   if (!req.taskQueue?.name) throw invalidArgument('taskQueue.name is required');
+  // The real frontend's limits (limits.ts): names up to limit.maxIDLength, input up to limit.blobSize.error.
+  checkIdLength(req.workflowId, 'WorkflowId');
+  checkIdLength(req.workflowType.name, 'WorkflowType');
+  checkIdLength(req.taskQueue.name, 'TaskQueue');
+  checkBlobSize(req.input, 'StartWorkflowExecution', engine.log.warn);
   validateSearchAttributes(engine.namespace(req.namespace), req.searchAttributes?.indexedFields);
   return {
     ns: req.namespace,
@@ -195,6 +201,8 @@ export function workflowServiceHandlers(
     SignalWithStartWorkflowExecution: (req) => {
       ns(req);
       if (!req.signalName) throw invalidArgument('signalName is required');
+      checkIdLength(req.signalName, 'SignalName');
+      checkBlobSize(req.signalInput, 'SignalWithStartWorkflowExecution', engine.log.warn);
       const cur = engine.current.get(engine.key(req.namespace, req.workflowId));
       if (cur && cur.status === ExecStatus.RUNNING && !(req.workflowIdConflictPolicy === 3)) {
         engine.signal(cur, req.signalName, req.signalInput, req.header, req.identity ?? '');
@@ -216,6 +224,8 @@ export function workflowServiceHandlers(
     SignalWorkflowExecution: (req) => {
       ns(req);
       if (!req.signalName) throw invalidArgument('signalName is required');
+      checkIdLength(req.signalName, 'SignalName');
+      checkBlobSize(req.input, 'SignalWorkflowExecution', engine.log.warn);
       const run = engine.findOpenRun(req.namespace, req.workflowExecution);
       engine.signal(run, req.signalName, req.input, req.header, req.identity ?? '');
       return {};

@@ -7,6 +7,7 @@ import {
   executeChild,
   proxyActivities,
   setHandler,
+  sleep,
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -70,4 +71,14 @@ export async function neverPickedUp(): Promise<string> {
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
     return cause instanceof TimeoutFailure ? String(cause.timeoutType) : `other: ${String(err)}`;
   }
+}
+
+/** Runs a gated activity (gated-activities.ts), then sleeps a day of workflow time. */
+export async function activityThenDay(): Promise<string> {
+  const { waitsAtGate } = proxyActivities<{ waitsAtGate(): Promise<string> }>({
+    startToCloseTimeout: '1 day',
+  });
+  const got = await waitsAtGate();
+  await sleep('1 day');
+  return got;
 }
