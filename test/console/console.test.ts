@@ -265,7 +265,8 @@ describe('console in Chromium', () => {
       ids.push(id);
     }
     const [small, middle, large] = ids as [string, string, string];
-    const createdAt = (await stack.call('GET', `/v1/payouts/${middle}`)).body.createdAt as string;
+    // The first payout's day (UTC): the other two were created then or later.
+    const createdAt = (await stack.call('GET', `/v1/payouts/${small}`)).body.createdAt as string;
     const day = createdAt.slice(0, 10);
     const dayBefore = new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 
