@@ -6,7 +6,12 @@ import { expectLedgerValid, usd } from './helpers.ts';
 let db: TestDatabase;
 
 beforeAll(async () => {
-  db = await createTestDatabase('ledger concurrency', { poolMax: 25 });
+  db = await createTestDatabase('ledger concurrency', {
+    poolMax: 25,
+    // Half the racers queue for a connection while the wallet's lock serialises the rest: on a loaded
+    // machine that wait can outlast the default checkout bound, which is not what this test is about.
+    acquireTimeoutMs: 300_000,
+  });
 });
 afterAll(async () => {
   await db.drop();
