@@ -94,7 +94,6 @@ export function createHttpApp(o: HttpOptions) {
         store: services.payouts.store,
         payees: services.payees,
         payouts: services.payoutsConfig,
-        gateway,
         periodGateway: o.periodGateway,
       }),
       ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),

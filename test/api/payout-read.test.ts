@@ -82,6 +82,26 @@ describe('GET /v1/payouts/:id', () => {
     });
   });
 
+  it('lists it among pending approvals from its record: who approved, its timer, whether the caller may decide', async () => {
+    const asAlice = await api.call('GET', '/v1/approvals/pending', { key: api.keys.approver.key });
+    expect(asAlice.status).toBe(200);
+    expect(asAlice.body.items).toEqual([
+      expect.objectContaining({
+        payoutId: 'po_readmodel0001',
+        why: [
+          '25.00 USD ≥ dual-control threshold 20.00',
+          'approval_required: above the dual-control threshold',
+        ],
+        approvalsRequired: 2,
+        approvedBy: ['alice'],
+        callerMayDecide: false,
+        timer: { purpose: 'approval_timeout', at: '2026-12-01T12:00:00.000Z' },
+      }),
+    ]);
+    const asOperator = await api.call('GET', '/v1/approvals/pending', { key: api.keys.operator.key });
+    expect(asOperator.body.items[0].callerMayDecide).toBe(true);
+  });
+
   it('shows a return recorded after the workflow closed, though the status document still says paid', async () => {
     const id = 'po_readmodel0002';
     await insertPayout(id, 'returned', {

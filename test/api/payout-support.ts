@@ -1,7 +1,12 @@
 // The real app with the payout routes on a fresh schema, for tests of what they read from the database: the
 // gateway's Temporal connection is lazy and points nowhere, so a route that asked the workflow would fail.
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { consoleReadRoutes } from '../../src/api/routes/console-reads.ts';
 import { payoutRoutes } from '../../src/api/routes/payouts.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { keyringFromKeys } from '../../src/crypto/index.ts';
+import { createPayeeService } from '../../src/payees/service.ts';
 import { createBulkService } from '../../src/payouts/bulk.ts';
 import { PayoutGateway } from '../../src/payouts/gateway.ts';
 import { PayoutStore } from '../../src/payouts/store.ts';
@@ -12,14 +17,27 @@ import { startTestApi } from './support.ts';
 export async function startPayoutApi(label: string) {
   const db = await createTestDatabase(label);
   const connection = Connection.lazy({ address: '127.0.0.1:1' });
+  const store = new PayoutStore(db.schema);
+  const config = loadConfig({ APPROVAL_THRESHOLD_SINGLE: 'USD:1000', APPROVAL_THRESHOLD_DUAL: 'USD:2000' });
+  // The app's own keys, so that the console reads' payee service reads what the payee routes wrote.
+  const security = { keyring: keyringFromKeys([['k1', randomBytes(32)]]), fingerprintKey: randomBytes(32) };
   const api = await startTestApi(label, {
     db,
-    routes: payoutRoutes({
-      gateway: new PayoutGateway(new Client({ connection }), 'unused'),
-      bulks: createBulkService({ db, outbox: new WebhookOutbox({ db, endpoints: [] }) }),
-      store: new PayoutStore(db.schema),
-      schema: db.schema,
-    }),
+    security,
+    routes: [
+      ...payoutRoutes({
+        gateway: new PayoutGateway(new Client({ connection }), 'unused'),
+        bulks: createBulkService({ db, outbox: new WebhookOutbox({ db, endpoints: [] }) }),
+        store,
+        schema: db.schema,
+      }),
+      ...consoleReadRoutes({
+        schema: db.schema,
+        store,
+        payees: createPayeeService(security),
+        payouts: config.payouts,
+      }),
+    ],
   });
   return {
     db,

@@ -9,8 +9,9 @@ import { verifyLedger } from '../../ledger/verify.ts';
 import { money, parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
-import type { PayoutGateway } from '../../payouts/gateway.ts';
+import { pendingApprovals } from '../../payouts/pending-approvals.ts';
 import type { PayoutStore } from '../../payouts/store.ts';
+import { payoutAuditEntries, payoutWebhookEvents } from '../../payouts/timeline.ts';
 import type { PeriodGateway } from '../../periods/gateway.ts';
 import { nextPayoutWindow } from '../../routing/index.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -128,8 +129,6 @@ export interface ConsoleReadDeps {
   store: PayoutStore;
   payees: PayeeService;
   payouts: Pick<PayoutsConfig, 'instantFees' | 'instantLimits' | 'calendar' | 'approvalThresholds'>;
-  /** Live workflow state of a payout (approvals so far, hold reasons, escalation timer). */
-  gateway: Pick<PayoutGateway, 'status'>;
   /** Period-close workflows (without it no period is listed as pending). */
   periodGateway?: Pick<PeriodGateway, 'progress'> | undefined;
 }
@@ -176,10 +175,6 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
   const idParams = z.strictObject({ id: payoutIdSchema });
   const staff = ['platform', 'operator', 'approver'] as const;
   const table = (name: string) => `"${deps.schema}".${name}`;
-  const dec = (minor: bigint, scale: number) => {
-    const d = minor.toString().padStart(scale + 1, '0');
-    return scale ? `${d.slice(0, -scale)}.${d.slice(-scale)}` : d;
-  };
   async function pendingPeriods(ctx: { em: Parameters<typeof sql>[0]; principal: { actor: string } }) {
     const gateway = deps.periodGateway;
     if (!gateway) return [];
@@ -215,41 +210,11 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
       roles: [...staff],
       responses: { 200: { description: 'Pending approvals', schema: pendingView } },
       handler: async (ctx) => {
-        const page = await deps.store.list(ctx.em, { status: 'pending_approval', limit: 200 });
-        const items = await Promise.all(
-          page.items.map(async (p) => {
-            const live = await deps.gateway.status(p.id).catch(() => undefined);
-            const t = deps.payouts.approvalThresholds[p.currency];
-            const gross = BigInt(p.amount);
-            const why: string[] = [];
-            if (t && gross >= t.dual) {
-              why.push(
-                `${dec(gross, p.scale)} ${p.currency} ≥ dual-control threshold ${dec(t.dual, p.scale)}`,
-              );
-            } else if (t && gross >= t.single) {
-              why.push(`${dec(gross, p.scale)} ${p.currency} ≥ approval threshold ${dec(t.single, p.scale)}`);
-            }
-            for (const r of live?.reasons ?? []) why.push(`${r.code}: ${r.message}`);
-            const approvedBy = (live?.approvals ?? [])
-              .filter((a) => a.decision === 'approve')
-              .map((a) => a.actor);
-            return {
-              payoutId: p.id,
-              payeeId: p.payeeId,
-              amount: { amount: p.amount, currency: p.currency, scale: p.scale },
-              method: p.method,
-              requestedBy: p.requestedBy,
-              createdAt: p.createdAt,
-              why,
-              approvalsRequired: live?.approvalsRequired ?? 1,
-              approvedBy,
-              callerMayDecide:
-                p.requestedBy !== ctx.principal.actor && !approvedBy.includes(ctx.principal.actor),
-              timer: live?.nextTimer ?? null,
-            };
-          }),
-        );
-        return { status: 200, body: { items: items.reverse(), periods: await pendingPeriods(ctx) } };
+        const items = await pendingApprovals(ctx.em, deps.schema, {
+          thresholds: deps.payouts.approvalThresholds,
+          caller: ctx.principal.actor,
+        });
+        return { status: 200, body: { items, periods: await pendingPeriods(ctx) } };
       },
     }),
     defineRoute({
@@ -289,16 +254,7 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
         if (!(await deps.store.get(ctx.em, ctx.params.id))) {
           throw new ApiError('not_found', `Payout ${ctx.params.id} not found`);
         }
-        const rows = await sql<{ at: Date; actor: string; role: string; action: string; details: object }>(
-          ctx.em,
-          `SELECT at, actor, role, action, details FROM ${table('audit_log')}
-            WHERE object_type = 'payout' AND object_id = $1 ORDER BY id LIMIT 500`,
-          [ctx.params.id],
-        );
-        return {
-          status: 200,
-          body: { items: rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() })) },
-        };
+        return { status: 200, body: { items: await payoutAuditEntries(ctx.em, ctx.params.id) } };
       },
     }),
     defineRoute({
@@ -313,30 +269,9 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
         if (!(await deps.store.get(ctx.em, ctx.params.id))) {
           throw new ApiError('not_found', `Payout ${ctx.params.id} not found`);
         }
-        const rows = await sql<{
-          id: string;
-          type: string;
-          occurred_at: Date;
-          delivered_at: Date | null;
-          attempts: number;
-        }>(
-          ctx.em,
-          `SELECT id, type, occurred_at, delivered_at, attempts FROM ${table('webhook_outbox')}
-            WHERE payload->'payout'->>'payoutId' = $1 ORDER BY occurred_at, created_at LIMIT 500`,
-          [ctx.params.id],
-        );
-        const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
         return {
           status: 200,
-          body: {
-            items: rows.map((r) => ({
-              id: r.id,
-              type: r.type,
-              occurredAt: iso(r.occurred_at)!,
-              deliveredAt: iso(r.delivered_at),
-              attempts: r.attempts,
-            })),
-          },
+          body: { items: await payoutWebhookEvents(ctx.em, deps.schema, ctx.params.id) },
         };
       },
     }),
