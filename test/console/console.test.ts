@@ -579,6 +579,10 @@ describe('console in Chromium', () => {
       .getByText(/^\d+\.\d{2}$/)
       .first()
       .waitFor();
+    await op.page
+      .getByTestId('next-timer')
+      .getByText(/^Approval (reminder|escalation) due at \d{4}-/)
+      .waitFor();
     await screenshot(op.page, 'operator-period');
 
     // Recalculate before approval: an unknown plan is refused with the API's reason; a loaded one runs again.
@@ -611,9 +615,16 @@ describe('console in Chromium', () => {
     const periodCard = ap.page.locator(`[data-period-id="${periodId}"]`);
     await periodCard.getByText('Approvals 0 of 1').waitFor();
     await periodCard
+      .getByTestId('period-timer')
+      .getByText(
+        /^Approval (reminder|escalation) due at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \((\d+ (min|h)|no time) left\)$/,
+      )
+      .waitFor();
+    await periodCard
       .getByTestId('period-totals')
       .getByText(/^Totals: \d+\.\d{2} USD$/)
       .waitFor();
+    await screenshot(ap.page, 'approver-inbox-period');
     await periodCard.getByRole('link', { name: 'Review the progress and decide' }).click();
     await ap.page
       .getByTestId('stage')

@@ -111,8 +111,15 @@ async function periodCard(p) {
     h(
       'p',
       {},
-      `Run ${p.run}: statements of ${p.payees} payees wait for approval${p.escalated ? ' (escalated)' : ''}`,
+      `Run ${p.run}: statements of ${p.payees} payee${p.payees === 1 ? '' : 's'} wait for approval${p.escalated ? ' (escalated)' : ''}`,
     ),
+    progress.ok && progress.body.nextTimer
+      ? h(
+          'p',
+          { class: 'muted', 'data-testid': 'period-timer' },
+          `Approval ${progress.body.nextTimer.purpose} due at ${when(progress.body.nextTimer.at)} (${left(progress.body.nextTimer.at)} left)`,
+        )
+      : '',
     h(
       'p',
       { 'data-testid': 'period-totals' },

@@ -2,7 +2,7 @@
 // and approvals, live while the page is open, with the statements of the latest run to review, what a
 // recalculation changed, and the completion summary. Operators and the platform close it; operators and
 // approvers recalculate it with another plan version; approvers decide (TOTP).
-import { api, every, h, minorText, mount, session, table, viewScope } from '../lib.js';
+import { api, every, h, minorText, mount, session, table, viewScope, when } from '../lib.js';
 
 const PAGE = 50;
 
@@ -67,6 +67,13 @@ async function progress(p) {
       { 'data-testid': 'stage' },
       `Stage: ${p.stage} (run ${p.run}, plan ${p.planVersion})${p.escalated ? ' — escalated' : ''}`,
     ),
+    p.nextTimer
+      ? h(
+          'p',
+          { 'data-testid': 'next-timer' },
+          `Approval ${p.nextTimer.purpose} due at ${when(p.nextTimer.at)}`,
+        )
+      : '',
     bar('Batches calculated', p.calculation.batchesDone, p.calculation.batchesTotal, 'calculated'),
     bar('Batches posted', p.posting.batchesDone, p.posting.batchesTotal, 'posted'),
     bar('Payouts started', p.payouts.started, p.payouts.total, 'payouts'),
