@@ -8,6 +8,7 @@ import {
   scheduleActivity,
 } from './activities.ts';
 import { recordBuildId } from './build-ids.ts';
+import { continueCron } from './cron.ts';
 import type { Engine } from './engine.ts';
 import { invalidArgument } from './errors.ts';
 import { append, attrsOf, eventAt, flushBuffered, makeEvent } from './history.ts';
@@ -279,12 +280,17 @@ function applyCommand(ctx: Ctx, cmd: Obj): void {
       }
       return;
     }
-    case CommandType.COMPLETE_WORKFLOW_EXECUTION:
+    case CommandType.COMPLETE_WORKFLOW_EXECUTION: {
+      const result = cmd.completeWorkflowExecutionCommandAttributes?.result;
+      // cron (cron.ts): the chain goes on with the next run.
+      const next = continueCron(engine, run, { result });
       engine.closeRun(run, ExecStatus.COMPLETED, EventType.WORKFLOW_EXECUTION_COMPLETED, {
-        result: cmd.completeWorkflowExecutionCommandAttributes?.result,
+        result,
         workflowTaskCompletedEventId: wtc,
+        ...(next ? { newExecutionRunId: next } : {}),
       });
       return;
+    }
     case CommandType.FAIL_WORKFLOW_EXECUTION:
       failWorkflow(ctx, cmd.failWorkflowExecutionCommandAttributes?.failure);
       return;
@@ -371,14 +377,17 @@ function failWorkflow(ctx: Ctx, failure: Obj | undefined): void {
     }
     retryState = d.retryState;
   }
+  // cron (cron.ts): with no retry left, the chain goes on with the next run.
+  const next = continueCron(engine, run, { failure });
   engine.closeRun(run, ExecStatus.FAILED, EventType.WORKFLOW_EXECUTION_FAILED, {
     failure,
     retryState,
     workflowTaskCompletedEventId: wtc,
+    ...(next ? { newExecutionRunId: next } : {}),
   });
 }
 
-function inheritedStart(run: Run) {
+export function inheritedStart(run: Run) {
   const started = eventAt(run, 1)!.workflowExecutionStartedEventAttributes as Obj;
   return {
     ns: run.ns,
@@ -398,6 +407,8 @@ function inheritedStart(run: Run) {
     identity: '',
     requestId: '',
     executionExpiration: run.executionExpiration,
+    cronSchedule: run.cronSchedule,
+    lastCompletionResult: started.lastCompletionResult,
   };
 }
 

@@ -3,6 +3,7 @@
 // queries live in sibling modules that operate on this class.
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from './clock.ts';
+import { continueCron } from './cron.ts';
 import { alreadyExists, invalidArgument, namespaceNotFound, notFound } from './errors.ts';
 import { append, attachLog, events, flushBuffered, isWftStarted, makeEvent } from './history.ts';
 import type { ActivityState, Obj, Payload, Run } from './model.ts';
@@ -110,6 +111,8 @@ export class Engine {
   private readonly shutDownSticky = new Set<string>();
   private querySeq = 1;
   defaultSearchAttributes = new Map<string, number>();
+  /** Told of every run that closes, with its close event's attributes (schedules follow their runs). */
+  readonly closeListeners = new Set<(run: Run, attrs: Obj) => void>();
   /** Where state is committed (sqlite-store.ts): a file with --db-filename, else in memory. */
   readonly store: SqliteStore;
 
@@ -380,8 +383,13 @@ export class Engine {
       this.clock.schedule(deadline, () => {
         if (run.status !== ExecStatus.RUNNING) return;
         flushBuffered(run);
+        // cron (cron.ts): a run that timed out still hands over to the next one of its chain.
+        const next = continueCron(this, run, {
+          failure: { message: 'workflow timeout', timeoutFailureInfo: { timeoutType: 1 } },
+        });
         this.closeRun(run, ExecStatus.TIMED_OUT, EventType.WORKFLOW_EXECUTION_TIMED_OUT, {
           retryState: RetryState.TIMEOUT,
+          ...(next ? { newExecutionRunId: next } : {}),
         });
       }),
     );
@@ -785,6 +793,7 @@ export class Engine {
     if (run.parent && !run.nextRunId) this.notifyParent(run, status, eventType, attrs);
     this.dispatchPendingQueries(run);
     this.touch(run);
+    for (const l of this.closeListeners) l(run, attrs);
   }
 
   private applyParentClosePolicy(child: {

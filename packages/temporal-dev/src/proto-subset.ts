@@ -62,6 +62,15 @@ export const SERVED: Readonly<Record<string, readonly string[]>> = {
     'ScanWorkflowExecutions',
     'CountWorkflowExecutions',
     'GetSearchAttributes',
+    // schedules (schedule-service.ts)
+    'CreateSchedule',
+    'DescribeSchedule',
+    'UpdateSchedule',
+    'PatchSchedule',
+    'DeleteSchedule',
+    'ListSchedules',
+    'CountSchedules',
+    'ListScheduleMatchingTimes',
   ],
   'temporal.api.operatorservice.v1.OperatorService': [
     'AddSearchAttributes',

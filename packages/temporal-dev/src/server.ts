@@ -7,6 +7,7 @@ import { Engine, type Logger } from './engine.ts';
 import { addService } from './grpc-server.ts';
 import { operatorServiceHandlers } from './operator-service.ts';
 import { checkStateFile, loadState } from './persistence.ts';
+import { Schedules } from './schedules.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { testServiceHandlers } from './test-service.ts';
 import { Visibility } from './visibility.ts';
@@ -79,6 +80,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   const served = {
     'temporal.api.workflowservice.v1.WorkflowService': workflowServiceHandlers(engine, visibility, {
       version: SERVER_VERSION,
+      schedules: new Schedules(engine),
     }),
     'temporal.api.operatorservice.v1.OperatorService': operatorServiceHandlers(engine),
   };

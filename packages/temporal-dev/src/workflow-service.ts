@@ -10,6 +10,7 @@ import {
   heartbeat,
 } from './activities.ts';
 import { completeWorkflowTask } from './commands.ts';
+import { cronBackoffMs, validateCron } from './cron.ts';
 import { describeRun, executionInfo } from './describe.ts';
 import type { Engine } from './engine.ts';
 import { invalidArgument, notFound } from './errors.ts';
@@ -23,6 +24,8 @@ import { page, VISIBILITY_MAX_PAGE } from './paging.ts';
 import { Pollers, TaskQueueType } from './pollers.ts';
 import { EventType, ExecStatus, TaskQueueKind } from './proto.ts';
 import { deleteWorkflow, resetWorkflow } from './reset.ts';
+import { scheduleHandlers } from './schedule-service.ts';
+import { Schedules } from './schedules.ts';
 import { validateSearchAttributes, withTypeMetadata } from './search-attributes.ts';
 import { pollUpdate, updateWorkflow } from './updates.ts';
 import type { Visibility } from './visibility.ts';
@@ -89,6 +92,11 @@ export function startParams(engine: Engine, req: Obj) {
   checkIdLength(req.taskQueue.name, 'TaskQueue');
   checkBlobSize(req.input, 'StartWorkflowExecution', engine.log.warn);
   validateSearchAttributes(engine.namespace(req.namespace), req.searchAttributes?.indexedFields);
+  // cron (cron.ts): the first workflow task waits for the first matching time.
+  validateCron(req.cronSchedule);
+  if (req.cronSchedule && durMs(req.workflowStartDelay) > 0)
+    throw invalidArgument('CronSchedule and WorkflowStartDelay may not be used together.');
+  const now = engine.clock.now();
   return {
     ns: req.namespace,
     workflowId: req.workflowId,
@@ -106,7 +114,9 @@ export function startParams(engine: Engine, req: Obj) {
     taskTimeoutMs: durMs(req.workflowTaskTimeout),
     retryPolicy: req.retryPolicy,
     attempt: 1,
-    backoffMs: durMs(req.workflowStartDelay),
+    backoffMs: req.cronSchedule
+      ? (cronBackoffMs(req.cronSchedule, now, now) ?? 0)
+      : durMs(req.workflowStartDelay),
     identity: req.identity ?? '',
     requestId: req.requestId ?? '',
     cronSchedule: req.cronSchedule,
@@ -134,7 +144,7 @@ export function startWorkflow(engine: Engine, req: Obj, extra?: (run: Run) => vo
 export function workflowServiceHandlers(
   engine: Engine,
   visibility: Visibility,
-  opts: { version: string },
+  opts: { version: string; schedules?: Schedules },
 ): Handlers {
   const ns = (req: Obj) => {
     engine.namespace(req.namespace);
@@ -160,7 +170,7 @@ export function workflowServiceHandlers(
         signalAndQueryHeader: true,
         internalErrorDifferentiation: true,
         activityFailureIncludeHeartbeat: true,
-        supportsSchedules: false,
+        supportsSchedules: true,
         encodedFailureAttributes: true,
         buildIdBasedVersioning: false,
         upsertMemo: true,
@@ -496,6 +506,8 @@ export function workflowServiceHandlers(
       return visibility.count(req.namespace, req.query ?? '');
     },
     GetSearchAttributes: () => ({ keys: {} }),
+    // Schedules (schedule-service.ts, schedules.ts).
+    ...scheduleHandlers(engine, opts.schedules ?? new Schedules(engine)),
   };
 }
 
