@@ -8,6 +8,7 @@ import { mask } from '../../crypto/mask.ts';
 import { qualify } from '../../db/identifiers.ts';
 import type { Database } from '../../db/open.ts';
 import { sql } from '../../db/sql.ts';
+import { CsvError, neutraliseFormula, parseCsv, toCsv } from '../../shared/csv.ts';
 import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
 import { ProviderError, WebhookVerificationError } from '../errors.ts';
 import type {
@@ -21,7 +22,6 @@ import type {
   SubmitResult,
 } from '../types.ts';
 import { refuseVoidedKey, voidUnseenKey } from '../voided-keys.ts';
-import { CsvError, neutraliseFormula, parseCsv, toCsv } from '../../shared/csv.ts';
 
 /** What an operator can report for a row: the offline payment was made, was not, or came back later. */
 const IMPORT_OUTCOMES = ['paid', 'failed', 'returned'] as const;

@@ -8,6 +8,7 @@
 import { createHash, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { closeServer, type FaultMatch, listenOnLoopback, takeFault } from '../shared/http.ts';
+import { FakeWithOutbox, postWebhook, WebhookOutbox } from '../shared/webhooks.ts';
 import { type SelfSignedCertificate, selfSignedCertificate } from '../shared/x509.ts';
 
 export interface FakeTransfer {
@@ -100,7 +101,14 @@ function snsCanonical(m: Record<string, string>): string {
   return fields.flatMap((f) => (m[f] === undefined ? [] : [`${f}\n${m[f]}\n`])).join('');
 }
 
-export class FakeCircle {
+/** A notification as sent: its SNS message id, body and the transfer it is about. */
+interface Notified {
+  messageId: string;
+  body: string;
+  transferId?: string;
+}
+
+export class FakeCircle extends FakeWithOutbox<Notified> {
   readonly apiKey: string;
   readonly walletId: string;
   readonly balance: Record<string, bigint>;
@@ -124,9 +132,6 @@ export class FakeCircle {
   /** Confirmed subscriber endpoint (after the SubscribeURL GET). */
   endpoint: string | undefined;
   subscriptions: { id: string; endpoint: string; token: string; confirmed: boolean }[] = [];
-  duplicateWebhooks = false;
-  holdWebhooks = false;
-  outOfOrder = false;
   /** Notify the `pending` state of new transfers too (Circle does). */
   notifyPending = true;
   /** How notifications are signed: by SNS (Circle Mint, default) or by Circle's X-Circle-Signature (v2). */
@@ -142,8 +147,7 @@ export class FakeCircle {
   };
   #snsCert: SelfSignedCertificate | undefined;
   readonly #certPath = `/fake/sns/SimpleNotificationService-${randomUUID().replace(/-/g, '')}.pem`;
-  #queue: { messageId: string; body: string; transferId?: string }[] = [];
-  #sending: Promise<void> = Promise.resolve();
+  protected readonly outbox = new WebhookOutbox<Notified>((n) => this.#post(n));
   #timers = new Set<NodeJS.Timeout>();
   #saved = new Map<string, { hash: string; status: number; body: string }>();
   #offsetMs = 0;
@@ -151,6 +155,7 @@ export class FakeCircle {
   url = '';
 
   constructor(o: FakeCircleOptions) {
+    super();
     this.apiKey = o.apiKey;
     this.walletId = o.walletId ?? '1000216185';
     this.balance = { USD: 10_000_000_000_000n, EUR: 0n, ...o.balance };
@@ -167,7 +172,7 @@ export class FakeCircle {
 
   async stop(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
-    await this.#sending;
+    await this.outbox.sent();
     await closeServer(this.#server);
   }
 
@@ -304,23 +309,12 @@ export class FakeCircle {
     return [...n].filter(([, c]) => c > 1).map(([a]) => a);
   }
 
-  async flushWebhooks(): Promise<void> {
-    const batch = this.outOfOrder ? [...this.#queue].reverse() : [...this.#queue];
-    this.#queue = [];
-    for (const n of batch) this.#send(n);
-    await this.#sending;
-  }
-
-  async webhooksSent(): Promise<void> {
-    await this.#sending;
-  }
-
   /** Re-sends a past notification (Circle retries an endpoint that did not answer 2xx). */
   async redeliver(messageId: string): Promise<void> {
     const n = this.notifications.find((x) => x.messageId === messageId);
     if (!n) throw new Error(`no notification ${messageId}`);
-    this.#send(n);
-    await this.#sending;
+    this.outbox.send(n);
+    await this.outbox.sent();
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -365,36 +359,23 @@ export class FakeCircle {
     const body = JSON.stringify(this.signing === 'sns' ? this.signSns(envelope) : envelope);
     const n = { messageId, body, transferId: t.id };
     this.notifications.push(n);
-    if (this.holdWebhooks) this.#queue.push(n);
-    else this.#send(n);
+    this.outbox.emit(n);
   }
 
-  #send(n: { messageId: string; body: string; transferId?: string }): void {
+  async #post(n: Notified): Promise<void> {
     const target = this.endpoint;
     if (!target) return;
-    const copies = this.duplicateWebhooks ? 2 : 1;
     const headers = {
       'content-type': 'text/plain; charset=UTF-8',
       'x-amz-sns-message-type': 'Notification',
       ...(this.signing === 'circle' ? this.signBody(n.body) : {}),
     };
-    this.#sending = this.#sending.then(async () => {
-      for (let i = 0; i < copies; i++) {
-        let status = 0;
-        try {
-          const res = await fetch(target, { method: 'POST', headers, body: n.body });
-          status = res.status;
-          await res.body?.cancel().catch(() => undefined);
-        } catch {
-          status = 0;
-        }
-        this.deliveries.push({
-          messageId: n.messageId,
-          ...(n.transferId ? { transferId: n.transferId } : {}),
-          status,
-          type: 'transfers',
-        });
-      }
+    const status = await postWebhook(target, headers, n.body);
+    this.deliveries.push({
+      messageId: n.messageId,
+      ...(n.transferId ? { transferId: n.transferId } : {}),
+      status,
+      type: 'transfers',
     });
   }
 

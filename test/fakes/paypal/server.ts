@@ -16,6 +16,7 @@ import {
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
 import { closeServer, type FaultMatch, listenOnLoopback, takeFault } from '../shared/http.ts';
+import { FakeWithOutbox, postWebhook, WebhookOutbox } from '../shared/webhooks.ts';
 
 export type FakeItemStatus =
   | 'PENDING'
@@ -113,7 +114,7 @@ class PaypalFailure extends Error {
   }
 }
 
-export class FakePaypal {
+export class FakePaypal extends FakeWithOutbox<FakeWebhookEvent> {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly webhookId: string;
@@ -137,21 +138,18 @@ export class FakePaypal {
   tokenLifetimeSeconds: number;
   tokensIssued = 0;
   webhook: { url: string } | undefined;
-  duplicateWebhooks = false;
-  holdWebhooks = false;
-  outOfOrder = false;
   /** verify-webhook-signature answers 503 (PayPal's verification service down). */
   verifierDown = false;
   readonly #keys: { privateKey: KeyObject; publicKey: KeyObject };
   readonly #tokens = new Map<string, number>();
   readonly #requestIds = new Map<string, { hash: string; status: number; body: string }>();
-  #queue: FakeWebhookEvent[] = [];
-  #sending: Promise<void> = Promise.resolve();
+  protected readonly outbox = new WebhookOutbox<FakeWebhookEvent>((e) => this.#post(e));
   #offsetMs = 0;
   #server: Server | undefined;
   url = '';
 
   constructor(o: FakePaypalOptions) {
+    super();
     this.clientId = o.clientId;
     this.clientSecret = o.clientSecret;
     this.webhookId = o.webhookId;
@@ -168,7 +166,7 @@ export class FakePaypal {
   }
 
   async stop(): Promise<void> {
-    await this.#sending;
+    await this.outbox.sent();
     await closeServer(this.#server);
   }
 
@@ -249,23 +247,12 @@ export class FakePaypal {
     return [...count].filter(([, n]) => n > 1).map(([p]) => p);
   }
 
-  async flushWebhooks(): Promise<void> {
-    const batch = this.outOfOrder ? [...this.#queue].reverse() : [...this.#queue];
-    this.#queue = [];
-    for (const e of batch) this.#send(e);
-    await this.#sending;
-  }
-
-  async webhooksSent(): Promise<void> {
-    await this.#sending;
-  }
-
   /** Re-sends a past event, as PayPal does until the endpoint answers 2xx (same event id, new transmission). */
   async redeliver(eventId: string): Promise<void> {
     const e = this.events.find((x) => x.id === eventId);
     if (!e) throw new Error(`no event ${eventId}`);
-    this.#send(e);
-    await this.#sending;
+    this.outbox.send(e);
+    await this.outbox.sent();
   }
 
   /** PayPal's transmission headers for a body, signed with the fake's key (or as given, for forgeries). */
@@ -342,28 +329,15 @@ export class FakePaypal {
       links: [{ href: `${this.url}/v1/notifications/webhooks-events/x`, rel: 'self', method: 'GET' }],
     };
     this.events.push(event);
-    if (this.holdWebhooks) this.#queue.push(event);
-    else this.#send(event);
+    this.outbox.emit(event);
   }
 
-  #send(event: FakeWebhookEvent): void {
+  async #post(event: FakeWebhookEvent): Promise<void> {
     const target = this.webhook;
     if (!target) return;
-    const copies = this.duplicateWebhooks ? 2 : 1;
     const body = JSON.stringify(event);
-    this.#sending = this.#sending.then(async () => {
-      for (let i = 0; i < copies; i++) {
-        let status = 0;
-        try {
-          const res = await fetch(target.url, { method: 'POST', headers: this.signedHeaders(body), body });
-          status = res.status;
-          await res.body?.cancel().catch(() => undefined);
-        } catch {
-          status = 0;
-        }
-        this.deliveries.push({ eventId: event.id, type: event.event_type, status });
-      }
-    });
+    const status = await postWebhook(target.url, this.signedHeaders(body), body);
+    this.deliveries.push({ eventId: event.id, type: event.event_type, status });
   }
 
   #itemResource(i: FakeItem): Record<string, unknown> {

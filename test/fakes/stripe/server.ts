@@ -7,6 +7,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { closeServer, type FaultMatch, listenOnLoopback, takeFault } from '../shared/http.ts';
+import { FakeWithOutbox, postWebhook, WebhookOutbox } from '../shared/webhooks.ts';
 
 type Params = Record<string, string | Record<string, string>>;
 
@@ -159,7 +160,7 @@ interface Saved {
   body: string;
 }
 
-export class FakeStripe {
+export class FakeStripe extends FakeWithOutbox<FakeEvent> {
   readonly secretKey: string;
   readonly accounts = new Map<string, FakeAccount>();
   readonly transfers = new Map<string, FakeTransfer>();
@@ -179,13 +180,7 @@ export class FakeStripe {
   autoSettleInstant: boolean;
   /** Webhook endpoint (an API's /v1/providers/<name>/webhooks) and its signing secret. */
   webhook: { url: string; secret: string } | undefined;
-  /** Deliver each event twice. */
-  duplicateWebhooks = false;
-  /** Queue events instead of sending them; flushWebhooks() sends the queue (reversed when outOfOrder). */
-  holdWebhooks = false;
-  outOfOrder = false;
-  #queue: FakeEvent[] = [];
-  #sending: Promise<void> = Promise.resolve();
+  protected readonly outbox = new WebhookOutbox<FakeEvent>((e) => this.#post(e));
   #saved = new Map<string, Saved>();
   #inFlight = new Set<string>();
   #offsetSeconds = 0;
@@ -193,6 +188,7 @@ export class FakeStripe {
   url = '';
 
   constructor(o: FakeStripeOptions) {
+    super();
     this.secretKey = o.secretKey;
     this.platformBalance = { usd: 1_000_000_000, ...o.platformBalance };
     this.autoSettleInstant = o.autoSettleInstant ?? true;
@@ -207,7 +203,7 @@ export class FakeStripe {
   }
 
   async stop(): Promise<void> {
-    await this.#sending;
+    await this.outbox.sent();
     await closeServer(this.#server);
   }
 
@@ -322,25 +318,12 @@ export class FakeStripe {
     return r;
   }
 
-  /** Sends every held event (in reverse order when outOfOrder) and waits for all deliveries. */
-  async flushWebhooks(): Promise<void> {
-    const batch = this.outOfOrder ? [...this.#queue].reverse() : [...this.#queue];
-    this.#queue = [];
-    for (const e of batch) this.#send(e);
-    await this.#sending;
-  }
-
-  /** Waits for deliveries already started. */
-  async webhooksSent(): Promise<void> {
-    await this.#sending;
-  }
-
   /** Re-sends a past event as Stripe does when an endpoint did not acknowledge it. */
   async redeliver(eventId: string): Promise<void> {
     const e = this.events.find((x) => x.id === eventId);
     if (!e) throw new Error(`no event ${eventId}`);
-    this.#send(e);
-    await this.#sending;
+    this.outbox.send(e);
+    await this.outbox.sent();
   }
 
   /** `Stripe-Signature` for a body: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>. */
@@ -421,35 +404,19 @@ export class FakeStripe {
       data: { object: structuredClone(p), ...(previous ? { previous_attributes: previous } : {}) },
     };
     this.events.push(event);
-    if (this.holdWebhooks) this.#queue.push(event);
-    else this.#send(event);
+    this.outbox.emit(event);
   }
 
-  #send(event: FakeEvent): void {
+  async #post(event: FakeEvent): Promise<void> {
     const target = this.webhook;
     if (!target) return;
-    const copies = this.duplicateWebhooks ? 2 : 1;
-    this.#sending = this.#sending.then(async () => {
-      for (let i = 0; i < copies; i++) {
-        const body = JSON.stringify(event);
-        let status = 0;
-        try {
-          const res = await fetch(target.url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'stripe-signature': FakeStripe.sign(target.secret, body),
-            },
-            body,
-          });
-          status = res.status;
-          await res.body?.cancel().catch(() => undefined);
-        } catch {
-          status = 0;
-        }
-        this.deliveries.push({ eventId: event.id, type: event.type, status });
-      }
-    });
+    const body = JSON.stringify(event);
+    const headers = {
+      'content-type': 'application/json',
+      'stripe-signature': FakeStripe.sign(target.secret, body),
+    };
+    const status = await postWebhook(target.url, headers, body);
+    this.deliveries.push({ eventId: event.id, type: event.type, status });
   }
 
   // ---- HTTP --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { closeServer, type FaultMatch, listenOnLoopback, takeFault } from '../shared/http.ts';
+import { FakeWithOutbox, postWebhook, WebhookOutbox } from '../shared/webhooks.ts';
 
 export interface FakeQuote {
   id: string;
@@ -145,7 +146,14 @@ class WiseError extends Error {
   }
 }
 
-export class FakeWise {
+/** A transfers#state-change as sent: the transfer, its new state and the signed body. */
+interface StateChange {
+  transferId: number;
+  state: string;
+  body: string;
+}
+
+export class FakeWise extends FakeWithOutbox<StateChange> {
   readonly token: string;
   readonly profileId: number;
   readonly balances: Record<string, bigint>;
@@ -160,10 +168,6 @@ export class FakeWise {
   faults: Fault[] = [];
   /** Funded transfers go out at once (outgoing_payment_sent); false: they wait in funds_converted for send(). */
   autoSend = true;
-  duplicateWebhooks = false;
-  holdWebhooks = false;
-  /** flushWebhooks() delivers the held events newest first. */
-  outOfOrder = false;
   /** Recipient creation refused (422) when the holder name contains this. */
   refuseHolder: string | undefined;
   /**
@@ -178,10 +182,10 @@ export class FakeWise {
   #server: Server | undefined;
   #seq = 1000;
   #now = Date.now();
-  #held: { transferId: number; state: string; body: string }[] = [];
-  #pending = new Set<Promise<void>>();
+  protected readonly outbox = new WebhookOutbox<StateChange>((c) => this.#post(c));
 
   constructor(o: FakeWiseOptions) {
+    super();
     this.token = o.token;
     this.profileId = o.profileId;
     this.balances = o.balances ?? { USD: 1_000_000_000n, EUR: 1_000_000_000n, GBP: 1_000_000_000n };
@@ -203,6 +207,7 @@ export class FakeWise {
   }
 
   async stop(): Promise<void> {
+    await this.outbox.sent();
     await closeServer(this.#server);
   }
 
@@ -249,18 +254,6 @@ export class FakeWise {
     this.#move(t, 'funds_refunded');
   }
 
-  /** Delivers held webhooks (newest first with outOfOrder) and waits for them. */
-  async flushWebhooks(): Promise<void> {
-    const held = this.outOfOrder ? this.#held.reverse() : this.#held;
-    this.#held = [];
-    for (const h of held) this.#deliver(h.transferId, h.state, h.body);
-    await this.webhooksSent();
-  }
-
-  async webhooksSent(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
-  }
-
   /** Signs like Wise: Base64 RSA-SHA256 of the raw body. */
   sign(body: string): string {
     return createSign('sha256').update(body).sign(this.privateKey, 'base64');
@@ -281,40 +274,19 @@ export class FakeWise {
       schema_version: '4.0.0',
       sent_at: new Date(this.#now).toISOString(),
     });
-    if (this.holdWebhooks) this.#held.push({ transferId: t.id, state, body });
-    else this.#deliver(t.id, state, body);
+    this.outbox.emit({ transferId: t.id, state, body });
   }
 
-  #deliver(transferId: number, state: string, body: string): void {
+  /** One delivery, with its own delivery id, as Wise sends them. */
+  async #post(c: StateChange): Promise<void> {
     if (!this.webhookUrl) return;
-    const times = this.duplicateWebhooks ? 2 : 1;
-    const url = this.webhookUrl;
-    // Deliveries of one fake run one after another, as Wise retries do; each its own delivery id.
-    const previous = [...this.#pending];
-    const p = (async () => {
-      await Promise.all(previous);
-      for (let i = 0; i < times; i++) {
-        let status = 0;
-        try {
-          const res = await fetch(url, {
-            method: 'POST',
-            headers: {
-              'Content-Type': 'application/json',
-              'X-Signature-SHA256': this.sign(body),
-              'X-Delivery-Id': randomUUID(),
-            },
-            body,
-          });
-          status = res.status;
-          await res.text();
-        } catch {
-          status = -1;
-        }
-        this.deliveries.push({ transferId, state, status });
-      }
-    })();
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p));
+    const headers = {
+      'Content-Type': 'application/json',
+      'X-Signature-SHA256': this.sign(c.body),
+      'X-Delivery-Id': randomUUID(),
+    };
+    const status = await postWebhook(this.webhookUrl, headers, c.body);
+    this.deliveries.push({ transferId: c.transferId, state: c.state, status });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
