@@ -423,6 +423,18 @@ describe('console in Chromium', () => {
     const row = lines.find((l) => l.startsWith(`${payoutId},`));
     expect(row).toMatch(new RegExp(`^${payoutId},${payoutId}:1,${payeeId},.*,40\\.00,EUR,\\*+\\d{4},.*,,$`));
 
+    // Exported rows are not exported twice, unless the operator asks again for a lost file.
+    const exportAgain = async () => {
+      const [next] = await Promise.all([
+        op.page.waitForEvent('download'),
+        manual.getByTestId('export-link').click(),
+      ]);
+      return readFile((await next.path())!, 'utf8');
+    };
+    expect(await exportAgain()).not.toContain(payoutId);
+    await manual.locator('input[name=includeExported]').check();
+    expect(await exportAgain()).toContain(`${row}\r\n`);
+
     // The operator's result file: the row with its outcome filled in, as a spreadsheet would save it.
     const results = `${header}\r\n${row!.replace(/,,$/, ',paid,')}\r\n`;
     await manual

@@ -41,9 +41,15 @@ function verifySection() {
 function manualSection() {
   const name = h('input', { name: 'provider', value: 'manual', size: 16 });
   const download = h('a', { href: '#', 'data-testid': 'export-link' }, 'Download export CSV');
+  // Each export marks its rows exported; a lost file is exported again with this ticked.
+  const again = h('input', { type: 'checkbox', name: 'includeExported' });
   const setHref = () =>
-    download.setAttribute('href', `/console/api/v1/providers/${encodeURIComponent(name.value)}/export.csv`);
+    download.setAttribute(
+      'href',
+      `/console/api/v1/providers/${encodeURIComponent(name.value)}/export.csv${again.checked ? '?includeExported=true' : ''}`,
+    );
   name.addEventListener('input', setHref);
+  again.addEventListener('change', setHref);
   setHref();
   const file = h('input', { type: 'file', name: 'csv', accept: '.csv,text/csv' });
   const out = h('p', { 'data-testid': 'import-result' });
@@ -70,6 +76,7 @@ function manualSection() {
       'form',
       { class: 'inline', onsubmit: upload },
       h('label', {}, 'Provider', name),
+      h('label', {}, h('span', {}, again, ' rows exported before too')),
       download,
       h('label', {}, 'Results CSV', file),
       h('button', { type: 'submit' }, 'Import results'),
