@@ -76,4 +76,15 @@ describe('circle provider settings', () => {
       /webhookPublicKeys\.k1/,
     );
   });
+
+  it('pins the SNS topic of the Circle subscription; anything but a topic ARN is refused by name', () => {
+    const env = { CIRCLE_API_KEY: KEY, CIRCLE_WALLET_ID: '1000216185' };
+    const arn = 'arn:aws:sns:us-east-1:908968368384:fcb4a2c9-9c4f-4706-b312-6b22650f5d17';
+    const [s] = parse(JSON.stringify([{ kind: 'circle', name: 'circle', snsTopicArns: [arn] }]), env);
+    expect(s!.snsTopicArns).toEqual([arn]);
+    expect(parse('circle', env)[0]!.snsTopicArns).toEqual([]);
+    expect(() =>
+      parse(JSON.stringify([{ kind: 'circle', name: 'circle', snsTopicArns: ['https://sns.example'] }]), env),
+    ).toThrow(/snsTopicArns\.0: an SNS topic ARN/);
+  });
 });
