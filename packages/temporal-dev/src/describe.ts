@@ -1,5 +1,6 @@
 // DescribeWorkflowExecution / visibility rows built from a run's mutable state.
 import type { Engine } from './engine.ts';
+import { historySizeBytes } from './history-size.ts';
 import type { Obj, Run } from './model.ts';
 import { dur, ts } from './model.ts';
 import { TaskQueueKind } from './proto.ts';
@@ -21,7 +22,7 @@ export function executionInfo(engine: Engine, run: Run): Obj {
     taskQueue: run.taskQueue,
     firstRunId: run.firstRunId,
     parentExecution: run.parent ? { workflowId: run.parent.workflowId, runId: run.parent.runId } : undefined,
-    historySizeBytes: run.historyLength * 200,
+    historySizeBytes: historySizeBytes(run),
     executionDuration: run.closeTime ? dur(run.closeTime - run.executionTime) : undefined,
   };
 }

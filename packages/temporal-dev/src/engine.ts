@@ -6,6 +6,7 @@ import type { Clock, TimerHandle } from './clock.ts';
 import { continueCron } from './cron.ts';
 import { alreadyExists, invalidArgument, namespaceNotFound, notFound } from './errors.ts';
 import { append, attachLog, events, flushBuffered, isWftStarted, makeEvent } from './history.ts';
+import { historyStats } from './history-size.ts';
 import type { ActivityState, Obj, Payload, Run } from './model.ts';
 import { dur, durMs, encodeToken, ts, tsMs } from './model.ts';
 import {
@@ -548,7 +549,7 @@ export class Engine {
         scheduledEventId: w.scheduledEventId,
         identity,
         requestId: randomUUID(),
-        historySizeBytes: run.historyLength * 200,
+        ...historyStats(run),
       }),
     );
     w.startedEventId = started.eventId;

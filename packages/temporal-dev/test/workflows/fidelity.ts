@@ -82,3 +82,28 @@ export async function activityThenDay(): Promise<string> {
   await sleep('1 day');
   return got;
 }
+
+export interface HistoryView {
+  length: number;
+  size: number;
+  suggested: boolean;
+}
+
+/**
+ * Runs `steps` steps (a timer, or an activity echoing `padding`), recording after each what the last
+ * workflow task told the workflow about its history; stops at the first continue-as-new suggestion.
+ */
+export async function growsHistory(steps: number, padding: string): Promise<HistoryView[]> {
+  const { echo } = proxyActivities<{ echo(text: string): Promise<string> }>({
+    startToCloseTimeout: '1 minute',
+  });
+  const seen: HistoryView[] = [];
+  for (let i = 0; i < steps; i++) {
+    if (padding) await echo(padding);
+    else await sleep(1);
+    const info = workflowInfo();
+    seen.push({ length: info.historyLength, size: info.historySize, suggested: info.continueAsNewSuggested });
+    if (info.continueAsNewSuggested) break;
+  }
+  return seen;
+}
