@@ -94,6 +94,8 @@ export function createHttpApp(o: HttpOptions) {
         store: services.payouts.store,
         payees: services.payees,
         payouts: services.payoutsConfig,
+        periods: services.periods,
+        spendback: services.spendback,
         periodGateway: o.periodGateway,
       }),
       ...spendbackRoutes({ spendback: services.spendback, payees: services.payees, timers: o.grantTimers }),

@@ -2,18 +2,19 @@
 // the webhooks it emitted (its state timeline), and what a payout would cost before it is requested.
 import { z } from 'zod';
 import type { PayoutsConfig } from '../../config/payouts.ts';
-import { sql } from '../../db/sql.ts';
 import { computeInstantFee } from '../../fees/index.ts';
 import { ApiError } from '../../http/errors.ts';
 import { verifyLedger } from '../../ledger/verify.ts';
-import { money, parseMoney } from '../../money/index.ts';
+import { parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
 import { pendingApprovals } from '../../payouts/pending-approvals.ts';
 import type { PayoutStore } from '../../payouts/store.ts';
 import { payoutAuditEntries, payoutWebhookEvents } from '../../payouts/timeline.ts';
 import type { PeriodGateway } from '../../periods/gateway.ts';
+import type { PeriodService } from '../../periods/service.ts';
 import { nextPayoutWindow } from '../../routing/index.ts';
+import type { SpendbackService } from '../../spendback/service.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { moneySchema } from '../schemas/money.ts';
 import { payoutIdSchema } from './payout-schemas.ts';
@@ -129,6 +130,8 @@ export interface ConsoleReadDeps {
   store: PayoutStore;
   payees: PayeeService;
   payouts: Pick<PayoutsConfig, 'instantFees' | 'instantLimits' | 'calendar' | 'approvalThresholds'>;
+  periods: Pick<PeriodService, 'closedPeriodIds'>;
+  spendback: Pick<SpendbackService, 'listOrders'>;
   /** Period-close workflows (without it no period is listed as pending). */
   periodGateway?: Pick<PeriodGateway, 'progress'> | undefined;
 }
@@ -165,6 +168,13 @@ const pendingView = z
           approvedBy: z.array(z.string()).describe('Approvers who approved this run already'),
           escalated: z.boolean().describe('The approval deadline passed and it was escalated'),
           callerMayDecide: z.boolean().describe('False when the caller closed it or approved it already'),
+          timer: z
+            .object({
+              purpose: z.enum(['reminder', 'escalation']).describe('What the timer is for'),
+              at: z.string().describe('When it fires (ISO 8601 UTC)'),
+            })
+            .nullable()
+            .describe('Next deadline while approval is awaited: the reminder, then the escalation'),
         }),
       )
       .describe('Closed periods whose calculation waits for approval'),
@@ -174,16 +184,12 @@ const pendingView = z
 export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
   const idParams = z.strictObject({ id: payoutIdSchema });
   const staff = ['platform', 'operator', 'approver'] as const;
-  const table = (name: string) => `"${deps.schema}".${name}`;
-  async function pendingPeriods(ctx: { em: Parameters<typeof sql>[0]; principal: { actor: string } }) {
+  async function pendingPeriods(ctx: { principal: { actor: string } }) {
     const gateway = deps.periodGateway;
     if (!gateway) return [];
-    const rows = await sql<{ id: string }>(
-      ctx.em,
-      `SELECT id FROM ${table('periods')} WHERE status = 'closed' ORDER BY id LIMIT 100`,
-    );
+    const ids = await deps.periods.closedPeriodIds(100);
     const out = [];
-    for (const { id } of rows) {
+    for (const id of ids) {
       const p = await gateway.progress(id).catch(() => undefined);
       if (p?.stage !== 'awaiting_approval') continue;
       const approvedBy = p.approvals
@@ -197,6 +203,7 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
         approvedBy,
         escalated: p.escalated,
         callerMayDecide: p.closedBy !== ctx.principal.actor && !approvedBy.includes(ctx.principal.actor),
+        timer: p.nextTimer ?? null,
       });
     }
     return out;
@@ -286,38 +293,7 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
       responses: { 200: { description: 'The orders', schema: ordersView } },
       handler: async (ctx) => {
         await deps.payees.get(ctx.em, ctx.params.id);
-        const rows = await sql<{
-          order_reference: string;
-          currency: string;
-          amount: string;
-          from_restricted: string;
-          from_available: string;
-          refunded_available: string;
-          created_at: Date;
-        }>(
-          ctx.em,
-          `SELECT order_reference, currency, amount::text, from_restricted::text, from_available::text,
-                  refunded_available::text, created_at
-             FROM ${table('spendback_orders')} WHERE payee_id = $1 ORDER BY created_at DESC LIMIT 100`,
-          [ctx.params.id],
-        );
-        const m = (minor: string, currency: string) => {
-          const v = money(minor, currency);
-          return { amount: v.amount, currency: v.currency, scale: v.scale };
-        };
-        return {
-          status: 200,
-          body: {
-            items: rows.map((r) => ({
-              orderReference: r.order_reference,
-              amount: m(r.amount, r.currency),
-              fromRestricted: m(r.from_restricted, r.currency),
-              fromAvailable: m(r.from_available, r.currency),
-              refundedAvailable: m(r.refunded_available, r.currency),
-              createdAt: new Date(r.created_at).toISOString(),
-            })),
-          },
-        };
+        return { status: 200, body: { items: await deps.spendback.listOrders(ctx.em, ctx.params.id, 100) } };
       },
     }),
     defineRoute({
