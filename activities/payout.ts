@@ -17,22 +17,26 @@ const providerFailureType: Record<ProviderErrorKind, string> = {
 export function createPayoutActivities(service: PayoutService): PayoutActivities {
   // A database data error ends the payout in review (DataError) instead of being retried forever.
   return classifyDataErrors({
-    preparePayout: (input) => service.preparePayout(input),
-    async reserveFunds({ payoutId }) {
+    async admitPayout({ input, status }) {
+      const pre: Preloaded = {};
+      const policy = await service.preparePayout(input, pre);
       try {
-        await service.reserveFunds(payoutId);
+        await service.reserveFunds(input.payoutId, pre);
       } catch (err) {
-        if (err instanceof InsufficientFunds) {
-          throw ApplicationFailure.create({
-            type: PayoutFailure.insufficientFunds,
-            message: err.message,
-            nonRetryable: true,
-          });
-        }
+        if (err instanceof InsufficientFunds) return { rejected: err.message };
         throw err;
       }
+      await service.recordPayoutState(status);
+      return { policy };
     },
-    checkCompliance: ({ payoutId }) => service.checkCompliance(payoutId),
+    async screenPayout({ payoutId, approvalsRequired, at }) {
+      const pre: Preloaded = {};
+      const compliance = await service.checkCompliance(payoutId, pre);
+      if (compliance.blocked.length > 0) return { compliance };
+      const risk = await service.assessRisk(payoutId, pre);
+      if (approvalsRequired > 0 || risk.reasons.length > 0) return { compliance, risk };
+      return { compliance, risk, plan: await service.planRoute(payoutId, true, new Date(at), pre) };
+    },
     assessRisk: ({ payoutId }) => service.assessRisk(payoutId),
     planRoute: ({ payoutId, riskClear, at }) => service.planRoute(payoutId, riskClear, new Date(at)),
     async submitToProvider(input) {
@@ -59,34 +63,13 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
       const status = await service.checkProviderStatus(input);
       return { state: status.state, ...(status.reason ? { reason: status.reason } : {}) };
     },
-    settlePayout: (input) => service.settlePayout(input),
-    releaseFunds: ({ payoutId, reason }) => service.releaseFunds(payoutId, reason),
-    reversePayout: ({ payoutId, reason }) => service.reversePayout(payoutId, reason),
-    recordPayoutState: ({ status, event, eventKey }) => service.recordPayoutState(status, event, eventKey),
-    deliverWebhook: ({ eventId }) => service.deliverWebhook(eventId),
-    async admitPayout({ input, status }) {
-      const pre: Preloaded = {};
-      const policy = await service.preparePayout(input, pre);
-      try {
-        await service.reserveFunds(input.payoutId, pre);
-      } catch (err) {
-        if (err instanceof InsufficientFunds) return { rejected: err.message };
-        throw err;
-      }
-      await service.recordPayoutState(status);
-      return { policy };
-    },
-    async screenPayout({ payoutId, approvalsRequired, at }) {
-      const pre: Preloaded = {};
-      const compliance = await service.checkCompliance(payoutId, pre);
-      if (compliance.blocked.length > 0) return { compliance };
-      const risk = await service.assessRisk(payoutId, pre);
-      if (approvalsRequired > 0 || risk.reasons.length > 0) return { compliance, risk };
-      return { compliance, risk, plan: await service.planRoute(payoutId, true, new Date(at), pre) };
-    },
     async settleAndRecord({ status, event, ...attempt }) {
       await service.settlePayout(attempt);
       return service.recordPayoutState(status, event);
     },
+    releaseFunds: ({ payoutId, reason }) => service.releaseFunds(payoutId, reason),
+    returnPayout: (input) => service.returnPayout(input),
+    recordPayoutState: ({ status, event, eventKey }) => service.recordPayoutState(status, event, eventKey),
+    deliverWebhook: ({ eventId }) => service.deliverWebhook(eventId),
   } satisfies PayoutActivities);
 }

@@ -1,6 +1,7 @@
 // Types of the activities the payout workflow calls. Workflows import this file as types only; the
 // implementations live in activities/payout.ts and call domain services in src/.
-import type { MoneyWire, PayoutInput, PayoutStatus, Reason } from './payout-contract.ts';
+import type { MoneyWire } from '../src/money/wire.ts';
+import type { PayoutInput, PayoutStatus, Reason } from '../src/payouts/state.ts';
 
 /** Timeouts and thresholds resolved for one payout from configuration when it starts (recorded in history). */
 export interface PayoutPolicy {
@@ -14,10 +15,8 @@ export interface PayoutPolicy {
   confirmationDeadlineMs: number;
   unknownOutcomeDeadlineMs: number;
   reviewRecheckMs: number;
-  /** Absent in payouts started before outages were waited out (they fail at once, as they did). */
-  providerOutageRetryMs?: number;
-  providerOutageDeadlineMs?: number;
-  returnWindowMs: number;
+  providerOutageRetryMs: number;
+  providerOutageDeadlineMs: number;
 }
 
 export interface RoutePlan {
@@ -53,33 +52,10 @@ export interface ProviderStatusOutcome {
 }
 
 export interface PayoutActivities {
-  /** Records the payout (idempotent: the API may already have) and resolves its policy. */
-  preparePayout(input: PayoutInput): Promise<PayoutPolicy>;
-  reserveFunds(input: { payoutId: string }): Promise<void>;
-  checkCompliance(input: { payoutId: string }): Promise<{ blocked: Reason[]; withholding?: MoneyWire }>;
-  assessRisk(input: { payoutId: string }): Promise<{ reasons: Reason[] }>;
-  /** `at`: the workflow's current time (ISO), so payout windows follow workflow time, virtual in tests. */
-  planRoute(input: { payoutId: string; riskClear: boolean; at: string }): Promise<RoutePlan>;
-  submitToProvider(input: AttemptRef & { rail: 'instant' | 'scheduled' }): Promise<SubmitOutcome>;
   /**
-   * `voidIfUnknown`: a key unknown to the provider is voided there first (`not_found` = can never pay).
-   * `cancelAttempt`: cancel the attempt at the provider; `failed`/`not_found` = stopped, `pending` = it could
-   * not be stopped, `paid` = it had paid.
+   * Reads the payout's row (written by whoever started the workflow; it is not written again here), holds
+   * the funds and records `status`; insufficient funds come back as `rejected`.
    */
-  checkProviderStatus(
-    input: AttemptRef & { voidIfUnknown?: boolean; cancelAttempt?: boolean },
-  ): Promise<ProviderStatusOutcome>;
-  settlePayout(input: AttemptRef): Promise<void>;
-  releaseFunds(input: { payoutId: string; reason: string }): Promise<void>;
-  reversePayout(input: { payoutId: string; reason: string }): Promise<void>;
-  recordPayoutState(input: {
-    status: PayoutStatus;
-    event?: string;
-    eventKey?: string;
-  }): Promise<{ eventId?: string }>;
-  deliverWebhook(input: { eventId: string }): Promise<void>;
-  // Fused steps (patch payout-fused-steps): each does what the separate steps named do, in one local activity.
-  /** preparePayout + reserveFunds + recordPayoutState(status); insufficient funds come back as `rejected`. */
   admitPayout(input: {
     input: PayoutInput;
     status: PayoutStatus;
@@ -93,8 +69,48 @@ export interface PayoutActivities {
     risk?: { reasons: Reason[] };
     plan?: RoutePlan;
   }>;
+  assessRisk(input: { payoutId: string }): Promise<{ reasons: Reason[] }>;
+  /** `at`: the workflow's current time (ISO), so payout windows follow workflow time, virtual in tests. */
+  planRoute(input: { payoutId: string; riskClear: boolean; at: string }): Promise<RoutePlan>;
+  submitToProvider(input: AttemptRef & { rail: 'instant' | 'scheduled' }): Promise<SubmitOutcome>;
+  /**
+   * `voidIfUnknown`: a key unknown to the provider is voided there first (`not_found` = can never pay).
+   * `cancelAttempt`: cancel the attempt at the provider; `failed`/`not_found` = stopped, `pending` = it could
+   * not be stopped, `paid` = it had paid.
+   */
+  checkProviderStatus(
+    input: AttemptRef & { voidIfUnknown?: boolean; cancelAttempt?: boolean },
+  ): Promise<ProviderStatusOutcome>;
   /** settlePayout + recordPayoutState(status, event). */
   settleAndRecord(input: AttemptRef & { status: PayoutStatus; event: string }): Promise<{ eventId?: string }>;
+  releaseFunds(input: { payoutId: string; reason: string }): Promise<void>;
+  /** The return path (src/payouts/late-return.ts): the paid payout reversed and recorded `returned`. */
+  returnPayout(input: ReturnRequest): Promise<ReturnOutcome>;
+  recordPayoutState(input: {
+    status: PayoutStatus;
+    event?: string;
+    eventKey?: string;
+  }): Promise<{ eventId?: string }>;
+  deliverWebhook(input: { eventId: string }): Promise<void>;
+}
+
+/** A return reported by `provider` for the attempt under `idempotencyKey`. */
+export interface ReturnRequest {
+  payoutId: string;
+  provider: string;
+  idempotencyKey: string;
+  reason: string;
+}
+
+/**
+ * `return_recorded`: reversed now; `already_returned`: it was before; `ignored`: not the paid attempt, or
+ * the payout is not paid. `status`: the payout as recorded, when returned.
+ */
+export interface ReturnOutcome {
+  outcome: 'return_recorded' | 'already_returned' | 'ignored';
+  why?: string;
+  eventId?: string;
+  status?: PayoutStatus;
 }
 
 /** Failure types raised by payout activities (ApplicationFailure.type); stable names, matched by the workflow. */

@@ -3,92 +3,23 @@
 // in the database and are referenced by payout id only.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
-export interface MoneyWire {
-  amount: string;
-  currency: string;
-  scale: number;
-}
+import type { Actor } from '../src/auth/actor.ts';
+import type { PayoutStatus } from '../src/payouts/state.ts';
 
-export type PayoutMethod = 'bank_transfer' | 'wallet' | 'card' | 'crypto';
-
-export interface Actor {
-  actor: string;
-  role: 'platform' | 'approver' | 'operator' | 'payee';
-}
-
-export interface PayoutInput {
-  payoutId: string;
-  payeeId: string;
-  amount: MoneyWire;
-  method: PayoutMethod;
-  /** The caller asked for instant (still subject to the payee's opt-in, provider support, limit, risk). */
-  instantRequested: boolean;
-  requestedBy: Actor;
-  periodId?: string;
-  bulkId?: string;
-}
-
-/** One wave of a fan-out (period close, bulk request): payouts started now, and how the queue stands after. */
-export interface PayoutWave {
-  started: number;
-  inFlight: number;
-  waiting: number;
-  total: number;
-}
-
-export type PayoutState =
-  | 'requested'
-  | 'reserved'
-  | 'compliance_hold'
-  | 'pending_approval'
-  | 'scheduled'
-  | 'submitting'
-  | 'awaiting_confirmation'
-  | 'unknown_outcome'
-  | 'review'
-  | 'paid'
-  | 'returned'
-  | 'failed'
-  | 'rejected'
-  | 'cancelled';
-
-export const FINAL_STATES: readonly PayoutState[] = ['paid', 'returned', 'failed', 'rejected', 'cancelled'];
-
-export interface Reason {
-  code: string;
-  message: string;
-}
-
-export interface AttemptRecord {
-  attemptNo: number;
-  provider: string;
-  idempotencyKey: string;
-  outcome: 'submitting' | 'pending' | 'paid' | 'declined' | 'outage' | 'failed' | 'unknown' | 'not_paid';
-  detail?: string;
-}
-
-export interface ApprovalRecord {
-  actor: string;
-  decision: 'approve' | 'reject';
-  reason: string;
-  at: string;
-}
-
-export interface PayoutStatus {
-  payoutId: string;
-  payeeId: string;
-  state: PayoutState;
-  amount: MoneyWire;
-  rail?: 'instant' | 'scheduled';
-  provider?: string;
-  attempts: AttemptRecord[];
-  approvals: ApprovalRecord[];
-  approvalsRequired: number;
-  reasons: Reason[];
-  nextTimer?: { purpose: string; at: string };
-  fee?: MoneyWire;
-  withholding?: MoneyWire;
-}
+// Domain types live in src/; re-exported here so the workflow's contract reads in one place.
+export type { Actor } from '../src/auth/actor.ts';
+export type { MoneyWire } from '../src/money/wire.ts';
+export {
+  type ApprovalRecord,
+  type AttemptRecord,
+  FINAL_STATES,
+  type PayoutInput,
+  type PayoutMethod,
+  type PayoutState,
+  type PayoutStatus,
+  type PayoutWave,
+  type Reason,
+} from '../src/payouts/state.ts';
 
 /** Provider-side event delivered by a verified webhook or an imported manual result. */
 export interface ProviderEventSignal {
@@ -96,7 +27,7 @@ export interface ProviderEventSignal {
   idempotencyKey: string;
   type: 'paid' | 'failed' | 'returned';
   reason?: string;
-  /** Name of the provider whose webhook or import reported the event (absent in histories from before). */
+  /** Name of the provider whose webhook or import reported the event (absent: taken as it is). */
   provider?: string;
 }
 

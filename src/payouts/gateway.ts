@@ -11,12 +11,9 @@ import type { bulkPayoutWorkflow } from '../../workflows/bulk.ts';
 import { type BulkProgress, bulkWorkflowId, cancelBulkUpdate } from '../../workflows/bulk-contract.ts';
 import type { payoutWorkflow } from '../../workflows/payout.ts';
 import {
-  type Actor,
   cancelPayoutUpdate,
   clearComplianceUpdate,
   decideApprovalUpdate,
-  type PayoutInput,
-  type PayoutStatus,
   type ProviderEventSignal,
   payoutStatusQuery,
   payoutWorkflowId,
@@ -25,6 +22,8 @@ import {
   type UnknownOutcomeResolution,
 } from '../../workflows/payout-contract.ts';
 import type { payoutWebhookWorkflow } from '../../workflows/payout-webhook.ts';
+import type { Actor } from '../auth/actor.ts';
+import type { PayoutInput, PayoutStatus } from './state.ts';
 
 /** A decision the workflow refused (its validator said why), or a payout with no running workflow. */
 export class PayoutDecisionRefused extends Error {
@@ -139,11 +138,13 @@ export class PayoutGateway {
   }
 
   async cancel(payoutId: string, by: Actor, reason: string, updateId?: string) {
-    return this.#update(() =>
-      this.#handle(payoutId).executeUpdate(cancelPayoutUpdate, {
-        args: [{ by, reason }],
-        ...(updateId ? { updateId } : {}),
-      }),
+    return this.#update(
+      () =>
+        this.#handle(payoutId).executeUpdate(cancelPayoutUpdate, {
+          args: [{ by, reason }],
+          ...(updateId ? { updateId } : {}),
+        }),
+      `payout ${payoutId} is final (paid, returned, failed, rejected or cancelled); it can no longer be cancelled`,
     );
   }
 

@@ -1,18 +1,19 @@
-// Provider events, from a verified webhook or a manual import, handed to their payout. A running workflow gets
-// them as a signal. Once it has closed (it watches for returns only during the return window), a return of
-// the paid attempt is applied here as the workflow would have applied it: the same reversal key, the
-// `returned` state and its `payout.returned` event committed together, the webhook delivered by a workflow.
-// Any other event for a closed workflow is acknowledged and logged as ignored.
-import type { PayoutStatus, ProviderEventSignal, Reason } from '../../workflows/payout-contract.ts';
+// Provider events, from a verified webhook or a manual import, handed to their payout, and the one return
+// path. A running workflow gets the event as a signal (a return tells it the attempt paid; it hands the
+// return to PayoutService.returnPayout when it has settled). Once the workflow has closed — it closes when
+// the payout is final — a return of the paid attempt goes to that same returnPayout here, and its
+// `payout.returned` webhook is delivered by a workflow. Every other event for a closed payout is judged by
+// the same double-payment check as the workflow's (double-payment.ts), logged, and acknowledged.
+import type { ProviderEventSignal } from '../../workflows/payout-contract.ts';
 import type { Database } from '../db/open.ts';
 import type { ProviderEvent } from '../providers/types.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
+import { judgeProviderEvent } from './double-payment.ts';
 import type { PayoutGateway } from './gateway.ts';
-import { type PayoutService, payoutEventId } from './service.ts';
-import type { PayoutRecord } from './store.ts';
+import type { PayoutService } from './service.ts';
 
 /**
- * `delivered`: signalled to the running workflow. `return_recorded`: a late return applied now.
+ * `delivered`: signalled to the running workflow. `return_recorded`: a return applied now.
  * `already_returned`: the payout was returned before (a repeated event). `ignored`: nothing to do.
  */
 export type ProviderEventOutcome = 'delivered' | 'return_recorded' | 'already_returned' | 'ignored';
@@ -25,14 +26,14 @@ interface EventLog {
 export interface ProviderEventDeps {
   db: Database;
   gateway: Pick<PayoutGateway, 'deliverProviderEvent' | 'deliverWebhook'>;
-  payouts: Pick<PayoutService, 'store' | 'reversePayout' | 'recordPayoutState'>;
+  payouts: Pick<PayoutService, 'store' | 'returnPayout'>;
   outbox: Pick<WebhookOutbox, 'get'>;
   log: EventLog;
 }
 
 export type DeliverProviderEvent = (provider: string, event: ProviderEvent) => Promise<ProviderEventOutcome>;
 
-/** Hands `provider`'s event to its payout: the workflow while it runs, the late-return path after. */
+/** Hands `provider`'s event to its payout: the workflow while it runs, the return path after. */
 export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderEvent {
   return async (provider, event) => {
     const signal: ProviderEventSignal = {
@@ -45,81 +46,44 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
     if ((await deps.gateway.deliverProviderEvent(event.payoutId, signal)) === 'delivered') return 'delivered';
     const payout = await deps.payouts.store.get(deps.db.em(), event.payoutId);
     // Ids and codes only: provider reasons are free text and stay out of the log.
+    const fields = { provider, payoutId: event.payoutId, eventId: event.eventId, type: event.type };
     const ignored = (why: string): ProviderEventOutcome => {
-      deps.log.info('provider_event.ignored', {
-        provider,
-        payoutId: event.payoutId,
-        eventId: event.eventId,
-        type: event.type,
-        why,
-      });
+      deps.log.info('provider_event.ignored', { ...fields, why });
       return 'ignored';
     };
     if (!payout) return ignored('no such payout');
-    const paid = paidAttempt(payout);
-    if (
-      event.type === 'paid' &&
-      (paid?.idempotencyKey !== event.idempotencyKey || paid.provider !== provider)
-    ) {
+    const judged = judgeProviderEvent(
+      { state: payout.status, attempts: payout.statusDoc.attempts ?? [] },
+      signal,
+    );
+    if (judged.reconcile) {
       // Money moved under an attempt this closed payout did not count as paid (its funds may be released).
       deps.log.error('provider_event.reconcile_required', {
-        provider,
-        payoutId: event.payoutId,
-        eventId: event.eventId,
+        ...fields,
         idempotencyKey: event.idempotencyKey,
         status: payout.status,
         why: 'provider reports paid an attempt this payout did not count as paid: possible double payment',
       });
       return 'ignored';
     }
+    if (!judged.take) return ignored(judged.why);
     if (event.type !== 'returned') return ignored(`payout workflow closed; payout is ${payout.status}`);
-    // The workflow only ever reverses for a return of the attempt that paid.
-    if (!paid || paid.idempotencyKey !== event.idempotencyKey || paid.provider !== provider) {
-      return ignored('not the attempt that paid this payout');
-    }
-    if (payout.status === 'returned') {
-      await resumeDelivery(deps, payout);
+    const reason = event.reason ?? 'returned by provider';
+    const returned = await deps.payouts.returnPayout({
+      payoutId: payout.id,
+      provider,
+      idempotencyKey: event.idempotencyKey,
+      reason,
+    });
+    if (returned.outcome === 'ignored') return ignored(returned.why ?? 'not returnable');
+    if (returned.outcome === 'already_returned') {
+      // A repeated return finishes what a crashed one may have left: the webhook of a committed return.
+      const committed = returned.eventId ? await deps.outbox.get(returned.eventId) : undefined;
+      if (committed && !committed.deliveredAt) await deps.gateway.deliverWebhook(committed.id);
       return 'already_returned';
     }
-    if (payout.status !== 'paid') return ignored(`payout is ${payout.status}`);
-    const reason = event.reason ?? 'returned by provider';
-    await deps.payouts.reversePayout(payout.id, reason);
-    const { eventId } = await deps.payouts.recordPayoutState(
-      returnedStatus(payout, { code: 'returned', message: reason }),
-      'payout.returned',
-    );
-    if (eventId) await deps.gateway.deliverWebhook(eventId);
+    if (returned.eventId) await deps.gateway.deliverWebhook(returned.eventId);
     deps.log.info('provider_event.late_return', { provider, payoutId: payout.id, eventId: event.eventId });
     return 'return_recorded';
   };
-}
-
-function paidAttempt(payout: PayoutRecord) {
-  return payout.statusDoc.attempts?.find((a) => a.outcome === 'paid');
-}
-
-/** The status the workflow commits when a return arrives: its last one, `returned`, with the reason. */
-function returnedStatus(payout: PayoutRecord, reason: Reason): PayoutStatus {
-  const { nextTimer: _windowClosed, ...last } = payout.statusDoc;
-  return {
-    payoutId: payout.id,
-    payeeId: payout.payeeId,
-    amount: { amount: payout.amount, currency: payout.currency, scale: payout.scale },
-    attempts: [],
-    approvals: [],
-    approvalsRequired: 0,
-    ...last,
-    state: 'returned',
-    reasons: [...(last.reasons ?? []), reason],
-  };
-}
-
-/** A repeated return finishes what a crashed one may have left: the webhook of a committed return. */
-async function resumeDelivery(deps: ProviderEventDeps, payout: PayoutRecord): Promise<void> {
-  const id = payoutEventId('payout.returned', {
-    payoutId: payout.id,
-    attempts: payout.statusDoc.attempts ?? [],
-  });
-  const event = await deps.outbox.get(id);
-  if (event && !event.deliveredAt) await deps.gateway.deliverWebhook(id);
 }

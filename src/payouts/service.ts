@@ -2,13 +2,18 @@
 // ledger, payees, providers and the payout table. Activities (activities/payout.ts) are thin wrappers that
 // only translate errors into Temporal failure types. Nothing returned here carries bank data.
 
-import type { PayoutPolicy, RoutePlan } from '../../workflows/payout-activities.ts';
-import type { MoneyWire, PayoutInput, PayoutStatus, Reason } from '../../workflows/payout-contract.ts';
+import type {
+  PayoutPolicy,
+  ReturnOutcome,
+  ReturnRequest,
+  RoutePlan,
+} from '../../workflows/payout-activities.ts';
 import { checkCompliance, type SanctionsList } from '../compliance/index.ts';
 import type { Database } from '../db/open.ts';
 import { computePayoutBreakdown, computeWithholding, type InstantFeeSchedule } from '../fees/index.ts';
 import { PLATFORM } from '../ledger/accounts.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { MoneyWire } from '../money/wire.ts';
 import {
   instrumentProvider,
   paidMinor,
@@ -21,6 +26,7 @@ import type { PayoutProvider, PayoutMethod as ProviderMethod, ProviderStatus } f
 import { assessRisk, type RiskRulesConfig } from '../risk/index.ts';
 import { decideRail, nextPayoutWindow, type PayoutCalendar, rankProviders } from '../routing/index.ts';
 import { type WebhookOutbox, webhookEventId } from '../webhooks/index.ts';
+import type { PayoutInput, PayoutStatus, Reason } from './state.ts';
 import { type NewPayout, type PayoutRecord, PayoutStore } from './store.ts';
 
 /** Settings the payout flow needs (from the `payouts` configuration section). */
@@ -36,7 +42,8 @@ export interface PayoutSettings {
   reviewRecheckMs: number;
   providerOutageRetryMs: number;
   providerOutageDeadlineMs: number;
-  returnWindowMs: number;
+  /** Unused: the workflow ends at paid and returns go through the return path (kept until config drops it). */
+  returnWindowMs?: number;
   /** Per currency, inclusive, minor units; a currency without an entry has no instant payouts. */
   instantLimits: Record<string, bigint>;
   instantFees: InstantFeeSchedule;
@@ -121,7 +128,7 @@ export const payoutEventId = (
   eventKey?: string,
 ) => webhookEventId(event, status.payoutId, eventKey ?? String(status.attempts.length));
 
-/** The payout row for a workflow input (the API inserts the same row; whichever comes first wins). */
+/** The payout row for a workflow input, written once by whoever starts the workflow (API, fan-out waves). */
 export function newPayoutFrom(input: PayoutInput): NewPayout {
   return {
     id: input.payoutId,
@@ -271,11 +278,15 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     return { state: c.state, ...reason };
   }
 
-  return {
+  const service = {
     store,
 
+    /**
+     * The payout's policy, from its row. The row is written by whoever started the workflow, never here; one
+     * not there yet (its start and its insert race) is PayoutNotFound, which the step retries.
+     */
     async preparePayout(input: PayoutInput, pre: Preloaded = {}): Promise<PayoutPolicy> {
-      const p = (await store.insertReturning(db.em(), newPayoutFrom(input))) ?? (await load(input.payoutId));
+      const p = await load(input.payoutId);
       pre.payout = p;
       const thresholds = settings.approvalThresholds[p.currency];
       const amount = BigInt(p.amount);
@@ -308,7 +319,6 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         reviewRecheckMs: settings.reviewRecheckMs,
         providerOutageRetryMs: settings.providerOutageRetryMs,
         providerOutageDeadlineMs: settings.providerOutageDeadlineMs,
-        returnWindowMs: settings.returnWindowMs,
       };
     },
 
@@ -583,6 +593,30 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     },
 
     /**
+     * The return path: a return of the attempt that paid this payout reverses the settlement (the same ledger
+     * key whoever asks) and records `returned` with its `payout.returned` event. Anything else is ignored, and
+     * a repeat changes nothing. The caller delivers the event.
+     */
+    async returnPayout(r: ReturnRequest): Promise<ReturnOutcome> {
+      const p = await store.get(db.em(), r.payoutId);
+      if (!p) return { outcome: 'ignored', why: 'no such payout' };
+      const paid = p.statusDoc.attempts?.find((a) => a.outcome === 'paid');
+      if (!paid || paid.idempotencyKey !== r.idempotencyKey || paid.provider !== r.provider) {
+        return { outcome: 'ignored', why: 'not the attempt that paid this payout' };
+      }
+      const eventId = payoutEventId('payout.returned', {
+        payoutId: p.id,
+        attempts: p.statusDoc.attempts ?? [],
+      });
+      if (p.status === 'returned') return { outcome: 'already_returned', eventId };
+      if (p.status !== 'paid') return { outcome: 'ignored', why: `payout is ${p.status}` };
+      await service.reversePayout(p.id, r.reason);
+      const status = returnedStatus(p, { code: 'returned', message: r.reason });
+      const recorded = await service.recordPayoutState(status, 'payout.returned');
+      return { outcome: 'return_recorded', status, ...recorded };
+    },
+
+    /**
      * Commits the workflow's state and its webhook event in one database transaction. `eventKey` tells apart
      * events of one type that can repeat within an attempt (default: the attempt count).
      */
@@ -612,6 +646,23 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       });
     },
   };
+  return service;
 }
 
 export type PayoutService = ReturnType<typeof createPayoutService>;
+
+/** The status a return commits: the payout's last recorded one, `returned`, with the reason. */
+function returnedStatus(payout: PayoutRecord, reason: Reason): PayoutStatus {
+  const { nextTimer: _none, ...last } = payout.statusDoc;
+  return {
+    payoutId: payout.id,
+    payeeId: payout.payeeId,
+    amount: { amount: payout.amount, currency: payout.currency, scale: payout.scale },
+    attempts: [],
+    approvals: [],
+    approvalsRequired: 0,
+    ...last,
+    state: 'returned',
+    reasons: [...(last.reasons ?? []), reason],
+  };
+}

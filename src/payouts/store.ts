@@ -1,9 +1,9 @@
 // Persistence of payout records (table `payouts`, migration 0040). Raw, parameterised SQL on the caller's
 // EntityManager so writes join the caller's database transaction (state + outbox commit together).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PayoutMethod, PayoutState, PayoutStatus } from '../../workflows/payout-contract.ts';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
+import type { PayoutMethod, PayoutState, PayoutStatus } from './state.ts';
 
 export interface PayoutRecord {
   id: string;
@@ -29,7 +29,8 @@ export interface PayoutRecord {
   updatedAt: string;
 }
 
-interface Row {
+/** A `payouts` row as the driver returns it (SELECT *). */
+export interface PayoutRow {
   id: string;
   payee_id: string;
   amount: string;
@@ -54,7 +55,8 @@ interface Row {
 
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
 
-function toRecord(r: Row): PayoutRecord {
+/** The record of a `payouts` row (SELECT *). */
+export function payoutFromRow(r: PayoutRow): PayoutRecord {
   return {
     id: r.id,
     payeeId: r.payee_id,
@@ -117,7 +119,7 @@ export class PayoutStore {
 
   /** Inserts the record and returns it; null when a payout with this id already exists. */
   async insertReturning(em: EntityManager, p: NewPayout): Promise<PayoutRecord | null> {
-    const rows = await sql<Row>(
+    const rows = await sql<PayoutRow>(
       em,
       `INSERT INTO ${this.#table} (id, payee_id, amount, currency, scale, method, instant_requested, status,
          requested_by, requested_role, period_id, bulk_id)
@@ -137,12 +139,12 @@ export class PayoutStore {
         p.bulkId ?? null,
       ],
     );
-    return rows[0] ? toRecord(rows[0]) : null;
+    return rows[0] ? payoutFromRow(rows[0]) : null;
   }
 
   async get(em: EntityManager, id: string): Promise<PayoutRecord | null> {
-    const rows = await sql<Row>(em, `SELECT * FROM ${this.#table} WHERE id = $1`, [id]);
-    return rows[0] ? toRecord(rows[0]) : null;
+    const rows = await sql<PayoutRow>(em, `SELECT * FROM ${this.#table} WHERE id = $1`, [id]);
+    return rows[0] ? payoutFromRow(rows[0]) : null;
   }
 
   /**
@@ -213,13 +215,13 @@ export class PayoutStore {
       where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
     }
     params.push(f.limit + 1);
-    const rows = await sql<Row>(
+    const rows = await sql<PayoutRow>(
       em,
       `SELECT * FROM ${this.#table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
-    const items = rows.slice(0, f.limit).map(toRecord);
+    const items = rows.slice(0, f.limit).map(payoutFromRow);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > f.limit && last ? encodeCursor(last) : null };
   }

@@ -3,11 +3,13 @@
 // Started through the client, not as child workflows, so the fanning workflow's history grows by one
 // activity per wave, not by several events per payout.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PayoutInput, PayoutWave } from '../../workflows/payout-contract.ts';
 import { qualify } from '../db/identifiers.ts';
 import type { Database } from '../db/open.ts';
 import { sql } from '../db/sql.ts';
 import type { PayoutGateway } from './gateway.ts';
+import { newPayoutFrom } from './service.ts';
+import type { PayoutInput, PayoutWave } from './state.ts';
+import { PayoutStore } from './store.ts';
 
 /** Payout states that still occupy a slot of the window (parked ones — approval, schedule, review — do not). */
 export const IN_FLIGHT_STATES = ['requested', 'reserved', 'submitting', 'awaiting_confirmation'];
@@ -32,7 +34,8 @@ export interface QueuedPayout {
 /**
  * Starts the queue's next payouts while fewer than `window` of them are in flight, `toInputs` turning queued
  * rows into workflow inputs. A wave that dies after starting some is safe to repeat: starts are idempotent by
- * payout id and rows are marked started only after their workflow exists.
+ * payout id and rows are marked started only after their
+ * payout row and workflow exist.
  */
 export async function startPayoutWave(o: {
   db: Database;
@@ -72,9 +75,12 @@ export async function startPayoutWave(o: {
     })),
   );
   const started: string[] = [];
+  const store = new PayoutStore(o.db.schema);
   for (let i = 0; i < inputs.length; i += 25) {
     await Promise.all(
       inputs.slice(i, i + 25).map(async (input) => {
+        // The row first (once: a repeated wave finds it), then the workflow, which reads it.
+        await store.insert(o.db.em(), newPayoutFrom(input));
         await o.gateway.start(input);
         started.push(input.payoutId);
       }),

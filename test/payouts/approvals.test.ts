@@ -148,7 +148,7 @@ describe('payout approvals and compliance', () => {
       )
       .then((r) => ({ rows: r as { type: string }[] }));
     expect(rows.map((r) => r.type)).toEqual(
-      expect.arrayContaining(['payout.approval_required', 'payout.approval_escalated', 'payout.rejected']),
+      expect.arrayContaining(['payout.pending_approval', 'payout.approval_escalated', 'payout.rejected']),
     );
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     expect(wallet.body.balances[0].available.amount).toBe('50000');

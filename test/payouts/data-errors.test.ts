@@ -6,7 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { classifyDatabaseError, isDataError } from '../../src/db/errors.ts';
 import { sql } from '../../src/db/sql.ts';
-import { cancelPayoutUpdate, decideApprovalUpdate } from '../../workflows/payout-contract.ts';
+import { DEFAULT_SANDBOX_SCENARIO } from '../../src/providers/index.ts';
+import {
+  cancelPayoutUpdate,
+  decideApprovalUpdate,
+  providerEventSignal,
+} from '../../workflows/payout-contract.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 describe('data errors end a payout in review', () => {
@@ -39,7 +44,7 @@ describe('data errors end a payout in review', () => {
   async function reviewEvents(payoutId: string) {
     return sql<{ type: string }>(
       stack.db.em(),
-      `SELECT type FROM "${stack.db.schema}".webhook_outbox WHERE type = 'payout.review_required' AND payload::text LIKE $1`,
+      `SELECT type FROM "${stack.db.schema}".webhook_outbox WHERE type = 'payout.review' AND payload::text LIKE $1`,
       [`%${payoutId}%`],
     );
   }
@@ -138,6 +143,51 @@ describe('data errors end a payout in review', () => {
     expect(final.reasons.find((r) => r.code === 'data_error')?.message).toContain('funds released');
     expect(await balance(payeeId)).toEqual({ available: '300000', held: '0' });
     expect(await reviewEvents(payoutId)).toHaveLength(1);
+  });
+
+  it('a data error after a submission that may have paid ends in review with the funds kept, and no timer', async () => {
+    // The sandbox confirms by webhook after 3 s; before it does, a paid event the database cannot store
+    // (a lone surrogate in its reason) reaches the workflow: settling works, recording `paid` cannot.
+    stack.sandbox().setScenario({ instantConfirmation: 'webhook', latencyMs: 3000 });
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = await stack.requestPayout(payeeId, '5000');
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    await stack.handle(payoutId).signal(providerEventSignal, {
+      eventId: `sandbox.paid.${payoutId}:1.bad`,
+      idempotencyKey: `${payoutId}:1`,
+      type: 'paid',
+      provider: 'sandbox',
+      reason: 'settled\udc00',
+    });
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('review');
+    expect(final.nextTimer).toBeUndefined();
+    const reason = final.reasons.find((r) => r.code === 'data_error');
+    expect(reason?.message).toContain('settleAndRecord');
+    expect(reason?.message).toContain('funds kept');
+    expect(final.attempts).toEqual([expect.objectContaining({ attemptNo: 1, outcome: 'paid' })]);
+    // Visible where operators and clients look: the row, its webhook, the search attribute.
+    const res = stack.expectStatus(await stack.call('GET', `/v1/payouts/${payoutId}`), 200, 'get payout');
+    expect(res.body.state).toBe('review');
+    expect(res.body.reasons.map((r: { code: string }) => r.code)).toContain('data_error');
+    expect(await reviewEvents(payoutId)).toHaveLength(1);
+    const attrs: Record<string, readonly unknown[] | undefined> = (await stack.handle(payoutId).describe())
+      .searchAttributes;
+    expect(attrs.PayoutStatus).toEqual(['review']);
+    // Nothing released: the money went out (the sandbox pays when its confirmation comes due).
+    expect(await balance(payeeId)).toEqual({ available: '5000', held: '0' });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      await stack.sandbox().advance(new Date(Date.now() + 10_000));
+      const [row] = await sql<{ n: string }>(
+        stack.db.em(),
+        `SELECT count(*)::text AS n FROM "${stack.db.schema}".sandbox_disbursements WHERE idempotency_key = $1 AND state = 'paid'`,
+        [`${payoutId}:1`],
+      );
+      if (row?.n === '1') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stack.sandbox().setScenario(DEFAULT_SANDBOX_SCENARIO);
   });
 });
 

@@ -92,7 +92,7 @@ describe('outbound payout webhooks', () => {
 
     const deliveries = forPayout(payoutId);
     const types = deliveries.map((d) => JSON.parse(d.body).type);
-    expect(types).toEqual(expect.arrayContaining(['payout.paid', 'payout.completed']));
+    expect(types).toEqual(expect.arrayContaining(['payout.paid']));
     for (const d of deliveries) {
       expect(d.method).toBe('POST');
       expect(d.url).toBe('/disburse-hooks');

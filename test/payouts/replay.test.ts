@@ -1,11 +1,12 @@
-// Replay safety of the payout workflow: the checked-in histories (recorded from real runs) and the histories
-// of this run must replay against the current workflow code. A change that would break in-flight payouts
-// fails here. RECORD_HISTORIES=1 writes this run's histories as the fixtures of the current version
-// (RECORDING below); older versions' fixtures stay, so payouts started before a patch keep replaying.
+// Replay safety of the payout workflow: the checked-in histories (recorded from real runs, one per path the
+// workflow can take) and the histories of this run must replay against the current workflow code. A change
+// that would break an open payout fails here. RECORD_HISTORIES=1 writes this run's histories as the
+// fixtures (JSON, reviewable); see "Changing workflows" in the README for when that is allowed.
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Worker } from '@temporalio/worker';
 import { cancelPayoutUpdate } from '../../workflows/payout-contract.ts';
+import type { RecordedHistory as History } from '../support/histories.ts';
 import {
   historyFixtures,
   type RecordedHistory,
@@ -14,15 +15,8 @@ import {
 } from '../support/histories.ts';
 import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
 
-// v1: ledger steps as activity tasks; v2: as local activities (patch payout-local-ledger-steps); v3:
-// consecutive local steps fused (patch payout-fused-steps); v4: adds an outage waited out (patch
-// payout-wait-out-provider-outages) and a failover after voiding unknown keys (patch
-// payout-void-unknown-before-failover); v5 adds a payment reported for a declined attempt, recorded from a
-// signal handler (patch payout-attempt-hygiene); v6: decisions answer after the workflow acted on them
-// (patch payout-answer-after-decision), and adds a cancel, a compliance hold cleared by update and an operator
-// verdict; v7: a step failing for a data reason ends the payout in review (patch payout-data-error-review),
-// shape data_error: a cancel whose reason the database cannot store.
-const RECORDING = 'v7';
+// The baseline (before 1.0 no payout is open outside tests, so every earlier patch was folded into it).
+const RECORDING = 'baseline';
 const SHAPES = [
   'failover',
   'approved',
@@ -34,6 +28,8 @@ const SHAPES = [
   'cleared',
   'resolved',
   'data_error',
+  'returned',
+  'data_error_paid',
 ] as const;
 
 describe('payout workflow replay', () => {
@@ -126,6 +122,30 @@ describe('payout workflow replay', () => {
       args: [{ by: { actor: 'olga', role: 'operator' }, reason: 'bye\ud800' }],
     });
     expect((await stack.result(dataError)).state).toBe('review');
+    // alpha declines; beta's attempt awaits its webhook and is reported returned: paid, then the return path.
+    sandboxes[1]!.setScenario({ instantConfirmation: 'webhook', latencyMs: 3000 });
+    const d = await stack.createPayee({ credit: '100000' });
+    const returned = await stack.requestPayout(d, '3200');
+    await stack.waitForState(returned, ['awaiting_confirmation']);
+    await stack.reportProviderEvent(returned, {
+      provider: 'beta',
+      attemptNo: 2,
+      type: 'returned',
+      reason: 'closed',
+    });
+    expect((await stack.result(returned)).state).toBe('returned');
+    // A paid event whose reason the database cannot store: settled, not recordable, so review with funds kept.
+    const dataErrorPaid = await stack.requestPayout(d, '3300');
+    await stack.waitForState(dataErrorPaid, ['awaiting_confirmation']);
+    await stack.reportProviderEvent(dataErrorPaid, {
+      provider: 'beta',
+      attemptNo: 2,
+      type: 'paid',
+      reason: 'ok\udc00',
+    });
+    expect((await stack.result(dataErrorPaid)).state).toBe('review');
+    await stack.settleByWebhook(dataErrorPaid, 'beta', 2);
+    sandboxes[1]!.setScenario(scenarios[1]!);
     const ids = [
       failover,
       approved,
@@ -137,6 +157,8 @@ describe('payout workflow replay', () => {
       cleared,
       resolved,
       dataError,
+      returned,
+      dataErrorPaid,
     ];
     for (const id of ids) {
       const history = await stack.handle(id).fetchHistory();
@@ -152,23 +174,22 @@ describe('payout workflow replay', () => {
   });
 
   it('replays the histories of this run', async () => {
-    expect(fresh.length).toBeGreaterThanOrEqual(2);
-    const bundle = await workflowBundle();
-    for (const { workflowId, history } of fresh) {
-      await expect(
-        Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowId),
-      ).resolves.toBeUndefined();
-    }
+    expect(fresh).toHaveLength(SHAPES.length);
+    await expectReplays(fresh.map(({ workflowId, history }) => ({ workflowId, history })));
   });
 
-  it('replays every checked-in history', async () => {
+  it('replays every checked-in history, one per path', async () => {
     const fixtures = historyFixtures('payout');
-    expect(fixtures.length).toBeGreaterThanOrEqual(2);
-    const bundle = await workflowBundle();
-    for (const { file, history } of fixtures) {
-      await expect(
-        Worker.runReplayHistory({ workflowBundle: bundle }, history, file),
-      ).resolves.toBeUndefined();
-    }
+    expect(fixtures.map((f) => f.file).sort()).toEqual(SHAPES.map((s) => `${RECORDING}-${s}.json`).sort());
+    await expectReplays(fixtures.map(({ file, history }) => ({ workflowId: file, history })));
   });
 });
+
+async function expectReplays(histories: { workflowId: string; history: History }[]): Promise<void> {
+  const bundle = await workflowBundle();
+  const failed: { workflowId: string; error: string }[] = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+    if (r.error) failed.push({ workflowId: r.workflowId, error: String(r.error) });
+  }
+  expect(failed).toEqual([]);
+}

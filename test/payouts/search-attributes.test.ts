@@ -2,6 +2,9 @@
 // PayoutAmount, Currency, Provider and, for a period's payouts, PeriodId — read back by describing the workflow
 // through the Temporal client, while it waits and after it completes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { newPayoutFrom } from '../../src/payouts/service.ts';
+import type { PayoutInput } from '../../src/payouts/state.ts';
+import { PayoutStore } from '../../src/payouts/store.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 describe('payout search attributes', () => {
@@ -70,7 +73,8 @@ describe('payout search attributes', () => {
   it("a period's payout carries its PeriodId", async () => {
     const payeeId = await stack.createPayee({ credit: '10000' });
     const payoutId = 'po_searchattributes00000001';
-    await stack.gateway.start({
+    // Started as a fan-out starts it: the row first, then the workflow, which reads it.
+    const input: PayoutInput = {
       payoutId,
       payeeId,
       amount: { amount: '4000', currency: 'USD', scale: 2 },
@@ -78,7 +82,9 @@ describe('payout search attributes', () => {
       instantRequested: true,
       requestedBy: { actor: 'period-close', role: 'platform' },
       periodId: '2026-11',
-    });
+    };
+    await new PayoutStore(stack.db.schema).insert(stack.db.em(), newPayoutFrom(input));
+    await stack.gateway.start(input);
     expect((await stack.result(payoutId)).state).toBe('paid');
     expect(await attributes(payoutId)).toMatchObject({
       PayeeId: payeeId,

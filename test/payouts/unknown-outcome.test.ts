@@ -65,7 +65,7 @@ describe('unknown outcome → operator review → resolution', () => {
       const status = await stack.gateway.status(payoutId);
       if (status?.state === 'review') {
         expect(await outboxTypes(payoutId)).toEqual(
-          expect.arrayContaining(['payout.unknown_outcome', 'payout.review_required']),
+          expect.arrayContaining(['payout.unknown_outcome', 'payout.review']),
         );
         expect(status.attempts).toEqual([
           expect.objectContaining({ provider: 'alpha', outcome: 'unknown', idempotencyKey: `${payoutId}:1` }),

@@ -53,7 +53,7 @@ describe('webhook event schemas', () => {
       `SELECT type, payload, occurred_at FROM "${stack.db.schema}".webhook_outbox ORDER BY occurred_at, id`,
     );
     const types = rows.map((r) => r.type);
-    expect(types).toEqual(expect.arrayContaining(['payout.paid', 'payout.completed', 'credit.granted']));
+    expect(types).toEqual(expect.arrayContaining(['payout.paid', 'credit.granted']));
     const failures: unknown[] = [];
     for (const row of rows) {
       expect(webhookEvents[row.type]).toBeDefined();
@@ -67,7 +67,7 @@ describe('webhook event schemas', () => {
 
     // The payout workflow awaits its deliveries before it returns: its events have reached the endpoint.
     const deliveredTypes = received.map((b) => (b as { type: string }).type);
-    expect(deliveredTypes).toEqual(expect.arrayContaining(['payout.paid', 'payout.completed']));
+    expect(deliveredTypes).toEqual(expect.arrayContaining(['payout.paid']));
     for (const body of received) {
       const type = (body as { type: string }).type;
       const parsed = webhookEnvelope(type).safeParse(body);
