@@ -141,12 +141,16 @@ describe('payouts through Circle (fake Circle)', () => {
       amount: `${net / 100n}.${String(net % 100n).padStart(2, '0')}`,
       currency: 'USD',
     });
-    const [rec] = await sql<{ tx: string }>(
+    const [rec] = await sql<{ tx: string; fee: string }>(
       stack.db.em(),
-      `SELECT refs->>'transactionHash' AS tx FROM "${stack.db.schema}".provider_attempts WHERE payout_id = $1`,
+      `SELECT refs->>'transactionHash' AS tx, refs->>'networkFee' AS fee
+         FROM "${stack.db.schema}".provider_attempts WHERE payout_id = $1`,
       [payoutId],
     );
     expect(rec?.tx).toBe(t!.transactionHash);
+    // Circle's network fee of the transfer, recorded with it (reported by charges(); not booked yet).
+    expect(rec?.fee).toBe(t!.fees?.[0]?.amount);
+    expect(rec?.fee).toBe(fake.networkFee);
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
   });
 

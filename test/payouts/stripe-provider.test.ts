@@ -192,6 +192,40 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
     );
   });
 
+  it('a paid standard payout reversed to the connected account (payout reversal) is returned to the wallet', async () => {
+    const acct = fake.addAccount();
+    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
+    stack.expectStatus(
+      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/card`, {
+        body: { cardToken: `${acct.id}:${acct.externalAccounts[1]!.id}` }, // its bank account
+      }),
+      200,
+      'bank destination',
+    );
+    const payoutId = await requestCardPayout(payeeId, '6500', false);
+    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
+    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
+    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    const [payout] = fake.payoutsFor(payoutId);
+    fake.advanceDays(2);
+    await fake.webhooksSent();
+    await stack.waitForState(payoutId, ['paid']);
+    const reversal = fake.reverse(payout!.id);
+    await fake.webhooksSent();
+    expect((await stack.call('GET', `/v1/payouts/${payoutId}`)).body.state).toBe('paid'); // requested only
+    fake.settleReversal(reversal.id);
+    await fake.webhooksSent();
+    const final = await stack.waitForState(payoutId, ['returned']);
+    expect(final.state).toBe('returned');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
+    await stripe().idle();
+    expect([...fake.transfers.values()].find((t) => t.transfer_group === `${payoutId}:1`)?.reversed).toBe(
+      true,
+    );
+    expect(acct.balance.usd ?? 0).toBe(0);
+  });
+
   it('duplicate webhooks settle once', async () => {
     const { payeeId } = await stripePayee();
     fake.duplicateWebhooks = true;
