@@ -25,6 +25,11 @@ export const SERVED: Readonly<Record<string, readonly string[]>> = {
     'ListNamespaces',
     'RegisterNamespace',
     'UpdateNamespace',
+    // batch operations (batch-service.ts)
+    'StartBatchOperation',
+    'StopBatchOperation',
+    'DescribeBatchOperation',
+    'ListBatchOperations',
     'StartWorkflowExecution',
     'SignalWithStartWorkflowExecution',
     'SignalWorkflowExecution',

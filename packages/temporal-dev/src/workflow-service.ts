@@ -9,6 +9,7 @@ import {
   failActivity,
   heartbeat,
 } from './activities.ts';
+import { batchHandlers } from './batch-service.ts';
 import { completeWorkflowTask } from './commands.ts';
 import { cronBackoffMs, validateCron } from './cron.ts';
 import { describeRun, executionInfo } from './describe.ts';
@@ -203,6 +204,8 @@ export function workflowServiceHandlers(
     }),
     // Namespaces (namespace-service.ts).
     ...namespaceHandlers(engine),
+    // Batch operations (batch-service.ts).
+    ...batchHandlers(engine, visibility),
 
     StartWorkflowExecution: (req) => {
       ns(req);
