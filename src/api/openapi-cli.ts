@@ -15,6 +15,7 @@ import { createLogger } from '../observability/log.ts';
 import { PayoutGateway } from '../payouts/gateway.ts';
 import { PayoutHistory } from '../payouts/history.ts';
 import { PeriodGateway } from '../periods/gateway.ts';
+import { PeriodSchedule } from '../periods/schedule.ts';
 
 const HELP = `Usage: node src/api/openapi-cli.ts [--out FILE]
 
@@ -50,6 +51,12 @@ async function main(argv: string[]): Promise<void> {
         escalationMs: 1,
         payoutWindow: 1,
         payoutPollMs: 1,
+      }),
+      periodSchedule: new PeriodSchedule(client, {
+        taskQueue: config.temporal.taskQueue,
+        calendar: config.periods.calendar,
+        graceMs: config.periods.closeGraceMs,
+        policy: { reminderMs: 1, escalationMs: 1, payoutWindow: 1, payoutPollMs: 1 },
       }),
       security: {
         keyring,

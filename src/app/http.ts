@@ -14,6 +14,7 @@ import { earningsRoutes } from '../api/routes/earnings.ts';
 import { coreRoutes } from '../api/routes/index.ts';
 import { payoutHistoryRoutes } from '../api/routes/payout-history.ts';
 import { payoutRoutes } from '../api/routes/payouts.ts';
+import { periodScheduleRoutes } from '../api/routes/period-schedule.ts';
 import { periodRoutes } from '../api/routes/periods.ts';
 import { providerRoutes } from '../api/routes/providers.ts';
 import { spendbackRoutes } from '../api/routes/spendback.ts';
@@ -24,6 +25,7 @@ import type { PayoutGateway } from '../payouts/gateway.ts';
 import type { PayoutHistory } from '../payouts/history.ts';
 import { providerEventDelivery } from '../payouts/late-return.ts';
 import type { PeriodGateway } from '../periods/gateway.ts';
+import type { PeriodSchedule } from '../periods/schedule.ts';
 import type { GrantTimers } from '../spendback/timers.ts';
 import type { Services } from './services.ts';
 
@@ -34,6 +36,8 @@ export interface HttpOptions {
   history?: PayoutHistory;
   /** Period-close workflows (without it the period routes are not served; earnings ingestion is). */
   periodGateway?: PeriodGateway;
+  /** The period-close schedule (without it GET /v1/periods/schedule and its pause / unpause are not served). */
+  periodSchedule?: PeriodSchedule;
   security: SecurityContext;
   /** Starts credit grant expiry timers (without: grants wait for `spendback.startPendingTimers`). */
   grantTimers?: GrantTimers;
@@ -86,6 +90,8 @@ export function createHttpApp(o: HttpOptions) {
         schema: services.db.schema,
         calendar: services.periodsConfig.calendar,
       }),
+      // Before periodRoutes: /v1/periods/schedule is not a period id.
+      ...(o.periodSchedule ? periodScheduleRoutes({ schedule: o.periodSchedule }) : []),
       ...(o.periodGateway
         ? periodRoutes({ gateway: o.periodGateway, periods: services.periods, plans: services.plans })
         : []),
