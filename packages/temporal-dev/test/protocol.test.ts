@@ -76,10 +76,10 @@ describeOwn(
         const ns = await connection.workflowService.describeNamespace({ namespace: 'payouts' });
         expect(ns.namespaceInfo?.name).toBe('payouts');
         await expect(
-          connection.workflowService.listSchedules({ namespace: 'payouts' }),
+          connection.workflowService.listWorkerDeployments({ namespace: 'payouts' }),
         ).rejects.toMatchObject({
           code: grpc.status.UNIMPLEMENTED,
-          details: expect.stringMatching(/ListSchedules/),
+          details: expect.stringMatching(/ListWorkerDeployments/),
         });
       } finally {
         await connection.close();
