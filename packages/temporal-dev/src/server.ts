@@ -7,6 +7,7 @@ import { Engine, type Logger } from './engine.ts';
 import { addService } from './grpc-server.ts';
 import { operatorServiceHandlers } from './operator-service.ts';
 import { checkStateFile, loadState } from './persistence.ts';
+import { rowScheduleStore, type ScheduleRow } from './schedule-store.ts';
 import { Schedules } from './schedules.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { testServiceHandlers } from './test-service.ts';
@@ -80,7 +81,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   const served = {
     'temporal.api.workflowservice.v1.WorkflowService': workflowServiceHandlers(engine, visibility, {
       version: SERVER_VERSION,
-      schedules: new Schedules(engine),
+      schedules: new Schedules(
+        engine,
+        rowScheduleStore(store.recordStore('schedules', (r: ScheduleRow) => [r.namespace, r.scheduleId])),
+      ),
     }),
     'temporal.api.operatorservice.v1.OperatorService': operatorServiceHandlers(engine),
   };
