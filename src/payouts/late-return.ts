@@ -1,9 +1,10 @@
 // Provider events, from a verified webhook or a manual import, handed to their payout, and the one return
-// path. A running workflow gets the event as a signal (a return tells it the attempt paid; it hands the
-// return to PayoutService.returnPayout when it has settled). Once the workflow has closed — it closes when
-// the payout is final — a return of the paid attempt goes to that same returnPayout here, and its
-// `payout.returned` webhook is delivered by a workflow. Every other event for a closed payout is judged by
-// the same double-payment check as the workflow's (double-payment.ts), logged, and acknowledged.
+// path. A running workflow gets every event as a signal; a return that comes before the payout is paid
+// tells it the attempt paid, and it hands the return to PayoutService.returnPayout once it has settled.
+// A return of a payout already paid (its workflow closed, or finishing) goes to that same returnPayout
+// here, at once, and its `payout.returned` webhook is delivered by a workflow. Every other event for a
+// closed payout is judged by the same double-payment check as the workflow's (double-payment.ts), logged,
+// and acknowledged.
 import type { ProviderEventSignal } from '../../workflows/payout-contract.ts';
 import type { Database } from '../db/open.ts';
 import type { ProviderEvent } from '../providers/types.ts';
@@ -43,8 +44,12 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
       provider,
       ...(event.reason ? { reason: event.reason } : {}),
     };
-    if ((await deps.gateway.deliverProviderEvent(event.payoutId, signal)) === 'delivered') return 'delivered';
+    const running = (await deps.gateway.deliverProviderEvent(event.payoutId, signal)) === 'delivered';
+    // A running workflow decides every event but a return of a payout already paid: that one is recorded
+    // now, by the return path (the workflow, told too, finds it done).
+    if (running && event.type !== 'returned') return 'delivered';
     const payout = await deps.payouts.store.get(deps.db.em(), event.payoutId);
+    if (running && payout?.status !== 'paid' && payout?.status !== 'returned') return 'delivered';
     // Ids and codes only: provider reasons are free text and stay out of the log.
     const fields = { provider, payoutId: event.payoutId, eventId: event.eventId, type: event.type };
     const ignored = (why: string): ProviderEventOutcome => {

@@ -20,6 +20,7 @@ import {
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
+import { waitForRowState } from './row-state.ts';
 
 const KEY = `SAND_API_KEY:${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
 
@@ -249,7 +250,7 @@ describe('payouts through Circle (fake Circle)', () => {
     const [t] = fake.transfersTo(address);
     fake.reverse(t!.id, { days: 4 });
     await fake.webhooksSent();
-    const final = await stack.waitForState(payoutId, ['returned']);
+    const final = await waitForRowState(stack, payoutId, ['returned']);
     expect(final.state).toBe('returned');
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'fx_return', 'return']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);

@@ -18,6 +18,7 @@ import {
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
+import { waitForRowState } from './row-state.ts';
 
 const CLIENT_ID = `A${randomBytes(12).toString('hex')}`;
 const SECRET = `E${randomBytes(16).toString('hex')}`;
@@ -204,7 +205,8 @@ describe('payouts through PayPal Payouts (fake PayPal)', () => {
     const [item] = fake.itemsFor(payoutId);
     fake.refund(item!.payout_item_id, { days: 4 });
     await fake.webhooksSent();
-    const final = await stack.result(payoutId);
+    // The workflow ended at paid; the return path recorded the return on the row.
+    const final = await waitForRowState(stack, payoutId, ['returned']);
     expect(final.state).toBe('returned');
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
@@ -244,7 +246,8 @@ describe('payouts through PayPal Payouts (fake PayPal)', () => {
     const [item] = fake.itemsFor(payoutId);
     fake.refund(item!.payout_item_id, { days: 3 });
     await fake.flushWebhooks(); // REFUNDED first, then SUCCEEDED
-    const final = await stack.result(payoutId);
+    // Whether the workflow was still confirming or had ended at paid, the row ends returned.
+    const final = await waitForRowState(stack, payoutId, ['returned']);
     expect(final.state).toBe('returned');
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
   });

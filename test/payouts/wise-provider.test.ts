@@ -18,6 +18,7 @@ import {
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
+import { waitForRowState } from './row-state.ts';
 
 const TOKEN = `wise-${randomBytes(16).toString('hex')}`;
 const PROFILE = 31337;
@@ -190,7 +191,8 @@ describe('payouts through Wise (fake Wise)', () => {
     // The bank sends it back: both the conversion and the settlement are reversed.
     fake.bounce(t.id, { days: 2 });
     await fake.webhooksSent();
-    expect((await stack.result(payoutId)).state).toBe('returned');
+    // The bounce goes down the return path; the payout's row is returned.
+    expect((await stack.call('GET', `/v1/payouts/${payoutId}`)).body.state).toBe('returned');
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'fx_return', 'return']);
     expect(await delta('provider_clearing', clearing0)).toEqual([0n, 0n]);
     expect(await delta('fx', fx0)).toEqual([0n, 0n]);
@@ -296,7 +298,7 @@ describe('payouts through Wise (fake Wise)', () => {
     await stack.waitForState(payoutId, ['paid']);
     fake.bounce(t.id, { days: 4 });
     await fake.webhooksSent();
-    const final = await stack.waitForState(payoutId, ['returned']);
+    const final = await waitForRowState(stack, payoutId, ['returned']);
     expect(final.state).toBe('returned');
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'return']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
