@@ -1,7 +1,7 @@
 // Building history events and appending them to a run, honouring the "buffer while a workflow task
 // is in flight" rule: events from outside arrive after the in-flight task's completion events.
-// A run keeps in memory only the events appended since the last commit (`unsaved`); the rest are
-// read from its event log (sqlite-store.ts) when a task, a history page or a reset needs them.
+// A run keeps in memory only its last events (`tail`: not yet committed, or recent while it is busy);
+// the rest are read from its event log (sqlite-store.ts) when a task, a history page or a reset needs them.
 import type { Clock } from './clock.ts';
 import type { Obj, Run } from './model.ts';
 import { ts } from './model.ts';
@@ -52,7 +52,7 @@ export function append(run: Run, ev: Obj): Obj {
     const child = run.children.get(a.initiatedEventId);
     if (child) child.startedEventId = ev.eventId;
   }
-  run.unsaved.push(ev);
+  run.tail.push(ev);
   run.historyLength = ev.eventId;
   logs.get(run)?.changed(run);
   return ev;
@@ -66,14 +66,14 @@ export function lastEventId(run: Run): number {
 export function events(run: Run, from = 1, to = run.historyLength): Obj[] {
   const last = Math.min(to, run.historyLength);
   if (from > last) return [];
-  const firstUnsaved = run.historyLength - run.unsaved.length + 1;
+  const firstInMemory = run.historyLength - run.tail.length + 1;
   const out: Obj[] = [];
-  if (from < firstUnsaved) {
+  if (from < firstInMemory) {
     const log = logs.get(run);
-    if (log) out.push(...log.read(run.runId, from, Math.min(last, firstUnsaved - 1)));
+    if (log) out.push(...log.read(run.runId, from, Math.min(last, firstInMemory - 1)));
   }
-  if (last >= firstUnsaved) {
-    out.push(...run.unsaved.slice(Math.max(0, from - firstUnsaved), last - firstUnsaved + 1));
+  if (last >= firstInMemory) {
+    out.push(...run.tail.slice(Math.max(0, from - firstInMemory), last - firstInMemory + 1));
   }
   return out;
 }

@@ -70,8 +70,14 @@ export interface Run {
   status: number;
   /** Id of the last event; the events themselves are in the run's event log (history.ts). */
   historyLength: number;
-  /** Events appended since the last commit (not part of the stored row). */
-  unsaved: Obj[];
+  /**
+   * The last events, held in memory (not part of the stored row): those not committed yet and, while
+   * the run is busy (a workflow task or an activity pending), the recent committed ones its next task
+   * will read. An idle run holds none.
+   */
+  tail: Obj[];
+  /** Id of the last event committed to the event log. */
+  savedEventId: number;
   startTime: number;
   executionTime: number;
   closeTime: number;

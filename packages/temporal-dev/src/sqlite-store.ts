@@ -3,14 +3,15 @@
 // changes; everything marked is committed in one transaction at the end of the current microtask
 // batch. An RPC answers from a promise reaction queued after the change it made (grpc-server.ts), so
 // what it acknowledged is committed before the answer leaves, and a SIGKILL loses nothing acknowledged.
-// Without a file, events still go to an in-memory database (an idle run keeps no history in the heap)
-// and run state stays in memory only: nothing would read it back.
+// Without a file nothing needs to survive: run state stays in memory only, and a run's events go to an
+// in-memory database when it goes idle or closes (an idle run keeps no history on the heap; a busy one
+// keeps its recent events, which its next workflow task reads).
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { deserialize, serialize } from 'node:v8';
 import { attrsOf, type EventLog, eventAt } from './history.ts';
 import type { Obj, Run } from './model.ts';
 import { durMs, tsMs } from './model.ts';
-import { decode, encode, messageType } from './proto.ts';
+import { decode, ExecStatus, encode, messageType } from './proto.ts';
 
 const FORMAT = '2';
 const HistoryEvent = messageType('temporal.api.history.v1.HistoryEvent');
@@ -121,9 +122,15 @@ export class SqliteStore implements EventLog {
   // ---- EventLog (history.ts) ---------------------------------------------------------------
   changed(run: Run): void {
     this.dirty.add(run);
+    this.queueCommit();
+  }
+
+  /** With a file: before the RPC answers. In memory nothing is durable: later, batching more changes. */
+  private queueCommit(): void {
     if (this.commitQueued) return;
     this.commitQueued = true;
-    queueMicrotask(() => this.commit());
+    if (this.durable) queueMicrotask(() => this.commit());
+    else setImmediate(() => this.commit());
   }
 
   read(runId: string, from: number, to: number): Obj[] {
@@ -141,6 +148,7 @@ export class SqliteStore implements EventLog {
     this.dirty.clear();
     const deleted = [...this.deleted];
     this.deleted.clear();
+    const saved = runs.map((r) => r.savedEventId);
     try {
       this.db.exec('BEGIN');
       for (const runId of deleted) this.deleteRows(runId);
@@ -149,17 +157,28 @@ export class SqliteStore implements EventLog {
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       // Kept for the next commit: the state in memory is still right.
-      for (const run of runs) this.dirty.add(run);
+      runs.forEach((run, i) => {
+        run.savedEventId = saved[i]!;
+        this.dirty.add(run);
+      });
       for (const id of deleted) this.deleted.add(id);
       this.log.error(`temporal-dev: could not write state to ${this.file}: ${(err as Error).message}`);
       return;
     }
-    for (const run of runs) run.unsaved = [];
+    for (const run of runs) trimTail(run);
   }
 
   private writeRun(run: Run): void {
     const st = this.st;
-    for (const ev of run.unsaved) st.insertEvent.run(run.runId, ev.eventId, encode(HistoryEvent, ev));
+    // In memory a busy run keeps its events on the heap (its next task reads them); they are written
+    // when it goes idle or closes, or when there are too many.
+    if (!this.durable && isBusy(run) && run.tail.length <= BUSY_TAIL) return;
+    const first = run.historyLength - run.tail.length + 1;
+    for (let i = Math.max(0, run.savedEventId + 1 - first); i < run.tail.length; i++) {
+      const ev = run.tail[i]!;
+      st.insertEvent.run(run.runId, ev.eventId, encode(HistoryEvent, ev));
+    }
+    run.savedEventId = run.historyLength;
     if (!this.durable) return;
     st.upsertRun.run(run.runId, run.ns, run.workflowId, run.status, run.startTime, serialize(stateOf(run)));
     st.deleteTimers.run(run.runId);
@@ -189,15 +208,9 @@ export class SqliteStore implements EventLog {
   /** DeleteWorkflowExecution: the run's rows go with the next commit. */
   forget(run: Run): void {
     this.dirty.delete(run);
-    run.unsaved = [];
+    run.tail = [];
     this.deleted.add(run.runId);
-    this.changedNothing();
-  }
-
-  private changedNothing(): void {
-    if (this.commitQueued) return;
-    this.commitQueued = true;
-    queueMicrotask(() => this.commit());
+    this.queueCommit();
   }
 
   // ---- namespaces --------------------------------------------------------------------------
@@ -220,7 +233,7 @@ export class SqliteStore implements EventLog {
     const rows = this.db.prepare('SELECT state FROM runs ORDER BY start_time, rowid').all() as Array<{
       state: Uint8Array;
     }>;
-    return rows.map((r) => ({ ...(deserialize(r.state) as Run), unsaved: [] }));
+    return rows.map((r) => ({ ...(deserialize(r.state) as Run), tail: [] }));
   }
 
   /** When each open timer of the run fires, from its row. */
@@ -267,9 +280,26 @@ export class SqliteStore implements EventLog {
 }
 
 /** The run as a row: everything but the events (they have their own rows). */
-function stateOf(run: Run): Omit<Run, 'unsaved'> {
-  const { unsaved: _events, ...state } = run;
+function stateOf(run: Run): Omit<Run, 'tail'> {
+  const { tail: _events, ...state } = run;
   return state;
+}
+
+// A busy run's next workflow task reads its recent events: kept (up to a bound) so that it need not
+// decode them again; an idle run (waiting for a signal, a timer, a child) keeps none.
+const BUSY_TAIL = 256;
+
+function isBusy(run: Run): boolean {
+  return run.status === ExecStatus.RUNNING && (run.wft !== null || run.activities.size > 0);
+}
+
+/** Drops the events a committed run need not hold (only committed ones: they can be read back). */
+function trimTail(run: Run): void {
+  const committed = run.tail.length - (run.historyLength - run.savedEventId);
+  if (committed <= 0) return;
+  if (!isBusy(run)) run.tail = run.tail.slice(committed);
+  else if (run.tail.length > BUSY_TAIL)
+    run.tail = run.tail.slice(Math.min(committed, run.tail.length - BUSY_TAIL));
 }
 
 function timerFireAt(run: Run, startedEventId: number): number {
