@@ -7,9 +7,8 @@ import type { Obj } from './model.ts';
 import { ts } from './model.ts';
 import { page, VISIBILITY_MAX_PAGE } from './paging.ts';
 import type { ScheduleRecord, Schedules } from './schedules.ts';
-import { decodePayload, SYSTEM_ATTRIBUTES, typeLabel } from './search-attributes.ts';
+import { SYSTEM_ATTRIBUTES, typeLabel } from './search-attributes.ts';
 import { compileVisibilityQuery } from './visibility/query.ts';
-import type { VisibilityRecord } from './visibility/types.ts';
 
 export function scheduleHandlers(engine: Engine, schedules: Schedules): Handlers {
   const ns = (req: Obj): string => {
@@ -26,7 +25,7 @@ export function scheduleHandlers(engine: Engine, schedules: Schedules): Handlers
     } catch (err) {
       throw invalidArgument(`invalid schedule query "${query}": ${(err as Error).message}`);
     }
-    const rows = schedules.list(namespace).map((r) => ({ r, rec: visibilityRecord(schedules, r) }));
+    const rows = schedules.list(namespace).map((r) => ({ r, rec: schedules.visibilityRecord(r) }));
     return rows
       .filter((x) => q.matches(x.rec))
       .sort((a, b) => a.r.scheduleId.localeCompare(b.r.scheduleId))
@@ -73,22 +72,5 @@ export function scheduleHandlers(engine: Engine, schedules: Schedules): Handlers
       };
     },
     CountSchedules: (req) => ({ count: matching(ns(req), req.query ?? '').length }),
-  };
-}
-
-/** A schedule as visibility sees it: its id, TemporalSchedulePaused and its own search attributes. */
-function visibilityRecord(schedules: Schedules, r: ScheduleRecord): VisibilityRecord {
-  const sa: Record<string, unknown> = {};
-  for (const [k, p] of Object.entries(schedules.visibleAttributes(r))) sa[k] = decodePayload(p);
-  sa.ScheduleId = r.scheduleId;
-  return {
-    WorkflowId: r.scheduleId,
-    WorkflowType: r.schedule.action?.startWorkflow?.workflowType?.name ?? '',
-    RunId: '',
-    ExecutionStatus: 'Running',
-    StartTime: new Date(r.info.createTime),
-    ExecutionTime: new Date(r.info.createTime),
-    TaskQueue: r.schedule.action?.startWorkflow?.taskQueue?.name ?? '',
-    searchAttributes: sa,
   };
 }

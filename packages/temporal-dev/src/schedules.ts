@@ -23,7 +23,8 @@ import {
 } from './schedule-policy.ts';
 import { type CompiledSpec, compileSpec, matchingTimes, nextTime, SpecError } from './schedule-spec.ts';
 import { memoryScheduleStore, type ScheduleStore } from './schedule-store.ts';
-import { validateSearchAttributes, withTypeMetadata } from './search-attributes.ts';
+import { decodePayload, validateSearchAttributes, withTypeMetadata } from './search-attributes.ts';
+import type { VisibilityRecord } from './visibility/types.ts';
 import { startWorkflow } from './workflow-service.ts';
 
 export interface RecentAction {
@@ -271,6 +272,32 @@ export class Schedules {
       ...(r.searchAttributes ?? {}),
       TemporalSchedulePaused: jsonPayload(!!r.schedule.state?.paused, 'Bool'),
     });
+  }
+
+  /**
+   * The schedule as visibility sees it: the server's scheduler workflow (`temporal-sys-scheduler:<id>`,
+   * TemporalNamespaceDivision = TemporalScheduler, running), its ScheduleId, TemporalSchedulePaused and its
+   * own search attributes.
+   */
+  visibilityRecord(r: ScheduleRecord): VisibilityRecord {
+    const sa: Record<string, unknown> = {};
+    for (const [k, p] of Object.entries(this.visibleAttributes(r))) sa[k] = decodePayload(p);
+    sa.ScheduleId = r.scheduleId;
+    sa.TemporalNamespaceDivision = 'TemporalScheduler';
+    return {
+      WorkflowId: `temporal-sys-scheduler:${r.scheduleId}`,
+      WorkflowType: 'temporal-sys-scheduler-workflow',
+      RunId: '',
+      ExecutionStatus: 'Running',
+      StartTime: new Date(r.info.createTime),
+      ExecutionTime: new Date(r.info.createTime),
+      TaskQueue: 'temporal-sys-scheduler-tq',
+      searchAttributes: sa,
+    };
+  }
+
+  visibilityRecords(ns: string): VisibilityRecord[] {
+    return this.list(ns).map((r) => this.visibilityRecord(r));
   }
 
   // ---- validation -------------------------------------------------------------------------

@@ -73,6 +73,12 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   if (store.durable) loadState(engine, store, opts.log);
   for (const ns of opts.namespaces) engine.ensureNamespace(ns);
   const visibility = new Visibility(engine);
+  // Schedules (schedules.ts), kept in the state store; Temporal UI counts them through visibility.
+  const schedules = new Schedules(
+    engine,
+    rowScheduleStore(store.recordStore('schedules', (r: ScheduleRow) => [r.namespace, r.scheduleId])),
+  );
+  visibility.extraRecords = (ns) => schedules.visibilityRecords(ns);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
     'grpc.max_send_message_length': 128 * 1024 * 1024,
@@ -81,10 +87,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   const served = {
     'temporal.api.workflowservice.v1.WorkflowService': workflowServiceHandlers(engine, visibility, {
       version: SERVER_VERSION,
-      schedules: new Schedules(
-        engine,
-        rowScheduleStore(store.recordStore('schedules', (r: ScheduleRow) => [r.namespace, r.scheduleId])),
-      ),
+      schedules,
     }),
     'temporal.api.operatorservice.v1.OperatorService': operatorServiceHandlers(engine),
   };

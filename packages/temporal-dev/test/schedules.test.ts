@@ -87,6 +87,17 @@ describe('temporal-dev schedules and cron (time skipping)', () => {
         workflowId: `rep-${scheduleId}`,
       },
     });
+    // Temporal UI counts schedules as the server's running scheduler workflows; other queries do not see them.
+    const count = async (query: string) =>
+      Number(
+        (await env.client.workflowService.countWorkflowExecutions({ namespace: 'default', query })).count,
+      );
+    expect(
+      await count(
+        `TemporalNamespaceDivision="TemporalScheduler" AND ExecutionStatus="Running" AND WorkflowId="temporal-sys-scheduler:${scheduleId}"`,
+      ),
+    ).toBe(1);
+    expect(await count(`WorkflowId = "temporal-sys-scheduler:${scheduleId}"`)).toBe(0);
     const d0 = await handle.describe();
     expect(d0.spec.intervals?.map((i) => i.every)).toEqual([HOUR]);
     const next = d0.info.nextActionTimes.map((d) => d.getTime());
