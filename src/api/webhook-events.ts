@@ -3,7 +3,8 @@
 // real emitted events against them, so the documentation cannot drift from what endpoints receive.
 import { z } from 'zod';
 import type { BulkSummary } from '../../workflows/bulk-contract.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
+import type { PayoutStatus } from '../payouts/state.ts';
+import { PAYOUT_WEBHOOK_EVENTS } from '../webhooks/events.ts';
 import { payoutStates } from './routes/payout-schemas.ts';
 import { grantView, refundView, spendView } from './routes/spendback.ts';
 import { moneySchema } from './schemas/money.ts';
@@ -15,7 +16,7 @@ const reasonSchema = z
   .object({ code: z.string().describe('Stable reason code'), message: z.string().describe('Explanation') })
   .describe('A reason');
 
-/** The payout workflow's status (workflows/payout-contract.ts PayoutStatus) as it is committed with the event. */
+/** The payout workflow's status (src/payouts/state.ts PayoutStatus) as it is committed with the event. */
 export const payoutStatusSchema = z
   .object({
     payoutId: z.string().describe('Payout id'),
@@ -108,29 +109,18 @@ const approvalNotice = z
   })
   .meta({ id: 'PeriodApprovalNotice', description: 'A period still awaiting approval' });
 
-const PAYOUT_EVENTS: Record<string, string> = {
-  'payout.scheduled': 'Waiting for its payout window',
-  'payout.delayed': 'Every provider is out; retried later',
-  'payout.compliance_hold': 'Held for compliance review',
-  'payout.approval_required': 'Waiting for approvals',
-  'payout.approval_escalated': 'Approval overdue: escalated',
-  'payout.paid': 'The provider paid',
-  'payout.completed': 'Paid, and the workflow finished (fees and withholding settled)',
-  'payout.returned': 'Paid, then returned by the bank or provider (the ledger reversed)',
-  'payout.failed': 'Failed: the hold is released',
-  'payout.rejected': 'Rejected (approver, insufficient funds, policy)',
-  'payout.cancelled': 'Cancelled before it reached a provider',
-  'payout.unknown_outcome': "The provider's outcome could not be established: an operator resolves it",
-  'payout.review_required': 'Parked for operator review',
-  'payout.resolution_refused': "An operator's resolution contradicts the provider",
-  'payout.reconcile_required': 'The payout needs reconciliation with the provider',
-};
+/** The payout events from their typed catalogue: the state each enters, or that it is a notice. */
+const payoutEvents = Object.entries(PAYOUT_WEBHOOK_EVENTS).map(([type, spec]) => {
+  const enters = 'enters' in spec ? spec.enters : undefined;
+  const summary = enters
+    ? `${spec.summary} (the payout enters ${enters})`
+    : `${spec.summary} (a notice: the payout's state does not change)`;
+  return [type, { summary, data: payoutData }] as const;
+});
 
 /** Every event type the outbox emits: its payload (`data`) schema and what it means. */
 export const webhookEvents: Record<string, { summary: string; data: z.ZodType }> = {
-  ...Object.fromEntries(
-    Object.entries(PAYOUT_EVENTS).map(([t, summary]) => [t, { summary, data: payoutData }]),
-  ),
+  ...Object.fromEntries(payoutEvents),
   'payout.bulk_completed': {
     summary: 'Every payout of a bulk request is final or parked',
     data: bulkSummarySchema,

@@ -2,12 +2,13 @@
 // destination for it, and the available balance covers the amount. A request repeated under the same
 // Idempotency-Key finds the payout it made, and must ask for the same payout.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Actor, PayoutInput, PayoutMethod } from '../../workflows/payout-contract.ts';
+import type { Actor } from '../auth/actor.ts';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 import { availableBalance } from '../ledger/index.ts';
 import { formatDecimal, type Money } from '../money/index.ts';
 import { destinationKindFor } from './service.ts';
+import type { PayoutInput, PayoutMethod } from './state.ts';
 import { type PayoutRecord, PayoutStore } from './store.ts';
 
 export interface PayoutRequest {

@@ -1,10 +1,10 @@
 // Operator search over payout records: every filter an index serves (migration 0084), newest first,
 // keyset-paginated on (created_at, id) so a page never skips or repeats a payout while new ones arrive.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PayoutState } from '../../workflows/payout-contract.ts';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
-import type { PayoutRecord } from './store.ts';
+import type { PayoutState } from './state.ts';
+import { type PayoutRecord, type PayoutRow, payoutFromRow } from './store.ts';
 
 export interface PayoutSearch {
   /** Any of these states (empty or absent: every state). */
@@ -78,7 +78,7 @@ export async function searchPayouts(em: EntityManager, schema: string, s: Payout
   );
   const last = rows.length > s.limit ? rows[s.limit - 1] : undefined;
   return {
-    items: rows.slice(0, s.limit).map(fromRow),
+    items: rows.slice(0, s.limit).map(payoutFromRow),
     nextCursor: last ? encodeCursor(last.cursor_at, last.id) : null,
   };
 }
@@ -127,55 +127,4 @@ function decodeCursor(cursor: string): [string, string] {
     // fall through
   }
   throw new InvalidPayoutCursor();
-}
-
-// TODO(core): replace with the row mapping src/payouts/store.ts exports (requested on the board).
-interface PayoutRow {
-  id: string;
-  payee_id: string;
-  amount: string;
-  currency: string;
-  scale: number;
-  method: PayoutRecord['method'];
-  instant_requested: boolean;
-  status: PayoutState;
-  rail: PayoutRecord['rail'];
-  provider: string | null;
-  fee: string;
-  withholding: string;
-  requested_by: string;
-  requested_role: string;
-  period_id: string | null;
-  bulk_id: string | null;
-  destination_fingerprint: string | null;
-  status_doc: PayoutRecord['statusDoc'];
-  created_at: Date | string;
-  updated_at: Date | string;
-}
-
-const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
-
-function fromRow(r: PayoutRow): PayoutRecord {
-  return {
-    id: r.id,
-    payeeId: r.payee_id,
-    amount: String(r.amount),
-    currency: r.currency,
-    scale: Number(r.scale),
-    method: r.method,
-    instantRequested: r.instant_requested,
-    status: r.status,
-    rail: r.rail,
-    provider: r.provider,
-    fee: String(r.fee),
-    withholding: String(r.withholding),
-    requestedBy: r.requested_by,
-    requestedRole: r.requested_role,
-    periodId: r.period_id,
-    bulkId: r.bulk_id,
-    destinationFingerprint: r.destination_fingerprint ?? null,
-    statusDoc: r.status_doc ?? {},
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
 }

@@ -2,11 +2,11 @@
 // its ledger postings, read for a whole page at once. A decision's answer shows the workflow's own status
 // instead: the record catches up with it in the same step.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import { postedTransactions } from '../ledger/index.ts';
 import type { MoneyWire } from '../money/wire.ts';
 import { redactForPayee } from './payee-view.ts';
 import { ledgerKeys } from './service.ts';
+import type { PayoutStatus } from './state.ts';
 import type { PayoutRecord } from './store.ts';
 
 /** Ledger steps of a payout; fx / fx_return: a conversion the provider made (Wise), booked after the settlement. */

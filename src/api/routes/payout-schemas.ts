@@ -1,25 +1,12 @@
 // Request and response schemas of the payout routes (validation and OpenAPI from the same definitions).
 import { z } from 'zod';
 import { payeeIdSchema } from '../../payees/schemas.ts';
+import { PAYOUT_STATES } from '../../payouts/state.ts';
 import { moneySchema } from '../schemas/money.ts';
 
 export const payoutMethods = ['bank_transfer', 'wallet', 'card', 'crypto'] as const;
-export const payoutStates = [
-  'requested',
-  'reserved',
-  'compliance_hold',
-  'pending_approval',
-  'scheduled',
-  'submitting',
-  'awaiting_confirmation',
-  'unknown_outcome',
-  'review',
-  'paid',
-  'returned',
-  'failed',
-  'rejected',
-  'cancelled',
-] as const;
+/** The states a payout passes through (src/payouts/state.ts), as the API documents them. */
+export const payoutStates = PAYOUT_STATES;
 
 export const payoutIdSchema = z
   .string()

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { BulkProgress } from '../../../workflows/bulk-contract.ts';
-import type { Actor, PayoutStatus } from '../../../workflows/payout-contract.ts';
+import type { Actor } from '../../auth/actor.ts';
 import { ApiError } from '../../http/errors.ts';
 import { currencyOf, parseMoney } from '../../money/index.ts';
 import { admissionFacts, admit } from '../../payouts/admission.ts';
@@ -13,6 +13,7 @@ import { payoutsCsv } from '../../payouts/export.ts';
 import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
 import { searchAllPayouts, searchPayouts } from '../../payouts/search.ts';
 import { newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
+import type { PayoutStatus } from '../../payouts/state.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
 import { payoutView, postingsOf } from '../../payouts/views.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';

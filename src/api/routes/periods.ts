@@ -1,7 +1,7 @@
 // Commission periods: close (starts the period-close workflow), progress, statement preview,
 // recalculation with a diff, and approval / rejection by finance approvers (TOTP).
 import { z } from 'zod';
-import type { Actor } from '../../../workflows/payout-contract.ts';
+import type { Actor } from '../../auth/actor.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { ApiError } from '../../http/errors.ts';
 import { periodHasStarted, periodKind } from '../../periods/calendar.ts';
