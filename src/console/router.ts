@@ -6,6 +6,7 @@ import express, { type Request, type Response } from 'express';
 import type { Keyring } from '../crypto/index.ts';
 import { configuredAssets } from '../money/index.ts';
 import { ISO_4217 } from '../money/iso4217.ts';
+import { FINAL_STATES, PAYOUT_STATES } from '../payouts/state.ts';
 import {
   type ConsoleSession,
   CSRF_COOKIE,
@@ -69,6 +70,10 @@ export function consoleRouter(o: ConsoleOptions): express.Router {
     res.json(
       Object.fromEntries([...ISO_4217, ...configuredAssets().map((a) => [a.code, a.exponent] as const)]),
     );
+  });
+  // The payout states the search offers, and the final ones (the payout page offers no action on those).
+  router.get('/payout-states', (_req, res) => {
+    res.json({ states: PAYOUT_STATES, final: FINAL_STATES });
   });
 
   const sessionOf = (req: Request) =>

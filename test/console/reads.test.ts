@@ -1,6 +1,7 @@
 // The read routes the console added, as any API client meets them: roles, object checks, bad input, OpenAPI;
 // and the console's session endpoint refusing tampered cookies and CSRF-less sign-ins (no browser needed).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FINAL_STATES, PAYOUT_STATES } from '../../src/payouts/state.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 describe('console read routes', () => {
@@ -148,6 +149,11 @@ describe('console read routes', () => {
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
     const scales = (await res.json()) as Record<string, number>;
     expect([scales.USD, scales.JPY, scales.KWD, scales.USDC, scales.XYZ]).toEqual([2, 0, 3, 6, undefined]);
+  });
+
+  it('the console lists the payout states and the final ones, as the domain defines them', async () => {
+    const res = await fetch(`${stack.url}/console/payout-states`);
+    expect(await res.json()).toEqual({ states: [...PAYOUT_STATES], final: [...FINAL_STATES] });
   });
 
   it('the console refuses a tampered session cookie and a sign-in without its CSRF token', async () => {

@@ -99,17 +99,29 @@ export function toMinor(text, scale) {
   return minor === '0' ? undefined : minor;
 }
 
-let currencies;
+const references = new Map();
+/** A list the console server serves from the deployment's own definitions, read once per page load. */
+function reference(path, empty) {
+  let answer = references.get(path);
+  if (!answer) {
+    answer = fetch(path, { credentials: 'same-origin' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .catch(() => {
+        references.delete(path); // asked again next time
+        return empty;
+      });
+    references.set(path, answer);
+  }
+  return answer;
+}
+
 /** Decimal places of a currency or asset's minor unit (from the server's list), or undefined if unknown. */
 export async function scaleOf(code) {
-  currencies ??= fetch('/console/currencies', { credentials: 'same-origin' })
-    .then((r) => r.json())
-    .catch(() => {
-      currencies = undefined; // asked again next time
-      return {};
-    });
-  return (await currencies)[code];
+  return (await reference('/console/currencies', {}))[code];
 }
+
+/** The payout states, in the order a payout moves through them, and those it never leaves. */
+export const payoutStates = () => reference('/console/payout-states', { states: [], final: [] });
 
 /** Signed minor units of `currency` as a decimal ("-1250" USD → "-12.50"); the raw units if the currency is unknown. */
 export async function minorText(currency, minor) {

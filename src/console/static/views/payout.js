@@ -1,9 +1,7 @@
 // A payout as an operator reads it: state, a timeline (webhook events and human actions), attempts per
 // provider, ledger postings, webhooks sent, audit entries and the workflow history (Temporal client), with
 // the operator's actions: resolve an unknown outcome, cancel, clear a compliance hold.
-import { api, h, money, session, stateBadge, table, viewScope, when } from '../lib.js';
-
-const FINAL = new Set(['paid', 'returned', 'failed', 'rejected', 'cancelled']);
+import { api, h, money, payoutStates, session, stateBadge, table, viewScope, when } from '../lib.js';
 
 export async function payoutView(id) {
   const mount = viewScope();
@@ -15,13 +13,14 @@ export async function payoutView(id) {
     );
   const p = res.body;
   const staff = session.role !== 'payee';
+  const final = new Set((await payoutStates()).final);
   const [audit, hooks] = staff
     ? await Promise.all([api('GET', `/v1/payouts/${p.id}/audit`), api('GET', `/v1/payouts/${p.id}/webhooks`)])
     : [{ body: { items: [] } }, { body: { items: [] } }];
   mount(
     h('h1', {}, 'Payout ', h('span', { class: 'mono' }, p.id), ' ', stateBadge(p.state)),
     summary(p),
-    session.role === 'operator' && !FINAL.has(p.state) ? actions(p) : '',
+    session.role === 'operator' && !final.has(p.state) ? actions(p) : '',
     staff ? timeline(audit.body?.items ?? [], hooks.body?.items ?? []) : '',
     attempts(p),
     ledger(p),

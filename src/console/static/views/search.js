@@ -1,28 +1,20 @@
 // Operator search: payouts by state, payee, period, bulk, provider, amount range and creation date (the
 // filters of GET /v1/payouts). The URL keeps what the operator typed (decimals, calendar days); the query
 // sent to the API is built from it: amounts in minor units of the chosen currency, days as UTC bounds.
-import { api, h, money, scaleOf, session, stateBadge, table, toMinor, viewScope, when } from '../lib.js';
+import {
+  api,
+  h,
+  money,
+  payoutStates,
+  scaleOf,
+  session,
+  stateBadge,
+  table,
+  toMinor,
+  viewScope,
+  when,
+} from '../lib.js';
 
-const states = [
-  ['', 'any state'],
-  ['unknown_outcome,review', 'unknown outcome or review'],
-  ...[
-    'requested',
-    'reserved',
-    'compliance_hold',
-    'pending_approval',
-    'scheduled',
-    'submitting',
-    'awaiting_confirmation',
-    'unknown_outcome',
-    'review',
-    'paid',
-    'returned',
-    'failed',
-    'rejected',
-    'cancelled',
-  ].map((s) => [s, s]),
-];
 // URL parameters passed to the API as they are (page size and cursor only from the URL, not the form).
 const PLAIN = ['status', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'limit', 'cursor'];
 const FORM = ['status', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'min', 'max', 'from', 'to'];
@@ -31,10 +23,16 @@ export async function searchView(params) {
   const mount = viewScope();
   const input = (name, label, attrs = {}) =>
     h('label', {}, label, h('input', { name, value: params.get(name) ?? '', size: 14, ...attrs }));
+  const { states } = await payoutStates();
+  const options = [
+    ['', 'any state'],
+    ['unknown_outcome,review', 'unknown outcome or review'],
+    ...states.map((s) => [s, s]),
+  ];
   const status = h(
     'select',
     { name: 'status' },
-    states.map(([value, label]) => h('option', { value, selected: params.get('status') === value }, label)),
+    options.map(([value, label]) => h('option', { value, selected: params.get('status') === value }, label)),
   );
   const form = h(
     'form',
