@@ -1,13 +1,16 @@
 // Period-close activities: thin wrappers over the period service. Batch activities heartbeat so a dead
-// worker is noticed quickly; payout workflows are started with the activity's own Temporal client.
+// worker is noticed quickly; payout workflows are started with the activity's own Temporal client. A
+// database error no retry can fix fails the step as a non-retryable DataError (the workflow stops the close
+// and reports it); an outage or a conflict stays retryable.
 import { Context } from '@temporalio/activity';
 import { PayoutGateway } from '../src/payouts/gateway.ts';
 import type { PeriodService } from '../src/periods/service.ts';
 import type { PeriodActivities } from '../workflows/period-contract.ts';
+import { classifyDataErrors } from './data-errors.ts';
 
 export function createPeriodActivities(service: PeriodService): PeriodActivities {
   const heartbeat = () => Context.current().heartbeat();
-  return {
+  const activities: PeriodActivities = {
     closePeriod: ({ periodId, planVersion }) => service.close(periodId, planVersion),
     reopenPeriod: ({ periodId }) => service.reopen(periodId),
     prepareRun: ({ periodId, run, planVersion }) => service.prepareRun(periodId, run, planVersion),
@@ -31,5 +34,7 @@ export function createPeriodActivities(service: PeriodService): PeriodActivities
       return eventId;
     },
     deliverPeriodWebhook: ({ eventId }) => service.deliverWebhook(eventId),
+    reportProblem: ({ periodId, seq, problem }) => service.reportProblem(periodId, seq, problem),
   };
+  return classifyDataErrors({ ...activities });
 }

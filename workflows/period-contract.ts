@@ -13,7 +13,30 @@ export type PeriodStage =
   | 'open_for_corrections'
   | 'posting'
   | 'paying_out'
+  /** An approved run stopped part-way on a data error; closing the period again resumes it. */
+  | 'review'
   | 'completed';
+
+/**
+ * A step that failed for a data reason (a value the database cannot store, a broken constraint): no retry
+ * can fix it, so the close stops and says where. Before approval nothing is posted and the period is
+ * reopened for corrections; after approval it waits in `review` and resumes where it stopped.
+ */
+export interface PeriodProblem {
+  code: 'data_error';
+  /** The stage the close was in, the activity that failed, and its batch when it was a batch step. */
+  stage: PeriodStage;
+  step: string;
+  batch?: number;
+  run: number;
+  /** The database's words and SQLSTATE. */
+  message: string;
+  sqlState?: string;
+  at: string;
+  outcome: 'reopened' | 'review';
+  /** Who closed the period again after it (and when). */
+  retried?: { by: string; at: string };
+}
 
 export interface BatchSummary {
   batch: number;
@@ -82,6 +105,8 @@ export interface PeriodProgress {
   /** Earlier runs of this workflow (continue-as-new): how many, their events, the largest one. */
   history: { continuedAsNew: number; eventsInEarlierRuns: number; largestRun: number };
   summary?: CompletionSummary;
+  /** Every data error the close met, oldest first; the last one is open while the stage is `review`. */
+  problems?: PeriodProblem[];
 }
 
 export interface PeriodInput {
@@ -115,7 +140,10 @@ export interface PeriodDecision {
 export const periodProgressQuery = defineQuery<PeriodProgress>('periodProgress');
 export const recalculateUpdate = defineUpdate<DiffSummary, [RecalculateRequest]>('recalculate');
 export const decidePeriodUpdate = defineUpdate<PeriodProgress, [PeriodDecision]>('decidePeriod');
-/** After corrections (a rejection reopened the period): close it again and recalculate. */
+/**
+ * After corrections (a rejection or a data error reopened the period): close it again and recalculate; in
+ * `review`: resume the approved run where it stopped.
+ */
 export const resubmitUpdate = defineUpdate<PeriodProgress, [{ by: Actor; planVersion?: string }]>(
   'resubmitPeriod',
 );
@@ -149,4 +177,6 @@ export interface PeriodActivities {
     count: number;
   }): Promise<string>;
   deliverPeriodWebhook(input: { eventId: string }): Promise<void>;
+  /** Records the `period.data_error` webhook event (seq: the problem's number) and returns its id. */
+  reportProblem(input: { periodId: string; seq: number; problem: PeriodProblem }): Promise<string>;
 }

@@ -3,7 +3,11 @@
 // post one ledger transaction per payee → fan out auto-payouts in a bounded window → completion summary.
 // History stays small: batches are hundreds of payees per activity, payouts are started by an activity in
 // waves (not as child workflows), and long stages continue-as-new before the history grows large.
+// A step that fails for a data reason stops the close visibly (reopened for corrections before approval,
+// `review` after it) with the problem in progress and a `period.data_error` webhook; it never retries forever.
 import {
+  ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -14,19 +18,25 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { PayoutFailure } from './payout-activities.ts';
+import type { Actor } from './payout-contract.ts';
+import { failureMessage, failureStep, failureType } from './payout-steps.ts';
 import {
   type CompletionSummary,
   decidePeriodUpdate,
   type PeriodActivities,
   type PeriodDecision,
   type PeriodInput,
+  type PeriodProblem,
   type PeriodProgress,
+  type PeriodStage,
   periodProgressQuery,
   type RecalculateRequest,
   recalculateUpdate,
   resubmitUpdate,
   type Totals,
 } from './period-contract.ts';
+import { storable, unstorableText } from './text.ts';
 
 const acts = proxyActivities<PeriodActivities>({
   startToCloseTimeout: '2m',
@@ -71,6 +81,34 @@ function initial(input: PeriodInput): PeriodProgress {
   };
 }
 
+/** A batch step's failure with the batch it was for, so a data error can name the batch. */
+class BatchFailed extends Error {
+  readonly batch: number;
+  readonly failure: unknown;
+  constructor(batch: number, failure: unknown) {
+    super(failureMessage(failure));
+    this.name = 'BatchFailed';
+    this.batch = batch;
+    this.failure = failure;
+  }
+}
+
+function inBatch<T>(batch: number, call: Promise<T>): Promise<T> {
+  return call.catch((failure: unknown) => {
+    throw new BatchFailed(batch, failure);
+  });
+}
+
+function sqlStateOf(failure: unknown): string | undefined {
+  const cause = failure instanceof ActivityFailure ? failure.cause : failure;
+  const details = cause instanceof ApplicationFailure ? cause.details : undefined;
+  const state = (details?.[0] as { sqlState?: unknown } | undefined)?.sqlState;
+  return typeof state === 'string' ? state : undefined;
+}
+
+/** Stages after approval: some of the approved run may be posted, so the period cannot be reopened. */
+const APPROVED: readonly PeriodStage[] = ['posting', 'paying_out', 'completed'];
+
 function addTotals(into: Totals, add: Totals) {
   for (const [c, v] of Object.entries(add)) into[c] = (BigInt(into[c] ?? '0') + BigInt(v)).toString();
 }
@@ -79,7 +117,8 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
   const p: PeriodProgress = input.carried ?? initial(input);
   const { periodId, policy } = input;
   let recalc: RecalculateRequest | undefined;
-  let resubmitted: { planVersion?: string } | undefined;
+  let resubmitted: { by: Actor; planVersion?: string } | undefined;
+  const problemCount = () => p.problems?.length ?? 0;
 
   if (!input.carried) upsertSearchAttributes({ PeriodId: [periodId] });
 
@@ -115,6 +154,8 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
             `${d.approver.actor} has already decided run ${p.run}; a second approver must be a different person`,
           );
         if (!d.reason && d.decision === 'reject') throw new Error('a rejection needs a reason');
+        const unstorable = unstorableText('reason', d.reason);
+        if (unstorable) throw new Error(unstorable);
       },
     },
   );
@@ -123,7 +164,15 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
     async (r: RecalculateRequest) => {
       recalc = r;
       const target = p.run + 1;
-      await condition(() => p.run >= target && p.stage === 'awaiting_approval');
+      const problems = problemCount();
+      await condition(
+        () => (p.run >= target && p.stage === 'awaiting_approval') || problemCount() > problems,
+      );
+      // A data error stopped the new run: the update ends (refused) so no handler is left waiting.
+      if (problemCount() > problems)
+        throw ApplicationFailure.nonRetryable(
+          `the recalculation of period ${periodId} stopped on a data error: ${p.problems!.at(-1)!.message}`,
+        );
       return p.lastDiff!;
     },
     {
@@ -136,14 +185,23 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
   );
   setHandler(
     resubmitUpdate,
-    (r: { planVersion?: string }) => {
+    (r: { by: Actor; planVersion?: string }) => {
       resubmitted = r;
       return p;
     },
     {
-      validator: (_r: { planVersion?: string }) => {
+      validator: (r: { by: Actor; planVersion?: string }) => {
+        if (p.stage === 'review') {
+          if (r.planVersion && r.planVersion !== p.planVersion)
+            throw new Error(
+              `period ${periodId} stopped on a data error after run ${p.run} was approved: closing it again resumes that run with plan ${p.planVersion}; a plan version cannot be given`,
+            );
+          return;
+        }
         if (p.stage !== 'open_for_corrections')
-          throw new Error(`period ${periodId} is ${p.stage}; only a rejected period can be closed again`);
+          throw new Error(
+            `period ${periodId} is ${p.stage}; only a period reopened for corrections or in review can be closed again`,
+          );
       },
     },
   );
@@ -180,7 +238,7 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
         (_, i) => first + i,
       );
       const results = await Promise.all(
-        ids.map((batch) => batches.calculateBatch({ periodId, run: p.run, batch })),
+        ids.map((batch) => inBatch(batch, batches.calculateBatch({ periodId, run: p.run, batch }))),
       );
       for (const r of results) addTotals(p.calculation.totals, r.totals);
       p.calculation.batchesDone += ids.length;
@@ -221,6 +279,53 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
     p.nextTimer = undefined;
   }
 
+  /**
+   * A step failed for a data reason: record where and why, reopen the period when nothing of the run is
+   * posted (else wait in review), and tell operators by webhook. The problem's text is made storable first.
+   */
+  async function stopOnDataError(failure: unknown, batch: number | undefined): Promise<void> {
+    const approved = APPROVED.includes(p.stage);
+    const sqlState = sqlStateOf(failure);
+    const problem: PeriodProblem = storable({
+      code: 'data_error',
+      stage: p.stage,
+      step: failureStep(failure),
+      ...(batch !== undefined ? { batch } : {}),
+      run: p.run,
+      message: failureMessage(failure),
+      ...(sqlState ? { sqlState } : {}),
+      at: new Date().toISOString(),
+      outcome: approved ? 'review' : 'reopened',
+    });
+    p.problems = [...(p.problems ?? []), problem];
+    p.nextTimer = undefined;
+    log.error('period close step failed for a data reason and cannot succeed on retry', {
+      periodId,
+      stage: problem.stage,
+      step: problem.step,
+      batch,
+      error: problem.message,
+    });
+    p.stage = approved ? 'review' : 'open_for_corrections';
+    if (!approved) await acts.reopenPeriod({ periodId });
+    try {
+      const eventId = await acts.reportProblem({ periodId, seq: problemCount(), problem });
+      await webhooks.deliverPeriodWebhook({ eventId });
+    } catch (err) {
+      if (failureType(err) !== PayoutFailure.dataError) throw err;
+      log.error('the period.data_error webhook could not be recorded', {
+        periodId,
+        error: failureMessage(err),
+      });
+    }
+  }
+
+  /** The operator closed the period again: the open problem (if any) says who and when. */
+  function markRetried(by: Actor) {
+    const last = p.problems?.at(-1);
+    if (last && !last.retried) last.retried = { by: by.actor, at: new Date().toISOString() };
+  }
+
   function startRun(planVersion: string) {
     p.planVersion = planVersion;
     p.run += 1;
@@ -229,6 +334,21 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
   }
 
   for (;;) {
+    try {
+      await step();
+      if (p.stage === 'completed') {
+        await condition(allHandlersFinished);
+        return p.summary!;
+      }
+    } catch (err) {
+      const failure = err instanceof BatchFailed ? err.failure : err;
+      if (failureType(failure) !== PayoutFailure.dataError) throw failure;
+      await stopOnDataError(failure, err instanceof BatchFailed ? err.batch : undefined);
+    }
+  }
+
+  /** Runs the current stage once, moving `p.stage` on. */
+  async function step(): Promise<void> {
     switch (p.stage) {
       case 'closing': {
         const closed = await acts.closePeriod({
@@ -258,6 +378,7 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
         break;
       case 'open_for_corrections':
         await condition(() => resubmitted !== undefined);
+        markRetried(resubmitted!.by);
         p.planVersion = resubmitted?.planVersion ?? p.planVersion;
         resubmitted = undefined;
         p.reminders = 0;
@@ -272,7 +393,7 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
             (_, i) => first + i,
           );
           const results = await Promise.all(
-            ids.map((batch) => batches.postBatch({ periodId, run: p.run, batch })),
+            ids.map((batch) => inBatch(batch, batches.postBatch({ periodId, run: p.run, batch }))),
           );
           p.posting.resumedBatches += results.filter((r) => r.resumed).length;
           p.posting.batchesDone += ids.length;
@@ -297,9 +418,16 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
         p.stage = 'completed';
         await webhooks.deliverPeriodWebhook({ eventId: `period.completed:${periodId}` });
         break;
+      case 'review': {
+        // Committed batches are recognised, so the stopped stage resumes where it stopped.
+        await condition(() => resubmitted !== undefined);
+        markRetried(resubmitted!.by);
+        resubmitted = undefined;
+        p.stage = p.problems!.at(-1)!.stage;
+        break;
+      }
       case 'completed':
-        await condition(allHandlersFinished);
-        return p.summary!;
+        break;
     }
   }
 }

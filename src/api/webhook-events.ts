@@ -8,7 +8,7 @@ import { PAYOUT_WEBHOOK_EVENTS } from '../webhooks/events.ts';
 import { payoutStates } from './routes/payout-schemas.ts';
 import { grantView, refundView, spendView } from './routes/spendback.ts';
 import { moneySchema } from './schemas/money.ts';
-import { periodCompletionSummarySchema } from './schemas/period.ts';
+import { periodCompletionSummarySchema, periodProblemSchema } from './schemas/period.ts';
 
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 
@@ -133,6 +133,12 @@ export const webhookEvents: Record<string, { summary: string; data: z.ZodType }>
   'period.approval_escalation': {
     summary: 'A period awaits approval past the escalation time',
     data: approvalNotice,
+  },
+  'period.data_error': {
+    summary: 'A period close stopped on a data error (reopened for corrections, or in review)',
+    data: z
+      .object({ periodId: z.string().describe('Period id'), problem: periodProblemSchema })
+      .meta({ id: 'PeriodDataErrorData', description: 'The period and the problem that stopped its close' }),
   },
   'credit.granted': { summary: 'A promotional credit was granted', data: grantData },
   'credit.expiring_soon': { summary: 'A credit grant with a remainder expires soon', data: grantData },

@@ -40,8 +40,8 @@ export class PeriodGateway {
   }
 
   /**
-   * Closes the period: starts `period-<id>`; a running one is reused, a rejected one (open for
-   * corrections) is closed again. Returns whether a new workflow was started. `updateId` (from the request's
+   * Closes the period: starts `period-<id>`; a running one is reused, a reopened one (open for
+   * corrections) is closed again, one in review (a data error after approval) resumes. Returns whether a new workflow was started. `updateId` (from the request's
    * Idempotency-Key, as for every update below) makes a retried request the same update.
    */
   async close(
@@ -52,7 +52,7 @@ export class PeriodGateway {
   ): Promise<'started' | 'running' | 'resubmitted'> {
     if (await this.startClose(periodId, by, planVersion)) return 'started';
     const progress = await this.progress(periodId);
-    if (progress?.stage === 'open_for_corrections') {
+    if (progress?.stage === 'open_for_corrections' || progress?.stage === 'review') {
       await this.#update(() =>
         this.#handle(periodId).executeUpdate(resubmitUpdate, {
           args: [{ by, ...(planVersion ? { planVersion } : {}) }],

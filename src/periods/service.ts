@@ -6,10 +6,12 @@ import type {
   BatchSummary,
   CompletionSummary,
   DiffSummary,
+  PeriodProblem,
   RunSummary,
 } from '../../workflows/period-contract.ts';
 import type { PeriodsConfig } from '../config/periods.ts';
 import type { Database } from '../db/open.ts';
+import { sqlState } from '../db/sql.ts';
 import { type Ledger, lockPayeeBalances, type PostingInput, postedKeys } from '../ledger/index.ts';
 import { money } from '../money/index.ts';
 import { type PayoutGateway, payoutIdFor } from '../payouts/gateway.ts';
@@ -263,7 +265,7 @@ export function createPeriodService(deps: PeriodServiceDeps) {
     async postBatch(periodId: string, run: number, batch: number): Promise<BatchSummary> {
       const done = await store.batch(db.em(), periodId, 'post', run, batch);
       if (done) return { ...done, resumed: true };
-      return db.em().transactional(async (em) => {
+      const attempt = db.em().transactional(async (em) => {
         const rows = await store.batchStatements(em, periodId, run, batch);
         // A key already posted (e.g. by a run approved earlier, then reopened) is never posted again.
         const keys = rows.map((r) => periodPostingKey(periodId, r.payee_id, r.currency));
@@ -328,6 +330,14 @@ export function createPeriodService(deps: PeriodServiceDeps) {
         };
         await store.insertBatch(em, periodId, 'post', run, batch, summary);
         return summary;
+      });
+      // A concurrent attempt committed the batch first (its marker broke the unique key): that attempt's
+      // summary stands. Not a data error, so answered here before the activity would classify it as one.
+      return attempt.catch(async (error: unknown) => {
+        const committed =
+          sqlState(error) === '23505' ? await store.batch(db.em(), periodId, 'post', run, batch) : undefined;
+        if (committed) return { ...committed, resumed: true };
+        throw error;
       });
     },
 
@@ -413,6 +423,18 @@ export function createPeriodService(deps: PeriodServiceDeps) {
         type: `period.approval_${kind}`,
         data: { periodId, count },
         occurredAt: new Date(),
+      });
+      return id;
+    },
+
+    /** A data error stopped the close: a webhook event for operators, one per problem (`seq`). */
+    async reportProblem(periodId: string, seq: number, problem: PeriodProblem): Promise<string> {
+      const id = `period.data_error:${periodId}:${seq}`;
+      await outbox.enqueue({
+        id,
+        type: 'period.data_error',
+        data: { periodId, problem },
+        occurredAt: new Date(problem.at),
       });
       return id;
     },

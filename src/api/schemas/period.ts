@@ -60,8 +60,32 @@ const periodStages = [
   'open_for_corrections',
   'posting',
   'paying_out',
+  'review',
   'completed',
 ] as const;
+
+/** A data error that stopped the close (workflows/period-contract.ts PeriodProblem). */
+export const periodProblemSchema = z
+  .object({
+    code: z.literal('data_error').describe('A value the database cannot store or a broken constraint'),
+    stage: z.enum(periodStages).describe('Stage the close was in'),
+    step: z.string().describe('The step (activity) that failed'),
+    batch: z.number().int().optional().describe('The batch, when a batch step failed'),
+    run: z.number().int().describe('Calculation run'),
+    message: z.string().describe("The database's words"),
+    sqlState: z.string().optional().describe('PostgreSQL SQLSTATE'),
+    at: z.string().describe('When (ISO 8601 UTC)'),
+    outcome: z
+      .enum(['reopened', 'review'])
+      .describe(
+        'reopened: nothing was posted, the period takes corrections, then close it again; review: the approved run stopped part-way, closing it again resumes it',
+      ),
+    retried: z
+      .object({ by: z.string().describe('Who'), at: z.string().describe('When (ISO 8601 UTC)') })
+      .optional()
+      .describe('The period was closed again after this problem'),
+  })
+  .meta({ id: 'PeriodProblem', description: 'A data error that stopped the period close' });
 
 export const periodProgressSchema = z
   .object({
@@ -124,6 +148,10 @@ export const periodProgressSchema = z
       })
       .describe("The workflow's earlier runs"),
     summary: periodCompletionSummarySchema.optional(),
+    problems: z
+      .array(periodProblemSchema)
+      .optional()
+      .describe('Data errors the close met, oldest first (the last is open while the stage is review)'),
   })
   .meta({
     id: 'PeriodProgress',
