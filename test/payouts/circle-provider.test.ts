@@ -16,6 +16,7 @@ import {
   attemptOutcomes,
   clearingByCurrency,
   ledgerSteps,
+  pastPayoutWindow,
   requestPayoutBy,
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
@@ -190,10 +191,7 @@ describe('payouts through Circle (fake Circle)', () => {
     const { payeeId, address } = await cryptoPayee('base');
     fake.autoComplete = false;
     const payoutId = await requestCryptoPayout(payeeId, '7000', false);
-    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
-    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
-    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
-    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    await pastPayoutWindow(stack, payoutId, 'awaiting_confirmation');
     const [t] = fake.transfersTo(address);
     expect([t!.status, t!.destination.chain]).toEqual(['pending', 'BASE']);
     fake.complete(t!.id);

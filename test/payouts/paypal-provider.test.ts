@@ -14,6 +14,7 @@ import {
   attemptOutcomes,
   clearingByCurrency,
   ledgerSteps,
+  pastPayoutWindow,
   requestPayoutBy,
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
@@ -136,10 +137,7 @@ describe('payouts through PayPal Payouts (fake PayPal)', () => {
     const { payeeId } = await paypalPayee();
     fake.autoProcess = false;
     const payoutId = await requestWalletPayout(payeeId, '7000', false);
-    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
-    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
-    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
-    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    await pastPayoutWindow(stack, payoutId, 'awaiting_confirmation');
     expect(fake.itemsFor(payoutId).map((i) => i.transaction_status)).toEqual(['PENDING']);
     fake.processBatches();
     await fake.webhooksSent();

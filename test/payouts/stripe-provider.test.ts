@@ -13,6 +13,7 @@ import {
   attemptOutcomes,
   clearingByCurrency,
   ledgerSteps,
+  pastPayoutWindow,
   requestPayoutBy,
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
@@ -123,10 +124,7 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
   it('scheduled: a standard payout in the payout window, paid when it arrives days later', async () => {
     const { payeeId } = await stripePayee();
     const payoutId = await requestCardPayout(payeeId, '7000', false);
-    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
-    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
-    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
-    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    await pastPayoutWindow(stack, payoutId, 'awaiting_confirmation');
     const [payout] = fake.payoutsFor(payoutId);
     expect([payout!.method, payout!.status]).toEqual(['standard', 'pending']);
     fake.advanceDays(2); // arrival date: Stripe marks it paid and sends payout.paid
@@ -205,10 +203,7 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
       'bank destination',
     );
     const payoutId = await requestCardPayout(payeeId, '6500', false);
-    const scheduled = await stack.waitForState(payoutId, ['scheduled']);
-    const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
-    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
-    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    await pastPayoutWindow(stack, payoutId, 'awaiting_confirmation');
     const [payout] = fake.payoutsFor(payoutId);
     fake.advanceDays(2);
     await fake.webhooksSent();

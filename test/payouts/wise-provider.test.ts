@@ -15,6 +15,7 @@ import {
   attemptOutcomes,
   clearingByCurrency,
   ledgerSteps,
+  pastPayoutWindow,
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
@@ -120,10 +121,7 @@ describe('payouts through Wise (fake Wise)', () => {
     instant = false,
   ): Promise<string> {
     const payoutId = await stack.requestPayout(payeeId, amount, { instant });
-    const s = await stack.waitForState(payoutId, ['scheduled']);
-    const wait = Date.parse(s.nextTimer!.at) - (await stack.temporal.currentTimeMs());
-    await stack.temporal.sleep(Math.max(0, wait) + 1_000);
-    if (state) await stack.waitForState(payoutId, [state]);
+    await pastPayoutWindow(stack, payoutId, state || undefined);
     return payoutId;
   }
 

@@ -62,3 +62,11 @@ export async function assertPaidOnce(
   const sandboxPaid = (await listSandboxDisbursements(stack.db)).filter((d) => d.state === 'paid');
   expect(sandboxPaid.filter((d) => o.paidByFake(d.payoutId))).toEqual([]); // never both
 }
+
+/** Waits until the scheduled payout's window (skipping virtual time to it), then for `state` when given. */
+export async function pastPayoutWindow(stack: Stack, payoutId: string, state?: string): Promise<void> {
+  const scheduled = await stack.waitForState(payoutId, ['scheduled']);
+  const wait = Date.parse(scheduled.nextTimer!.at) - (await stack.temporal.currentTimeMs());
+  await stack.temporal.sleep(Math.max(0, wait) + 1_000);
+  if (state) await stack.waitForState(payoutId, [state]);
+}
