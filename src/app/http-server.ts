@@ -9,7 +9,7 @@ import type { Logger } from '../observability/log.ts';
 import { PayoutHistory } from '../payouts/history.ts';
 import { createHttpApp } from './http.ts';
 import type { TemporalHandle } from './runtime.ts';
-import { gatewayFor, periodGatewayFor } from './runtime.ts';
+import { gatewayFor, periodGatewayFor, periodScheduleFor } from './runtime.ts';
 import type { Services } from './services.ts';
 
 export async function startHttp(
@@ -31,6 +31,7 @@ export async function startHttp(
     gateway: gatewayFor(config, o.temporal),
     history: new PayoutHistory(o.temporal.client),
     periodGateway: periodGatewayFor(config, o.temporal),
+    periodSchedule: periodScheduleFor(config, o.temporal),
     security: o.security,
     logger: o.logger,
     bodyLimitBytes: config.api.bodyLimitBytes,

@@ -19,17 +19,10 @@ const calendar = { kind: 'weekly' as const, timezone: 'America/New_York' };
 const graceMs = 6 * HOUR;
 
 let stack: Stack;
-let schedule: PeriodSchedule;
 
 beforeAll(async () => {
   stack = await startStack('periods-schedule', {
     env: { PERIOD_CALENDAR: 'weekly', PERIOD_TIMEZONE: calendar.timezone, PERIOD_CLOSE_GRACE: '6h' },
-  });
-  schedule = new PeriodSchedule(stack.temporal.client, {
-    taskQueue: stack.taskQueue,
-    calendar,
-    graceMs,
-    policy: { reminderMs: 24 * HOUR, escalationMs: 72 * HOUR, payoutWindow: 500, payoutPollMs: 5_000 },
   });
 }, 120_000);
 
@@ -91,9 +84,13 @@ describe('the period-close schedule', () => {
   });
 
   it('closes a month of weekly periods once each, after a manual close and across a pause', async () => {
+    // Before a worker has created it, the API says so.
+    expect((await stack.call('GET', '/v1/periods/schedule')).status).toBe(404);
+    const schedule = stack.periodSchedule;
     expect(await schedule.ensure()).toBe('created');
     expect(await schedule.ensure()).toBe('updated'); // every worker start brings it in line
     const view = (await schedule.describe())!;
+    expect((await stack.call('GET', '/v1/periods/schedule')).body).toEqual(view);
     expect(view.paused).toBe(false);
     const closes = view.nextCloses.slice(0, 5);
     // Consecutive weeks, the first being the current one (or the last one before Monday 06:00).
@@ -118,12 +115,20 @@ describe('the period-close schedule', () => {
     await sleepPast(closes[1]!.at);
 
     // Paused over the third close: that week stays open (closed by hand later, as the note says).
-    const paused = (await schedule.pause('year-end data correction', { actor: 'olga', role: 'operator' }))!;
-    expect(paused).toMatchObject({ paused: true, note: 'year-end data correction (paused by olga)' });
+    const paused = await stack.call('POST', '/v1/periods/schedule/pause', {
+      key: stack.keys.operator.key,
+      body: { note: 'year-end data correction' },
+    });
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ paused: true, note: 'year-end data correction (paused by olga)' });
     await sleepPast(closes[2]!.at);
     expect(await workflowsOf(p3)).toHaveLength(0);
     expect(await statusOf(p3)).not.toBe('closed');
-    await schedule.unpause('correction done', { actor: 'olga', role: 'operator' });
+    const resumed = await stack.call('POST', '/v1/periods/schedule/unpause', {
+      key: stack.keys.operator.key,
+      body: { note: 'correction done' },
+    });
+    expect(resumed.body).toMatchObject({ paused: false });
     await sleepPast(closes[4]!.at);
 
     // The last close's workflow may still be finishing its activity (real time; virtual time is locked now).

@@ -22,6 +22,7 @@ import type { Tracing } from '../../src/observability/tracing.ts';
 import { PayoutGateway } from '../../src/payouts/gateway.ts';
 import { PayoutHistory } from '../../src/payouts/history.ts';
 import { PeriodGateway } from '../../src/periods/gateway.ts';
+import { PeriodSchedule } from '../../src/periods/schedule.ts';
 import {
   payoutsDisbursedMoreThanOnce,
   type SandboxProvider,
@@ -147,6 +148,19 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     payoutWindow: config.periods.payoutWindow,
     payoutPollMs: 5_000,
   });
+  // The period-close schedule as the worker creates it (src/app/runtime.ts periodScheduleFor); a test
+  // calls `periodSchedule.ensure()` to have it.
+  const periodSchedule = new PeriodSchedule(client, {
+    taskQueue,
+    calendar: config.periods.calendar,
+    graceMs: config.periods.closeGraceMs,
+    policy: {
+      reminderMs: config.periods.reminderMs,
+      escalationMs: config.periods.escalationMs,
+      payoutWindow: config.periods.payoutWindow,
+      payoutPollMs: 5_000,
+    },
+  });
   const logs: string[] = [];
   const logger = createLogger({ level: 'info', write: (line) => logs.push(line) });
   const appDeps = {
@@ -154,6 +168,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     gateway,
     history: new PayoutHistory(client),
     periodGateway,
+    periodSchedule,
     security,
     grantTimers: new CreditGrantTimers(client, taskQueue),
     logger,
@@ -440,6 +455,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     workerEnv,
     gateway,
     periodGateway,
+    periodSchedule,
     apiWith,
     taskQueue,
     keys,
