@@ -2,9 +2,15 @@
 // Temporal failure types the workflow matches (workflows/payout-activities.ts).
 import { ApplicationFailure } from '@temporalio/activity';
 import { InsufficientFunds } from '../src/ledger/errors.ts';
-import { DestinationChanged, type PayoutService, type Preloaded } from '../src/payouts/service.ts';
+import {
+  DestinationChanged,
+  PayoutNotFound,
+  type PayoutService,
+  type Preloaded,
+} from '../src/payouts/service.ts';
 import { isProviderError, type ProviderErrorKind } from '../src/providers/errors.ts';
 import { type PayoutActivities, PayoutFailure } from '../workflows/payout-activities.ts';
+import { approvalsNeeded } from '../workflows/payout-decisions.ts';
 import { classifyDataErrors } from './data-errors.ts';
 
 const providerFailureType: Record<ProviderErrorKind, string> = {
@@ -19,7 +25,14 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
   return classifyDataErrors({
     async admitPayout({ input, status }) {
       const pre: Preloaded = {};
-      const policy = await service.preparePayout(input, pre);
+      const policy = await service.preparePayout(input, pre).catch((err: unknown) => {
+        if (!(err instanceof PayoutNotFound)) throw err;
+        throw ApplicationFailure.create({
+          type: PayoutFailure.payoutRowMissing,
+          message: err.message,
+          nonRetryable: true,
+        });
+      });
       try {
         await service.reserveFunds(input.payoutId, pre);
       } catch (err) {
@@ -34,7 +47,7 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
       const compliance = await service.checkCompliance(payoutId, pre);
       if (compliance.blocked.length > 0) return { compliance };
       const risk = await service.assessRisk(payoutId, pre);
-      if (approvalsRequired > 0 || risk.reasons.length > 0) return { compliance, risk };
+      if (approvalsNeeded({ approvalsRequired }, risk.reasons.length) > 0) return { compliance, risk };
       return { compliance, risk, plan: await service.planRoute(payoutId, true, new Date(at), pre) };
     },
     assessRisk: ({ payoutId }) => service.assessRisk(payoutId),

@@ -54,7 +54,7 @@ export interface ProviderStatusOutcome {
 export interface PayoutActivities {
   /**
    * Reads the payout's row (written by whoever started the workflow; it is not written again here), holds
-   * the funds and records `status`; insufficient funds come back as `rejected`.
+   * the funds and records `status`; insufficient funds come back as `rejected`, no row as PayoutRowMissing.
    */
   admitPayout(input: {
     input: PayoutInput;
@@ -129,4 +129,6 @@ export const PayoutFailure = {
    * it fails the same way every time. `details[0]` is `{ step, sqlState }`.
    */
   dataError: 'DataError',
+  /** The payout's row is not there (yet): its starter writes it first; the workflow waits a while for it. */
+  payoutRowMissing: 'PayoutRowMissing',
 } as const;

@@ -287,6 +287,10 @@ export const MAX_CONFIRMATION_POLL_MS = 30 * 60 * 1000;
 export const FIRST_DATABASE_WAIT_MS = 10_000;
 export const MAX_DATABASE_WAIT_MS = 5 * 60 * 1000;
 export const MAX_OUTAGE_BACKOFF_MS = 60 * 60 * 1000;
+/** How long a workflow waits for its payout row (its starter writes it first; a start may race the insert). */
+export const FIRST_ROW_WAIT_MS = 1000;
+export const MAX_ROW_WAIT_MS = 60_000;
+export const ROW_WAIT_DEADLINE_MS = 10 * 60 * 1000;
 
 /** Doubling, at most `max`, never below where it is (a first interval above `max` stays). */
 export function backoff(currentMs: number, maxMs: number): number {

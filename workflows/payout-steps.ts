@@ -9,13 +9,21 @@ import {
   condition,
   proxyActivities,
   proxyLocalActivities,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { FINAL_STATES, type PayoutInput, type PayoutStatus, type Reason } from '../src/payouts/state.ts';
 import type { PayoutActivities, PayoutPolicy } from './payout-activities.ts';
 import { PayoutFailure } from './payout-activities.ts';
 import type { ProviderEventSignal, UnknownOutcomeResolution } from './payout-contract.ts';
-import { nextState, type PayoutEvent } from './payout-decisions.ts';
+import {
+  backoff,
+  FIRST_ROW_WAIT_MS,
+  MAX_ROW_WAIT_MS,
+  nextState,
+  type PayoutEvent,
+  ROW_WAIT_DEADLINE_MS,
+} from './payout-decisions.ts';
 
 // Ledger and database steps: short, idempotent by payout id, no outside party; run as local activities (in
 // the worker that runs the workflow, one marker each). A data error fails the same way every time: the
@@ -112,6 +120,30 @@ export class PayoutRun {
         };
       },
     });
+  }
+
+  /**
+   * Holds the funds (admitPayout). A row not written yet is waited for, backing off, up to a deadline; a
+   * payout that never got one fails its workflow with the reason (nothing was held or recorded).
+   */
+  async admit(): Promise<Awaited<ReturnType<PayoutActivities['admitPayout']>>> {
+    const deadline = Date.now() + ROW_WAIT_DEADLINE_MS;
+    let waitMs = FIRST_ROW_WAIT_MS;
+    for (;;) {
+      try {
+        return await this.steps.admitPayout({ input: this.input, status: this.statusAfter('admit') });
+      } catch (err) {
+        if (failureType(err) !== PayoutFailure.payoutRowMissing) throw err;
+        if (Date.now() + waitMs > deadline) {
+          throw ApplicationFailure.nonRetryable(
+            `payout ${this.input.payoutId} has no row: start payouts through the API or a fan-out, which write it first`,
+            PayoutFailure.payoutRowMissing,
+          );
+        }
+        await sleep(waitMs);
+        waitMs = backoff(waitMs, MAX_ROW_WAIT_MS);
+      }
+    }
   }
 
   /** A copy, so handlers and history never share the mutable state (structuredClone is not in the sandbox). */

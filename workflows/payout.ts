@@ -34,7 +34,7 @@ async function payout(run: PayoutRun): Promise<PayoutStatus> {
     ...(input.periodId ? { PeriodId: [input.periodId] } : {}),
   });
   // 1. Hold the funds.
-  const admitted = await run.steps.admitPayout({ input, status: run.statusAfter('admit') });
+  const admitted = await run.admit();
   if ('rejected' in admitted) {
     return run.finish('insufficient_funds', { code: 'insufficient_funds', message: admitted.rejected });
   }

@@ -1,5 +1,6 @@
 // Routing, provider failover and provider-side events, end to end through HTTP, the worker and the sandbox.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { WorkflowFailedError } from '@temporalio/client';
 import { newPayoutFrom } from '../../src/payouts/service.ts';
 import type { PayoutInput } from '../../src/payouts/state.ts';
 import { PayoutStore } from '../../src/payouts/store.ts';
@@ -78,6 +79,28 @@ describe('payout routing and failover', () => {
     const final = await stack.result(await stack.requestPayout(payeeId, '5000'));
     expect(final.state).toBe('paid');
     expect(final.attempts.map((a) => a.provider)).toEqual(['beta']);
+  });
+
+  it('a payout started without its row fails its workflow, saying so, with nothing held', async () => {
+    const payeeId = await stack.createPayee({ credit: '10000' });
+    const payoutId = 'po_norow00000000000000001';
+    await stack.gateway.start({
+      payoutId,
+      payeeId,
+      amount: { amount: '5000', currency: 'USD', scale: 2 },
+      method: 'bank_transfer',
+      instantRequested: true,
+      requestedBy: { actor: 'routing-test', role: 'platform' },
+    });
+    // The test server skips the waits for the row; the deadline passes and the workflow fails visibly.
+    const err = await stack.result(payoutId).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause?.message).toContain('has no row');
+    const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
+    expect(wallet.body.balances[0]).toMatchObject({ available: { amount: '10000' }, held: { amount: '0' } });
   });
 
   it('waits out an outage of every provider, then routes again and pays', async () => {
