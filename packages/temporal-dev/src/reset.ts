@@ -12,7 +12,7 @@ import { invalidArgument } from './errors.ts';
 import { append, attachLog, attrsOf, events, makeEvent } from './history.ts';
 import type { ActivityState, ChildRef, Obj, Run, UpdateState } from './model.ts';
 import { durMs, tsMs } from './model.ts';
-import { EventType, ExecStatus } from './proto.ts';
+import { decode, EventType, ExecStatus, encode, messageType } from './proto.ts';
 
 const RESET_WORKFLOW_CAUSE = 20; // WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW
 const REAPPLY_SIGNAL_ONLY = 1;
@@ -20,6 +20,7 @@ const REAPPLY_NONE = 2;
 const EXCLUDE_SIGNAL = 1;
 const EXCLUDE_UPDATE = 2;
 const IDENTITY = 'history-service';
+const HistoryEvent = messageType('temporal.api.history.v1.HistoryEvent');
 
 /** Which event kinds are reapplied: the deprecated reapply type narrows, exclude types remove. */
 export function reapplied(
@@ -137,8 +138,8 @@ export function resetWorkflow(engine: Engine, req: Obj): { runId: string } {
   }
   const current = engine.current.get(engine.key(base.ns, base.workflowId))!;
   if (req.requestId && current.requestIds.includes(req.requestId)) return { runId: current.runId };
-  engine.store.commit(); // the base run's events are then all read from the store: copies, not shared
-  const all = events(base);
+  // Copies: a busy base run holds some of its events in memory, and they must not be shared.
+  const all = events(base).map((e) => decode(HistoryEvent, encode(HistoryEvent, e)));
   const prefix = all.slice(0, finish - 1);
   const point = prefix.at(-1)!;
   if (point.eventType !== EventType.WORKFLOW_TASK_STARTED) {
