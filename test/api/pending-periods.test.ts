@@ -1,5 +1,6 @@
 // The approver inbox (GET /v1/approvals/pending) lists a closed period awaiting approval with who approved,
-// whether the caller may decide, and its next deadline (reminder, then escalation) from the period workflow.
+// whether the caller may decide, and its next deadline (reminder, then escalation) from the period workflow;
+// once rejected it leaves the inbox and a recalculation is refused.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -63,5 +64,29 @@ describe('pending period approvals', () => {
     const progress = await stack.call('GET', `/v1/periods/${periodId}`);
     expect(listed!.timer).toEqual(progress.body.nextTimer);
     expect((await pendingPeriod(periodId, stack.keys.operator.key))!.callerMayDecide).toBe(false);
+
+    // Rejected: open for corrections, so a recalculation is refused (409), not accepted with nothing done.
+    const approver = await stack.approver('rita-periods');
+    const rejected = await stack.call('POST', `/v1/periods/${periodId}/reject`, {
+      key: approver.key,
+      body: { reason: 'wrong rates', totp: approver.code() },
+    });
+    expect(rejected.status).toBe(200);
+    const until = Date.now() + 60_000;
+    let stage = rejected.body.stage as string;
+    while (stage !== 'open_for_corrections' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      stage = (await stack.call('GET', `/v1/periods/${periodId}`)).body.stage;
+    }
+    expect(stage).toBe('open_for_corrections');
+    const recalc = await stack.call('POST', `/v1/periods/${periodId}/recalculate`, {
+      key: stack.keys.operator.key,
+      body: { planVersion: progress.body.planVersion },
+    });
+    expect(recalc.status).toBe(409);
+    expect(recalc.body.detail).toBe(
+      `period ${periodId} is open_for_corrections; recalculation is possible only before approval`,
+    );
+    expect(await pendingPeriod(periodId, stack.keys.approver.key)).toBeUndefined();
   });
 });

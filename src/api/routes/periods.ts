@@ -246,6 +246,15 @@ export function periodRoutes(deps: {
         checkPlan(ctx.body.planVersion);
         const before = await gateway.progress(ctx.params.id);
         if (!before) throw new ApiError('not_found', `Period ${ctx.params.id} has not been closed`);
+        // Checked here too: an update the workflow's validator rejects still returns a handle once accepted
+        // is asked for, so a refusal would otherwise be answered 202 with nothing done.
+        if (before.stage !== 'awaiting_approval') {
+          throw new ApiError(
+            'conflict',
+            `period ${ctx.params.id} is ${before.stage}; recalculation is possible only before approval`,
+          );
+        }
+        await ctx.untilKeyHeld();
         await refusedAs409(() =>
           gateway.startRecalculation(
             ctx.params.id,
