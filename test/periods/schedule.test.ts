@@ -4,12 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
 import { nextPeriodId, periodIdFor } from '../../src/periods/calendar.ts';
-import {
-  closingPeriodAt,
-  PeriodSchedule,
-  periodCloseSpec,
-  SCHEDULE_ACTOR,
-} from '../../src/periods/schedule.ts';
+import { closingPeriodAt, periodCloseSpec, SCHEDULE_ACTOR } from '../../src/periods/schedule.ts';
 import { periodWorkflowId } from '../../workflows/period-contract.ts';
 import { PERIOD_CLOSE_SCHEDULE_ID } from '../../workflows/period-schedule-contract.ts';
 import { type Stack, startStack } from '../support/stack.ts';
