@@ -27,6 +27,8 @@ export const levels = ['debug', 'info', 'warn', 'error'];
 
 export type DevServerCommandLine =
   | { kind: 'help' }
+  /** `temporal-dev workflow|schedule VERB …`: the operator client (admin-cli.ts), its own --help. */
+  | { kind: 'admin'; group: string; argv: string[] }
   | { kind: 'error'; message: string }
   | { kind: 'run'; options: CliOptions };
 
@@ -63,6 +65,8 @@ const ignoredBoolean = [
 export const usage = `usage: temporal-dev server start-dev [--port P] [--ip IP] [--namespace NS]...
                                    [--search-attribute NAME=TYPE]... [--db-filename FILE] [--log-level L]
        temporal-dev PORT     time-skipping test server (serves TestService too; binds 0.0.0.0)
+       temporal-dev workflow list|describe|show|signal|cancel|terminate|reset [flags]
+       temporal-dev schedule list|describe|trigger [flags]   (VERB --help for its flags)
 
 Offline Temporal-compatible dev server for development and tests (see packages/temporal-dev/README.md); the SDK
 starts it in place of \`temporal server start-dev\` and the Java test server.
@@ -189,6 +193,8 @@ function startDev(rest: string[]): CliOptions {
 
 /** Reads argv (without node and script). */
 export function parseArgs(argv: string[]): DevServerCommandLine {
+  if (argv[0] === 'workflow' || argv[0] === 'schedule')
+    return { kind: 'admin', group: argv[0], argv: argv.slice(1) };
   if (argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help') return { kind: 'help' };
   try {
     if (argv[0] === 'server' && argv[1] === 'start-dev') {

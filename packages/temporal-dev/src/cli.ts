@@ -19,6 +19,10 @@ async function main(): Promise<void> {
     process.stderr.write(`temporal-dev: ${message}\n\n${usage}\n`);
     process.exit(2);
   };
+  if (line.kind === 'admin') {
+    const { runAdmin } = await import('./admin-cli.ts');
+    process.exit(await runAdmin(line.group, line.argv));
+  }
   if (line.kind === 'help') {
     process.stdout.write(`${usage}\n`);
     process.exit(0);
