@@ -308,6 +308,24 @@ describe('payout API', () => {
         allowed: ['platform', 'operator'],
       },
       {
+        route: 'GET /v1/periods/schedule',
+        path: () => '/v1/periods/schedule',
+        allowed: ['platform', 'operator'],
+        missingObject: true,
+      },
+      {
+        route: 'POST /v1/periods/schedule/pause',
+        path: () => '/v1/periods/schedule/pause',
+        body: () => ({}),
+        allowed: ['operator'],
+      },
+      {
+        route: 'POST /v1/periods/schedule/unpause',
+        path: () => '/v1/periods/schedule/unpause',
+        body: () => ({}),
+        allowed: ['operator'],
+      },
+      {
         route: 'GET /v1/periods/:id',
         path: () => '/v1/periods/2026-11',
         allowed: ['platform', 'approver', 'operator'],
