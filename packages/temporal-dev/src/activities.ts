@@ -45,7 +45,9 @@ export function retryDecision(
 /** Puts the attempt on its task queue (or, for eager execution, leaves it for the caller to claim). */
 export function scheduleActivity(engine: Engine, run: Run, a: ActivityState, enqueue = true): void {
   a.state = 'scheduled';
-  a.scheduledTime = engine.clock.now();
+  // The first attempt counts from its scheduled event, so its schedule-to-start and schedule-to-close
+  // deadlines start together, as on the real server.
+  a.scheduledTime = a.attempt === 1 && a.firstScheduledTime > 0 ? a.firstScheduledTime : engine.clock.now();
   engine.clock.hold('activity');
   if (enqueue) {
     engine
