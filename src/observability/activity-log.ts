@@ -2,7 +2,7 @@
 // the payout/period id of their workflow and the request id it was started by.
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptors } from '@temporalio/worker';
-import { idsOfWorkflow, requestIdOf } from '../../workflows/log-context.ts';
+import { idsOfWorkflow, requestIdOf } from './log-context.ts';
 
 export const workflowLogInterceptors = new URL('../../workflows/log-interceptors.ts', import.meta.url);
 

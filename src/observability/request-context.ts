@@ -4,7 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { REQUEST_ID_HEADER } from '../../workflows/log-context.ts';
+import { REQUEST_ID_HEADER } from './log-context.ts';
 
 const storage = new AsyncLocalStorage<{ requestId: string }>();
 

@@ -4,10 +4,4 @@ import type { Violation } from './layers.ts';
 
 export const allowKey = (v: Pick<Violation, 'file' | 'specifier'>) => `${v.file} -> ${v.specifier}`;
 
-export const ALLOWLIST: ReadonlyMap<string, string> = new Map([
-  [
-    'src/observability/activity-log.ts -> ../../workflows/log-context.ts',
-    'core: the log context shape moves to src/observability (pure), workflows import it from there',
-  ],
-  ['src/observability/request-context.ts -> ../../workflows/log-context.ts', 'core: as above'],
-]);
+export const ALLOWLIST: ReadonlyMap<string, string> = new Map([]);
