@@ -8,7 +8,7 @@ import {
   scheduleActivity,
 } from './activities.ts';
 import { recordBuildId } from './build-ids.ts';
-import { continueCron } from './cron.ts';
+import { continueCron, cronBackoffMs } from './cron.ts';
 import type { Engine } from './engine.ts';
 import { invalidArgument } from './errors.ts';
 import { append, attrsOf, eventAt, flushBuffered, makeEvent } from './history.ts';
@@ -491,7 +491,11 @@ function startChild(ctx: Ctx, c: Obj): void {
       retryPolicy: c.retryPolicy,
       attempt: 1,
       parent: { ns: run.ns, workflowId: run.workflowId, runId: run.runId, initiatedEventId: init.eventId },
-      backoffMs: 0,
+      // cron (cron.ts): a cron child's first task waits for the first matching time too.
+      backoffMs: c.cronSchedule
+        ? (cronBackoffMs(c.cronSchedule, engine.clock.now(), engine.clock.now()) ?? 0)
+        : 0,
+      ...(c.cronSchedule ? { cronSchedule: c.cronSchedule } : {}),
       identity: ctx.identity,
       requestId: '',
     });

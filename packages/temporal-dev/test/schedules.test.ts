@@ -20,6 +20,7 @@ import {
   finish,
   reportsStart,
   type Seen,
+  startsCronChild,
   waitsForFinish,
 } from './workflows/scheduled.ts';
 
@@ -279,6 +280,21 @@ describe('temporal-dev schedules and cron (time skipping)', () => {
     const third = await resultOf(flakyId, flaky[2]!.runId);
     expect(third).toBe(2); // the last completed result (1) survived the failed run
     await f.terminate('test over');
+  });
+
+  it('runs a cron child workflow on its schedule too', async () => {
+    const t0 = await env.currentTimeMs();
+    const childId = await env.client.workflow.execute(startsCronChild, {
+      taskQueue,
+      workflowId: `cron-parent-${randomUUID()}`,
+      args: ['0 * * * *'],
+    });
+    const hour = (Math.floor(t0 / HOUR) + 1) * HOUR;
+    await env.sleep(hour + 1.5 * HOUR - (await env.currentTimeMs()));
+    const runs = await runsOf(`WorkflowId = "${childId}"`);
+    expect(runs.filter((r) => r.status.name === 'COMPLETED')).toHaveLength(2);
+    expect(runs.filter((r) => r.status.name === 'RUNNING')).toHaveLength(1);
+    await env.client.workflow.getHandle(childId).terminate('test over');
   });
 
   it('refuses a bad spec or cron string with INVALID_ARGUMENT naming the problem', async () => {

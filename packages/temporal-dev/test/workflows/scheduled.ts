@@ -3,8 +3,10 @@ import {
   ApplicationFailure,
   condition,
   defineSignal,
+  ParentClosePolicy,
   setHandler,
   sleep,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 
@@ -62,4 +64,14 @@ export async function cronFlaky(): Promise<number> {
 /** Sleeps longer than its run timeout. */
 export async function sleepsHours(): Promise<void> {
   await sleep('3h');
+}
+
+/** Starts `cronCounter` as a cron child that outlives it, and returns the child's workflow id. */
+export async function startsCronChild(cronSchedule: string): Promise<string> {
+  const child = await startChild(cronCounter, {
+    workflowId: `${workflowInfo().workflowId}-child`,
+    cronSchedule,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+  });
+  return child.workflowId;
 }
