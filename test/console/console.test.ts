@@ -132,7 +132,10 @@ describe('console in Chromium', () => {
     const actions = op.page.getByTestId('actions');
     await actions.locator('input[name=reason]').fill('KYC documents verified by phone');
     await actions.getByRole('button', { name: 'Clear compliance hold' }).click();
-    await actions.getByText(/^Done: the payout is now (?!compliance_hold)/).waitFor();
+    // The answer stays on the page it redraws (action-notice) after showing under the buttons.
+    const cleared = op.page.getByTestId('action-notice');
+    await cleared.getByText(/^(Done|Refused): /).waitFor();
+    expect(await cleared.textContent()).toMatch(/^Done: the payout is now (?!compliance_hold)/);
     await stack.waitForState(held, ['awaiting_confirmation', 'paid']);
     await op.page.getByTestId('audit').getByText('payout.compliance_clear').waitFor();
 
@@ -140,7 +143,7 @@ describe('console in Chromium', () => {
     await op.page.locator('h1 [data-state="scheduled"]').waitFor();
     await op.page.getByTestId('actions').locator('input[name=reason]').fill('payee asked to stop it');
     await op.page.getByRole('button', { name: 'Cancel payout' }).click();
-    await op.page.getByText('Done: the payout is now cancelled').waitFor();
+    await op.page.getByTestId('action-notice').getByText('Done: the payout is now cancelled').waitFor();
     await op.page.locator('h1 [data-state="cancelled"]').waitFor();
     // A final payout offers no action.
     expect(await op.page.getByTestId('actions').count()).toBe(0);
@@ -191,7 +194,10 @@ describe('console in Chromium', () => {
     await actions.locator('select[name=outcome]').selectOption('paid');
     await actions.locator('input[name=reason]').fill('provider statement shows it paid');
     await actions.getByRole('button', { name: 'Resolve unknown outcome' }).click();
-    await actions.getByText(/^Done: the payout is now /).waitFor();
+    await op.page
+      .getByTestId('action-notice')
+      .getByText(/^Done: the payout is now /)
+      .waitFor();
     // The provider's records agree (its batch pays it); run only after the verdict, or its webhook races it.
     await stack.sandbox().runBatch();
     expect((await stack.result(payoutId)).state).toBe('paid');
@@ -705,5 +711,48 @@ describe('console in Chromium', () => {
     const page = await fetch(`${stack.url}/console/`);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+  });
+
+  // Last: once the schedule exists, skipped time could close periods on their own.
+  it('an operator reads the period-close schedule and pauses and resumes it with a note', async () => {
+    await stack.periodSchedule.ensure();
+    const op = await session();
+    await signIn(op, stack.url, stack.keys.operator.key);
+    await op.page.getByRole('link', { name: 'Periods' }).click();
+    const panel = op.page.getByTestId('schedule');
+    await panel
+      .getByTestId('schedule-state')
+      .getByText(/^Running — monthly periods in UTC, closed \d+ (days?|h|min) after they end$/)
+      .waitFor();
+    const next = panel.locator('tbody tr').first();
+    await next.getByRole('link', { name: /^\d{4}-\d\d$/ }).waitFor();
+    await panel.getByText('No period closed by the schedule yet.').waitFor();
+
+    await panel.locator('input[name=note]').fill('holding closes while March is corrected');
+    await panel.getByRole('button', { name: 'Pause automatic close' }).click();
+    await panel.getByTestId('schedule-result').getByText('Paused').waitFor();
+    await panel
+      .getByTestId('schedule-state')
+      .getByText(/^Paused: holding closes while March is corrected \(paused by olga\)/)
+      .waitFor();
+    await screenshot(op.page, 'operator-period-schedule');
+    const held = stack.expectStatus(await stack.call('GET', '/v1/periods/schedule'), 200, 'schedule');
+    expect(held.body.paused).toBe(true);
+
+    await panel.locator('input[name=note]').fill('corrections done');
+    await panel.getByRole('button', { name: 'Resume automatic close' }).click();
+    await panel.getByTestId('schedule-result').getByText('Running again').waitFor();
+    await panel
+      .getByTestId('schedule-state')
+      .getByText(/^Running/)
+      .waitFor();
+
+    // Approvers decide on periods; the schedule is not theirs to read.
+    const approver = await stack.approver('sam');
+    const ap = await session();
+    await signIn(ap, stack.url, approver.key);
+    await ap.page.getByRole('link', { name: 'Periods' }).click();
+    await ap.page.locator('input[name=period]').waitFor();
+    expect(await ap.page.getByTestId('schedule').count()).toBe(0);
   });
 });

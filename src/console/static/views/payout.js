@@ -3,7 +3,8 @@
 // the operator's actions: resolve an unknown outcome, cancel, clear a compliance hold.
 import { api, h, money, payoutStates, session, stateBadge, table, viewScope, when } from '../lib.js';
 
-export async function payoutView(id) {
+/** `notice`: what the operator's last action did, kept on the page it redraws. */
+export async function payoutView(id, notice) {
   const mount = viewScope();
   const res = await api('GET', `/v1/payouts/${encodeURIComponent(id)}`);
   if (!res.ok)
@@ -19,6 +20,7 @@ export async function payoutView(id) {
     : [{ body: { items: [] } }, { body: { items: [] } }];
   mount(
     h('h1', {}, 'Payout ', h('span', { class: 'mono' }, p.id), ' ', stateBadge(p.state)),
+    notice ? h('p', { class: 'ok', 'data-testid': 'action-notice' }, notice) : '',
     summary(p),
     session.role === 'operator' && !final.has(p.state) ? actions(p) : '',
     staff ? timeline(audit.body?.items ?? [], hooks.body?.items ?? []) : '',
@@ -68,7 +70,7 @@ function actions(p) {
     const res = await api('POST', `/v1/payouts/${p.id}/${path}`, { ...body, reason: reason.value });
     result.className = res.ok ? 'ok' : 'error';
     result.textContent = res.ok ? `Done: the payout is now ${res.body.state}` : `Refused: ${res.error}`;
-    if (res.ok) setTimeout(() => payoutView(p.id), 300);
+    if (res.ok) setTimeout(() => payoutView(p.id, result.textContent), 300);
   };
   const outcome = h(
     'select',

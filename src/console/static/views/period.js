@@ -8,6 +8,7 @@ const PAGE = 50;
 
 export function periodsView() {
   const id = h('input', { name: 'period', required: true, size: 12, placeholder: '2026-11' });
+  const staff = session.role === 'operator' || session.role === 'platform';
   mount(
     h('h1', {}, 'Commission periods'),
     h(
@@ -22,7 +23,88 @@ export function periodsView() {
       h('label', {}, 'Period id', id),
       h('button', { type: 'submit' }, 'Open'),
     ),
+    staff ? scheduleSection() : '',
   );
+}
+
+/** 86400000 → "1 day", 7200000 → "2 h", 90000 → "2 min" (rounded). */
+function span(ms) {
+  if (ms >= 86_400_000 && ms % 86_400_000 === 0) return count(ms / 86_400_000, 'day');
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/** The period-close schedule (a Temporal Schedule): when periods close on their own; operators pause it. */
+function scheduleSection() {
+  const out = h('div', {});
+  const result = h('p', { 'data-testid': 'schedule-result' });
+  const section = h('section', { 'data-testid': 'schedule' }, h('h2', {}, 'Automatic close'), out, result);
+  const render = (v) => {
+    const note = h('input', {
+      name: 'note',
+      required: true,
+      size: 40,
+      placeholder: 'why (kept on the schedule)',
+    });
+    const toggle = async (e) => {
+      e.preventDefault();
+      if (!note.reportValidity()) return;
+      const res = await api('POST', `/v1/periods/schedule/${v.paused ? 'unpause' : 'pause'}`, {
+        note: note.value,
+      });
+      result.className = res.ok ? 'ok' : 'error';
+      result.textContent = res.ok ? (res.body.paused ? 'Paused' : 'Running again') : `Refused: ${res.error}`;
+      if (res.ok) render(res.body);
+    };
+    out.replaceChildren(
+      h(
+        'p',
+        { 'data-testid': 'schedule-state' },
+        v.paused ? `Paused: ${v.note || 'no note'}` : 'Running',
+        ` — ${v.calendar.kind} periods in ${v.calendar.timezone}, closed ${span(v.graceWindowMs)} after they end`,
+      ),
+      v.nextCloses.length
+        ? table(
+            ['Next close', 'At'],
+            v.nextCloses.map((n) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, h('a', { href: `#/periods/${encodeURIComponent(n.periodId)}` }, n.periodId)),
+                h('td', {}, when(n.at)),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No close ahead.'),
+      v.recentCloses.length
+        ? table(
+            ['Closed', 'Scheduled', 'Started'],
+            v.recentCloses.map((r) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, h('a', { href: `#/periods/${encodeURIComponent(r.periodId)}` }, r.periodId)),
+                h('td', {}, when(r.scheduledAt)),
+                h('td', {}, when(r.takenAt)),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No period closed by the schedule yet.'),
+      session.role === 'operator'
+        ? h(
+            'form',
+            { class: 'inline', onsubmit: toggle },
+            h('label', {}, 'Note', note),
+            h('button', { type: 'submit' }, v.paused ? 'Resume automatic close' : 'Pause automatic close'),
+          )
+        : '',
+    );
+  };
+  api('GET', '/v1/periods/schedule').then((res) => {
+    if (res.ok) render(res.body);
+    else out.replaceChildren(h('p', { class: res.status === 404 ? 'muted' : 'error' }, res.error));
+  });
+  return section;
 }
 
 export async function periodView(periodId) {
