@@ -38,10 +38,10 @@ import { openDatabase } from '../src/db/open.ts';
 import { sql } from '../src/db/sql.ts';
 import { createLogger } from '../src/observability/log.ts';
 import { PayoutGateway } from '../src/payouts/gateway.ts';
+import type { PayoutState } from '../src/payouts/state.ts';
 import { startEmbeddedTemporal } from '../src/temporal/embedded-server.ts';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.ts';
 import { createDisburseWorker } from '../src/worker/create-worker.ts';
-import type { PayoutState } from '../workflows/payout-contract.ts';
 import { echoUpdate, stopSignal, type updateEcho } from './workflows/decisions.ts';
 
 const GOAL_P99_MS = 300;

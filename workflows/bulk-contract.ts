@@ -1,7 +1,8 @@
 // The bulk payout workflow's public contract (id `bulk-<bulkId>`): input, progress and the activity
 // interface. The API imports these same definitions.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Actor, PayoutWave } from './payout-contract.ts';
+import type { Actor } from '../src/auth/actor.ts';
+import type { PayoutWave } from '../src/payouts/state.ts';
 
 export const bulkWorkflowId = (bulkId: string) => `bulk-${bulkId}`;
 

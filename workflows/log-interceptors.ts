@@ -3,7 +3,7 @@
 // workflow, and activities it schedules get that request id in their headers.
 import type { Payload } from '@temporalio/common';
 import { type WorkflowInterceptors, workflowInfo } from '@temporalio/workflow';
-import { idsOfWorkflow, REQUEST_ID_HEADER, requestIdOf } from './log-context.ts';
+import { idsOfWorkflow, REQUEST_ID_HEADER, requestIdOf } from '../src/observability/log-context.ts';
 
 export const interceptors = (): WorkflowInterceptors => {
   let header: Payload | undefined;

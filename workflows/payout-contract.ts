@@ -1,25 +1,11 @@
-// The payout workflow's public contract: input, state, signals, queries and updates. The API imports these
-// same definitions, so a name and its type exist once. Nothing here may carry bank data: destinations stay
-// in the database and are referenced by payout id only.
+// The payout workflow's own contract: its id, signals, queries and updates. The API imports these same
+// definitions, so a name and its type exist once; the domain types they carry live in src/payouts/state.ts
+// and src/auth/actor.ts. Nothing here may carry bank data: destinations stay in the database and are
+// referenced by payout id only.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 import type { Actor } from '../src/auth/actor.ts';
 import type { PayoutStatus } from '../src/payouts/state.ts';
-
-// Domain types live in src/; re-exported here so the workflow's contract reads in one place.
-export type { Actor } from '../src/auth/actor.ts';
-export type { MoneyWire } from '../src/money/wire.ts';
-export {
-  type ApprovalRecord,
-  type AttemptRecord,
-  FINAL_STATES,
-  type PayoutInput,
-  type PayoutMethod,
-  type PayoutState,
-  type PayoutStatus,
-  type PayoutWave,
-  type Reason,
-} from '../src/payouts/state.ts';
 
 /** Provider-side event delivered by a verified webhook or an imported manual result. */
 export interface ProviderEventSignal {

@@ -1,7 +1,8 @@
 // The period-close workflow's public contract (id `period-<periodId>`): input, progress, updates and the
 // activity interface. The API imports these same definitions.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Actor, PayoutWave } from './payout-contract.ts';
+import type { Actor } from '../src/auth/actor.ts';
+import type { PayoutWave } from '../src/payouts/state.ts';
 
 /** Amounts per currency in signed minor units (strings). */
 export type Totals = Record<string, string>;

@@ -18,8 +18,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Actor } from '../src/auth/actor.ts';
 import { PayoutFailure } from './payout-activities.ts';
-import type { Actor } from './payout-contract.ts';
 import { failureMessage, failureStep, failureType } from './payout-steps.ts';
 import {
   type CompletionSummary,

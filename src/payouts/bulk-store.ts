@@ -2,7 +2,7 @@
 // caller's EntityManager so the service decides what commits together.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BulkCancellation, BulkSummary } from '../../workflows/bulk-contract.ts';
-import type { Actor } from '../../workflows/payout-contract.ts';
+import type { Actor } from '../auth/actor.ts';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 import type { BulkCriteria, BulkRecord, BulkSkip } from './bulk.ts';

@@ -7,22 +7,18 @@ import {
   type BulkSummary,
   bulkCompletedEventId,
 } from '../../workflows/bulk-contract.ts';
-import {
-  type Actor,
-  FINAL_STATES,
-  type MoneyWire,
-  type PayoutMethod,
-  type PayoutWave,
-} from '../../workflows/payout-contract.ts';
 import { type AuditRecord, recordAudit } from '../audit/audit.ts';
+import type { Actor } from '../auth/actor.ts';
 import type { Database } from '../db/open.ts';
 import { availableBalancesPage } from '../ledger/index.ts';
 import { money } from '../money/index.ts';
+import type { MoneyWire } from '../money/wire.ts';
 import { canonicalJson } from '../shared/canonical-json.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
 import { type BulkQueued, createBulkStore } from './bulk-store.ts';
 import { PayoutDecisionRefused, type PayoutGateway } from './gateway.ts';
 import { destinationKindFor } from './service.ts';
+import { FINAL_STATES, type PayoutMethod, type PayoutWave } from './state.ts';
 import { type PayoutQueue, queueOutcomes, startPayoutWave } from './waves.ts';
 
 /** What a bulk request asks for (validated by the API's `bulkBody`). */

@@ -1,7 +1,7 @@
 // What a payee sees of their own payout. Compliance, risk and approval details (sanctions list references,
 // risk codes, who requested or approved and why, operators' notes, provider messages) are for the platform's
 // staff; a payee sees the state, amounts, rail, timer, attempt outcomes and reasons meant for them.
-import type { PayoutState, Reason } from '../../workflows/payout-contract.ts';
+import type { PayoutState, Reason } from './state.ts';
 
 const FUNDS_BACK = 'the funds are back in the wallet';
 const NOT_APPROVED = {

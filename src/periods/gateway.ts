@@ -6,7 +6,6 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
 } from '@temporalio/client';
-import type { Actor } from '../../workflows/payout-contract.ts';
 import type { periodCloseWorkflow } from '../../workflows/period.ts';
 import {
   type DiffSummary,
@@ -18,6 +17,7 @@ import {
   recalculateUpdate,
   resubmitUpdate,
 } from '../../workflows/period-contract.ts';
+import type { Actor } from '../auth/actor.ts';
 
 /** The workflow refused (its validator said why), or there is no workflow for the period. */
 export class PeriodDecisionRefused extends Error {

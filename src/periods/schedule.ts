@@ -13,7 +13,6 @@ import {
   ScheduleOverlapPolicy,
   type ScheduleSpec,
 } from '@temporalio/client';
-import type { Actor } from '../../workflows/payout-contract.ts';
 import type { PeriodInput } from '../../workflows/period-contract.ts';
 import {
   PERIOD_CLOSE_SCHEDULE_ID,
@@ -21,6 +20,7 @@ import {
   type ScheduledCloseInput,
   type ScheduledCloseResult,
 } from '../../workflows/period-schedule-contract.ts';
+import type { Actor } from '../auth/actor.ts';
 import { type PeriodCalendar, periodIdFor } from './calendar.ts';
 import { graceProblem } from './close-grace.ts';
 import type { PeriodGateway } from './gateway.ts';

@@ -1,7 +1,6 @@
 // Period close, as the workflow's activities see it: every step is idempotent and keyed by period, run and
 // batch, so a retried or resumed activity finds committed work and returns its recorded summary.
 
-import type { PayoutInput, PayoutWave } from '../../workflows/payout-contract.ts';
 import type {
   BatchSummary,
   CompletionSummary,
@@ -15,6 +14,7 @@ import { sqlState } from '../db/sql.ts';
 import { type Ledger, lockPayeeBalances, type PostingInput, postedKeys } from '../ledger/index.ts';
 import { money } from '../money/index.ts';
 import { type PayoutGateway, payoutIdFor } from '../payouts/gateway.ts';
+import type { PayoutInput, PayoutWave } from '../payouts/state.ts';
 import { type PayoutQueue, queueOutcomes, startPayoutWave } from '../payouts/waves.ts';
 import {
   buildContext,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { FINAL_STATES } from '../../workflows/payout-contract.ts';
+import { FINAL_STATES } from '../../src/payouts/state.ts';
 import { type CallResult, type Stack, startStack } from '../support/stack.ts';
 
 /** Runs per field; POISON_RUNS raises it for a longer local hunt. */

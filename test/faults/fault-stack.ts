@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { sql } from '../../src/db/sql.ts';
+import { FINAL_STATES } from '../../src/payouts/state.ts';
 import {
   listSandboxDisbursements,
   payoutsDisbursedMoreThanOnce,
   sandboxTotals,
 } from '../../src/providers/index.ts';
 import { freePort } from '../../src/temporal/embedded-server.ts';
-import { FINAL_STATES } from '../../workflows/payout-contract.ts';
 import { repo } from '../app/app-process.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';

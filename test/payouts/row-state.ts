@@ -1,7 +1,8 @@
 // The payout's row (the read model) as a test waits on it: a closed workflow answers its last state forever,
 // a return recorded after it ended is only on the row.
+
+import type { PayoutStatus } from '../../src/payouts/state.ts';
 import { PayoutStore } from '../../src/payouts/store.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import type { Stack } from '../support/stack.ts';
 
 /** Waits (bounded) until the payout's row is in one of `states`; its recorded status. */

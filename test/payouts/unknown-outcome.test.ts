@@ -4,8 +4,8 @@
 // payout; `not_paid` fails it over to the next provider, or fails it with the hold released when none is left.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
+import type { PayoutStatus } from '../../src/payouts/state.ts';
 import { DEFAULT_SANDBOX_SCENARIO, listSandboxDisbursements } from '../../src/providers/index.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 describe('unknown outcome → operator review → resolution', () => {

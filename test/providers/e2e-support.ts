@@ -3,8 +3,8 @@
 import { expect } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
+import type { PayoutStatus } from '../../src/payouts/state.ts';
 import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import type { Stack } from '../support/stack.ts';
 
 /** POST /v1/payouts of a USD amount (minor units) by `method`; the payout id. */

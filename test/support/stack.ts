@@ -21,6 +21,7 @@ import { requestIdClientInterceptor } from '../../src/observability/request-cont
 import type { Tracing } from '../../src/observability/tracing.ts';
 import { PayoutGateway } from '../../src/payouts/gateway.ts';
 import { PayoutHistory } from '../../src/payouts/history.ts';
+import type { PayoutStatus } from '../../src/payouts/state.ts';
 import { PeriodGateway } from '../../src/periods/gateway.ts';
 import { PeriodSchedule } from '../../src/periods/schedule.ts';
 import {
@@ -36,7 +37,6 @@ import {
   workflowsPath,
 } from '../../src/worker/create-worker.ts';
 import { type BulkSummary, bulkWorkflowId } from '../../workflows/bulk-contract.ts';
-import type { PayoutStatus } from '../../workflows/payout-contract.ts';
 import { payoutWorkflowId } from '../../workflows/payout-contract.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES, quietBundlerLogger } from './temporal.ts';

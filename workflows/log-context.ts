@@ -1,1 +1,0 @@
-export * from '../src/observability/log-context.ts';
