@@ -4,11 +4,15 @@
 // each ingested in 10,000-event batches (the same set-based ingestion the API uses), then the real
 // period-close workflow on bin/temporal-dev with a real worker: close + calculate, approve, post,
 // payout fan-out, completion. Prints wall time per stage, payees/s, history events of the period
-// workflow per payee, the largest history of any workflow, peak RSS and the load average.
+// workflow per payee, the longest workflow task of its history, how many auto-payouts ended final, the
+// largest history of any workflow, peak RSS and the load average. Auto-payout payees opt in to instant
+// payouts (the sandbox's instant rail pays at submit), so every payout can end final inside the run
+// instead of waiting for the next scheduled payout window.
 // Database: $DATABASE_URL (real PostgreSQL) or embedded PGlite when unset; a fresh schema, dropped after.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../src/app/activities.ts';
 import { createServices } from '../src/app/services.ts';
 import { parseCli } from '../src/cli/args.ts';
@@ -20,11 +24,16 @@ import { migrateDatabase } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { sql } from '../src/db/sql.ts';
 import { ingestEarnings } from '../src/earnings/ingest.ts';
+import { FINAL_STATES } from '../src/payouts/state.ts';
 import { PeriodGateway } from '../src/periods/gateway.ts';
 import { seedEvents, seedPayees } from '../src/periods/seed.ts';
 import { createDisburseWorker } from '../src/worker/create-worker.ts';
 import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES, installQuietLogger } from '../test/support/temporal.ts';
-import type { CompletionSummary, PeriodProgress } from '../workflows/period-contract.ts';
+import {
+  type CompletionSummary,
+  type PeriodProgress,
+  periodWorkflowId,
+} from '../workflows/period-contract.ts';
 
 const cli = parseCli({
   usage: `usage: npm run bench:period -- [--payees N=100000] [--events-per-payee E=10] [--batch-size B=2000]
@@ -66,6 +75,46 @@ async function stage<T>(name: string, fn: () => Promise<T>, note?: (r: T) => str
   return r;
 }
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+const int = (v: unknown): number =>
+  v == null ? 0 : typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber();
+const eventMs = (e: HistoryEvent) => int(e.eventTime?.seconds) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+
+/** The longest gap between a WorkflowTaskStarted event and the WorkflowTaskCompleted that answers it. */
+function longestWorkflowTaskMs(events: readonly HistoryEvent[]): number {
+  const started = new Map<number, number>();
+  let longest = 0;
+  for (const e of events) {
+    if (e.workflowTaskStartedEventAttributes) started.set(int(e.eventId), eventMs(e));
+    const done = e.workflowTaskCompletedEventAttributes;
+    if (done) {
+      const at = started.get(int(done.startedEventId));
+      if (at !== undefined) longest = Math.max(longest, eventMs(e) - at);
+    }
+  }
+  return longest;
+}
+
+/** Every run of the period workflow (the current one, then back along continue-as-new): events, longest task. */
+async function periodRuns(
+  periodId: string,
+): Promise<{ runId: string; events: number; longestTaskMs: number }[]> {
+  const out: { runId: string; events: number; longestTaskMs: number }[] = [];
+  let runId: string | undefined;
+  for (;;) {
+    const h = await temporal.client.workflow.getHandle(periodWorkflowId(periodId), runId).fetchHistory();
+    const events = h.events ?? [];
+    const first = events[0]?.workflowExecutionStartedEventAttributes;
+    out.push({
+      runId: runId ?? 'current',
+      events: events.length,
+      longestTaskMs: longestWorkflowTaskMs(events),
+    });
+    runId = first?.continuedExecutionRunId || undefined;
+    if (!runId) return out;
+  }
+}
+
 installQuietLogger();
 const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedDatabase();
 const url = process.env.DATABASE_URL ?? embedded!.url;
@@ -74,8 +123,14 @@ const db = await openDatabase({ url, schema, poolMax: 10 });
 const temporal = await createTestEnv({ timeSkipping: true, searchAttributes: DISBURSE_SEARCH_ATTRIBUTES });
 try {
   await migrateDatabase(db);
-  // No destination cool-off: the bench adds the auto-payout payees' bank accounts just before the period.
-  const config = loadConfig({ DATABASE_URL: url, RISK_DESTINATION_COOL_OFF: '0s' });
+  // No destination cool-off (the bench adds the auto-payout payees' bank accounts just before the period)
+  // and no approvals: the bench measures the close and its fan-out, not the risk desk.
+  const config = loadConfig({
+    DATABASE_URL: url,
+    RISK_DESTINATION_COOL_OFF: '0s',
+    APPROVAL_THRESHOLD_SINGLE: 'USD:100000000',
+    APPROVAL_THRESHOLD_DUAL: 'USD:200000000',
+  });
   const periods = defaultPeriodsConfig({
     PERIOD_BATCH_SIZE: String(batchSize),
     PERIOD_DUAL_CONTROL_THRESHOLD: 'USD:999999999999999',
@@ -135,9 +190,11 @@ try {
           'bench',
         );
       }
+      // Instant rail: paid at submit, so every auto-payout is final when the close completes.
+      await sql(db.em(), `UPDATE "${schema}".payees SET instant_opt_in = true WHERE auto_payout`);
       return auto.length;
     },
-    (n) => `${n} payees`,
+    (n) => `${n} payees, instant opt-in`,
   );
   // Events are generated per 1,000 payees (one 10,000-event request's worth) so memory stays flat.
   const chunk = Math.max(1, Math.floor(10_000 / perPayee));
@@ -179,19 +236,29 @@ try {
     (s) => JSON.stringify(s.payouts),
   );
   const final = (await gateway.progress(periodId))!;
-  const currentRun = (await gateway.handle(periodId).describe()).historyLength;
-  const periodEvents = final.history.eventsInEarlierRuns + currentRun;
-  const largestPeriodRun = Math.max(final.history.largestRun, currentRun);
-  // Largest payout workflow history (a sample of up to 100).
+  const runs = await periodRuns(periodId);
+  const periodEvents = runs.reduce((n, r) => n + r.events, 0);
+  const largestPeriodRun = Math.max(...runs.map((r) => r.events));
+  const longestTask = Math.max(...runs.map((r) => r.longestTaskMs));
+  const [queued] = await sql<{ total: string; final: string }>(
+    db.em(),
+    `SELECT count(*)::text AS total, count(*) FILTER (WHERE p.status = ANY($2::text[]))::text AS final
+       FROM "${schema}".period_payouts q LEFT JOIN "${schema}".payouts p ON p.id = q.payout_id
+      WHERE q.period_id = $1`,
+    [periodId, FINAL_STATES],
+  );
+  // Largest payout workflow history and longest payout workflow task (a sample of up to 100).
   const payoutIds = await sql<{ payout_id: string }>(
     db.em(),
     `SELECT payout_id FROM "${schema}".period_payouts WHERE period_id = $1 LIMIT 100`,
     [periodId],
   );
   let largestPayout = 0;
+  let longestPayoutTask = 0;
   for (const r of payoutIds) {
-    const d = await temporal.client.workflow.getHandle(`payout-${r.payout_id}`).describe();
-    largestPayout = Math.max(largestPayout, d.historyLength);
+    const h = await temporal.client.workflow.getHandle(`payout-${r.payout_id}`).fetchHistory();
+    largestPayout = Math.max(largestPayout, h.events?.length ?? 0);
+    longestPayoutTask = Math.max(longestPayoutTask, longestWorkflowTaskMs(h.events ?? []));
   }
   worker.shutdown();
   await running;
@@ -221,7 +288,13 @@ try {
     `statements: ${calculated.calculation.payees} payees; postings ${summary.postings}; totals ${JSON.stringify(summary.totals)}`,
   );
   console.log(
-    `period workflow history: ${periodEvents} events over ${final.history.continuedAsNew + 1} run(s) = ${(periodEvents / payees).toFixed(4)} events/payee; largest run ${largestPeriodRun}`,
+    `${'events per payee'.padEnd(28)} ${(periodEvents / payees).toFixed(4)}  (period workflow: ${periodEvents} events over ${runs.length} run(s), largest run ${largestPeriodRun}; progress says ${final.history.continuedAsNew} continue-as-new)`,
+  );
+  console.log(
+    `${'longest workflow task ms'.padEnd(28)} ${longestTask.toFixed(0)}  (period workflow, WorkflowTaskStarted→Completed; payout sample of ${payoutIds.length}: ${longestPayoutTask.toFixed(0)})`,
+  );
+  console.log(
+    `${'payouts final'.padEnd(28)} ${queued?.final ?? 0} of ${queued?.total ?? 0}  (instant rail; by state at completion ${JSON.stringify(summary.payouts)})`,
   );
   console.log(`largest payout workflow history (sample of ${payoutIds.length}): ${largestPayout}`);
   console.log(`peak RSS (bench + worker process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
