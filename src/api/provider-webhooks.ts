@@ -118,7 +118,7 @@ export const providerWebhookOpenApi = {
         "API body limit, and verified by the provider's adapter before it is parsed. The sandbox signs per " +
         'Standard Webhooks (headers webhook-id, webhook-timestamp, webhook-signature; HMAC-SHA256 with the ' +
         "provider's webhook secret, timestamp within 5 minutes). Each event goes to its payout; a return " +
-        "reported after the payout's return window is still posted back to the wallet.",
+        'reported after the payout was paid (its workflow has ended) is posted back to the wallet.',
       tags: ['providers'],
       parameters: [
         {

@@ -269,10 +269,6 @@ export const payoutsSection = defineConfigSection(
         '24h',
         'how long a payout waits out an outage of every capable provider before it fails and releases funds',
       ),
-      PAYOUT_RETURN_WINDOW: duration(
-        '30d',
-        'how long the payout workflow stays open for a return after payment (later returns are still posted back)',
-      ),
       SANCTIONS_FILE: z
         .string()
         .min(1)
@@ -377,7 +373,6 @@ export const payoutsSection = defineConfigSection(
       reviewRecheckMs: v.PAYOUT_REVIEW_RECHECK,
       providerOutageRetryMs: v.PAYOUT_PROVIDER_OUTAGE_RETRY,
       providerOutageDeadlineMs: v.PAYOUT_PROVIDER_OUTAGE_DEADLINE,
-      returnWindowMs: v.PAYOUT_RETURN_WINDOW,
       bulkWindow: v.PAYOUT_BULK_WINDOW,
       sanctionsFile: v.SANCTIONS_FILE,
       webhooks: { endpoints: v.WEBHOOK_ENDPOINTS.map((url) => ({ url, secrets: v.WEBHOOK_SECRET })) },

@@ -95,16 +95,6 @@ export interface NewPayout {
   bulkId?: string;
 }
 
-export interface PayoutListFilter {
-  status?: PayoutState;
-  payeeId?: string;
-  periodId?: string;
-  bulkId?: string;
-  /** Opaque cursor from a previous page. */
-  cursor?: string;
-  limit: number;
-}
-
 export class PayoutStore {
   readonly #table: string;
 
@@ -194,38 +184,6 @@ export class PayoutStore {
     );
   }
 
-  /** Newest first, keyset-paginated on (created_at, id). */
-  async list(
-    em: EntityManager,
-    f: PayoutListFilter,
-  ): Promise<{ items: PayoutRecord[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
-    };
-    if (f.status) add('status = ?', f.status);
-    if (f.payeeId) add('payee_id = ?', f.payeeId);
-    if (f.periodId) add('period_id = ?', f.periodId);
-    if (f.bulkId) add('bulk_id = ?', f.bulkId);
-    if (f.cursor) {
-      const [at, id] = decodeCursor(f.cursor);
-      params.push(at, id);
-      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-    }
-    params.push(f.limit + 1);
-    const rows = await sql<PayoutRow>(
-      em,
-      `SELECT * FROM ${this.#table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
-      params,
-    );
-    const items = rows.slice(0, f.limit).map(payoutFromRow);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > f.limit && last ? encodeCursor(last) : null };
-  }
-
   /** The payee's other payouts in the 24 h before `now` that still count (not rejected/cancelled/failed). */
   async recentActivity(
     em: EntityManager,
@@ -255,28 +213,4 @@ export class PayoutStore {
       ...(paidCount > 0n ? { trailingAverageMinor: BigInt(avg?.total ?? '0') / paidCount } : {}),
     };
   }
-}
-
-function encodeCursor(r: PayoutRecord): string {
-  return Buffer.from(JSON.stringify([r.createdAt, r.id])).toString('base64url');
-}
-
-export class InvalidPayoutCursor extends Error {
-  readonly code = 'invalid_cursor';
-  constructor() {
-    super('cursor is not one this API returned; start again without a cursor');
-    this.name = 'InvalidPayoutCursor';
-  }
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string')) {
-      if (!Number.isNaN(Date.parse(parsed[0] as string))) return parsed as [string, string];
-    }
-  } catch {
-    // fall through
-  }
-  throw new InvalidPayoutCursor();
 }

@@ -97,7 +97,7 @@ describe('payout cancellation over HTTP', () => {
   it('refuses to cancel a payout whose workflow has finished (409 problem+json)', async () => {
     const payeeId = await stack.createPayee({ credit: '10000' });
     const payoutId = await stack.requestPayout(payeeId, '5000');
-    expect((await stack.result(payoutId)).state).toBe('paid'); // return window over: the workflow closed
+    expect((await stack.result(payoutId)).state).toBe('paid'); // the workflow ends at paid
 
     const res = await cancel(payoutId);
     expect(res.status).toBe(409);

@@ -72,7 +72,7 @@ describe('worker crash mid-payout', () => {
       // The provider's status now says paid; the new worker replays the history and finishes the payout.
       await stack.sandbox().advance();
       // Virtual time stays locked: the new worker's status poll (1 min) is skipped by a test-server sleep,
-      // and the payout must reach `paid` (settled in the ledger) — it then waits out its return window.
+      // and the payout must reach `paid` (settled in the ledger), where its workflow ends.
       await stack.temporal.sleep(2 * 60_000);
       const final = await stack.waitForState(payoutId, ['paid'], 90_000);
       expect(final.state).toBe('paid');

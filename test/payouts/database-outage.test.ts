@@ -165,8 +165,7 @@ describeOnServer('database connections terminated under payout load', () => {
     // One payout per idempotency key, each paid by its one attempt: the outage was no provider outcome.
     expect(new Set(payoutIds).size).toBe(payoutIds.length);
     expect(payoutIds.length).toBeGreaterThanOrEqual(10);
-    // `paid` is recorded once the ledger has settled the attempt (the return window that follows is no part
-    // of the outage).
+    // `paid` is recorded once the ledger has settled the attempt.
     const FINAL = ['paid', 'failed', 'rejected', 'cancelled', 'returned', 'review', 'unknown_outcome'];
     const finals = await Promise.all(payoutIds.map((id) => stack.waitForState(id, FINAL, 120_000)));
     const summary = finals.map((f) => ({

@@ -62,7 +62,7 @@ describe('provider events', () => {
     return Number(row?.n);
   }
 
-  describe('after the return window', () => {
+  describe('after the workflow ended', () => {
     it('posts a late return back to the wallet as the workflow would, and a repeated one changes nothing', async () => {
       // Destination ending 0006: paid, then returned returnAfterMs later (on the sandbox's own clock).
       stack.sandbox().setScenario({ returnAfterMs: 1000 });
@@ -71,7 +71,7 @@ describe('provider events', () => {
         bankAccount: { accountNumber: '7700000006' },
       });
       const payoutId = await stack.requestPayout(payeeId, '5000');
-      // The test server skips the whole return window: the workflow closes as paid.
+      // The workflow ends at paid; the return comes after it.
       expect((await stack.result(payoutId)).state).toBe('paid');
 
       const later = new Date(Date.now() + 5_000);
