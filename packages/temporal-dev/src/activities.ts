@@ -48,6 +48,7 @@ export function scheduleActivity(engine: Engine, run: Run, a: ActivityState, enq
   // The first attempt counts from its scheduled event, so its schedule-to-start and schedule-to-close
   // deadlines start together, as on the real server.
   a.scheduledTime = a.attempt === 1 && a.firstScheduledTime > 0 ? a.firstScheduledTime : engine.clock.now();
+  markSkipped(a, 'scheduled');
   engine.clock.hold('activity');
   if (enqueue) {
     engine
@@ -69,6 +70,7 @@ export function resumeActivity(engine: Engine, run: Run, a: ActivityState): void
   }
   engine.clock.hold('activity');
   a.lastHeartbeatTime = Math.max(a.lastHeartbeatTime, engine.clock.now());
+  markSkipped(a, 'beat');
   armActivityTimer(engine, run, a);
 }
 
@@ -83,6 +85,23 @@ export function removeActivity(engine: Engine, run: Run, a: ActivityState): void
   run.activities.delete(a.scheduledEventId);
 }
 
+/** Records where a deadline starts counting in the time skipped past this activity (see model.ts). */
+function markSkipped(a: ActivityState, ...from: ('scheduled' | 'started' | 'beat')[]): void {
+  const now = a.skippedMs ?? 0;
+  a.skippedAt ??= { scheduled: 0, started: 0, beat: 0 };
+  for (const f of from) a.skippedAt[f] = now;
+}
+
+/** Skipped time since a deadline started counting: the deadline moves on by that much. */
+function skippedSince(a: ActivityState, from?: 'scheduled' | 'started' | 'beat'): number {
+  return (a.skippedMs ?? 0) - (from ? (a.skippedAt?.[from] ?? 0) : 0);
+}
+
+/** Schedule-to-close, which runs across attempts, as moved by skipped time. */
+function scheduleToCloseDeadline(a: ActivityState): number {
+  return a.scheduleToCloseMs > 0 ? a.firstScheduledTime + a.scheduleToCloseMs + skippedSince(a) : 0;
+}
+
 /** The nearest deadline among the timeouts that apply in the activity's current state. */
 function armActivityTimer(engine: Engine, run: Run, a: ActivityState): void {
   engine.clock.cancel(engine.actTimers.get(a));
@@ -95,24 +114,35 @@ function armActivityTimer(engine: Engine, run: Run, a: ActivityState): void {
       type = tt;
     }
   };
-  if (a.scheduleToCloseMs > 0)
-    consider(a.firstScheduledTime + a.scheduleToCloseMs, TimeoutType.SCHEDULE_TO_CLOSE);
+  if (a.scheduleToCloseMs > 0) consider(scheduleToCloseDeadline(a), TimeoutType.SCHEDULE_TO_CLOSE);
   if (a.state === 'scheduled' && a.scheduleToStartMs > 0) {
-    consider(a.scheduledTime + a.scheduleToStartMs, TimeoutType.SCHEDULE_TO_START);
+    const at = a.scheduledTime + a.scheduleToStartMs + skippedSince(a, 'scheduled');
+    consider(at, TimeoutType.SCHEDULE_TO_START);
   }
   if (a.state === 'started') {
-    if (a.startToCloseMs > 0) consider(a.startedTime + a.startToCloseMs, TimeoutType.START_TO_CLOSE);
-    if (a.heartbeatMs > 0) consider(a.lastHeartbeatTime + a.heartbeatMs, TimeoutType.HEARTBEAT);
+    if (a.startToCloseMs > 0) {
+      consider(a.startedTime + a.startToCloseMs + skippedSince(a, 'started'), TimeoutType.START_TO_CLOSE);
+    }
+    if (a.heartbeatMs > 0) {
+      consider(a.lastHeartbeatTime + a.heartbeatMs + skippedSince(a, 'beat'), TimeoutType.HEARTBEAT);
+    }
   }
   if (at === Number.POSITIVE_INFINITY) return;
   const attempt = a.attempt;
   const state = a.state;
   engine.actTimers.set(
     a,
-    engine.clock.schedule(at, () => {
-      if (run.activities.get(a.scheduledEventId) !== a || a.attempt !== attempt || a.state !== state) return;
-      activityTimedOut(engine, run, a, type);
-    }),
+    engine.clock.schedule(
+      at,
+      () => {
+        if (run.activities.get(a.scheduledEventId) !== a || a.attempt !== attempt || a.state !== state)
+          return;
+        activityTimedOut(engine, run, a, type);
+      },
+      (ms) => {
+        a.skippedMs = (a.skippedMs ?? 0) + ms;
+      },
+    ),
   );
 }
 
@@ -149,7 +179,7 @@ function tryRetry(
   finalState?: { retryState: number },
 ): boolean {
   const now = engine.clock.now();
-  const expiration = a.scheduleToCloseMs > 0 ? a.firstScheduledTime + a.scheduleToCloseMs : 0;
+  const expiration = scheduleToCloseDeadline(a);
   const d = retryDecision(a.retryPolicy, a.attempt, failure, now, expiration);
   if ('retryState' in d) {
     if (finalState) finalState.retryState = d.retryState;
@@ -205,6 +235,7 @@ export function claimActivity(engine: Engine, t: ActTicket, identity: string): O
   a.startedTime = now;
   a.lastHeartbeatTime = now;
   a.startedIdentity = identity;
+  markSkipped(a, 'started', 'beat');
   armActivityTimer(engine, run, a);
   engine.touch(run);
   return {
@@ -302,6 +333,7 @@ export function cancelActivityReported(
 export function heartbeat(engine: Engine, run: Run, a: ActivityState, details: Obj | undefined): boolean {
   if (details) a.heartbeatDetails = details;
   a.lastHeartbeatTime = engine.clock.now();
+  markSkipped(a, 'beat');
   armActivityTimer(engine, run, a);
   engine.changed(run);
   return a.cancelRequested;

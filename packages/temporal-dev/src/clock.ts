@@ -1,7 +1,9 @@
 // Server time: real, or virtual with time skipping (test server). Timers live in a min-heap; in
 // skipping mode, when nothing is in flight and skipping is unlocked, time jumps to the next timer.
-// Activities hold time too, except while a caller sleeps through the test service (env.sleep()): an
-// explicit request to move time goes on past a running activity instead of waiting for it in real time.
+// Activities hold time too (as on the official test server), except while a caller sleeps through the
+// test service (env.sleep()): an explicit request to move time goes on past a running activity instead
+// of waiting for it in real time, but the time skipped does not count against that activity: its
+// deadline timers ("frozen" entries) move with the skip, so they stay due at the same real time.
 
 export interface TimerHandle {
   readonly at: number;
@@ -9,8 +11,11 @@ export interface TimerHandle {
 }
 
 interface Entry extends TimerHandle {
+  at: number;
   fn: () => void;
   seq: number;
+  /** Set for deadlines that skipped time must not bring nearer; told how far each skip moved them. */
+  onSkip?: (ms: number) => void;
 }
 
 export class Clock {
@@ -37,8 +42,9 @@ export class Clock {
     return Date.now() + this.offset;
   }
 
-  schedule(at: number, fn: () => void): TimerHandle {
-    const e: Entry = { at, fn, seq: this.seq++, cancelled: false };
+  /** `onSkip` makes the timer move with time skips (see the header); it is told each skip's length. */
+  schedule(at: number, fn: () => void, onSkip?: (ms: number) => void): TimerHandle {
+    const e: Entry = { at, fn, seq: this.seq++, cancelled: false, onSkip };
     this.push(e);
     this.arm();
     this.maybeSkip();
@@ -105,12 +111,41 @@ export class Clock {
     setImmediate(() => {
       this.skipScheduled = false;
       if (this.lockCount > 0 || this.held() || this.stopped) return;
-      const next = this.peekLive();
+      const next = this.nextSkippable();
       if (!next) return;
-      const now = this.now();
-      if (next.at > now) this.offset += next.at - now;
+      const skip = next.at - this.now();
+      if (skip > 0) {
+        this.offset += skip;
+        this.moveFrozen(skip);
+      }
       this.fireDue();
     });
+  }
+
+  /** The earliest live timer time may jump to: any but the frozen ones. */
+  private nextSkippable(): Entry | undefined {
+    const top = this.peekLive();
+    if (!top?.onSkip) return top;
+    let best: Entry | undefined;
+    for (const e of this.heap) {
+      if (e.cancelled || e.onSkip) continue;
+      if (!best || less(e, best)) best = e;
+    }
+    return best;
+  }
+
+  private moveFrozen(ms: number): void {
+    // Frozen timers belong to activities in flight (their timers are cancelled when they leave it).
+    if (this.activitiesInFlight === 0) return;
+    const frozen = this.heap.filter((e) => !e.cancelled && e.onSkip);
+    if (frozen.length === 0) return;
+    for (const e of frozen) {
+      e.at += ms;
+      e.onSkip?.(ms);
+    }
+    const all = this.heap.filter((e) => !e.cancelled);
+    this.heap = [];
+    for (const e of all) this.push(e);
   }
 
   private peekLive(): Entry | undefined {

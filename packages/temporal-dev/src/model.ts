@@ -39,6 +39,12 @@ export interface ActivityState {
   cancelRequested: boolean;
   cancelRequestedEventId: number;
   lastFailure?: Obj;
+  /**
+   * Time-skipping mode: virtual time a test-service sleep skipped while this activity was in flight,
+   * which its deadlines do not count (clock.ts), in all and as it stood at each deadline's start.
+   */
+  skippedMs?: number;
+  skippedAt?: { scheduled: number; started: number; beat: number };
 }
 
 export interface ChildRef {

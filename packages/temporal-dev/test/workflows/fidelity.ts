@@ -74,10 +74,8 @@ export async function neverPickedUp(): Promise<string> {
 }
 
 /** Runs a gated activity (gated-activities.ts), then sleeps a day of workflow time. */
-export async function activityThenDay(): Promise<string> {
-  const { waitsAtGate } = proxyActivities<{ waitsAtGate(): Promise<string> }>({
-    startToCloseTimeout: '1 day',
-  });
+export async function activityThenDay(startToCloseTimeout = '1 day'): Promise<string> {
+  const { waitsAtGate } = proxyActivities<{ waitsAtGate(): Promise<string> }>({ startToCloseTimeout });
   const got = await waitsAtGate();
   await sleep('1 day');
   return got;
