@@ -24,7 +24,13 @@ import { identifyingParts } from '../payees/destinations.ts';
 import { PayeeError, type PayeeService, type PayeeView } from '../payees/index.ts';
 import type { PayoutProvider, PayoutMethod as ProviderMethod, ProviderStatus } from '../providers/types.ts';
 import { assessRisk, type RiskRulesConfig } from '../risk/index.ts';
-import { decideRail, nextPayoutWindow, type PayoutCalendar, rankProviders } from '../routing/index.ts';
+import {
+  decideRail,
+  nextPayoutWindow,
+  type PayoutCalendar,
+  rankInputs,
+  rankProviders,
+} from '../routing/index.ts';
 import { type WebhookOutbox, webhookEventId } from '../webhooks/index.ts';
 import type { PayoutInput, PayoutStatus, Reason } from './state.ts';
 import { type NewPayout, type PayoutRecord, PayoutStore } from './store.ts';
@@ -416,11 +422,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       const em = db.em();
       const payee = pre.payee ?? (await payees.get(em, p.payeeId));
       const amountMinor = BigInt(p.amount);
-      const inputs = await Promise.all(
-        providers
-          .all()
-          .map(async (pr) => ({ name: pr.name, capabilities: pr.capabilities(), health: await pr.health() })),
-      );
+      // Health before capabilities: health() refreshes a provider's own capability lookup.
+      const inputs = await rankInputs(providers.all());
       const request = (rail: 'instant' | 'batch') => ({
         method: p.method as ProviderMethod,
         country: payee.country,

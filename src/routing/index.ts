@@ -8,6 +8,7 @@ export {
   WEEKDAYS,
   weekdayOf,
 } from './calendar.ts';
+export { HEALTH_WAIT_MS, rankInputs } from './inputs.ts';
 export type { RailDecision, RailDecisionInput, RailDecisionReason } from './rail.ts';
 export { decideRail } from './rail.ts';
 export type { Exclusion, ExclusionCode, RankedCandidate, RankInput, Ranking, RouteRequest } from './rank.ts';

@@ -1,7 +1,9 @@
 // A provider's own answer to "what can you pay?" (Stripe's country spec, Circle's stablecoin chains, Wise's
 // currencies), merged with the configured capabilities. capabilities() must answer synchronously (routing ranks
 // every provider for each payout), so the answer is cached and refreshed by health(), which routing awaits
-// beside it; until a first answer, or when the provider cannot be asked, the configured capabilities hold.
+// before reading capabilities(); until a first answer, or when the provider cannot be asked, the configured
+// capabilities hold. A slow lookup never holds routing up for long: a known answer is served while the provider
+// is asked again, and a first answer is waited for at most `firstAnswerWaitMs`.
 import type { ProviderCapabilities } from '../types.ts';
 
 /** What the provider says it supports; an absent list says nothing (the configured one stands). */
@@ -33,6 +35,8 @@ export interface CapabilityLookupOptions {
   lookup: () => Promise<ProviderReportedCapabilities>;
   /** How long an answer is used before health() asks again (ms, default 15 minutes). */
   ttlMs?: number;
+  /** How long health() waits for the very first answer before going on with the configured ones (ms, default 2 s). */
+  firstAnswerWaitMs?: number;
   now?: () => number;
 }
 
@@ -40,6 +44,7 @@ export class CapabilityLookup {
   readonly #configured: ProviderCapabilities;
   readonly #lookup: () => Promise<ProviderReportedCapabilities>;
   readonly #ttlMs: number;
+  readonly #firstAnswerWaitMs: number;
   readonly #now: () => number;
   #merged: ProviderCapabilities;
   #reported: ProviderReportedCapabilities | undefined;
@@ -53,6 +58,7 @@ export class CapabilityLookup {
     this.#merged = o.configured;
     this.#lookup = o.lookup;
     this.#ttlMs = o.ttlMs ?? 15 * 60_000;
+    this.#firstAnswerWaitMs = o.firstAnswerWaitMs ?? 2_000;
     this.#now = o.now ?? Date.now;
   }
 
@@ -65,13 +71,26 @@ export class CapabilityLookup {
     return this.#reported;
   }
 
-  /** Asks the provider when the last answer is older than the TTL; a failure keeps the last known merge. */
+  /**
+   * Asks the provider when the last answer is older than the TTL; a failure keeps the last known merge. With an
+   * answer already known it does not wait (the refresh lands when it lands); without one it waits a bounded time.
+   */
   async refreshIfStale(): Promise<void> {
     if (this.#now() - this.#fetchedAt < this.#ttlMs) return;
     this.#inFlight ??= this.refresh().finally(() => {
       this.#inFlight = undefined;
     });
-    await this.#inFlight;
+    const inFlight = this.#inFlight;
+    if (this.#reported) return;
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#firstAnswerWaitMs);
+    });
+    try {
+      await Promise.race([inFlight, giveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async refresh(): Promise<void> {
