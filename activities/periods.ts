@@ -1,12 +1,13 @@
 // Period-close activities: thin wrappers over the period service. Batch activities heartbeat so a dead
 // worker is noticed quickly; payout workflows are started with the activity's own Temporal client. A
-// database error no retry can fix fails the step as a non-retryable DataError (the workflow stops the close
-// and reports it); an outage or a conflict stays retryable.
+// database error or a domain error no retry can fix (an unknown plan version or currency, a refused posting)
+// fails the step as a non-retryable DataError (the workflow stops the close and reports it); an outage or a
+// conflict stays retryable.
 import { Context } from '@temporalio/activity';
 import { PayoutGateway } from '../src/payouts/gateway.ts';
 import type { PeriodService } from '../src/periods/service.ts';
 import type { PeriodActivities } from '../workflows/period-contract.ts';
-import { classifyDataErrors } from './data-errors.ts';
+import { classifyPeriodErrors } from './period-errors.ts';
 
 export function createPeriodActivities(service: PeriodService): PeriodActivities {
   const heartbeat = () => Context.current().heartbeat();
@@ -36,5 +37,5 @@ export function createPeriodActivities(service: PeriodService): PeriodActivities
     deliverPeriodWebhook: ({ eventId }) => service.deliverWebhook(eventId),
     reportProblem: ({ periodId, seq, problem }) => service.reportProblem(periodId, seq, problem),
   };
-  return classifyDataErrors({ ...activities });
+  return classifyPeriodErrors({ ...activities });
 }

@@ -30,9 +30,10 @@ export interface PeriodProblem {
   step: string;
   batch?: number;
   run: number;
-  /** The database's words and SQLSTATE. */
+  /** The database's words and SQLSTATE, or a domain error's words and code (e.g. `plan_not_found`). */
   message: string;
   sqlState?: string;
+  errorCode?: string;
   at: string;
   outcome: 'reopened' | 'review';
   /** Who closed the period again after it (and when). */

@@ -3,7 +3,8 @@
 // post one ledger transaction per payee → fan out auto-payouts in a bounded window → completion summary.
 // History stays small: batches are hundreds of payees per activity, payouts are started by an activity in
 // waves (not as child workflows), and long stages continue-as-new before the history grows large.
-// A step that fails for a data reason stops the close visibly (reopened for corrections before approval,
+// A step that fails for a data reason (a database data error, or a domain error no retry fixes such as an
+// unknown plan version) stops the close visibly (reopened for corrections before approval,
 // `review` after it) with the problem in progress and a `period.data_error` webhook; it never retries forever.
 import {
   ActivityFailure,
@@ -99,11 +100,12 @@ function inBatch<T>(batch: number, call: Promise<T>): Promise<T> {
   });
 }
 
-function sqlStateOf(failure: unknown): string | undefined {
+/** A DataError's detail: `sqlState` for a database error, `errorCode` for a domain error (activities/). */
+function detailOf(failure: unknown, key: 'sqlState' | 'errorCode'): string | undefined {
   const cause = failure instanceof ActivityFailure ? failure.cause : failure;
   const details = cause instanceof ApplicationFailure ? cause.details : undefined;
-  const state = (details?.[0] as { sqlState?: unknown } | undefined)?.sqlState;
-  return typeof state === 'string' ? state : undefined;
+  const value = (details?.[0] as Record<string, unknown> | undefined)?.[key];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** Stages after approval: some of the approved run may be posted, so the period cannot be reopened. */
@@ -285,7 +287,8 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
    */
   async function stopOnDataError(failure: unknown, batch: number | undefined): Promise<void> {
     const approved = APPROVED.includes(p.stage);
-    const sqlState = sqlStateOf(failure);
+    const sqlState = detailOf(failure, 'sqlState');
+    const errorCode = detailOf(failure, 'errorCode');
     const problem: PeriodProblem = storable({
       code: 'data_error',
       stage: p.stage,
@@ -294,6 +297,7 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
       run: p.run,
       message: failureMessage(failure),
       ...(sqlState ? { sqlState } : {}),
+      ...(errorCode ? { errorCode } : {}),
       at: new Date().toISOString(),
       outcome: approved ? 'review' : 'reopened',
     });

@@ -300,3 +300,123 @@ describe('period close: data errors stop the close visibly', () => {
     await stack.assertInvariants();
   }, 180_000);
 });
+
+// The same for a step that fails outside the database: a domain error no retry fixes (activities/
+// period-errors.ts) stops the close with the error's code instead of retrying the step forever.
+describe('period close: deterministic domain errors stop the close visibly', () => {
+  it('before approval: a plan version no longer loaded reopens the period; closing again with a loaded plan recalculates', async () => {
+    const periodId = '2026-06';
+    await periodWithSales(periodId, '2026-06-10');
+    // Injected data: the period was closed by an earlier deployment with a plan whose file has since been
+    // removed (config/plans), so its calculation can never find the plan.
+    await sql(
+      stack.db.em(),
+      `UPDATE "${stack.db.schema}".periods SET status = 'closed', plan_version = 'retired-2025.1',
+              closed_at = now() WHERE id = $1`,
+      [periodId],
+    );
+
+    stack.expectStatus(await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }), 202, 'close');
+    const stopped = await waitFor(periodId, (p) => (p.problems?.length ?? 0) > 0);
+    expect(stopped.stage).toBe('open_for_corrections');
+    const problem = stopped.problems![0]!;
+    expect(problem).toMatchObject({
+      code: 'data_error',
+      stage: 'calculating',
+      step: 'prepareRun',
+      run: 1,
+      errorCode: 'plan_not_found',
+      outcome: 'reopened',
+    });
+    expect(problem.message).toMatch(/"retired-2025\.1" is not loaded/);
+    expect(problem.sqlState).toBeUndefined();
+    expect(problem.batch).toBeUndefined();
+    await eventually(
+      'reopened',
+      () => periodStatus(periodId),
+      (s) => s === 'reopened',
+    );
+    await expectDataErrorWebhook(periodId, 1, problem);
+    await expectNoRetryLoop(periodId, 'open_for_corrections');
+
+    // The operator closes it again with a plan that is loaded: a new run calculates every payee with it.
+    const reclosed = stack.expectStatus(
+      await stack.call('POST', `/v1/periods/${periodId}/close`, {
+        key: stack.keys.operator.key,
+        body: { planVersion: 'standard-2026.1' },
+      }),
+      202,
+      'close again',
+    );
+    expect(reclosed.body.workflow).toBe('resubmitted');
+    const second = await waitFor(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
+    expect(second.planVersion).toBe('standard-2026.1');
+    expect(second.calculation.payees).toBe(PAYEES);
+    expect(second.problems![0]!.retried?.by).toBe(stack.keys.operator.actor);
+  }, 180_000);
+
+  it('after approval: a statement in a currency no longer configured parks the period in review; closing again resumes it', async () => {
+    const periodId = '2026-07';
+    const payees = await periodWithSales(periodId, '2026-07-08');
+    // Injected data: one commission in an asset taken out of DISBURSE_ASSETS after it was ingested. It is
+    // calculated like any amount, but no ledger entry can be made in an unknown currency.
+    const odd = payees[3]!;
+    await sql(
+      stack.db.em(),
+      `INSERT INTO "${stack.db.schema}".earnings_events
+         (external_id, period_id, payee_id, type, amount, currency, category, volume, occurred_at, content_hash)
+       SELECT external_id || '-zzz', period_id, payee_id, 'commission', amount, 'ZZZ', category, 0,
+              occurred_at, content_hash
+         FROM "${stack.db.schema}".earnings_events WHERE period_id = $1 AND payee_id = $2 AND type = 'commission'`,
+      [periodId, odd],
+    );
+    stack.expectStatus(await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }), 202, 'close');
+    const calculated = await waitFor(periodId, (p) => p.stage === 'awaiting_approval');
+    expect(calculated.calculation.totals.ZZZ).toBe('700');
+
+    const dave = await stack.approver('dave-data-errors');
+    stack.expectStatus(
+      await stack.call('POST', `/v1/periods/${periodId}/approve`, {
+        key: dave.key,
+        body: { totp: dave.code() },
+      }),
+      200,
+      'approve',
+    );
+    const stopped = await waitFor(periodId, (p) => p.stage === 'review');
+    const problem = stopped.problems![0]!;
+    expect(problem).toMatchObject({
+      code: 'data_error',
+      stage: 'posting',
+      step: 'postBatch',
+      run: 1,
+      errorCode: 'money_invalid',
+      outcome: 'review',
+    });
+    expect(problem.message).toMatch(/ZZZ/);
+    expect(problem.sqlState).toBeUndefined();
+    expect([0, 1]).toContain(problem.batch);
+    expect(await periodStatus(periodId)).toBe('closed');
+    await expectDataErrorWebhook(periodId, 1, problem);
+    await expectNoRetryLoop(periodId, 'review');
+    expect(await committedBatches(periodId, 'post', 1)).not.toContain(problem.batch);
+
+    // The operator removes the statement in the unknown currency and closes again: posting resumes.
+    await sql(
+      stack.db.em(),
+      `DELETE FROM "${stack.db.schema}".period_statements WHERE period_id = $1 AND run = 1 AND currency = 'ZZZ'`,
+      [periodId],
+    );
+    const resumed = stack.expectStatus(
+      await stack.call('POST', `/v1/periods/${periodId}/close`, { key: stack.keys.operator.key, body: {} }),
+      202,
+      'close again',
+    );
+    expect(resumed.body.workflow).toBe('resubmitted');
+    const summary = (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
+    expect(summary).toMatchObject({ periodId, run: 1, postings: PAYEES });
+    expect(Object.keys(summary.totals)).toEqual(['USD']);
+    expect((await progress(periodId)).stage).toBe('completed');
+    await stack.assertInvariants();
+  }, 180_000);
+});

@@ -67,13 +67,21 @@ const periodStages = [
 /** A data error that stopped the close (workflows/period-contract.ts PeriodProblem). */
 export const periodProblemSchema = z
   .object({
-    code: z.literal('data_error').describe('A value the database cannot store or a broken constraint'),
+    code: z
+      .literal('data_error')
+      .describe(
+        'A value the database cannot store, a broken constraint, or input no retry can fix (an unknown plan version or currency)',
+      ),
     stage: z.enum(periodStages).describe('Stage the close was in'),
     step: z.string().describe('The step (activity) that failed'),
     batch: z.number().int().optional().describe('The batch, when a batch step failed'),
     run: z.number().int().describe('Calculation run'),
-    message: z.string().describe("The database's words"),
-    sqlState: z.string().optional().describe('PostgreSQL SQLSTATE'),
+    message: z.string().describe("The database's words, or the domain error's"),
+    sqlState: z.string().optional().describe('PostgreSQL SQLSTATE (a database error)'),
+    errorCode: z
+      .string()
+      .optional()
+      .describe('Stable code of a domain error, e.g. plan_not_found, money_invalid, invalid_posting'),
     at: z.string().describe('When (ISO 8601 UTC)'),
     outcome: z
       .enum(['reopened', 'review'])
