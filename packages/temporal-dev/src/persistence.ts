@@ -29,6 +29,7 @@ export function loadState(engine: Engine, store: SqliteStore, log: Logger): void
   for (const n of store.loadNamespaces()) {
     const ns = engine.ensureNamespace(n.name);
     ns.id = n.id;
+    if (n.info) ns.info = n.info;
     for (const [k, v] of n.searchAttributes) ns.searchAttributes.set(k, v);
   }
   const runs = store.loadRuns();

@@ -8,6 +8,7 @@
 // keeps its recent events, which its next workflow task reads).
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { deserialize, serialize } from 'node:v8';
+import type { NamespaceInfo } from './engine.ts';
 import { attrsOf, type EventLog, eventAt } from './history.ts';
 import type { Obj, Run } from './model.ts';
 import { durMs, tsMs } from './model.ts';
@@ -42,6 +43,8 @@ export interface StoredNamespace {
   name: string;
   id: string;
   searchAttributes: Map<string, number>;
+  /** Description, owner, data and retention (engine.ts NamespaceInfo); absent in older files. */
+  info?: NamespaceInfo;
 }
 
 /** A durable key/value table for another module's records (schedules). */
@@ -218,7 +221,7 @@ export class SqliteStore implements EventLog {
     if (!this.durable) return;
     this.st.upsertNamespace.run(
       ns.name,
-      serialize({ name: ns.name, id: ns.id, searchAttributes: ns.searchAttributes }),
+      serialize({ name: ns.name, id: ns.id, searchAttributes: ns.searchAttributes, info: ns.info }),
     );
   }
 

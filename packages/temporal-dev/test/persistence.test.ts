@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { msToTs, tsToMs } from '@temporalio/common/lib/time.js';
 import { Worker } from '@temporalio/worker';
 import { createTestEnv } from '../src/testing.ts';
 import * as activities from './activities.ts';
@@ -54,6 +55,43 @@ describe('temporal-dev --db-filename', () => {
         (e: Error) => e.message,
       );
       expect(replay).toBe('ok');
+    } finally {
+      await env2.teardown();
+    }
+  });
+
+  it('keeps a registered namespace with what RegisterNamespace and UpdateNamespace set', async () => {
+    const dbFilename = join(dir, 'namespaces.db');
+    const name = `kept-${randomUUID()}`;
+    const day = 86_400_000;
+    const env1 = await createTestEnv({ dbFilename });
+    const svc1 = env1.connection.workflowService;
+    await svc1.registerNamespace({
+      namespace: name,
+      description: 'payout tests',
+      ownerEmail: 'ops@example.com',
+      workflowExecutionRetentionPeriod: msToTs(3 * day),
+      data: { team: 'payouts' },
+    });
+    await svc1.updateNamespace({
+      namespace: name,
+      updateInfo: { description: 'payouts, updated', data: { tier: 'gold' } },
+      config: { workflowExecutionRetentionTtl: msToTs(7 * day) },
+    });
+    const id = (await svc1.describeNamespace({ namespace: name })).namespaceInfo?.id;
+    await env1.teardown();
+
+    const env2 = await createTestEnv({ dbFilename });
+    try {
+      const d = await env2.connection.workflowService.describeNamespace({ namespace: name });
+      expect(d.namespaceInfo).toMatchObject({
+        name,
+        id,
+        description: 'payouts, updated',
+        ownerEmail: 'ops@example.com',
+      });
+      expect(d.namespaceInfo?.data).toEqual({ team: 'payouts', tier: 'gold' });
+      expect(tsToMs(d.config?.workflowExecutionRetentionTtl)).toBe(7 * day);
     } finally {
       await env2.teardown();
     }
