@@ -1,6 +1,8 @@
 // The API's side of the period-close workflows: start (close), read progress, deliver decisions.
 import {
   type Client,
+  WorkflowClient,
+  type WorkflowClientInterceptor,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -32,11 +34,32 @@ export class PeriodGateway {
   readonly #client: Client;
   readonly #taskQueue: string;
   readonly #policy: PeriodInput['policy'];
+  /** The client's workflow calls, plus a note of each update whose answer already held its outcome. */
+  readonly #updates: WorkflowClient;
+  readonly #answered = new Map<string, number>();
 
   constructor(client: Client, taskQueue: string, policy: PeriodInput['policy']) {
     this.#client = client;
     this.#taskQueue = taskQueue;
     this.#policy = policy;
+    // An update started with waitForStage ACCEPTED that the validator rejects comes back as a handle all
+    // the same; only the service's answer (its outcome, present for a rejection) tells the two apart.
+    const answered = this.#answered;
+    const noteOutcome: WorkflowClientInterceptor = {
+      async startUpdate(input, next) {
+        const out = await next(input);
+        if (out.outcome) answered.set(out.updateId, (answered.get(out.updateId) ?? 0) + 1);
+        return out;
+      },
+    };
+    const o = client.workflow.options;
+    this.#updates = new WorkflowClient({
+      connection: client.connection,
+      namespace: o.namespace,
+      dataConverter: o.dataConverter,
+      identity: o.identity,
+      interceptors: [...(Array.isArray(o.interceptors) ? o.interceptors : []), noteOutcome],
+    });
   }
 
   /**
@@ -102,7 +125,8 @@ export class PeriodGateway {
   /**
    * Starts a recalculation once the workflow has accepted it (its validator passed) and returns without
    * waiting for the calculation: the diff appears in `progress().lastDiff` when the new run is ready.
-   * The API uses this so a request never holds its database transaction while batches run.
+   * The API uses this so a request never holds its database transaction while batches run. A rejected
+   * update throws PeriodDecisionRefused with the validator's reason.
    */
   async startRecalculation(
     periodId: string,
@@ -110,13 +134,25 @@ export class PeriodGateway {
     planVersion: string,
     updateId?: string,
   ): Promise<void> {
-    await this.#update(() =>
-      this.#handle(periodId).startUpdate(recalculateUpdate, {
-        args: [{ by, planVersion }],
-        waitForStage: WorkflowUpdateStage.ACCEPTED,
-        ...(updateId ? { updateId } : {}),
-      }),
-    );
+    await this.#update(async () => {
+      const handle = await this.#updates
+        .getHandle(periodWorkflowId(periodId))
+        .startUpdate(recalculateUpdate, {
+          args: [{ by, planVersion }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+          ...(updateId ? { updateId } : {}),
+        });
+      // Answered with its outcome: rejected (result() throws the validator's failure) or already done.
+      if (this.#takeAnswered(handle.updateId)) await handle.result();
+    });
+  }
+
+  #takeAnswered(updateId: string): boolean {
+    const n = this.#answered.get(updateId);
+    if (!n) return false;
+    if (n === 1) this.#answered.delete(updateId);
+    else this.#answered.set(updateId, n - 1);
+    return true;
   }
 
   async decide(
