@@ -10,6 +10,8 @@ export const ACCOUNT_KINDS = [
   'tax_withholding',
   'spendback_revenue',
   'fx',
+  /** The platform's expense for what providers charge beside a payout (Circle's network fee); ≤ 0. */
+  'provider_fees',
 ] as const;
 
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];

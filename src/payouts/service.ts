@@ -123,6 +123,8 @@ export const ledgerKeys = {
   /** The provider's own conversion (PayoutProvider.conversion), booked after the settlement; and its return. */
   fx: (payoutId: string) => `payout:${payoutId}:fx`,
   fxReturned: (payoutId: string) => `payout:${payoutId}:fx-return`,
+  /** What the provider charged beside the amount (PayoutProvider.charges: Circle's network fee). */
+  networkFee: (payoutId: string) => `payout:${payoutId}:network-fee`,
 };
 
 export const attemptKey = (payoutId: string, attemptNo: number) => `${payoutId}:${attemptNo}`;
@@ -220,6 +222,36 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       },
       idempotencyKey: ledgerKeys.fx(p.id),
       metadata: { payoutId: p.id, provider: name, attemptKey: key, providerFee: conv.fee },
+    });
+  }
+
+  /**
+   * A charge the provider took from its balance on top of the payout (Circle's blockchain network fee) left
+   * that balance too: provider_clearing[asset] +fee, and the platform's provider_fees[asset] −fee. The platform
+   * bears it: it is known only once the chain confirms, after the payee received the full net, and routing chose
+   * the rail; charging the payee would mean a receivable in the asset against a wallet in its fiat. It stays
+   * booked when the transfer is later returned (the gas was spent). Only for the attempt that paid.
+   */
+  async function bookProviderCharges(p: { id: string }, name: string, key: string) {
+    const charges = (await providers.get(name)?.charges?.(key)) ?? [];
+    const fees = charges.filter((c) => c.kind === 'network_fee' && BigInt(c.amount.amount) > 0n);
+    if (fees.length === 0) return;
+    await ledger.post({
+      type: 'payout.network_fee',
+      idempotencyKey: ledgerKeys.networkFee(p.id),
+      metadata: {
+        payoutId: p.id,
+        provider: name,
+        attemptKey: key,
+        references: fees.flatMap((f) => (f.reference ? [f.reference] : [])),
+      },
+      entries: fees.flatMap((f) => [
+        { account: { kind: 'provider_clearing', owner: PLATFORM }, amount: f.amount },
+        {
+          account: { kind: 'provider_fees', owner: PLATFORM },
+          amount: { ...f.amount, amount: (-BigInt(f.amount.amount)).toString() },
+        },
+      ]),
     });
   }
 
@@ -562,6 +594,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         metadata: { payoutId: p.id, provider: input.provider, attemptKey: attemptKey(p.id, input.attemptNo) },
       });
       await bookProviderConversion(p, input.provider, attemptKey(p.id, input.attemptNo));
+      await bookProviderCharges(p, input.provider, attemptKey(p.id, input.attemptNo));
       // Doubles in Prometheus: exact up to 2^53 minor units per currency series, the ledger always.
       paidMinor.inc({ currency: p.currency }, Number(net));
     },
@@ -579,6 +612,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     /** A payout returned after it was paid: the settlement is mirrored back into the payee's wallet. */
     async reversePayout(payoutId: string, reason: string): Promise<void> {
       // The provider's conversion first (its funds come back in the wallet currency), then the settlement.
+      // A network fee stays booked: the chain kept it.
       if (await ledger.getTransaction(ledgerKeys.fx(payoutId))) {
         await ledger.reverse({
           transactionKey: ledgerKeys.fx(payoutId),

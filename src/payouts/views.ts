@@ -9,8 +9,19 @@ import { ledgerKeys } from './service.ts';
 import type { PayoutStatus } from './state.ts';
 import type { PayoutRecord } from './store.ts';
 
-/** Ledger steps of a payout; fx / fx_return: a conversion the provider made (Wise), booked after the settlement. */
-export const LEDGER_STEPS = ['hold', 'settle', 'fx', 'release', 'fx_return', 'return'] as const;
+/**
+ * Ledger steps of a payout; fx / fx_return: a conversion the provider made (Wise), booked after the settlement;
+ * network_fee: what the provider charged beside it (Circle's network fee, the platform's expense).
+ */
+export const LEDGER_STEPS = [
+  'hold',
+  'settle',
+  'fx',
+  'network_fee',
+  'release',
+  'fx_return',
+  'return',
+] as const;
 export type LedgerStep = (typeof LEDGER_STEPS)[number];
 
 export interface Posting {
@@ -23,6 +34,7 @@ const keyOf: Record<LedgerStep, (payoutId: string) => string> = {
   hold: ledgerKeys.hold,
   settle: ledgerKeys.settle,
   fx: ledgerKeys.fx,
+  network_fee: ledgerKeys.networkFee,
   release: ledgerKeys.release,
   fx_return: ledgerKeys.fxReturned,
   return: ledgerKeys.returned,

@@ -2,9 +2,9 @@
 // worker, Temporal test server and PostgreSQL; Circle's notifications POSTed to the API's provider route after
 // the SNS-style subscription handshake. Instant and scheduled payouts, a screening decline failing over to the
 // sandbox, a timeout after Circle made the transfer resolved without paying twice, a reversal after complete,
-// duplicate and out-of-order notifications. After each: the ledger verifies, no payout is paid by both Circle
-// and the sandbox, no address received twice, and what left the fake Circle plus the sandbox's paid total
-// equals the ledger's provider clearing.
+// duplicate and out-of-order notifications, Circle's network fee booked. After each: the ledger verifies, no
+// payout is paid by both Circle and the sandbox, no address received twice, and what left the fake Circle
+// (transfers and network fees) plus the sandbox's paid total equals the ledger's provider clearing.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
@@ -89,10 +89,22 @@ describe('payouts through Circle (fake Circle)', () => {
       fakePaidTwice: fake.paidMoreThanOnce(),
       paidByFake: (id) => paidByCircle.has(id),
     });
-    // Per currency: the USD paid out through Circle left as USDC (booked as FX legs at par on clearing).
+    // Per currency: the USD paid out through Circle left as USDC (booked as FX legs at par on clearing), and
+    // so did Circle's network fees, the platform's expense (provider_fees).
     const clearing = await clearingByCurrency(stack);
     expect(clearing.get('USD') ?? 0n).toBe((await sandboxPaidByCurrency(stack)).get('USD') ?? 0n);
-    expect(clearing.get('USDC') ?? 0n).toBe(fake.disbursedMinor('USD', 6));
+    expect(clearing.get('USDC') ?? 0n).toBe(fake.disbursedMinor('USD', 6) + fake.networkFeesMinor());
+    expect(await platformBalance('provider_fees', 'USDC')).toBe(-fake.networkFeesMinor());
+  }
+
+  async function platformBalance(kind: string, currency: string): Promise<bigint> {
+    const [row] = await sql<{ balance: string }>(
+      stack.db.em(),
+      `SELECT coalesce(sum(balance), 0)::text AS balance FROM "${stack.db.schema}".ledger_accounts
+        WHERE kind = $1 AND owner = 'platform' AND currency = $2`,
+      [kind, currency],
+    );
+    return BigInt(row?.balance ?? '0');
   }
 
   /** A verified US payee with its own Ethereum address (EIP-55 checksummed) as its crypto destination. */
@@ -150,10 +162,49 @@ describe('payouts through Circle (fake Circle)', () => {
       [payoutId],
     );
     expect(rec?.tx).toBe(t!.transactionHash);
-    // Circle's network fee of the transfer, recorded with it (reported by charges(); not booked yet).
+    // Circle's network fee of the transfer, recorded with it and booked after the settlement.
     expect(rec?.fee).toBe(t!.fees?.[0]?.amount);
     expect(rec?.fee).toBe(fake.networkFee);
-    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'network_fee']);
+  });
+
+  it("Circle's network fee is booked once, as the platform's expense against provider clearing", async () => {
+    const { payeeId } = await cryptoPayee();
+    fake.duplicateWebhooks = true;
+    const feesBefore = await platformBalance('provider_fees', 'USDC');
+    const payoutId = await requestCryptoPayout(payeeId, '4500', true);
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    await fake.webhooksSent();
+    const [posting] = await sql<{ type: string; entries: { kind: string; amount: string }[] }>(
+      stack.db.em(),
+      `SELECT t.type, json_agg(json_build_object('kind', a.kind, 'amount', e.amount::text) ORDER BY a.kind) AS entries
+         FROM "${stack.db.schema}".ledger_transactions t
+         JOIN "${stack.db.schema}".ledger_entries e ON e.transaction_id = t.id
+         JOIN "${stack.db.schema}".ledger_accounts a ON a.id = e.account_id
+        WHERE t.idempotency_key = $1 GROUP BY t.type`,
+      [`payout:${payoutId}:network-fee`],
+    );
+    // 0.012345 USD at Circle = 12 345 micro-USDC out of the wallet on top of the transfer.
+    expect(posting).toEqual({
+      type: 'payout.network_fee',
+      entries: [
+        { kind: 'provider_clearing', amount: '12345' },
+        { kind: 'provider_fees', amount: '-12345' },
+      ],
+    });
+    expect((await platformBalance('provider_fees', 'USDC')) - feesBefore).toBe(-12345n);
+  });
+
+  it('a transfer Circle charged no network fee for books none', async () => {
+    const { payeeId } = await cryptoPayee();
+    fake.networkFee = '0';
+    try {
+      const payoutId = await requestCryptoPayout(payeeId, '1500', true);
+      expect((await stack.result(payoutId)).state).toBe('paid');
+      expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
+    } finally {
+      fake.networkFee = '0.012345';
+    }
   });
 
   it('a wallet held in USDC pays USDC at 6 decimals, exactly, with no conversion', async () => {
@@ -181,7 +232,7 @@ describe('payouts through Circle (fake Circle)', () => {
     expect([final.state, final.amount]).toEqual(['paid', { amount: '12345678', currency: 'USDC', scale: 6 }]);
     const [t] = fake.transfersTo(address);
     expect([t!.amount, t!.destination.chain]).toEqual([{ amount: '12.345678', currency: 'USD' }, 'MATIC']);
-    expect(await steps(res.body.id as string)).toEqual(['hold', 'settle']);
+    expect(await steps(res.body.id as string)).toEqual(['hold', 'settle', 'network_fee']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     const usdcBalance = wallet.body.balances.find((b: { currency: string }) => b.currency === 'USDC');
     expect(usdcBalance.available).toEqual({ amount: '12777778', currency: 'USDC', scale: 6 });
@@ -250,7 +301,8 @@ describe('payouts through Circle (fake Circle)', () => {
     await fake.webhooksSent();
     const final = await waitForRowState(stack, payoutId, ['returned']);
     expect(final.state).toBe('returned');
-    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'fx_return', 'return']);
+    // The network fee stays booked: the chain kept it.
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'network_fee', 'fx_return', 'return']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     expect(wallet.body.balances[0].available.amount).toBe('100000');
   });
@@ -266,7 +318,7 @@ describe('payouts through Circle (fake Circle)', () => {
     const forIt = fake.deliveries.filter((d) => d.transferId === t!.id);
     expect(forIt.length).toBeGreaterThanOrEqual(4); // pending ×2, complete ×2
     expect(forIt.every((d) => d.status === 200)).toBe(true);
-    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'network_fee']);
   });
 
   it('out-of-order notifications (complete before pending): paid once', async () => {
@@ -281,6 +333,6 @@ describe('payouts through Circle (fake Circle)', () => {
     await fake.flushWebhooks(); // complete first, then the older pending one
     const final = await stack.result(payoutId);
     expect(final.state).toBe('paid');
-    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'network_fee']);
   });
 });

@@ -165,8 +165,11 @@ export const payoutView = z
         z
           .object({
             step: z
-              .enum(['hold', 'settle', 'fx', 'release', 'fx_return', 'return'])
-              .describe("Ledger step (fx, fx_return: the provider's own currency conversion and its return)"),
+              .enum(['hold', 'settle', 'fx', 'network_fee', 'release', 'fx_return', 'return'])
+              .describe(
+                "Ledger step (fx, fx_return: the provider's own currency conversion and its return; network_fee: " +
+                  "what the provider charged beside the payout, e.g. Circle's network fee, the platform's expense)",
+              ),
             transactionId: z.string().describe('Ledger transaction id'),
             at: z.string().describe('Posting time'),
           })

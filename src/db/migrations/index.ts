@@ -16,6 +16,7 @@ import * as payeeTokensRateLimits0081 from './0081-payee-tokens-rate-limits.ts';
 import * as assetCurrencies0082 from './0082-asset-currencies.ts';
 import * as webhookEndpoints0083 from './0083-webhook-endpoints.ts';
 import * as payoutSearch0084 from './0084-payout-search.ts';
+import * as providerFees0085 from './0085-provider-fees.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -47,4 +48,5 @@ export const migrations: readonly Migration[] = [
   assetCurrencies0082,
   webhookEndpoints0083,
   payoutSearch0084,
+  providerFees0085,
 ];

@@ -298,6 +298,16 @@ export class FakeCircle extends FakeWithOutbox<Notified> {
     return total / 10n ** BigInt(6 - scale);
   }
 
+  /**
+   * Network fees taken from the wallet (micro-units of the asset): every transfer that completed, including one
+   * reversed since (the chain kept the fee).
+   */
+  networkFeesMinor(): bigint {
+    let total = 0n;
+    for (const t of this.transfers.values()) for (const f of t.fees ?? []) total += micro(f.amount);
+    return total;
+  }
+
   /** Addresses with more than one complete transfer (each test payee has its own address). */
   paidMoreThanOnce(): string[] {
     const n = new Map<string, number>();
