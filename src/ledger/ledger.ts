@@ -265,7 +265,7 @@ export class Ledger {
     });
   }
 
-  /** Reserves funds for an in-flight payout: payee_available → payee_held. InsufficientFunds if short. */
+  /** Holds funds for an in-flight payout: payee_available → payee_held. InsufficientFunds if short. */
   async hold(input: {
     payeeId: string;
     amount: Money;

@@ -335,17 +335,17 @@ const fields: Field[] = [
   { what: 'payee id (path)', send: (bad) => stack.call('GET', `/v1/payees/${enc(bad)}`) },
   { what: 'period id (path)', send: (bad) => stack.call('GET', `/v1/periods/${enc(bad)}`) },
   {
-    what: 'payout list query (payee, periodId, bulkId, status, cursor, limit)',
+    what: 'payout list query (payee, periodId, bulkId, state, cursor, limit)',
     send: (bad) =>
       stack.call(
         'GET',
-        `/v1/payouts?${['payee', 'periodId', 'bulkId', 'status', 'cursor', 'limit'].map((k) => `${k}=${enc(bad)}`).join('&')}`,
+        `/v1/payouts?${['payee', 'periodId', 'bulkId', 'state', 'cursor', 'limit'].map((k) => `${k}=${enc(bad)}`).join('&')}`,
       ),
   },
   { what: 'payout list cursor', send: (bad) => stack.call('GET', `/v1/payouts?cursor=${enc(bad)}`) },
   {
     what: 'payout export query',
-    send: (bad) => stack.call('GET', `/v1/payouts/export.csv?status=${enc(bad)}&from=${enc(bad)}`),
+    send: (bad) => stack.call('GET', `/v1/payouts/export.csv?state=${enc(bad)}&from=${enc(bad)}`),
   },
   {
     what: 'earnings period query',

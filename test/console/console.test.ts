@@ -171,10 +171,11 @@ describe('console in Chromium', () => {
 
     const op = await session();
     await signIn(op, stack.url, stack.keys.operator.key);
-    await op.page.locator('select[name=status]').selectOption(state);
+    await op.page.locator('select[name=state]').selectOption(state);
     await op.page.locator('input[name=payee]').fill(payeeId);
     await op.page.getByRole('button', { name: 'Search' }).click();
     await op.page.locator(`tr[data-payout-id="${payoutId}"]`).waitFor();
+    expect(op.page.url()).toContain(`state=${state}`); // the API's filter name (glossary: state)
     await screenshot(op.page, 'operator-search');
     await op.page.getByRole('link', { name: payoutId }).click();
 

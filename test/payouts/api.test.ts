@@ -668,7 +668,7 @@ describe('payout API', () => {
 
     it('rejects a malformed payout id and a bad query', async () => {
       expect((await stack.call('GET', '/v1/payouts/not-a-payout')).status).toBe(400);
-      expect((await stack.call('GET', '/v1/payouts?status=lost')).status).toBe(400);
+      expect((await stack.call('GET', '/v1/payouts?state=lost')).status).toBe(400);
       expect((await stack.call('GET', '/v1/payouts?limit=5000')).status).toBe(400);
     });
   });

@@ -139,7 +139,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       path: '/v1/payouts',
       summary: 'Request a payout from a payee wallet',
       description:
-        'Starts the durable payout workflow: reserve funds, compliance, risk, approval when above thresholds, ' +
+        'Starts the durable payout workflow: hold the funds, compliance, risk, approval when above thresholds, ' +
         'instant or scheduled routing, provider submission with failover. Returns at once with the payout id; ' +
         'follow it with GET /v1/payouts/{id} or webhooks.',
       tags: ['payouts'],
@@ -305,7 +305,9 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       roles: ['platform', 'operator', 'approver', 'payee'],
       description:
         'Operator search: every filter narrows the list (state, payee, period, bulk, provider, amount range in ' +
-        'minor units of one currency, creation time range). Pages follow the same order whatever arrives meanwhile.',
+        'minor units of one currency, creation time range). Pages follow the same order whatever arrives meanwhile. ' +
+        'The state filter is `state` (e.g. ?state=unknown_outcome,review); it was `status` before 1.0 and that ' +
+        'name is refused (400), not kept as an alias.',
       query: payoutSearchQuery,
       responses: { 200: { description: 'A page of payouts', schema: payoutListView } },
       handler: async (ctx) => {
@@ -330,6 +332,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       method: 'get',
       path: '/v1/payouts/export.csv',
       summary: 'Export payouts as CSV (operators, offline reconciliation)',
+      description: 'The filters of GET /v1/payouts (`state`, not the pre-1.0 `status`), without paging.',
       tags: ['payouts'],
       roles: ['platform', 'operator'],
       query: payoutFilterQuery,

@@ -35,7 +35,7 @@ const walletView = z
           .object({
             currency: z.string().describe('ISO 4217 code'),
             available: moneySchema.describe('Spendable and payable out'),
-            held: moneySchema.describe('Reserved for in-flight payouts'),
+            held: moneySchema.describe('Held for in-flight payouts'),
             restricted: moneySchema.describe('Promotional credit, spendback only'),
             receivable: moneySchema.describe('Negative carry-forward netted against future earnings'),
           })

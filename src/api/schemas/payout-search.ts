@@ -70,7 +70,7 @@ const instant = (what: string) =>
 
 /** The filters, without paging (the CSV export takes these). */
 export const payoutFilterShape = {
-  status: statesFilter,
+  state: statesFilter,
   payee: payeeIdSchema.optional().describe('Only payouts of this payee'),
   periodId: z.string().max(100).optional().describe('Only payouts of this period'),
   bulkId: z.string().max(100).optional().describe('Only payouts of this bulk request'),
@@ -134,7 +134,7 @@ type FilterQuery = z.output<typeof payoutFilterQuery>;
 export function searchOf(q: FilterQuery, principal: Principal): Omit<PayoutSearch, 'cursor' | 'limit'> {
   const payeeId = principal.kind === 'payee_token' ? principal.payeeId : q.payee;
   return {
-    ...(q.status ? { states: q.status } : {}),
+    ...(q.state ? { states: q.state } : {}),
     ...(payeeId ? { payeeId } : {}),
     ...(q.periodId ? { periodId: q.periodId } : {}),
     ...(q.bulkId ? { bulkId: q.bulkId } : {}),

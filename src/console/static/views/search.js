@@ -16,8 +16,8 @@ import {
 } from '../lib.js';
 
 // URL parameters passed to the API as they are (page size and cursor only from the URL, not the form).
-const PLAIN = ['status', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'limit', 'cursor'];
-const FORM = ['status', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'min', 'max', 'from', 'to'];
+const PLAIN = ['state', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'limit', 'cursor'];
+const FORM = ['state', 'payee', 'periodId', 'bulkId', 'provider', 'currency', 'min', 'max', 'from', 'to'];
 
 export async function searchView(params) {
   const mount = viewScope();
@@ -29,10 +29,10 @@ export async function searchView(params) {
     ['unknown_outcome,review', 'unknown outcome or review'],
     ...states.map((s) => [s, s]),
   ];
-  const status = h(
+  const state = h(
     'select',
-    { name: 'status' },
-    options.map(([value, label]) => h('option', { value, selected: params.get('status') === value }, label)),
+    { name: 'state' },
+    options.map(([value, label]) => h('option', { value, selected: params.get('state') === value }, label)),
   );
   const form = h(
     'form',
@@ -46,7 +46,7 @@ export async function searchView(params) {
         location.hash = `#/payouts?${q}`;
       },
     },
-    h('label', {}, 'State', status),
+    h('label', {}, 'State', state),
     input('payee', 'Payee id', { size: 24 }),
     input('periodId', 'Period', { size: 9 }),
     input('bulkId', 'Bulk id', { size: 20 }),
