@@ -1,21 +1,26 @@
-// `npm run bench:payouts [-- --payouts N --concurrency C | --rate R/s --baseline B --api-process --worker-process]`
+// `npm run bench:payouts [-- --payouts N --concurrency C --ack-payouts M --rate R --api-process --worker-process]`
 //
-// N instant payouts through the real HTTP API against the sandbox provider with zero latency, on the
+// Instant payouts through the real HTTP API against the sandbox provider with zero latency, on the
 // embedded stack (bin/temporal-dev in real-time dev mode, PostgreSQL from DATABASE_URL or embedded PGlite).
-// Reports:
-//   - API acknowledgement latency of POST /v1/payouts (p50/p99) and requests/s;
-//   - end-to-end payouts/s (request → ledger settled, state `paid` committed);
-//   - baseline, same run: p99 of a bare `client.workflow.start` (one RPC) issued by the same client pool,
-//     shuffled in among the payout requests so it sees the same load, and the ratio ack p99 / baseline p99;
-//     the idle p99 (bare starts before any load) and its ratio are reported too.
-// By default C clients send requests back to back (closed loop: the acknowledgement then measures the API at
-// saturation); `--rate R` releases payout requests at R per second instead (open loop: latency at that load).
-// By default the API and the worker run in this process; `--api-process` / `--worker-process` run them as
-// deployed (src/api/main.ts, src/worker/main.ts, each its own process), so this process is only the client
-// and its event loop measures without competing with the worker's.
-// Setup (payees, destinations, credits) is not measured. Exits non-zero only on errors.
+// Three phases in one run, the worker on the same settings (src/worker/tuning.ts) throughout:
+//   1. engine: E bare one-activity workflows (bench/bare-worker.ts, the Disburse worker's tuning) → wf/s;
+//   2. saturation: N payouts, C clients back to back (closed loop) → paid/s end to end (request → `paid`
+//      committed), the API's acknowledged requests/s, and per payout: worker CPU ms, SQL statements and
+//      transactions (counted by bench/sql-count.ts in the API and worker processes), workflow tasks (from the
+//      histories);
+//   3. acknowledgement: M payouts released at half the saturation rate (open loop), with bare
+//      `workflow.start`s and one-row commits shuffled in among them so they see the same load; prints
+//      `ack p99 / (bare start p99 + bare one-row commit p99)`.
+// Lines `paid per second`, `ratio to engine` and `ack ratio` start with their label, for scripts.
+// `--api-process` / `--worker-process` run the API and worker as deployed (src/api/main.ts,
+// src/worker/main.ts, each its own process; the engine phase's worker then too). Setup (payees,
+// destinations, credits) is not measured. Exits non-zero only on errors (unpaid payouts, broken ledger
+// invariants, a payout disbursed twice), never on a missed goal.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -39,44 +44,64 @@ import { payoutsDisbursedMoreThanOnce } from '../src/providers/index.ts';
 import { freePort, startEmbeddedTemporal } from '../src/temporal/embedded-server.ts';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.ts';
 import { createDisburseWorker } from '../src/worker/create-worker.ts';
+import { workerTuning } from '../src/worker/tuning.ts';
+import { payoutWorkflowId } from '../workflows/payout-contract.ts';
+import { createBareWorker } from './bare-worker.ts';
+import { type SqlCounts, sqlCounts } from './sql-count.ts';
 
 const cli = parseCli({
-  usage: `usage: npm run bench:payouts [-- --payouts N=5000 --concurrency C=64 | --rate R] [--baseline B=1000]
-                             [--api-process] [--worker-process] [--timeout-seconds T=600]
+  usage: `usage: npm run bench:payouts [-- --payouts N=5000 --concurrency C=64 --engine-workflows E=N
+                             --ack-payouts M=N --rate R --baseline B=M/2 --history-sample H=300]
+                             [--api-process] [--worker-process] [--sql-profile] [--timeout-seconds T=600]
 
-N instant payouts through the real HTTP API against the zero-latency sandbox on the embedded stack.
-Prints the acknowledgement p50/p99 of POST /v1/payouts, requests/s, end-to-end payouts/s, and the
-same-run baseline: p99 of a bare workflow start and the ratio ack p99 / baseline p99.
-  --payouts N         payouts to request (default 5000)
-  --concurrency C     clients sending back to back, closed loop (default 64)
-  --rate R            open loop instead: release R payout requests per second
-  --baseline B        bare workflow starts measured as the baseline (default 1000)
-  --api-process       run the API as its own process (src/api/main.ts, as deployed)
-  --worker-process    run the worker as its own process (src/worker/main.ts)
-  --timeout-seconds T give up waiting for the payouts to settle after T s (default 600)
-  -h, --help          print this help and exit (nothing runs)
+Instant payouts through the real HTTP API against the zero-latency sandbox on the embedded stack, with
+the bare engine measured in the same run on the same worker settings. Prints paid/s end to end, its
+ratio to the engine's one-activity workflows/s, worker CPU, SQL statements, transactions and workflow
+tasks per payout, and the acknowledgement ratio ack p99 / (bare start p99 + bare one-row commit p99) at
+half the API's saturation rate.
+  --payouts N          payouts of the saturation phase, C clients back to back (default 5000)
+  --concurrency C      clients of the saturation and engine phases (default 64)
+  --engine-workflows E bare one-activity workflows of the engine phase (default N)
+  --ack-payouts M      payouts of the acknowledgement phase (default N)
+  --rate R             release those at R/s (default: half the saturation phase's acknowledged requests/s)
+  --baseline B         bare starts, and as many one-row commits, mixed into that phase (default M/2)
+  --history-sample H   payout histories read for the workflow-task figures (default 300)
+  --api-process        run the API as its own process (src/api/main.ts, as deployed)
+  --worker-process     run the worker as its own process (src/worker/main.ts)
+  --sql-profile        also print the saturation phase's statements per payout by text
+  --cpu-prof DIR       write the worker process's CPU profile (node --cpu-prof) into DIR
+  --timeout-seconds T  give up waiting for a phase's payouts to be paid after T s (default 600)
+  -h, --help           print this help and exit (nothing runs)
 
-Database: DATABASE_URL (PostgreSQL) or embedded PGlite when unset; Temporal: bin/temporal-dev.`,
+Database: DATABASE_URL (PostgreSQL) or embedded PGlite when unset; Temporal: bin/temporal-dev.
+Worker settings: src/worker/tuning.ts, overridden by WORKER_* variables (both workers get them).`,
   options: {
     payouts: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '64' },
-    // Open loop: payout requests arrive at this rate (per second) whether or not earlier ones are answered.
+    'engine-workflows': { type: 'string' },
+    'ack-payouts': { type: 'string' },
     rate: { type: 'string' },
-    // The API as its own process (src/api/main.ts, as deployed) instead of inside this one.
+    baseline: { type: 'string' },
+    'history-sample': { type: 'string', default: '300' },
     'api-process': { type: 'boolean', default: false },
-    // The worker as its own process (src/worker/main.ts) instead of inside this one.
     'worker-process': { type: 'boolean', default: false },
-    baseline: { type: 'string', default: '1000' },
+    'sql-profile': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
     'timeout-seconds': { type: 'string', default: '600' },
   },
 });
 const { values } = cli;
 const N = cli.integer('payouts', { min: 1 });
 const CONCURRENCY = cli.integer('concurrency', { min: 1 });
+const ENGINE = values['engine-workflows'] === undefined ? N : cli.integer('engine-workflows', { min: 1 });
+const ACK = values['ack-payouts'] === undefined ? N : cli.integer('ack-payouts', { min: 1 });
 const RATE = values.rate === undefined ? undefined : cli.number('rate', { min: 0.001 });
+const BASELINE =
+  values.baseline === undefined ? Math.max(1, Math.floor(ACK / 2)) : cli.integer('baseline', { min: 1 });
+const HISTORY_SAMPLE = cli.integer('history-sample', { min: 1 });
 const API_PROCESS = values['api-process'];
 const WORKER_PROCESS = values['worker-process'];
-const BASELINE = cli.integer('baseline', { min: 1 });
+const CPU_PROF = values['cpu-prof'];
 const TIMEOUT_MS = cli.integer('timeout-seconds', { min: 1 }) * 1000;
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -84,6 +109,7 @@ const log = (...a: unknown[]) => console.error('[bench:payouts]', ...a);
 
 const schema = `bench_payouts_${randomBytes(3).toString('hex')}`;
 const taskQueue = 'bench-payouts';
+const bareQueue = 'bench-payouts-engine';
 const secrets = { encryption: randomBytes(32), fingerprint: randomBytes(32), tokens: randomBytes(32) };
 // The same settings reach the API process through its environment.
 const benchEnv = {
@@ -111,6 +137,8 @@ const admin = await openDatabase({ url: dbUrl, schema: 'public', poolMax: 2 });
 await sql(admin.em(), `CREATE SCHEMA "${schema}"`);
 const db = await openDatabase({ url: dbUrl, schema, poolMax: 30 });
 await migrateDatabase(db);
+// The one-row commit of the acknowledgement baseline: the least a request that must commit can cost.
+await sql(db.em(), `CREATE TABLE "${schema}".bench_commit (id text PRIMARY KEY, at timestamptz NOT NULL)`);
 
 const temporal = await startEmbeddedTemporal({ namespace: 'default' });
 const connection = await Connection.connect({ address: temporal.address });
@@ -135,56 +163,71 @@ const services = await createServices({
   payouts: config.payouts,
 });
 const childEnv = { ...process.env, ...benchEnv, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address };
-const worker = WORKER_PROCESS
-  ? await startProcess('../src/worker/main.ts', { ...childEnv, LOG_LEVEL: 'info' }, 'worker.started')
-  : await startWorkerHere();
-const server = API_PROCESS
-  ? await startApiProcess()
-  : await listen(
-      createHttpApp({
-        services,
-        gateway: new PayoutGateway(client, taskQueue),
-        security,
-        logger: createLogger({ level: 'error' }),
-        rateLimit: config.api.rateLimit,
-        apiKeyCacheMs: config.api.apiKeyCacheMs,
-      }).app,
-    );
+const countHook = fileURLToPath(new URL('./sql-count.ts', import.meta.url));
 
-interface Stoppable {
+/** A process (or this one) the bench measures: CPU so far, SQL counts so far. */
+interface Measured {
+  /** Undefined: this process. */
+  pid?: number;
   close(): Promise<void>;
+  sql(): Promise<SqlCounts>;
 }
 
-async function startWorkerHere(): Promise<Stoppable> {
+const thisProcess = (close: () => Promise<void>): Measured => ({ close, sql: async () => sqlCounts() });
+
+async function startWorkerHere(): Promise<Measured> {
   const w = await createDisburseWorker({
     connection: native,
     namespace: 'default',
     taskQueue,
     activities: createActivities(services),
-    maxConcurrentActivityTaskExecutions: 200,
   });
   const running = w.run();
   running.catch((err) => log('worker failed:', err));
-  return {
-    async close() {
-      if (w.getState() === 'RUNNING') w.shutdown();
-      await running.catch((err) => log('worker stopped with an error:', err));
-    },
-  };
+  return thisProcess(async () => {
+    if (w.getState() === 'RUNNING') w.shutdown();
+    await running.catch((err) => log('worker stopped with an error:', err));
+  });
+}
+
+async function startBareWorker(): Promise<Measured> {
+  if (WORKER_PROCESS) {
+    const args = [temporal.address, bareQueue];
+    return startProcess('./bare-worker.ts', childEnv, 'bare-worker.ready', args);
+  }
+  const w = await createBareWorker(native, bareQueue);
+  const running = w.run();
+  return thisProcess(async () => {
+    w.shutdown();
+    await running;
+  });
 }
 
 /**
- * An entry point of this repository in a child process on this run's schema and Temporal server. Its
- * output is kept (last 8 KiB) and shown only if it exits early. With `readyLine`, resolves once the
- * process prints a line containing it.
+ * An entry point of this repository in a child process on this run's schema and Temporal server, with the
+ * SQL counter loaded. Its output is kept (last 8 KiB) and shown only if it exits early. With `readyLine`,
+ * resolves once the process prints a line containing it.
  */
-async function startProcess(entry: string, env: NodeJS.ProcessEnv, readyLine?: string): Promise<Stoppable> {
+async function startProcess(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  readyLine?: string,
+  args: string[] = [],
+): Promise<Measured> {
   let stopping = false;
   let output = '';
-  const child = spawn(process.execPath, [fileURLToPath(new URL(entry, import.meta.url))], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const countFile = join(tmpdir(), `${schema}-${entry.replace(/\W+/g, '_')}-sql.json`);
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      countHook,
+      ...(CPU_PROF && entry.endsWith('worker/main.ts') ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+      fileURLToPath(new URL(entry, import.meta.url)),
+      ...args,
+    ],
+    { env: { ...env, BENCH_SQL_COUNT_FILE: countFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let onOutput = () => {};
   for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (chunk: Buffer) => {
@@ -204,16 +247,31 @@ async function startProcess(entry: string, env: NodeJS.ProcessEnv, readyLine?: s
     if (!ready) throw new Error(`${entry} exited before printing "${readyLine}"`);
   }
   return {
+    pid: child.pid!,
     async close() {
       stopping = true;
       child.kill('SIGTERM');
       await exited;
+      rmSync(countFile, { force: true });
+    },
+    async sql() {
+      rmSync(countFile, { force: true });
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          return JSON.parse(readFileSync(countFile, 'utf8')) as SqlCounts;
+        } catch {
+          // not written (completely) yet
+        }
+      }
+      throw new Error(`${entry} did not report its SQL counts`);
     },
   };
 }
 
 /** src/api/main.ts in a child process; ready once /readyz answers 200. */
-async function startApiProcess(): Promise<Stoppable & { url: string }> {
+async function startApiProcess(): Promise<Measured & { url: string }> {
   const port = await freePort();
   const env = { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(port) };
   const child = await startProcess('../src/api/main.ts', env);
@@ -230,8 +288,61 @@ async function startApiProcess(): Promise<Stoppable & { url: string }> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, close: () => child.close() };
+  return { ...child, url };
 }
+
+async function startApiHere(): Promise<Measured & { url: string }> {
+  const server = await listen(
+    createHttpApp({
+      services,
+      gateway: new PayoutGateway(client, taskQueue),
+      security,
+      logger: createLogger({ level: 'error' }),
+      rateLimit: config.api.rateLimit,
+      apiKeyCacheMs: config.api.apiKeyCacheMs,
+    }).app,
+  );
+  return { ...thisProcess(() => server.close()), url: server.url };
+}
+
+// --- process figures from /proc
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+/** CPU ms (user + system) of a process so far; this process when pid is undefined. */
+function cpuMs(pid?: number): number {
+  if (pid === undefined) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The temporal-dev server: the child of this process running packages/temporal-dev. */
+function temporalPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === process.pid && cmdline.includes('temporal-dev')) return Number(entry);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return undefined;
+}
+
+const worker = WORKER_PROCESS
+  ? await startProcess('../src/worker/main.ts', { ...childEnv, LOG_LEVEL: 'info' }, 'worker.started')
+  : await startWorkerHere();
+const server = API_PROCESS ? await startApiProcess() : await startApiHere();
+const serverPid = temporalPid();
 const key = (await createApiKey(db.em(), { role: 'platform', actor: 'bench' })).key;
 
 async function pool<T>(items: T[], width: number, fn: (item: T, i: number) => Promise<void>) {
@@ -252,9 +363,10 @@ const pct = (xs: number[], p: number) => {
 };
 
 // --- setup (not measured)
-log(`setting up ${N} payees with destinations and credits (schema ${schema})`);
-const payeeIds: string[] = new Array(N);
-await pool([...Array(N).keys()], 16, async (i) => {
+const TOTAL = N + ACK;
+log(`setting up ${TOTAL} payees with destinations and credits (schema ${schema})`);
+const payeeIds: string[] = new Array(TOTAL);
+await pool([...Array(TOTAL).keys()], 16, async (i) => {
   const em = db.em();
   const p = await services.payees.create(em, {
     externalId: `bench-${i}`,
@@ -288,45 +400,56 @@ await pool([...Array(N).keys()], 16, async (i) => {
   payeeIds[i] = p.id;
 });
 
-// --- baseline, idle: bare workflow starts (one RPC each) before any payout load
-const startBare = async (id: string) => {
-  const t0 = performance.now();
-  await client.workflow.start('benchBaselineNoop', { taskQueue: 'bench-baseline-unpolled', workflowId: id });
-  return performance.now() - t0;
-};
-const idleBaseline: number[] = [];
-// Same shape as the measured phase: CONCURRENCY at a time in a closed loop, one at a time in an open one.
-await pool([...Array(BASELINE).keys()], RATE === undefined ? CONCURRENCY : 1, async (i) => {
-  idleBaseline.push(await startBare(`baseline-idle-${i}`));
+// --- 1. engine: bare one-activity workflows on a worker with the same tuning
+const bare = await startBareWorker();
+log(`engine: ${ENGINE} one-activity workflows, ${CONCURRENCY} starts at a time`);
+const bareCpu0 = cpuMs(bare.pid);
+const engineStarted = performance.now();
+const engineDone: Promise<unknown>[] = [];
+await pool([...Array(ENGINE).keys()], CONCURRENCY, async (i) => {
+  const handle = await client.workflow.start('oneActivity', {
+    taskQueue: bareQueue,
+    workflowId: `${schema}-engine-${i}`,
+    args: [`payload-${i}`],
+  });
+  engineDone.push(handle.result());
 });
+await Promise.all(engineDone);
+const engineSeconds = (performance.now() - engineStarted) / 1000;
+const bareCpuMs = cpuMs(bare.pid) - bareCpu0;
+await bare.close();
+const engineRate = ENGINE / engineSeconds;
 
-// --- measured: N payout requests through the API, with bare workflow starts shuffled in among them. Both go
-// through the same client pool at the same time, so the baseline sees the same load as the API (the worker
-// paying earlier payouts, this process's event loop, the server); a seeded shuffle keeps runs comparable.
-type Job = { kind: 'payout'; i: number } | { kind: 'start'; i: number };
-const jobs: Job[] = [
-  ...payeeIds.map((_, i) => ({ kind: 'payout' as const, i })),
-  ...[...Array(BASELINE).keys()].map((i) => ({ kind: 'start' as const, i })),
-];
-let seed = 42;
-for (let k = jobs.length - 1; k > 0; k--) {
-  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-  const j = seed % (k + 1);
-  [jobs[k], jobs[j]] = [jobs[j]!, jobs[k]!];
+// --- payout requests and their settlement
+let polls = 0;
+/** Payouts `paid` so far (one statement, counted out of the in-process SQL figures). */
+async function paidCount(): Promise<number> {
+  polls++;
+  const rows = await sql<{ n: string }>(
+    db.em(),
+    `SELECT count(*)::text AS n FROM "${schema}".payouts WHERE status = 'paid'`,
+  );
+  return Number(rows[0]!.n);
 }
-log(
-  `requesting ${N} payouts with ${BASELINE} bare starts mixed in, ${RATE === undefined ? `${CONCURRENCY} at a time` : `${RATE} payouts/s (open loop)`}`,
-);
-const acks: number[] = [];
-const baseline: number[] = [];
-const started = performance.now();
-let lastProgress = started;
-const runJob = async (job: Job) => {
-  if (job.kind === 'start') {
-    baseline.push(await startBare(`baseline-load-${job.i}`));
-    return;
+let lastProgress = performance.now();
+async function waitPaid(target: number): Promise<number> {
+  let paid = 0;
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    paid = await paidCount();
+    if (paid >= target) break;
+    if (performance.now() - lastProgress > 5000) {
+      lastProgress = performance.now();
+      log(`${paid}/${target} paid`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
-  const i = job.i;
+  return paid;
+}
+
+const payoutWorkflowIds: string[] = [];
+/** Requests the payout of payee `i`; the acknowledgement latency in ms. */
+async function requestPayout(i: number): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(`${server.url}/v1/payouts`, {
     method: 'POST',
@@ -341,76 +464,206 @@ const runJob = async (job: Job) => {
       method: 'bank_transfer',
     }),
   });
-  await res.text();
-  if (res.status !== 202) throw new Error(`payout request ${i} answered ${res.status}`);
-  acks.push(performance.now() - t0);
+  const body = await res.text();
+  if (res.status !== 202) throw new Error(`payout request ${i} answered ${res.status}: ${body}`);
+  const ms = performance.now() - t0;
+  if (i < N) payoutWorkflowIds.push(payoutWorkflowId((JSON.parse(body) as { id: string }).id));
+  return ms;
+}
+
+interface Usage {
+  worker: number;
+  api: number;
+  temporal: number;
+  sql: { worker: SqlCounts; api: SqlCounts };
+}
+async function usage(): Promise<Usage> {
+  const [w, a] = await Promise.all([worker.sql(), server.sql()]);
+  return {
+    worker: cpuMs(worker.pid),
+    api: cpuMs(server.pid),
+    temporal: serverPid === undefined ? Number.NaN : cpuMs(serverPid),
+    sql: { worker: w, api: a },
+  };
+}
+
+// --- 2. saturation: N payouts, CONCURRENCY clients back to back
+log(`saturation: ${N} payouts, ${CONCURRENCY} at a time`);
+const polls0 = polls;
+const before = await usage();
+const started = performance.now();
+const satAcks: number[] = [];
+await pool([...Array(N).keys()], CONCURRENCY, async (i) => {
+  satAcks.push(await requestPayout(i));
   if (performance.now() - lastProgress > 5000) {
     lastProgress = performance.now();
-    log(`${acks.length}/${N} acknowledged`);
+    log(`${satAcks.length}/${N} acknowledged`);
+  }
+});
+const ackedAt = performance.now();
+const paid = await waitPaid(N);
+const doneAt = performance.now();
+const after = await usage();
+const ownPolls = polls - polls0;
+const seconds = (doneAt - started) / 1000;
+const paidRate = paid / seconds;
+const saturation = N / ((ackedAt - started) / 1000);
+
+// --- 3. acknowledgement latency at half the saturation rate, with its baselines under the same load
+const ackRate = RATE ?? saturation / 2;
+type Job = { kind: 'payout' | 'start' | 'commit'; i: number };
+const jobs: Job[] = [
+  ...[...Array(ACK).keys()].map((i) => ({ kind: 'payout' as const, i: N + i })),
+  ...[...Array(BASELINE).keys()].map((i) => ({ kind: 'start' as const, i })),
+  ...[...Array(BASELINE).keys()].map((i) => ({ kind: 'commit' as const, i })),
+];
+let seed = 42; // a seeded shuffle keeps runs comparable
+for (let k = jobs.length - 1; k > 0; k--) {
+  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+  const j = seed % (k + 1);
+  [jobs[k], jobs[j]] = [jobs[j]!, jobs[k]!];
+}
+log(
+  `acknowledgement: ${ACK} payouts at ${ackRate.toFixed(1)}/s, ${BASELINE} bare starts and commits mixed in`,
+);
+const acks: number[] = [];
+const starts: number[] = [];
+const commits: number[] = [];
+const runJob = async (job: Job) => {
+  const t0 = performance.now();
+  if (job.kind === 'payout') {
+    acks.push(await requestPayout(job.i));
+  } else if (job.kind === 'start') {
+    await client.workflow.start('benchBaselineNoop', {
+      taskQueue: 'bench-baseline-unpolled',
+      workflowId: `${schema}-baseline-${job.i}`,
+    });
+    starts.push(performance.now() - t0);
+  } else {
+    await sql(db.em(), `INSERT INTO "${schema}".bench_commit (id, at) VALUES ($1, now())`, [`c${job.i}`]);
+    commits.push(performance.now() - t0);
   }
 };
-if (RATE === undefined) {
-  // Closed loop: CONCURRENCY clients, each sending its next request when the last is answered (saturation).
-  await pool(jobs, CONCURRENCY, runJob);
-} else {
-  // Open loop: jobs released on a fixed schedule, payouts at RATE/s with the bare starts spread among them.
-  const everyMs = 1000 / (RATE * (jobs.length / N));
-  const inFlight: Promise<void>[] = [];
-  for (const [k, job] of jobs.entries()) {
-    const wait = started + k * everyMs - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inFlight.push(runJob(job));
-  }
-  await Promise.all(inFlight);
+const everyMs = 1000 / (ackRate * (jobs.length / ACK));
+const ackStarted = performance.now();
+const inFlight: Promise<void>[] = [];
+for (const [k, job] of jobs.entries()) {
+  const wait = ackStarted + k * everyMs - performance.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  inFlight.push(runJob(job));
 }
-const ackedAt = performance.now();
+await Promise.all(inFlight);
+const paidAll = await waitPaid(TOTAL);
 
-let paid = 0;
-const deadline = Date.now() + TIMEOUT_MS;
-while (Date.now() < deadline) {
-  const rows = await sql<{ n: string }>(
-    db.em(),
-    `SELECT count(*)::text AS n FROM "${schema}".payouts WHERE status = 'paid'`,
-  );
-  paid = Number(rows[0]!.n);
-  if (paid >= N) break;
-  if (performance.now() - lastProgress > 5000) {
-    lastProgress = performance.now();
-    log(`${paid}/${N} paid`);
-  }
-  await new Promise((r) => setTimeout(r, 200));
+// --- what the workflows did: tasks per payout from a sample of the saturation phase's histories
+async function historyFigures(ids: string[]) {
+  const totals = { tasks: 0, activities: 0, markers: 0, events: 0 };
+  await pool(ids, 16, async (id) => {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    for (const e of history.events ?? []) {
+      totals.events++;
+      if (e.workflowTaskCompletedEventAttributes) totals.tasks++;
+      if (e.activityTaskScheduledEventAttributes) totals.activities++;
+      if (e.markerRecordedEventAttributes) totals.markers++;
+    }
+  });
+  const per = (v: number) => (v / ids.length).toFixed(2);
+  return `${per(totals.tasks)} (${per(totals.activities)} activity tasks, ${per(totals.markers)} local-activity markers, ${per(totals.events)} events)`;
 }
-const doneAt = performance.now();
+const sample = payoutWorkflowIds.filter((_, i) => i % Math.max(1, Math.floor(N / HISTORY_SAMPLE)) === 0);
+const payoutHistory = await historyFigures(sample.slice(0, HISTORY_SAMPLE));
+const engineHistory = await historyFigures(
+  [...Array(Math.min(ENGINE, 50)).keys()].map((i) => `${schema}-engine-${i}`),
+);
 
 const report = await verifyLedger(db.em(), schema);
 const twice = await payoutsDisbursedMoreThanOnce(db);
-const seconds = (doneAt - started) / 1000;
 const rss = process.memoryUsage().rss / 2 ** 20;
-const table: [string, string][] = [
-  ['payouts requested', String(N)],
-  ['payouts paid (ledger settled)', String(paid)],
-  ['end-to-end payouts/s', (paid / seconds).toFixed(1)],
-  ['API requests/s (acknowledged)', (N / ((ackedAt - started) / 1000)).toFixed(1)],
-  ['API ack p50 / p99 (ms)', `${pct(acks, 50).toFixed(1)} / ${pct(acks, 99).toFixed(1)}`],
+
+const perPayout = (v: number) => (v / N).toFixed(2);
+const delta = (a: SqlCounts, b: SqlCounts) => ({
+  statements: b.statements - a.statements,
+  transactions: b.transactions - a.transactions,
+});
+// In-process, the API's and the worker's counts are this process's, once (less the bench's own polls).
+const workerSql = delta(before.sql.worker, after.sql.worker);
+const apiSql = API_PROCESS ? delta(before.sql.api, after.sql.api) : { statements: 0, transactions: 0 };
+if (!WORKER_PROCESS)
+  Object.assign(workerSql, {
+    statements: workerSql.statements - ownPolls,
+    transactions: workerSql.transactions - ownPolls,
+  });
+const inProcessNote = WORKER_PROCESS ? '' : ' (this process: the client too)';
+const sqlLine = (c: { statements: number; transactions: number }) =>
+  `${perPayout(c.statements)} statements, ${perPayout(c.transactions)} transactions`;
+const lines: [string, string][] = [
   [
-    'baseline workflow.start under the same load p50 / p99 (ms)',
-    `${pct(baseline, 50).toFixed(1)} / ${pct(baseline, 99).toFixed(1)}`,
+    'engine one-activity workflows/s',
+    `${engineRate.toFixed(1)} (${ENGINE} in ${engineSeconds.toFixed(1)} s; worker CPU ${(bareCpuMs / ENGINE).toFixed(2)} ms/workflow${inProcessNote})`,
   ],
-  ['ratio ack p99 / baseline p99 (goal <= 1.5)', (pct(acks, 99) / pct(baseline, 99)).toFixed(2)],
   [
-    'baseline workflow.start idle p50 / p99 (ms)',
-    `${pct(idleBaseline, 50).toFixed(1)} / ${pct(idleBaseline, 99).toFixed(1)}`,
+    'paid per second',
+    `${paidRate.toFixed(1)} (goal >= 150; ${paid} of ${N} paid in ${seconds.toFixed(1)} s)`,
   ],
-  ['ratio ack p99 / idle baseline p99', (pct(acks, 99) / pct(idleBaseline, 99)).toFixed(2)],
+  [
+    'ratio to engine',
+    `${(paidRate / engineRate).toFixed(2)} (goal >= 0.5; paid/s / engine wf/s, same run, same worker settings)`,
+  ],
+  [
+    'API acknowledged requests/s at saturation',
+    `${saturation.toFixed(1)} (ack p50 / p99 ${pct(satAcks, 50).toFixed(1)} / ${pct(satAcks, 99).toFixed(1)} ms)`,
+  ],
+  ['worker CPU ms per payout', `${((after.worker - before.worker) / N).toFixed(2)}${inProcessNote}`],
+  [
+    'API CPU ms per payout',
+    API_PROCESS ? ((after.api - before.api) / N).toFixed(2) : 'in this process (see worker)',
+  ],
+  ['temporal-dev CPU ms per payout', ((after.temporal - before.temporal) / N).toFixed(2)],
+  ['worker SQL per payout', `${sqlLine(workerSql)} (counted)`],
+  ['API SQL per payout', API_PROCESS ? `${sqlLine(apiSql)} (counted)` : 'in this process (see worker)'],
+  [
+    'workflow tasks per payout',
+    `${payoutHistory} from ${Math.min(sample.length, HISTORY_SAMPLE)} histories; engine ${engineHistory}`,
+  ],
+  [
+    'ack ratio',
+    `${(pct(acks, 99) / (pct(starts, 99) + pct(commits, 99))).toFixed(2)} (goal <= 1.5; ack p99 / (bare start p99 + bare one-row commit p99) at ${ackRate.toFixed(1)} payouts/s)`,
+  ],
+  ['ack p50 / p99 (ms)', `${pct(acks, 50).toFixed(1)} / ${pct(acks, 99).toFixed(1)} (${ACK} payouts)`],
+  [
+    'bare workflow.start p50 / p99 (ms)',
+    `${pct(starts, 50).toFixed(1)} / ${pct(starts, 99).toFixed(1)} (${BASELINE}, same load)`,
+  ],
+  [
+    'bare one-row commit p50 / p99 (ms)',
+    `${pct(commits, 50).toFixed(1)} / ${pct(commits, 99).toFixed(1)} (${BASELINE}, same load)`,
+  ],
   ['ledger invariants', report.ok ? 'ok' : `VIOLATED: ${report.violations.length}`],
   ['payouts disbursed more than once', String(twice.length)],
+  ['payouts paid in all', `${paidAll} of ${TOTAL}`],
+  ['worker settings', JSON.stringify(workerTuning())],
   ['bench process RSS (MiB)', rss.toFixed(0)],
 ];
-const width = Math.max(...table.map(([k]) => k.length));
 console.log(
-  `\nbench:payouts — ${N} instant payouts, ${RATE === undefined ? `concurrency ${CONCURRENCY}` : `open loop at ${RATE}/s`}, API ${API_PROCESS ? 'in its own process' : 'in this process'}, worker ${WORKER_PROCESS ? 'in its own process' : 'in this process'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
+  `\nbench:payouts — ${N} + ${ACK} instant payouts, concurrency ${CONCURRENCY}, API ${API_PROCESS ? 'in its own process' : 'in this process'}, worker ${WORKER_PROCESS ? 'in its own process' : 'in this process'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
 );
-for (const [k, v] of table) console.log(`  ${k.padEnd(width)}  ${v}`);
+// Labels at line starts, so scripts can read the figures.
+for (const [k, v] of lines) console.log(`${k}: ${v}`);
+if (values['sql-profile']) {
+  for (const [who, a, b] of [
+    ['worker', before.sql.worker, after.sql.worker],
+    ['API', before.sql.api, after.sql.api],
+  ] as const) {
+    if (who === 'API' && !API_PROCESS) continue;
+    console.log(`\n${who} statements per payout, by text:`);
+    const rows = Object.entries(b.byText)
+      .map(([text, n]) => [text, n - (a.byText[text] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 40);
+    for (const [text, n] of rows) console.log(`  ${(n / N).toFixed(2).padStart(6)}  ${text}`);
+  }
+}
 
 await worker.close();
 await server.close();
@@ -422,5 +675,5 @@ await sql(admin.em(), `DROP SCHEMA "${schema}" CASCADE`);
 await db.close();
 await admin.close();
 await embeddedDb?.stop();
-const failed = !report.ok || twice.length > 0 || paid < N;
+const failed = !report.ok || twice.length > 0 || paid < N || paidAll < TOTAL;
 process.exit(failed ? 1 : 0);

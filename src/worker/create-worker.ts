@@ -4,6 +4,7 @@ import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { activityLogInterceptors, workflowLogInterceptors } from '../observability/activity-log.ts';
 import type { Tracing } from '../observability/tracing.ts';
+import { type WorkerTuning, workerTuning } from './tuning.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -22,7 +23,8 @@ export interface DisburseWorkerOptions {
    * otherwise workflows/ is bundled at start.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
-  maxConcurrentActivityTaskExecutions?: number;
+  /** Overrides of the tuning (src/worker/tuning.ts: its defaults and WORKER_* variables). */
+  tuning?: WorkerTuning;
   /** Tracing interceptors and sink. */
   tracing?: Tracing | undefined;
 }
@@ -35,7 +37,8 @@ export async function createDisburseWorker(opts: DisburseWorkerOptions): Promise
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
+    ...workerTuning(),
+    ...opts.tuning,
     interceptors: {
       // With a prebuilt bundle the modules are in it already (the SDK warns when given again).
       ...(opts.workflowBundle ? {} : { workflowModules: workflowInterceptorModules(opts.tracing) }),
