@@ -23,10 +23,12 @@ export function createPeriodActivities(service: PeriodService): PeriodActivities
       return service.postBatch(periodId, run, batch);
     },
     markPosted: ({ periodId }) => service.markPosted(periodId),
-    startPayouts: ({ periodId, window }) => {
+    startPayouts: ({ periodId, window, waitMs }) => {
       const ctx = Context.current();
       const payouts = new PayoutGateway(ctx.client, ctx.info.taskQueue);
-      return service.startPayouts(payouts, periodId, window, heartbeat);
+      // The activity's own sleep: a cancelled activity (worker shutdown) stops waiting at once.
+      const wait = waitMs ? { forMs: waitMs, pause: (ms: number) => ctx.sleep(ms) } : undefined;
+      return service.startPayouts(payouts, periodId, window, heartbeat, wait);
     },
     completePeriod: ({ periodId, run }) => service.completePeriod(periodId, run),
     async notifyApprovers({ periodId, kind, count }) {

@@ -80,6 +80,12 @@ export interface CompletionSummary {
   payouts: Record<string, number>;
 }
 
+/** A `startPayouts` call: its waves' starts, how the queue stands after the last one. */
+export interface PeriodPayoutWave extends PayoutWave {
+  /** The activity waited for slots itself (it was given `waitMs`): the workflow needs no timer before the next call. */
+  waited?: boolean;
+}
+
 export interface ApprovalRecord {
   actor: string;
   decision: 'approve' | 'reject';
@@ -171,7 +177,11 @@ export interface PeriodActivities {
   }): Promise<RunSummary>;
   postBatch(input: { periodId: string; run: number; batch: number }): Promise<BatchSummary>;
   markPosted(input: { periodId: string }): Promise<void>;
-  startPayouts(input: { periodId: string; window: number }): Promise<PayoutWave>;
+  /**
+   * Starts payouts while fewer than `window` are in flight; with `waitMs`, keeps filling freed slots for up
+   * to that long (or until none waits or is in flight) before it answers.
+   */
+  startPayouts(input: { periodId: string; window: number; waitMs?: number }): Promise<PeriodPayoutWave>;
   completePeriod(input: { periodId: string; run: number }): Promise<CompletionSummary>;
   notifyApprovers(input: {
     periodId: string;

@@ -2,7 +2,8 @@
 // batches → preview/recalculate → approval (reminder, escalation; rejection reopens for corrections) →
 // post one ledger transaction per payee → fan out auto-payouts in a bounded window → completion summary.
 // History stays small: batches are hundreds of payees per activity, payouts are started by an activity in
-// waves (not as child workflows), and long stages continue-as-new before the history grows large.
+// waves (not as child workflows) that keeps filling the window for a poll interval per call, and long
+// stages continue-as-new before the history grows large.
 // A step that fails for a data reason (a database data error, or a domain error no retry fixes such as an
 // unknown plan version) stops the close visibly (reopened for corrections before approval,
 // `review` after it) with the problem in progress and a `period.data_error` webhook; it never retries forever.
@@ -408,14 +409,21 @@ export async function periodCloseWorkflow(input: PeriodInput): Promise<Completio
         break;
       case 'paying_out':
         for (;;) {
-          const wave = await batches.startPayouts({ periodId, window: policy.payoutWindow });
+          // The activity fills freed slots itself for up to one poll interval, so the history grows by one
+          // activity per interval instead of an activity and a timer per wave.
+          const wave = await batches.startPayouts({
+            periodId,
+            window: policy.payoutWindow,
+            waitMs: policy.payoutPollMs,
+          });
           p.payouts = {
             started: p.payouts.started + wave.started,
             inFlight: wave.inFlight,
             total: wave.total,
           };
           if (wave.waiting === 0 && wave.inFlight === 0) break;
-          if (wave.started === 0) await sleep(policy.payoutPollMs);
+          // Histories recorded before the activity waited (no `waited`) replay their timer.
+          if (wave.started === 0 && !wave.waited) await sleep(policy.payoutPollMs);
           await maybeContinue();
         }
         p.summary = await acts.completePeriod({ periodId, run: p.run });

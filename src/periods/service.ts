@@ -5,6 +5,7 @@ import type {
   BatchSummary,
   CompletionSummary,
   DiffSummary,
+  PeriodPayoutWave,
   PeriodProblem,
   RunSummary,
 } from '../../workflows/period-contract.ts';
@@ -14,7 +15,7 @@ import { sqlState } from '../db/sql.ts';
 import { type Ledger, lockPayeeBalances, type PostingInput, postedKeys } from '../ledger/index.ts';
 import { money } from '../money/index.ts';
 import { type PayoutGateway, payoutIdFor } from '../payouts/gateway.ts';
-import type { PayoutInput, PayoutWave } from '../payouts/state.ts';
+import type { PayoutInput } from '../payouts/state.ts';
 import { type PayoutQueue, queueOutcomes, startPayoutWave } from '../payouts/waves.ts';
 import {
   buildContext,
@@ -44,6 +45,9 @@ const METHOD: Record<string, PayoutInput['method']> = {
 };
 
 type Totals = Record<string, string>;
+
+/** How often a waiting `startPayouts` looks for freed slots (one count query over the period's queue). */
+const WAVE_POLL_MS = 250;
 
 const queueOf = (periodId: string): PayoutQueue => ({
   table: 'period_payouts',
@@ -345,38 +349,54 @@ export function createPeriodService(deps: PeriodServiceDeps) {
       await store.setStatus(db.em(), periodId, 'closed', 'posted');
     },
 
-    /** Starts the period's next payouts while fewer than `window` of them are in flight (`startPayoutWave`). */
+    /**
+     * Starts the period's next payouts while fewer than `window` of them are in flight (`startPayoutWave`),
+     * and, given `wait`, keeps doing so for up to `wait.forMs` (a wave every `WAVE_POLL_MS`) or until none
+     * is waiting or in flight: the workflow then records one activity per `forMs`, not one per wave, and a
+     * slot freed by a finished payout is filled within a poll instead of after the workflow's next timer.
+     */
     async startPayouts(
       payouts: PayoutGateway,
       periodId: string,
       window: number,
       heartbeat: () => void,
-    ): Promise<PayoutWave> {
-      return startPayoutWave({
-        db,
-        queue: queueOf(periodId),
-        window,
-        gateway: payouts,
-        heartbeat,
-        toInputs: async (next) => {
-          const methods = await store.payoutPreferences(
-            db.em(),
-            next.map((r) => r.payeeId),
-          );
-          return next.map((r) => {
-            const payee = methods.get(r.payeeId);
-            return {
-              payoutId: r.payoutId,
-              payeeId: r.payeeId,
-              amount: money(r.amount, r.currency),
-              method: METHOD[payee?.preferred_method ?? 'bank_account'] ?? 'bank_transfer',
-              instantRequested: payee?.instant_opt_in ?? false,
-              requestedBy: { actor: `period:${periodId}`, role: 'platform' },
-              periodId,
-            };
-          });
-        },
-      });
+      wait?: { forMs: number; pause: (ms: number) => Promise<void> },
+    ): Promise<PeriodPayoutWave> {
+      const deadline = Date.now() + (wait?.forMs ?? 0);
+      let started = 0;
+      for (;;) {
+        const wave = await startPayoutWave({
+          db,
+          queue: queueOf(periodId),
+          window,
+          gateway: payouts,
+          heartbeat,
+          toInputs: async (next) => {
+            const methods = await store.payoutPreferences(
+              db.em(),
+              next.map((r) => r.payeeId),
+            );
+            return next.map((r) => {
+              const payee = methods.get(r.payeeId);
+              return {
+                payoutId: r.payoutId,
+                payeeId: r.payeeId,
+                amount: money(r.amount, r.currency),
+                method: METHOD[payee?.preferred_method ?? 'bank_account'] ?? 'bank_transfer',
+                instantRequested: payee?.instant_opt_in ?? false,
+                requestedBy: { actor: `period:${periodId}`, role: 'platform' },
+                periodId,
+              };
+            });
+          },
+        });
+        started += wave.started;
+        const left = deadline - Date.now();
+        if (!wait || (wave.waiting === 0 && wave.inFlight === 0) || left <= 0)
+          return { ...wave, started, ...(wait ? { waited: true } : {}) };
+        heartbeat();
+        await wait.pause(Math.min(WAVE_POLL_MS, left));
+      }
     },
 
     /** Counts by payout outcome, stored with the period and announced by webhook (same transaction). */
