@@ -19,6 +19,11 @@ export const RECENT_ACTIONS = 10;
 export const FUTURE_ACTIONS = 10;
 export const LIST_ACTIONS = 5;
 export const MAX_BUFFER = 1000;
+/** Backfilled starts added per iteration (half the buffer at most), one iteration a second. */
+export const BACKFILLS_PER_ITERATION = 10;
+export const BACKFILL_PAUSE_MS = 1000;
+/** How long a schedule with nothing left to do stays after its last event (then it is gone). */
+export const RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 export interface BufferedStart {
   nominal: number;

@@ -10,6 +10,8 @@ import type { Obj, Payload, Run } from './model.ts';
 import { durMs, ts, tsMs } from './model.ts';
 import { ExecStatus } from './proto.ts';
 import {
+  BACKFILL_PAUSE_MS,
+  BACKFILLS_PER_ITERATION,
   type BufferedStart,
   catchupWindowMs,
   decideBuffer,
@@ -18,6 +20,7 @@ import {
   MAX_BUFFER,
   Overlap,
   RECENT_ACTIONS,
+  RETENTION_MS,
   resolveOverlap,
   scheduledWorkflowId,
 } from './schedule-policy.ts';
@@ -56,6 +59,8 @@ export interface ScheduleRecord {
   lastProcessed: number;
   conflictToken: number;
   buffer: BufferedStart[];
+  /** Backfill requests still being worked through, a few starts per iteration: (start, end]. */
+  backfills?: Array<{ start: number; end: number; overlap: number }>;
   lastCompletionResult?: Obj;
   continuedFailure?: Obj;
 }
@@ -349,8 +354,13 @@ export class Schedules {
       this.addStart(r, at, at, patch.triggerImmediately.overlapPolicy ?? 0, true);
     }
     for (const b of patch.backfillRequest ?? []) {
-      // Backfill start times are inclusive.
-      this.processRange(r, tsMs(b.startTime) - 1, tsMs(b.endTime), b.overlapPolicy ?? 0, true);
+      // As the server: worked through incrementally (wake), start time inclusive.
+      r.backfills ??= [];
+      if (r.backfills.length >= MAX_BUFFER) {
+        r.info.bufferDropped++;
+        continue;
+      }
+      r.backfills.push({ start: tsMs(b.startTime) - 1, end: tsMs(b.endTime), overlap: b.overlapPolicy ?? 0 });
     }
     const state: Obj = r.schedule.state;
     if (patch.pause) {
@@ -380,13 +390,17 @@ export class Schedules {
     return false;
   }
 
-  /** Adds the starts due in (start, end]; returns the next action time after `end`. */
+  /**
+   * Adds the starts due in (start, end]; returns the next action time after `end`, or with a `limit`
+   * that runs out, the last time added.
+   */
   private processRange(
     r: ScheduleRecord,
     start: number,
     end: number,
     overlap: number,
     manual: boolean,
+    limit?: { n: number },
   ): number | null {
     const cs = this.spec(r);
     if (!cs) return null;
@@ -401,8 +415,40 @@ export class Schedules {
         continue;
       }
       this.addStart(r, next.nominal, next.next, overlap, manual);
+      if (limit && --limit.n <= 0) break;
     }
     return next?.next ?? null;
+  }
+
+  /** Takes the next few backfilled starts, into at most half the buffer (the server's pacing). */
+  private processBackfills(r: ScheduleRecord): void {
+    const limit = { n: BACKFILLS_PER_ITERATION };
+    const todo = r.backfills ?? [];
+    while (todo.length > 0 && limit.n > 0 && r.buffer.length < MAX_BUFFER / 2) {
+      const b = todo[0]!;
+      const next = this.processRange(r, b.start, b.end, b.overlap, true, limit);
+      if (next === null || next > b.end || next <= b.start) todo.shift();
+      else b.start = next;
+    }
+    if (todo.length === 0) delete r.backfills;
+  }
+
+  private moreAllowAllBackfills(r: ScheduleRecord): boolean {
+    const b = r.backfills?.[0];
+    return !!b && resolveOverlap(b.overlap, r.schedule.policies?.overlapPolicy) === Overlap.ALLOW_ALL;
+  }
+
+  /**
+   * When a schedule with nothing left to do (not paused, no next action it may take, no allow-all
+   * backfill pending) goes away: its retention after its last event, as the server's scheduler
+   * workflow returns then. Null while it has something to do.
+   */
+  private retentionExpiry(r: ScheduleRecord, next: number | null): number | null {
+    if (r.schedule.state?.paused) return null;
+    if (next !== null && this.canTake(r, false, false)) return null;
+    if (this.moreAllowAllBackfills(r)) return null;
+    const lastAction = r.info.recent.at(-1)?.actualTime ?? 0;
+    return Math.max(lastAction, r.info.createTime, r.info.updateTime) + RETENTION_MS;
   }
 
   private addStart(
@@ -432,15 +478,27 @@ export class Schedules {
     const k = this.key(r.namespace, r.scheduleId);
     if (this.records.get(k) !== r) return; // deleted meanwhile
     const next = this.advance(r);
+    this.processBackfills(r);
     for (let i = 0; i < 100 && this.processBuffer(r); i++) {}
+    const expiry = this.retentionExpiry(r, next);
+    if (expiry !== null && expiry <= this.now()) {
+      this.engine.log.info(`temporal-dev: schedule ${r.scheduleId} has nothing left to do: removed`);
+      this.delete(r.namespace, r.scheduleId);
+      return;
+    }
     this.store.save(r);
     this.engine.clock.cancel(this.timers.get(k));
     this.timers.delete(k);
-    // Paused or out of actions: no timer until something changes (as the server's SleepWhilePaused).
-    if (next !== null && this.canTake(r, false, false)) {
+    // Paused or out of actions: no timer until something changes (as the server's SleepWhilePaused),
+    // but for the end of its retention; an allow-all backfill goes on a second later.
+    let at: number | null = null;
+    if (this.moreAllowAllBackfills(r)) at = this.now() + BACKFILL_PAUSE_MS;
+    else if (next !== null && this.canTake(r, false, false)) at = next;
+    if (expiry !== null) at = expiry;
+    if (at !== null) {
       this.timers.set(
         k,
-        this.engine.clock.schedule(next, () => this.wake(r)),
+        this.engine.clock.schedule(at, () => this.wake(r)),
       );
     }
   }

@@ -320,4 +320,60 @@ describe('temporal-dev schedules and cron (time skipping)', () => {
       }),
     ).rejects.toMatchObject({ cause: { details: expect.stringMatching(/invalid CronSchedule/) } });
   });
+
+  it('works through a backfill ten starts a second, as the server paces it', async () => {
+    const scheduleId = `backfill-${randomUUID()}`;
+    const handle = await env.client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: '1h' }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: reportsStart,
+        taskQueue,
+        workflowId: `bf-${scheduleId}`,
+      },
+      // Paused: only the backfill acts (manual starts ignore the pause).
+      state: { paused: true },
+    });
+    const hour = Math.floor((await env.currentTimeMs()) / HOUR) * HOUR;
+    await handle.backfill({
+      start: new Date(hour - 24 * HOUR),
+      end: new Date(hour),
+      overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+    });
+    // This took all 25 at once (and dropped any beyond the 1,000-start buffer).
+    expect((await handle.describe()).info.numActionsTaken).toBe(10);
+    await env.sleep('1s');
+    expect((await handle.describe()).info.numActionsTaken).toBe(20);
+    await env.sleep('1m');
+    const done = await env.client.workflowService.describeSchedule({ namespace: 'default', scheduleId });
+    expect(Number(done.info?.actionCount)).toBe(25);
+    expect(Number(done.info?.bufferDropped ?? 0)).toBe(0);
+    await handle.delete();
+  });
+
+  it('removes a schedule 7 days after it has nothing left to do; a paused one stays', async () => {
+    const action = { type: 'startWorkflow' as const, workflowType: reportsStart, taskQueue };
+    const once = await env.client.schedule.create({
+      scheduleId: `once-${randomUUID()}`,
+      spec: { intervals: [{ every: '1h' }] },
+      action,
+      state: { remainingActions: 1 },
+    });
+    const paused = await env.client.schedule.create({
+      scheduleId: `paused-${randomUUID()}`,
+      spec: { intervals: [{ every: '1h' }] },
+      action,
+      state: { paused: true, remainingActions: 0 },
+    });
+    await env.sleep('2h');
+    expect((await once.describe()).info.numActionsTaken).toBe(1);
+    // Its last action was at most 2 hours ago: kept for 7 days from it.
+    await env.sleep('6d');
+    expect((await once.describe()).state.remainingActions).toBe(0);
+    await env.sleep('1d');
+    await expect(once.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    expect((await paused.describe()).state.paused).toBe(true);
+    await paused.delete();
+  });
 });
