@@ -12,3 +12,12 @@ export function assertSchemaName(schema: string): string {
 export function qualify(schema: string, table: string): string {
   return `"${assertSchemaName(schema)}"."${table}"`;
 }
+
+/** `qualify` for each table a store uses, under the store's own names: `{ bulks: 'payout_bulks' }` → `t.bulks`. */
+export function qualifyTables<K extends string>(
+  schema: string,
+  tables: Record<K, string>,
+): Record<K, string> {
+  const entries = Object.entries<string>(tables).map(([key, table]) => [key, qualify(schema, table)]);
+  return Object.fromEntries(entries) as Record<K, string>;
+}

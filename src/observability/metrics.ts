@@ -7,6 +7,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { sql } from '../db/sql.ts';
+import { FINAL_STATES, PAYOUT_STATES } from '../payouts/state.ts';
 import { inSpan } from './spans.ts';
 
 export const registry = new Registry();
@@ -103,17 +104,7 @@ async function timed<T>(provider: string, operation: string, call: () => Promise
 }
 
 // Open states only: the scrape reads a handful of index ranges however long the paid history grows.
-const OPEN_STATES = [
-  'requested',
-  'reserved',
-  'compliance_hold',
-  'pending_approval',
-  'scheduled',
-  'submitting',
-  'awaiting_confirmation',
-  'unknown_outcome',
-  'review',
-];
+const OPEN_STATES = PAYOUT_STATES.filter((s) => !FINAL_STATES.includes(s));
 
 const payoutsOpen = new Gauge({
   name: 'disburse_payouts_open',

@@ -3,7 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BulkCancellation, BulkSummary } from '../../workflows/bulk-contract.ts';
 import type { Actor } from '../auth/actor.ts';
-import { qualify } from '../db/identifiers.ts';
+import { qualifyTables } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 import type { BulkCriteria, BulkRecord, BulkSkip } from './bulk.ts';
 
@@ -17,14 +17,14 @@ export interface BulkQueued {
 export type BulkStore = ReturnType<typeof createBulkStore>;
 
 export function createBulkStore(schema: string) {
-  const t = {
-    bulks: qualify(schema, 'payout_bulks'),
-    queue: qualify(schema, 'bulk_payouts'),
-    skipped: qualify(schema, 'bulk_skipped'),
-    payees: qualify(schema, 'payees'),
-    destinations: qualify(schema, 'payee_destinations'),
-    payouts: qualify(schema, 'payouts'),
-  };
+  const t = qualifyTables(schema, {
+    bulks: 'payout_bulks',
+    queue: 'bulk_payouts',
+    skipped: 'bulk_skipped',
+    payees: 'payees',
+    destinations: 'payee_destinations',
+    payouts: 'payouts',
+  });
 
   return {
     /** Inserts the bulk's header; false when the bulk id exists already. */

@@ -3,10 +3,13 @@
 // the caller's EntityManager so the service decides what commits together.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BatchSummary } from '../../workflows/period-contract.ts';
-import { qualify } from '../db/identifiers.ts';
+import { qualifyTables } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 
 export type BatchStage = 'calculate' | 'post';
+
+/** A batch's marker: which period, stage, run and batch, and the summary recorded for it. */
+type BatchMarker = [periodId: string, stage: BatchStage, run: number, batch: number, summary: object];
 
 /** Sums of one payee's events in the period by type, currency and category. */
 export interface ActivityRow {
@@ -36,15 +39,27 @@ export interface RunTotals {
 export type PeriodStore = ReturnType<typeof createPeriodStore>;
 
 export function createPeriodStore(schema: string) {
-  const t = {
-    periods: qualify(schema, 'periods'),
-    events: qualify(schema, 'earnings_events'),
-    statements: qualify(schema, 'period_statements'),
-    batches: qualify(schema, 'period_batches'),
-    tree: qualify(schema, 'period_tree'),
-    payouts: qualify(schema, 'period_payouts'),
-    payees: qualify(schema, 'payees'),
-  };
+  const t = qualifyTables(schema, {
+    periods: 'periods',
+    events: 'earnings_events',
+    statements: 'period_statements',
+    batches: 'period_batches',
+    tree: 'period_tree',
+    payouts: 'period_payouts',
+    payees: 'payees',
+  });
+
+  const insertMarker = (
+    em: EntityManager,
+    [periodId, stage, run, batch, summary]: BatchMarker,
+    onConflict: string,
+  ) =>
+    sql(
+      em,
+      `INSERT INTO ${t.batches} (period_id, stage, run, batch, summary) VALUES ($1, $2, $3, $4, $5::jsonb)
+       ${onConflict}`,
+      [periodId, stage, run, batch, JSON.stringify(summary)],
+    );
 
   return {
     // ---- periods
@@ -182,40 +197,16 @@ export function createPeriodStore(schema: string) {
     },
 
     /** Records a batch marker; false when one is recorded already (by a concurrent attempt). */
-    async claimBatch(
-      em: EntityManager,
-      periodId: string,
-      stage: BatchStage,
-      run: number,
-      batch: number,
-      summary: object,
-    ): Promise<boolean> {
-      const inserted = await sql(
-        em,
-        `INSERT INTO ${t.batches} (period_id, stage, run, batch, summary) VALUES ($1, $2, $3, $4, $5::jsonb)
-         ON CONFLICT DO NOTHING RETURNING batch`,
-        [periodId, stage, run, batch, JSON.stringify(summary)],
-      );
-      return inserted.length > 0;
+    async claimBatch(em: EntityManager, ...marker: BatchMarker): Promise<boolean> {
+      return (await insertMarker(em, marker, 'ON CONFLICT DO NOTHING RETURNING batch')).length > 0;
     },
 
     /**
      * Records a batch marker; a marker recorded already (by a concurrent attempt) fails the statement, so
      * the caller's transaction rolls back and a retry finds that attempt's summary.
      */
-    async insertBatch(
-      em: EntityManager,
-      periodId: string,
-      stage: BatchStage,
-      run: number,
-      batch: number,
-      summary: object,
-    ): Promise<void> {
-      await sql(
-        em,
-        `INSERT INTO ${t.batches} (period_id, stage, run, batch, summary) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-        [periodId, stage, run, batch, JSON.stringify(summary)],
-      );
+    async insertBatch(em: EntityManager, ...marker: BatchMarker): Promise<void> {
+      await insertMarker(em, marker, '');
     },
 
     /** Plan version of a run: recorded in its 'calculate' batch -1 marker. */

@@ -2,7 +2,7 @@
 // trigger_firings): every statement of the spendback modules, each on the caller's EntityManager so they
 // decide what commits together and which rows stay locked. Amounts are minor units (bigint in, text out).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { qualify } from '../db/identifiers.ts';
+import { qualifyTables } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
 
 export interface GrantRow {
@@ -90,13 +90,13 @@ export interface OrderKey {
 export type SpendbackStore = ReturnType<typeof createSpendbackStore>;
 
 export function createSpendbackStore(schema: string) {
-  const t = {
-    grants: qualify(schema, 'credit_grants'),
-    orders: qualify(schema, 'spendback_orders'),
-    allocations: qualify(schema, 'spendback_allocations'),
-    refunds: qualify(schema, 'spendback_refunds'),
-    firings: qualify(schema, 'trigger_firings'),
-  };
+  const t = qualifyTables(schema, {
+    grants: 'credit_grants',
+    orders: 'spendback_orders',
+    allocations: 'spendback_allocations',
+    refunds: 'spendback_refunds',
+    firings: 'trigger_firings',
+  });
 
   return {
     // ---- grants
