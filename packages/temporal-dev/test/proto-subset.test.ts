@@ -1,6 +1,6 @@
 // The protobuf subset temporal-dev boots from (src/proto-subset.ts): the RPCs it lists are the
 // ones with handlers, their types are complete and as shipped, the file is rebuilt when missing or
-// damaged, and other types come from the full definitions.
+// damaged, and other types come from the full definitions; the README lists exactly the others.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,26 @@ describe('temporal-dev protobuf subset', () => {
     } finally {
       clock.stop();
     }
+  });
+
+  it('has the README name exactly the RPCs that answer UNIMPLEMENTED', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Not implemented'), readme.indexOf('Also not done:'));
+    const listed = new Set<string>();
+    for (const row of section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| area'))) {
+      const rpcs = row.split(' | ')[1] ?? '';
+      for (const m of rpcs.matchAll(/`([A-Z][A-Za-z]+)`/g)) listed.add(m[1]!);
+    }
+    const root = fullRoot();
+    const unserved: string[] = [];
+    for (const service of [
+      'temporal.api.workflowservice.v1.WorkflowService',
+      'temporal.api.operatorservice.v1.OperatorService',
+    ]) {
+      const served = new Set(SERVED[service]);
+      for (const m of Object.keys(root.lookupService(service).methods)) if (!served.has(m)) unserved.push(m);
+    }
+    expect([...listed].sort()).toEqual(unserved.sort());
   });
 
   it('is written on first load and holds the served RPCs, every method name and the enums, as shipped', () => {
