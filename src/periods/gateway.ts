@@ -1,6 +1,8 @@
 // The API's side of the period-close workflows: start (close), read progress, deliver decisions.
+import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   type Client,
+  isGrpcServiceError,
   WorkflowClient,
   type WorkflowClientInterceptor,
   WorkflowExecutionAlreadyStartedError,
@@ -20,6 +22,7 @@ import {
   resubmitUpdate,
 } from '../../workflows/period-contract.ts';
 import type { Actor } from '../auth/actor.ts';
+import { type HistoryEventSummary, summariseHistory } from '../payouts/history.ts';
 
 /** The workflow refused (its validator said why), or there is no workflow for the period. */
 export class PeriodDecisionRefused extends Error {
@@ -168,6 +171,19 @@ export class PeriodGateway {
         ...(updateId ? { updateId } : {}),
       }),
     );
+  }
+
+  /**
+   * The summarised history of the period's workflow (its latest run, after a continue-as-new), as the
+   * payout page shows a payout's; undefined when the period was never closed.
+   */
+  async history(periodId: string): Promise<HistoryEventSummary[] | undefined> {
+    try {
+      return summariseHistory(await this.#handle(periodId).fetchHistory());
+    } catch (err) {
+      if (isGrpcServiceError(err) && err.code === grpcStatus.NOT_FOUND) return undefined;
+      throw err;
+    }
   }
 
   handle(periodId: string) {

@@ -58,6 +58,11 @@ describe('console in Chromium', () => {
     const card = first.page.locator(`[data-payout-id="${payoutId}"]`);
     await card.getByTestId('approvals').getByText('Approvals 0 of 2 (dual control)').waitFor();
     await card.getByTestId('why').getByText('1500.00 USD ≥ dual-control threshold 1000.00').waitFor();
+    // Time left before the undecided payout is escalated.
+    await card
+      .getByTestId('payout-timer')
+      .getByText(/^Escalated if undecided at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \((\d+ (min|h)|no time) left\)$/)
+      .waitFor();
     await card.locator('input[name=reason]').fill('checked the statement');
     await card.locator('input[name=totp]').fill(ann.code());
     await card.getByRole('button', { name: 'Approve' }).click();
@@ -627,6 +632,17 @@ describe('console in Chromium', () => {
       .waitFor();
     await op.page.getByTestId('statements').getByText('Run 2').waitFor();
     await op.page.getByTestId('statements').locator(`tr[data-payee-id="${payeeId}"]`).waitFor();
+    // The close workflow's history, read through the API; the recalculation is an update it accepted.
+    const history = op.page.getByTestId('history');
+    await history.getByText('WorkflowExecutionStarted').waitFor();
+    await history.getByRole('button', { name: /^(Load more|Newer events)$/ }).click();
+    await history
+      .locator('tr', { hasText: 'WorkflowExecutionUpdateAccepted' })
+      .getByText('recalculate', { exact: true })
+      .waitFor();
+    expect(await history.getByTestId('temporal-ui').getAttribute('href')).toBe(
+      `http://temporal-ui.test:8080/namespaces/default/workflows/period-${periodId}`,
+    );
 
     const approver = await stack.approver('petra');
     const ap = await session();

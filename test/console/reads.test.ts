@@ -120,6 +120,20 @@ describe('console read routes', () => {
     expect(theirs.status).toBe(404);
   });
 
+  it("a period's workflow history is for staff, 404 before it is closed, 400 for a bad id", async () => {
+    const never = await stack.call('GET', '/v1/periods/2019-01/history', { key: stack.keys.operator.key });
+    expect([never.status, never.body.detail]).toEqual([404, 'Period 2019-01 has not been closed']);
+    expect((await stack.call('GET', '/v1/periods/2019-01/history', { key: token })).status).toBe(403);
+    const bad = await stack.call('GET', '/v1/periods/not%20a%20period/history', {
+      key: stack.keys.operator.key,
+    });
+    expect([bad.status, bad.contentType]).toEqual([400, 'application/problem+json; charset=utf-8']);
+    const cursor = await stack.call('GET', '/v1/periods/2019-01/history?cursor=abc', {
+      key: stack.keys.operator.key,
+    });
+    expect(cursor.status).toBe(400);
+  });
+
   it('ledger verification is for operators', async () => {
     const res = await stack.call('GET', '/v1/ledger/verify', { key: stack.keys.operator.key });
     expect([res.status, res.body.ok, res.body.violations]).toEqual([200, true, []]);
@@ -139,6 +153,8 @@ describe('console read routes', () => {
       '/v1/payees/{id}/payout-quote',
       '/v1/payees/{id}/spendback-orders',
       '/v1/ledger/verify',
+      '/v1/payouts/{id}/history',
+      '/v1/periods/{id}/history',
     ]) {
       expect([p, typeof doc.paths[p]?.get?.summary]).toEqual([p, 'string']);
     }

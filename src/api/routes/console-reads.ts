@@ -1,6 +1,7 @@
 // Reads the browser console needs and any client may use: who a credential is, a payout's audit entries and
 // the webhooks it emitted (its state timeline), and what a payout would cost before it is requested.
 import { z } from 'zod';
+import { periodWorkflowId } from '../../../workflows/period-contract.ts';
 import type { PayoutsConfig } from '../../config/payouts.ts';
 import { computeInstantFee } from '../../fees/index.ts';
 import { ApiError } from '../../http/errors.ts';
@@ -8,6 +9,7 @@ import { verifyLedger } from '../../ledger/verify.ts';
 import { parseMoney } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayeeService } from '../../payees/service.ts';
+import { historyPage } from '../../payouts/history.ts';
 import { pendingApprovals } from '../../payouts/pending-approvals.ts';
 import type { PayoutStore } from '../../payouts/store.ts';
 import { payoutAuditEntries, payoutWebhookEvents } from '../../payouts/timeline.ts';
@@ -17,7 +19,18 @@ import { nextPayoutWindow } from '../../routing/index.ts';
 import type { SpendbackService } from '../../spendback/service.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { moneySchema } from '../schemas/money.ts';
+import { periodIdSchema } from '../schemas/period.ts';
+import { historyEventView, historyQuery } from './payout-history.ts';
 import { payoutIdSchema } from './payout-schemas.ts';
+
+const periodHistoryView = z
+  .object({
+    periodId: z.string().describe('Commission period id'),
+    workflowId: z.string().describe('Temporal workflow id (period-<id>), to find it in Temporal UI'),
+    items: z.array(historyEventView).describe('Events in history order (the latest run of the workflow)'),
+    nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null at the end'),
+  })
+  .meta({ id: 'PeriodHistory', description: "A page of a period-close workflow's history" });
 
 const whoamiView = z
   .object({
@@ -132,8 +145,8 @@ export interface ConsoleReadDeps {
   payouts: Pick<PayoutsConfig, 'instantFees' | 'instantLimits' | 'calendar' | 'approvalThresholds'>;
   periods: Pick<PeriodService, 'closedPeriodIds'>;
   spendback: Pick<SpendbackService, 'listOrders'>;
-  /** Period-close workflows (without it no period is listed as pending). */
-  periodGateway?: Pick<PeriodGateway, 'progress'> | undefined;
+  /** Period-close workflows (without it no period is listed as pending, and no period history is served). */
+  periodGateway?: Pick<PeriodGateway, 'progress' | 'history'> | undefined;
 }
 
 const pendingView = z
@@ -208,7 +221,45 @@ export function consoleReadRoutes(deps: ConsoleReadDeps): Route[] {
     }
     return out;
   }
+  const gateway = deps.periodGateway;
+  const periodHistory = gateway
+    ? [
+        defineRoute({
+          method: 'get',
+          path: '/v1/periods/:id/history',
+          summary: "A period-close workflow's history (events, paged)",
+          description:
+            'Read through the Temporal client, as GET /v1/payouts/{id}/history: the same on the embedded ' +
+            'server and a real cluster; inputs, results and search attribute values are never shown.',
+          tags: ['periods'],
+          roles: [...staff],
+          params: z.strictObject({ id: periodIdSchema }),
+          query: historyQuery,
+          responses: {
+            200: { description: 'A page of events', schema: periodHistoryView },
+            404: { description: 'The period was never closed' },
+          },
+          handler: async (ctx) => {
+            const events = await gateway.history(ctx.params.id);
+            if (!events) throw new ApiError('not_found', `Period ${ctx.params.id} has not been closed`);
+            const page = {
+              limit: ctx.query.limit ?? 50,
+              ...(ctx.query.cursor ? { fromEventId: ctx.query.cursor } : {}),
+            };
+            return {
+              status: 200,
+              body: {
+                periodId: ctx.params.id,
+                workflowId: periodWorkflowId(ctx.params.id),
+                ...historyPage(events, page),
+              },
+            };
+          },
+        }),
+      ]
+    : [];
   return [
+    ...periodHistory,
     defineRoute({
       method: 'get',
       path: '/v1/approvals/pending',

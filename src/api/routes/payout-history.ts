@@ -11,7 +11,8 @@ import { payoutIdSchema } from './payout-schemas.ts';
 
 const params = z.strictObject({ id: payoutIdSchema });
 
-const query = z.strictObject({
+/** Paging of a workflow history (also GET /v1/periods/:id/history). */
+export const historyQuery = z.strictObject({
   cursor: z
     .string()
     .regex(/^[1-9]\d{0,15}$/, 'is not a cursor this API returned; start again without a cursor')
@@ -21,7 +22,7 @@ const query = z.strictObject({
   limit: pageLimit,
 });
 
-const eventView = z
+export const historyEventView = z
   .object({
     eventId: z.number().int().describe('Event id in the workflow history, from 1'),
     time: z.string().describe('When the event was recorded (ISO 8601 UTC)'),
@@ -44,7 +45,7 @@ const historyView = z
   .object({
     payoutId: z.string().describe('Payout id'),
     workflowId: z.string().describe('Temporal workflow id (payout-<id>), to find it in Temporal UI'),
-    items: z.array(eventView).describe('Events in history order'),
+    items: z.array(historyEventView).describe('Events in history order'),
     nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null at the end'),
   })
   .meta({ id: 'PayoutHistory', description: 'A page of a payout workflow history' });
@@ -61,7 +62,7 @@ export function payoutHistoryRoutes(deps: { history: PayoutHistory; store: Payou
       tags: ['payouts'],
       roles: ['platform', 'operator', 'approver'],
       params,
-      query,
+      query: historyQuery,
       responses: {
         200: { description: 'A page of events', schema: historyView },
         404: { description: 'No such payout, or its workflow was never started' },

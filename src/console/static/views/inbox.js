@@ -73,7 +73,11 @@ function card(p) {
         : ` — ${p.requestedBy === session.actor ? 'you requested it' : 'you approved already'}`,
     ),
     p.timer
-      ? h('p', { class: 'muted' }, `${p.timer.purpose} at ${when(p.timer.at)} (${left(p.timer.at)} left)`)
+      ? h(
+          'p',
+          { class: 'muted', 'data-testid': 'payout-timer' },
+          `${timerLabel[p.timer.purpose] ?? p.timer.purpose} at ${when(p.timer.at)} (${left(p.timer.at)} left)`,
+        )
       : '',
     h(
       'form',
@@ -137,6 +141,12 @@ async function periodCard(p) {
     h('p', {}, h('a', { href: `#/periods/${p.periodId}` }, 'Review the progress and decide')),
   );
 }
+
+// What the payout workflow does when its next timer fires, as an approver reads it.
+const timerLabel = {
+  approval_timeout: 'Escalated if undecided',
+  approval_escalation_timeout: 'Rejected (approval timeout) if still undecided',
+};
 
 function left(iso) {
   const ms = new Date(iso).getTime() - Date.now();

@@ -2,6 +2,7 @@
 // provider, ledger postings, webhooks sent, audit entries and the workflow history (Temporal client), with
 // the operator's actions: resolve an unknown outcome, cancel, clear a compliance hold.
 import { api, h, money, payoutStates, session, stateBadge, table, viewScope, when } from '../lib.js';
+import { historySection } from './history.js';
 
 /** `notice`: what the operator's last action did, kept on the page it redraws. */
 export async function payoutView(id, notice) {
@@ -28,7 +29,7 @@ export async function payoutView(id, notice) {
     ledger(p),
     staff ? webhooks(hooks.body?.items ?? []) : '',
     staff ? auditSection(audit.body?.items ?? []) : '',
-    staff ? history(p) : '',
+    staff ? historySection(`/v1/payouts/${p.id}/history`, `payout-${p.id}`) : '',
   );
 }
 
@@ -214,68 +215,5 @@ function auditSection(items) {
           ),
         )
       : h('p', { class: 'muted' }, 'No human action yet.'),
-  );
-}
-
-function history(p) {
-  const body = h('tbody', {});
-  const more = h('button', { type: 'button' }, 'Load more');
-  const error = h('p', { class: 'error' });
-  let cursor = null;
-  const load = async () => {
-    const res = await api('GET', `/v1/payouts/${p.id}/history?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
-    if (!res.ok) {
-      error.textContent = res.error;
-      return;
-    }
-    for (const e of res.body.items)
-      body.append(
-        h(
-          'tr',
-          {},
-          h('td', {}, e.eventId),
-          h('td', {}, when(e.time)),
-          h('td', {}, e.type),
-          h('td', {}, e.detail),
-        ),
-      );
-    cursor = res.body.nextCursor;
-    more.hidden = !cursor;
-  };
-  more.addEventListener('click', load);
-  load();
-  const workflowId = `payout-${p.id}`;
-  const link = session.temporalUiUrl
-    ? h(
-        'a',
-        {
-          href: `${session.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(session.namespace)}/workflows/${encodeURIComponent(workflowId)}`,
-          target: '_blank',
-          rel: 'noopener',
-          'data-testid': 'temporal-ui',
-        },
-        'Open in Temporal UI',
-      )
-    : '';
-  return h(
-    'section',
-    { 'data-testid': 'history' },
-    h('h2', {}, 'Workflow history ', h('span', { class: 'mono muted' }, workflowId), ' ', link),
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['#', 'Time', 'Event', 'Detail'].map((x) => h('th', {}, x)),
-        ),
-      ),
-      body,
-    ),
-    more,
-    error,
   );
 }

@@ -3,6 +3,7 @@
 // recalculation changed, and the completion summary. Operators and the platform close it; operators and
 // approvers recalculate it with another plan version; approvers decide (TOTP).
 import { api, every, h, minorText, mount, session, table, viewScope, when } from '../lib.js';
+import { historySection } from './history.js';
 
 const PAGE = 50;
 
@@ -112,12 +113,25 @@ export async function periodView(periodId) {
   const body = h('div', { 'data-testid': 'period' });
   const result = h('p', { 'data-testid': 'period-result' });
   const statements = statementsSection(periodId);
-  mount(h('h1', {}, `Period ${periodId}`), body, actions(periodId, result), result, statements.section);
+  // Staff read the close workflow's history once there is one (the period has been closed).
+  const history = h('div', {});
+  mount(
+    h('h1', {}, `Period ${periodId}`),
+    body,
+    actions(periodId, result),
+    result,
+    statements.section,
+    history,
+  );
   const refresh = async () => {
     const res = await api('GET', `/v1/periods/${encodeURIComponent(periodId)}`);
     if (!res.ok)
       return void body.replaceChildren(h('p', { class: 'error', 'data-testid': 'not-found' }, res.error));
     body.replaceChildren(await progress(res.body));
+    if (session.role !== 'payee' && res.body.stage !== 'open' && !history.firstChild)
+      history.append(
+        historySection(`/v1/periods/${encodeURIComponent(periodId)}/history`, `period-${periodId}`),
+      );
     const p = res.body;
     // A run's statements are complete once all its batches are calculated.
     if (p.calculation && p.run > 0 && p.calculation.batchesDone === p.calculation.batchesTotal)
