@@ -27,6 +27,9 @@ export const SYSTEM_ATTRIBUTES: Record<string, number> = {
   BatcherUser: IndexedValueType.KEYWORD!,
   ParentWorkflowId: IndexedValueType.KEYWORD!,
   RootWorkflowId: IndexedValueType.KEYWORD!,
+  ParentRunId: IndexedValueType.KEYWORD!,
+  RootRunId: IndexedValueType.KEYWORD!,
+  HistorySizeBytes: IndexedValueType.INT!,
 };
 
 const typeByName: Record<string, number> = {

@@ -2,6 +2,7 @@
 import type { Engine } from './engine.ts';
 import { invalidArgument } from './errors.ts';
 import { lastEventId } from './history.ts';
+import { historySizeBytes } from './history-size.ts';
 import type { Run } from './model.ts';
 import { ExecStatus } from './proto.ts';
 import { decodePayload, SYSTEM_ATTRIBUTES, typeLabel } from './search-attributes.ts';
@@ -35,6 +36,7 @@ export class Visibility {
   }
 
   private record(run: Run): VisibilityRecord {
+    const root = this.root(run);
     const sa: Record<string, unknown> = {};
     const types = this.engine.namespace(run.ns).searchAttributes;
     for (const [k, p] of Object.entries(run.searchAttributes)) {
@@ -56,8 +58,14 @@ export class Visibility {
       ExecutionTime: new Date(run.executionTime),
       TaskQueue: run.taskQueue,
       HistoryLength: lastEventId(run),
+      // Read only by a query that names it: an idle run's size may mean reading its events once.
+      get HistorySizeBytes() {
+        return historySizeBytes(run);
+      },
       ParentWorkflowId: run.parent?.workflowId,
-      RootWorkflowId: this.rootWorkflowId(run),
+      ParentRunId: run.parent?.runId,
+      RootWorkflowId: root.workflowId,
+      RootRunId: root.runId,
       ExecutionDuration:
         run.status !== ExecStatus.RUNNING
           ? BigInt(Math.max(0, run.closeTime - run.executionTime)) * 1_000_000n
@@ -67,14 +75,14 @@ export class Visibility {
   }
 
   /** The top of the run's parent chain, as far as its runs are still known. */
-  private rootWorkflowId(run: Run): string {
+  private root(run: Run): { workflowId: string; runId: string } {
     let top = run;
     for (let depth = 0; top.parent && depth < 1000; depth++) {
       const parent = this.engine.runs.get(top.parent.runId);
-      if (!parent) return top.parent.workflowId;
+      if (!parent) return { workflowId: top.parent.workflowId, runId: top.parent.runId };
       top = parent;
     }
-    return top.workflowId;
+    return { workflowId: top.workflowId, runId: top.runId };
   }
 
   private matching(ns: string, query: string): Array<{ run: Run; rec: VisibilityRecord }> {

@@ -1,5 +1,5 @@
-// Visibility as the real server answers it: HistoryLength, ParentWorkflowId, RootWorkflowId,
-// ExecutionDuration and BuildIds are filled in (not silently 0 rows), a Datetime search attribute set at
+// Visibility as the real server answers it: HistoryLength, HistorySizeBytes, ParentWorkflowId / RunId,
+// RootWorkflowId / RunId, ExecutionDuration and BuildIds are filled in (not silently 0 rows), a Datetime search attribute set at
 // start reaches the workflow as a Date, and lists page.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,31 @@ describe('temporal-dev visibility fidelity', () => {
     await expect(env.client.workflow.count(`ExecutionDuration > 'soon'`)).rejects.toMatchObject({
       cause: { code: 3 /* INVALID_ARGUMENT */ },
     });
+  });
+
+  it('fills ParentRunId, RootRunId and HistorySizeBytes', async () => {
+    const root = `root-${randomUUID()}`;
+    const rootRun = (await env.client.workflow.start(chain, { taskQueue, workflowId: root, args: [3] }))
+      .firstExecutionRunId;
+    await env.client.workflow.getHandle(root).result();
+    const q = `TaskQueue = '${taskQueue}'`;
+    expect(await ids(env, `${q} AND RootRunId = '${rootRun}'`)).toEqual(
+      [root, `${root}-child`, `${root}-child-child`].sort(),
+    );
+    expect(await ids(env, `${q} AND ParentRunId = '${rootRun}'`)).toEqual([`${root}-child`]);
+    const child = await env.client.workflow.getHandle(`${root}-child`).describe();
+    expect(child.parentExecution?.runId).toBe(rootRun);
+
+    const size = Number(
+      (await env.client.workflow.getHandle(root).describe()).raw.workflowExecutionInfo?.historySizeBytes,
+    );
+    expect(size).toBeGreaterThan(0);
+    expect(await ids(env, `${q} AND WorkflowId = '${root}' AND HistorySizeBytes = ${size}`)).toEqual([root]);
+    expect(await ids(env, `${q} AND WorkflowId = '${root}' AND HistorySizeBytes > ${size}`)).toEqual([]);
+    const names = await env.connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    for (const name of ['ParentRunId', 'RootRunId', 'HistorySizeBytes']) {
+      expect(Object.keys(names.systemAttributes)).toContain(name);
+    }
   });
 
   it('records BuildIds and BinaryChecksums of the completing worker', async () => {

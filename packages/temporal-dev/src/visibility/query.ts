@@ -49,6 +49,9 @@ const SYSTEM_ATTRIBUTES: Record<string, AttributeInfo> = {
   HistoryLength: { kind: 'Int', read: (r) => r.HistoryLength },
   ParentWorkflowId: { kind: 'Keyword', read: (r) => r.ParentWorkflowId },
   RootWorkflowId: { kind: 'Keyword', read: (r) => r.RootWorkflowId },
+  ParentRunId: { kind: 'Keyword', read: (r) => r.ParentRunId },
+  RootRunId: { kind: 'Keyword', read: (r) => r.RootRunId },
+  HistorySizeBytes: { kind: 'Int', read: (r) => r.HistorySizeBytes },
   ExecutionDuration: { kind: 'Duration', read: (r) => r.ExecutionDuration },
 };
 

@@ -41,6 +41,11 @@ export interface VisibilityRecord {
   ParentWorkflowId?: string;
   /** The first workflow of the parent chain (the run's own id when it has no parent). */
   RootWorkflowId?: string;
+  /** The parent's run, and the run at the top of the chain (the run's own id without a parent). */
+  ParentRunId?: string;
+  RootRunId?: string;
+  /** Bytes of the run's serialized history (history-size.ts). */
+  HistorySizeBytes?: number;
   /** Closed runs: close time minus execution time, in nanoseconds (unset while running). */
   ExecutionDuration?: bigint;
   /**
