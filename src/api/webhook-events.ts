@@ -5,16 +5,12 @@ import { z } from 'zod';
 import type { BulkSummary } from '../../workflows/bulk-contract.ts';
 import type { PayoutStatus } from '../payouts/state.ts';
 import { PAYOUT_WEBHOOK_EVENTS } from '../webhooks/events.ts';
-import { payoutStates } from './routes/payout-schemas.ts';
+import { approvalView, payoutStates, reasonView } from './routes/payout-schemas.ts';
 import { grantView, refundView, spendView } from './routes/spendback.ts';
 import { moneySchema } from './schemas/money.ts';
 import { periodCompletionSummarySchema, periodProblemSchema } from './schemas/period.ts';
 
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-
-const reasonSchema = z
-  .object({ code: z.string().describe('Stable reason code'), message: z.string().describe('Explanation') })
-  .describe('A reason');
 
 /** The payout workflow's status (src/payouts/state.ts PayoutStatus) as it is committed with the event. */
 export const payoutStatusSchema = z
@@ -40,20 +36,9 @@ export const payoutStatusSchema = z
           .describe('One provider attempt'),
       )
       .describe('Provider attempts, oldest first'),
-    approvals: z
-      .array(
-        z
-          .object({
-            actor: z.string().describe('Approver'),
-            decision: z.enum(['approve', 'reject']).describe('Decision'),
-            reason: z.string().describe('Why'),
-            at: z.string().describe('When (ISO 8601)'),
-          })
-          .describe('One approval decision'),
-      )
-      .describe('Approval decisions'),
+    approvals: z.array(approvalView).describe('Approval decisions'),
     approvalsRequired: z.number().int().describe('Distinct approvals required'),
-    reasons: z.array(reasonSchema).describe('Why the payout is where it is'),
+    reasons: z.array(reasonView).describe('Why the payout is where it is'),
     nextTimer: z
       .object({
         purpose: z.string().describe('What the timer is for'),

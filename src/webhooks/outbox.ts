@@ -68,6 +68,27 @@ export interface OutboxRow {
   attempts: number;
 }
 
+/** A webhook_outbox row as PostgreSQL returns it. */
+interface OutboxDbRow {
+  id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  occurred_at: Date | string;
+  delivered_at: Date | string | null;
+  attempts: number;
+}
+
+function outboxRowOf(r: OutboxDbRow): OutboxRow {
+  return {
+    id: r.id,
+    type: r.type,
+    payload: r.payload,
+    occurredAt: new Date(r.occurred_at),
+    deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at),
+    attempts: Number(r.attempts),
+  };
+}
+
 export interface DeliveryAttempt {
   endpoint: string;
   /** The API-managed endpoint it went to; null for a WEBHOOK_ENDPOINTS one. */
@@ -130,28 +151,12 @@ export class WebhookOutbox {
   }
 
   async get(eventId: string): Promise<OutboxRow | undefined> {
-    const rows = await sql<{
-      id: string;
-      type: string;
-      payload: Record<string, unknown>;
-      occurred_at: Date | string;
-      delivered_at: Date | string | null;
-      attempts: number;
-    }>(
+    const rows = await sql<OutboxDbRow>(
       this.#db.em(),
       `SELECT id, type, payload, occurred_at, delivered_at, attempts FROM ${this.#table('webhook_outbox')} WHERE id = $1`,
       [eventId],
     );
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      id: r.id,
-      type: r.type,
-      payload: r.payload,
-      occurredAt: new Date(r.occurred_at),
-      deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at),
-      attempts: Number(r.attempts),
-    };
+    return rows[0] && outboxRowOf(rows[0]);
   }
 
   async attempts(eventId: string): Promise<DeliveryAttempt[]> {
@@ -201,14 +206,7 @@ export class WebhookOutbox {
     nextCursor: string | null;
   }> {
     const t = this.#table('webhook_outbox');
-    const rows = await sql<{
-      id: string;
-      type: string;
-      payload: Record<string, unknown>;
-      occurred_at: Date | string;
-      delivered_at: Date | string | null;
-      attempts: number;
-    }>(
+    const rows = await sql<OutboxDbRow>(
       this.#db.em(),
       `SELECT id, type, payload, occurred_at, delivered_at, attempts FROM ${t} o
        WHERE (NOT $1 OR o.delivered_at IS NULL)
@@ -216,14 +214,7 @@ export class WebhookOutbox {
        ORDER BY o.created_at DESC, o.id DESC LIMIT $3`,
       [o.undelivered, o.after ?? null, o.limit + 1],
     );
-    const items = rows.slice(0, o.limit).map((r) => ({
-      id: r.id,
-      type: r.type,
-      payload: r.payload,
-      occurredAt: new Date(r.occurred_at),
-      deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at),
-      attempts: Number(r.attempts),
-    }));
+    const items = rows.slice(0, o.limit).map(outboxRowOf);
     return { items, nextCursor: rows.length > o.limit ? items[items.length - 1]!.id : null };
   }
 

@@ -100,9 +100,19 @@ export const bulkBody = z
   })
   .meta({ id: 'BulkPayout', description: 'Company-initiated payouts of the full available balance' });
 
-const reasonView = z
+// Shared with the webhook payloads (src/api/webhook-events.ts): one schema per part of a payout's status.
+export const reasonView = z
   .object({ code: z.string().describe('Stable reason code'), message: z.string().describe('Explanation') })
   .describe('A reason');
+
+export const approvalView = z
+  .object({
+    actor: z.string().describe('Approver'),
+    decision: z.enum(['approve', 'reject']).describe('Decision'),
+    reason: z.string().describe('Reason given'),
+    at: z.string().describe('When (ISO 8601)'),
+  })
+  .describe('An approval decision');
 
 export const payoutView = z
   .object({
@@ -119,19 +129,7 @@ export const payoutView = z
     bulkId: z.string().nullable().describe('Bulk request that created it'),
     requestedBy: z.string().optional().describe('Actor who requested it (not shown to payee tokens)'),
     approvalsRequired: z.number().int().describe('Distinct approvals needed'),
-    approvals: z
-      .array(
-        z
-          .object({
-            actor: z.string().describe('Approver'),
-            decision: z.enum(['approve', 'reject']).describe('Decision'),
-            reason: z.string().describe('Reason given'),
-            at: z.string().describe('When'),
-          })
-          .describe('An approval decision'),
-      )
-      .optional()
-      .describe('Decisions so far (not shown to payee tokens)'),
+    approvals: z.array(approvalView).optional().describe('Decisions so far (not shown to payee tokens)'),
     attempts: z
       .array(
         z
