@@ -1,4 +1,4 @@
-// Issue #20: ResetWorkflowExecution (to a workflow task, with the reset reapply of signals) and
+// Issue #20: ResetWorkflowExecution (to a workflow task, with the reset reapply of signals and updates) and
 // DeleteWorkflowExecution, through the official client's WorkflowService.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -8,13 +8,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createTestEnv } from '../src/testing.ts';
 import * as activities from './durable-activities.ts';
-import { add, collector, seen } from './workflows/durable.ts';
+import { add, addByUpdate, collector, seen } from './workflows/durable.ts';
 
 const workflowsPath = fileURLToPath(new URL('./workflows/durable.ts', import.meta.url));
 
 const WORKFLOW_TASK_COMPLETED = 7;
 const WORKFLOW_TASK_FAILED = 9;
 const WORKFLOW_EXECUTION_SIGNALED = 26;
+const WORKFLOW_EXECUTION_UPDATE_ACCEPTED = 41;
 const RESET_WORKFLOW = 20;
 const TERMINATED = 5;
 const REAPPLY_NONE = 2;
@@ -97,6 +98,35 @@ describe('temporal-dev reset and delete', () => {
       baseRunId: oldRunId,
       newRunId: runId,
     });
+    await expect(Worker.runReplayHistory({ workflowsPath }, history)).resolves.toBeUndefined();
+  });
+
+  it('reapplies an update accepted after the reset point too', async () => {
+    const h = await env.client.workflow.start(collector, { taskQueue, workflowId: `reset-${randomUUID()}` });
+    expect(await h.query(seen)).toEqual([]);
+    expect(await h.executeUpdate(addByUpdate, { args: ['a'] })).toBe(1);
+    await h.signal(add, 'b');
+    for (let i = 0; i < 600 && (await h.query(seen)).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const finish = await firstTaskCompleted(h);
+    await svc().resetWorkflowExecution({
+      namespace: namespace(),
+      workflowExecution: { workflowId: h.workflowId },
+      reason: 'reapply the update',
+      workflowTaskFinishEventId: finish,
+      requestId: randomUUID(),
+    });
+    const reset = env.client.workflow.getHandle(h.workflowId);
+    await reset.signal(add, 'c');
+    const result = await reset.result();
+    expect(result[0]).toMatch(/^first=[ab]$/);
+    expect(result.slice(1).sort()).toEqual(['a', 'b', 'c']);
+    const history = await reset.fetchHistory();
+    const accepted = history.events!.filter((e) => e.eventType === WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
+    expect(
+      accepted.map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name),
+    ).toEqual(['addByUpdate']);
     await expect(Worker.runReplayHistory({ workflowsPath }, history)).resolves.toBeUndefined();
   });
 

@@ -4,6 +4,7 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   proxyActivities,
   setHandler,
   sleep,
@@ -20,6 +21,7 @@ const { label } = proxyActivities<typeof activities>({ startToCloseTimeout: '30 
 export const proceed = defineSignal('proceed');
 export const add = defineSignal<[string]>('add');
 export const seen = defineQuery<string[]>('seen');
+export const addByUpdate = defineUpdate<number, [string]>('addByUpdate');
 
 /** Runs the heartbeating activity, then waits for `proceed`, then a short timer. */
 export async function acrossRestart(): Promise<string> {
@@ -33,12 +35,13 @@ export async function acrossRestart(): Promise<string> {
   return `activity ${beats}, then signal and timer`;
 }
 
-/** Collects signalled values; labels the first by activity; done at three. */
+/** Collects signalled (or updated) values; labels the first by activity; done at three. */
 export async function collector(): Promise<string[]> {
   const values: string[] = [];
   setHandler(add, (v) => {
     values.push(v);
   });
+  setHandler(addByUpdate, (v) => values.push(v));
   setHandler(seen, () => values);
   await condition(() => values.length >= 1);
   const first = await label(values[0]!);
