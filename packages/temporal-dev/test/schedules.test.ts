@@ -321,6 +321,30 @@ describe('temporal-dev schedules and cron (time skipping)', () => {
     ).rejects.toMatchObject({ cause: { details: expect.stringMatching(/invalid CronSchedule/) } });
   });
 
+  it('jitters each start within the jitter after its nominal time, and names the run by the nominal time', async () => {
+    const scheduleId = `jitter-${randomUUID()}`;
+    const handle = await env.client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: '1h' }], jitter: '30m' },
+      action: { type: 'startWorkflow', workflowType: reportsStart, taskQueue, workflowId: `j-${scheduleId}` },
+    });
+    const next = (await handle.describe()).info.nextActionTimes.map((d) => d.getTime());
+    for (const t of next) expect(t % HOUR).toBeLessThan(30 * 60_000);
+    // Deterministic per schedule and time, and not all on the hour.
+    expect(next.some((t) => t % HOUR !== 0)).toBe(true);
+    await env.sleep('3h');
+    const d = await handle.describe();
+    expect(d.info.numActionsTaken).toBeGreaterThanOrEqual(2);
+    for (const a of d.info.recentActions) {
+      const at = a.scheduledAt.getTime();
+      const nominal = Math.floor(at / HOUR) * HOUR;
+      expect(next).toContain(at);
+      const iso = new Date(nominal).toISOString().replace('.000Z', 'Z');
+      expect(a.action.workflow.workflowId).toBe(`j-${scheduleId}-${iso}`);
+    }
+    await handle.delete();
+  });
+
   it('works through a backfill ten starts a second, as the server paces it', async () => {
     const scheduleId = `backfill-${randomUUID()}`;
     const handle = await env.client.schedule.create({
