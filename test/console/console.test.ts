@@ -391,6 +391,12 @@ describe('console in Chromium', () => {
     await screenshot(op.page, 'operator-tools');
     await bulk.getByRole('button', { name: 'Cancel bulk' }).click();
     await bulk.getByText(/^Cancellation asked/).waitFor();
+    // The live counts say what the cancel did once the bulk has carried it out.
+    await bulk
+      .getByTestId('bulk-cancellation')
+      .getByText(/^Cancelled by olga: \d+ not started dropped, \d+ already with a provider run to their end$/)
+      .waitFor();
+    expect(await bulk.getByRole('button', { name: 'Cancel bulk' }).isDisabled()).toBe(true);
   });
 
   it('an operator downloads the manual provider CSV, fills in the outcome and uploads the result file', async () => {
@@ -572,8 +578,17 @@ describe('console in Chromium', () => {
       occurredAt: '2026-03-10T10:00:00Z',
       volume: 200,
     };
+    // Another payee only has a clawback: once posted, what they owe is carried as a receivable.
+    const owing = await stack.createPayee();
+    const clawback = {
+      externalId: `console-clawback-${owing}`,
+      payeeId: owing,
+      type: 'clawback',
+      amount: { amount: '100', currency: 'USD', scale: 2 },
+      occurredAt: '2026-03-11T10:00:00Z',
+    };
     stack.expectStatus(
-      await stack.call('POST', '/v1/earnings', { body: { events: [sale] } }),
+      await stack.call('POST', '/v1/earnings', { body: { events: [sale, clawback] } }),
       200,
       'earnings',
     );
@@ -682,6 +697,21 @@ describe('console in Chromium', () => {
       .getByText(/^Completed: run 2 posted in \d+ postings? \(\d+\.\d{2} USD\); payouts: /)
       .waitFor();
     await screenshot(op.page, 'operator-period-posted');
+
+    // The payee who owes sees it in the portal, as the wallet has it.
+    const wallet = stack.expectStatus(
+      await stack.call('GET', `/v1/payees/${owing}/wallet`),
+      200,
+      'wallet',
+    ).body;
+    const receivable = wallet.balances[0].receivable as { amount: string; scale: number };
+    expect(receivable.amount).toMatch(/^-[1-9]\d*$/);
+    const digits = receivable.amount.slice(1).padStart(receivable.scale + 1, '0');
+    const shown = `-${digits.slice(0, -receivable.scale)}.${digits.slice(-receivable.scale)}`;
+    const payee = await session();
+    await signIn(payee, stack.url, await payeeToken(owing));
+    await payee.page.locator('tr[data-currency="USD"]').getByTestId('receivable').getByText(shown).waitFor();
+    await screenshot(payee.page, 'payee-receivable');
   });
 
   it('refuses a state-changing request without the CSRF token, and keeps the credential out of the page', async () => {

@@ -88,7 +88,8 @@ function balanceTable(w, expiries) {
               )
             : '',
         ),
-        h('td', {}, decimal(b.receivable)),
+        // Owed back (negative): netted against the next earnings before anything is available.
+        h('td', { 'data-testid': 'receivable' }, decimal(b.receivable)),
       ),
     ),
   );

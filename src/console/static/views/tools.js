@@ -1,6 +1,6 @@
 // Operator tools: ledger verification, manual provider CSV export and result import, bulk payouts with
 // live counts and cancel. All through the same API routes as the CLI and other clients.
-import { api, every, h, mount, scaleOf, toMinor } from '../lib.js';
+import { api, every, h, mount, scaleOf, toMinor, when } from '../lib.js';
 
 export function toolsView() {
   mount(h('h1', {}, 'Operator tools'), verifySection(), manualSection(), bulkSection());
@@ -143,6 +143,7 @@ function bulkSection() {
 
 function watch(bulkId, status) {
   const counts = h('p', { 'data-testid': 'bulk-counts' });
+  const cancelled = h('p', { 'data-testid': 'bulk-cancellation' });
   const bar = h('progress', { max: 1, value: 0 });
   const out = h('p');
   const cancel = h(
@@ -161,7 +162,14 @@ function watch(bulkId, status) {
     },
     'Cancel bulk',
   );
-  status.replaceChildren(h('p', {}, 'Bulk ', h('span', { class: 'mono' }, bulkId)), bar, counts, cancel, out);
+  status.replaceChildren(
+    h('p', {}, 'Bulk ', h('span', { class: 'mono' }, bulkId)),
+    bar,
+    counts,
+    cancelled,
+    cancel,
+    out,
+  );
   const refresh = async () => {
     const res = await api('GET', `/v1/payouts/bulk/${bulkId}`);
     if (!res.ok) return;
@@ -172,6 +180,14 @@ function watch(bulkId, status) {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
     counts.textContent = `${b.status}: ${b.payouts.started} of ${b.payouts.total} started${by ? ` — ${by}` : ''}; ${b.skipped.length} skipped`;
+    const c = b.cancellation;
+    // Carried out: what the cancel dropped before start, and what it could no longer stop.
+    cancelled.textContent = !c
+      ? ''
+      : c.dropped === undefined && c.refused === undefined
+        ? `Cancel asked by ${c.by.actor} at ${when(c.at)}: being carried out`
+        : `Cancelled by ${c.by.actor}: ${c.dropped ?? 0} not started dropped, ${c.refused ?? 0} already with a provider run to their end`;
+    cancel.disabled = !!c;
   };
   refresh();
   every(1500, refresh);
