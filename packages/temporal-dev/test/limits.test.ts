@@ -157,4 +157,22 @@ describe('temporal-dev limits and update semantics', () => {
     });
     expect(type).toMatch(/SCHEDULE_TO_START|^2$/);
   });
+
+  it("times out as SCHEDULE_TO_START an activity on the workflow's own queue that no worker runs", async () => {
+    // A worker with workflows only: the activity, eager or not, is never started.
+    const ownQueue = `workflows-only-${randomUUID()}`;
+    const workflowsOnly = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: ownQueue,
+      workflowsPath,
+    });
+    const type = await workflowsOnly.runUntil(
+      env.client.workflow.execute(neverPickedUp, {
+        taskQueue: ownQueue,
+        workflowId: `tt-${randomUUID()}`,
+        args: [true],
+      }),
+    );
+    expect(type).toMatch(/SCHEDULE_TO_START|^2$/);
+  });
 });

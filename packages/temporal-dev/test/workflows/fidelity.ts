@@ -56,10 +56,13 @@ export async function takesUpdates(_padding = ''): Promise<number> {
   return value;
 }
 
-/** An activity nobody polls for, with equal schedule-to-start and schedule-to-close timeouts. */
-export async function neverPickedUp(): Promise<string> {
+/**
+ * An activity nobody polls for, with equal schedule-to-start and schedule-to-close timeouts: on another
+ * queue, or (`ownQueue`) on the workflow's own queue, where the SDK may ask for eager execution.
+ */
+export async function neverPickedUp(ownQueue = false): Promise<string> {
   const { greet } = proxyActivities<{ greet(name: string): Promise<string> }>({
-    taskQueue: 'nobody-polls-this-queue',
+    ...(ownQueue ? {} : { taskQueue: 'nobody-polls-this-queue' }),
     scheduleToStartTimeout: '1s',
     scheduleToCloseTimeout: '1s',
     retry: { maximumAttempts: 1 },
