@@ -10,6 +10,7 @@
 // instead of waiting for the next scheduled payout window.
 // Database: $DATABASE_URL (real PostgreSQL) or embedded PGlite when unset; a fresh schema, dropped after.
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -66,11 +67,45 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 100);
 const loadBefore = loadavg();
-const stages: { stage: string; ms: number; note?: string }[] = [];
+/**
+ * CPU time so far, in ms: this process (bench, worker, workflow threads) and its descendants (the
+ * temporal-dev server), read from /proc so that a noisy shared machine shows work done, not only wall time.
+ */
+function cpuMs(): { node: number; server: number } {
+  const node = (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(f[1]));
+      ticks.set(Number(d), Number(f[11]) + Number(f[12]));
+    } catch {
+      // the process ended while the directory was read
+    }
+  }
+  let server = 0;
+  for (const [pid, t] of ticks) {
+    let up = parent.get(pid);
+    while (up && up !== process.pid) up = parent.get(up);
+    if (up === process.pid) server += t * 10; // USER_HZ is 100 on Linux
+  }
+  return { node, server };
+}
+const stages: { stage: string; ms: number; cpu: { node: number; server: number }; note?: string }[] = [];
 async function stage<T>(name: string, fn: () => Promise<T>, note?: (r: T) => string): Promise<T> {
   const t0 = performance.now();
+  const c0 = cpuMs();
   const r = await fn();
-  stages.push({ stage: name, ms: performance.now() - t0, ...(note ? { note: note(r) } : {}) });
+  const c1 = cpuMs();
+  stages.push({
+    stage: name,
+    ms: performance.now() - t0,
+    cpu: { node: c1.node - c0.node, server: c1.server - c0.server },
+    ...(note ? { note: note(r) } : {}),
+  });
   console.error(`  ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return r;
 }
@@ -269,21 +304,35 @@ try {
   console.log(
     `\nbench:period — ${payees} payees, ${eventCount} events, batch ${batchSize}, db ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`,
   );
-  console.log('stage                        wall s   payees/s  note');
+  console.log('stage                        wall s   payees/s  cpu s node/server  note');
+  const cpuCol = (c: { node: number; server: number }) =>
+    `${(c.node / 1000).toFixed(1)}/${(c.server / 1000).toFixed(1)}`.padStart(17);
   for (const s of stages) {
     console.log(
       `${s.stage.padEnd(28)} ${(s.ms / 1000).toFixed(1).padStart(7)} ${Math.round(payees / (s.ms / 1000))
         .toString()
-        .padStart(10)}  ${s.note ?? ''}`,
+        .padStart(10)}  ${cpuCol(s.cpu)}  ${s.note ?? ''}`,
     );
   }
+  const timed = stages.filter((s) => !s.stage.startsWith('seed'));
+  const timedCpu = {
+    node: timed.reduce((n, s) => n + s.cpu.node, 0),
+    server: timed.reduce((n, s) => n + s.cpu.server, 0),
+  };
   console.log(
     `${'end to end (excl. seed)'.padEnd(28)} ${(total / 1000).toFixed(1).padStart(7)} ${Math.round(
       payees / (total / 1000),
     )
       .toString()
-      .padStart(10)}`,
+      .padStart(10)}  ${cpuCol(timedCpu)}`,
   );
+  const fanOut = stages.find((s) => s.stage.startsWith('payout fan-out'));
+  if (fanOut && Number(queued?.total ?? 0) > 0) {
+    const n = Number(queued!.total);
+    console.log(
+      `fan-out: ${(n / (fanOut.ms / 1000)).toFixed(1)} payouts/s; cpu per payout ${(fanOut.cpu.node / n).toFixed(1)} ms node (bench + worker), ${(fanOut.cpu.server / n).toFixed(1)} ms temporal-dev (PostgreSQL not counted)`,
+    );
+  }
   console.log(
     `statements: ${calculated.calculation.payees} payees; postings ${summary.postings}; totals ${JSON.stringify(summary.totals)}`,
   );

@@ -43,14 +43,26 @@ export function periodHasStarted(id: string, at: Date, cal: PeriodCalendar): boo
   return id <= periodIdFor(at, cal);
 }
 
+// One formatter per timezone: building an Intl.DateTimeFormat costs far more than using one, and ingestion
+// asks for the date of every event.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** Local calendar date of `at` in `timezone`. */
 export function localDate(at: Date, timezone: string): { y: number; m: number; d: number } {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(at);
+  // UTC needs no formatter (an invalid date still goes to the formatter, which refuses it as before).
+  if (timezone === 'UTC' && !Number.isNaN(at.getTime()))
+    return { y: at.getUTCFullYear(), m: at.getUTCMonth() + 1, d: at.getUTCDate() };
+  let format = formatters.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    formatters.set(timezone, format);
+  }
+  const parts = format.formatToParts(at);
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
   return { y: get('year'), m: get('month'), d: get('day') };
 }
