@@ -15,6 +15,8 @@ export interface ImportEdge {
   readonly target: string | null;
   /** Erased at compile time (`import type`, or every specifier `type`): no code runs. */
   readonly typeOnly: boolean;
+  /** `export … from`: the file hands the target's names on as its own. */
+  readonly reexport: boolean;
 }
 
 /** Every .ts file under those of the directories (relative to root) that exist, skipping node_modules. */
@@ -54,7 +56,14 @@ export function parseImports(file: string, source: string): ImportEdge[] {
   };
   const edges: ImportEdge[] = [];
   const add = (node: Node, specifier: string, typeOnly: boolean) =>
-    edges.push({ file, line: lineOf(node), specifier, target: resolve(file, specifier), typeOnly });
+    edges.push({
+      file,
+      line: lineOf(node),
+      specifier,
+      target: resolve(file, specifier),
+      typeOnly,
+      reexport: node.type === 'ExportAllDeclaration' || node.type === 'ExportNamedDeclaration',
+    });
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) {
       for (const n of node) visit(n);

@@ -86,7 +86,7 @@ describe('the rule fails a new violation', () => {
     ]);
   });
 
-  it('a workflow importing I/O, an impure src module or an activity', () => {
+  it('a workflow importing I/O, an impure src module or an activity, or re-exporting src/', () => {
     expect(
       rulesOf({
         'workflows/w.ts': [
@@ -97,6 +97,9 @@ describe('the rule fails a new violation', () => {
           "import type { Db } from '../src/p/store.ts';",
           "import { act } from '../activities/a.ts';",
           "import type * as acts from '../activities/a.ts';",
+          "export type { Db } from '../src/p/store.ts';",
+          "export { pure } from '../src/p/pure.ts';",
+          "export * from './x.ts';",
         ].join('\n'),
         'src/p/pure.ts':
           "import { ApplicationFailure } from '@temporalio/common';\nimport { more } from './more.ts';",
@@ -109,6 +112,8 @@ describe('the rule fails a new violation', () => {
       'workflows/w.ts:2 workflows run deterministic code: no node:crypto (only @temporalio/workflow, @temporalio/common)',
       'workflows/w.ts:4 workflows import from src/ only types and pure modules (no I/O, no packages but @temporalio/common)',
       'workflows/w.ts:6 workflows call activities through proxyActivities; import their types only',
+      'workflows/w.ts:8 workflows re-export nothing from outside workflows/: import a name from its home',
+      'workflows/w.ts:9 workflows re-export nothing from outside workflows/: import a name from its home',
     ]);
   });
 

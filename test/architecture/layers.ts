@@ -88,6 +88,9 @@ export function layerViolations(edges: readonly ImportEdge[], files: readonly st
       flag(e, `only ${EMBEDDED_START} starts temporal-dev`);
 
     if (file.startsWith('workflows/')) {
+      // A re-export is a second home for a name: importers would reach src/ through workflows/.
+      if (e.reexport && target !== null && !target.startsWith('workflows/'))
+        flag(e, 'workflows re-export nothing from outside workflows/: import a name from its home');
       if (e.typeOnly) continue;
       if (target === null) {
         if (!WORKFLOW_PACKAGES.includes(packageName(e.specifier)))
