@@ -22,7 +22,7 @@ function startMain(env: Record<string, string>): Promise<void> {
   const proc = spawn(node, [main], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
   child = proc;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${output}`)), 240_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('Disburse is running.')) {
@@ -108,7 +108,7 @@ beforeAll(async () => {
     // A status poll an hour away: within this test only the webhook can confirm a payout.
     PAYOUT_CONFIRMATION_POLL: '1h',
   });
-}, 90_000);
+}, 300_000);
 
 afterAll(async () => {
   await stopMain();
