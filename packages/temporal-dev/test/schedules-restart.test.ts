@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { installQuietLogger, TEMPORAL_DEV_PATH } from '../src/testing.ts';
 import { reportsStart } from './workflows/scheduled.ts';
@@ -132,6 +132,43 @@ describe('temporal-dev schedules on the dev server', () => {
       worker.shutdown();
       await running.catch(() => {});
       await native.close();
+      await connection.close();
+      await kill(server);
+    }
+  }, 120_000);
+
+  it('catches up after downtime only on the times within the catch-up window', async () => {
+    installQuietLogger();
+    const [port, httpPort] = [await freePort(), await freePort()];
+    const db = join(dir, 'catchup.db');
+    const scheduleId = `catchup-${randomUUID()}`;
+    let server = await startServer(port, httpPort, db);
+    let connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    try {
+      const handle = await new Client({ connection }).schedule.create({
+        scheduleId,
+        spec: { intervals: [{ every: '1s' }] },
+        // No worker: the runs stay open, so they may overlap.
+        action: { type: 'startWorkflow', workflowType: 'reportsStart', taskQueue: `idle-${randomUUID()}` },
+        policies: { catchupWindow: '10s', overlap: ScheduleOverlapPolicy.ALLOW_ALL },
+      });
+      await eventually(
+        () => handle.describe(),
+        (d) => d.info.numActionsTaken >= 1,
+        'an action before the downtime',
+      );
+      await connection.close();
+      await kill(server);
+      // Down for more than the window: the oldest of the times missed meanwhile fall outside it.
+      await new Promise((r) => setTimeout(r, 13_000));
+      server = await startServer(port, httpPort, db);
+      connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+      const d = await new Client({ connection }).schedule.getHandle(scheduleId).describe();
+      expect(d.info.numActionsMissedCatchupWindow).toBeGreaterThanOrEqual(1);
+      // The times of the last 10 s were taken on restart.
+      expect(d.info.numActionsTaken).toBeGreaterThanOrEqual(9);
+      await new Client({ connection }).schedule.getHandle(scheduleId).delete();
+    } finally {
       await connection.close();
       await kill(server);
     }
