@@ -569,7 +569,10 @@ describe('console in Chromium', () => {
 
   it('an operator closes a period and watches its progress; an approver approves it with TOTP', async () => {
     const periodId = '2026-03';
-    const payeeId = await stack.createPayee();
+    // Paid out automatically once the period posts: the operator then finds the payout by its period.
+    const payeeId = await stack.createPayee({
+      payee: { payoutPreferences: { preferredMethod: 'bank_account', instantOptIn: true, autoPayout: true } },
+    });
     const sale = {
       externalId: `console-sale-${payeeId}`,
       payeeId,
@@ -697,6 +700,17 @@ describe('console in Chromium', () => {
       .getByText(/^Completed: run 2 posted in \d+ postings? \(\d+\.\d{2} USD\); payouts: /)
       .waitFor();
     await screenshot(op.page, 'operator-period-posted');
+    await op.page
+      .getByTestId('payouts')
+      .getByText(/^Payouts started: 1 of 1$/)
+      .waitFor();
+    await op.page.goto(`${stack.url}/console/#/payouts?periodId=${periodId}`);
+    const periodRow = op.page.locator('#results tbody tr');
+    await periodRow.first().waitFor();
+    expect(await periodRow.count()).toBe(1);
+    expect(await periodRow.locator('td').nth(3).allTextContents()).toEqual([payeeId]);
+    expect(await periodRow.locator('td').nth(5).allTextContents()).toEqual([periodId]);
+    expect(await op.page.locator('input[name=periodId]').inputValue()).toBe(periodId);
 
     // The payee who owes sees it in the portal, as the wallet has it.
     const wallet = stack.expectStatus(
