@@ -14,7 +14,7 @@ import { historyFixtures } from '../support/histories.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const fixture = (name: string) => {
-  const found = historyFixtures('payout').find((f) => f.file.replace(/\.(json|binpb)$/, '') === name);
+  const found = historyFixtures('payout').find((f) => f.file.replace(/\.json$/, '') === name);
   if (!found) throw new Error(`no fixture ${name}`);
   return found.history;
 };

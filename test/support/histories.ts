@@ -1,7 +1,7 @@
-// Checked-in workflow histories (test/fixtures/histories/<workflow>/). New fixtures are JSON (the history
-// proto as an object: enum names, 64-bit numbers and bytes as strings), so a change to one reads in review;
-// fixtures recorded before that are protobuf-encoded (.binpb) and still read. Not @temporalio/common's
-// historyToJSON: it runs on its own copy of protobufjs and refuses the History type of @temporalio/proto.
+// Checked-in workflow histories (test/fixtures/histories/<workflow>/), as JSON (the history proto as an
+// object: enum names, 64-bit numbers and bytes as strings), so a change to one reads in review. Not
+// @temporalio/common's historyToJSON: it runs on its own copy of protobufjs and refuses the History type of
+// @temporalio/proto.
 // RECORD_HISTORIES=1 makes the replay tests write this run's histories.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,12 +33,10 @@ export function writeHistoryFixture(workflow: string, name: string, history: Rec
 export function historyFixtures(workflow: string): { file: string; history: RecordedHistory }[] {
   const dir = dirOf(workflow);
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.json') || f.endsWith('.binpb'))
+    .filter((f) => f.endsWith('.json'))
     .sort()
     .map((file) => ({
       file,
-      history: file.endsWith('.json')
-        ? History.fromObject(JSON.parse(readFileSync(`${dir}${file}`, 'utf8')))
-        : History.decode(readFileSync(`${dir}${file}`)),
+      history: History.fromObject(JSON.parse(readFileSync(`${dir}${file}`, 'utf8'))),
     }));
 }
