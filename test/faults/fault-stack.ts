@@ -42,6 +42,13 @@ export interface PayoutView {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Seconds after a fault ended until each sign of recovery (see `recovery`). */
+export interface Recovery {
+  ready?: number;
+  accepted?: number;
+  paid?: number;
+}
+
 export async function startFaultStack(label: string, providers: SandboxSpec[] = [{ name: 'sandbox' }]) {
   const dir = await mkdtemp(join(tmpdir(), `disburse-fault-${label}-`));
   const db: TestDatabase = await createTestDatabase(`fault_${label}`);
@@ -280,24 +287,37 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
   }
 
   /** Recovery: readyz 200, a payout accepted and that payout final. Seconds from `since`, or undefined if not within `boundMs`. */
-  async function recovery(since: number, probePayee: string, boundMs = 90_000): Promise<number | undefined> {
+  /**
+   * Seconds from `since` (the fault's end) to /readyz 200, to a new payout accepted, and to that payout final
+   * (each undefined when not reached within `boundMs`).
+   */
+  async function recovery(since: number, probePayee: string, boundMs = 90_000): Promise<Recovery> {
     const deadline = since + boundMs;
+    const elapsed = () => (Date.now() - since) / 1000;
+    const r: Recovery = {};
     while (Date.now() < deadline) {
       const ready = await call('GET', '/readyz');
-      if (ready.status === 200) break;
+      if (ready.status === 200) {
+        r.ready = elapsed();
+        break;
+      }
       await sleep(100);
     }
     try {
       const id = await requestPayout(probePayee, '100', Math.max(1000, deadline - Date.now()));
+      r.accepted = elapsed();
       while (Date.now() < deadline) {
         const v = await payout(id);
-        if (v && FINAL_STATES.includes(v.state as never)) return (Date.now() - since) / 1000;
+        if (v && FINAL_STATES.includes(v.state as never)) {
+          r.paid = elapsed();
+          break;
+        }
         await sleep(100);
       }
     } catch {
       // not recovered within the bound
     }
-    return undefined;
+    return r;
   }
 
   /** The invariants after a scenario, as numbers (the scenario asserts them). */

@@ -15,6 +15,17 @@ export interface Child {
   kill(): Promise<void>;
 }
 
+// Every child not yet exited. A scenario past its Jest timeout never reaches its own close, and Jest then
+// force-exits without killing them (its sandboxed `process` never emits 'exit' to a test's listener).
+const live = new Set<Child>();
+
+/** SIGKILLs every child still running (after each scenario), so none outlives it holding ports and CPU. */
+export async function killLeftovers(): Promise<string[]> {
+  const left = [...live];
+  await Promise.all(left.map((c) => c.kill()));
+  return left.map((c) => c.name);
+}
+
 /** Spawns `cmd` and resolves once its output matches `ready`; rejects (with its output) if it exits or takes over `waitMs`. */
 export async function spawnUntil(
   name: string,
@@ -37,6 +48,8 @@ export async function spawnUntil(
       await exited;
     },
   };
+  live.add(child);
+  void exited.then(() => live.delete(child));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       void child.kill();
