@@ -16,6 +16,7 @@ import { finish, neverPickedUp, note, setValue, slow, takesUpdates } from './wor
 const workflowsPath = fileURLToPath(new URL('./workflows/fidelity.ts', import.meta.url));
 const BLOB_LIMIT = 10_000;
 const IN_FLIGHT_LIMIT = 3;
+const TOTAL_LIMIT = 6;
 
 /** Fails with `what` instead of hanging when a condition is never met (a bound, not a timing check). */
 function within<T>(p: Promise<T>, what: string, ms = 30_000): Promise<T> {
@@ -58,6 +59,8 @@ describe('temporal-dev limits and update semantics', () => {
         `limit.blobSize.error=${BLOB_LIMIT}`,
         '--dynamic-config-value',
         `history.maxInFlightUpdates=${IN_FLIGHT_LIMIT}`,
+        '--dynamic-config-value',
+        `history.maxTotalUpdates=${TOTAL_LIMIT}`,
       ],
     });
     worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities });
@@ -118,6 +121,24 @@ describe('temporal-dev limits and update semantics', () => {
     expect(refused.details).toBe(
       `limit on number of concurrent in-flight updates has been reached (${IN_FLIGHT_LIMIT})`,
     );
+    await handle.terminate('done');
+  });
+
+  it('limits the updates over the life of a run (history.maxTotalUpdates)', async () => {
+    const workflowId = `total-${randomUUID()}`;
+    const handle = await env.client.workflow.start(takesUpdates, { taskQueue, workflowId });
+    for (let i = 1; i <= TOTAL_LIMIT; i++)
+      expect(await handle.executeUpdate(setValue, { args: [i] })).toBe(i - 1);
+    const refused = await rejection(
+      raw.workflowService.updateWorkflowExecution({
+        namespace: env.namespace ?? 'default',
+        workflowExecution: { workflowId },
+        request: { meta: { updateId: randomUUID() }, input: { name: 'setValue' } },
+        waitPolicy: { lifecycleStage: 3 /* COMPLETED */ },
+      }),
+    );
+    expect(refused.code).toBe(9 /* FAILED_PRECONDITION */);
+    expect(refused.details).toBe(`limit on number of total updates has been reached (${TOTAL_LIMIT})`);
     await handle.terminate('done');
   });
 
