@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { BulkSummary } from '../../workflows/bulk-contract.ts';
 import type { PayoutStatus } from '../payouts/state.ts';
 import { PAYOUT_WEBHOOK_EVENTS } from '../webhooks/events.ts';
-import { approvalView, payoutStates, reasonView } from './routes/payout-schemas.ts';
+import { approvalView, attemptView, payoutStates, reasonView } from './routes/payout-schemas.ts';
 import { grantView, refundView, spendView } from './routes/spendback.ts';
 import { moneySchema } from './schemas/money.ts';
 import { periodCompletionSummarySchema, periodProblemSchema } from './schemas/period.ts';
@@ -21,21 +21,7 @@ export const payoutStatusSchema = z
     amount: moneySchema.describe('Requested amount'),
     rail: z.enum(['instant', 'scheduled']).optional().describe('Rail chosen'),
     provider: z.string().optional().describe('Provider of the current attempt'),
-    attempts: z
-      .array(
-        z
-          .object({
-            attemptNo: z.number().int().describe('1-based attempt number'),
-            provider: z.string().describe('Provider'),
-            idempotencyKey: z.string().describe('Key sent to the provider'),
-            outcome: z
-              .enum(['submitting', 'pending', 'paid', 'declined', 'outage', 'failed', 'unknown', 'not_paid'])
-              .describe('Outcome so far'),
-            detail: z.string().optional().describe('Provider detail'),
-          })
-          .describe('One provider attempt'),
-      )
-      .describe('Provider attempts, oldest first'),
+    attempts: z.array(attemptView).describe('Provider attempts, oldest first'),
     approvals: z.array(approvalView).describe('Approval decisions'),
     approvalsRequired: z.number().int().describe('Distinct approvals required'),
     reasons: z.array(reasonView).describe('Why the payout is where it is'),

@@ -114,6 +114,18 @@ export const approvalView = z
   })
   .describe('An approval decision');
 
+export const attemptView = z
+  .object({
+    attemptNo: z.number().int().describe('1-based attempt number'),
+    provider: z.string().describe('Provider'),
+    idempotencyKey: z.string().describe('Key sent to the provider (payout id + attempt number)'),
+    outcome: z
+      .enum(['submitting', 'pending', 'paid', 'declined', 'outage', 'failed', 'unknown', 'not_paid'])
+      .describe('Outcome so far'),
+    detail: z.string().optional().describe('Provider message (not shown to payee tokens)'),
+  })
+  .describe('A provider attempt');
+
 export const payoutView = z
   .object({
     id: payoutIdSchema,
@@ -130,21 +142,7 @@ export const payoutView = z
     requestedBy: z.string().optional().describe('Actor who requested it (not shown to payee tokens)'),
     approvalsRequired: z.number().int().describe('Distinct approvals needed'),
     approvals: z.array(approvalView).optional().describe('Decisions so far (not shown to payee tokens)'),
-    attempts: z
-      .array(
-        z
-          .object({
-            attemptNo: z.number().int().describe('1-based attempt number'),
-            provider: z.string().describe('Provider'),
-            idempotencyKey: z.string().describe('Key sent to the provider (payout id + attempt number)'),
-            outcome: z
-              .string()
-              .describe('submitting, pending, paid, declined, outage, failed, unknown, not_paid'),
-            detail: z.string().optional().describe('Provider message (not shown to payee tokens)'),
-          })
-          .describe('A provider attempt'),
-      )
-      .describe('Provider attempts, in order'),
+    attempts: z.array(attemptView).describe('Provider attempts, in order'),
     reasons: z
       .array(reasonView)
       .describe(
