@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { BulkSummary } from '../../workflows/bulk-contract.ts';
 import type { PayoutStatus } from '../payouts/state.ts';
 import { PAYOUT_WEBHOOK_EVENTS } from '../webhooks/events.ts';
-import { approvalView, attemptView, payoutStates, reasonView } from './routes/payout-schemas.ts';
+import { approvalView, attemptView, payoutStates, reasonView, timerView } from './routes/payout-schemas.ts';
 import { grantView, refundView, spendView } from './routes/spendback.ts';
 import { moneySchema } from './schemas/money.ts';
 import { periodCompletionSummarySchema, periodProblemSchema } from './schemas/period.ts';
@@ -25,13 +25,7 @@ export const payoutStatusSchema = z
     approvals: z.array(approvalView).describe('Approval decisions'),
     approvalsRequired: z.number().int().describe('Distinct approvals required'),
     reasons: z.array(reasonView).describe('Why the payout is where it is'),
-    nextTimer: z
-      .object({
-        purpose: z.string().describe('What the timer is for'),
-        at: z.string().describe('When it fires'),
-      })
-      .optional()
-      .describe('The next timer of the workflow'),
+    nextTimer: timerView.optional().describe('The next timer of the workflow'),
     fee: moneySchema.optional().describe('Fee charged to the payee'),
     withholding: moneySchema.optional().describe('Tax withheld'),
   })

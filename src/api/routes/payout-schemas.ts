@@ -126,6 +126,11 @@ export const attemptView = z
   })
   .describe('A provider attempt');
 
+export const timerView = z.object({
+  purpose: z.string().describe('What the timer is for'),
+  at: z.string().describe('When it fires (ISO 8601)'),
+});
+
 export const payoutView = z
   .object({
     id: payoutIdSchema,
@@ -149,13 +154,7 @@ export const payoutView = z
         'Why the payout is where it is (holds, risk flags, routing); payee tokens see public reasons only, ' +
           'with reviews as under_review',
       ),
-    nextTimer: z
-      .object({
-        purpose: z.string().describe('What the timer is for'),
-        at: z.string().describe('When it fires'),
-      })
-      .nullable()
-      .describe('The durable timer the payout waits on, if any'),
+    nextTimer: timerView.nullable().describe('The durable timer the payout waits on, if any'),
     ledger: z
       .array(
         z
