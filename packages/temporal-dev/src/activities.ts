@@ -64,6 +64,11 @@ export function scheduleActivity(engine: Engine, run: Run, a: ActivityState, enq
  * worker could not reach the server while it was down). Other attempts are queued again.
  */
 export function resumeActivity(engine: Engine, run: Run, a: ActivityState): void {
+  if (a.state !== 'started' && a.paused) {
+    a.state = 'backoff';
+    armPausedTimer(engine, run, a);
+    return;
+  }
   if (a.state !== 'started') {
     scheduleActivity(engine, run, a);
     return;
@@ -189,19 +194,121 @@ function tryRetry(
   setNotInFlight(engine, a);
   a.state = 'backoff';
   a.lastFailure = failure;
-  a.attempt++;
   a.cancelRequested = a.cancelRequested && false;
+  if (a.reset) {
+    // ResetActivity while this attempt ran: start over at attempt 1, without a backoff.
+    if (a.reset.heartbeat) a.heartbeatDetails = undefined;
+    a.reset = undefined;
+    a.attempt = 1;
+    retryAfter(engine, run, a, 0);
+  } else {
+    a.attempt++;
+    retryAfter(engine, run, a, d.delayMs);
+  }
+  engine.touch(run);
+  return true;
+}
+
+/** Dispatches the (backed-off) attempt after `ms`, unless it is paused by then. */
+function retryAfter(engine: Engine, run: Run, a: ActivityState, ms: number): void {
+  const attempt = a.attempt;
+  engine.clock.cancel(engine.actTimers.get(a));
+  engine.actTimers.set(
+    a,
+    engine.clock.after(ms, () => {
+      if (run.activities.get(a.scheduledEventId) !== a || a.attempt !== attempt || a.state !== 'backoff')
+        return;
+      if (a.paused) armPausedTimer(engine, run, a);
+      else scheduleActivity(engine, run, a);
+    }),
+  );
+}
+
+/** A paused activity not running: only its schedule-to-close deadline still applies. */
+function armPausedTimer(engine: Engine, run: Run, a: ActivityState): void {
+  engine.clock.cancel(engine.actTimers.get(a));
+  engine.actTimers.delete(a);
+  if (a.scheduleToCloseMs <= 0) return;
   const attempt = a.attempt;
   engine.actTimers.set(
     a,
-    engine.clock.after(d.delayMs, () => {
+    engine.clock.schedule(scheduleToCloseDeadline(a), () => {
       if (run.activities.get(a.scheduledEventId) !== a || a.attempt !== attempt || a.state !== 'backoff')
         return;
-      scheduleActivity(engine, run, a);
+      activityTimedOut(engine, run, a, TimeoutType.SCHEDULE_TO_CLOSE);
     }),
   );
+}
+
+/** Takes an attempt that is queued but not started off its queue (its ticket goes stale). */
+function withdraw(engine: Engine, a: ActivityState): void {
+  engine.clock.cancel(engine.actTimers.get(a));
+  setNotInFlight(engine, a);
+  a.state = 'backoff';
+}
+
+/** PauseActivity, as the server's: a queued attempt is withdrawn; a running one goes on, told at its heartbeat. */
+export function pauseActivity(
+  engine: Engine,
+  run: Run,
+  a: ActivityState,
+  identity: string,
+  reason: string,
+): void {
+  if (a.paused) return;
+  a.paused = { time: engine.clock.now(), identity, reason };
+  if (a.state === 'scheduled') withdraw(engine, a);
+  if (a.state === 'backoff') armPausedTimer(engine, run, a);
   engine.touch(run);
-  return true;
+}
+
+/** UnpauseActivity: an attempt not running is dispatched now (or within `jitterMs`). */
+export function unpauseActivity(
+  engine: Engine,
+  run: Run,
+  a: ActivityState,
+  opts: { resetAttempts: boolean; resetHeartbeat: boolean; jitterMs: number },
+): void {
+  if (!a.paused) return;
+  a.paused = undefined;
+  if (opts.resetHeartbeat) a.heartbeatDetails = undefined;
+  if (a.state !== 'started') {
+    if (opts.resetAttempts) a.attempt = 1;
+    retryAfter(engine, run, a, jitter(opts.jitterMs));
+  } else if (opts.resetAttempts) {
+    a.reset = { heartbeat: opts.resetHeartbeat };
+  }
+  engine.touch(run);
+}
+
+/**
+ * ResetActivity: back to attempt 1. A running attempt goes on (told at its heartbeat; if it fails, attempt
+ * 1 follows at once); otherwise the activity is dispatched now (or within `jitterMs`), unpaused unless
+ * `keepPaused`.
+ */
+export function resetActivity(
+  engine: Engine,
+  run: Run,
+  a: ActivityState,
+  opts: { resetHeartbeat: boolean; keepPaused: boolean; jitterMs: number },
+): void {
+  if (a.state === 'started') {
+    a.reset = { heartbeat: opts.resetHeartbeat };
+  } else {
+    if (a.state === 'scheduled') withdraw(engine, a);
+    a.attempt = 1;
+    if (opts.resetHeartbeat) a.heartbeatDetails = undefined;
+    if (a.paused && opts.keepPaused) armPausedTimer(engine, run, a);
+    else {
+      a.paused = undefined;
+      retryAfter(engine, run, a, jitter(opts.jitterMs));
+    }
+  }
+  engine.touch(run);
+}
+
+function jitter(ms: number): number {
+  return ms > 0 ? Math.floor(Math.random() * ms) : 0;
 }
 
 /** Records the final outcome: started event (if it ran) followed by the closing event. */
@@ -330,13 +437,14 @@ export function cancelActivityReported(
   });
 }
 
-export function heartbeat(engine: Engine, run: Run, a: ActivityState, details: Obj | undefined): boolean {
+/** Records a heartbeat; answers whether the attempt is asked to stop (cancel, pause, reset). */
+export function heartbeat(engine: Engine, run: Run, a: ActivityState, details: Obj | undefined): Obj {
   if (details) a.heartbeatDetails = details;
   a.lastHeartbeatTime = engine.clock.now();
   markSkipped(a, 'beat');
   armActivityTimer(engine, run, a);
   engine.changed(run);
-  return a.cancelRequested;
+  return { cancelRequested: a.cancelRequested, activityPaused: !!a.paused, activityReset: !!a.reset };
 }
 
 /** RequestCancelActivityTask command: cancel at once if not running, else tell the heartbeating worker. */

@@ -41,7 +41,12 @@ export function describeRun(engine: Engine, run: Run): Obj {
     pendingActivities: [...run.activities.values()].map((a) => ({
       activityId: a.activityId,
       activityType: { name: a.activityType },
-      state: a.cancelRequested ? 3 : activityStates[a.state],
+      // CANCEL_REQUESTED, else PAUSE_REQUESTED (running) / PAUSED (not), as the server reports them.
+      state: a.cancelRequested ? 3 : a.paused ? (a.state === 'started' ? 5 : 4) : activityStates[a.state],
+      paused: !!a.paused,
+      pauseInfo: a.paused
+        ? { pauseTime: ts(a.paused.time), manual: { identity: a.paused.identity, reason: a.paused.reason } }
+        : undefined,
       heartbeatDetails: a.heartbeatDetails,
       lastHeartbeatTime: a.lastHeartbeatTime ? ts(a.lastHeartbeatTime) : undefined,
       lastStartedTime: a.startedTime ? ts(a.startedTime) : undefined,

@@ -45,6 +45,10 @@ export interface ActivityState {
    */
   skippedMs?: number;
   skippedAt?: { scheduled: number; started: number; beat: number };
+  /** PauseActivity: no attempt is dispatched until unpaused; a running one hears it at its heartbeat. */
+  paused?: { time: number; identity: string; reason: string };
+  /** ResetActivity on a running attempt: it hears it at its heartbeat; the next attempt is 1, at once. */
+  reset?: { heartbeat: boolean };
 }
 
 export interface ChildRef {

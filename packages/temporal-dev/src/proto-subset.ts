@@ -30,6 +30,10 @@ export const SERVED: Readonly<Record<string, readonly string[]>> = {
     'StopBatchOperation',
     'DescribeBatchOperation',
     'ListBatchOperations',
+    // Temporal UI's activity actions (activity-actions.ts)
+    'PauseActivity',
+    'UnpauseActivity',
+    'ResetActivity',
     'StartWorkflowExecution',
     'SignalWithStartWorkflowExecution',
     'SignalWorkflowExecution',

@@ -9,6 +9,7 @@ import {
   failActivity,
   heartbeat,
 } from './activities.ts';
+import { activityActionHandlers } from './activity-actions.ts';
 import { batchHandlers } from './batch-service.ts';
 import { completeWorkflowTask } from './commands.ts';
 import { cronBackoffMs, validateCron } from './cron.ts';
@@ -206,6 +207,7 @@ export function workflowServiceHandlers(
     ...namespaceHandlers(engine),
     // Batch operations (batch-service.ts).
     ...batchHandlers(engine, visibility),
+    ...activityActionHandlers(engine),
 
     StartWorkflowExecution: (req) => {
       ns(req);
@@ -420,11 +422,11 @@ export function workflowServiceHandlers(
     },
     RecordActivityTaskHeartbeat: (req) => {
       const { run, a } = activityFor(engine, decodeToken(req.taskToken));
-      return { cancelRequested: heartbeat(engine, run, a, req.details) };
+      return heartbeat(engine, run, a, req.details);
     },
     RecordActivityTaskHeartbeatById: (req) => {
       const { run, a } = activityFor(engine, null, byId(req));
-      return { cancelRequested: heartbeat(engine, run, a, req.details) };
+      return heartbeat(engine, run, a, req.details);
     },
 
     UpdateWorkflowExecution: (req, call) => {

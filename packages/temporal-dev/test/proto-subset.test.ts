@@ -89,7 +89,7 @@ describe('temporal-dev protobuf subset', () => {
     ).toBe(1);
     // Reached from no served RPC: left out, which is what makes the subset smaller.
     expect(subset.lookup('coresdk')).toBeNull();
-    expect(subset.lookup('temporal.api.workflowservice.v1.PauseActivityRequest')).toBeNull();
+    expect(subset.lookup('temporal.api.workflowservice.v1.ListWorkerDeploymentsRequest')).toBeNull();
   });
 
   it('is read back from its file, and rebuilt when the file is damaged', () => {

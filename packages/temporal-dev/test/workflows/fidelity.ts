@@ -108,3 +108,14 @@ export async function growsHistory(steps: number, padding: string): Promise<Hist
   }
   return seen;
 }
+
+/** Runs the releasable, heartbeating activity (pausable-activities.ts) and returns its attempt. */
+export async function runsPausable(): Promise<number> {
+  const { heartbeatsUntilReleased } = proxyActivities<{ heartbeatsUntilReleased(): Promise<number> }>({
+    activityId: 'pausable',
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '2 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 1 },
+  });
+  return await heartbeatsUntilReleased();
+}
