@@ -47,6 +47,8 @@ export interface Recovery {
   ready?: number;
   accepted?: number;
   paid?: number;
+  /** The probe payout's id, once accepted. */
+  probe?: string;
 }
 
 export async function startFaultStack(label: string, providers: SandboxSpec[] = [{ name: 'sandbox' }]) {
@@ -306,6 +308,7 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
     try {
       const id = await requestPayout(probePayee, '100', Math.max(1000, deadline - Date.now()));
       r.accepted = elapsed();
+      r.probe = id;
       while (Date.now() < deadline) {
         const v = await payout(id);
         if (v && FINAL_STATES.includes(v.state as never)) {
@@ -318,6 +321,15 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
       // not recovered within the bound
     }
     return r;
+  }
+
+  /** A payout's workflow events as "seconds after `since` type", one a line (where a slow recovery went). */
+  async function timeline(id: string, since: number): Promise<string> {
+    const h = await call('GET', `/v1/payouts/${id}/history`, undefined, undefined, operator.key);
+    if (h.status !== 200) return `${h.status} ${h.text.slice(0, 300)}`;
+    return (h.body.items as { eventId: number; type: string; time: string; detail?: string }[])
+      .map((e) => `${((Date.parse(e.time) - since) / 1000).toFixed(1)} s  ${e.type} ${e.detail ?? ''}`.trim())
+      .join('\n');
   }
 
   /** The invariants after a scenario, as numbers (the scenario asserts them). */
@@ -386,6 +398,7 @@ export async function startFaultStack(label: string, providers: SandboxSpec[] = 
     payout,
     settle,
     recovery,
+    timeline,
     check,
     kill,
     restart,

@@ -182,6 +182,15 @@ describe('fault suite', () => {
       const [, { end: faultEnd, recovered }] = await Promise.all([load, fault]);
 
       phase('load done');
+      // A slow recovery: where the probe payout's time went, from its workflow history.
+      if (
+        faultEnd !== undefined &&
+        recovered?.probe &&
+        !(recovered.paid !== undefined && recovered.paid <= 10)
+      )
+        process.stderr.write(
+          `[${scenario.name}] probe ${recovered.probe}, seconds after the fault ended:\n${await s.timeline(recovered.probe, faultEnd)}\n`,
+        );
       const views = await s.settle(SETTLE_MS);
       phase('settled');
       const r = await s.check(views);
