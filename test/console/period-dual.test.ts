@@ -64,7 +64,10 @@ describe('period approval under dual control', () => {
     await first.page.locator('input[name=reason]').fill('statements checked');
     await first.page.locator('input[name=totp]').fill(ann.code());
     await first.page.getByRole('button', { name: 'Approve period' }).click();
-    await first.page.getByTestId('period-result').getByText('Approved: stage awaiting_approval').waitFor();
+    await first.page
+      .getByTestId('period-result')
+      .getByText('Approved: stage awaiting_approval, approvals 1 of 2')
+      .waitFor();
     await first.page.getByText(/approvals 1 of 2 \(ann-periods\)/).waitFor();
     // Again, the same person: the workflow refuses, and the page shows its reason.
     await first.page.locator('input[name=totp]').fill(ann.code());
@@ -94,7 +97,7 @@ describe('period approval under dual control', () => {
     await second.page.getByRole('button', { name: 'Approve period' }).click();
     await second.page
       .getByTestId('period-result')
-      .getByText(/^Approved: stage /)
+      .getByText(/^Approved: stage \w+, approvals 2 of 2$/)
       .waitFor();
     // With both approvals the run is released: the page follows it to the posted batches.
     await second.page

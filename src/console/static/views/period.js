@@ -154,7 +154,10 @@ function bar(label, done, total, testid) {
 
 async function progress(p) {
   if (!p.calculation) return h('section', {}, h('p', { 'data-testid': 'stage' }, `Stage: ${p.stage}`));
-  const approvals = (p.approvals ?? []).filter((a) => a.decision === 'approve').map((a) => a.actor);
+  // This run's: a recalculation starts the approvals again.
+  const approvals = (p.approvals ?? [])
+    .filter((a) => a.decision === 'approve' && a.run === p.run)
+    .map((a) => a.actor);
   return h(
     'section',
     {},
@@ -331,7 +334,15 @@ function actions(periodId, result) {
         ...(reason.value ? { reason: reason.value } : {}),
       });
       totp.value = '';
-      show(res, `${d === 'approve' ? 'Approved' : 'Rejected'}: stage ${res.body?.stage}`);
+      // The stage moves on once the workflow acts; the approvals say whether another approver is needed.
+      const p = res.body ?? {};
+      const given = (p.approvals ?? []).filter((a) => a.decision === 'approve' && a.run === p.run).length;
+      show(
+        res,
+        d === 'approve'
+          ? `Approved: stage ${p.stage}, approvals ${given} of ${p.approvalsRequired}`
+          : `Rejected: stage ${p.stage}`,
+      );
     };
     forms.push(
       h(
