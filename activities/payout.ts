@@ -34,21 +34,30 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
         });
       });
       try {
-        await service.reserveFunds(input.payoutId, pre);
+        // The hold and the state it puts the payout in commit together.
+        await service.reserveFunds(input.payoutId, pre, status);
       } catch (err) {
         if (err instanceof InsufficientFunds) return { rejected: err.message };
         throw err;
       }
-      await service.recordPayoutState(status);
       return { policy };
     },
     async screenPayout({ payoutId, approvalsRequired, at }) {
-      const pre: Preloaded = {};
+      // The breakdown compliance and routing work out is written once, whichever way the step ends.
+      const pre: Preloaded = { breakdown: {} };
       const compliance = await service.checkCompliance(payoutId, pre);
-      if (compliance.blocked.length > 0) return { compliance };
+      if (compliance.blocked.length > 0) {
+        await service.saveBreakdown(payoutId, pre);
+        return { compliance };
+      }
       const risk = await service.assessRisk(payoutId, pre);
-      if (approvalsNeeded({ approvalsRequired }, risk.reasons.length) > 0) return { compliance, risk };
-      return { compliance, risk, plan: await service.planRoute(payoutId, true, new Date(at), pre) };
+      if (approvalsNeeded({ approvalsRequired }, risk.reasons.length) > 0) {
+        await service.saveBreakdown(payoutId, pre);
+        return { compliance, risk };
+      }
+      const plan = await service.planRoute(payoutId, true, new Date(at), pre);
+      await service.saveBreakdown(payoutId, pre);
+      return { compliance, risk, plan };
     },
     assessRisk: ({ payoutId }) => service.assessRisk(payoutId),
     planRoute: ({ payoutId, riskClear, at }) => service.planRoute(payoutId, riskClear, new Date(at)),
@@ -76,10 +85,7 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
       const status = await service.checkProviderStatus(input);
       return { state: status.state, ...(status.reason ? { reason: status.reason } : {}) };
     },
-    async settleAndRecord({ status, event, ...attempt }) {
-      await service.settlePayout(attempt);
-      return service.recordPayoutState(status, event);
-    },
+    settleAndRecord: ({ status, event, ...attempt }) => service.settleAndRecord(attempt, status, event),
     releaseFunds: ({ payoutId, reason }) => service.releaseFunds(payoutId, reason),
     returnPayout: (input) => service.returnPayout(input),
     recordPayoutState: ({ status, event, eventKey }) => service.recordPayoutState(status, event, eventKey),

@@ -7,6 +7,7 @@ import {
   type AccountRef,
   accountKey,
   isAccountKind,
+  isPayeeKind,
   NON_NEGATIVE_KINDS,
   PLATFORM,
 } from './accounts.ts';
@@ -104,6 +105,14 @@ const SETTLE_LEG_KINDS: readonly SettleLegKind[] = [
   'spendback_revenue',
 ];
 
+/** Accounts created in a caller's transaction, per its EntityManager: not cached until known committed. */
+const createdInTransaction = new WeakMap<EntityManager, Set<string>>();
+function createdIn(em: EntityManager): Set<string> {
+  const keys = createdInTransaction.get(em) ?? new Set<string>();
+  createdInTransaction.set(em, keys);
+  return keys;
+}
+
 /** Thrown inside a database transaction to roll it back when the key turns out to be taken. */
 class KeyTaken extends Error {}
 
@@ -179,7 +188,6 @@ export class Ledger {
     const batch = [...unique.values()];
     const ids = await this.#ensureAccounts(batch.flatMap((p) => p.entries));
     const results = await this.#transaction(async (em) => {
-      const deltas = new Map<string, bigint>();
       const inserted = await sql<{ id: string; idempotency_key: string }>(
         em,
         `INSERT INTO ${this.#t.transactions} (type, idempotency_key, content_hash, metadata)
@@ -197,7 +205,7 @@ export class Ledger {
       const out: BatchResult[] = [];
       const txIds: string[] = [];
       const accountIds: string[] = [];
-      const amounts: string[] = [];
+      const entries: NormalizedEntry[] = [];
       const replays: NormalizedPosting[] = [];
       for (const p of batch) {
         const id = newIds.get(p.idempotencyKey);
@@ -207,11 +215,9 @@ export class Ledger {
         }
         out.push({ idempotencyKey: p.idempotencyKey, id, replayed: false });
         for (const e of p.entries) {
-          const accountId = ids.get(accountKey(e))!;
           txIds.push(id);
-          accountIds.push(accountId);
-          amounts.push(e.amount.toString());
-          deltas.set(accountId, (deltas.get(accountId) ?? 0n) + e.amount);
+          accountIds.push(ids.get(accountKey(e))!);
+          entries.push(e);
         }
       }
       if (replays.length > 0) {
@@ -228,13 +234,8 @@ export class Ledger {
         }
       }
       if (txIds.length > 0) {
-        await this.#lockAndCheck(em, [...deltas.keys()], deltas);
-        await sql(
-          em,
-          `INSERT INTO ${this.#t.entries} (transaction_id, account_id, amount)
-           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])`,
-          [txIds, accountIds, amounts],
-        );
+        await this.#lockAndCheck(em, entries, accountIds);
+        await this.#insertEntries(em, entries, accountIds, txIds);
       }
       return out;
     });
@@ -590,17 +591,25 @@ export class Ledger {
     );
   }
 
+  /** The hold under `holdKey`, from its payee_held entry (one statement). */
   async #loadHold(holdKey: string) {
     validateKey(holdKey, 'holdKey');
-    const hold = await this.getTransaction(holdKey);
-    if (hold?.type !== 'hold') throw new TransactionNotFound(holdKey, 'hold');
-    const held = hold.entries.find((e) => e.account.kind === 'payee_held')!;
+    const [held] = await sql<{ id: string; type: string; owner: string; currency: string; amount: string }>(
+      this.#em(),
+      `SELECT t.id, t.type, a.owner, a.currency, e.amount::text AS amount
+         FROM ${this.#t.transactions} t
+         JOIN ${this.#t.entries} e ON e.transaction_id = t.id
+         JOIN ${this.#t.accounts} a ON a.id = e.account_id AND a.kind = 'payee_held'
+        WHERE t.idempotency_key = $1`,
+      [holdKey],
+    );
+    if (held?.type !== 'hold') throw new TransactionNotFound(holdKey, 'hold');
     return {
-      id: hold.id,
+      id: held.id,
       key: holdKey,
-      payeeId: held.account.owner,
-      currency: held.account.currency,
-      amount: BigInt(held.amount.amount),
+      payeeId: held.owner,
+      currency: held.currency,
+      amount: BigInt(held.amount),
     };
   }
 
@@ -622,15 +631,8 @@ export class Ledger {
       );
       return by[0];
     };
-    // Replays of this very resolution are answered by #postNormalized; another resolution is an error.
-    const existing = await resolved();
-    if (existing && existing.idempotency_key !== idempotencyKey) {
-      throw new HoldAlreadyResolved(
-        hold.key,
-        existing.type === 'hold.settle' ? 'settled' : 'released',
-        existing.idempotency_key,
-      );
-    }
+    // Replays of this very resolution are answered by #postNormalized; another resolution breaks the
+    // unique resolves_hold_id, and is told apart from a replay only then (no read before every resolution).
     try {
       return await this.#postNormalized(posting);
     } catch (error) {
@@ -647,18 +649,11 @@ export class Ledger {
   }
 
   async #postNormalized(p: NormalizedPosting): Promise<PostedTransaction> {
-    const replay = await this.#replay(p);
-    if (replay) return replay;
     const ids = await this.#ensureAccounts(p.entries);
     try {
       return await this.#transaction(async (em) => {
-        const deltas = new Map<string, bigint>();
-        for (const e of p.entries) {
-          const id = ids.get(accountKey(e))!;
-          deltas.set(id, (deltas.get(id) ?? 0n) + e.amount);
-        }
-        // Lock first (id order), then claim the key: a concurrent same-key posting waits on the key.
-        await this.#lockAndCheck(em, [...deltas.keys()], deltas);
+        // The key first: a replay then answers without locking or checking anything (a hold replayed
+        // after its funds moved on is still the same hold), and a concurrent same-key posting waits here.
         const inserted = await sql<TxRow>(
           em,
           `INSERT INTO ${this.#t.transactions}
@@ -677,12 +672,9 @@ export class Ledger {
         );
         const row = inserted[0];
         if (!row) throw new KeyTaken();
-        await sql(
-          em,
-          `INSERT INTO ${this.#t.entries} (transaction_id, account_id, amount)
-           SELECT $1::bigint, * FROM unnest($2::bigint[], $3::bigint[])`,
-          [row.id, p.entries.map((e) => ids.get(accountKey(e))!), p.entries.map((e) => e.amount.toString())],
-        );
+        const accountIds = p.entries.map((e) => ids.get(accountKey(e))!);
+        await this.#lockAndCheck(em, p.entries, accountIds);
+        await this.#insertEntries(em, p.entries, accountIds, [row.id]);
         return {
           id: row.id,
           type: row.type,
@@ -714,12 +706,25 @@ export class Ledger {
     return this.#hydrate(em, row, true);
   }
 
-  async #lockAndCheck(em: EntityManager, accountIds: string[], deltas: Map<string, bigint>): Promise<void> {
+  /**
+   * Locks the payee accounts of `entries` (id order) and checks that none goes negative. Platform accounts
+   * are hot (every settlement credits provider_clearing, most fees_revenue) and never checked: they are
+   * locked by #insertEntries, the last statement before the commit, so a settlement holds them as briefly
+   * as it can. Every posting locks payee rows before platform rows, each in id order: one lock order, no
+   * deadlocks.
+   */
+  async #lockAndCheck(em: EntityManager, entries: readonly NormalizedEntry[], accountIds: string[]) {
+    const deltas = new Map<string, bigint>();
+    entries.forEach((e, i) => {
+      if (!isPayeeKind(e.kind)) return;
+      deltas.set(accountIds[i]!, (deltas.get(accountIds[i]!) ?? 0n) + e.amount);
+    });
+    if (deltas.size === 0) return;
     const locked = await sql<{ id: string; kind: string; owner: string; currency: string; balance: string }>(
       em,
       `SELECT id, kind, owner, currency, balance FROM ${this.#t.accounts}
         WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
-      [accountIds],
+      [[...deltas.keys()]],
     );
     for (const a of locked) {
       const delta = deltas.get(a.id) ?? 0n;
@@ -728,6 +733,28 @@ export class Ledger {
         throw new InsufficientFunds({ kind: a.kind, owner: a.owner, currency: a.currency }, balance, -delta);
       }
     }
+  }
+
+  /**
+   * Inserts the entries (`transactionIds[i]` for entry i, or one id for all), locking their platform
+   * accounts in id order in the same statement; the database applies them to the balances.
+   */
+  async #insertEntries(
+    em: EntityManager,
+    entries: readonly NormalizedEntry[],
+    accountIds: string[],
+    transactionIds: string[],
+  ): Promise<void> {
+    const hot = [...new Set(accountIds.filter((_, i) => !isPayeeKind(entries[i]!.kind)))];
+    const txIds = transactionIds.length === 1 ? accountIds.map(() => transactionIds[0]!) : transactionIds;
+    await sql(
+      em,
+      `WITH hot AS (SELECT id FROM ${this.#t.accounts} WHERE id = ANY($4::bigint[]) ORDER BY id FOR UPDATE)
+       INSERT INTO ${this.#t.entries} (transaction_id, account_id, amount)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+        WHERE (SELECT count(*) FROM hot) >= 0`,
+      [txIds, accountIds, entries.map((e) => e.amount.toString()), hot],
+    );
   }
 
   async #txByKeys(em: EntityManager, keys: string[]): Promise<TxRow[]> {
@@ -777,24 +804,44 @@ export class Ledger {
       const refs = [...missing.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
       const params = [refs.map((r) => r.kind), refs.map((r) => r.owner), refs.map((r) => r.currency)];
       // Bound: inside the caller's transaction (a second connection could wait on it, and on PGlite
-      // it always would); ids are then not cached, as that transaction may still roll back.
+      // it always would).
       const em = this.#em();
-      await sql(
+      // One statement: the ones it creates come back from the insert, the others from its snapshot. One
+      // created meanwhile by a transaction that committed after that snapshot is in neither: read again.
+      type Row = { id: string; kind: string; owner: string; currency: string; created: boolean };
+      const rows = await sql<Row>(
         em,
-        `INSERT INTO ${this.#t.accounts} (kind, owner, currency)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-         ON CONFLICT (kind, owner, currency) DO NOTHING`,
-        params,
-      );
-      const rows = await sql<{ id: string; kind: string; owner: string; currency: string }>(
-        em,
-        `SELECT a.id, a.kind, a.owner, a.currency FROM ${this.#t.accounts} a
+        `WITH created AS (
+           INSERT INTO ${this.#t.accounts} (kind, owner, currency)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+           ON CONFLICT (kind, owner, currency) DO NOTHING
+           RETURNING id, kind, owner, currency)
+         SELECT id, kind, owner, currency, true AS created FROM created
+         UNION ALL
+         SELECT a.id, a.kind, a.owner, a.currency, false AS created FROM ${this.#t.accounts} a
            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(kind, owner, currency)
              ON a.kind = k.kind AND a.owner = k.owner AND a.currency = k.currency`,
         params,
       );
-      for (const r of rows) found.set(accountKey(r), r.id);
-      if (!this.#bound) for (const [k, id] of found) this.#accountIds.set(k, id);
+      if (rows.length < refs.length) {
+        rows.push(
+          ...(await sql<Row>(
+            em,
+            `SELECT a.id, a.kind, a.owner, a.currency, false AS created FROM ${this.#t.accounts} a
+               JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(kind, owner, currency)
+                 ON a.kind = k.kind AND a.owner = k.owner AND a.currency = k.currency`,
+            params,
+          )),
+        );
+      }
+      // Committed accounts are cached; one created in the caller's transaction is not (it may roll back).
+      const createdHere = this.#bound ? createdIn(this.#bound) : undefined;
+      for (const r of rows) {
+        const key = accountKey(r);
+        found.set(key, r.id);
+        if (r.created) createdHere?.add(key);
+        else if (!createdHere?.has(key)) this.#accountIds.set(key, r.id);
+      }
     }
     const out = new Map<string, string>();
     for (const e of entries)

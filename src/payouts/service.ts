@@ -2,6 +2,7 @@
 // ledger, payees, providers and the payout table. Activities (activities/payout.ts) are thin wrappers that
 // only translate errors into Temporal failure types. Nothing returned here carries bank data.
 
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type {
   PayoutPolicy,
   ReturnOutcome,
@@ -9,6 +10,7 @@ import type {
   RoutePlan,
 } from '../../workflows/payout-activities.ts';
 import { checkCompliance, type SanctionsList } from '../compliance/index.ts';
+import { isDataError } from '../db/errors.ts';
 import type { Database } from '../db/open.ts';
 import { computePayoutBreakdown, computeWithholding, type InstantFeeSchedule } from '../fees/index.ts';
 import { PLATFORM } from '../ledger/accounts.ts';
@@ -20,9 +22,14 @@ import {
   payoutTransitions,
   webhookDeliveryFailures,
 } from '../observability/metrics.ts';
-import { identifyingParts } from '../payees/destinations.ts';
+import { type DestinationDetails, identifyingParts } from '../payees/destinations.ts';
 import { PayeeError, type PayeeService, type PayeeView } from '../payees/index.ts';
-import type { PayoutProvider, PayoutMethod as ProviderMethod, ProviderStatus } from '../providers/types.ts';
+import type {
+  PayoutProvider,
+  PostalAddress,
+  PayoutMethod as ProviderMethod,
+  ProviderStatus,
+} from '../providers/types.ts';
 import { assessRisk, type RiskRulesConfig } from '../risk/index.ts';
 import {
   decideRail,
@@ -172,6 +179,21 @@ export function payoutInputFrom(record: PayoutRecord): PayoutInput {
 
 const railFor = (rail: 'instant' | 'scheduled') => (rail === 'instant' ? 'instant' : 'batch');
 
+/** A bank account's postal address as the adapters take it; nothing for other destinations or without one. */
+function postalAddressOf(d: DestinationDetails): { address?: PostalAddress } {
+  const a = d.kind === 'bank_account' ? d.details.address : undefined;
+  if (!a) return {};
+  return {
+    address: {
+      line1: a.line1,
+      city: a.city,
+      postalCode: a.postalCode,
+      ...(a.state !== undefined ? { state: a.state } : {}),
+      country: a.country,
+    },
+  };
+}
+
 /**
  * What a fused step has already read, so the steps it chains do not read it again (the payout row is only
  * written by the step that holds it, inside the same local activity).
@@ -179,7 +201,11 @@ const railFor = (rail: 'instant' | 'scheduled') => (rail === 'instant' ? 'instan
 export interface Preloaded {
   payout?: PayoutRecord;
   payee?: PayeeView;
+  /** Set: the steps collect their breakdown here and the fused step writes it once (saveBreakdown). */
+  breakdown?: Breakdown;
 }
+
+type Breakdown = Parameters<PayoutStore['saveBreakdown']>[2];
 
 export function createPayoutService(deps: PayoutServiceDeps) {
   const { db, ledger, payees, providers, outbox, settings } = deps;
@@ -198,9 +224,19 @@ export function createPayoutService(deps: PayoutServiceDeps) {
    * fx[target] −target, clearing[target] +target, at the exact rate target/(source − fee) (no rounding left).
    * The provider's fee stays on clearing[source]: it is what the provider kept.
    */
-  async function bookProviderConversion(p: { id: string; currency: string }, name: string, key: string) {
+  /** The provider's own conversion of an attempt (asked before any database transaction opens). */
+  async function providerConversion(name: string, key: string) {
     // A provider no longer configured cannot have converted anything we can read: settle as before.
-    const conv = await providers.get(name)?.conversion?.(key);
+    return providers.get(name)?.conversion?.(key);
+  }
+
+  async function bookProviderConversion(
+    p: { id: string; currency: string },
+    name: string,
+    key: string,
+    conv: Awaited<ReturnType<typeof providerConversion>>,
+    on: Ledger,
+  ) {
     if (!conv || conv.target.currency === conv.source.currency) return;
     if (conv.source.currency !== p.currency) {
       throw new Error(
@@ -210,7 +246,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     const converted = BigInt(conv.source.amount) - BigInt(conv.fee.amount);
     const target = BigInt(conv.target.amount);
     if (converted <= 0n || target <= 0n) return;
-    await ledger.convertFx({
+    await on.convertFx({
       owner: PLATFORM,
       accountKind: 'provider_clearing',
       from: { amount: converted.toString(), currency: conv.source.currency, scale: conv.source.scale },
@@ -225,34 +261,18 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     });
   }
 
-  /**
-   * A charge the provider took from its balance on top of the payout (Circle's blockchain network fee) left
-   * that balance too: provider_clearing[asset] +fee, and the platform's provider_fees[asset] −fee. The platform
-   * bears it: it is known only once the chain confirms, after the payee received the full net, and routing chose
-   * the rail; charging the payee would mean a receivable in the asset against a wallet in its fiat. It stays
-   * booked when the transfer is later returned (the gas was spent). Only for the attempt that paid.
-   */
-  async function bookProviderCharges(p: { id: string }, name: string, key: string) {
-    const charges = (await providers.get(name)?.charges?.(key)) ?? [];
-    const fees = charges.filter((c) => c.kind === 'network_fee' && BigInt(c.amount.amount) > 0n);
-    if (fees.length === 0) return;
-    await ledger.post({
-      type: 'payout.network_fee',
-      idempotencyKey: ledgerKeys.networkFee(p.id),
-      metadata: {
-        payoutId: p.id,
-        provider: name,
-        attemptKey: key,
-        references: fees.flatMap((f) => (f.reference ? [f.reference] : [])),
-      },
-      entries: fees.flatMap((f) => [
-        { account: { kind: 'provider_clearing', owner: PLATFORM }, amount: f.amount },
-        {
-          account: { kind: 'provider_fees', owner: PLATFORM },
-          amount: { ...f.amount, amount: (-BigInt(f.amount.amount)).toString() },
-        },
-      ]),
-    });
+  /** Writes what the steps of a fused step collected in `pre.breakdown` (nothing when it is empty). */
+  async function saveBreakdown(payoutId: string, pre: Preloaded): Promise<void> {
+    const fields = pre.breakdown;
+    if (!fields || Object.keys(fields).length === 0) return;
+    await store.saveBreakdown(db.em(), payoutId, fields);
+    pre.breakdown = {};
+  }
+
+  /** Fields for the payout's row: written now, or collected for the fused step's one write. */
+  async function breakdown(payoutId: string, pre: Preloaded, fields: Breakdown): Promise<void> {
+    if (pre.breakdown) Object.assign(pre.breakdown, fields);
+    else await store.saveBreakdown(db.em(), payoutId, fields);
   }
 
   function provider(name: string): PayoutProvider {
@@ -316,8 +336,75 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     return { state: c.state, ...reason };
   }
 
+  /** The state and its webhook event, on `tx` (the caller's transaction). */
+  async function recordIn(tx: EntityManager, status: PayoutStatus, event?: string, eventKey?: string) {
+    const { changed } = await store.saveStatus(tx, status);
+    if (!event) return { changed, out: {} };
+    const id = payoutEventId(event, status, eventKey);
+    await outbox.enqueue({ id, type: event, occurredAt: now(), data: { payout: status } }, tx);
+    return { changed, out: { eventId: id } };
+  }
+
+  /**
+   * The settlement (and the provider's conversion, if it made one); with `record`, the state and its event
+   * first, in the same transaction, so the hot platform accounts are locked only at its end.
+   */
+  async function settle(
+    input: { payoutId: string; provider: string; attemptNo: number },
+    p: { amount: string; fee: string; withholding: string; currency: string; scale: number },
+    record?: { status: PayoutStatus; event: string },
+  ): Promise<{ eventId?: string }> {
+    const fee = BigInt(p.fee);
+    const withholding = BigInt(p.withholding);
+    const net = BigInt(p.amount) - fee - withholding;
+    const leg = (v: bigint) => ({ amount: v.toString(), currency: p.currency, scale: p.scale });
+    const key = attemptKey(input.payoutId, input.attemptNo);
+    const conv = await providerConversion(input.provider, key);
+    const post = async (on: Ledger) => {
+      await on.settleHold({
+        holdKey: ledgerKeys.hold(input.payoutId),
+        idempotencyKey: ledgerKeys.settle(input.payoutId),
+        legs: {
+          ...(net > 0n ? { provider_clearing: leg(net) } : {}),
+          ...(fee > 0n ? { fees_revenue: leg(fee) } : {}),
+          ...(withholding > 0n ? { tax_withholding: leg(withholding) } : {}),
+        },
+        metadata: { payoutId: input.payoutId, provider: input.provider, attemptKey: key },
+      });
+      await bookProviderConversion(
+        { id: input.payoutId, currency: p.currency },
+        input.provider,
+        key,
+        conv,
+        on,
+      );
+    };
+    let recorded: { changed: boolean; out: { eventId?: string } } = { changed: false, out: {} };
+    if (!record) await post(ledger);
+    else {
+      try {
+        recorded = await db.em().transactional(async (tx) => {
+          const done = await recordIn(tx, record.status, record.event);
+          await post(ledger.within(tx));
+          return done;
+        });
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        // The state cannot be stored (its text, say), but the money went out all the same: the settlement
+        // is booked alone and the step fails for its data reason (the payout goes to review, funds kept).
+        await post(ledger);
+        throw error;
+      }
+    }
+    // Doubles in Prometheus: exact up to 2^53 minor units per currency series, the ledger always.
+    paidMinor.inc({ currency: p.currency }, Number(net));
+    if (recorded.changed) payoutTransitions.inc({ state: record!.status.state });
+    return recorded.out;
+  }
+
   const service = {
     store,
+    saveBreakdown,
 
     /**
      * The payout's policy, from its row. The row is written by whoever started the workflow, never here; one
@@ -360,15 +447,29 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       };
     },
 
-    /** Ledger hold for the full amount; throws the ledger's InsufficientFunds when short (nothing held). */
-    async reserveFunds(payoutId: string, pre: Preloaded = {}): Promise<void> {
+    /**
+     * Ledger hold for the full amount; throws the ledger's InsufficientFunds when short (nothing held).
+     * With `status`, records it in the same database transaction (the hold and its state commit together).
+     */
+    async reserveFunds(payoutId: string, pre: Preloaded = {}, status?: PayoutStatus): Promise<void> {
       const p = pre.payout ?? (await load(payoutId));
-      await ledger.hold({
-        payeeId: p.payeeId,
-        amount: { amount: p.amount, currency: p.currency, scale: p.scale },
-        idempotencyKey: ledgerKeys.hold(payoutId),
-        metadata: { payoutId },
+      const hold = (on: Ledger) =>
+        on.hold({
+          payeeId: p.payeeId,
+          amount: { amount: p.amount, currency: p.currency, scale: p.scale },
+          idempotencyKey: ledgerKeys.hold(payoutId),
+          metadata: { payoutId },
+        });
+      if (!status) {
+        await hold(ledger);
+        return;
+      }
+      const changed = await db.em().transactional(async (tx) => {
+        const saved = await store.saveStatus(tx, status);
+        await hold(ledger.within(tx));
+        return saved.changed;
       });
+      if (changed) payoutTransitions.inc({ state: status.state });
     },
 
     async checkCompliance(
@@ -405,7 +506,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         { sanctions: deps.sanctions, withholdingRateBps: settings.withholdingBps },
       );
       const withholding = computeWithholding(BigInt(p.amount), result.withholdingBps);
-      await store.saveBreakdown(em, payoutId, {
+      await breakdown(payoutId, pre, {
         withholding: withholding.toString(),
         destinationFingerprint: screenedFingerprint,
       });
@@ -472,13 +573,13 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         riskClear,
       });
       const withholdingBps = BigInt(p.withholding) > 0n ? settings.withholdingBps : 0;
-      const breakdown = computePayoutBreakdown(
+      const fees = computePayoutBreakdown(
         { amount: p.amount, currency: p.currency, scale: p.scale },
         { instant: decision.rail === 'instant', feeSchedule: settings.instantFees, withholdingBps },
       );
-      await store.saveBreakdown(em, payoutId, {
-        fee: breakdown.instantFee.amount,
-        withholding: breakdown.withholding.amount,
+      await breakdown(payoutId, pre, {
+        fee: fees.instantFee.amount,
+        withholding: fees.withholding.amount,
         rail: decision.rail,
       });
       const ranking = decision.rail === 'instant' ? instant : rankProviders(inputs, request('batch'));
@@ -486,7 +587,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       const allDown =
         ranking.candidates.length === 0 &&
         ranking.excluded.some((e) => e.reasons.every((r) => r.code === 'provider_down'));
-      const fee = BigInt(breakdown.instantFee.amount);
+      const fee = BigInt(fees.instantFee.amount);
       // Known before any provider is asked: without a destination nothing can be submitted anywhere.
       const kind = destinationKindFor[p.method];
       const hasDestination = payee.destinations.some((d) => d.kind === kind);
@@ -514,7 +615,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
               },
             }),
         ...(fee > 0n ? { fee: wire(p, fee) } : {}),
-        net: wire(p, breakdown.net.amount),
+        net: wire(p, fees.net.amount),
       };
     },
 
@@ -548,7 +649,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         method: p.method as ProviderMethod,
         rail: railFor(input.rail),
         destination: identifyingParts(destination).join('/'),
-        payee: { id: payee.id, country: payee.country, name: payee.name },
+        // The account holder's postal address, for rails that ask one (Wise): decrypted with the destination.
+        payee: { id: payee.id, country: payee.country, name: payee.name, ...postalAddressOf(destination) },
       });
       return { state: result.state, providerRef: result.providerRef };
     },
@@ -579,24 +681,34 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     /** held → provider clearing (net), fees revenue (instant fee), tax withholding: explicit legs. */
     async settlePayout(input: { payoutId: string; provider: string; attemptNo: number }): Promise<void> {
       const p = await load(input.payoutId);
-      const fee = BigInt(p.fee);
-      const withholding = BigInt(p.withholding);
-      const net = BigInt(p.amount) - fee - withholding;
-      const leg = (v: bigint) => ({ amount: v.toString(), currency: p.currency, scale: p.scale });
-      await ledger.settleHold({
-        holdKey: ledgerKeys.hold(p.id),
-        idempotencyKey: ledgerKeys.settle(p.id),
-        legs: {
-          ...(net > 0n ? { provider_clearing: leg(net) } : {}),
-          ...(fee > 0n ? { fees_revenue: leg(fee) } : {}),
-          ...(withholding > 0n ? { tax_withholding: leg(withholding) } : {}),
-        },
-        metadata: { payoutId: p.id, provider: input.provider, attemptKey: attemptKey(p.id, input.attemptNo) },
+      await settle(input, {
+        amount: p.amount,
+        fee: p.fee,
+        withholding: p.withholding,
+        currency: p.currency,
+        scale: p.scale,
       });
-      await bookProviderConversion(p, input.provider, attemptKey(p.id, input.attemptNo));
-      await bookProviderCharges(p, input.provider, attemptKey(p.id, input.attemptNo));
-      // Doubles in Prometheus: exact up to 2^53 minor units per currency series, the ledger always.
-      paidMinor.inc({ currency: p.currency }, Number(net));
+    },
+
+    /**
+     * settlePayout and recordPayoutState(status, event) in one database transaction, from the amounts the
+     * workflow holds (its status: the fee and withholding its route and screening wrote to the row), so
+     * the row is not read again. The ledger refuses legs that do not add up to the hold.
+     */
+    async settleAndRecord(
+      input: { payoutId: string; provider: string; attemptNo: number },
+      status: PayoutStatus,
+      event: string,
+    ): Promise<{ eventId?: string }> {
+      const { amount } = status;
+      const amounts = {
+        amount: amount.amount,
+        fee: status.fee?.amount ?? '0',
+        withholding: status.withholding?.amount ?? '0',
+        currency: amount.currency,
+        scale: amount.scale,
+      };
+      return settle(input, amounts, { status, event });
     },
 
     async releaseFunds(payoutId: string, reason: string): Promise<void> {
@@ -662,14 +774,11 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       event?: string,
       eventKey?: string,
     ): Promise<{ eventId?: string }> {
-      const em = db.em();
       let changed = false;
-      const out = await em.transactional(async (tx) => {
-        ({ changed } = await store.saveStatus(tx, status));
-        if (!event) return {};
-        const id = payoutEventId(event, status, eventKey);
-        await outbox.enqueue({ id, type: event, occurredAt: now(), data: { payout: status } }, tx);
-        return { eventId: id };
+      const out = await db.em().transactional(async (tx) => {
+        const recorded = await recordIn(tx, status, event, eventKey);
+        changed = recorded.changed;
+        return recorded.out;
       });
       if (changed) payoutTransitions.inc({ state: status.state }); // after the commit: what is durable
       return out;
