@@ -307,6 +307,36 @@ export function resetActivity(
   engine.touch(run);
 }
 
+/** The options an attempt runs with, as temporal.api.activity.v1.ActivityOptions. */
+export function activityOptionsOf(a: ActivityState): Obj {
+  return {
+    taskQueue: { name: a.taskQueue, kind: 1 },
+    scheduleToCloseTimeout: a.scheduleToCloseMs ? dur(a.scheduleToCloseMs) : undefined,
+    scheduleToStartTimeout: a.scheduleToStartMs ? dur(a.scheduleToStartMs) : undefined,
+    startToCloseTimeout: a.startToCloseMs ? dur(a.startToCloseMs) : undefined,
+    heartbeatTimeout: a.heartbeatMs ? dur(a.heartbeatMs) : undefined,
+    retryPolicy: a.retryPolicy,
+  };
+}
+
+/**
+ * New options took effect (UpdateActivityOptions): a queued attempt is queued again (on its new task
+ * queue, with its new deadlines); a running one keeps running under the new deadlines; one backing off
+ * uses them on its next attempt.
+ */
+export function optionsChanged(engine: Engine, run: Run, a: ActivityState): void {
+  if (a.state === 'scheduled') {
+    withdraw(engine, a);
+    if (a.paused) armPausedTimer(engine, run, a);
+    else scheduleActivity(engine, run, a);
+  } else if (a.state === 'started') {
+    armActivityTimer(engine, run, a);
+  } else if (a.paused) {
+    armPausedTimer(engine, run, a);
+  }
+  engine.touch(run);
+}
+
 function jitter(ms: number): number {
   return ms > 0 ? Math.floor(Math.random() * ms) : 0;
 }

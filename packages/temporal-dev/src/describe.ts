@@ -1,4 +1,5 @@
 // DescribeWorkflowExecution / visibility rows built from a run's mutable state.
+import { activityOptionsOf } from './activities.ts';
 import type { Engine } from './engine.ts';
 import { historySizeBytes } from './history-size.ts';
 import type { Obj, Run } from './model.ts';
@@ -44,6 +45,7 @@ export function describeRun(engine: Engine, run: Run): Obj {
       // CANCEL_REQUESTED, else PAUSE_REQUESTED (running) / PAUSED (not), as the server reports them.
       state: a.cancelRequested ? 3 : a.paused ? (a.state === 'started' ? 5 : 4) : activityStates[a.state],
       paused: !!a.paused,
+      activityOptions: activityOptionsOf(a),
       pauseInfo: a.paused
         ? { pauseTime: ts(a.paused.time), manual: { identity: a.paused.identity, reason: a.paused.reason } }
         : undefined,

@@ -34,6 +34,7 @@ export const SERVED: Readonly<Record<string, readonly string[]>> = {
     'PauseActivity',
     'UnpauseActivity',
     'ResetActivity',
+    'UpdateActivityOptions',
     'StartWorkflowExecution',
     'SignalWithStartWorkflowExecution',
     'SignalWorkflowExecution',

@@ -1,11 +1,19 @@
-// PauseActivity, UnpauseActivity and ResetActivity (Temporal UI's activity actions) through the official
-// client's WorkflowService: a running attempt hears the pause at its heartbeat and stops (the SDK
-// reports it failed), no further attempt is dispatched while paused, a reset goes back to attempt 1,
-// and an unpause dispatches it again.
+// PauseActivity, UnpauseActivity, ResetActivity and UpdateActivityOptions (Temporal UI's activity
+// actions) through the official client's WorkflowService: a running attempt hears the pause at its
+// heartbeat and stops (the SDK reports it failed), no further attempt is dispatched while paused, a reset
+// goes back to attempt 1, an unpause dispatches it again, and new options apply to the running attempt.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { WorkflowHandle } from '@temporalio/client';
+import {
+  ActivityFailure,
+  TimeoutFailure,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { TimeoutType } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createTestEnv } from '../src/testing.ts';
@@ -94,6 +102,38 @@ describe('temporal-dev activity pause, unpause and reset', () => {
     expect(await h.result()).toBe(1);
     const started = (await h.fetchHistory()).events!.filter((e) => e.eventType === ACTIVITY_TASK_STARTED);
     expect(started.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
+  });
+
+  it("updates a running activity's options: its new start-to-close and attempt limit end it", async () => {
+    hold();
+    const h = await env.client.workflow.start(runsPausable, { taskQueue, workflowId: `p-${randomUUID()}` });
+    const execution = { workflowId: h.workflowId };
+    await pendingUntil(h, (p) => p.state === STARTED, 'the first attempt running');
+    await expect(
+      svc().updateActivityOptions({
+        namespace: 'default',
+        execution,
+        id: 'pausable',
+        activityOptions: {},
+        updateMask: { paths: ['no_such_field'] },
+      }),
+    ).rejects.toMatchObject({ code: 3 });
+    const res: temporal.api.workflowservice.v1.IUpdateActivityOptionsResponse =
+      await svc().updateActivityOptions({
+        namespace: 'default',
+        execution,
+        id: 'pausable',
+        activityOptions: { startToCloseTimeout: msToTs('1s'), retryPolicy: { maximumAttempts: 1 } },
+        updateMask: { paths: ['start_to_close_timeout', 'retryPolicy.maximumAttempts'] },
+      });
+    expect(Number(res.activityOptions?.startToCloseTimeout?.seconds)).toBe(1);
+    expect(res.activityOptions?.retryPolicy?.maximumAttempts).toBe(1);
+    const failure = await h.result().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ActivityFailure);
+    expect((cause as ActivityFailure).cause).toBeInstanceOf(TimeoutFailure);
+    expect(((cause as ActivityFailure).cause as TimeoutFailure).timeoutType).toBe(TimeoutType.START_TO_CLOSE);
   });
 
   it('refuses a request naming no activity, and answers NOT_FOUND for an unknown one', async () => {
