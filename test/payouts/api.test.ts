@@ -338,6 +338,12 @@ describe('payout API', () => {
         missingObject: true,
       },
       {
+        route: 'GET /v1/periods/:id/history',
+        path: () => '/v1/periods/2026-11/history',
+        allowed: ['platform', 'approver', 'operator'],
+        missingObject: true,
+      },
+      {
         route: 'POST /v1/periods/:id/recalculate',
         path: () => '/v1/periods/2026-11/recalculate',
         body: () => ({ planVersion: 'no-such-plan' }),
