@@ -25,6 +25,7 @@ import { migrateDatabase } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { sql } from '../src/db/sql.ts';
 import { ingestEarnings } from '../src/earnings/ingest.ts';
+import { eventTypeName } from '../src/payouts/history.ts';
 import { FINAL_STATES } from '../src/payouts/state.ts';
 import { PeriodGateway } from '../src/periods/gateway.ts';
 import { seedEvents, seedPayees } from '../src/periods/seed.ts';
@@ -115,26 +116,38 @@ const int = (v: unknown): number =>
   v == null ? 0 : typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber();
 const eventMs = (e: HistoryEvent) => int(e.eventTime?.seconds) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
 
-/** The longest gap between a WorkflowTaskStarted event and the WorkflowTaskCompleted that answers it. */
-function longestWorkflowTaskMs(events: readonly HistoryEvent[]): number {
+interface TaskTimes {
+  /** The longest gap between a WorkflowTaskStarted event and the WorkflowTaskCompleted that answers it. */
+  longestMs: number;
+  /** What that task did: the event after its completion (type, and the activity it scheduled). */
+  after: string;
+  /** Tasks over one second. */
+  overOneSecond: number;
+}
+
+function workflowTaskTimes(events: readonly HistoryEvent[]): TaskTimes {
   const started = new Map<number, number>();
-  let longest = 0;
-  for (const e of events) {
+  const out: TaskTimes = { longestMs: 0, after: '', overOneSecond: 0 };
+  for (const [i, e] of events.entries()) {
     if (e.workflowTaskStartedEventAttributes) started.set(int(e.eventId), eventMs(e));
     const done = e.workflowTaskCompletedEventAttributes;
-    if (done) {
-      const at = started.get(int(done.startedEventId));
-      if (at !== undefined) longest = Math.max(longest, eventMs(e) - at);
+    const at = done ? started.get(int(done.startedEventId)) : undefined;
+    if (at === undefined) continue;
+    const ms = eventMs(e) - at;
+    if (ms > 1_000) out.overOneSecond++;
+    if (ms > out.longestMs) {
+      const next = events[i + 1];
+      const activity = next?.activityTaskScheduledEventAttributes?.activityType?.name;
+      out.longestMs = ms;
+      out.after = `${eventTypeName(next?.eventType)}${activity ? ` ${activity}` : ''}`;
     }
   }
-  return longest;
+  return out;
 }
 
 /** Every run of the period workflow (the current one, then back along continue-as-new): events, longest task. */
-async function periodRuns(
-  periodId: string,
-): Promise<{ runId: string; events: number; longestTaskMs: number }[]> {
-  const out: { runId: string; events: number; longestTaskMs: number }[] = [];
+async function periodRuns(periodId: string): Promise<{ runId: string; events: number; tasks: TaskTimes }[]> {
+  const out: { runId: string; events: number; tasks: TaskTimes }[] = [];
   let runId: string | undefined;
   for (;;) {
     const h = await temporal.client.workflow.getHandle(periodWorkflowId(periodId), runId).fetchHistory();
@@ -143,7 +156,7 @@ async function periodRuns(
     out.push({
       runId: runId ?? 'current',
       events: events.length,
-      longestTaskMs: longestWorkflowTaskMs(events),
+      tasks: workflowTaskTimes(events),
     });
     runId = first?.continuedExecutionRunId || undefined;
     if (!runId) return out;
@@ -279,7 +292,9 @@ try {
   const runs = await periodRuns(periodId);
   const periodEvents = runs.reduce((n, r) => n + r.events, 0);
   const largestPeriodRun = Math.max(...runs.map((r) => r.events));
-  const longestTask = Math.max(...runs.map((r) => r.longestTaskMs));
+  const longestRun = runs.reduce((a, b) => (b.tasks.longestMs > a.tasks.longestMs ? b : a));
+  const longestTask = longestRun.tasks.longestMs;
+  const tasksOverOneSecond = runs.reduce((n, r) => n + r.tasks.overOneSecond, 0);
   const [queued] = await sql<{ total: string; final: string }>(
     db.em(),
     `SELECT count(*)::text AS total, count(*) FILTER (WHERE p.status = ANY($2::text[]))::text AS final
@@ -298,7 +313,7 @@ try {
   for (const r of payoutIds) {
     const h = await temporal.client.workflow.getHandle(`payout-${r.payout_id}`).fetchHistory();
     largestPayout = Math.max(largestPayout, h.events?.length ?? 0);
-    longestPayoutTask = Math.max(longestPayoutTask, longestWorkflowTaskMs(h.events ?? []));
+    longestPayoutTask = Math.max(longestPayoutTask, workflowTaskTimes(h.events ?? []).longestMs);
   }
   worker.shutdown();
   await running;
@@ -345,7 +360,7 @@ try {
     `${'events per payee'.padEnd(28)} ${(periodEvents / payees).toFixed(4)}  (period workflow: ${periodEvents} events over ${runs.length} run(s), largest run ${largestPeriodRun}; progress says ${final.history.continuedAsNew} continue-as-new)`,
   );
   console.log(
-    `${'longest workflow task ms'.padEnd(28)} ${longestTask.toFixed(0)}  (period workflow, WorkflowTaskStarted→Completed; payout sample of ${payoutIds.length}: ${longestPayoutTask.toFixed(0)})`,
+    `${'longest workflow task ms'.padEnd(28)} ${longestTask.toFixed(0)}  (period workflow, WorkflowTaskStarted→Completed, followed by ${longestRun.tasks.after}; ${tasksOverOneSecond} task(s) over 1 s; payout sample of ${payoutIds.length}: ${longestPayoutTask.toFixed(0)})`,
   );
   console.log(
     `${'payouts final'.padEnd(28)} ${queued?.final ?? 0} of ${queued?.total ?? 0}  (instant rail; by state at completion ${JSON.stringify(summary.payouts)})`,
