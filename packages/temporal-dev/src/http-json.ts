@@ -1,6 +1,6 @@
 // Protobuf JSON as the official Temporal HTTP API writes and reads it (grpc-gateway with api-go's
 // marshaler): lowerCamelCase names (proto names accepted too), int64 as strings, enums by name, bytes in
-// base64, Timestamp as RFC 3339, Duration as "1.5s", unset and zero fields left out. Payloads use the
+// base64, Timestamp as RFC 3339, Duration as "1.5s", FieldMask as "a.b,cD", unset and zero fields left out. Payloads use the
 // official "shorthand" (api-go's payload_json.go) unless the caller asks for ?noPayloadShorthand: a
 // json/plain payload (no other metadata) is written as its JSON value, binary/null as null, json/protobuf
 // as its object with _protoMessageType; a Payloads whose payloads all have a shorthand is written as a
@@ -11,6 +11,7 @@ import type { Obj } from './model.ts';
 
 const TIMESTAMP = '.google.protobuf.Timestamp';
 const DURATION = '.google.protobuf.Duration';
+const FIELD_MASK = '.google.protobuf.FieldMask';
 const PAYLOAD = '.temporal.api.common.v1.Payload';
 const PAYLOADS = '.temporal.api.common.v1.Payloads';
 const WRAPPERS = new Set(
@@ -76,6 +77,8 @@ export function toJson(type: protobuf.Type, obj: Obj, opts: JsonOptions): unknow
       const seconds = Number(obj.seconds ?? 0);
       return `${seconds}${fraction(Math.abs(obj.nanos ?? 0))}s`;
     }
+    case FIELD_MASK:
+      return ((obj.paths ?? []) as string[]).map(camel).join(',');
     case PAYLOAD:
       if (opts.shorthand) {
         const v = shorthand(obj);
@@ -108,6 +111,16 @@ export function toJson(type: protobuf.Type, obj: Obj, opts: JsonOptions): unknow
     }
   }
   return out;
+}
+
+/** "a.bC,d" (lowerCamelCase paths, comma-separated) to {paths: ['a.b_c', 'd']}, as protojson reads it. */
+function parseFieldMask(s: string): Obj {
+  const paths = s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => p.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+  return { paths };
 }
 
 function parseTimestamp(s: string): Obj {
@@ -157,6 +170,7 @@ export function fieldOf(type: protobuf.Type, key: string): protobuf.Field | unde
 export function fromJson(type: protobuf.Type, json: unknown, opts: JsonOptions): unknown {
   if (type.fullName === TIMESTAMP && typeof json === 'string') return parseTimestamp(json);
   if (type.fullName === DURATION && typeof json === 'string') return parseDuration(json);
+  if (type.fullName === FIELD_MASK && typeof json === 'string') return parseFieldMask(json);
   if (WRAPPERS.has(type.fullName) && (typeof json !== 'object' || json === null)) return { value: json };
   if (type.fullName === PAYLOAD && opts.shorthand && !isFullPayload(json)) {
     if (json === null) return { metadata: { encoding: BINARY_NULL } };
@@ -199,6 +213,7 @@ export function scalar(field: protobuf.Field, value: string): unknown {
   if (sub && !('values' in sub)) {
     if (sub.fullName === TIMESTAMP) return parseTimestamp(value);
     if (sub.fullName === DURATION) return parseDuration(value);
+    if (sub.fullName === FIELD_MASK) return parseFieldMask(value);
     if (WRAPPERS.has(sub.fullName)) return { value: scalarType(sub.fields.value!.type, value) };
     throw new Error(`field ${field.name} is a message: set it in the body`);
   }

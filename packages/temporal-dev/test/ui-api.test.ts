@@ -271,6 +271,22 @@ describe('Temporal UI against temporal-dev', () => {
       );
       expect(bad).toMatchObject({ status: 400, json: { code: 3 } });
     });
+
+    it("routes the UI's activity actions to their handlers (no longer 501)", async () => {
+      const h = await start('Ivy');
+      const body = { execution: { workflowId: h.workflowId }, id: 'no-such-activity' };
+      for (const action of ['pause', 'unpause', 'reset', 'update-options']) {
+        const res = await http('POST', `/api/v1/namespaces/default/activities-deprecated/${action}`, {
+          ...body,
+          ...(action === 'update-options' ? { updateMask: 'startToCloseTimeout', activityOptions: {} } : {}),
+        });
+        expect([action, res]).toEqual([
+          action,
+          expect.objectContaining({ status: 404, json: expect.objectContaining({ code: 5 }) }),
+        ]);
+      }
+      await h.terminate('done');
+    });
   });
 
   describe('gRPC', () => {
