@@ -11,6 +11,7 @@ import { ts } from './model.ts';
 import { page } from './paging.ts';
 import { ExecStatus } from './proto.ts';
 import { deleteWorkflow } from './reset.ts';
+import type { RecordStore } from './sqlite-store.ts';
 import type { Visibility } from './visibility.ts';
 
 /** BatchOperationType as a 1.28 server reports them. */
@@ -19,7 +20,7 @@ const TYPE = { terminate: 1, cancel: 2, signal: 3, delete: 4 } as const;
 const STATE_COMPLETED = 2;
 const MAX_JOBS_PAGE = 1000;
 
-interface BatchJob {
+export interface BatchJob {
   ns: string;
   jobId: string;
   type: number;
@@ -88,9 +89,15 @@ function operationOf(engine: Engine, req: Obj): { type: number; identity: string
   );
 }
 
-export function batchHandlers(engine: Engine, visibility: Visibility): Handlers {
+/** `store` keeps the jobs across a restart (the --db-filename state); without one they live in memory. */
+export function batchHandlers(
+  engine: Engine,
+  visibility: Visibility,
+  store?: RecordStore<BatchJob>,
+): Handlers {
   const jobs = new Map<string, BatchJob>();
   const key = (ns: string, jobId: string) => `${ns}\u0000${jobId}`;
+  for (const j of store?.load() ?? []) jobs.set(key(j.ns, j.jobId), j);
   const find = (req: Obj): BatchJob => {
     if (!req.jobId) throw invalidArgument('JobId is not set on request.');
     const job = jobs.get(key(req.namespace, req.jobId));
@@ -138,6 +145,7 @@ export function batchHandlers(engine: Engine, visibility: Visibility): Handlers 
       }
       job.closeTime = engine.clock.now();
       jobs.set(key(req.namespace, req.jobId), job);
+      store?.save(job);
       return {};
     },
     // Every job has finished by the time StartBatchOperation answers: stopping one changes nothing.

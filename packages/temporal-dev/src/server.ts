@@ -2,6 +2,7 @@
 // and grpc.health.v1, all backed by one Engine.
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import type { BatchJob } from './batch-service.ts';
 import { Clock } from './clock.ts';
 import { Engine, type Logger } from './engine.ts';
 import { addService } from './grpc-server.ts';
@@ -88,6 +89,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
     'temporal.api.workflowservice.v1.WorkflowService': workflowServiceHandlers(engine, visibility, {
       version: SERVER_VERSION,
       schedules,
+      batchJobs: store.recordStore('batch_jobs', (j: BatchJob) => [j.ns, j.jobId]),
     }),
     'temporal.api.operatorservice.v1.OperatorService': operatorServiceHandlers(engine),
   };

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE TABLE IF NOT EXISTS schedules (
   namespace TEXT NOT NULL, schedule_id TEXT NOT NULL, record TEXT NOT NULL,
   PRIMARY KEY (namespace, schedule_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batch_jobs (
+  namespace TEXT NOT NULL, job_id TEXT NOT NULL, record TEXT NOT NULL,
+  PRIMARY KEY (namespace, job_id)) WITHOUT ROWID;
 `;
 
 /** What a restart needs of a namespace. */
@@ -47,7 +50,7 @@ export interface StoredNamespace {
   info?: NamespaceInfo;
 }
 
-/** A durable key/value table for another module's records (schedules). */
+/** A durable key/value table for another module's records (schedules, batch jobs). */
 export interface RecordStore<T> {
   load(): T[];
   save(record: T): void;
@@ -249,13 +252,12 @@ export class SqliteStore implements EventLog {
 
   // ---- other modules' records --------------------------------------------------------------
   /** A table of JSON records keyed by namespace and id, written as they change. */
-  recordStore<T>(table: 'schedules', keyOf: (r: T) => [string, string]): RecordStore<T> {
+  recordStore<T>(table: 'schedules' | 'batch_jobs', keyOf: (r: T) => [string, string]): RecordStore<T> {
     const { db } = this;
-    const save = db.prepare(
-      `INSERT OR REPLACE INTO ${table} (namespace, schedule_id, record) VALUES (?, ?, ?)`,
-    );
-    const remove = db.prepare(`DELETE FROM ${table} WHERE namespace = ? AND schedule_id = ?`);
-    const all = db.prepare(`SELECT record FROM ${table} ORDER BY namespace, schedule_id`);
+    const id = table === 'schedules' ? 'schedule_id' : 'job_id';
+    const save = db.prepare(`INSERT OR REPLACE INTO ${table} (namespace, ${id}, record) VALUES (?, ?, ?)`);
+    const remove = db.prepare(`DELETE FROM ${table} WHERE namespace = ? AND ${id} = ?`);
+    const all = db.prepare(`SELECT record FROM ${table} ORDER BY namespace, ${id}`);
     return {
       load: () => (all.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record) as T),
       save: (record) => {

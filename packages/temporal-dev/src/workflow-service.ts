@@ -10,7 +10,7 @@ import {
   heartbeat,
 } from './activities.ts';
 import { activityActionHandlers } from './activity-actions.ts';
-import { batchHandlers } from './batch-service.ts';
+import { type BatchJob, batchHandlers } from './batch-service.ts';
 import { completeWorkflowTask } from './commands.ts';
 import { cronBackoffMs, validateCron } from './cron.ts';
 import { describeRun, executionInfo } from './describe.ts';
@@ -29,6 +29,7 @@ import { deleteWorkflow, resetWorkflow } from './reset.ts';
 import { scheduleHandlers } from './schedule-service.ts';
 import { Schedules } from './schedules.ts';
 import { validateSearchAttributes, withTypeMetadata } from './search-attributes.ts';
+import type { RecordStore } from './sqlite-store.ts';
 import { pollUpdate, updateWorkflow } from './updates.ts';
 import type { Visibility } from './visibility.ts';
 
@@ -146,7 +147,7 @@ export function startWorkflow(engine: Engine, req: Obj, extra?: (run: Run) => vo
 export function workflowServiceHandlers(
   engine: Engine,
   visibility: Visibility,
-  opts: { version: string; schedules?: Schedules },
+  opts: { version: string; schedules?: Schedules; batchJobs?: RecordStore<BatchJob> },
 ): Handlers {
   const ns = (req: Obj) => {
     engine.namespace(req.namespace);
@@ -206,7 +207,7 @@ export function workflowServiceHandlers(
     // Namespaces (namespace-service.ts).
     ...namespaceHandlers(engine),
     // Batch operations (batch-service.ts).
-    ...batchHandlers(engine, visibility),
+    ...batchHandlers(engine, visibility, opts.batchJobs),
     ...activityActionHandlers(engine),
 
     StartWorkflowExecution: (req) => {

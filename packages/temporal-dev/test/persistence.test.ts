@@ -96,4 +96,34 @@ describe('temporal-dev --db-filename', () => {
       await env2.teardown();
     }
   });
+
+  it('keeps batch jobs: DescribeBatchOperation answers after a restart', async () => {
+    const dbFilename = join(dir, 'batches.db');
+    const jobId = `batch-${randomUUID()}`;
+    const env1 = await createTestEnv({ dbFilename });
+    const h = await env1.client.workflow.start(approval, {
+      taskQueue: `nobody-${randomUUID()}`,
+      workflowId: randomUUID(),
+      args: ['Jo'],
+    });
+    await env1.connection.workflowService.startBatchOperation({
+      namespace: 'default',
+      jobId,
+      reason: 'test',
+      executions: [{ workflowId: h.workflowId }],
+      terminationOperation: { identity: 'ops' },
+    });
+    await env1.teardown();
+
+    const env2 = await createTestEnv({ dbFilename });
+    try {
+      const d = await env2.connection.workflowService.describeBatchOperation({ namespace: 'default', jobId });
+      expect(d).toMatchObject({ jobId, reason: 'test', identity: 'ops' });
+      expect([Number(d.totalOperationCount), Number(d.completeOperationCount)]).toEqual([1, 1]);
+      const listed = await env2.connection.workflowService.listBatchOperations({ namespace: 'default' });
+      expect(listed.operationInfo.map((o) => o.jobId)).toContain(jobId);
+    } finally {
+      await env2.teardown();
+    }
+  });
 });
