@@ -352,8 +352,9 @@ export function createPeriodService(deps: PeriodServiceDeps) {
     /**
      * Starts the period's next payouts while fewer than `window` of them are in flight (`startPayoutWave`),
      * and, given `wait`, keeps doing so for up to `wait.forMs` (a wave every `WAVE_POLL_MS`) or until none
-     * is waiting or in flight: the workflow then records one activity per `forMs`, not one per wave, and a
-     * slot freed by a finished payout is filled within a poll instead of after the workflow's next timer.
+     * is waiting or in flight, or half a window has been started: the workflow then records one activity per
+     * interval, not one per wave, and a slot freed by a finished payout is filled within a poll instead of
+     * after the workflow's next timer.
      */
     async startPayouts(
       payouts: PayoutGateway,
@@ -392,7 +393,11 @@ export function createPeriodService(deps: PeriodServiceDeps) {
         });
         started += wave.started;
         const left = deadline - Date.now();
-        if (!wait || (wave.waiting === 0 && wave.inFlight === 0) || left <= 0)
+        // Answer early when the progress counters have moved a lot (the first fill of the window, half a
+        // window since the call began, the last waiting payout started), so the progress bar does not lag a
+        // whole interval behind; a steady trickle of refills waits for the interval.
+        const moved = wave.started > 0 && (wave.waiting === 0 || started >= Math.ceil(window / 2));
+        if (!wait || (wave.waiting === 0 && wave.inFlight === 0) || left <= 0 || moved)
           return { ...wave, started, ...(wait ? { waited: true } : {}) };
         heartbeat();
         await wait.pause(Math.min(WAVE_POLL_MS, left));
