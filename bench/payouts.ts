@@ -68,6 +68,8 @@ half the API's saturation rate.
   --history-sample H   payout histories read for the workflow-task figures (default 300)
   --api-process        run the API as its own process (src/api/main.ts, as deployed)
   --worker-process     run the worker as its own process (src/worker/main.ts)
+  --workers K          with --worker-process: K worker processes on the task queue, and K bare workers
+                       in the engine phase (default 1)
   --sql-profile        also print the saturation phase's statements per payout by text
   --cpu-prof DIR       write the worker process's CPU profile (node --cpu-prof) into DIR
   --timeout-seconds T  give up waiting for a phase's payouts to be paid after T s (default 600)
@@ -85,6 +87,7 @@ Worker settings: src/worker/tuning.ts, overridden by WORKER_* variables (both wo
     'history-sample': { type: 'string', default: '300' },
     'api-process': { type: 'boolean', default: false },
     'worker-process': { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
     'sql-profile': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'timeout-seconds': { type: 'string', default: '600' },
@@ -101,6 +104,7 @@ const BASELINE =
 const HISTORY_SAMPLE = cli.integer('history-sample', { min: 1 });
 const API_PROCESS = values['api-process'];
 const WORKER_PROCESS = values['worker-process'];
+const WORKERS = WORKER_PROCESS ? cli.integer('workers', { min: 1 }) : 1;
 const CPU_PROF = values['cpu-prof'];
 const TIMEOUT_MS = cli.integer('timeout-seconds', { min: 1 }) * 1000;
 
@@ -203,6 +207,25 @@ async function startBareWorker(): Promise<Measured> {
   });
 }
 
+let spawned = 0;
+/** Processes measured as one: CPU and SQL summed. */
+function together(all: Measured[]) {
+  return {
+    cpu: () => all.reduce((sum, m) => sum + cpuMs(m.pid), 0),
+    async sql(): Promise<SqlCounts> {
+      const counts = await Promise.all(all.map((m) => m.sql()));
+      const byText: Record<string, number> = {};
+      for (const c of counts) for (const [k, n] of Object.entries(c.byText)) byText[k] = (byText[k] ?? 0) + n;
+      return {
+        statements: counts.reduce((sum, c) => sum + c.statements, 0),
+        transactions: counts.reduce((sum, c) => sum + c.transactions, 0),
+        byText,
+      };
+    },
+    close: () => Promise.all(all.map((m) => m.close())),
+  };
+}
+
 /**
  * An entry point of this repository in a child process on this run's schema and Temporal server, with the
  * SQL counter loaded. Its output is kept (last 8 KiB) and shown only if it exits early. With `readyLine`,
@@ -216,7 +239,7 @@ async function startProcess(
 ): Promise<Measured> {
   let stopping = false;
   let output = '';
-  const countFile = join(tmpdir(), `${schema}-${entry.replace(/\W+/g, '_')}-sql.json`);
+  const countFile = join(tmpdir(), `${schema}-${entry.replace(/\W+/g, '_')}-${spawned++}-sql.json`);
   const child = spawn(
     process.execPath,
     [
@@ -338,9 +361,15 @@ function temporalPid(): number | undefined {
   return undefined;
 }
 
-const worker = WORKER_PROCESS
-  ? await startProcess('../src/worker/main.ts', { ...childEnv, LOG_LEVEL: 'info' }, 'worker.started')
-  : await startWorkerHere();
+const worker = together(
+  WORKER_PROCESS
+    ? await Promise.all(
+        Array.from({ length: WORKERS }, () =>
+          startProcess('../src/worker/main.ts', { ...childEnv, LOG_LEVEL: 'info' }, 'worker.started'),
+        ),
+      )
+    : [await startWorkerHere()],
+);
 const server = API_PROCESS ? await startApiProcess() : await startApiHere();
 const serverPid = temporalPid();
 const key = (await createApiKey(db.em(), { role: 'platform', actor: 'bench' })).key;
@@ -401,9 +430,9 @@ await pool([...Array(TOTAL).keys()], 16, async (i) => {
 });
 
 // --- 1. engine: bare one-activity workflows on a worker with the same tuning
-const bare = await startBareWorker();
+const bare = together(await Promise.all(Array.from({ length: WORKERS }, () => startBareWorker())));
 log(`engine: ${ENGINE} one-activity workflows, ${CONCURRENCY} starts at a time`);
-const bareCpu0 = cpuMs(bare.pid);
+const bareCpu0 = bare.cpu();
 const engineStarted = performance.now();
 const engineDone: Promise<unknown>[] = [];
 await pool([...Array(ENGINE).keys()], CONCURRENCY, async (i) => {
@@ -416,7 +445,7 @@ await pool([...Array(ENGINE).keys()], CONCURRENCY, async (i) => {
 });
 await Promise.all(engineDone);
 const engineSeconds = (performance.now() - engineStarted) / 1000;
-const bareCpuMs = cpuMs(bare.pid) - bareCpu0;
+const bareCpuMs = bare.cpu() - bareCpu0;
 await bare.close();
 const engineRate = ENGINE / engineSeconds;
 
@@ -480,7 +509,7 @@ interface Usage {
 async function usage(): Promise<Usage> {
   const [w, a] = await Promise.all([worker.sql(), server.sql()]);
   return {
-    worker: cpuMs(worker.pid),
+    worker: worker.cpu(),
     api: cpuMs(server.pid),
     temporal: serverPid === undefined ? Number.NaN : cpuMs(serverPid),
     sql: { worker: w, api: a },
@@ -645,7 +674,7 @@ const lines: [string, string][] = [
   ['bench process RSS (MiB)', rss.toFixed(0)],
 ];
 console.log(
-  `\nbench:payouts — ${N} + ${ACK} instant payouts, concurrency ${CONCURRENCY}, API ${API_PROCESS ? 'in its own process' : 'in this process'}, worker ${WORKER_PROCESS ? 'in its own process' : 'in this process'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
+  `\nbench:payouts — ${N} + ${ACK} instant payouts, concurrency ${CONCURRENCY}, API ${API_PROCESS ? 'in its own process' : 'in this process'}, worker ${WORKER_PROCESS ? `in ${WORKERS} process(es) of its own` : 'in this process'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`,
 );
 // Labels at line starts, so scripts can read the figures.
 for (const [k, v] of lines) console.log(`${k}: ${v}`);
