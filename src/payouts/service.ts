@@ -261,6 +261,42 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     });
   }
 
+  /**
+   * A charge the provider took from its balance on top of the payout (Circle's blockchain network fee) left
+   * that balance too: provider_clearing[asset] +fee, and the platform's provider_fees[asset] −fee. The platform
+   * bears it: it is known only once the chain confirms, after the payee received the full net, and routing chose
+   * the rail; charging the payee would mean a receivable in the asset against a wallet in its fiat. It stays
+   * booked when the transfer is later returned (the gas was spent). Only for the attempt that paid.
+   * `charges`: the provider's word (PayoutProvider.charges), asked before any database transaction opens.
+   */
+  async function bookProviderCharges(
+    p: { id: string },
+    name: string,
+    key: string,
+    charges: Awaited<ReturnType<NonNullable<PayoutProvider['charges']>>>,
+    on: Ledger,
+  ) {
+    const fees = charges.filter((c) => c.kind === 'network_fee' && BigInt(c.amount.amount) > 0n);
+    if (fees.length === 0) return;
+    await on.post({
+      type: 'payout.network_fee',
+      idempotencyKey: ledgerKeys.networkFee(p.id),
+      metadata: {
+        payoutId: p.id,
+        provider: name,
+        attemptKey: key,
+        references: fees.flatMap((f) => (f.reference ? [f.reference] : [])),
+      },
+      entries: fees.flatMap((f) => [
+        { account: { kind: 'provider_clearing', owner: PLATFORM }, amount: f.amount },
+        {
+          account: { kind: 'provider_fees', owner: PLATFORM },
+          amount: { ...f.amount, amount: (-BigInt(f.amount.amount)).toString() },
+        },
+      ]),
+    });
+  }
+
   /** Writes what the steps of a fused step collected in `pre.breakdown` (nothing when it is empty). */
   async function saveBreakdown(payoutId: string, pre: Preloaded): Promise<void> {
     const fields = pre.breakdown;
@@ -360,6 +396,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     const leg = (v: bigint) => ({ amount: v.toString(), currency: p.currency, scale: p.scale });
     const key = attemptKey(input.payoutId, input.attemptNo);
     const conv = await providerConversion(input.provider, key);
+    const charges = (await providers.get(input.provider)?.charges?.(key)) ?? [];
     const post = async (on: Ledger) => {
       await on.settleHold({
         holdKey: ledgerKeys.hold(input.payoutId),
@@ -378,6 +415,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         conv,
         on,
       );
+      await bookProviderCharges({ id: input.payoutId }, input.provider, key, charges, on);
     };
     let recorded: { changed: boolean; out: { eventId?: string } } = { changed: false, out: {} };
     if (!record) await post(ledger);
