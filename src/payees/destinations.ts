@@ -50,11 +50,65 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** Countries whose postal addresses need a state / province / region for bank payouts (Wise asks it of US ones). */
+const STATE_REQUIRED = new Set(['US', 'CA', 'AU']);
+
+/**
+ * The account holder's postal address. Some rails ask it of the recipient (Wise on USD and other routes: first
+ * line, city, post code, country, and the state in the US); it is kept encrypted with the rest of the account.
+ */
+export const postalAddress = z
+  .strictObject({
+    line1: z.string().trim().min(1).max(200).describe('Street address, first line'),
+    city: z.string().trim().min(1).max(85).describe('City or town'),
+    postalCode: z
+      .string()
+      .trim()
+      .regex(/^[0-9A-Za-z][0-9A-Za-z -]{1,14}$/, 'must be 2-15 letters, digits, spaces or dashes')
+      .describe('Postal / ZIP code'),
+    state: z
+      .string()
+      .trim()
+      .regex(/^[A-Z0-9]{1,3}$/, 'must be the ISO 3166-2 subdivision code without the country, e.g. IL or ON')
+      .optional()
+      .describe('State, province or region code (required for US, CA and AU addresses)'),
+    country,
+  })
+  .superRefine((a, ctx) => {
+    if (STATE_REQUIRED.has(a.country) && a.state === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state'],
+        message: `is required for an address in ${a.country}`,
+      });
+    }
+    if (a.country === 'US' && !/^\d{5}(-\d{4})?$/.test(a.postalCode)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['postalCode'],
+        message: 'must be a US ZIP code (12345 or 12345-6789)',
+      });
+    }
+  })
+  .meta({
+    id: 'PostalAddress',
+    description: "The account holder's postal address",
+    examples: [
+      { line1: '1 Main Street', city: 'Springfield', postalCode: '62701', state: 'IL', country: 'US' },
+    ],
+  });
+
 export const bankAccountDestination = z
   .strictObject({
     holderName: z.string().trim().min(1).max(140).describe('Account holder name as the bank knows it'),
     country,
     currency,
+    address: postalAddress
+      .optional()
+      .describe(
+        "The holder's postal address: rails such as Wise ask it of USD recipients; without it they decline and " +
+          'the payout fails over',
+      ),
     iban: z.string().max(42).optional().describe('IBAN (mod-97 checked); give either iban or accountNumber'),
     accountNumber: z
       .string()
@@ -166,6 +220,7 @@ export const destinationSchemas = {
 } as const;
 
 export type BankAccountDestination = z.output<typeof bankAccountDestination>;
+export type PostalAddressDetails = z.output<typeof postalAddress>;
 export type WalletDestination = z.output<typeof walletDestination>;
 export type CardDestination = z.output<typeof cardDestination>;
 export type CryptoDestination = z.output<typeof cryptoDestination>;
@@ -208,7 +263,15 @@ export function identifyingParts(d: DestinationDetails): string[] {
 export function displayFields(d: DestinationDetails): { masked: string; details: Record<string, string> } {
   switch (d.kind) {
     case 'bank_account': {
-      const { holderName, country: c, currency: cur, iban, accountNumber, routingNumber } = d.details;
+      const {
+        holderName,
+        country: c,
+        currency: cur,
+        iban,
+        accountNumber,
+        routingNumber,
+        address,
+      } = d.details;
       const masked = mask(iban ?? accountNumber ?? '');
       return {
         masked,
@@ -216,6 +279,8 @@ export function displayFields(d: DestinationDetails): { masked: string; details:
           holderName,
           country: c,
           currency: cur,
+          // Whether an address is on file, and its country; the address itself stays encrypted.
+          ...(address !== undefined ? { address: `on file (${address.country})` } : {}),
           ...(iban !== undefined ? { iban: masked } : {}),
           ...(accountNumber !== undefined ? { accountNumber: masked } : {}),
           ...(routingNumber !== undefined ? { routingNumber: mask(routingNumber) } : {}),

@@ -1,5 +1,6 @@
 // Payee registry: profile, tax profile, payout preferences and encrypted destinations. Every read returns
-// masked data; only `getDestinationForSubmission` decrypts, for provider submission inside an activity.
+// masked data; only `getDestinationForSubmission` decrypts, for provider submission inside an activity (and
+// putDestination, to tell a re-sent destination from a changed one: a postal address is not in the display).
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decrypt, encrypt, fingerprint, type Keyring, lastFour } from '../crypto/index.ts';
@@ -47,6 +48,19 @@ const destinationAad = (payeeId: string, kind: string) => `payee-destination/${p
 const tinAad = (payeeId: string) => `payee-tin/${payeeId}`;
 
 /** Flat string records equal regardless of key order (jsonb does not keep it). */
+/** JSON with object keys sorted, so two equal details compare equal whatever order they were written in. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
@@ -217,9 +231,14 @@ export function createPayeeService(deps: PayeeServiceDeps) {
       const { masked, details } = displayFields(dest);
       const existing = await em.findOne(PayeeDestination, { payeeId, kind });
       const at = now();
-      if (existing && existing.fingerprint === fp && sameFields(existing.display, { masked, ...details })) {
-        return { destination: destinationToView(existing), change: 'unchanged' };
-      }
+      // Same account and display, and the same encrypted details (a postal address is not in the display).
+      const same =
+        existing !== null &&
+        existing.fingerprint === fp &&
+        sameFields(existing.display, { masked, ...details }) &&
+        canonical(JSON.parse(decrypt(deps.keyring, existing.ciphertext, destinationAad(payeeId, kind)))) ===
+          canonical(parsed.data);
+      if (existing && same) return { destination: destinationToView(existing), change: 'unchanged' };
       const ciphertext = encrypt(deps.keyring, JSON.stringify(parsed.data), destinationAad(payeeId, kind));
       let row: DestinationRow;
       if (existing) {

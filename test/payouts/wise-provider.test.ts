@@ -257,6 +257,58 @@ describe('payouts through Wise (fake Wise)', () => {
     }
   });
 
+  it("USD to a US account whose destination carries the holder's postal address: Wise's recipient gets it, paid by Wise", async () => {
+    fake.addressRequired.add('USD');
+    try {
+      const address = {
+        line1: '1 Main Street',
+        city: 'Springfield',
+        postalCode: '62701',
+        state: 'IL',
+        country: 'US',
+      };
+      const payeeId = await stack.createPayee({ bankAccount: { address }, credit: '100000' });
+      const dest = await stack.call('GET', `/v1/payees/${payeeId}`);
+      expect(JSON.stringify(dest.body)).not.toContain('Main Street'); // encrypted; the view says only "on file"
+      const payoutId = await scheduled(payeeId, '4200');
+      const t = transferOf(payoutId);
+      const recipient = fake.recipients.get(t.targetAccount) as unknown as { details: { address?: unknown } };
+      expect(recipient.details.address).toEqual({
+        country: 'US',
+        city: 'Springfield',
+        firstLine: '1 Main Street',
+        postCode: '62701',
+        state: 'IL',
+      });
+      fake.send(t.id);
+      await fake.webhooksSent();
+      const final = await stack.result(payoutId);
+      expect(attempts(final)).toEqual([['wise', 'paid']]);
+    } finally {
+      fake.addressRequired.clear();
+    }
+  });
+
+  it('an incomplete postal address is refused at the API edge, naming each missing field; nothing is stored', async () => {
+    const payeeId = await stack.createPayee({ bankAccount: null });
+    const res = await stack.call('PUT', `/v1/payees/${payeeId}/destinations/bank_account`, {
+      body: {
+        holderName: 'Pat Payee',
+        country: 'US',
+        currency: 'USD',
+        accountNumber: '40001234',
+        routingNumber: '011000015',
+        address: { line1: '1 Main Street', country: 'US', postalCode: '62701' },
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.contentType).toMatch(/application\/problem\+json/);
+    const paths = (res.body.errors as { path: string }[]).map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['body.address.city']));
+    const payee = await stack.call('GET', `/v1/payees/${payeeId}`);
+    expect(JSON.stringify(payee.body.destinations ?? [])).not.toContain('bank_account');
+  });
+
   it('a recipient Wise refuses fails over to the sandbox; Wise moved nothing', async () => {
     fake.refuseHolder = 'Refused';
     const payeeId = await stack.createPayee({
