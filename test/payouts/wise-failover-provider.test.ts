@@ -29,7 +29,7 @@ describe('failover from one real adapter to another (two Wise accounts)', () => 
     process.env.E2E_WISE_B_KEY = b.publicKey;
     const wise = (name: string, fake: FakeWise, env: string, priority: number, profileId: number) => ({
       name,
-      kind: 'wise',
+      kind: 'wise' as const,
       capabilities: { priority },
       settings: {
         apiBase: fake.url,
