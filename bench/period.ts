@@ -29,6 +29,7 @@ import { eventTypeName } from '../src/payouts/history.ts';
 import { FINAL_STATES } from '../src/payouts/state.ts';
 import { PeriodGateway } from '../src/periods/gateway.ts';
 import { seedEvents, seedPayees } from '../src/periods/seed.ts';
+import { magicBehaviour } from '../src/providers/sandbox/scenario.ts';
 import { createDisburseWorker } from '../src/worker/create-worker.ts';
 import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES, installQuietLogger } from '../test/support/temporal.ts';
 import {
@@ -302,6 +303,23 @@ try {
       WHERE q.period_id = $1`,
     [periodId, FINAL_STATES],
   );
+  // Every payout not final, by id, with its amount and what the sandbox does with the amount it is sent (net
+  // of fee and withholding): amounts whose minor units mod 10,000 are 9901-9909 are the sandbox's magic values
+  // (a timeout, an outage, …), which commission amounts hit for about 9 payouts in 10,000.
+  const notFinal = await sql<{
+    id: string;
+    status: string;
+    amount: string;
+    net: string;
+    reason: string | null;
+  }>(
+    db.em(),
+    `SELECT p.id, p.status, p.amount::text AS amount, (p.amount - p.fee - p.withholding)::text AS net,
+            p.status_doc->'reasons'->-1->>'code' AS reason
+       FROM "${schema}".period_payouts q JOIN "${schema}".payouts p ON p.id = q.payout_id
+      WHERE q.period_id = $1 AND NOT p.status = ANY($2::text[]) ORDER BY p.id`,
+    [periodId, FINAL_STATES],
+  );
   // Largest payout workflow history and longest payout workflow task (a sample of up to 100).
   const payoutIds = await sql<{ payout_id: string }>(
     db.em(),
@@ -365,6 +383,13 @@ try {
   console.log(
     `${'payouts final'.padEnd(28)} ${queued?.final ?? 0} of ${queued?.total ?? 0}  (instant rail; by state at completion ${JSON.stringify(summary.payouts)})`,
   );
+  for (const p of notFinal.slice(0, 20)) {
+    const magic = magicBehaviour('', BigInt(p.net));
+    console.log(
+      `  not final: ${p.id} ${p.status}${p.reason ? ` (${p.reason})` : ''}, amount ${p.amount}, sent ${p.net}${magic ? ` — sandbox magic amount: ${magic}` : ''}`,
+    );
+  }
+  if (notFinal.length > 20) console.log(`  … and ${notFinal.length - 20} more not final`);
   console.log(`largest payout workflow history (sample of ${payoutIds.length}): ${largestPayout}`);
   console.log(`peak RSS (bench + worker process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
   console.log(
