@@ -50,10 +50,16 @@ export async function startPayoutWave(o: {
   const owner = o.queue.ownerColumn;
   const [counts] = await sql<{ in_flight: string; waiting: string; total: string }>(
     o.db.em(),
-    `SELECT count(*) FILTER (WHERE q.started AND (p.id IS NULL OR p.status = ANY($2::text[])))::text AS in_flight,
+    // In flight: found from the payouts in those states (by the state index, a window's worth) and their queue
+    // rows one by one, not by joining every queue row to its payout — a call polls this every 250 ms, and at
+    // 50,000 queued payouts the join took ~40 ms of the database each time (OFFSET 0 keeps the planner from
+    // hashing the whole queue instead). A started row always has its payout (inserted before the start).
+    `SELECT (SELECT count(*) FROM ${payouts} p,
+                    LATERAL (SELECT s.started FROM ${queue} s WHERE s.payout_id = p.id AND s.${owner} = $1 OFFSET 0) s
+              WHERE p.status = ANY($2::text[]) AND p.${owner} = $1 AND s.started)::text AS in_flight,
             count(*) FILTER (WHERE NOT q.started)::text AS waiting,
             count(*)::text AS total
-       FROM ${queue} q LEFT JOIN ${payouts} p ON p.id = q.payout_id
+       FROM ${queue} q
       WHERE q.${owner} = $1`,
     [o.queue.ownerId, IN_FLIGHT_STATES],
   );
