@@ -89,12 +89,12 @@ describe('routing inputs', () => {
     ]);
   });
 
-  it('a provider unreachable is degraded (ranked last); one whose health() throws counts as down', async () => {
+  it('a provider unreachable is down; one whose health() throws counts as down too', async () => {
     const unreachable = wise({ apiBase: 'http://127.0.0.1:9', timeoutMs: 1_000 });
     const broken = withHealth('broken', () => Promise.reject(new Error('socket hang up')));
     const inputs = await rankInputs([unreachable, broken, sandbox()]);
     const health = Object.fromEntries(inputs.map((i) => [i.name, i.health]));
-    expect(health.wise?.status).toBe('degraded');
+    expect(health.wise?.status).toBe('down');
     expect(health.broken).toEqual({ status: 'down', detail: 'health check failed: socket hang up' });
     expect(health.sandbox).toEqual({ status: 'up' });
   });

@@ -61,3 +61,16 @@ export function classifyHttpFailure(provider: string, f: HttpFailure): ProviderE
   const what = f.status !== undefined ? `HTTP ${f.status}` : `no answer (${f.transport ?? 'reset'})`;
   return new ProviderError(provider, kind, code, f.message ? `${what}: ${f.message}` : what);
 }
+
+/** Codes classifyHttpFailure gives when no answer arrived: the provider could not be reached. */
+const UNREACHABLE = new Set(['connection_refused', 'gateway_timeout', 'connection_lost']);
+
+/**
+ * Health from a failed health-check call. A provider we cannot reach (refused, no answer, connection lost)
+ * or whose credentials are refused is `down`, so routing fails over and schedules for `providers_down`, as
+ * it does when a health check does not answer at all (src/routing/inputs.ts); 429/5xx answers are
+ * `degraded` — it is there, just struggling.
+ */
+export function healthOfFailure(e: ProviderError): { status: 'down' | 'degraded'; detail: string } {
+  return { status: e.kind === 'outage' || UNREACHABLE.has(e.code) ? 'down' : 'degraded', detail: e.code };
+}

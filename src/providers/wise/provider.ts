@@ -10,6 +10,7 @@ import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
 import { isProviderError, ProviderError } from '../errors.ts';
 import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
 import { CapabilityLookup, type ProviderReportedCapabilities } from '../shared/capability-lookup.ts';
+import { healthOfFailure } from '../shared/http-outcome.ts';
 import type { Secret } from '../shared/secrets.ts';
 import type {
   CancelResult,
@@ -534,7 +535,7 @@ export class WiseProvider implements PayoutProvider {
       return lookup ? { status: 'up', detail: `capability lookup failed: ${lookup}` } : { status: 'up' };
     } catch (err) {
       if (!isProviderError(err)) throw err;
-      return { status: err.kind === 'outage' ? 'down' : 'degraded', detail: err.code };
+      return healthOfFailure(err);
     }
   }
 }
