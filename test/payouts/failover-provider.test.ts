@@ -1,0 +1,174 @@
+// Failover between real adapters, one table row per provider: two accounts of the provider (two adapter
+// instances, each against its own fake). The first declines the payee (nothing moves there); the payout
+// fails over to the second, which pays it. Invariants after each: the ledger verifies, at most one
+// disbursement per payout across both fakes, and what each fake disbursed equals the ledger's provider
+// clearing (the first's share is zero).
+// Stripe and Circle rows are missing: a Stripe connected account belongs to one platform account (its id
+// means nothing at a second one), and the Circle fake has no per-instance screening decline yet.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { verifyLedger } from '../../src/ledger/verify.ts';
+import { FakePaypal } from '../fakes/paypal/server.ts';
+import { FakeWise } from '../fakes/wise/server.ts';
+import {
+  attemptOutcomes,
+  clearingByCurrency,
+  pastPayoutWindow,
+  requestPayoutBy,
+} from '../providers/e2e-support.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+interface Fake {
+  start(): Promise<unknown>;
+  stop(): Promise<void>;
+  webhooksSent(): Promise<void>;
+  disbursedTotal(): bigint;
+}
+
+interface Row<F extends Fake> {
+  kind: string;
+  make(i: number): F;
+  /** The DISBURSE_PROVIDERS entry for instance `name` against `fake`. */
+  provider(name: string, fake: F, i: number, priority: number): unknown;
+  connect(fake: F, webhookUrl: string): void;
+  /** A payee the first fake declines and the second pays; requests its payout; returns the payout id. */
+  payout(stack: Stack, a: F, b: F): Promise<string>;
+  /** Disbursements of the payout at one fake (at most one across both). */
+  disbursed(fake: F, payoutId: string): number;
+}
+
+const secret = (p: string) => `${p}-${randomBytes(12).toString('hex')}`;
+
+const wise: Row<FakeWise> = {
+  kind: 'wise',
+  make(i) {
+    const token = secret(`wise${i}`);
+    process.env[`E2E_FO_WISE${i}_TOKEN`] = token;
+    const f = new FakeWise({ token, profileId: 100 + i });
+    f.addressRequired.clear();
+    return f;
+  },
+  provider: (name, fake, i, priority) => {
+    process.env[`E2E_FO_WISE${i}_KEY`] = fake.publicKey;
+    return {
+      name,
+      kind: 'wise',
+      capabilities: { priority },
+      settings: {
+        apiBase: fake.url,
+        profileId: 100 + i,
+        apiTokenEnv: `E2E_FO_WISE${i}_TOKEN`,
+        webhookPublicKeyEnv: `E2E_FO_WISE${i}_KEY`,
+        timeoutMs: 1_000,
+      },
+    };
+  },
+  connect: (fake, url) => {
+    fake.webhookUrl = url;
+  },
+  async payout(stack, a) {
+    a.refuseHolder = 'Refused'; // a hard decline: Wise refuses the recipient, no transfer is made
+    const payeeId = await stack.createPayee({
+      payee: { name: 'Refused Holder' },
+      bankAccount: { holderName: 'Refused Holder' },
+      credit: '100000',
+    });
+    const payoutId = await stack.requestPayout(payeeId, '4300', { instant: false });
+    await pastPayoutWindow(stack, payoutId);
+    return payoutId;
+  },
+  disbursed: (fake, payoutId) => fake.transfersFor(payoutId).filter((t) => t.funded).length,
+};
+
+const paypal: Row<FakePaypal> = {
+  kind: 'paypal',
+  make(i) {
+    const hex = (n: number) => randomBytes(n).toString('hex');
+    const o = {
+      clientId: `A${hex(12)}`,
+      clientSecret: `E${hex(16)}`,
+      webhookId: `WH${hex(8).toUpperCase()}`,
+    };
+    process.env[`E2E_FO_PAYPAL${i}_ID`] = o.clientId;
+    process.env[`E2E_FO_PAYPAL${i}_SECRET`] = o.clientSecret;
+    process.env[`E2E_FO_PAYPAL${i}_WEBHOOK`] = o.webhookId;
+    return new FakePaypal(o);
+  },
+  provider: (name, fake, i, priority) => ({
+    name,
+    kind: 'paypal',
+    capabilities: { priority },
+    settings: {
+      apiBase: fake.url,
+      clientIdEnv: `E2E_FO_PAYPAL${i}_ID`,
+      clientSecretEnv: `E2E_FO_PAYPAL${i}_SECRET`,
+      webhookIdEnv: `E2E_FO_PAYPAL${i}_WEBHOOK`,
+      timeoutMs: 1_000,
+    },
+  }),
+  connect: (fake, url) => {
+    fake.webhook = { url };
+  },
+  async payout(stack, a, b) {
+    const email = `seller.${randomBytes(3).toString('hex')}@example.com`;
+    // PayPal blocks the item (RISK_DECLINE): a hard decline, nothing paid at the first account.
+    a.receivers.set(`PAYPAL:${email}`, 'blocked');
+    b.receivers.set(`PAYPAL:${email}`, 'account');
+    const payeeId = await stack.createPayee({
+      bankAccount: null,
+      credit: '100000',
+      payee: { payoutPreferences: { preferredMethod: 'wallet', instantOptIn: true, autoPayout: false } },
+    });
+    stack.expectStatus(
+      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/wallet`, {
+        body: { provider: 'paypal', walletId: email },
+      }),
+      200,
+      'wallet destination',
+    );
+    return requestPayoutBy(stack, payeeId, '4300', 'wallet', true);
+  },
+  disbursed: (fake, payoutId) =>
+    fake.itemsFor(payoutId).filter((i) => i.transaction_status === 'SUCCESS').length,
+};
+
+const rows = [{ row: wise }, { row: paypal }] as { row: Row<Fake> }[];
+
+describe.each(rows)('failover from one $row.kind account to another', ({ row }) => {
+  let stack: Stack;
+  let a: Fake;
+  let b: Fake;
+  const [nameA, nameB] = [`${row.kind}-a`, `${row.kind}-b`];
+  beforeAll(async () => {
+    a = row.make(1);
+    b = row.make(2);
+    await a.start();
+    await b.start();
+    stack = await startStack(`${row.kind}_failover_e2e`, {
+      providers: [row.provider(nameA, a, 1, 1), row.provider(nameB, b, 2, 2)] as never,
+    });
+    row.connect(a, `${stack.url}/v1/providers/${nameA}/webhooks`);
+    row.connect(b, `${stack.url}/v1/providers/${nameB}/webhooks`);
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('a payee the first account declines is paid by the second; one disbursement in all', async () => {
+    const payoutId = await row.payout(stack, a, b);
+    await a.webhooksSent();
+    await b.webhooksSent();
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    expect(attemptOutcomes(final)).toEqual([
+      [nameA, 'declined'],
+      [nameB, 'paid'],
+    ]);
+    expect([row.disbursed(a, payoutId), row.disbursed(b, payoutId)]).toEqual([0, 1]);
+    expect((await verifyLedger(stack.db.em(), stack.db.schema)).violations).toEqual([]);
+    expect(a.disbursedTotal()).toBe(0n);
+    expect((await clearingByCurrency(stack)).get('USD')).toBe(b.disbursedTotal());
+  });
+});
