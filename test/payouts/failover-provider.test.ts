@@ -3,14 +3,15 @@
 // fails over to the second, which pays it. Invariants after each: the ledger verifies, at most one
 // disbursement per payout across both fakes, and what each fake disbursed equals the ledger's provider
 // clearing (the first's share is zero).
-// No Stripe row: a Stripe connected account belongs to one platform account (its id means nothing at a
-// second one), so a card declined at one Stripe platform cannot be paid by another.
+// Stripe: a connected account belongs to one platform, so the row models two Stripe instances of the same
+// platform (two keys) that both reach the payee's connected account; across platforms it cannot fail over.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { toChecksumAddress } from '../../src/payees/crypto-address.ts';
 import { FakeCircle } from '../fakes/circle/server.ts';
 import { FakePaypal } from '../fakes/paypal/server.ts';
+import { FakeStripe } from '../fakes/stripe/server.ts';
 import { FakeWise } from '../fakes/wise/server.ts';
 import {
   attemptOutcomes,
@@ -185,7 +186,49 @@ const circle: Row<FakeCircle> = {
   disbursed: (fake) => ['USDC', fake.disbursedMinor('USD', 6) + fake.networkFeesMinor()],
 };
 
-const rows = [{ row: wise }, { row: paypal }, { row: circle }] as { row: Row<Fake> }[];
+const stripe: Row<FakeStripe> = {
+  kind: 'stripe',
+  make(i) {
+    const key = `sk_test_${randomBytes(12).toString('hex')}`;
+    process.env[`E2E_FO_STRIPE${i}_KEY`] = key;
+    process.env[`E2E_FO_STRIPE${i}_WHSEC`] = `whsec_${randomBytes(18).toString('base64')}`;
+    return new FakeStripe({ secretKey: key });
+  },
+  provider: (name, fake, i, priority) => ({
+    name,
+    kind: 'stripe',
+    capabilities: { priority },
+    settings: {
+      apiBase: fake.url,
+      secretKeyEnv: `E2E_FO_STRIPE${i}_KEY`,
+      webhookSecretEnv: `E2E_FO_STRIPE${i}_WHSEC`,
+      timeoutMs: 1_000,
+    },
+  }),
+  connect: (fake, url) => {
+    fake.webhook = {
+      url,
+      secret: process.env[url.includes('stripe-a') ? 'E2E_FO_STRIPE1_WHSEC' : 'E2E_FO_STRIPE2_WHSEC']!,
+    };
+  },
+  async payout(stack, a, b) {
+    const acct = a.addAccount({ refusePayouts: 'payouts_not_allowed' }); // a hard decline at the first
+    b.addAccount({ id: acct.id, externalAccounts: acct.externalAccounts });
+    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
+    stack.expectStatus(
+      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/card`, {
+        body: { cardToken: `${acct.id}:${acct.externalAccounts[0]!.id}` },
+      }),
+      200,
+      'card destination',
+    );
+    return requestPayoutBy(stack, payeeId, '4300', 'card', true);
+  },
+  count: (fake, payoutId) => fake.payoutsFor(payoutId).filter((p) => p.status === 'paid').length,
+  disbursed: (fake) => ['USD', fake.disbursedTotal()],
+};
+
+const rows = [{ row: wise }, { row: paypal }, { row: circle }, { row: stripe }] as { row: Row<Fake> }[];
 
 describe.each(rows)('failover from one $row.kind account to another', ({ row }) => {
   let stack: Stack;
