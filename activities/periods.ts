@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { PayoutGateway } from '../src/payouts/gateway.ts';
 import type { PeriodService } from '../src/periods/service.ts';
 import type { PeriodActivities } from '../workflows/period-contract.ts';
-import { classifyPeriodErrors } from './period-errors.ts';
+import { classifyDataErrors } from './data-errors.ts';
 
 export function createPeriodActivities(service: PeriodService): PeriodActivities {
   const heartbeat = () => Context.current().heartbeat();
@@ -39,5 +39,5 @@ export function createPeriodActivities(service: PeriodService): PeriodActivities
     deliverPeriodWebhook: ({ eventId }) => service.deliverWebhook(eventId),
     reportProblem: ({ periodId, seq, problem }) => service.reportProblem(periodId, seq, problem),
   };
-  return classifyPeriodErrors({ ...activities });
+  return classifyDataErrors({ ...activities });
 }

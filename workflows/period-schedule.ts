@@ -1,6 +1,8 @@
 // Started by the `period-close` schedule once a period and its grace window are over: closes that period
 // (its workflow `period-<id>` is started unless a manual close did it first).
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { PayoutFailure } from './payout-activities.ts';
+import { failureMessage, failureType } from './payout-steps.ts';
 import type {
   PeriodScheduleActivities,
   ScheduledCloseInput,
@@ -23,5 +25,18 @@ function scheduledAt(): string {
 export async function periodScheduledCloseWorkflow(
   input: ScheduledCloseInput,
 ): Promise<ScheduledCloseResult> {
-  return acts.closeDuePeriod({ ...input, scheduledAt: scheduledAt() });
+  const at = scheduledAt();
+  try {
+    return await acts.closeDuePeriod({ ...input, scheduledAt: at });
+  } catch (err) {
+    // Fails this run only: the schedule starts the closes buffered behind it.
+    if (failureType(err) !== PayoutFailure.dataError) throw err;
+    throw ApplicationFailure.create({
+      type: PayoutFailure.dataError,
+      message:
+        `the close scheduled at ${at} cannot succeed on retry: ${failureMessage(err)}; correct the period ` +
+        'settings (PERIOD_CALENDAR, PERIOD_TIMEZONE, PERIOD_CLOSE_GRACE) and close the period with POST /v1/periods/{id}/close',
+      nonRetryable: true,
+    });
+  }
 }

@@ -302,7 +302,7 @@ describe('period close: data errors stop the close visibly', () => {
 });
 
 // The same for a step that fails outside the database: a domain error no retry fixes (activities/
-// period-errors.ts) stops the close with the error's code instead of retrying the step forever.
+// data-errors.ts) stops the close with the error's code instead of retrying the step forever.
 describe('period close: deterministic domain errors stop the close visibly', () => {
   it('before approval: a plan version no longer loaded reopens the period; closing again with a loaded plan recalculates', async () => {
     const periodId = '2026-06';

@@ -2,11 +2,16 @@
 // under time skipping on temporal-dev, through the `period-close` Temporal Schedule. Each period is closed
 // exactly once: by the schedule, or by a manual close that came first; a paused schedule closes nothing.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { WorkflowFailedError } from '@temporalio/client';
 import { sql } from '../../src/db/sql.ts';
 import { nextPeriodId, periodIdFor } from '../../src/periods/calendar.ts';
 import { closingPeriodAt, periodCloseSpec, SCHEDULE_ACTOR } from '../../src/periods/schedule.ts';
 import { periodWorkflowId } from '../../workflows/period-contract.ts';
-import { PERIOD_CLOSE_SCHEDULE_ID } from '../../workflows/period-schedule-contract.ts';
+import {
+  PERIOD_CLOSE_SCHEDULE_ID,
+  PERIOD_CLOSE_WORKFLOW_ID,
+  type ScheduledCloseInput,
+} from '../../workflows/period-schedule-contract.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const HOUR = 3_600_000;
@@ -141,4 +146,34 @@ describe('the period-close schedule', () => {
     const after = (await schedule.describe())!;
     expect(after.recentCloses.map((c) => c.periodId)).toEqual([p1, p2, p4, p5]);
   }, 180_000);
+
+  it('a scheduled close that cannot succeed on retry fails with the reason, not retrying forever', async () => {
+    // A calendar whose time zone the runtime does not know (say, after an ICU change): the activity's
+    // RangeError is the same on every attempt, and the schedule buffers every later close behind this run.
+    const bad: ScheduledCloseInput = {
+      calendar: { kind: 'weekly', timezone: 'Mars/Olympus_Mons' },
+      graceMs,
+      // Never reached: the period id is worked out first.
+      policy: {} as ScheduledCloseInput['policy'],
+    };
+    const handle = await stack.temporal.client.workflow.start('periodScheduledCloseWorkflow', {
+      workflowId: `${PERIOD_CLOSE_WORKFLOW_ID}-bad-zone`,
+      taskQueue: stack.taskQueue,
+      args: [bad],
+    });
+    // Real time, bounded: result() would skip virtual time through the retries of a wedged run.
+    const deadline = Date.now() + 30_000;
+    let status = (await handle.describe()).status.name;
+    while (status === 'RUNNING' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await handle.describe()).status.name;
+    }
+    expect(status).toBe('FAILED');
+    const failure = await handle.result().catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const { cause } = failure as WorkflowFailedError;
+    expect(cause?.message).toMatch(/cannot succeed on retry: .*Mars\/Olympus_Mons/);
+    expect(cause?.message).toContain('PERIOD_TIMEZONE');
+    expect(cause?.message).toContain('POST /v1/periods/{id}/close');
+  }, 60_000);
 });
