@@ -6,9 +6,10 @@
 import { Circle } from '@circle-fin/circle-sdk';
 import type { Database } from '../../db/open.ts';
 import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
-import { ProviderError, WebhookVerificationError } from '../errors.ts';
+import { isProviderError, ProviderError, WebhookVerificationError } from '../errors.ts';
 import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
 import { CapabilityLookup, type ProviderReportedCapabilities } from '../shared/capability-lookup.ts';
+import { healthOfFailure } from '../shared/http-outcome.ts';
 import type { Secret } from '../shared/secrets.ts';
 import type {
   CancelResult,
@@ -505,8 +506,8 @@ export class CircleProvider implements PayoutProvider {
       const lookup = this.#capabilities.lastError;
       return lookup ? { status: 'up', detail: `capability lookup failed: ${lookup}` } : { status: 'up' };
     } catch (err) {
-      const e = err as ProviderError;
-      return { status: e.kind === 'outage' ? 'down' : 'degraded', detail: `${e.code}` };
+      if (!isProviderError(err)) throw err;
+      return healthOfFailure(err);
     }
   }
 }

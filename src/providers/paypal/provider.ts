@@ -8,6 +8,7 @@ import type { Database } from '../../db/open.ts';
 import { assertSubmittable, defaultCapabilities } from '../capabilities.ts';
 import { isProviderError, ProviderError, WebhookVerificationError } from '../errors.ts';
 import { AttemptJournal, type AttemptRecord, requestHash } from '../shared/attempts.ts';
+import { healthOfFailure } from '../shared/http-outcome.ts';
 import type { Secret } from '../shared/secrets.ts';
 import type {
   CancelResult,
@@ -415,8 +416,8 @@ export class PaypalProvider implements PayoutProvider {
       await this.#call(() => this.#client.token(true));
       return { status: 'up' };
     } catch (err) {
-      const e = err as ProviderError;
-      return { status: e.kind === 'outage' ? 'down' : 'degraded', detail: `${e.code}` };
+      if (!isProviderError(err)) throw err;
+      return healthOfFailure(err);
     }
   }
 }
