@@ -13,7 +13,6 @@ export {
   addSearchAttributes,
   installQuietLogger,
   quietBundlerLogger,
-  retryStartOnce,
   type SearchAttributeTypeName,
   type TestEnvOptions,
   usingOfficialServer,
