@@ -39,6 +39,7 @@ import {
   rankProviders,
 } from '../routing/index.ts';
 import { type WebhookOutbox, webhookEventId } from '../webhooks/index.ts';
+import { conversionRate, convertedOf, recoverPayeeNetworkFee } from './provider-charges.ts';
 import type { PayoutInput, PayoutStatus, Reason } from './state.ts';
 import { type NewPayout, type PayoutRecord, PayoutStore } from './store.ts';
 
@@ -132,6 +133,9 @@ export const ledgerKeys = {
   fxReturned: (payoutId: string) => `payout:${payoutId}:fx-return`,
   /** What the provider charged beside the amount (PayoutProvider.charges: Circle's network fee). */
   networkFee: (payoutId: string) => `payout:${payoutId}:network-fee`,
+  /** That fee recovered from the payee's wallet when the payee bears it; and its FX legs into the asset. */
+  networkFeePayee: (payoutId: string) => `payout:${payoutId}:network-fee-payee`,
+  networkFeePayeeFx: (payoutId: string) => `payout:${payoutId}:network-fee-payee-fx`,
 };
 
 export const attemptKey = (payoutId: string, attemptNo: number) => `${payoutId}:${attemptNo}`;
@@ -243,7 +247,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         `provider ${name} converted from ${conv.source.currency}, payout ${p.id} is in ${p.currency}`,
       );
     }
-    const converted = BigInt(conv.source.amount) - BigInt(conv.fee.amount);
+    const converted = convertedOf(conv);
     const target = BigInt(conv.target.amount);
     if (converted <= 0n || target <= 0n) return;
     await on.convertFx({
@@ -251,11 +255,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       accountKind: 'provider_clearing',
       from: { amount: converted.toString(), currency: conv.source.currency, scale: conv.source.scale },
       toCurrency: conv.target.currency,
-      // 1 major unit of source = (target / 10^ts) / (converted / 10^ss) major units of target: exact.
-      rate: {
-        numerator: target * 10n ** BigInt(conv.source.scale),
-        denominator: converted * 10n ** BigInt(conv.target.scale),
-      },
+      rate: conversionRate(conv),
       idempotencyKey: ledgerKeys.fx(p.id),
       metadata: { payoutId: p.id, provider: name, attemptKey: key, providerFee: conv.fee },
     });
@@ -263,10 +263,9 @@ export function createPayoutService(deps: PayoutServiceDeps) {
 
   /**
    * A charge the provider took from its balance on top of the payout (Circle's blockchain network fee) left
-   * that balance too: provider_clearing[asset] +fee, and the platform's provider_fees[asset] −fee. The platform
-   * bears it: it is known only once the chain confirms, after the payee received the full net, and routing chose
-   * the rail; charging the payee would mean a receivable in the asset against a wallet in its fiat. It stays
-   * booked when the transfer is later returned (the gas was spent). Only for the attempt that paid.
+   * that balance too: provider_clearing[asset] +fee, and the platform's provider_fees[asset] −fee, whoever
+   * bears it (recoverPayeeNetworkFee takes it back from the payee when the payee does). It stays booked when the
+   * transfer is later returned (the gas was spent). Only for the attempt that paid.
    * `charges`: the provider's word (PayoutProvider.charges), asked before any database transaction opens.
    */
   async function bookProviderCharges(
@@ -387,7 +386,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
    */
   async function settle(
     input: { payoutId: string; provider: string; attemptNo: number },
-    p: { amount: string; fee: string; withholding: string; currency: string; scale: number },
+    p: { payeeId: string; amount: string; fee: string; withholding: string; currency: string; scale: number },
     record?: { status: PayoutStatus; event: string },
   ): Promise<{ eventId?: string }> {
     const fee = BigInt(p.fee);
@@ -417,6 +416,16 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       );
       await bookProviderCharges({ id: input.payoutId }, input.provider, key, charges, on);
     };
+    const recover = () =>
+      recoverPayeeNetworkFee(
+        { db, ledger },
+        { id: input.payoutId, payeeId: p.payeeId, currency: p.currency, provider: input.provider, key },
+        { charges, conv },
+        {
+          posting: ledgerKeys.networkFeePayee(input.payoutId),
+          fx: ledgerKeys.networkFeePayeeFx(input.payoutId),
+        },
+      );
     let recorded: { changed: boolean; out: { eventId?: string } } = { changed: false, out: {} };
     if (!record) await post(ledger);
     else {
@@ -431,9 +440,11 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         // The state cannot be stored (its text, say), but the money went out all the same: the settlement
         // is booked alone and the step fails for its data reason (the payout goes to review, funds kept).
         await post(ledger);
+        await recover();
         throw error;
       }
     }
+    await recover();
     // Doubles in Prometheus: exact up to 2^53 minor units per currency series, the ledger always.
     paidMinor.inc({ currency: p.currency }, Number(net));
     if (recorded.changed) payoutTransitions.inc({ state: record!.status.state });
@@ -720,6 +731,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     async settlePayout(input: { payoutId: string; provider: string; attemptNo: number }): Promise<void> {
       const p = await load(input.payoutId);
       await settle(input, {
+        payeeId: p.payeeId,
         amount: p.amount,
         fee: p.fee,
         withholding: p.withholding,
@@ -740,6 +752,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     ): Promise<{ eventId?: string }> {
       const { amount } = status;
       const amounts = {
+        payeeId: status.payeeId,
         amount: amount.amount,
         fee: status.fee?.amount ?? '0',
         withholding: status.withholding?.amount ?? '0',

@@ -185,6 +185,7 @@ export function createProviderRegistry(
         unsignedNotifications: s.unsignedNotifications,
         snsTopicArns: s.snsTopicArns,
         timeoutMs: s.timeoutMs,
+        networkFeeBearer: s.networkFeeBearer,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
     }

@@ -142,7 +142,15 @@ export interface ProviderCharge {
   amount: MoneySnapshot;
   /** The provider's reference of what was charged for (Circle: the on-chain transaction hash). */
   reference?: string;
+  /**
+   * Who bears it (the instance's setting when the attempt was submitted): the platform (default), or the
+   * payee, whose wallet it is recovered from once the provider reports it.
+   */
+  bearer?: NetworkFeeBearer;
 }
+
+/** Who bears a provider's network fee: the platform (its expense) or the payee (recovered from the wallet). */
+export type NetworkFeeBearer = 'platform' | 'payee';
 
 /** A conversion made by the provider, in integer minor units: `source` left the balance, `fee` of it stayed with
  * the provider, the rest became `target` (what the payee's account receives). */

@@ -13,6 +13,7 @@ import { healthOfFailure } from '../shared/http-outcome.ts';
 import type { Secret } from '../shared/secrets.ts';
 import type {
   CancelResult,
+  NetworkFeeBearer,
   PayoutProvider,
   ProviderCapabilities,
   ProviderCharge,
@@ -68,6 +69,8 @@ export interface CircleProviderOptions {
   capabilityTtlMs?: number;
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Who bears Circle's network fee (default the platform); fixed per attempt when it is first submitted. */
+  networkFeeBearer?: NetworkFeeBearer;
 }
 
 /** Circle's defaults: crypto payouts of USD (as USDC) or USDC itself, any country, instant (on-chain). */
@@ -101,6 +104,7 @@ export class CircleProvider implements PayoutProvider {
   readonly #fetch: typeof fetch;
   readonly #subscriptionOrigins: readonly string[];
   readonly #unsigned: 'refuse' | 'lookup';
+  readonly #feeBearer: NetworkFeeBearer;
 
   constructor(o: CircleProviderOptions) {
     this.name = o.name;
@@ -122,6 +126,7 @@ export class CircleProvider implements PayoutProvider {
     this.#timeoutMs = o.timeoutMs ?? 30_000;
     this.#fetch = o.fetch ?? fetch;
     this.#unsigned = o.unsignedNotifications ?? 'refuse';
+    this.#feeBearer = o.networkFeeBearer ?? 'platform';
     this.#subscriptionOrigins = o.subscriptionOrigins ?? [new URL(this.#apiBase).origin];
     this.#sns = new SnsVerifier({
       trustedOrigins: this.#subscriptionOrigins,
@@ -218,9 +223,15 @@ export class CircleProvider implements PayoutProvider {
     }
     const match = matchHash(amount.amount, amount.currency, dest.chain, dest.address);
     if (rec.refs.match !== match) {
-      // What was sent, before it is sent: to find the transfer after a lost answer, and to book the conversion.
+      // What was sent, before it is sent: to find the transfer after a lost answer, and to book the conversion
+      // and the network fee on the terms the payout was sent with.
       await this.#journal.note(key, {
-        refs: { match, amount: amount.amount, payoutCurrency: req.amount.currency },
+        refs: {
+          match,
+          amount: amount.amount,
+          payoutCurrency: req.amount.currency,
+          feeBearer: this.#feeBearer,
+        },
       });
     }
     const transfer = rec.refs.transfer
@@ -264,7 +275,8 @@ export class CircleProvider implements PayoutProvider {
 
   /**
    * The blockchain network fee Circle charged for the attempt's transfer (its `fees`, type `network`, present
-   * once non-zero), in micro-units of the stablecoin the wallet holds (Circle's `USD` is USDC).
+   * once non-zero), in micro-units of the stablecoin the wallet holds (Circle's `USD` is USDC), and who bears
+   * it as configured when the attempt was submitted (attempts journalled before the setting: the platform).
    */
   async charges(idempotencyKey: string): Promise<ProviderCharge[]> {
     const rec = await this.#journal.get(idempotencyKey);
@@ -277,6 +289,7 @@ export class CircleProvider implements PayoutProvider {
         kind: 'network_fee',
         amount: { amount: micro.toString(), currency: asset, scale: 6 },
         ...(rec.refs.transactionHash ? { reference: rec.refs.transactionHash } : {}),
+        bearer: rec.refs.feeBearer === 'payee' ? 'payee' : 'platform',
       },
     ];
   }

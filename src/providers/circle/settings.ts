@@ -4,7 +4,7 @@
 // /v2/notifications/publicKey/{keyId}, fetched and cached when not configured).
 import { z } from 'zod';
 import { type Env, envPrefix, readSecret, type Secret } from '../shared/secrets.ts';
-import type { ProviderCapabilities } from '../types.ts';
+import type { NetworkFeeBearer, ProviderCapabilities } from '../types.ts';
 
 /** USDC through Circle (Circle Mint / Core API transfers to a blockchain address). See src/providers/circle. */
 export interface CircleProviderSettings {
@@ -27,6 +27,11 @@ export interface CircleProviderSettings {
   snsTopicArns: string[];
   /** Per-request timeout (ms, default 30000); no answer in time is an unknown outcome. */
   timeoutMs: number;
+  /**
+   * Who bears Circle's blockchain network fee: `platform` (default, its expense) or `payee` (recovered from
+   * the payee's wallet once Circle reports it after the transfer; Circle cannot take it from the amount sent).
+   */
+  networkFeeBearer: NetworkFeeBearer;
 }
 
 const envName = z
@@ -61,6 +66,9 @@ export function circleSchema<N extends z.ZodType, C extends z.ZodType>(name: N, 
         )
         .default([]),
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+      networkFeeBearer: z
+        .enum(['platform', 'payee'], { error: 'who bears the network fee: "platform" or "payee"' })
+        .default('platform'),
     })
     .strict();
 }

@@ -35,6 +35,7 @@ function provider(
     unsigned?: 'refuse' | 'lookup';
     topics?: string[];
     origins?: string[];
+    feeBearer?: 'platform' | 'payee';
   } = {},
 ): CircleProvider {
   return new CircleProvider({
@@ -50,6 +51,7 @@ function provider(
     ...(o.unsigned ? { unsignedNotifications: o.unsigned } : {}),
     ...(o.topics ? { snsTopicArns: o.topics } : {}),
     ...(o.origins ? { subscriptionOrigins: o.origins } : {}),
+    ...(o.feeBearer ? { networkFeeBearer: o.feeBearer } : {}),
   });
 }
 
@@ -535,10 +537,22 @@ describe('SNS-signed notifications (Circle Mint)', () => {
         kind: 'network_fee',
         amount: { amount: '12345', currency: 'USDC', scale: 6 },
         reference: t.transactionHash,
+        bearer: 'platform',
       },
     ]);
     const rec = await new AttemptJournal(db, 'circle').get(req.idempotencyKey);
     expect([rec?.refs.networkFee, rec?.refs.transactionHash]).toEqual(['0.012345', t.transactionHash]);
+    // Who bears it is fixed when the attempt is sent: a later change of the setting does not move it.
+    expect((await provider({ feeBearer: 'payee' }).charges(req.idempotencyKey))[0]?.bearer).toBe('platform');
+  });
+
+  it('networkFeeBearer "payee": charges() names the payee as the bearer of the fee Circle reported', async () => {
+    const p = provider({ feeBearer: 'payee' });
+    const { req } = await notification(p);
+    expect((await p.status(req.idempotencyKey)).state).toBe('paid');
+    const [charge] = await p.charges(req.idempotencyKey);
+    expect([charge?.amount.amount, charge?.bearer]).toEqual(['12345', 'payee']);
+    expect((await provider().charges(req.idempotencyKey))[0]?.bearer).toBe('payee');
   });
 });
 

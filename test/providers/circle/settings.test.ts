@@ -77,6 +77,17 @@ describe('circle provider settings', () => {
     );
   });
 
+  it('networkFeeBearer: the platform by default, or the payee; anything else is refused by name', () => {
+    const env = { CIRCLE_API_KEY: KEY, CIRCLE_WALLET_ID: '1000216185' };
+    expect(parse('circle', env)[0]!.networkFeeBearer).toBe('platform');
+    const entry = (bearer: string) =>
+      JSON.stringify([{ kind: 'circle', name: 'circle', networkFeeBearer: bearer }]);
+    expect(parse(entry('payee'), env)[0]!.networkFeeBearer).toBe('payee');
+    expect(() => parse(entry('payer'), env)).toThrow(
+      /networkFeeBearer: who bears the network fee: "platform" or "payee"/,
+    );
+  });
+
   it('pins the SNS topic of the Circle subscription; anything but a topic ARN is refused by name', () => {
     const env = { CIRCLE_API_KEY: KEY, CIRCLE_WALLET_ID: '1000216185' };
     const arn = 'arn:aws:sns:us-east-1:908968368384:fcb4a2c9-9c4f-4706-b312-6b22650f5d17';
