@@ -7,6 +7,7 @@ import { ConfigError, type ConfigSection, type SectionValue } from './section.ts
 import { securitySection } from './security.ts';
 import { spendbackSection } from './spendback.ts';
 import { temporalSection } from './temporal.ts';
+import { workerSection } from './worker.ts';
 
 export type { ApiConfig } from './api.ts';
 export type { DatabaseConfig } from './database.ts';
@@ -17,6 +18,7 @@ export { ConfigError, defineConfigSection, intVar } from './section.ts';
 export type { SecurityConfig } from './security.ts';
 export type { SpendbackConfig } from './spendback.ts';
 export type { TemporalConfig } from './temporal.ts';
+export type { WorkerConfig, WorkerTuningOverrides } from './worker.ts';
 
 /**
  * Every configuration section. To add one: write `src/config/<area>.ts` exporting
@@ -31,6 +33,7 @@ const sections = [
   periodsSection,
   spendbackSection,
   observabilitySection,
+  workerSection,
 ] as const;
 
 /** Every section, in order (deploy/env.example is generated from their variables). */
