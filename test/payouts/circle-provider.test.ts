@@ -2,9 +2,11 @@
 // worker, Temporal test server and PostgreSQL; Circle's notifications POSTed to the API's provider route after
 // the SNS-style subscription handshake. Instant and scheduled payouts, a screening decline failing over to the
 // sandbox, a timeout after Circle made the transfer resolved without paying twice, a reversal after complete,
-// duplicate and out-of-order notifications, Circle's network fee booked. After each: the ledger verifies, no
-// payout is paid by both Circle and the sandbox, no address received twice, and what left the fake Circle
-// (transfers and network fees) plus the sandbox's paid total equals the ledger's provider clearing.
+// duplicate and out-of-order notifications, Circle's network fee booked — borne by the platform (the default)
+// or, on an instance with networkFeeBearer "payee", recovered from the payee's wallet after the transfer. After
+// each: the ledger verifies, no payout is paid by both Circle and the sandbox, no address received twice, and
+// what left the fake Circle (transfers and network fees) plus the sandbox's paid total equals the ledger's
+// provider clearing.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
@@ -25,99 +27,139 @@ import { waitForRowState } from './row-state.ts';
 
 const KEY = `SAND_API_KEY:${randomBytes(16).toString('hex')}:${randomBytes(16).toString('hex')}`;
 
+interface CircleStack {
+  stack: Stack;
+  fake: FakeCircle;
+}
+
+/** A fake Circle, and a stack paying through it first (the sandbox second) with its notifications subscribed. */
+async function startCircleStack(label: string, settings: Record<string, unknown> = {}): Promise<CircleStack> {
+  const fake = new FakeCircle({ apiKey: KEY });
+  await fake.start();
+  process.env.E2E_CIRCLE_KEY = KEY;
+  const stack = await startStack(label, {
+    providers: [
+      {
+        name: 'circle',
+        kind: 'circle',
+        capabilities: { priority: 1 },
+        settings: {
+          apiBase: fake.url,
+          apiKeyEnv: 'E2E_CIRCLE_KEY',
+          walletId: fake.walletId,
+          timeoutMs: 1_000,
+          ...settings,
+        },
+      },
+      { name: 'sandbox', capabilities: { priority: 2 } },
+    ],
+    // USDC wallets: thresholds and an instant limit in USDC micro-units (1 000 / 10 000 / 5 000 USDC).
+    env: {
+      APPROVAL_THRESHOLD_SINGLE: 'USD:100000,USDC:1000000000',
+      APPROVAL_THRESHOLD_DUAL: 'USD:1000000,USDC:10000000000',
+      PAYOUT_INSTANT_LIMITS: 'USD:500000,USDC:5000000000',
+    },
+  });
+  // As at Circle: subscribe the endpoint; the adapter confirms through the SubscribeURL.
+  const endpoint = `${stack.url}/v1/providers/circle/webhooks`;
+  expect((await fetch(endpoint, { method: 'HEAD' })).status).toBe(200);
+  const sub = await fake.subscribe(endpoint);
+  expect(sub.status).toBe(200);
+  expect(fake.endpoint).toBe(endpoint);
+  return { stack, fake };
+}
+
+/** The fake's behaviour back to normal, its notifications delivered, then the invariants of every test. */
+async function afterCircleTest({ stack, fake }: CircleStack): Promise<void> {
+  fake.faults = [];
+  fake.autoComplete = true;
+  fake.duplicateWebhooks = false;
+  fake.holdWebhooks = false;
+  fake.outOfOrder = false;
+  fake.deniedAddresses.clear();
+  fake.networkFee = '0.012345';
+  await fake.webhooksSent();
+  const complete = [...fake.transfers.values()].filter((t) => t.status === 'complete').map((t) => t.id);
+  const circlePaid = await sql<{ payout_id: string }>(
+    stack.db.em(),
+    `SELECT payout_id FROM "${stack.db.schema}".provider_attempts WHERE provider = 'circle' AND refs->>'transfer' = ANY($1)`,
+    [complete],
+  );
+  expect(circlePaid).toHaveLength(complete.length); // every complete transfer belongs to an attempt
+  const paidByCircle = new Set(circlePaid.map((r) => r.payout_id));
+  await assertPaidOnce(stack, {
+    fakePaidTwice: fake.paidMoreThanOnce(),
+    paidByFake: (id) => paidByCircle.has(id),
+  });
+  // Per currency: the USD paid out through Circle left as USDC (booked as FX legs at par on clearing), and
+  // so did Circle's network fees, whoever bears them: the platform paid Circle.
+  const clearing = await clearingByCurrency(stack);
+  expect(clearing.get('USD') ?? 0n).toBe((await sandboxPaidByCurrency(stack)).get('USD') ?? 0n);
+  expect(clearing.get('USDC') ?? 0n).toBe(fake.disbursedMinor('USD', 6) + fake.networkFeesMinor());
+}
+
+async function platformBalance(stack: Stack, kind: string, currency: string): Promise<bigint> {
+  const [row] = await sql<{ balance: string }>(
+    stack.db.em(),
+    `SELECT coalesce(sum(balance), 0)::text AS balance FROM "${stack.db.schema}".ledger_accounts
+      WHERE kind = $1 AND owner = 'platform' AND currency = $2`,
+    [kind, currency],
+  );
+  return BigInt(row?.balance ?? '0');
+}
+
+/** Type and entries (account kind, amount; by kind) of the ledger transaction of a business key. */
+async function postingOf(
+  stack: Stack,
+  key: string,
+): Promise<{ type: string; entries: { kind: string; currency: string; amount: string }[] } | undefined> {
+  const [posting] = await sql<{
+    type: string;
+    entries: { kind: string; currency: string; amount: string }[];
+  }>(
+    stack.db.em(),
+    `SELECT t.type, json_agg(json_build_object('kind', a.kind, 'currency', a.currency, 'amount', e.amount::text)
+              ORDER BY a.kind, a.currency) AS entries
+       FROM "${stack.db.schema}".ledger_transactions t
+       JOIN "${stack.db.schema}".ledger_entries e ON e.transaction_id = t.id
+       JOIN "${stack.db.schema}".ledger_accounts a ON a.id = e.account_id
+      WHERE t.idempotency_key = $1 GROUP BY t.type`,
+    [key],
+  );
+  return posting;
+}
+
+/** A verified US payee (USD credit) with its own address (EIP-55 checksummed) as its crypto destination. */
+async function cryptoPayee(
+  stack: Stack,
+  network = 'ethereum',
+  credit = '100000',
+): Promise<{ payeeId: string; address: string }> {
+  const address = toChecksumAddress(`0x${randomBytes(20).toString('hex')}`);
+  const payeeId = await stack.createPayee({ bankAccount: null, credit });
+  stack.expectStatus(
+    await stack.call('PUT', `/v1/payees/${payeeId}/destinations/crypto`, { body: { network, address } }),
+    200,
+    'crypto destination',
+  );
+  return { payeeId, address };
+}
+
 describe('payouts through Circle (fake Circle)', () => {
   let stack: Stack;
   let fake: FakeCircle;
   beforeAll(async () => {
-    fake = new FakeCircle({ apiKey: KEY });
-    await fake.start();
-    process.env.E2E_CIRCLE_KEY = KEY;
-    stack = await startStack('circle_e2e', {
-      providers: [
-        {
-          name: 'circle',
-          kind: 'circle',
-          capabilities: { priority: 1 },
-          settings: {
-            apiBase: fake.url,
-            apiKeyEnv: 'E2E_CIRCLE_KEY',
-            walletId: fake.walletId,
-            timeoutMs: 1_000,
-          },
-        },
-        { name: 'sandbox', capabilities: { priority: 2 } },
-      ],
-      // USDC wallets: thresholds and an instant limit in USDC micro-units (1 000 / 10 000 / 5 000 USDC).
-      env: {
-        APPROVAL_THRESHOLD_SINGLE: 'USD:100000,USDC:1000000000',
-        APPROVAL_THRESHOLD_DUAL: 'USD:1000000,USDC:10000000000',
-        PAYOUT_INSTANT_LIMITS: 'USD:500000,USDC:5000000000',
-      },
-    });
-    // As at Circle: subscribe the endpoint; the adapter confirms through the SubscribeURL.
-    const endpoint = `${stack.url}/v1/providers/circle/webhooks`;
-    expect((await fetch(endpoint, { method: 'HEAD' })).status).toBe(200);
-    const sub = await fake.subscribe(endpoint);
-    expect(sub.status).toBe(200);
-    expect(fake.endpoint).toBe(endpoint);
+    ({ stack, fake } = await startCircleStack('circle_e2e'));
   });
   afterEach(async () => {
-    fake.faults = [];
-    fake.autoComplete = true;
-    fake.duplicateWebhooks = false;
-    fake.holdWebhooks = false;
-    fake.outOfOrder = false;
-    fake.deniedAddresses.clear();
-    await fake.webhooksSent();
-    await assertInvariants();
+    await afterCircleTest({ stack, fake });
+    // The platform bears every network fee: its expense (provider_fees), nothing taken from payees.
+    expect(await platformBalance(stack, 'provider_fees', 'USDC')).toBe(-fake.networkFeesMinor());
   });
   afterAll(async () => {
     await stack?.close();
     await fake?.stop();
   });
-
-  async function assertInvariants(): Promise<void> {
-    const complete = [...fake.transfers.values()].filter((t) => t.status === 'complete').map((t) => t.id);
-    const circlePaid = await sql<{ payout_id: string }>(
-      stack.db.em(),
-      `SELECT payout_id FROM "${stack.db.schema}".provider_attempts WHERE provider = 'circle' AND refs->>'transfer' = ANY($1)`,
-      [complete],
-    );
-    expect(circlePaid).toHaveLength(complete.length); // every complete transfer belongs to an attempt
-    const paidByCircle = new Set(circlePaid.map((r) => r.payout_id));
-    await assertPaidOnce(stack, {
-      fakePaidTwice: fake.paidMoreThanOnce(),
-      paidByFake: (id) => paidByCircle.has(id),
-    });
-    // Per currency: the USD paid out through Circle left as USDC (booked as FX legs at par on clearing), and
-    // so did Circle's network fees, the platform's expense (provider_fees).
-    const clearing = await clearingByCurrency(stack);
-    expect(clearing.get('USD') ?? 0n).toBe((await sandboxPaidByCurrency(stack)).get('USD') ?? 0n);
-    expect(clearing.get('USDC') ?? 0n).toBe(fake.disbursedMinor('USD', 6) + fake.networkFeesMinor());
-    expect(await platformBalance('provider_fees', 'USDC')).toBe(-fake.networkFeesMinor());
-  }
-
-  async function platformBalance(kind: string, currency: string): Promise<bigint> {
-    const [row] = await sql<{ balance: string }>(
-      stack.db.em(),
-      `SELECT coalesce(sum(balance), 0)::text AS balance FROM "${stack.db.schema}".ledger_accounts
-        WHERE kind = $1 AND owner = 'platform' AND currency = $2`,
-      [kind, currency],
-    );
-    return BigInt(row?.balance ?? '0');
-  }
-
-  /** A verified US payee with its own Ethereum address (EIP-55 checksummed) as its crypto destination. */
-  async function cryptoPayee(network = 'ethereum'): Promise<{ payeeId: string; address: string }> {
-    const address = toChecksumAddress(`0x${randomBytes(20).toString('hex')}`);
-    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
-    stack.expectStatus(
-      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/crypto`, { body: { network, address } }),
-      200,
-      'crypto destination',
-    );
-    return { payeeId, address };
-  }
 
   const requestCryptoPayout = (payeeId: string, amount: string, instant: boolean) =>
     requestPayoutBy(stack, payeeId, amount, 'crypto', instant);
@@ -138,7 +180,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it('instant: USDC to the address, confirmed by the signed notification; transaction hash recorded', async () => {
-    const { payeeId, address } = await cryptoPayee();
+    const { payeeId, address } = await cryptoPayee(stack);
     const payoutId = await requestCryptoPayout(payeeId, '5000', true);
     const final = await stack.result(payoutId);
     expect([final.state, final.rail]).toEqual(['paid', 'instant']);
@@ -169,34 +211,26 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it("Circle's network fee is booked once, as the platform's expense against provider clearing", async () => {
-    const { payeeId } = await cryptoPayee();
+    const { payeeId } = await cryptoPayee(stack);
     fake.duplicateWebhooks = true;
-    const feesBefore = await platformBalance('provider_fees', 'USDC');
+    const feesBefore = await platformBalance(stack, 'provider_fees', 'USDC');
     const payoutId = await requestCryptoPayout(payeeId, '4500', true);
     expect((await stack.result(payoutId)).state).toBe('paid');
     await fake.webhooksSent();
-    const [posting] = await sql<{ type: string; entries: { kind: string; amount: string }[] }>(
-      stack.db.em(),
-      `SELECT t.type, json_agg(json_build_object('kind', a.kind, 'amount', e.amount::text) ORDER BY a.kind) AS entries
-         FROM "${stack.db.schema}".ledger_transactions t
-         JOIN "${stack.db.schema}".ledger_entries e ON e.transaction_id = t.id
-         JOIN "${stack.db.schema}".ledger_accounts a ON a.id = e.account_id
-        WHERE t.idempotency_key = $1 GROUP BY t.type`,
-      [`payout:${payoutId}:network-fee`],
-    );
     // 0.012345 USD at Circle = 12 345 micro-USDC out of the wallet on top of the transfer.
-    expect(posting).toEqual({
+    expect(await postingOf(stack, `payout:${payoutId}:network-fee`)).toEqual({
       type: 'payout.network_fee',
       entries: [
-        { kind: 'provider_clearing', amount: '12345' },
-        { kind: 'provider_fees', amount: '-12345' },
+        { kind: 'provider_clearing', currency: 'USDC', amount: '12345' },
+        { kind: 'provider_fees', currency: 'USDC', amount: '-12345' },
       ],
     });
-    expect((await platformBalance('provider_fees', 'USDC')) - feesBefore).toBe(-12345n);
+    expect(await postingOf(stack, `payout:${payoutId}:network-fee-payee`)).toBeUndefined();
+    expect((await platformBalance(stack, 'provider_fees', 'USDC')) - feesBefore).toBe(-12345n);
   });
 
   it('a transfer Circle charged no network fee for books none', async () => {
-    const { payeeId } = await cryptoPayee();
+    const { payeeId } = await cryptoPayee(stack);
     fake.networkFee = '0';
     try {
       const payoutId = await requestCryptoPayout(payeeId, '1500', true);
@@ -208,7 +242,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it('a wallet held in USDC pays USDC at 6 decimals, exactly, with no conversion', async () => {
-    const { payeeId, address } = await cryptoPayee('polygon');
+    const { payeeId, address } = await cryptoPayee(stack, 'polygon');
     stack.expectStatus(
       await stack.call('POST', `/v1/payees/${payeeId}/credits`, {
         body: {
@@ -239,7 +273,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it('scheduled: the transfer is made in the payout window and paid when the chain confirms', async () => {
-    const { payeeId, address } = await cryptoPayee('base');
+    const { payeeId, address } = await cryptoPayee(stack, 'base');
     fake.autoComplete = false;
     const payoutId = await requestCryptoPayout(payeeId, '7000', false);
     await pastPayoutWindow(stack, payoutId, 'awaiting_confirmation');
@@ -253,7 +287,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it("Circle's screening refuses the address: failover to the sandbox, nothing left the Circle wallet", async () => {
-    const { payeeId, address } = await cryptoPayee();
+    const { payeeId, address } = await cryptoPayee(stack);
     fake.deniedAddresses.add(address.toLowerCase());
     const before = fake.balance.USD;
     const payoutId = await requestCryptoPayout(payeeId, '4000', true);
@@ -269,7 +303,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it('a timeout after Circle made the transfer is an unknown outcome resolved by status: paid once, no failover', async () => {
-    const { payeeId, address } = await cryptoPayee();
+    const { payeeId, address } = await cryptoPayee(stack);
     fake.faults = [{ kind: 'timeout_after', ms: 3_000, method: 'POST', path: /^\/v1\/transfers$/ }];
     const payoutId = await requestCryptoPayout(payeeId, '6000', true);
     const final = await stack.result(payoutId);
@@ -280,7 +314,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it('429s are retried with the same idempotencyKey: one transfer', async () => {
-    const { payeeId, address } = await cryptoPayee();
+    const { payeeId, address } = await cryptoPayee(stack);
     const from = fake.requests.length;
     fake.faults = [{ kind: 'status', status: 429, method: 'POST', path: /^\/v1\/transfers$/, times: 2 }];
     const payoutId = await requestCryptoPayout(payeeId, '3000', true);
@@ -293,7 +327,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it('a transfer reversed days after complete (reorg) is returned to the wallet', async () => {
-    const { payeeId, address } = await cryptoPayee();
+    const { payeeId, address } = await cryptoPayee(stack);
     const payoutId = await requestCryptoPayout(payeeId, '8000', true);
     await stack.waitForState(payoutId, ['paid']);
     const [t] = fake.transfersTo(address);
@@ -308,7 +342,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it('duplicate notifications settle once', async () => {
-    const { payeeId, address } = await cryptoPayee();
+    const { payeeId, address } = await cryptoPayee(stack);
     fake.duplicateWebhooks = true;
     const payoutId = await requestCryptoPayout(payeeId, '2000', true);
     const final = await stack.result(payoutId);
@@ -322,7 +356,7 @@ describe('payouts through Circle (fake Circle)', () => {
   });
 
   it('out-of-order notifications (complete before pending): paid once', async () => {
-    const { payeeId, address } = await cryptoPayee();
+    const { payeeId, address } = await cryptoPayee(stack);
     fake.holdWebhooks = true;
     fake.outOfOrder = true;
     fake.autoComplete = false;
@@ -334,5 +368,127 @@ describe('payouts through Circle (fake Circle)', () => {
     const final = await stack.result(payoutId);
     expect(final.state).toBe('paid');
     expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'network_fee']);
+  });
+});
+
+describe('payouts through Circle with networkFeeBearer "payee" (fake Circle)', () => {
+  let stack: Stack;
+  let fake: FakeCircle;
+  beforeAll(async () => {
+    ({ stack, fake } = await startCircleStack('circle_fee_payee_e2e', { networkFeeBearer: 'payee' }));
+  });
+  afterEach(async () => {
+    await afterCircleTest({ stack, fake });
+    // The platform paid every fee to Circle and took back from payees what they bear: provider_fees in USD
+    // nets to zero (the FX legs moved it into USDC); in USDC what remains is the sub-cent rounding of each
+    // fiat payout's fee, never more than Circle charged.
+    expect(await platformBalance(stack, 'provider_fees', 'USD')).toBe(0n);
+    const [row] = await sql<{ recovered: string }>(
+      stack.db.em(),
+      `SELECT coalesce(sum(e.amount), 0)::text AS recovered
+         FROM "${stack.db.schema}".ledger_transactions t
+         JOIN "${stack.db.schema}".ledger_entries e ON e.transaction_id = t.id
+         JOIN "${stack.db.schema}".ledger_accounts a ON a.id = e.account_id
+        WHERE t.idempotency_key LIKE 'payout:%:network-fee-payee%' AND a.kind = 'provider_fees'
+          AND a.currency = 'USDC'`,
+    );
+    const recovered = BigInt(row!.recovered);
+    const fees = fake.networkFeesMinor();
+    expect(await platformBalance(stack, 'provider_fees', 'USDC')).toBe(recovered - fees);
+    expect(fees - recovered).toBeGreaterThanOrEqual(0n);
+    expect(fees - recovered).toBeLessThan(10_000n * BigInt(fake.transfers.size));
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await fake?.stop();
+  });
+
+  const wallet = async (payeeId: string, currency = 'USD') =>
+    (await stack.call('GET', `/v1/payees/${payeeId}/wallet`)).body.balances.find(
+      (b: { currency: string }) => b.currency === currency,
+    ) as Record<'available' | 'held' | 'receivable', { amount: string }>;
+
+  it('recovered from the wallet once Circle reports it, rounded down to the cent, with FX legs into USDC; once despite duplicate notifications', async () => {
+    const { payeeId, address } = await cryptoPayee(stack);
+    fake.duplicateWebhooks = true;
+    const payoutId = await requestPayoutBy(stack, payeeId, '5000', 'crypto', true);
+    const final = await stack.result(payoutId);
+    expect(final.state).toBe('paid');
+    await fake.webhooksSent();
+    // The payee received the full net: Circle cannot take the fee from the amount sent.
+    const [t] = fake.transfersTo(address);
+    const net = 5000n - BigInt(final.fee?.amount ?? '0');
+    expect(t!.amount.amount).toBe(`${net / 100n}.${String(net % 100n).padStart(2, '0')}`);
+    expect(t!.fees).toEqual([{ amount: '0.012345', currency: 'USD', type: 'network' }]);
+    // 12 345 micro-USDC is 1.2345 cents at the payout's rate (par): the payee bears 1 cent.
+    expect(await postingOf(stack, `payout:${payoutId}:network-fee-payee`)).toEqual({
+      type: 'payout.network_fee_payee',
+      entries: [
+        { kind: 'payee_available', currency: 'USD', amount: '-1' },
+        { kind: 'provider_fees', currency: 'USD', amount: '1' },
+      ],
+    });
+    expect(await postingOf(stack, `payout:${payoutId}:network-fee-payee-fx`)).toEqual({
+      type: 'fx.convert',
+      entries: [
+        { kind: 'fx', currency: 'USD', amount: '1' },
+        { kind: 'fx', currency: 'USDC', amount: '-10000' },
+        { kind: 'provider_fees', currency: 'USD', amount: '-1' },
+        { kind: 'provider_fees', currency: 'USDC', amount: '10000' },
+      ],
+    });
+    expect((await wallet(payeeId)).available.amount).toBe(String(100000 - 5000 - 1));
+  });
+
+  it('a payout of the whole balance: what the wallet cannot cover is a receivable, never a negative wallet', async () => {
+    const { payeeId } = await cryptoPayee(stack, 'ethereum', '3000');
+    const payoutId = await requestPayoutBy(stack, payeeId, '3000', 'crypto', true);
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    expect((await postingOf(stack, `payout:${payoutId}:network-fee-payee`))?.entries).toEqual([
+      { kind: 'payee_receivable', currency: 'USD', amount: '-1' },
+      { kind: 'provider_fees', currency: 'USD', amount: '1' },
+    ]);
+    const w = await wallet(payeeId);
+    expect([w.available.amount, w.held.amount, w.receivable.amount]).toEqual(['0', '0', '-1']);
+  });
+
+  it('a wallet held in USDC bears the fee exactly, in USDC, with no conversion', async () => {
+    const { payeeId } = await cryptoPayee(stack, 'polygon');
+    stack.expectStatus(
+      await stack.call('POST', `/v1/payees/${payeeId}/credits`, {
+        body: {
+          amount: { amount: '25123456', currency: 'USDC', scale: 6 },
+          reference: `earn-usdc-${payeeId}`,
+        },
+      }),
+      201,
+      'credit USDC',
+    );
+    const res = await stack.call('POST', '/v1/payouts', {
+      body: {
+        payeeId,
+        amount: { amount: '12345678', currency: 'USDC', scale: 6 },
+        method: 'crypto',
+        instant: true,
+      },
+    });
+    stack.expectStatus(res, 202, 'request USDC payout');
+    const payoutId = res.body.id as string;
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    expect((await postingOf(stack, `payout:${payoutId}:network-fee-payee`))?.entries).toEqual([
+      { kind: 'payee_available', currency: 'USDC', amount: '-12345' },
+      { kind: 'provider_fees', currency: 'USDC', amount: '12345' },
+    ]);
+    expect(await postingOf(stack, `payout:${payoutId}:network-fee-payee-fx`)).toBeUndefined();
+    expect((await wallet(payeeId, 'USDC')).available.amount).toBe(String(25123456 - 12345678 - 12345));
+  });
+
+  it('a transfer Circle charged no network fee for takes nothing from the payee', async () => {
+    const { payeeId } = await cryptoPayee(stack);
+    fake.networkFee = '0';
+    const payoutId = await requestPayoutBy(stack, payeeId, '1500', 'crypto', true);
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    expect(await postingOf(stack, `payout:${payoutId}:network-fee-payee`)).toBeUndefined();
+    expect((await wallet(payeeId)).available.amount).toBe(String(100000 - 1500));
   });
 });
