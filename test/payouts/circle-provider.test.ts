@@ -19,6 +19,7 @@ import {
   clearingByCurrency,
   ledgerSteps,
   pastPayoutWindow,
+  payeeWithDestination,
   requestPayoutBy,
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
@@ -136,13 +137,7 @@ async function cryptoPayee(
   credit = '100000',
 ): Promise<{ payeeId: string; address: string }> {
   const address = toChecksumAddress(`0x${randomBytes(20).toString('hex')}`);
-  const payeeId = await stack.createPayee({ bankAccount: null, credit });
-  stack.expectStatus(
-    await stack.call('PUT', `/v1/payees/${payeeId}/destinations/crypto`, { body: { network, address } }),
-    200,
-    'crypto destination',
-  );
-  return { payeeId, address };
+  return { payeeId: await payeeWithDestination(stack, 'crypto', { network, address }, { credit }), address };
 }
 
 describe('payouts through Circle (fake Circle)', () => {

@@ -17,7 +17,9 @@ import {
   attemptOutcomes,
   clearingByCurrency,
   pastPayoutWindow,
+  payeeWithDestination,
   requestPayoutBy,
+  WALLET_SELLER,
 } from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -121,17 +123,11 @@ const paypal: Row<FakePaypal> = {
     // PayPal blocks the item (RISK_DECLINE): a hard decline, nothing paid at the first account.
     a.receivers.set(`PAYPAL:${email}`, 'blocked');
     b.receivers.set(`PAYPAL:${email}`, 'account');
-    const payeeId = await stack.createPayee({
-      bankAccount: null,
-      credit: '100000',
-      payee: { payoutPreferences: { preferredMethod: 'wallet', instantOptIn: true, autoPayout: false } },
-    });
-    stack.expectStatus(
-      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/wallet`, {
-        body: { provider: 'paypal', walletId: email },
-      }),
-      200,
-      'wallet destination',
+    const payeeId = await payeeWithDestination(
+      stack,
+      'wallet',
+      { provider: 'paypal', walletId: email },
+      { payee: WALLET_SELLER },
     );
     return requestPayoutBy(stack, payeeId, '4300', 'wallet', true);
   },
@@ -170,14 +166,7 @@ const circle: Row<FakeCircle> = {
   async payout(stack, a) {
     const address = toChecksumAddress(`0x${randomBytes(20).toString('hex')}`);
     a.deniedAddresses.add(address.toLowerCase()); // the first account's screening refuses the address
-    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
-    stack.expectStatus(
-      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/crypto`, {
-        body: { network: 'ethereum', address },
-      }),
-      200,
-      'crypto destination',
-    );
+    const payeeId = await payeeWithDestination(stack, 'crypto', { network: 'ethereum', address });
     return requestPayoutBy(stack, payeeId, '4300', 'crypto', true);
   },
   // Transfers carry no payout id (Circle's idempotencyKey is a UUID); these fakes see only this payout.
@@ -214,14 +203,9 @@ const stripe: Row<FakeStripe> = {
   async payout(stack, a, b) {
     const acct = a.addAccount({ refusePayouts: 'payouts_not_allowed' }); // a hard decline at the first
     b.addAccount({ id: acct.id, externalAccounts: acct.externalAccounts });
-    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
-    stack.expectStatus(
-      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/card`, {
-        body: { cardToken: `${acct.id}:${acct.externalAccounts[0]!.id}` },
-      }),
-      200,
-      'card destination',
-    );
+    const payeeId = await payeeWithDestination(stack, 'card', {
+      cardToken: `${acct.id}:${acct.externalAccounts[0]!.id}`,
+    });
     return requestPayoutBy(stack, payeeId, '4300', 'card', true);
   },
   count: (fake, payoutId) => fake.payoutsFor(payoutId).filter((p) => p.status === 'paid').length,

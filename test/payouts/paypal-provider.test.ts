@@ -15,8 +15,10 @@ import {
   clearingByCurrency,
   ledgerSteps,
   pastPayoutWindow,
+  payeeWithDestination,
   requestPayoutBy,
   sandboxPaidByCurrency,
+  WALLET_SELLER,
 } from '../providers/e2e-support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { waitForRowState } from './row-state.ts';
@@ -89,17 +91,11 @@ describe('payouts through PayPal Payouts (fake PayPal)', () => {
     seq++;
     const email = `seller${seq}.${randomBytes(3).toString('hex')}@example.com`;
     fake.receivers.set(`PAYPAL:${email}`, behaviour);
-    const payeeId = await stack.createPayee({
-      bankAccount: null,
-      credit: '100000',
-      payee: { payoutPreferences: { preferredMethod: 'wallet', instantOptIn: true, autoPayout: false } },
-    });
-    stack.expectStatus(
-      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/wallet`, {
-        body: { provider: 'paypal', walletId: email },
-      }),
-      200,
-      'wallet destination',
+    const payeeId = await payeeWithDestination(
+      stack,
+      'wallet',
+      { provider: 'paypal', walletId: email },
+      { payee: WALLET_SELLER },
     );
     return { payeeId, email };
   }

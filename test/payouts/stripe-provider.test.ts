@@ -14,6 +14,7 @@ import {
   clearingByCurrency,
   ledgerSteps,
   pastPayoutWindow,
+  payeeWithDestination,
   requestPayoutBy,
   sandboxPaidByCurrency,
 } from '../providers/e2e-support.ts';
@@ -86,14 +87,9 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
     o: { account?: Partial<FakeAccount> } = {},
   ): Promise<{ payeeId: string; acct: FakeAccount }> {
     const acct = fake.addAccount(o.account);
-    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
-    stack.expectStatus(
-      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/card`, {
-        body: { cardToken: `${acct.id}:${acct.externalAccounts[0]!.id}` },
-      }),
-      200,
-      'card destination',
-    );
+    const payeeId = await payeeWithDestination(stack, 'card', {
+      cardToken: `${acct.id}:${acct.externalAccounts[0]!.id}`,
+    });
     return { payeeId, acct };
   }
 
@@ -194,14 +190,9 @@ describe('payouts through Stripe Connect (fake Stripe)', () => {
 
   it('a paid standard payout reversed to the connected account (payout reversal) is returned to the wallet', async () => {
     const acct = fake.addAccount();
-    const payeeId = await stack.createPayee({ bankAccount: null, credit: '100000' });
-    stack.expectStatus(
-      await stack.call('PUT', `/v1/payees/${payeeId}/destinations/card`, {
-        body: { cardToken: `${acct.id}:${acct.externalAccounts[1]!.id}` }, // its bank account
-      }),
-      200,
-      'bank destination',
-    );
+    const payeeId = await payeeWithDestination(stack, 'card', {
+      cardToken: `${acct.id}:${acct.externalAccounts[1]!.id}`, // its bank account
+    });
     const payoutId = await requestCardPayout(payeeId, '6500', false);
     await pastPayoutWindow(stack, payoutId, 'awaiting_confirmation');
     const [payout] = fake.payoutsFor(payoutId);

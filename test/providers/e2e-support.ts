@@ -1,5 +1,6 @@
-// What the end-to-end tests of the real adapters (test/payouts/<provider>-provider.test.ts) share: asking for a
-// payout by method, reading its ledger steps and attempts, and the invariants checked after each test.
+// What the end-to-end tests of the real adapters (test/payouts/<provider>-provider.test.ts) share: a payee with
+// a destination, asking for a payout by method, reading its ledger steps and attempts, and the invariants
+// checked after each test.
 import { expect } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
@@ -21,6 +22,34 @@ export async function requestPayoutBy(
   stack.expectStatus(res, 202, 'request payout');
   return res.body.id as string;
 }
+
+/**
+ * A verified US payee (USD 1 000.00 credited unless `credit` says otherwise) with one destination of `kind`
+ * (PUT /v1/payees/:id/destinations/<kind> with `body`); its id. `payee`: fields of the payee itself.
+ */
+export async function payeeWithDestination(
+  stack: Stack,
+  kind: 'wallet' | 'crypto' | 'card',
+  body: Record<string, unknown>,
+  o: { credit?: string; payee?: Record<string, unknown> } = {},
+): Promise<string> {
+  const payeeId = await stack.createPayee({
+    bankAccount: null,
+    credit: o.credit ?? '100000',
+    ...(o.payee ? { payee: o.payee } : {}),
+  });
+  stack.expectStatus(
+    await stack.call('PUT', `/v1/payees/${payeeId}/destinations/${kind}`, { body }),
+    200,
+    `${kind} destination`,
+  );
+  return payeeId;
+}
+
+/** A payee who prefers wallet payouts, instant: as a PayPal / Venmo seller registers. */
+export const WALLET_SELLER = {
+  payoutPreferences: { preferredMethod: 'wallet', instantOptIn: true, autoPayout: false },
+};
 
 /** The payout's ledger steps (hold, settle, fx, return, …) as GET /v1/payouts/:id shows them. */
 export async function ledgerSteps(stack: Stack, payoutId: string): Promise<string[]> {
