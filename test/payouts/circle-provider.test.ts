@@ -140,6 +140,27 @@ async function cryptoPayee(
   return { payeeId: await payeeWithDestination(stack, 'crypto', { network, address }, { credit }), address };
 }
 
+/** Credits the payee 25.123456 USDC and asks for an instant payout of 12.345678 USDC of it; the payout id. */
+async function usdcPayout(stack: Stack, payeeId: string): Promise<string> {
+  stack.expectStatus(
+    await stack.call('POST', `/v1/payees/${payeeId}/credits`, {
+      body: { amount: { amount: '25123456', currency: 'USDC', scale: 6 }, reference: `earn-usdc-${payeeId}` },
+    }),
+    201,
+    'credit USDC',
+  );
+  const res = await stack.call('POST', '/v1/payouts', {
+    body: {
+      payeeId,
+      amount: { amount: '12345678', currency: 'USDC', scale: 6 },
+      method: 'crypto',
+      instant: true,
+    },
+  });
+  stack.expectStatus(res, 202, 'request USDC payout');
+  return res.body.id as string;
+}
+
 describe('payouts through Circle (fake Circle)', () => {
   let stack: Stack;
   let fake: FakeCircle;
@@ -238,30 +259,12 @@ describe('payouts through Circle (fake Circle)', () => {
 
   it('a wallet held in USDC pays USDC at 6 decimals, exactly, with no conversion', async () => {
     const { payeeId, address } = await cryptoPayee(stack, 'polygon');
-    stack.expectStatus(
-      await stack.call('POST', `/v1/payees/${payeeId}/credits`, {
-        body: {
-          amount: { amount: '25123456', currency: 'USDC', scale: 6 },
-          reference: `earn-usdc-${payeeId}`,
-        },
-      }),
-      201,
-      'credit USDC',
-    );
-    const res = await stack.call('POST', '/v1/payouts', {
-      body: {
-        payeeId,
-        amount: { amount: '12345678', currency: 'USDC', scale: 6 },
-        method: 'crypto',
-        instant: true,
-      },
-    });
-    stack.expectStatus(res, 202, 'request USDC payout');
-    const final = await stack.result(res.body.id as string);
+    const payoutId = await usdcPayout(stack, payeeId);
+    const final = await stack.result(payoutId);
     expect([final.state, final.amount]).toEqual(['paid', { amount: '12345678', currency: 'USDC', scale: 6 }]);
     const [t] = fake.transfersTo(address);
     expect([t!.amount, t!.destination.chain]).toEqual([{ amount: '12.345678', currency: 'USD' }, 'MATIC']);
-    expect(await steps(res.body.id as string)).toEqual(['hold', 'settle', 'network_fee']);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'network_fee']);
     const wallet = await stack.call('GET', `/v1/payees/${payeeId}/wallet`);
     const usdcBalance = wallet.body.balances.find((b: { currency: string }) => b.currency === 'USDC');
     expect(usdcBalance.available).toEqual({ amount: '12777778', currency: 'USDC', scale: 6 });
@@ -449,26 +452,7 @@ describe('payouts through Circle with networkFeeBearer "payee" (fake Circle)', (
 
   it('a wallet held in USDC bears the fee exactly, in USDC, with no conversion', async () => {
     const { payeeId } = await cryptoPayee(stack, 'polygon');
-    stack.expectStatus(
-      await stack.call('POST', `/v1/payees/${payeeId}/credits`, {
-        body: {
-          amount: { amount: '25123456', currency: 'USDC', scale: 6 },
-          reference: `earn-usdc-${payeeId}`,
-        },
-      }),
-      201,
-      'credit USDC',
-    );
-    const res = await stack.call('POST', '/v1/payouts', {
-      body: {
-        payeeId,
-        amount: { amount: '12345678', currency: 'USDC', scale: 6 },
-        method: 'crypto',
-        instant: true,
-      },
-    });
-    stack.expectStatus(res, 202, 'request USDC payout');
-    const payoutId = res.body.id as string;
+    const payoutId = await usdcPayout(stack, payeeId);
     expect((await stack.result(payoutId)).state).toBe('paid');
     expect((await postingOf(stack, `payout:${payoutId}:network-fee-payee`))?.entries).toEqual([
       { kind: 'payee_available', currency: 'USDC', amount: '-12345' },
