@@ -24,17 +24,6 @@ describe('period approval under dual control', () => {
     await stack?.close();
   });
 
-  async function stageUntil(done: (stage: string) => boolean): Promise<string> {
-    const deadline = Date.now() + 60_000;
-    let stage = '';
-    while (Date.now() < deadline) {
-      stage = (await stack.call('GET', `/v1/periods/${periodId}`)).body.stage;
-      if (done(stage)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return stage;
-  }
-
   it('two approvers approve the run from two sessions; the first cannot approve twice', async () => {
     const payeeId = await stack.createPayee();
     const sale = {
@@ -51,7 +40,7 @@ describe('period approval under dual control', () => {
       202,
       'close',
     );
-    expect(await stageUntil((s) => s === 'awaiting_approval')).toBe('awaiting_approval');
+    await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
 
     const ann = await stack.approver('ann-periods');
     const bob = await stack.approver('bob-periods');
@@ -104,7 +93,7 @@ describe('period approval under dual control', () => {
       .getByTestId('posted')
       .getByText(/^Batches posted: ([1-9]\d*) of \1$/)
       .waitFor();
-    expect(await stageUntil((s) => s === 'completed')).toBe('completed');
+    await stack.waitForPeriod(periodId, (p) => p.stage === 'completed');
     const progress = (await stack.call('GET', `/v1/periods/${periodId}`)).body;
     expect(
       progress.approvals.map((a: { actor: string; decision: string }) => `${a.actor}:${a.decision}`),

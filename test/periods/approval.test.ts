@@ -1,7 +1,7 @@
 // Approval of a period: reminder and escalation timers (time-skipping), dual control above the threshold,
 // rejection back to open-for-corrections, corrections, closing again, then approval by two approvers.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CompletionSummary, PeriodProgress } from '../../workflows/period-contract.ts';
+import type { CompletionSummary } from '../../workflows/period-contract.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 let stack: Stack;
@@ -23,23 +23,6 @@ afterAll(async () => {
 
 const usd = (amount: string) => ({ amount, currency: 'USD', scale: 2 });
 
-async function progress(periodId: string) {
-  const res = await stack.call('GET', `/v1/periods/${periodId}`);
-  expect(res.status).toBe(200);
-  return res.body;
-}
-
-async function waitFor(periodId: string, pred: (p: PeriodProgress) => boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: PeriodProgress | undefined;
-  while (Date.now() < deadline) {
-    last = (await progress(periodId)) as PeriodProgress;
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`period ${periodId}: condition not reached; last ${JSON.stringify(last)}`);
-}
-
 describe('period approval', () => {
   it('reminds, escalates, reopens on rejection, and needs two distinct approvers above the threshold', async () => {
     const periodId = '2026-02';
@@ -56,19 +39,19 @@ describe('period approval', () => {
       (await stack.call('POST', '/v1/earnings', { body: { events: [sale('a-1', '500000')] } })).status,
     ).toBe(200);
     expect((await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} })).status).toBe(202);
-    const first = await waitFor(periodId, (p) => p.stage === 'awaiting_approval');
+    const first = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
     expect(first.approvalsRequired).toBe(2); // total above USD 10.00
 
     // Nobody approves: a reminder after the first timer, an escalation after the second (webhook events).
     // Approvers see when the next reminder or the escalation is due, until it has escalated.
     if (!first.escalated) expect(first.nextTimer?.purpose).toBe(first.reminders ? 'escalation' : 'reminder');
-    const reminded = await waitFor(periodId, (p) => p.reminders === 1);
+    const reminded = await stack.waitForPeriod(periodId, (p) => p.reminders === 1);
     if (!reminded.escalated) {
       expect(reminded.nextTimer?.purpose).toBe('escalation');
       expect(Date.parse(reminded.nextTimer!.at)).toBeGreaterThan(0);
     }
     expect(await stack.services.outbox.get(`period.approval_reminder:${periodId}:1`)).toBeDefined();
-    const escalated = await waitFor(periodId, (p) => p.escalated);
+    const escalated = await stack.waitForPeriod(periodId, (p) => p.escalated);
     expect(escalated.nextTimer).toBeUndefined();
     expect(await stack.services.outbox.get(`period.approval_escalation:${periodId}:1`)).toBeDefined();
 
@@ -85,7 +68,7 @@ describe('period approval', () => {
       body: { totp: alice.code(), reason: 'sale a-1 is missing its correction' },
     });
     expect(rejected.status).toBe(200);
-    await waitFor(periodId, (p) => p.stage === 'open_for_corrections');
+    await stack.waitForPeriod(periodId, (p) => p.stage === 'open_for_corrections');
     const approveWhileOpen = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
       key: bob.key,
       body: { totp: bob.code() },
@@ -109,7 +92,7 @@ describe('period approval', () => {
     expect(correction.body).toMatchObject({ accepted: 1, periods: [{ periodId, events: 1 }] });
     const reclosed = await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} });
     expect(reclosed.body.workflow).toBe('resubmitted');
-    const second = await waitFor(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
+    const second = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
     expect(BigInt(second.calculation.totals.USD ?? '0')).toBe(
       BigInt(first.calculation.totals.USD ?? '0') - 1000n,
     );
@@ -123,7 +106,7 @@ describe('period approval', () => {
       idempotencyKey: 'period-approve-a1',
     });
     expect(a1.status).toBe(200);
-    expect((await progress(periodId)).stage).toBe('awaiting_approval');
+    expect((await stack.periodProgress(periodId)).stage).toBe('awaiting_approval');
     // The same request retried (same Idempotency-Key, lease mode): the stored answer, one approval taken.
     const a1Again = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
       key: alice.key,
@@ -132,7 +115,7 @@ describe('period approval', () => {
     });
     expect(a1Again.status).toBe(200);
     expect(a1Again.body).toEqual(a1.body);
-    const run2Approvals = ((await progress(periodId)) as PeriodProgress).approvals.filter((x) => x.run === 2);
+    const run2Approvals = (await stack.periodProgress(periodId)).approvals.filter((x) => x.run === 2);
     expect(run2Approvals.map((x) => x.actor)).toEqual(['alice-approval']);
     const again = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
       key: alice.key,

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { webhookEnvelope } from '../../src/api/webhook-events.ts';
 import { sql } from '../../src/db/sql.ts';
 import { webhookBody } from '../../src/webhooks/index.ts';
-import type { CompletionSummary, PeriodProblem, PeriodProgress } from '../../workflows/period-contract.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import type { CompletionSummary, PeriodProblem } from '../../workflows/period-contract.ts';
+import { eventually, type Stack, startStack } from '../support/stack.ts';
 
 const BIGINT_MAX = 9223372036854775807n;
 /** Eleven payees and batches of ten: two batches, the second with one payee. */
@@ -27,31 +27,6 @@ afterAll(async () => {
 });
 
 const usd = (amount: string) => ({ amount, currency: 'USD', scale: 2 });
-
-async function progress(periodId: string): Promise<PeriodProgress> {
-  const res = stack.expectStatus(await stack.call('GET', `/v1/periods/${periodId}`), 200, 'period progress');
-  return res.body as PeriodProgress;
-}
-
-/** Polls `read` until `pred` holds (bounded: the machine may be slow, never a timing assertion). */
-async function eventually<T>(
-  what: string,
-  read: () => Promise<T>,
-  pred: (v: T) => boolean,
-  timeoutMs = 60_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: condition not reached; last ${JSON.stringify(last)}`);
-}
-
-const waitFor = (periodId: string, pred: (p: PeriodProgress) => boolean) =>
-  eventually(`period ${periodId}`, () => progress(periodId), pred);
 
 /** Payees with one sale each in the period (the first `commissions` of them also get a commission event). */
 async function periodWithSales(periodId: string, day: string) {
@@ -127,7 +102,7 @@ async function expectNoRetryLoop(periodId: string, stage: string) {
     (d) => (d.raw.pendingActivities ?? []).length === 0,
   );
   expect(described.status.name).toBe('RUNNING');
-  expect((await progress(periodId)).stage).toBe(stage);
+  expect((await stack.periodProgress(periodId)).stage).toBe(stage);
 }
 
 describe('period close: data errors stop the close visibly', () => {
@@ -158,7 +133,7 @@ describe('period close: data errors stop the close visibly', () => {
       'close',
     );
     expect(closed.body.workflow).toBe('started');
-    const stopped = await waitFor(periodId, (p) => (p.problems?.length ?? 0) > 0);
+    const stopped = await stack.waitForPeriod(periodId, (p) => (p.problems?.length ?? 0) > 0);
     expect(stopped.stage).toBe('open_for_corrections');
     await eventually(
       'reopened',
@@ -207,7 +182,7 @@ describe('period close: data errors stop the close visibly', () => {
       'close again',
     );
     expect(reclosed.body.workflow).toBe('resubmitted');
-    const second = await waitFor(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
+    const second = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
     expect(second.calculation.payees).toBe(PAYEES);
     expect(second.problems).toHaveLength(1);
     expect(second.problems![0]!.retried?.by).toBe(stack.keys.operator.actor);
@@ -218,7 +193,7 @@ describe('period close: data errors stop the close visibly', () => {
     const periodId = '2026-05';
     await periodWithSales(periodId, '2026-05-12');
     stack.expectStatus(await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }), 202, 'close');
-    const calculated = await waitFor(periodId, (p) => p.stage === 'awaiting_approval');
+    const calculated = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
     expect(calculated.approvalsRequired).toBe(1);
 
     // Injected data: one statement of batch 0 (ten payees) at bigint's maximum; posting the batch debits
@@ -247,7 +222,7 @@ describe('period close: data errors stop the close visibly', () => {
       200,
       'approve',
     );
-    const stopped = await waitFor(periodId, (p) => p.stage === 'review');
+    const stopped = await stack.waitForPeriod(periodId, (p) => p.stage === 'review');
     const problem = stopped.problems![0]!;
     expect(problem).toMatchObject({
       code: 'data_error',
@@ -291,7 +266,7 @@ describe('period close: data errors stop the close visibly', () => {
     const summary = (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
     expect(summary).toMatchObject({ periodId, run: 1, postings: PAYEES });
     expect(summary.totals.USD).toBe(calculated.calculation.totals.USD);
-    const done = await progress(periodId);
+    const done = await stack.periodProgress(periodId);
     expect(done.stage).toBe('completed');
     expect(done.posting.resumedBatches).toBe(1);
     expect(done.problems![0]!.retried?.by).toBe(stack.keys.operator.actor);
@@ -317,7 +292,7 @@ describe('period close: deterministic domain errors stop the close visibly', () 
     );
 
     stack.expectStatus(await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }), 202, 'close');
-    const stopped = await waitFor(periodId, (p) => (p.problems?.length ?? 0) > 0);
+    const stopped = await stack.waitForPeriod(periodId, (p) => (p.problems?.length ?? 0) > 0);
     expect(stopped.stage).toBe('open_for_corrections');
     const problem = stopped.problems![0]!;
     expect(problem).toMatchObject({
@@ -349,7 +324,7 @@ describe('period close: deterministic domain errors stop the close visibly', () 
       'close again',
     );
     expect(reclosed.body.workflow).toBe('resubmitted');
-    const second = await waitFor(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
+    const second = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
     expect(second.planVersion).toBe('standard-2026.1');
     expect(second.calculation.payees).toBe(PAYEES);
     expect(second.problems![0]!.retried?.by).toBe(stack.keys.operator.actor);
@@ -371,7 +346,7 @@ describe('period close: deterministic domain errors stop the close visibly', () 
       [periodId, odd],
     );
     stack.expectStatus(await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }), 202, 'close');
-    const calculated = await waitFor(periodId, (p) => p.stage === 'awaiting_approval');
+    const calculated = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
     expect(calculated.calculation.totals.ZZZ).toBe('700');
 
     const dave = await stack.approver('dave-data-errors');
@@ -383,7 +358,7 @@ describe('period close: deterministic domain errors stop the close visibly', () 
       200,
       'approve',
     );
-    const stopped = await waitFor(periodId, (p) => p.stage === 'review');
+    const stopped = await stack.waitForPeriod(periodId, (p) => p.stage === 'review');
     const problem = stopped.problems![0]!;
     expect(problem).toMatchObject({
       code: 'data_error',
@@ -416,7 +391,7 @@ describe('period close: deterministic domain errors stop the close visibly', () 
     const summary = (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
     expect(summary).toMatchObject({ periodId, run: 1, postings: PAYEES });
     expect(Object.keys(summary.totals)).toEqual(['USD']);
-    expect((await progress(periodId)).stage).toBe('completed');
+    expect((await stack.periodProgress(periodId)).stage).toBe('completed');
     await stack.assertInvariants();
   }, 180_000);
 });

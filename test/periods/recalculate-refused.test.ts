@@ -16,23 +16,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-interface Progress {
-  stage: string;
-  run: number;
-  planVersion: string;
-}
-
-/** Reads the period until `done` holds (a minute at most), and returns what it read last. */
-async function periodUntil(done: (p: Progress) => boolean): Promise<Progress> {
-  const deadline = Date.now() + 60_000;
-  let p = (await stack.call('GET', `/v1/periods/${periodId}`)).body as Progress;
-  while (!done(p) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    p = (await stack.call('GET', `/v1/periods/${periodId}`)).body as Progress;
-  }
-  return p;
-}
-
 describe('a rejected recalculation', () => {
   it('two racing requests: each 202 is a run calculated, the other is 409', async () => {
     const payeeId = await stack.createPayee();
@@ -50,7 +33,7 @@ describe('a rejected recalculation', () => {
       202,
       'close',
     );
-    const first = await periodUntil((p) => p.stage === 'awaiting_approval' && p.run === 1);
+    const first = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 1);
     expect([first.stage, first.run]).toEqual(['awaiting_approval', 1]);
 
     // Whichever way they interleave, a 202 means the workflow accepted it, so the run count tells.
@@ -67,7 +50,10 @@ describe('a rejected recalculation', () => {
       expect(refused.body.detail).toMatch(
         /recalculation is possible only before approval|being recalculated/,
       );
-    const after = await periodUntil((p) => p.stage === 'awaiting_approval' && p.run >= 1 + accepted);
+    const after = await stack.waitForPeriod(
+      periodId,
+      (p) => p.stage === 'awaiting_approval' && p.run >= 1 + accepted,
+    );
     expect([after.stage, after.run]).toEqual(['awaiting_approval', 1 + accepted]);
   });
 
@@ -81,7 +67,7 @@ describe('a rejected recalculation', () => {
       200,
       'reject',
     );
-    const reopened = await periodUntil((p) => p.stage === 'open_for_corrections');
+    const reopened = await stack.waitForPeriod(periodId, (p) => p.stage === 'open_for_corrections');
     expect(reopened.stage).toBe('open_for_corrections');
 
     // Past the route's own stage check: the workflow's validator refuses, and the gateway says so.
@@ -100,7 +86,7 @@ describe('a rejected recalculation', () => {
       body: { planVersion: reopened.planVersion },
     });
     expect([res.status, res.contentType]).toEqual([409, 'application/problem+json; charset=utf-8']);
-    const still = (await stack.call('GET', `/v1/periods/${periodId}`)).body as Progress;
+    const still = await stack.periodProgress(periodId);
     expect([still.stage, still.run]).toEqual(['open_for_corrections', reopened.run]);
   });
 });

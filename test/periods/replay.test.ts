@@ -21,14 +21,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function waitForStage(periodId: string, stage: string) {
-  for (;;) {
-    const res = await stack.call('GET', `/v1/periods/${periodId}`);
-    if (res.status === 200 && res.body.stage === stage) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('period-close histories', () => {
   it('replays a close whose fan-out waits for its one-payout window', async () => {
     const periodId = '2026-04';
@@ -50,7 +42,7 @@ describe('period-close histories', () => {
     }));
     expect((await stack.call('POST', '/v1/earnings', { body: { events } })).status).toBe(200);
     expect((await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} })).status).toBe(202);
-    await waitForStage(periodId, 'awaiting_approval');
+    await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
     const approver = await stack.approver('alice-replay');
     const approved = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
       key: approver.key,

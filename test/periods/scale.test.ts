@@ -6,7 +6,7 @@ import { Worker } from '@temporalio/worker';
 import { sql } from '../../src/db/sql.ts';
 import { seedEvents, seedPayees } from '../../src/periods/seed.ts';
 import { calculatePeriod, type EarningsEvent } from '../../src/plans/index.ts';
-import type { CompletionSummary, PeriodProgress } from '../../workflows/period-contract.ts';
+import type { CompletionSummary } from '../../workflows/period-contract.ts';
 import { type Stack, startStack, workflowBundle } from '../support/stack.ts';
 
 let stack: Stack;
@@ -20,21 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-async function progress(periodId: string): Promise<PeriodProgress> {
-  return (await stack.call('GET', `/v1/periods/${periodId}`)).body as PeriodProgress;
-}
-
-async function waitFor(periodId: string, pred: (p: PeriodProgress) => boolean, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: PeriodProgress | undefined;
-  while (Date.now() < deadline) {
-    last = await progress(periodId);
-    if (last && pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`period ${periodId}: condition not reached; last ${JSON.stringify(last)}`);
-}
 
 describe('2,000-payee period with worker restarts', () => {
   it('calculates and posts every payee exactly once across worker restarts', async () => {
@@ -105,10 +90,14 @@ describe('2,000-payee period with worker restarts', () => {
     // Stop the worker while calculation is under way; the restarted worker resumes from committed batches
     // and answers the progress queries below at once (before temporal-dev issue #3 was fixed they could
     // fail for minutes after a restart).
-    await waitFor(periodId, (p) => p.stage === 'calculating' && p.calculation.batchesDone >= 2);
+    await stack.waitForPeriod(
+      periodId,
+      (p) => p.stage === 'calculating' && p.calculation.batchesDone >= 2,
+      120_000,
+    );
     await stack.stopWorker();
     await stack.startWorker();
-    const calculated = await waitFor(periodId, (p) => p.stage === 'awaiting_approval');
+    const calculated = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval', 120_000);
     const pure = calculateAll();
     expect(calculated.approvalsRequired).toBe(1);
     expect(calculated.calculation.batchesTotal).toBe(20);
@@ -132,11 +121,12 @@ describe('2,000-payee period with worker restarts', () => {
         })
       ).status,
     ).toBe(200);
-    await waitFor(
+    await stack.waitForPeriod(
       periodId,
       (p) =>
         (p.stage === 'posting' && p.posting.batchesDone >= 2) ||
         ['paying_out', 'completed'].includes(p.stage),
+      120_000,
     );
     // And again while posting.
     await stack.stopWorker();
@@ -162,7 +152,7 @@ describe('2,000-payee period with worker restarts', () => {
     for (const s of nonZero) expect(net.get(s.payeeId)).toBe(s.total);
 
     // The recorded history replays against the current workflow code, and stays small.
-    const final = await progress(periodId);
+    const final = await stack.periodProgress(periodId);
     expect(final.history.continuedAsNew).toBeGreaterThanOrEqual(2);
     expect(final.history.largestRun).toBeLessThan(200);
     const history = await stack.periodGateway.handle(periodId).fetchHistory();

@@ -38,6 +38,7 @@ import {
 } from '../../src/worker/create-worker.ts';
 import { type BulkSummary, bulkWorkflowId } from '../../workflows/bulk-contract.ts';
 import { payoutWorkflowId } from '../../workflows/payout-contract.ts';
+import type { PeriodProgress } from '../../workflows/period-contract.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { createTestEnv, DISBURSE_SEARCH_ATTRIBUTES, quietBundlerLogger } from './temporal.ts';
 
@@ -52,6 +53,26 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
     logger: quietBundlerLogger,
   });
   return bundle;
+}
+
+/**
+ * Reads `read` until `pred` holds, every 100 ms for at most `timeoutMs` (bounded because the machine may be
+ * slow; never a timing assertion); what it read then. Throws with what it read last.
+ */
+export async function eventually<T>(
+  what: string,
+  read: () => Promise<T>,
+  pred: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: condition not reached in ${timeoutMs} ms; last ${JSON.stringify(last)}`);
 }
 
 export interface ProviderSpec {
@@ -245,6 +266,31 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   function expectStatus(res: CallResult, status: number, what: string): CallResult {
     if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${res.text}`);
     return res;
+  }
+
+  /** GET /v1/periods/:id, which must answer 200. */
+  async function periodProgress(periodId: string): Promise<PeriodProgress> {
+    return expectStatus(await call('GET', `/v1/periods/${periodId}`), 200, `period ${periodId}`)
+      .body as PeriodProgress;
+  }
+
+  /** Polls the period's progress until `pred` holds; an answer other than 200 (not started yet) is "not yet". */
+  async function waitForPeriod(
+    periodId: string,
+    pred: (p: PeriodProgress) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<PeriodProgress> {
+    const read = async () => {
+      const res = await call('GET', `/v1/periods/${periodId}`);
+      return { status: res.status, body: res.body as PeriodProgress };
+    };
+    const last = await eventually(
+      `period ${periodId}`,
+      read,
+      (r) => r.status === 200 && pred(r.body),
+      timeoutMs,
+    );
+    return last.body;
   }
 
   let payeeSeq = 0;
@@ -468,6 +514,8 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     requestPayout,
     handle,
     waitForState,
+    periodProgress,
+    waitForPeriod,
     result,
     bulkResult,
     approver,
