@@ -35,11 +35,7 @@ describe('period approval under dual control', () => {
       volume: 200,
     };
     stack.expectStatus(await stack.call('POST', '/v1/earnings', { body: { events: [sale] } }), 200, 'sale');
-    stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/close`, { key: stack.keys.operator.key, body: {} }),
-      202,
-      'close',
-    );
+    await stack.closePeriod(periodId, { key: stack.keys.operator.key });
     await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
 
     const ann = await stack.approver('ann-periods');

@@ -38,7 +38,7 @@ describe('period approval', () => {
     expect(
       (await stack.call('POST', '/v1/earnings', { body: { events: [sale('a-1', '500000')] } })).status,
     ).toBe(200);
-    expect((await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} })).status).toBe(202);
+    await stack.closePeriod(periodId);
     const first = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
     expect(first.approvalsRequired).toBe(2); // total above USD 10.00
 
@@ -90,7 +90,7 @@ describe('period approval', () => {
       },
     });
     expect(correction.body).toMatchObject({ accepted: 1, periods: [{ periodId, events: 1 }] });
-    const reclosed = await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} });
+    const reclosed = await stack.closePeriod(periodId);
     expect(reclosed.body.workflow).toBe('resubmitted');
     const second = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
     expect(BigInt(second.calculation.totals.USD ?? '0')).toBe(

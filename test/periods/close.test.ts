@@ -130,8 +130,7 @@ describe('period close, happy path', () => {
     expect(provisional.body.provisional).toBe(true);
     expect(provisional.body.statements[0].total).toBe(pure.find((s) => s.payeeId === a)!.total.toString());
 
-    const closed = await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} });
-    expect(closed.status).toBe(202);
+    await stack.closePeriod(periodId);
     const awaiting = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
     expect(awaiting.calculation.batchesDone).toBe(awaiting.calculation.batchesTotal);
     const expectedTotal = pure.reduce((s, x) => s + x.total, 0n);
@@ -187,12 +186,7 @@ describe('period close, happy path', () => {
       body: { totp: '000000' },
     });
     expect(notApprover.status).toBe(403);
-    const alice = await stack.approver('alice-period');
-    const approved = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
-      key: alice.key,
-      body: { totp: alice.code(), reason: 'checked' },
-    });
-    expect(approved.status).toBe(200);
+    await stack.approvePeriod(periodId, 'alice-period', { reason: 'checked' });
 
     const summary = (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
     expect(summary.run).toBe(2);
@@ -223,14 +217,9 @@ describe('period close, happy path', () => {
 
 describe('clawback netting across periods', () => {
   async function closeAndApprove(periodId: string, approverName: string) {
-    expect((await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} })).status).toBe(202);
+    await stack.closePeriod(periodId);
     await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
-    const approver = await stack.approver(approverName);
-    const res = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
-      key: approver.key,
-      body: { totp: approver.code() },
-    });
-    expect(res.status).toBe(200);
+    await stack.approvePeriod(periodId, approverName);
     return (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
   }
 

@@ -127,11 +127,7 @@ describe('period close: data errors stop the close visibly', () => {
       [periodId, poisoned],
     );
 
-    const closed = stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }),
-      202,
-      'close',
-    );
+    const closed = await stack.closePeriod(periodId);
     expect(closed.body.workflow).toBe('started');
     const stopped = await stack.waitForPeriod(periodId, (p) => (p.problems?.length ?? 0) > 0);
     expect(stopped.stage).toBe('open_for_corrections');
@@ -176,11 +172,7 @@ describe('period close: data errors stop the close visibly', () => {
           AND type = 'commission'`,
       [periodId, poisoned],
     );
-    const reclosed = stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/close`, { key: stack.keys.operator.key, body: {} }),
-      202,
-      'close again',
-    );
+    const reclosed = await stack.closePeriod(periodId, { key: stack.keys.operator.key });
     expect(reclosed.body.workflow).toBe('resubmitted');
     const second = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
     expect(second.calculation.payees).toBe(PAYEES);
@@ -192,7 +184,7 @@ describe('period close: data errors stop the close visibly', () => {
   it('after approval: a failing posting batch parks the period in review; closing again resumes it', async () => {
     const periodId = '2026-05';
     await periodWithSales(periodId, '2026-05-12');
-    stack.expectStatus(await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }), 202, 'close');
+    await stack.closePeriod(periodId);
     const calculated = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
     expect(calculated.approvalsRequired).toBe(1);
 
@@ -213,15 +205,7 @@ describe('period close: data errors stop the close visibly', () => {
       );
     await setTotal(BIGINT_MAX.toString());
 
-    const carol = await stack.approver('carol-data-errors');
-    stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/approve`, {
-        key: carol.key,
-        body: { totp: carol.code() },
-      }),
-      200,
-      'approve',
-    );
+    await stack.approvePeriod(periodId, 'carol-data-errors');
     const stopped = await stack.waitForPeriod(periodId, (p) => p.stage === 'review');
     const problem = stopped.problems![0]!;
     expect(problem).toMatchObject({
@@ -257,11 +241,7 @@ describe('period close: data errors stop the close visibly', () => {
 
     // The operator fixes the statement and closes the period again: posting resumes where it stopped.
     await setTotal(target!.total);
-    const resumed = stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/close`, { key: stack.keys.operator.key, body: {} }),
-      202,
-      'close again',
-    );
+    const resumed = await stack.closePeriod(periodId, { key: stack.keys.operator.key });
     expect(resumed.body.workflow).toBe('resubmitted');
     const summary = (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
     expect(summary).toMatchObject({ periodId, run: 1, postings: PAYEES });
@@ -291,7 +271,7 @@ describe('period close: deterministic domain errors stop the close visibly', () 
       [periodId],
     );
 
-    stack.expectStatus(await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }), 202, 'close');
+    await stack.closePeriod(periodId);
     const stopped = await stack.waitForPeriod(periodId, (p) => (p.problems?.length ?? 0) > 0);
     expect(stopped.stage).toBe('open_for_corrections');
     const problem = stopped.problems![0]!;
@@ -315,14 +295,10 @@ describe('period close: deterministic domain errors stop the close visibly', () 
     await expectNoRetryLoop(periodId, 'open_for_corrections');
 
     // The operator closes it again with a plan that is loaded: a new run calculates every payee with it.
-    const reclosed = stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/close`, {
-        key: stack.keys.operator.key,
-        body: { planVersion: 'standard-2026.1' },
-      }),
-      202,
-      'close again',
-    );
+    const reclosed = await stack.closePeriod(periodId, {
+      key: stack.keys.operator.key,
+      body: { planVersion: 'standard-2026.1' },
+    });
     expect(reclosed.body.workflow).toBe('resubmitted');
     const second = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 2);
     expect(second.planVersion).toBe('standard-2026.1');
@@ -345,19 +321,11 @@ describe('period close: deterministic domain errors stop the close visibly', () 
          FROM "${stack.db.schema}".earnings_events WHERE period_id = $1 AND payee_id = $2 AND type = 'commission'`,
       [periodId, odd],
     );
-    stack.expectStatus(await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} }), 202, 'close');
+    await stack.closePeriod(periodId);
     const calculated = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
     expect(calculated.calculation.totals.ZZZ).toBe('700');
 
-    const dave = await stack.approver('dave-data-errors');
-    stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/approve`, {
-        key: dave.key,
-        body: { totp: dave.code() },
-      }),
-      200,
-      'approve',
-    );
+    await stack.approvePeriod(periodId, 'dave-data-errors');
     const stopped = await stack.waitForPeriod(periodId, (p) => p.stage === 'review');
     const problem = stopped.problems![0]!;
     expect(problem).toMatchObject({
@@ -382,11 +350,7 @@ describe('period close: deterministic domain errors stop the close visibly', () 
       `DELETE FROM "${stack.db.schema}".period_statements WHERE period_id = $1 AND run = 1 AND currency = 'ZZZ'`,
       [periodId],
     );
-    const resumed = stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/close`, { key: stack.keys.operator.key, body: {} }),
-      202,
-      'close again',
-    );
+    const resumed = await stack.closePeriod(periodId, { key: stack.keys.operator.key });
     expect(resumed.body.workflow).toBe('resubmitted');
     const summary = (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
     expect(summary).toMatchObject({ periodId, run: 1, postings: PAYEES });

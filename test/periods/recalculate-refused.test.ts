@@ -28,11 +28,7 @@ describe('a rejected recalculation', () => {
       volume: 40,
     };
     stack.expectStatus(await stack.call('POST', '/v1/earnings', { body: { events: [sale] } }), 200, 'sale');
-    stack.expectStatus(
-      await stack.call('POST', `/v1/periods/${periodId}/close`, { key: stack.keys.operator.key, body: {} }),
-      202,
-      'close',
-    );
+    await stack.closePeriod(periodId, { key: stack.keys.operator.key });
     const first = await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval' && p.run === 1);
     expect([first.stage, first.run]).toEqual(['awaiting_approval', 1]);
 

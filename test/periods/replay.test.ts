@@ -41,14 +41,9 @@ describe('period-close histories', () => {
       volume: 200,
     }));
     expect((await stack.call('POST', '/v1/earnings', { body: { events } })).status).toBe(200);
-    expect((await stack.call('POST', `/v1/periods/${periodId}/close`, { body: {} })).status).toBe(202);
+    await stack.closePeriod(periodId);
     await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
-    const approver = await stack.approver('alice-replay');
-    const approved = await stack.call('POST', `/v1/periods/${periodId}/approve`, {
-      key: approver.key,
-      body: { totp: approver.code() },
-    });
-    expect(approved.status).toBe(200);
+    await stack.approvePeriod(periodId, 'alice-replay');
     const summary = (await stack.periodGateway.handle(periodId).result()) as CompletionSummary;
     expect(Object.values(summary.payouts).reduce((n, c) => n + c, 0)).toBe(3);
 

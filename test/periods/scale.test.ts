@@ -112,15 +112,7 @@ describe('2,000-payee period with worker restarts', () => {
     expect(Number(stored?.n)).toBe(pure.length);
     expect(stored?.total).toBe(expectedTotal.toString());
 
-    const alice = await stack.approver('alice-scale');
-    expect(
-      (
-        await stack.call('POST', `/v1/periods/${periodId}/approve`, {
-          key: alice.key,
-          body: { totp: alice.code() },
-        })
-      ).status,
-    ).toBe(200);
+    await stack.approvePeriod(periodId, 'alice-scale');
     await stack.waitForPeriod(
       periodId,
       (p) =>

@@ -405,6 +405,22 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     };
   }
 
+  /** POST /v1/periods/:id/close (as the platform unless `key` is given); the 202 answer. */
+  async function closePeriod(periodId: string, o: { key?: string; body?: Record<string, unknown> } = {}) {
+    const res = await call('POST', `/v1/periods/${periodId}/close`, { body: o.body ?? {}, key: o.key });
+    return expectStatus(res, 202, `close period ${periodId}`);
+  }
+
+  /** A new approver `actor` approves the period's run with its TOTP (and `body`); the 200 answer. */
+  async function approvePeriod(periodId: string, actor: string, body: Record<string, unknown> = {}) {
+    const a = await approver(actor);
+    const res = await call('POST', `/v1/periods/${periodId}/approve`, {
+      key: a.key,
+      body: { totp: a.code(), ...body },
+    });
+    return expectStatus(res, 200, `${actor} approves period ${periodId}`);
+  }
+
   function sandbox(name = 'sandbox'): SandboxProvider {
     const p = services.providers.sandboxes().find((s) => s.name === name);
     if (!p) throw new Error(`no sandbox provider ${name}`);
@@ -519,6 +535,8 @@ export async function startStack(label: string, opts: StackOptions = {}) {
     result,
     bulkResult,
     approver,
+    approvePeriod,
+    closePeriod,
     sandbox,
     settleByWebhook,
     resultWithBatches,
