@@ -2,7 +2,7 @@
 // whether the caller may decide, and its next deadline (reminder, then escalation) from the period workflow;
 // once rejected it leaves the inbox and a recalculation is refused.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type Stack, startStack } from '../support/stack.ts';
+import { eventually, type Stack, startStack } from '../support/stack.ts';
 
 let stack: Stack;
 
@@ -42,17 +42,12 @@ describe('pending period approvals', () => {
       volume: 10,
     };
     expect((await stack.call('POST', '/v1/earnings', { body: { events: [sale] } })).status).toBe(200);
-    const closed = await stack.call('POST', `/v1/periods/${periodId}/close`, {
-      key: stack.keys.operator.key,
-      body: {},
-    });
-    expect(closed.status).toBe(202);
-    const deadline = Date.now() + 60_000;
-    let listed: PendingPeriod | undefined;
-    while (!listed && Date.now() < deadline) {
-      listed = await pendingPeriod(periodId, stack.keys.approver.key);
-      if (!listed) await new Promise((r) => setTimeout(r, 100));
-    }
+    await stack.closePeriod(periodId, { key: stack.keys.operator.key });
+    const listed = await eventually(
+      'the period in the inbox',
+      () => pendingPeriod(periodId, stack.keys.approver.key),
+      (p) => p !== undefined,
+    );
     expect(listed).toEqual(
       expect.objectContaining({
         periodId,

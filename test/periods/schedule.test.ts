@@ -12,7 +12,7 @@ import {
   PERIOD_CLOSE_WORKFLOW_ID,
   type ScheduledCloseInput,
 } from '../../workflows/period-schedule-contract.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { eventually, type Stack, startStack } from '../support/stack.ts';
 
 const HOUR = 3_600_000;
 const calendar = { kind: 'weekly' as const, timezone: 'America/New_York' };
@@ -47,16 +47,17 @@ async function workflowsOf(periodId: string) {
 
 /** The scheduled closes' workflows, once `n` of them have completed (bounded wait). */
 async function closesWhenDone(n: number) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
+  const list = async () => {
     const rows = [];
     for await (const w of stack.temporal.client.workflow.list({
       query: `TemporalScheduledById = "${PERIOD_CLOSE_SCHEDULE_ID}"`,
     }))
       rows.push(w);
-    if (rows.filter((w) => w.status.name === 'COMPLETED').length >= n || Date.now() > deadline) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return rows;
+  };
+  const done = (rows: Awaited<ReturnType<typeof list>>) =>
+    rows.filter((w) => w.status.name === 'COMPLETED').length >= n;
+  return eventually(`${n} scheduled closes completed`, list, done, 30_000);
 }
 
 async function statusOf(periodId: string): Promise<string | undefined> {
@@ -162,12 +163,12 @@ describe('the period-close schedule', () => {
       args: [bad],
     });
     // Real time, bounded: result() would skip virtual time through the retries of a wedged run.
-    const deadline = Date.now() + 30_000;
-    let status = (await handle.describe()).status.name;
-    while (status === 'RUNNING' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = (await handle.describe()).status.name;
-    }
+    const status = await eventually(
+      'the run ends',
+      async () => (await handle.describe()).status.name,
+      (s) => s !== 'RUNNING',
+      30_000,
+    );
     expect(status).toBe('FAILED');
     const failure = await handle.result().catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(WorkflowFailedError);

@@ -72,7 +72,8 @@ export async function eventually<T>(
     if (pred(last)) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what}: condition not reached in ${timeoutMs} ms; last ${JSON.stringify(last)}`);
+  const shown = JSON.stringify(last, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+  throw new Error(`${what}: condition not reached in ${timeoutMs} ms; last ${shown}`);
 }
 
 export interface ProviderSpec {
