@@ -30,7 +30,9 @@ Environment (see deploy/env.example):
                      TLS and API keys through TEMPORAL_TLS_* and TEMPORAL_API_KEY (README: Temporal Cloud)
   DATABASE_URL       PostgreSQL; unset = embedded PGlite
   DISBURSE_ENCRYPTION_KEYS, DISBURSE_FINGERPRINT_KEY, DISBURSE_TOKEN_SIGNING_KEY   required with DATABASE_URL
-  WORKER_METRICS_PORT  serve /metrics and /readyz on this port (default 0 = off); METRICS_TOKEN protects it`,
+  WORKER_METRICS_PORT  serve /metrics and /readyz on this port (default 0 = off); METRICS_TOKEN protects it
+  WORKER_ACTIVITY_SLOTS, WORKER_WORKFLOW_SLOTS, WORKER_*_POLLERS, …   concurrency overrides (ranges in
+                     deploy/env.example; defaults in src/worker/tuning.ts)`,
   options: {},
 });
 const config = loadConfig();
