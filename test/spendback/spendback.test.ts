@@ -1,17 +1,14 @@
 // Spendback end to end: real PostgreSQL, the real HTTP API, a real worker on the time-skipping test server.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
 import { periodIdFor } from '../../src/periods/calendar.ts';
-import { freePort } from '../../src/temporal/embedded-server.ts';
-import { verifyWebhook } from '../../src/webhooks/index.ts';
 import {
   creditGrantWorkflowId,
   periodTriggersWorkflowId,
   spendbackWebhookWorkflowId,
 } from '../../workflows/credit-grant-contract.ts';
-import { type Stack, startStack, WEBHOOK_SECRET } from '../support/stack.ts';
+import { type Stack, startStack, startWebhookReceiver, WEBHOOK_SECRET } from '../support/stack.ts';
 
 const usd = (amount: string) => ({ amount, currency: 'USD', scale: 2 });
 const ref = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
@@ -34,30 +31,15 @@ const RULES = {
 describe('spendback and promotional credits', () => {
   let stack: Stack;
   let schema: string;
-  let receiver: Server;
-  /** Verified webhooks received by the platform's endpoint: webhook id → event type. */
-  const received = new Map<string, string>();
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  /** The event type of the verified delivery with this webhook id, if the platform's endpoint got it. */
+  const deliveredType = (id: string) => receiver.received.find((r) => r.id === id)?.type;
   beforeAll(async () => {
-    const port = await freePort();
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        try {
-          const body = Buffer.concat(chunks);
-          const verified = verifyWebhook(WEBHOOK_SECRET, req.headers, body);
-          received.set(verified.id, (JSON.parse(body.toString('utf8')) as { type: string }).type);
-          res.writeHead(204).end();
-        } catch {
-          res.writeHead(400).end();
-        }
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(port, '127.0.0.1', resolve));
+    receiver = await startWebhookReceiver();
     stack = await startStack('spendback', {
       env: {
         SPENDBACK_RULES: JSON.stringify(RULES),
-        WEBHOOK_ENDPOINTS: `http://127.0.0.1:${port}/hooks`,
+        WEBHOOK_ENDPOINTS: receiver.url,
         WEBHOOK_SECRET,
       },
     });
@@ -65,7 +47,7 @@ describe('spendback and promotional credits', () => {
   });
   afterAll(async () => {
     await stack?.close();
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
   });
 
   /**
@@ -662,7 +644,7 @@ describe('spendback and promotional credits', () => {
     });
     // The grant's workflow delivered its three webhooks, signed, to the platform's endpoint.
     for (const type of ['credit.granted', 'credit.expiring_soon', 'credit.expired']) {
-      expect({ type, delivered: received.get(`${type}:${g.id}`) }).toEqual({ type, delivered: type });
+      expect({ type, delivered: deliveredType(`${type}:${g.id}`) }).toEqual({ type, delivered: type });
     }
     // Expired credit is no longer spendable; a refund of credit from the expired grant goes to the platform.
     expect((await spend(payeeId, 'post-expiry', '100')).status).toBe(422);
@@ -680,7 +662,7 @@ describe('spendback and promotional credits', () => {
       await skippingTime(() =>
         stack.temporal.client.workflow.getHandle(spendbackWebhookWorkflowId(eventId)).result(),
       );
-      expect(received.get(eventId)).toBe(eventId.split(':')[0]);
+      expect(deliveredType(eventId)).toBe(eventId.split(':')[0]);
       expect((await stack.services.outbox.get(eventId))?.deliveredAt).not.toBeNull();
     }
     expect(await wallet(payeeId)).toMatchObject({ restricted: '0', available: '0' });

@@ -2,6 +2,8 @@
 // TestWorkflowEnvironment (time-skipping) on bin/temporal-dev, a real worker running the payout workflow,
 // and the real HTTP API on a local port — exactly how users run it, with sandbox providers.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -31,6 +33,7 @@ import {
 } from '../../src/providers/index.ts';
 import { CreditGrantTimers } from '../../src/spendback/timers.ts';
 import { freePort } from '../../src/temporal/embedded-server.ts';
+import { verifyWebhook } from '../../src/webhooks/index.ts';
 import {
   createDisburseWorker,
   workflowInterceptorModules,
@@ -74,6 +77,43 @@ export async function eventually<T>(
   }
   const shown = JSON.stringify(last, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
   throw new Error(`${what}: condition not reached in ${timeoutMs} ms; last ${shown}`);
+}
+
+/** A delivery the platform's endpoint accepted: its webhook id, its event type, the body as sent. */
+export interface ReceivedWebhook {
+  id: string;
+  type: string;
+  body: unknown;
+}
+
+/**
+ * The platform's webhook endpoint (give `url` to WEBHOOK_ENDPOINTS): keeps each delivery whose signature
+ * verifies with `secret` (204), refuses any other (400).
+ */
+export async function startWebhookReceiver(secret = WEBHOOK_SECRET) {
+  const received: ReceivedWebhook[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const raw = Buffer.concat(chunks);
+        const { id } = verifyWebhook(secret, req.headers, raw);
+        const body = JSON.parse(raw.toString('utf8')) as { type: string };
+        received.push({ id, type: body.type, body });
+        res.writeHead(204).end();
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 export interface ProviderSpec {

@@ -1,42 +1,23 @@
 // Real emitted webhook events against the schemas the OpenAPI `webhooks` section is generated from: a payout
 // paid, a credit grant, on the whole stack; every outbox row's body and every body a signed delivery
 // brought to the platform's endpoint must parse.
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { webhookEnvelope, webhookEvents } from '../../src/api/webhook-events.ts';
 import { sql } from '../../src/db/sql.ts';
-import { freePort } from '../../src/temporal/embedded-server.ts';
-import { verifyWebhook, webhookBody } from '../../src/webhooks/index.ts';
-import { type Stack, startStack, WEBHOOK_SECRET } from '../support/stack.ts';
+import { webhookBody } from '../../src/webhooks/index.ts';
+import { type Stack, startStack, startWebhookReceiver, WEBHOOK_SECRET } from '../support/stack.ts';
 
 let stack: Stack;
-let receiver: Server;
-/** Verified bodies the platform's endpoint received, as sent. */
-const received: unknown[] = [];
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 beforeAll(async () => {
-  const port = await freePort();
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        const body = Buffer.concat(chunks);
-        verifyWebhook(WEBHOOK_SECRET, req.headers, body);
-        received.push(JSON.parse(body.toString('utf8')));
-        res.writeHead(204).end();
-      } catch {
-        res.writeHead(400).end();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(port, '127.0.0.1', resolve));
+  receiver = await startWebhookReceiver();
   stack = await startStack('webhook_schemas', {
-    env: { WEBHOOK_ENDPOINTS: `http://127.0.0.1:${port}/hooks`, WEBHOOK_SECRET },
+    env: { WEBHOOK_ENDPOINTS: receiver.url, WEBHOOK_SECRET },
   });
 });
 afterAll(async () => {
   await stack?.close();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 describe('webhook event schemas', () => {
@@ -66,10 +47,9 @@ describe('webhook event schemas', () => {
     expect(failures).toEqual([]);
 
     // The payout workflow awaits its deliveries before it returns: its events have reached the endpoint.
-    const deliveredTypes = received.map((b) => (b as { type: string }).type);
+    const deliveredTypes = receiver.received.map((r) => r.type);
     expect(deliveredTypes).toEqual(expect.arrayContaining(['payout.paid']));
-    for (const body of received) {
-      const type = (body as { type: string }).type;
+    for (const { type, body } of receiver.received) {
       const parsed = webhookEnvelope(type).safeParse(body);
       if (!parsed.success) failures.push({ delivered: type, issues: parsed.error.issues });
     }
