@@ -1,5 +1,6 @@
 // Starts the real app on a free port against a fresh PostgreSQL schema, with one API key per role.
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import {
   type AppDeps,
   createApp,
@@ -7,7 +8,7 @@ import {
   type ReadinessCheck,
   type SecurityContext,
 } from '../../src/api/app.ts';
-import type { Route } from '../../src/api/route.ts';
+import { defineRoute, type Route } from '../../src/api/route.ts';
 import { coreRoutes } from '../../src/api/routes/index.ts';
 import { type CreatedApiKey, createApiKey } from '../../src/auth/api-keys.ts';
 import { keyringFromKeys } from '../../src/crypto/index.ts';
@@ -15,6 +16,29 @@ import { Ledger } from '../../src/ledger/index.ts';
 import { createLogger } from '../../src/observability/log.ts';
 import { createPayeeService } from '../../src/payees/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+/**
+ * POST /v1/test/approve: an approval as the payout and period routes make it (approver role, TOTP checked,
+ * audited as test.approve), for tests of approver authentication. Add it with `routes`.
+ */
+export const testApproveRoute = defineRoute({
+  method: 'post',
+  path: '/v1/test/approve',
+  summary: 'Test-only approval',
+  roles: ['approver'],
+  body: z.strictObject({ totp: z.string().describe('TOTP code') }).describe('approval'),
+  responses: {
+    200: {
+      description: 'approved',
+      schema: z.object({ by: z.string().describe('approver') }).describe('ok'),
+    },
+  },
+  handler: async (ctx) => {
+    await ctx.verifyApproverTotp(ctx.body.totp);
+    await ctx.audit({ action: 'test.approve', objectType: 'test', objectId: '1' });
+    return { status: 200, body: { by: ctx.principal.actor } };
+  },
+});
 
 export interface CallOptions {
   key?: string | null;

@@ -5,8 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { z } from 'zod';
-import { defineRoute } from '../../src/api/route.ts';
 import {
   apiKeyAuthenticator,
   authenticateApiKey,
@@ -21,34 +19,14 @@ import { enrollApproverTotp, verifyApproverTotp } from '../../src/auth/approver-
 import { issuePayeeToken, verifyPayeeToken } from '../../src/auth/payee-tokens.ts';
 import { base32Decode, totp } from '../../src/auth/totp.ts';
 import { sql } from '../../src/db/sql.ts';
-import { startTestApi, type TestApi } from '../api/support.ts';
+import { startTestApi, type TestApi, testApproveRoute } from '../api/support.ts';
 
 let api: TestApi;
 // The project's pinned Node 24 (the machine's default node cannot run .ts files).
 const pinnedNode = existsSync('node_modules/.bin/node') ? 'node_modules/.bin/node' : process.execPath;
 
-// An approval-like route, as the payout routes use it.
-const approveRoute = defineRoute({
-  method: 'post',
-  path: '/v1/test/approve',
-  summary: 'Test-only approval',
-  roles: ['approver'],
-  body: z.strictObject({ totp: z.string().describe('TOTP code') }).describe('approval'),
-  responses: {
-    200: {
-      description: 'approved',
-      schema: z.object({ by: z.string().describe('approver') }).describe('ok'),
-    },
-  },
-  handler: async (ctx) => {
-    await ctx.verifyApproverTotp(ctx.body.totp);
-    await ctx.audit({ action: 'test.approve', objectType: 'test', objectId: '1' });
-    return { status: 200, body: { by: ctx.principal.actor } };
-  },
-});
-
 beforeAll(async () => {
-  api = await startTestApi('auth', { routes: [approveRoute] });
+  api = await startTestApi('auth', { routes: [testApproveRoute] });
 });
 afterAll(async () => {
   await api?.close();

@@ -3,31 +3,11 @@
 // it); an operator can lift it. The app's clock is injected: nothing here waits.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { z } from 'zod';
-import { defineRoute } from '../../src/api/route.ts';
 import { enrollApproverTotp, verifyApproverTotp } from '../../src/auth/approver-totp.ts';
 import { totp } from '../../src/auth/totp.ts';
 import { afterFailure, DEFAULT_TOTP_LOCK_POLICY, lockSeconds } from '../../src/auth/totp-lockout.ts';
 import { sql } from '../../src/db/sql.ts';
-import { startTestApi, type TestApi } from '../api/support.ts';
-
-const approveRoute = defineRoute({
-  method: 'post',
-  path: '/v1/test/approve',
-  summary: 'Test-only approval',
-  roles: ['approver'],
-  body: z.strictObject({ totp: z.string().describe('TOTP code') }).describe('approval'),
-  responses: {
-    200: {
-      description: 'approved',
-      schema: z.object({ by: z.string().describe('approver') }).describe('ok'),
-    },
-  },
-  handler: async (ctx) => {
-    await ctx.verifyApproverTotp(ctx.body.totp);
-    return { status: 200, body: { by: ctx.principal.actor } };
-  },
-});
+import { startTestApi, type TestApi, testApproveRoute } from '../api/support.ts';
 
 let api: TestApi;
 let clock = new Date('2026-03-02T10:00:00Z');
@@ -50,7 +30,7 @@ async function audits(action: string): Promise<Record<string, unknown>[]> {
 }
 
 beforeAll(async () => {
-  api = await startTestApi('totp_lockout', { routes: [approveRoute], now: () => clock });
+  api = await startTestApi('totp_lockout', { routes: [testApproveRoute], now: () => clock });
   await enrollApproverTotp(api.db.em(), api.security.keyring, 'alice', { secret });
 });
 afterAll(async () => {
