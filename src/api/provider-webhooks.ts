@@ -164,11 +164,19 @@ export const providerWebhookOpenApi = {
                         payoutId: { type: 'string', description: 'Payout the event is about' },
                         result: {
                           type: 'string',
-                          enum: ['delivered', 'return_recorded', 'already_returned', 'ignored'],
+                          enum: [
+                            'delivered',
+                            'return_recorded',
+                            'already_returned',
+                            'charges_recorded',
+                            'ignored',
+                          ],
                           description:
                             "delivered: to the payout's workflow; return_recorded: a return after the return " +
                             'window, posted back to the wallet now; already_returned: the payout was returned ' +
-                            'before; ignored: the payout is closed and the event changes nothing (logged)',
+                            "before; charges_recorded: what the provider reports it charged (Circle's network " +
+                            'fee, notified after the transfer) booked for a closed payout; ignored: the payout ' +
+                            'is closed and the event changes nothing (logged)',
                         },
                       },
                     },

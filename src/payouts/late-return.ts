@@ -2,9 +2,11 @@
 // path. A running workflow gets every event as a signal; a return that comes before the payout is paid
 // tells it the attempt paid, and it hands the return to PayoutService.returnPayout once it has settled.
 // A return of a payout already paid (its workflow closed, or finishing) goes to that same returnPayout
-// here, at once, and its `payout.returned` webhook is delivered by a workflow. Every other event for a
-// closed payout is judged by the same double-payment check as the workflow's (double-payment.ts), logged,
-// and acknowledged.
+// here, at once, and its `payout.returned` webhook is delivered by a workflow. A `paid` event of the attempt
+// a payout was settled for books the charges the provider reports with it (Circle lists a transfer's network
+// fee in a later notification), running workflow or not, through PayoutService.bookLateCharges. Every other
+// event for a closed payout is judged by the same double-payment check as the workflow's (double-payment.ts),
+// logged, and acknowledged.
 import type { ProviderEventSignal } from '../../workflows/payout-contract.ts';
 import type { Database } from '../db/open.ts';
 import type { ProviderEvent } from '../providers/types.ts';
@@ -15,9 +17,15 @@ import type { PayoutService } from './service.ts';
 
 /**
  * `delivered`: signalled to the running workflow. `return_recorded`: a return applied now.
- * `already_returned`: the payout was returned before (a repeated event). `ignored`: nothing to do.
+ * `already_returned`: the payout was returned before (a repeated event). `charges_recorded`: what the provider
+ * charged for a payout whose workflow has closed, booked now (or found booked). `ignored`: nothing to do.
  */
-export type ProviderEventOutcome = 'delivered' | 'return_recorded' | 'already_returned' | 'ignored';
+export type ProviderEventOutcome =
+  | 'delivered'
+  | 'return_recorded'
+  | 'already_returned'
+  | 'charges_recorded'
+  | 'ignored';
 
 interface EventLog {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -27,7 +35,7 @@ interface EventLog {
 export interface ProviderEventDeps {
   db: Database;
   gateway: Pick<PayoutGateway, 'deliverProviderEvent' | 'deliverWebhook'>;
-  payouts: Pick<PayoutService, 'store' | 'returnPayout'>;
+  payouts: Pick<PayoutService, 'store' | 'returnPayout' | 'bookLateCharges'>;
   outbox: Pick<WebhookOutbox, 'get'>;
   log: EventLog;
 }
@@ -45,6 +53,15 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
       ...(event.reason ? { reason: event.reason } : {}),
     };
     const running = (await deps.gateway.deliverProviderEvent(event.payoutId, signal)) === 'delivered';
+    // After the signal: a workflow that has not settled yet reads the charges when it settles.
+    const charged =
+      event.type === 'paid'
+        ? await deps.payouts.bookLateCharges({
+            payoutId: event.payoutId,
+            provider,
+            idempotencyKey: event.idempotencyKey,
+          })
+        : undefined;
     // A running workflow decides every event but a return of a payout already paid: that one is recorded
     // now, by the return path (the workflow, told too, finds it done).
     if (running && event.type !== 'returned') return 'delivered';
@@ -72,6 +89,10 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
       return 'ignored';
     }
     if (!judged.take) return ignored(judged.why);
+    if (charged?.outcome === 'charges_recorded') {
+      deps.log.info('provider_event.late_charges', fields);
+      return 'charges_recorded';
+    }
     if (event.type !== 'returned') return ignored(`payout workflow closed; payout is ${payout.status}`);
     const reason = event.reason ?? 'returned by provider';
     const returned = await deps.payouts.returnPayout({

@@ -9,6 +9,10 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { money } from '../money/index.ts';
 import type { ProviderCharge, ProviderConversion } from '../providers/types.ts';
 
+/** A network fee the provider charged beside a payout (one of zero is none). */
+export const isNetworkFee = (c: ProviderCharge) => c.kind === 'network_fee' && BigInt(c.amount.amount) > 0n;
+export const hasNetworkFee = (charges: readonly ProviderCharge[]) => charges.some(isNetworkFee);
+
 /** What of a provider's conversion source became its target (the source less the provider's fee). */
 export const convertedOf = (c: ProviderConversion) => BigInt(c.source.amount) - BigInt(c.fee.amount);
 

@@ -27,6 +27,7 @@ import { PayeeError, type PayeeService, type PayeeView } from '../payees/index.t
 import type {
   PayoutProvider,
   PostalAddress,
+  ProviderCharge,
   PayoutMethod as ProviderMethod,
   ProviderStatus,
 } from '../providers/types.ts';
@@ -39,7 +40,13 @@ import {
   rankProviders,
 } from '../routing/index.ts';
 import { type WebhookOutbox, webhookEventId } from '../webhooks/index.ts';
-import { conversionRate, convertedOf, recoverPayeeNetworkFee } from './provider-charges.ts';
+import {
+  conversionRate,
+  convertedOf,
+  hasNetworkFee,
+  isNetworkFee,
+  recoverPayeeNetworkFee,
+} from './provider-charges.ts';
 import type { PayoutInput, PayoutStatus, Reason } from './state.ts';
 import { type NewPayout, type PayoutRecord, PayoutStore } from './store.ts';
 
@@ -275,7 +282,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     charges: Awaited<ReturnType<NonNullable<PayoutProvider['charges']>>>,
     on: Ledger,
   ) {
-    const fees = charges.filter((c) => c.kind === 'network_fee' && BigInt(c.amount.amount) > 0n);
+    const fees = charges.filter(isNetworkFee);
     if (fees.length === 0) return;
     await on.post({
       type: 'payout.network_fee',
@@ -294,6 +301,40 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         },
       ]),
     });
+  }
+
+  /**
+   * The charges the provider reports now for an attempt already settled (Circle: a network fee in a later
+   * `complete` notification), booked as the settlement books them, by the same keys, each step in its own
+   * transaction: whichever of the settlement and the notification comes first books, the other replays.
+   * true when the provider reports a fee.
+   */
+  async function lateCharges(
+    p: { id: string; payeeId: string; currency: string },
+    name: string,
+    key: string,
+  ) {
+    const charges = (await providers.get(name)?.charges?.(key)) ?? [];
+    if (!hasNetworkFee(charges)) return false;
+    await bookProviderCharges({ id: p.id }, name, key, charges, ledger);
+    await recoverPayeeShare(p, name, key, charges, await providerConversion(name, key));
+    return true;
+  }
+
+  /** The payee's share of the provider's charges, when the payee bears them (recoverPayeeNetworkFee). */
+  function recoverPayeeShare(
+    p: { id: string; payeeId: string; currency: string },
+    name: string,
+    key: string,
+    charges: readonly ProviderCharge[],
+    conv: Awaited<ReturnType<typeof providerConversion>>,
+  ) {
+    return recoverPayeeNetworkFee(
+      { db, ledger },
+      { id: p.id, payeeId: p.payeeId, currency: p.currency, provider: name, key },
+      { charges, conv },
+      { posting: ledgerKeys.networkFeePayee(p.id), fx: ledgerKeys.networkFeePayeeFx(p.id) },
+    );
   }
 
   /** Writes what the steps of a fused step collected in `pre.breakdown` (nothing when it is empty). */
@@ -416,16 +457,13 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       );
       await bookProviderCharges({ id: input.payoutId }, input.provider, key, charges, on);
     };
-    const recover = () =>
-      recoverPayeeNetworkFee(
-        { db, ledger },
-        { id: input.payoutId, payeeId: p.payeeId, currency: p.currency, provider: input.provider, key },
-        { charges, conv },
-        {
-          posting: ledgerKeys.networkFeePayee(input.payoutId),
-          fx: ledgerKeys.networkFeePayeeFx(input.payoutId),
-        },
-      );
+    const recover = () => recoverPayeeShare({ id: input.payoutId, ...p }, input.provider, key, charges, conv);
+    // A fee the provider reported while the settlement was being booked (after `charges` was read) is booked
+    // after it; one reported later comes with its own notification (bookLateCharges).
+    const late = () =>
+      hasNetworkFee(charges)
+        ? Promise.resolve(false)
+        : lateCharges({ id: input.payoutId, ...p }, input.provider, key);
     let recorded: { changed: boolean; out: { eventId?: string } } = { changed: false, out: {} };
     if (!record) await post(ledger);
     else {
@@ -441,10 +479,12 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         // is booked alone and the step fails for its data reason (the payout goes to review, funds kept).
         await post(ledger);
         await recover();
+        await late();
         throw error;
       }
     }
     await recover();
+    await late();
     // Doubles in Prometheus: exact up to 2^53 minor units per currency series, the ledger always.
     paidMinor.inc({ currency: p.currency }, Number(net));
     if (recorded.changed) payoutTransitions.inc({ state: record!.status.state });
@@ -814,6 +854,31 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       const status = returnedStatus(p, { code: 'returned', message: r.reason });
       const recorded = await service.recordPayoutState(status, 'payout.returned');
       return { outcome: 'return_recorded', status, ...recorded };
+    },
+
+    /**
+     * A provider's `paid` event of the attempt a payout was settled for (returned since or not): the charges
+     * the provider reports now are booked (lateCharges), whether the payout's workflow still runs or has
+     * closed. The settlement's own posting says which attempt paid, and that it committed: a payout not settled
+     * yet books them with its settlement. Anything else is ignored.
+     */
+    async bookLateCharges(r: {
+      payoutId: string;
+      provider: string;
+      idempotencyKey: string;
+    }): Promise<{ outcome: 'charges_recorded' | 'ignored'; why?: string }> {
+      const ignored = (why: string) => ({ outcome: 'ignored' as const, why });
+      if (!providers.get(r.provider)?.charges) return ignored('the provider reports no charges');
+      const settled = await ledger.getTransaction(ledgerKeys.settle(r.payoutId));
+      if (!settled) return ignored('not settled yet: the settlement books the charges');
+      const { attemptKey, provider } = settled.metadata;
+      if (attemptKey !== r.idempotencyKey || provider !== r.provider) {
+        return ignored('not the attempt that paid this payout');
+      }
+      const p = await store.get(db.em(), r.payoutId);
+      if (!p) return ignored('no such payout');
+      const booked = await lateCharges(p, r.provider, r.idempotencyKey);
+      return booked ? { outcome: 'charges_recorded' } : ignored('the provider reports no charge');
     },
 
     /**

@@ -11,13 +11,17 @@ import type { PayoutRecord } from './store.ts';
 
 /**
  * Ledger steps of a payout; fx / fx_return: a conversion the provider made (Wise), booked after the settlement;
- * network_fee: what the provider charged beside it (Circle's network fee, the platform's expense).
+ * network_fee: what the provider charged beside it (Circle's network fee, the platform's expense);
+ * network_fee_payee / network_fee_payee_fx: that fee recovered from the payee's wallet when the payee bears it,
+ * and its FX legs into the fee's asset (src/payouts/provider-charges.ts).
  */
 export const LEDGER_STEPS = [
   'hold',
   'settle',
   'fx',
   'network_fee',
+  'network_fee_payee',
+  'network_fee_payee_fx',
   'release',
   'fx_return',
   'return',
@@ -35,6 +39,8 @@ const keyOf: Record<LedgerStep, (payoutId: string) => string> = {
   settle: ledgerKeys.settle,
   fx: ledgerKeys.fx,
   network_fee: ledgerKeys.networkFee,
+  network_fee_payee: ledgerKeys.networkFeePayee,
+  network_fee_payee_fx: ledgerKeys.networkFeePayeeFx,
   release: ledgerKeys.release,
   fx_return: ledgerKeys.fxReturned,
   return: ledgerKeys.returned,

@@ -79,6 +79,7 @@ async function afterCircleTest({ stack, fake }: CircleStack): Promise<void> {
   fake.outOfOrder = false;
   fake.deniedAddresses.clear();
   fake.networkFee = '0.012345';
+  fake.networkFeeLater = false;
   await fake.webhooksSent();
   const complete = [...fake.transfers.values()].filter((t) => t.status === 'complete').map((t) => t.id);
   const circlePaid = await sql<{ payout_id: string }>(
@@ -128,6 +129,38 @@ async function postingOf(
     [key],
   );
   return posting;
+}
+
+/**
+ * Circle's late notification of a transfer's network fee (status still `complete`), after the payout's workflow
+ * closed: sent with duplicates, then POSTed once more, followed by the transfer's first `complete` (out of order).
+ * The endpoint's answers to those two (`charges_recorded`: booked now or found booked).
+ */
+async function reportFeeLate({ stack, fake }: CircleStack, payoutId: string, address: string) {
+  const [t] = fake.transfersTo(address);
+  expect((await stack.result(payoutId)).state).toBe('paid'); // the workflow has closed
+  fake.duplicateWebhooks = true;
+  fake.reportNetworkFee(t!.id);
+  await fake.webhooksSent();
+  fake.duplicateWebhooks = false;
+  const sent = fake.notifications.filter((n) => n.transferId === t!.id);
+  const [feeNotice, firstComplete] = [sent.at(-1)!, sent.at(-2)!];
+  expect(JSON.parse(JSON.parse(feeNotice.body).Message).transfer).toMatchObject({
+    status: 'complete',
+    fees: [{ amount: fake.networkFee, currency: 'USD', type: 'network' }],
+  });
+  expect(JSON.parse(JSON.parse(firstComplete.body).Message).transfer.fees).toBeUndefined();
+  const answers: unknown[] = [];
+  for (const n of [feeNotice, firstComplete]) {
+    const res = await fetch(fake.endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' },
+      body: n.body,
+    });
+    expect(res.status).toBe(200);
+    answers.push(((await res.json()) as { received: { result: string }[] }).received.map((r) => r.result));
+  }
+  return answers;
 }
 
 /** A verified US payee (USD credit) with its own address (EIP-55 checksummed) as its crypto destination. */
@@ -243,6 +276,52 @@ describe('payouts through Circle (fake Circle)', () => {
     });
     expect(await postingOf(stack, `payout:${payoutId}:network-fee-payee`)).toBeUndefined();
     expect((await platformBalance(stack, 'provider_fees', 'USDC')) - feesBefore).toBe(-12345n);
+  });
+
+  it('a network fee Circle notifies after the payout closed is booked then, once, despite duplicates and out-of-order notifications', async () => {
+    const { payeeId, address } = await cryptoPayee(stack);
+    fake.networkFeeLater = true;
+    const feesBefore = await platformBalance(stack, 'provider_fees', 'USDC');
+    const payoutId = await requestCryptoPayout(payeeId, '4200', true);
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    await fake.webhooksSent();
+    // `complete` came without a fee: nothing to book yet.
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx']);
+    // Booked by the first copy of the late notification; every later one, with the fee or not, finds it booked.
+    expect(await reportFeeLate({ stack, fake }, payoutId, address)).toEqual([
+      ['charges_recorded'],
+      ['charges_recorded'],
+    ]);
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'network_fee']);
+    expect(await postingOf(stack, `payout:${payoutId}:network-fee`)).toEqual({
+      type: 'payout.network_fee',
+      entries: [
+        { kind: 'provider_clearing', currency: 'USDC', amount: '12345' },
+        { kind: 'provider_fees', currency: 'USDC', amount: '-12345' },
+      ],
+    });
+    expect((await platformBalance(stack, 'provider_fees', 'USDC')) - feesBefore).toBe(-12345n);
+  });
+
+  it('the late fee notification delivered before the first `complete`: booked once, with the settlement', async () => {
+    const { payeeId, address } = await cryptoPayee(stack);
+    fake.networkFeeLater = true;
+    fake.holdWebhooks = true;
+    fake.outOfOrder = true;
+    fake.autoComplete = false;
+    const payoutId = await requestCryptoPayout(payeeId, '3900', true);
+    await stack.waitForState(payoutId, ['awaiting_confirmation']);
+    const [t] = fake.transfersTo(address);
+    fake.complete(t!.id);
+    fake.reportNetworkFee(t!.id);
+    await fake.flushWebhooks(); // the fee's notification, then the fee-less `complete`, then `pending`
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'network_fee']);
+    expect((await postingOf(stack, `payout:${payoutId}:network-fee`))?.entries).toContainEqual({
+      kind: 'provider_clearing',
+      currency: 'USDC',
+      amount: '12345',
+    });
   });
 
   it('a transfer Circle charged no network fee for books none', async () => {
@@ -435,6 +514,33 @@ describe('payouts through Circle with networkFeeBearer "payee" (fake Circle)', (
         { kind: 'provider_fees', currency: 'USDC', amount: '10000' },
       ],
     });
+    expect((await wallet(payeeId)).available.amount).toBe(String(100000 - 5000 - 1));
+  });
+
+  it('a fee Circle notifies after the payout closed is recovered from the payee then, once; the payout view shows both steps', async () => {
+    const { payeeId, address } = await cryptoPayee(stack);
+    fake.networkFeeLater = true;
+    const payoutId = await requestPayoutBy(stack, payeeId, '5000', 'crypto', true);
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    await fake.webhooksSent();
+    expect(await ledgerSteps(stack, payoutId)).toEqual(['hold', 'settle', 'fx']);
+    expect((await wallet(payeeId)).available.amount).toBe(String(100000 - 5000));
+    expect(await reportFeeLate({ stack, fake }, payoutId, address)).toEqual([
+      ['charges_recorded'],
+      ['charges_recorded'],
+    ]);
+    expect(await ledgerSteps(stack, payoutId)).toEqual([
+      'hold',
+      'settle',
+      'fx',
+      'network_fee',
+      'network_fee_payee',
+      'network_fee_payee_fx',
+    ]);
+    expect((await postingOf(stack, `payout:${payoutId}:network-fee-payee`))?.entries).toEqual([
+      { kind: 'payee_available', currency: 'USD', amount: '-1' },
+      { kind: 'provider_fees', currency: 'USD', amount: '1' },
+    ]);
     expect((await wallet(payeeId)).available.amount).toBe(String(100000 - 5000 - 1));
   });
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import { PAYOUT_STATES } from '../../payouts/state.ts';
+import { LEDGER_STEPS } from '../../payouts/views.ts';
 import { moneySchema } from '../schemas/money.ts';
 
 export const payoutMethods = ['bank_transfer', 'wallet', 'card', 'crypto'] as const;
@@ -160,10 +161,12 @@ export const payoutView = z
         z
           .object({
             step: z
-              .enum(['hold', 'settle', 'fx', 'network_fee', 'release', 'fx_return', 'return'])
+              .enum(LEDGER_STEPS)
               .describe(
                 "Ledger step (fx, fx_return: the provider's own currency conversion and its return; network_fee: " +
-                  "what the provider charged beside the payout, e.g. Circle's network fee, the platform's expense)",
+                  "what the provider charged beside the payout, e.g. Circle's network fee, the platform's expense; " +
+                  "network_fee_payee, network_fee_payee_fx: that fee recovered from the payee's wallet when the " +
+                  "payee bears it, and its FX legs into the fee's asset)",
               ),
             transactionId: z.string().describe('Ledger transaction id'),
             at: z.string().describe('Posting time'),

@@ -140,6 +140,11 @@ export class FakeCircle extends FakeWithOutbox<Notified> {
   snsSignatureVersion: '1' | '2' = '2';
   /** The network fee charged per complete transfer (Circle's `fees`, decimal USD); "0" adds none. */
   networkFee = '0.012345';
+  /**
+   * Circle lists the fee with `complete` (false, default) or in a later notification that keeps `complete`
+   * (true): `complete` then carries no fees, and reportNetworkFee(id) charges and notifies it.
+   */
+  networkFeeLater = false;
   /** GET /v1/stablecoins: the chains each stablecoin is issued on. */
   stablecoinChains: Record<string, string[]> = {
     USDC: ['ETH', 'MATIC', 'ARB', 'BASE', 'SOL', 'AVAX'],
@@ -149,6 +154,8 @@ export class FakeCircle extends FakeWithOutbox<Notified> {
   readonly #certPath = `/fake/sns/SimpleNotificationService-${randomUUID().replace(/-/g, '')}.pem`;
   protected readonly outbox = new WebhookOutbox<Notified>((n) => this.#post(n));
   #timers = new Set<NodeJS.Timeout>();
+  /** Fees of complete transfers not reported yet (networkFeeLater), by transfer id. */
+  #feesDue = new Map<string, string>();
   #saved = new Map<string, { hash: string; status: number; body: string }>();
   #offsetMs = 0;
   #server: Server | undefined;
@@ -254,11 +261,22 @@ export class FakeCircle extends FakeWithOutbox<Notified> {
     if (t.status !== 'pending') throw new Error(`transfer ${transferId} is ${t.status}`);
     t.status = 'complete';
     t.transactionHash = `0x${createHash('sha256').update(t.id).digest('hex')}`;
-    const fee = micro(this.networkFee);
-    if (fee > 0n) {
-      t.fees = [{ amount: this.networkFee, currency: 'USD', type: 'network' }];
-      this.balance.USD = (this.balance.USD ?? 0n) - fee;
-    }
+    if (this.networkFeeLater) this.#feesDue.set(t.id, this.networkFee);
+    else this.#chargeFee(t, this.networkFee);
+    this.#notify(t);
+    return t;
+  }
+
+  /**
+   * The network fee of a transfer completed with networkFeeLater, known now: listed in its `fees`, taken from the
+   * wallet, and notified in a new notification whose status stays `complete`.
+   */
+  reportNetworkFee(transferId: string): FakeTransfer {
+    const t = this.#require(transferId);
+    const fee = this.#feesDue.get(transferId);
+    if (fee === undefined) throw new Error(`transfer ${transferId} has no network fee to report`);
+    this.#feesDue.delete(transferId);
+    this.#chargeFee(t, fee);
     this.#notify(t);
     return t;
   }
@@ -333,6 +351,14 @@ export class FakeCircle extends FakeWithOutbox<Notified> {
     const t = this.transfers.get(id);
     if (!t) throw new Error(`no transfer ${id}`);
     return t;
+  }
+
+  /** Circle lists a fee only when it is non-zero; it is taken from the balance on top of the amount. */
+  #chargeFee(t: FakeTransfer, amount: string): void {
+    const fee = micro(amount);
+    if (fee <= 0n) return;
+    t.fees = [{ amount, currency: 'USD', type: 'network' }];
+    this.balance.USD = (this.balance.USD ?? 0n) - fee;
   }
 
   #failTransfer(t: FakeTransfer, code: string): void {
