@@ -156,7 +156,9 @@ export const payoutsSection = defineConfigSection(
             '<NAME>_CLIENT_ID, <NAME>_CLIENT_SECRET and <NAME>_WEBHOOK_ID, takes clientIdEnv?, clientSecretEnv?, webhookIdEnv?, ' +
             'emailSubject?, note?; wise reads <NAME>_PROFILE_ID (or profileId), <NAME>_API_TOKEN and ' +
             '<NAME>_WEBHOOK_PUBLIC_KEY (PEM), takes apiTokenEnv?, webhookPublicKeyEnv?; circle reads <NAME>_API_KEY and ' +
-            '<NAME>_WALLET_ID (or walletId), takes apiKeyEnv?, webhookPublicKeys?, fetchWebhookKeys?, unsignedNotifications?; default ' +
+            '<NAME>_WALLET_ID (or walletId), takes apiKeyEnv?, webhookPublicKeys?, fetchWebhookKeys?, unsignedNotifications?, ' +
+            'snsTopicArns? (the SNS topic ARNs its notifications may come from; empty: any), networkFeeBearer? ("platform", ' +
+            'the default, or "payee": Circle\'s network fee recovered from the payee\'s wallet after the transfer); default ' +
             'sandbox: batch rail every 5 s, and under npm start its webhooks go to the local API)',
         ),
       PAYOUT_INSTANT_LIMITS: amountMap(

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
+import { configVariables } from '../../../src/config/env-example.ts';
+import { circleSchema } from '../../../src/providers/circle/settings.ts';
 import { type CircleProviderSettings, parseProviderSettings } from '../../../src/providers/settings.ts';
 
 const KEY = 'SAND_API_KEY:0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210';
@@ -97,5 +100,12 @@ describe('circle provider settings', () => {
     expect(() =>
       parse(JSON.stringify([{ kind: 'circle', name: 'circle', snsTopicArns: ['https://sns.example'] }]), env),
     ).toThrow(/snsTopicArns\.0: an SNS topic ARN/);
+  });
+
+  it("DISBURSE_PROVIDERS' description names every field a circle entry takes", () => {
+    const described = configVariables().find((v) => v.name === 'DISBURSE_PROVIDERS')?.field.description ?? '';
+    const fields = Object.keys(circleSchema(z.string(), z.unknown()).shape);
+    expect(fields).toEqual(expect.arrayContaining(['networkFeeBearer', 'snsTopicArns']));
+    expect(fields.filter((f) => !described.includes(f))).toEqual([]);
   });
 });
