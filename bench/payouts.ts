@@ -456,7 +456,7 @@ async function paidCount(): Promise<number> {
   polls++;
   const rows = await sql<{ n: string }>(
     db.em(),
-    `SELECT count(*)::text AS n FROM "${schema}".payouts WHERE status = 'paid'`,
+    `SELECT count(*)::text AS n FROM "${schema}".payouts WHERE state = 'paid'`,
   );
   return Number(rows[0]!.n);
 }

@@ -298,7 +298,7 @@ try {
   const tasksOverOneSecond = runs.reduce((n, r) => n + r.tasks.overOneSecond, 0);
   const [queued] = await sql<{ total: string; final: string }>(
     db.em(),
-    `SELECT count(*)::text AS total, count(*) FILTER (WHERE p.status = ANY($2::text[]))::text AS final
+    `SELECT count(*)::text AS total, count(*) FILTER (WHERE p.state = ANY($2::text[]))::text AS final
        FROM "${schema}".period_payouts q LEFT JOIN "${schema}".payouts p ON p.id = q.payout_id
       WHERE q.period_id = $1`,
     [periodId, FINAL_STATES],
@@ -308,16 +308,16 @@ try {
   // (a timeout, an outage, …), which commission amounts hit for about 9 payouts in 10,000.
   const notFinal = await sql<{
     id: string;
-    status: string;
+    state: string;
     amount: string;
     net: string;
     reason: string | null;
   }>(
     db.em(),
-    `SELECT p.id, p.status, p.amount::text AS amount, (p.amount - p.fee - p.withholding)::text AS net,
-            p.status_doc->'reasons'->-1->>'code' AS reason
+    `SELECT p.id, p.state, p.amount::text AS amount, (p.amount - p.fee - p.withholding)::text AS net,
+            p.state_doc->'reasons'->-1->>'code' AS reason
        FROM "${schema}".period_payouts q JOIN "${schema}".payouts p ON p.id = q.payout_id
-      WHERE q.period_id = $1 AND NOT p.status = ANY($2::text[]) ORDER BY p.id`,
+      WHERE q.period_id = $1 AND NOT p.state = ANY($2::text[]) ORDER BY p.id`,
     [periodId, FINAL_STATES],
   );
   // Largest payout workflow history and longest payout workflow task (a sample of up to 100).
@@ -386,7 +386,7 @@ try {
   for (const p of notFinal.slice(0, 20)) {
     const magic = magicBehaviour('', BigInt(p.net));
     console.log(
-      `  not final: ${p.id} ${p.status}${p.reason ? ` (${p.reason})` : ''}, amount ${p.amount}, sent ${p.net}${magic ? ` — sandbox magic amount: ${magic}` : ''}`,
+      `  not final: ${p.id} ${p.state}${p.reason ? ` (${p.reason})` : ''}, amount ${p.amount}, sent ${p.net}${magic ? ` — sandbox magic amount: ${magic}` : ''}`,
     );
   }
   if (notFinal.length > 20) console.log(`  … and ${notFinal.length - 20} more not final`);

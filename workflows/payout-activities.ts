@@ -1,7 +1,7 @@
 // Types of the activities the payout workflow calls. Workflows import this file as types only; the
 // implementations live in activities/payout.ts and call domain services in src/.
 import type { MoneyWire } from '../src/money/wire.ts';
-import type { PayoutInput, PayoutStatus, Reason } from '../src/payouts/state.ts';
+import type { PayoutInput, PayoutStateDoc, Reason } from '../src/payouts/state.ts';
 
 /** Timeouts and thresholds resolved for one payout from configuration when it starts (recorded in history). */
 export interface PayoutPolicy {
@@ -58,7 +58,7 @@ export interface PayoutActivities {
    */
   admitPayout(input: {
     input: PayoutInput;
-    status: PayoutStatus;
+    status: PayoutStateDoc;
   }): Promise<{ policy: PayoutPolicy } | { rejected: string }>;
   /**
    * checkCompliance; unless it blocks, assessRisk; and when no approval is needed (neither by amount nor by
@@ -82,12 +82,14 @@ export interface PayoutActivities {
     input: AttemptRef & { voidIfUnknown?: boolean; cancelAttempt?: boolean },
   ): Promise<ProviderStatusOutcome>;
   /** settlePayout + recordPayoutState(status, event). */
-  settleAndRecord(input: AttemptRef & { status: PayoutStatus; event: string }): Promise<{ eventId?: string }>;
+  settleAndRecord(
+    input: AttemptRef & { status: PayoutStateDoc; event: string },
+  ): Promise<{ eventId?: string }>;
   releaseFunds(input: { payoutId: string; reason: string }): Promise<void>;
   /** The return path (src/payouts/late-return.ts): the paid payout reversed and recorded `returned`. */
   returnPayout(input: ReturnRequest): Promise<ReturnOutcome>;
   recordPayoutState(input: {
-    status: PayoutStatus;
+    status: PayoutStateDoc;
     event?: string;
     eventKey?: string;
   }): Promise<{ eventId?: string }>;
@@ -110,7 +112,7 @@ export interface ReturnOutcome {
   outcome: 'return_recorded' | 'already_returned' | 'ignored';
   why?: string;
   eventId?: string;
-  status?: PayoutStatus;
+  status?: PayoutStateDoc;
 }
 
 /** Failure types raised by payout activities (ApplicationFailure.type); stable names, matched by the workflow. */

@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 import type { Actor } from '../src/auth/actor.ts';
-import type { PayoutStatus } from '../src/payouts/state.ts';
+import type { PayoutStateDoc } from '../src/payouts/state.ts';
 
 /** Provider-side event delivered by a verified webhook or an imported manual result. */
 export interface ProviderEventSignal {
@@ -40,16 +40,16 @@ export interface UnknownOutcomeResolution {
   force?: boolean;
 }
 
-export const payoutStatusQuery = defineQuery<PayoutStatus>('payoutStatus');
+export const payoutStatusQuery = defineQuery<PayoutStateDoc>('payoutStatus');
 export const providerEventSignal = defineSignal<[ProviderEventSignal]>('providerEvent');
 export const complianceClearedSignal = defineSignal<[{ by: Actor; reason: string }]>('complianceCleared');
 /** Clears a compliance hold (operator); answers with the state after the payout went on. */
-export const clearComplianceUpdate = defineUpdate<PayoutStatus, [{ by: Actor; reason: string }]>(
+export const clearComplianceUpdate = defineUpdate<PayoutStateDoc, [{ by: Actor; reason: string }]>(
   'clearCompliance',
 );
-export const decideApprovalUpdate = defineUpdate<PayoutStatus, [ApprovalDecision]>('decideApproval');
-export const cancelPayoutUpdate = defineUpdate<PayoutStatus, [CancelRequest]>('cancelPayout');
-export const resolveUnknownOutcomeUpdate = defineUpdate<PayoutStatus, [UnknownOutcomeResolution]>(
+export const decideApprovalUpdate = defineUpdate<PayoutStateDoc, [ApprovalDecision]>('decideApproval');
+export const cancelPayoutUpdate = defineUpdate<PayoutStateDoc, [CancelRequest]>('cancelPayout');
+export const resolveUnknownOutcomeUpdate = defineUpdate<PayoutStateDoc, [UnknownOutcomeResolution]>(
   'resolveUnknownOutcome',
 );
 

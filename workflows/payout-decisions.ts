@@ -8,7 +8,7 @@ import {
   type AttemptRecord,
   FINAL_STATES,
   type PayoutState,
-  type PayoutStatus,
+  type PayoutStateDoc,
   type Reason,
   UNPAID_OUTCOMES,
 } from '../src/payouts/state.ts';
@@ -131,7 +131,7 @@ export function nextState(
 const storableReason = (reason: string) => unstorableText('reason', reason);
 
 export function refuseApproval(
-  st: PayoutStatus,
+  st: PayoutStateDoc,
   requestedBy: Actor,
   { approver, reason }: ApprovalDecision,
 ): string | undefined {
@@ -152,7 +152,7 @@ export function refuseApproval(
 }
 
 export function refuseCancel(
-  st: PayoutStatus,
+  st: PayoutStateDoc,
   requestedBy: Actor,
   { by, reason }: CancelRequest,
   alreadyCancelling: boolean,
@@ -168,7 +168,7 @@ export function refuseCancel(
 }
 
 export function refuseClearCompliance(
-  st: PayoutStatus,
+  st: PayoutStateDoc,
   { by, reason }: { by: Actor; reason: string },
   alreadyCleared: boolean,
 ): string | undefined {
@@ -182,7 +182,7 @@ export function refuseClearCompliance(
 
 /** `refusedAttempt`: the attempt whose not-paid verdict the provider could not honour (force may override). */
 export function refuseResolution(
-  st: PayoutStatus,
+  st: PayoutStateDoc,
   { by, outcome, force, reason }: UnknownOutcomeResolution,
   refusedAttempt: number | undefined,
 ): string | undefined {
@@ -213,7 +213,7 @@ export function approvalsNeeded(
 
 /** Where the approvals stand: approved, rejected (by whom), or still waiting; `timedOut` ends the wait. */
 export function approvalOutcome(
-  st: Pick<PayoutStatus, 'approvals' | 'approvalsRequired'>,
+  st: Pick<PayoutStateDoc, 'approvals' | 'approvalsRequired'>,
   timedOut: boolean,
 ): 'approved' | 'waiting' | Reason {
   const rejected = st.approvals.find((a) => a.decision === 'reject');
@@ -320,7 +320,7 @@ export function outageWait(o: {
  * funds are released only when no attempt may have paid. The payout goes to review with the reason.
  */
 export function dataErrorReview(
-  st: PayoutStatus,
+  st: PayoutStateDoc,
   sent: ReadonlySet<number>,
 ): { attempts: AttemptRecord[]; release: boolean } {
   const attempts = st.attempts.map((a) =>
@@ -332,7 +332,7 @@ export function dataErrorReview(
 }
 
 /** A status with every caller-given text left out: what can still be recorded when that text cannot. */
-export function withoutFreeText(status: PayoutStatus): PayoutStatus {
+export function withoutFreeText(status: PayoutStateDoc): PayoutStateDoc {
   return {
     ...status,
     approvals: status.approvals.map((a) => ({ ...a, reason: '' })),

@@ -1,7 +1,7 @@
 // A payout step that failed for a data reason (a value the database cannot store, a broken constraint):
 // no retry can fix it, so the payout ends in review with the reason and a webhook, never wedged on a timer.
 import { log } from '@temporalio/workflow';
-import type { PayoutStatus } from '../src/payouts/state.ts';
+import type { PayoutStateDoc } from '../src/payouts/state.ts';
 import { PayoutFailure } from './payout-activities.ts';
 import * as decide from './payout-decisions.ts';
 import { failureMessage, failureStep, failureType, type PayoutRun } from './payout-steps.ts';
@@ -11,7 +11,7 @@ import { storable } from './text.ts';
  * A step failed for a data reason and cannot succeed on retry: the payout ends in review, visibly, with no
  * timer. Funds are released unless an attempt may have paid (then they stay as the ledger has them).
  */
-export async function reviewDataError(run: PayoutRun, err: unknown): Promise<PayoutStatus> {
+export async function reviewDataError(run: PayoutRun, err: unknown): Promise<PayoutStateDoc> {
   const { st } = run;
   const step = failureStep(err);
   log.error('payout step failed for a data reason; the payout goes to review', {

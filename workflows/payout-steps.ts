@@ -12,7 +12,7 @@ import {
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { FINAL_STATES, type PayoutInput, type PayoutStatus, type Reason } from '../src/payouts/state.ts';
+import { FINAL_STATES, type PayoutInput, type PayoutStateDoc, type Reason } from '../src/payouts/state.ts';
 import type { PayoutActivities, PayoutPolicy } from './payout-activities.ts';
 import { PayoutFailure } from './payout-activities.ts';
 import type { ProviderEventSignal, UnknownOutcomeResolution } from './payout-contract.ts';
@@ -70,7 +70,7 @@ export type Timer = { purpose: string; ms: number };
 
 /** One payout's run: its status and what its handlers were told, shared by the story and its handlers. */
 export class PayoutRun {
-  readonly st: PayoutStatus;
+  readonly st: PayoutStateDoc;
   policy!: PayoutPolicy;
   /** First event per attempt key (a return replaces it): the provider's word on that attempt. */
   readonly providerEvents = new Map<string, ProviderEventSignal>();
@@ -147,8 +147,8 @@ export class PayoutRun {
   }
 
   /** A copy, so handlers and history never share the mutable state (structuredClone is not in the sandbox). */
-  snapshot(): PayoutStatus {
-    return JSON.parse(JSON.stringify(this.st)) as PayoutStatus;
+  snapshot(): PayoutStateDoc {
+    return JSON.parse(JSON.stringify(this.st)) as PayoutStateDoc;
   }
 
   /** Takes `event` (state, timer, search attributes), records it with its webhook, and delivers that. */
@@ -185,14 +185,14 @@ export class PayoutRun {
       this.st.nextTimer = { purpose: timer.purpose, at: new Date(Date.now() + timer.ms).toISOString() };
     else if (!next.notice) this.st.nextTimer = undefined;
     upsertSearchAttributes({
-      PayoutStatus: [next.state],
+      PayoutState: [next.state],
       ...(this.st.provider ? { Provider: [this.st.provider] } : {}),
     });
     return next.webhook;
   }
 
   /** The status `event` would record, not entered yet. */
-  statusAfter(event: PayoutEvent): PayoutStatus {
+  statusAfter(event: PayoutEvent): PayoutStateDoc {
     const { nextTimer: _current, ...rest } = this.snapshot();
     return { ...rest, state: nextState(this.st.state, event)?.state ?? this.st.state };
   }
@@ -202,25 +202,25 @@ export class PayoutRun {
   }
 
   /** Every webhook delivered (or given up) and every handler done: the run may end. */
-  async drain(): Promise<PayoutStatus> {
+  async drain(): Promise<PayoutStateDoc> {
     await Promise.all(this.#deliveries);
     await condition(allHandlersFinished);
     return this.snapshot();
   }
 
-  async finish(event: PayoutEvent, reason?: Reason): Promise<PayoutStatus> {
+  async finish(event: PayoutEvent, reason?: Reason): Promise<PayoutStateDoc> {
     if (reason) this.st.reasons.push(reason);
     await this.move(event);
     return this.drain();
   }
 
-  async releaseAndFinish(event: PayoutEvent, reason: Reason): Promise<PayoutStatus> {
+  async releaseAndFinish(event: PayoutEvent, reason: Reason): Promise<PayoutStateDoc> {
     await this.steps.releaseFunds({ payoutId: this.st.payoutId, reason: reason.code });
     return this.finish(event, reason);
   }
 
   /** A decision's answer: once the run acted on it (`taken`) or is done, with none of its steps running. */
-  async answerAfter(taken: () => boolean): Promise<PayoutStatus> {
+  async answerAfter(taken: () => boolean): Promise<PayoutStateDoc> {
     await condition(
       () => (taken() || this.reviewed || FINAL_STATES.includes(this.st.state)) && this.#ownSteps === 0,
     );

@@ -3,7 +3,7 @@
 // payout is final; a return after that goes through the return path (src/payouts/late-return.ts).
 // Deterministic code only: side effects are activities, decisions are pure (payout-decisions.ts).
 import { condition, log, upsertSearchAttributes } from '@temporalio/workflow';
-import type { PayoutInput, PayoutStatus, Reason } from '../src/payouts/state.ts';
+import type { PayoutInput, PayoutStateDoc, Reason } from '../src/payouts/state.ts';
 import { PayoutFailure, type RoutePlan } from './payout-activities.ts';
 import { attemptProvider } from './payout-attempt.ts';
 import * as decide from './payout-decisions.ts';
@@ -11,7 +11,7 @@ import { handleRequests } from './payout-handlers.ts';
 import { reviewDataError } from './payout-review.ts';
 import { failureMessage, failureType, PayoutRun } from './payout-steps.ts';
 
-export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> {
+export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStateDoc> {
   const run = new PayoutRun(input);
   handleRequests(run);
   try {
@@ -22,7 +22,7 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutStatus> 
   }
 }
 
-async function payout(run: PayoutRun): Promise<PayoutStatus> {
+async function payout(run: PayoutRun): Promise<PayoutStateDoc> {
   const { st, input } = run;
   const { payoutId } = input;
   upsertSearchAttributes({
@@ -30,7 +30,7 @@ async function payout(run: PayoutRun): Promise<PayoutStatus> {
     // Int search attribute for operators' range filters only; money math never uses this number.
     PayoutAmount: [Number(input.amount.amount)],
     Currency: [input.amount.currency],
-    PayoutStatus: ['requested'],
+    PayoutState: ['requested'],
     ...(input.periodId ? { PeriodId: [input.periodId] } : {}),
   });
   // 1. Hold the funds.
@@ -136,7 +136,7 @@ const cancelled = (run: PayoutRun) =>
   });
 
 /** Settled and final. A return heard of before the run ends goes down the one return path. */
-async function paid(run: PayoutRun): Promise<PayoutStatus> {
+async function paid(run: PayoutRun): Promise<PayoutStateDoc> {
   const rec = run.st.attempts.at(-1)!;
   const ref = { payoutId: run.st.payoutId, provider: rec.provider, attemptNo: rec.attemptNo };
   const status = run.statusAfter('pay');

@@ -8,7 +8,7 @@ set -eu
 : "${TEMPORAL_ADDRESS:?TEMPORAL_ADDRESS is required}"
 : "${TEMPORAL_NAMESPACE:?TEMPORAL_NAMESPACE is required}"
 RETENTION="${TEMPORAL_NAMESPACE_RETENTION:-30d}"
-SEARCH_ATTRIBUTES="PayeeId=Keyword PayoutStatus=Keyword Provider=Keyword Currency=Keyword PeriodId=Keyword PayoutAmount=Int"
+SEARCH_ATTRIBUTES="PayeeId=Keyword PayoutState=Keyword Provider=Keyword Currency=Keyword PeriodId=Keyword PayoutAmount=Int"
 
 retry() {
   what="$1"

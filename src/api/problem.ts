@@ -63,15 +63,26 @@ export interface MappedError {
   cause?: unknown;
 }
 
-export function zodFieldErrors(location: 'body' | 'query' | 'params', error: z.ZodError): FieldError[] {
+/**
+ * Top-level fields a request schema renamed (old name → new name). Before 1.0 no alias is kept: the old name
+ * is refused as any unknown field is, and the message names the field to send instead.
+ */
+export const renamedFields = z.registry<Record<string, string>>();
+
+export function zodFieldErrors(
+  location: 'body' | 'query' | 'params',
+  error: z.ZodError,
+  renamed: Readonly<Record<string, string>> = {},
+): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of error.issues) {
     const base = [location, ...issue.path.map(String)];
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
+        const now = issue.path.length === 0 && Object.hasOwn(renamed, key) ? renamed[key] : undefined;
         out.push({
           path: [...base, key].join('.'),
-          message: 'unknown field: remove it',
+          message: now ? `unknown field (renamed): use \`${now}\`` : 'unknown field: remove it',
           code: 'unrecognized_key',
         });
       }

@@ -3,7 +3,7 @@
 // real emitted events against them, so the documentation cannot drift from what endpoints receive.
 import { z } from 'zod';
 import type { BulkSummary } from '../../workflows/bulk-contract.ts';
-import type { PayoutStatus } from '../payouts/state.ts';
+import type { PayoutStateDoc } from '../payouts/state.ts';
 import { PAYOUT_WEBHOOK_EVENTS } from '../webhooks/events.ts';
 import { approvalView, attemptView, payoutStates, reasonView, timerView } from './routes/payout-schemas.ts';
 import { grantView, refundView, spendView } from './routes/spendback.ts';
@@ -12,8 +12,8 @@ import { periodCompletionSummarySchema, periodProblemSchema } from './schemas/pe
 
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 
-/** The payout workflow's status (src/payouts/state.ts PayoutStatus) as it is committed with the event. */
-export const payoutStatusSchema = z
+/** The payout workflow's state doc (src/payouts/state.ts PayoutStateDoc) as it is committed with the event. */
+export const payoutStateDocSchema = z
   .object({
     payoutId: z.string().describe('Payout id'),
     payeeId: z.string().describe('Payee id'),
@@ -29,8 +29,11 @@ export const payoutStatusSchema = z
     fee: moneySchema.optional().describe('Fee charged to the payee'),
     withholding: moneySchema.optional().describe('Tax withheld'),
   })
-  .meta({ id: 'PayoutStatus', description: "The payout workflow's status when the event was committed" });
-const _payoutMatches: Exact<z.output<typeof payoutStatusSchema>, PayoutStatus> = true;
+  .meta({
+    id: 'PayoutStateDoc',
+    description: "The payout workflow's state doc when the event was committed",
+  });
+const _payoutMatches: Exact<z.output<typeof payoutStateDocSchema>, PayoutStateDoc> = true;
 
 export const bulkSummarySchema = z
   .object({
@@ -62,7 +65,7 @@ const _bulkMatches: Exact<z.output<typeof bulkSummarySchema>, BulkSummary> = tru
 void [_payoutMatches, _bulkMatches];
 
 const payoutData = z
-  .object({ payout: payoutStatusSchema })
+  .object({ payout: payoutStateDocSchema })
   .meta({ id: 'PayoutEventData', description: 'The payout the event is about' });
 const grantData = z
   .object({ grant: grantView })

@@ -149,16 +149,16 @@ export interface ScrapeSource {
 async function readDatabaseGauges(db: ScrapeSource): Promise<void> {
   const q = (table: string) => `"${db.schema}".${table}`;
   const em = db.em();
-  const open = await sql<{ status: string; n: string; age: number | null }>(
+  const open = await sql<{ state: string; n: string; age: number | null }>(
     em,
-    `SELECT status, count(*)::text AS n, extract(epoch FROM now() - min(updated_at))::float8 AS age
-       FROM ${q('payouts')} WHERE status = ANY($1) GROUP BY status`,
+    `SELECT state, count(*)::text AS n, extract(epoch FROM now() - min(updated_at))::float8 AS age
+       FROM ${q('payouts')} WHERE state = ANY($1) GROUP BY state`,
     [OPEN_STATES],
   );
   payoutsOpen.reset();
   payoutsOldest.reset();
   for (const s of OPEN_STATES) {
-    const row = open.find((r) => r.status === s);
+    const row = open.find((r) => r.state === s);
     payoutsOpen.set({ state: s }, Number(row?.n ?? 0));
     payoutsOldest.set({ state: s }, row?.age ?? 0);
   }

@@ -196,7 +196,7 @@ export function createBulkStore(schema: string) {
       const rows = await sql<{ payout_id: string }>(
         em,
         `SELECT q.payout_id FROM ${t.queue} q LEFT JOIN ${t.payouts} p ON p.id = q.payout_id
-          WHERE q.bulk_id = $1 AND q.started AND (p.id IS NULL OR NOT p.status = ANY($2::text[]))
+          WHERE q.bulk_id = $1 AND q.started AND (p.id IS NULL OR NOT p.state = ANY($2::text[]))
           ORDER BY q.seq`,
         [bulkId, finalStates],
       );

@@ -34,7 +34,7 @@ export function payoutsCsv(rows: readonly PayoutRecord[]): string {
       dec(p, p.fee),
       dec(p, p.withholding),
       p.method,
-      p.status,
+      p.state,
       p.rail ?? '',
       p.provider ?? '',
       p.periodId ?? '',

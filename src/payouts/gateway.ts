@@ -23,7 +23,7 @@ import {
 } from '../../workflows/payout-contract.ts';
 import type { payoutWebhookWorkflow } from '../../workflows/payout-webhook.ts';
 import type { Actor } from '../auth/actor.ts';
-import type { PayoutInput, PayoutStatus } from './state.ts';
+import type { PayoutInput, PayoutStateDoc } from './state.ts';
 
 /** A decision the workflow refused (its validator said why), or a payout with no running workflow. */
 export class PayoutDecisionRefused extends Error {
@@ -110,7 +110,7 @@ export class PayoutGateway {
   }
 
   /** Live state from the workflow (running or closed); undefined when no workflow exists. */
-  async status(payoutId: string): Promise<PayoutStatus | undefined> {
+  async status(payoutId: string): Promise<PayoutStateDoc | undefined> {
     try {
       return await this.#handle(payoutId).query(payoutStatusQuery);
     } catch (err) {

@@ -66,7 +66,7 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
     // now, by the return path (the workflow, told too, finds it done).
     if (running && event.type !== 'returned') return 'delivered';
     const payout = await deps.payouts.store.get(deps.db.em(), event.payoutId);
-    if (running && payout?.status !== 'paid' && payout?.status !== 'returned') return 'delivered';
+    if (running && payout?.state !== 'paid' && payout?.state !== 'returned') return 'delivered';
     // Ids and codes only: provider reasons are free text and stay out of the log.
     const fields = { provider, payoutId: event.payoutId, eventId: event.eventId, type: event.type };
     const ignored = (why: string): ProviderEventOutcome => {
@@ -75,7 +75,7 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
     };
     if (!payout) return ignored('no such payout');
     const judged = judgeProviderEvent(
-      { state: payout.status, attempts: payout.statusDoc.attempts ?? [] },
+      { state: payout.state, attempts: payout.stateDoc.attempts ?? [] },
       signal,
     );
     if (judged.reconcile) {
@@ -83,7 +83,7 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
       deps.log.error('provider_event.reconcile_required', {
         ...fields,
         idempotencyKey: event.idempotencyKey,
-        status: payout.status,
+        state: payout.state,
         why: 'provider reports paid an attempt this payout did not count as paid: possible double payment',
       });
       return 'ignored';
@@ -93,7 +93,7 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
       deps.log.info('provider_event.late_charges', fields);
       return 'charges_recorded';
     }
-    if (event.type !== 'returned') return ignored(`payout workflow closed; payout is ${payout.status}`);
+    if (event.type !== 'returned') return ignored(`payout workflow closed; payout is ${payout.state}`);
     const reason = event.reason ?? 'returned by provider';
     const returned = await deps.payouts.returnPayout({
       payoutId: payout.id,

@@ -33,7 +33,7 @@ export async function pendingApprovals(
 ): Promise<PendingApproval[]> {
   const page = await searchPayouts(em, schema, { states: ['pending_approval'], limit: o.limit ?? 200 });
   return page.items.reverse().map((p) => {
-    const doc = p.statusDoc;
+    const doc = p.stateDoc;
     const t = o.thresholds[p.currency];
     const gross = BigInt(p.amount);
     const dec = (minor: bigint) =>

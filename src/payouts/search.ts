@@ -55,7 +55,7 @@ export async function searchPayouts(em: EntityManager, schema: string, s: Payout
     }
     where.push(text);
   };
-  if (s.states?.length) add('status = ANY(?::text[])', [...s.states]);
+  if (s.states?.length) add('state = ANY(?::text[])', [...s.states]);
   if (s.payeeId) add('payee_id = ?', s.payeeId);
   if (s.periodId) add('period_id = ?', s.periodId);
   if (s.bulkId) add('bulk_id = ?', s.bulkId);

@@ -47,7 +47,7 @@ import {
   isNetworkFee,
   recoverPayeeNetworkFee,
 } from './provider-charges.ts';
-import type { PayoutInput, PayoutStatus, Reason } from './state.ts';
+import type { PayoutInput, PayoutStateDoc, Reason } from './state.ts';
 import { type NewPayout, type PayoutRecord, PayoutStore } from './store.ts';
 
 /** Settings the payout flow needs (from the `payouts` configuration section). */
@@ -150,7 +150,7 @@ export const attemptKey = (payoutId: string, attemptNo: number) => `${payoutId}:
 /** Id of a payout's outbox event: one per type and attempt count, unless `eventKey` tells repeats apart. */
 export const payoutEventId = (
   event: string,
-  status: Pick<PayoutStatus, 'payoutId' | 'attempts'>,
+  status: Pick<PayoutStateDoc, 'payoutId' | 'attempts'>,
   eventKey?: string,
 ) => webhookEventId(event, status.payoutId, eventKey ?? String(status.attempts.length));
 
@@ -413,8 +413,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
   }
 
   /** The state and its webhook event, on `tx` (the caller's transaction). */
-  async function recordIn(tx: EntityManager, status: PayoutStatus, event?: string, eventKey?: string) {
-    const { changed } = await store.saveStatus(tx, status);
+  async function recordIn(tx: EntityManager, status: PayoutStateDoc, event?: string, eventKey?: string) {
+    const { changed } = await store.saveState(tx, status);
     if (!event) return { changed, out: {} };
     const id = payoutEventId(event, status, eventKey);
     await outbox.enqueue({ id, type: event, occurredAt: now(), data: { payout: status } }, tx);
@@ -428,7 +428,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
   async function settle(
     input: { payoutId: string; provider: string; attemptNo: number },
     p: { payeeId: string; amount: string; fee: string; withholding: string; currency: string; scale: number },
-    record?: { status: PayoutStatus; event: string },
+    record?: { status: PayoutStateDoc; event: string },
   ): Promise<{ eventId?: string }> {
     const fee = BigInt(p.fee);
     const withholding = BigInt(p.withholding);
@@ -540,7 +540,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
      * Ledger hold for the full amount; throws the ledger's InsufficientFunds when short (nothing held).
      * With `status`, records it in the same database transaction (the hold and its state commit together).
      */
-    async reserveFunds(payoutId: string, pre: Preloaded = {}, status?: PayoutStatus): Promise<void> {
+    async reserveFunds(payoutId: string, pre: Preloaded = {}, status?: PayoutStateDoc): Promise<void> {
       const p = pre.payout ?? (await load(payoutId));
       const hold = (on: Ledger) =>
         on.hold({
@@ -554,7 +554,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         return;
       }
       const changed = await db.em().transactional(async (tx) => {
-        const saved = await store.saveStatus(tx, status);
+        const saved = await store.saveState(tx, status);
         await hold(ledger.within(tx));
         return saved.changed;
       });
@@ -787,7 +787,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
      */
     async settleAndRecord(
       input: { payoutId: string; provider: string; attemptNo: number },
-      status: PayoutStatus,
+      status: PayoutStateDoc,
       event: string,
     ): Promise<{ eventId?: string }> {
       const { amount } = status;
@@ -840,16 +840,16 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     async returnPayout(r: ReturnRequest): Promise<ReturnOutcome> {
       const p = await store.get(db.em(), r.payoutId);
       if (!p) return { outcome: 'ignored', why: 'no such payout' };
-      const paid = p.statusDoc.attempts?.find((a) => a.outcome === 'paid');
+      const paid = p.stateDoc.attempts?.find((a) => a.outcome === 'paid');
       if (!paid || paid.idempotencyKey !== r.idempotencyKey || paid.provider !== r.provider) {
         return { outcome: 'ignored', why: 'not the attempt that paid this payout' };
       }
       const eventId = payoutEventId('payout.returned', {
         payoutId: p.id,
-        attempts: p.statusDoc.attempts ?? [],
+        attempts: p.stateDoc.attempts ?? [],
       });
-      if (p.status === 'returned') return { outcome: 'already_returned', eventId };
-      if (p.status !== 'paid') return { outcome: 'ignored', why: `payout is ${p.status}` };
+      if (p.state === 'returned') return { outcome: 'already_returned', eventId };
+      if (p.state !== 'paid') return { outcome: 'ignored', why: `payout is ${p.state}` };
       await service.reversePayout(p.id, r.reason);
       const status = returnedStatus(p, { code: 'returned', message: r.reason });
       const recorded = await service.recordPayoutState(status, 'payout.returned');
@@ -886,7 +886,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
      * events of one type that can repeat within an attempt (default: the attempt count).
      */
     async recordPayoutState(
-      status: PayoutStatus,
+      status: PayoutStateDoc,
       event?: string,
       eventKey?: string,
     ): Promise<{ eventId?: string }> {
@@ -914,8 +914,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
 export type PayoutService = ReturnType<typeof createPayoutService>;
 
 /** The status a return commits: the payout's last recorded one, `returned`, with the reason. */
-function returnedStatus(payout: PayoutRecord, reason: Reason): PayoutStatus {
-  const { nextTimer: _none, ...last } = payout.statusDoc;
+function returnedStatus(payout: PayoutRecord, reason: Reason): PayoutStateDoc {
+  const { nextTimer: _none, ...last } = payout.stateDoc;
   return {
     payoutId: payout.id,
     payeeId: payout.payeeId,

@@ -1,4 +1,4 @@
-// The payout's domain types: its input, states and the status recorded on its row (the read model). Types
+// The payout's domain types: its input, states and the state doc recorded on its row (the read model). Types
 // and pure constants only: the workflow bundle imports this, so it must stay deterministic.
 import type { Actor } from '../auth/actor.ts';
 import type { MoneyWire } from '../money/wire.ts';
@@ -75,7 +75,9 @@ export interface ApprovalRecord {
   at: string;
 }
 
-export interface PayoutStatus {
+/** Where the payout stands and why (attempts, approvals, reasons, next timer): the workflow's answer to
+ * queries and updates, and the row's `state_doc`. */
+export interface PayoutStateDoc {
   payoutId: string;
   payeeId: string;
   state: PayoutState;

@@ -1,9 +1,9 @@
-// Persistence of payout records (table `payouts`, migration 0040). Raw, parameterised SQL on the caller's
+// Persistence of payout records (table `payouts`, migrations 0040 and 0086). Raw, parameterised SQL on the caller's
 // EntityManager so writes join the caller's database transaction (state + outbox commit together).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
-import type { PayoutMethod, PayoutState, PayoutStatus } from './state.ts';
+import type { PayoutMethod, PayoutState, PayoutStateDoc } from './state.ts';
 
 export interface PayoutRecord {
   id: string;
@@ -13,7 +13,7 @@ export interface PayoutRecord {
   scale: number;
   method: PayoutMethod;
   instantRequested: boolean;
-  status: PayoutState;
+  state: PayoutState;
   rail: 'instant' | 'scheduled' | null;
   provider: string | null;
   fee: string;
@@ -24,7 +24,7 @@ export interface PayoutRecord {
   bulkId: string | null;
   /** Fingerprint of the destination screened for this payout ('' = none then; null = screened before pinning). */
   destinationFingerprint: string | null;
-  statusDoc: Partial<PayoutStatus>;
+  stateDoc: Partial<PayoutStateDoc>;
   createdAt: string;
   updatedAt: string;
 }
@@ -38,7 +38,7 @@ export interface PayoutRow {
   scale: number;
   method: PayoutMethod;
   instant_requested: boolean;
-  status: PayoutState;
+  state: PayoutState;
   rail: 'instant' | 'scheduled' | null;
   provider: string | null;
   fee: string;
@@ -48,7 +48,7 @@ export interface PayoutRow {
   period_id: string | null;
   bulk_id: string | null;
   destination_fingerprint: string | null;
-  status_doc: Partial<PayoutStatus>;
+  state_doc: Partial<PayoutStateDoc>;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -65,7 +65,7 @@ export function payoutFromRow(r: PayoutRow): PayoutRecord {
     scale: Number(r.scale),
     method: r.method,
     instantRequested: r.instant_requested,
-    status: r.status,
+    state: r.state,
     rail: r.rail,
     provider: r.provider,
     fee: String(r.fee),
@@ -75,7 +75,7 @@ export function payoutFromRow(r: PayoutRow): PayoutRecord {
     periodId: r.period_id,
     bulkId: r.bulk_id,
     destinationFingerprint: r.destination_fingerprint ?? null,
-    statusDoc: r.status_doc ?? {},
+    stateDoc: r.state_doc ?? {},
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -111,7 +111,7 @@ export class PayoutStore {
   async insertReturning(em: EntityManager, p: NewPayout): Promise<PayoutRecord | null> {
     const rows = await sql<PayoutRow>(
       em,
-      `INSERT INTO ${this.#table} (id, payee_id, amount, currency, scale, method, instant_requested, status,
+      `INSERT INTO ${this.#table} (id, payee_id, amount, currency, scale, method, instant_requested, state,
          requested_by, requested_role, period_id, bulk_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', $8, $9, $10, $11)
        ON CONFLICT (id) DO NOTHING RETURNING *`,
@@ -142,20 +142,20 @@ export class PayoutStore {
    * become `returned` (or be written again as `paid`); a late or repeated write of anything else is ignored.
    */
   /** `changed`: the stored state moved to a different one (a repeated write of the same state is not). */
-  async saveStatus(em: EntityManager, status: PayoutStatus): Promise<{ changed: boolean }> {
+  async saveState(em: EntityManager, doc: PayoutStateDoc): Promise<{ changed: boolean }> {
     const rows = await sql<{ previous: string }>(
       em,
-      `WITH old AS (SELECT status FROM ${this.#table} WHERE id = $1 FOR UPDATE)
+      `WITH old AS (SELECT state FROM ${this.#table} WHERE id = $1 FOR UPDATE)
        UPDATE ${this.#table} AS p
-          SET status = $2, rail = COALESCE($3, p.rail), provider = COALESCE($4, p.provider),
-              status_doc = $5::jsonb, updated_at = now()
+          SET state = $2, rail = COALESCE($3, p.rail), provider = COALESCE($4, p.provider),
+              state_doc = $5::jsonb, updated_at = now()
          FROM old
-        WHERE p.id = $1 AND p.status NOT IN ('returned', 'failed', 'rejected', 'cancelled')
-          AND (p.status <> 'paid' OR $2 IN ('paid', 'returned'))
-       RETURNING old.status AS previous`,
-      [status.payoutId, status.state, status.rail ?? null, status.provider ?? null, JSON.stringify(status)],
+        WHERE p.id = $1 AND p.state NOT IN ('returned', 'failed', 'rejected', 'cancelled')
+          AND (p.state <> 'paid' OR $2 IN ('paid', 'returned'))
+       RETURNING old.state AS previous`,
+      [doc.payoutId, doc.state, doc.rail ?? null, doc.provider ?? null, JSON.stringify(doc)],
     );
-    return { changed: rows.length === 1 && rows[0]!.previous !== status.state };
+    return { changed: rows.length === 1 && rows[0]!.previous !== doc.state };
   }
 
   async saveBreakdown(
@@ -194,7 +194,7 @@ export class PayoutStore {
       `SELECT count(*) AS n, sum(amount) AS total FROM ${this.#table}
         WHERE payee_id = $1 AND currency = $2 AND id <> $3
           AND created_at > $4::timestamptz - interval '24 hours' AND created_at <= $4::timestamptz
-          AND status NOT IN ('rejected', 'cancelled', 'failed')`,
+          AND state NOT IN ('rejected', 'cancelled', 'failed')`,
       [p.payeeId, p.currency, p.excludeId, p.now.toISOString()],
     );
     // Trailing average of the last 20 paid payouts, integer division (no floats).
@@ -202,7 +202,7 @@ export class PayoutStore {
       em,
       `SELECT count(*) AS n, sum(amount) AS total FROM (
          SELECT amount FROM ${this.#table}
-          WHERE payee_id = $1 AND currency = $2 AND id <> $3 AND status IN ('paid', 'returned')
+          WHERE payee_id = $1 AND currency = $2 AND id <> $3 AND state IN ('paid', 'returned')
           ORDER BY created_at DESC LIMIT 20) last_paid`,
       [p.payeeId, p.currency, p.excludeId],
     );

@@ -6,7 +6,7 @@ import { postedTransactions } from '../ledger/index.ts';
 import type { MoneyWire } from '../money/wire.ts';
 import { redactForPayee } from './payee-view.ts';
 import { ledgerKeys } from './service.ts';
-import type { PayoutStatus } from './state.ts';
+import type { PayoutStateDoc } from './state.ts';
 import type { PayoutRecord } from './store.ts';
 
 /**
@@ -71,7 +71,7 @@ export interface PayoutView {
   payeeId: string;
   amount: MoneyWire;
   method: PayoutRecord['method'];
-  state: PayoutStatus['state'];
+  state: PayoutStateDoc['state'];
   rail: PayoutRecord['rail'];
   provider: string | null;
   fee: MoneyWire;
@@ -80,10 +80,10 @@ export interface PayoutView {
   bulkId: string | null;
   requestedBy?: string;
   approvalsRequired: number;
-  approvals?: PayoutStatus['approvals'];
-  attempts: PayoutStatus['attempts'];
-  reasons: PayoutStatus['reasons'];
-  nextTimer: PayoutStatus['nextTimer'] | null;
+  approvals?: PayoutStateDoc['approvals'];
+  attempts: PayoutStateDoc['attempts'];
+  reasons: PayoutStateDoc['reasons'];
+  nextTimer: PayoutStateDoc['nextTimer'] | null;
   ledger: Posting[];
   /** True when the state is the workflow's answer to this request, false when read from the record. */
   live: boolean;
@@ -97,18 +97,18 @@ export interface PayoutView {
  */
 export function payoutView(
   payout: PayoutRecord,
-  o: { postings: readonly Posting[]; live?: PayoutStatus | undefined; forPayee: boolean },
+  o: { postings: readonly Posting[]; live?: PayoutStateDoc | undefined; forPayee: boolean },
 ): PayoutView {
-  const status = o.live ?? payout.statusDoc;
+  const status = o.live ?? payout.stateDoc;
   const money = (amount: string): MoneyWire => ({ amount, currency: payout.currency, scale: payout.scale });
   const full: PayoutView = {
     id: payout.id,
     payeeId: payout.payeeId,
     amount: money(payout.amount),
     method: payout.method,
-    // The record's columns are written with its status document, and a return after the workflow closed
-    // updates the column: the column is the state.
-    state: o.live?.state ?? payout.status,
+    // The record's columns are written with its state doc, and a return after the workflow closed updates
+    // the column: the column is the state.
+    state: o.live?.state ?? payout.state,
     rail: status.rail ?? payout.rail,
     provider: status.provider ?? payout.provider,
     fee: money(status.fee?.amount ?? payout.fee),

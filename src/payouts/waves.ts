@@ -56,7 +56,7 @@ export async function startPayoutWave(o: {
     // hashing the whole queue instead). A started row always has its payout (inserted before the start).
     `SELECT (SELECT count(*) FROM ${payouts} p,
                     LATERAL (SELECT s.started FROM ${queue} s WHERE s.payout_id = p.id AND s.${owner} = $1 OFFSET 0) s
-              WHERE p.status = ANY($2::text[]) AND p.${owner} = $1 AND s.started)::text AS in_flight,
+              WHERE p.state = ANY($2::text[]) AND p.${owner} = $1 AND s.started)::text AS in_flight,
             count(*) FILTER (WHERE NOT q.started)::text AS waiting,
             count(*)::text AS total
        FROM ${queue} q
@@ -110,12 +110,12 @@ export async function queueOutcomes(
   schema: string,
   queue: PayoutQueue,
 ): Promise<Record<string, number>> {
-  const rows = await sql<{ status: string; n: string }>(
+  const rows = await sql<{ state: string; n: string }>(
     em,
-    `SELECT coalesce(p.status, 'not_started') AS status, count(*)::text AS n
+    `SELECT coalesce(p.state, 'not_started') AS state, count(*)::text AS n
        FROM ${qualify(schema, queue.table)} q LEFT JOIN ${qualify(schema, 'payouts')} p ON p.id = q.payout_id
       WHERE q.${queue.ownerColumn} = $1 GROUP BY 1 ORDER BY 1`,
     [queue.ownerId],
   );
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
 }

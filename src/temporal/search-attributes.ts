@@ -8,7 +8,7 @@ const { INDEXED_VALUE_TYPE_KEYWORD, INDEXED_VALUE_TYPE_INT } = proto.temporal.ap
 
 export const searchAttributes = {
   PayeeId: 'Keyword',
-  PayoutStatus: 'Keyword',
+  PayoutState: 'Keyword',
   Provider: 'Keyword',
   Currency: 'Keyword',
   PeriodId: 'Keyword',

@@ -22,14 +22,14 @@ afterAll(async () => {
   await close?.();
 });
 
-async function insertPayout(id: string, status: string, doc: Record<string, unknown>) {
+async function insertPayout(id: string, state: string, doc: Record<string, unknown>) {
   await sql(
     db.em(),
     `INSERT INTO "${db.schema}".payouts (id, payee_id, amount, currency, scale, method, instant_requested,
-       status, rail, provider, fee, requested_by, requested_role, status_doc)
+       state, rail, provider, fee, requested_by, requested_role, state_doc)
      VALUES ($1, $2, 2500, 'USD', 2, 'bank_transfer', true, $3, 'instant', 'sandbox', 50, 'acme-backend',
        'platform', $4::jsonb)`,
-    [id, payeeId, status, JSON.stringify(doc)],
+    [id, payeeId, state, JSON.stringify(doc)],
   );
 }
 
@@ -102,7 +102,7 @@ describe('GET /v1/payouts/:id', () => {
     expect(asOperator.body.items[0].callerMayDecide).toBe(true);
   });
 
-  it('shows a return recorded after the workflow closed, though the status document still says paid', async () => {
+  it('shows a return recorded after the workflow closed, though the state doc still says paid', async () => {
     const id = 'po_readmodel0002';
     await insertPayout(id, 'returned', {
       payoutId: id,

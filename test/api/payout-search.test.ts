@@ -11,7 +11,7 @@ import type { TestApi } from './support.ts';
 interface Seed {
   id: string;
   payeeId: string;
-  status: string;
+  state: string;
   provider: string | null;
   currency: string;
   amount: bigint;
@@ -46,7 +46,7 @@ beforeAll(async () => {
       seeds.push({
         id: `po_search${n.toString().padStart(6, '0')}`,
         payeeId: payees[n % 3]!,
-        status: states[(n * 7) % 5]!,
+        state: states[(n * 7) % 5]!,
         provider: providers[n % 3]!,
         currency: n % 4 === 0 ? 'EUR' : 'USD',
         amount: BigInt(100 * n),
@@ -61,14 +61,14 @@ beforeAll(async () => {
     await sql(
       db.em(),
       `INSERT INTO "${db.schema}".payouts (id, payee_id, amount, currency, scale, method, instant_requested,
-         status, provider, requested_by, requested_role, period_id, bulk_id, created_at)
+         state, provider, requested_by, requested_role, period_id, bulk_id, created_at)
        VALUES ($1, $2, $3, $4, 2, 'bank_transfer', true, $5, $6, 'acme-backend', 'platform', $7, $8, $9::timestamptz)`,
       [
         s.id,
         s.payeeId,
         s.amount.toString(),
         s.currency,
-        s.status,
+        s.state,
         s.provider,
         s.periodId,
         s.bulkId,
@@ -116,8 +116,8 @@ describe('GET /v1/payouts search', () => {
   });
 
   const cases: [string, () => string, (s: Seed) => boolean][] = [
-    ['one state', () => 'state=unknown_outcome', (s) => s.status === 'unknown_outcome'],
-    ['several states', () => 'state=review,failed', (s) => s.status === 'review' || s.status === 'failed'],
+    ['one state', () => 'state=unknown_outcome', (s) => s.state === 'unknown_outcome'],
+    ['several states', () => 'state=review,failed', (s) => s.state === 'review' || s.state === 'failed'],
     ['payee', () => `payee=${payees[1]}`, (s) => s.payeeId === payees[1]],
     ['period', () => 'periodId=2026-11', (s) => s.periodId === '2026-11'],
     ['bulk', () => 'bulkId=bulk_search0001', (s) => s.bulkId === 'bulk_search0001'],
@@ -148,7 +148,7 @@ describe('GET /v1/payouts search', () => {
       'every filter at once',
       () => `state=paid,review&provider=stripe&currency=USD&amountMin=100&createdFrom=${day(1)}`,
       (s) =>
-        ['paid', 'review'].includes(s.status) &&
+        ['paid', 'review'].includes(s.state) &&
         s.provider === 'stripe' &&
         s.currency === 'USD' &&
         s.amount >= 100n &&
@@ -214,13 +214,23 @@ describe('GET /v1/payouts search', () => {
     });
   }
 
+  it('refuses the old `status` filter with the name to use instead', async () => {
+    for (const path of ['/v1/payouts', '/v1/payouts/export.csv']) {
+      const res = await api.call('GET', `${path}?status=review`);
+      expect(res.body.errors).toEqual([
+        { path: 'query.status', message: 'unknown field (renamed): use `state`', code: 'unrecognized_key' },
+      ]);
+      expect(res.body.detail).toContain('use `state`');
+    }
+  });
+
   it('has an index for each filter (the planner uses it when scans are ruled out)', async () => {
     const plans: Record<string, string> = {
       payouts_provider_idx: "provider = 'wise'",
       payouts_period_idx: "period_id = '2026-11'",
       payouts_bulk_idx: "bulk_id = 'bulk_search0001'",
       payouts_currency_amount_idx: "currency = 'USD' AND amount BETWEEN 100 AND 900",
-      payouts_status_idx: "status = 'review'",
+      payouts_state_idx: "state = 'review'",
       payouts_payee_idx: `payee_id = '${payees[0]}'`,
     };
     await db.em().transactional(async (tx) => {

@@ -129,7 +129,7 @@ describe('data errors end a payout in review', () => {
     expect(await reviewEvents(payoutId)).toHaveLength(1);
     const description = await stack.handle(payoutId).describe();
     const attrs: Record<string, readonly unknown[] | undefined> = description.searchAttributes;
-    expect(attrs.PayoutStatus).toEqual(['review']);
+    expect(attrs.PayoutState).toEqual(['review']);
   });
 
   it('an approval whose text the database cannot store ends in review, not submitting with money held', async () => {
@@ -173,7 +173,7 @@ describe('data errors end a payout in review', () => {
     expect(await reviewEvents(payoutId)).toHaveLength(1);
     const attrs: Record<string, readonly unknown[] | undefined> = (await stack.handle(payoutId).describe())
       .searchAttributes;
-    expect(attrs.PayoutStatus).toEqual(['review']);
+    expect(attrs.PayoutState).toEqual(['review']);
     // Nothing released: the money went out (the sandbox pays when its confirmation comes due).
     expect(await balance(payeeId)).toEqual({ available: '5000', held: '0' });
     const deadline = Date.now() + 20_000;

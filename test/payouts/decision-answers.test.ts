@@ -22,12 +22,12 @@ describe('decision answers', () => {
 
   /** The state the database holds for the payout (what the workflow recorded). */
   async function recorded(payoutId: string): Promise<string | undefined> {
-    const rows = await sql<{ status: string }>(
+    const rows = await sql<{ state: string }>(
       stack.db.em(),
-      `SELECT status FROM "${stack.db.schema}".payouts WHERE id = $1`,
+      `SELECT state FROM "${stack.db.schema}".payouts WHERE id = $1`,
       [payoutId],
     );
-    return rows[0]?.status;
+    return rows[0]?.state;
   }
 
   /**

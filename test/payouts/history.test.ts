@@ -58,7 +58,7 @@ describe('summariseHistory (recorded histories)', () => {
     const scheduled = of('ActivityTaskScheduled');
     expect(scheduled.length).toBeGreaterThan(0);
     expect(of('ActivityTaskCompleted').every((d) => scheduled.includes(d))).toBe(true);
-    expect(of('UpsertWorkflowSearchAttributes')).toContain('PayoutStatus');
+    expect(of('UpsertWorkflowSearchAttributes')).toContain('PayoutState');
     // Workflow tasks say nothing more than their type.
     expect(of('WorkflowTaskCompleted').every((d) => d === '')).toBe(true);
 

@@ -37,12 +37,12 @@ describe('outbound payout webhooks', () => {
         let committed: string | undefined;
         try {
           const payoutId = JSON.parse(body)?.data?.payout?.payoutId;
-          const [row] = await sql<{ status: string }>(
+          const [row] = await sql<{ state: string }>(
             stack.db.em(),
-            `SELECT status FROM "${stack.db.schema}".payouts WHERE id = $1`,
+            `SELECT state FROM "${stack.db.schema}".payouts WHERE id = $1`,
             [payoutId],
           );
-          committed = row?.status;
+          committed = row?.state;
         } catch {
           committed = undefined;
         }

@@ -9,7 +9,7 @@ import {
   FINAL_STATES,
   PAYOUT_STATES,
   type PayoutState,
-  type PayoutStatus,
+  type PayoutStateDoc,
   UNPAID_OUTCOMES,
 } from '../../src/payouts/state.ts';
 import { PAYOUT_NOTICES, PAYOUT_WEBHOOK_EVENTS } from '../../src/webhooks/events.ts';
@@ -64,7 +64,7 @@ const attempts = fc.array(fc.tuple(fc.constantFrom(...PROVIDERS), outcome), { ma
   ),
 );
 
-const statusOf = (s: PayoutState, extra: Partial<PayoutStatus> = {}): PayoutStatus => ({
+const statusOf = (s: PayoutState, extra: Partial<PayoutStateDoc> = {}): PayoutStateDoc => ({
   payoutId: 'po_x',
   payeeId: 'pe_x',
   state: s,

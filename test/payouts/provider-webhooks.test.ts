@@ -63,9 +63,9 @@ describe('inbound provider webhooks', () => {
       );
       counts[table_name] = row!.n;
     }
-    const [payout] = await sql<{ status: string; updated_at: Date }>(
+    const [payout] = await sql<{ state: string; updated_at: Date }>(
       em,
-      `SELECT status, updated_at FROM "${stack.db.schema}".payouts WHERE id = $1`,
+      `SELECT state, updated_at FROM "${stack.db.schema}".payouts WHERE id = $1`,
       [payoutId],
     );
     return { counts, payout };

@@ -1,4 +1,4 @@
-// Search attributes of the payout workflow (what operators filter on in Temporal UI): PayeeId, PayoutStatus,
+// Search attributes of the payout workflow (what operators filter on in Temporal UI): PayeeId, PayoutState,
 // PayoutAmount, Currency, Provider and, for a period's payouts, PeriodId — read back by describing the workflow
 // through the Temporal client, while it waits and after it completes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -41,7 +41,7 @@ describe('payout search attributes', () => {
     expect((await stack.handle(payoutId).describe()).status.name).toBe('COMPLETED');
     expect(await attributes(payoutId)).toMatchObject({
       PayeeId: payeeId,
-      PayoutStatus: 'paid',
+      PayoutState: 'paid',
       PayoutAmount: 12345,
       Currency: 'USD',
       Provider: 'sandbox',
@@ -56,7 +56,7 @@ describe('payout search attributes', () => {
     const waiting = await attributes(payoutId);
     expect(waiting).toMatchObject({
       PayeeId: payeeId,
-      PayoutStatus: 'pending_approval',
+      PayoutState: 'pending_approval',
       PayoutAmount: 150000,
       Currency: 'USD',
     });
@@ -67,7 +67,7 @@ describe('payout search attributes', () => {
       'cancel',
     );
     expect((await stack.result(payoutId)).state).toBe('cancelled');
-    expect(await attributes(payoutId)).toMatchObject({ PayeeId: payeeId, PayoutStatus: 'cancelled' });
+    expect(await attributes(payoutId)).toMatchObject({ PayeeId: payeeId, PayoutState: 'cancelled' });
   });
 
   it("a period's payout carries its PeriodId", async () => {
@@ -88,7 +88,7 @@ describe('payout search attributes', () => {
     expect((await stack.result(payoutId)).state).toBe('paid');
     expect(await attributes(payoutId)).toMatchObject({
       PayeeId: payeeId,
-      PayoutStatus: 'paid',
+      PayoutState: 'paid',
       PayoutAmount: 4000,
       Currency: 'USD',
       Provider: 'sandbox',
@@ -105,7 +105,7 @@ describe('payout search attributes', () => {
     const typed = (await stack.handle(payoutId).describe()).typedSearchAttributes.getAll();
     expect(Object.fromEntries(typed.map((p) => [p.key.name, [p.key.type, p.value]]))).toMatchObject({
       PayeeId: ['KEYWORD', payeeId],
-      PayoutStatus: ['KEYWORD', 'paid'],
+      PayoutState: ['KEYWORD', 'paid'],
       PayoutAmount: ['INT', 3000],
       Currency: ['KEYWORD', 'USD'],
       Provider: ['KEYWORD', 'sandbox'],

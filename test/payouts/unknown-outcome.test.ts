@@ -4,7 +4,7 @@
 // payout; `not_paid` fails it over to the next provider, or fails it with the hold released when none is left.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
-import type { PayoutStatus } from '../../src/payouts/state.ts';
+import type { PayoutStateDoc } from '../../src/payouts/state.ts';
 import { DEFAULT_SANDBOX_SCENARIO, listSandboxDisbursements } from '../../src/providers/index.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -49,7 +49,7 @@ describe('unknown outcome → operator review → resolution', () => {
   }
 
   /** A scheduled payout driven through virtual time past both deadlines, into operator review. */
-  async function payoutInReview(): Promise<{ payeeId: string; payoutId: string; review: PayoutStatus }> {
+  async function payoutInReview(): Promise<{ payeeId: string; payoutId: string; review: PayoutStateDoc }> {
     const payeeId = await stack.createPayee({ credit: '10000' });
     const payoutId = await stack.requestPayout(payeeId, '5000', { instant: false });
     const scheduled = await stack.waitForState(payoutId, ['scheduled']);

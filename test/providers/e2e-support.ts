@@ -4,7 +4,7 @@
 import { expect } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
-import type { PayoutStatus } from '../../src/payouts/state.ts';
+import type { PayoutStateDoc } from '../../src/payouts/state.ts';
 import { listSandboxDisbursements, sandboxTotals } from '../../src/providers/index.ts';
 import type { Stack } from '../support/stack.ts';
 
@@ -59,7 +59,7 @@ export async function ledgerSteps(stack: Stack, payoutId: string): Promise<strin
 }
 
 /** [provider, outcome] of each attempt. */
-export const attemptOutcomes = (s: PayoutStatus): string[][] =>
+export const attemptOutcomes = (s: PayoutStateDoc): string[][] =>
   s.attempts.map((a) => [a.provider, a.outcome]);
 
 /** The platform's provider_clearing balance per currency, in minor units. */

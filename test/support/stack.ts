@@ -23,7 +23,7 @@ import { requestIdClientInterceptor } from '../../src/observability/request-cont
 import type { Tracing } from '../../src/observability/tracing.ts';
 import { PayoutGateway } from '../../src/payouts/gateway.ts';
 import { PayoutHistory } from '../../src/payouts/history.ts';
-import type { PayoutStatus } from '../../src/payouts/state.ts';
+import type { PayoutStateDoc } from '../../src/payouts/state.ts';
 import { PeriodGateway } from '../../src/periods/gateway.ts';
 import { PeriodSchedule } from '../../src/periods/schedule.ts';
 import {
@@ -411,9 +411,13 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   const handle = (payoutId: string) => temporal.client.workflow.getHandle(payoutWorkflowId(payoutId));
 
   /** Waits (without skipping time) until the workflow reports one of `states`. */
-  async function waitForState(payoutId: string, states: string[], timeoutMs = 20_000): Promise<PayoutStatus> {
+  async function waitForState(
+    payoutId: string,
+    states: string[],
+    timeoutMs = 20_000,
+  ): Promise<PayoutStateDoc> {
     const deadline = Date.now() + timeoutMs;
-    let last: PayoutStatus | undefined;
+    let last: PayoutStateDoc | undefined;
     while (Date.now() < deadline) {
       last = await gateway.status(payoutId);
       if (last && states.includes(last.state)) return last;
@@ -423,8 +427,8 @@ export async function startStack(label: string, opts: StackOptions = {}) {
   }
 
   /** Lets the workflow run to its end (the test server skips over its timers). */
-  async function result(payoutId: string): Promise<PayoutStatus> {
-    return (await handle(payoutId).result()) as PayoutStatus;
+  async function result(payoutId: string): Promise<PayoutStateDoc> {
+    return (await handle(payoutId).result()) as PayoutStateDoc;
   }
 
   /** Lets a bulk's workflow run to its end (the test server skips over its polls); its summary. */
@@ -502,7 +506,7 @@ export async function startStack(label: string, opts: StackOptions = {}) {
    * The payout's final status, with the sandbox's batch run over and over meanwhile: its batch rail settles
    * only when a batch runs, and virtual time moves on its own while the workflow waits.
    */
-  async function resultWithBatches(payoutId: string, name = 'sandbox'): Promise<PayoutStatus> {
+  async function resultWithBatches(payoutId: string, name = 'sandbox'): Promise<PayoutStateDoc> {
     let batching = true;
     const batches = (async () => {
       while (batching) {

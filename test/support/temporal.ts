@@ -23,7 +23,7 @@ export const TEMPORAL_DEV_PATH = fileURLToPath(new URL('../../bin/temporal-dev',
 /** Disburse's custom search attributes (operators filter payouts by them in Temporal UI). */
 export const DISBURSE_SEARCH_ATTRIBUTES: Record<string, SearchAttributeTypeName> = {
   PayeeId: 'Keyword',
-  PayoutStatus: 'Keyword',
+  PayoutState: 'Keyword',
   Provider: 'Keyword',
   Currency: 'Keyword',
   PeriodId: 'Keyword',

@@ -162,7 +162,7 @@ describe('temporal-dev features (dev server)', () => {
     const desc = await env.client.workflow.getHandle(o.workflowId).describe();
     expect(desc.searchAttributes).toMatchObject({
       PayeeId: ['payee-1'],
-      PayoutStatus: ['paid'],
+      PayoutState: ['paid'],
       PayoutAmount: [2500],
     });
     expect(desc.memo).toEqual({ source: 'test', note: 'upserted' });

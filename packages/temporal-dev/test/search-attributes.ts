@@ -3,7 +3,7 @@ import type { SearchAttributeTypeName } from '../src/testing.ts';
 
 export const TEST_SEARCH_ATTRIBUTES: Record<string, SearchAttributeTypeName> = {
   PayeeId: 'Keyword',
-  PayoutStatus: 'Keyword',
+  PayoutState: 'Keyword',
   Provider: 'Keyword',
   Currency: 'Keyword',
   PeriodId: 'Keyword',

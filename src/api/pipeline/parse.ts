@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { canAccessPayee } from '../../auth/principal.ts';
 import { ApiError, type FieldError } from '../../http/errors.ts';
 import { controlCharErrors } from '../control-chars.ts';
-import { zodFieldErrors } from '../problem.ts';
+import { renamedFields, zodFieldErrors } from '../problem.ts';
 import type { Route } from '../route.ts';
 import type { Exchange, Step } from './exchange.ts';
 
@@ -60,7 +60,7 @@ function validate(
   const control = controlCharErrors(value, where, multiline);
   const r = control.length === 0 ? schema.safeParse(value) : undefined;
   if (r?.success) return r.data;
-  const errors: FieldError[] = r ? zodFieldErrors(where, r.error) : control;
+  const errors: FieldError[] = r ? zodFieldErrors(where, r.error, renamedFields.get(schema)) : control;
   throw new ApiError(
     'validation_failed',
     `Invalid ${where}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,

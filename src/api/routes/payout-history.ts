@@ -75,7 +75,7 @@ export function payoutHistoryRoutes(deps: { history: PayoutHistory; store: Payou
         if (!events) {
           throw new ApiError(
             'not_found',
-            `Payout ${id} has no workflow history: its workflow was never started (state ${payout.status})`,
+            `Payout ${id} has no workflow history: its workflow was never started (state ${payout.state})`,
           );
         }
         const page = {

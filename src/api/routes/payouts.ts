@@ -13,7 +13,7 @@ import { payoutsCsv } from '../../payouts/export.ts';
 import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
 import { searchAllPayouts, searchPayouts } from '../../payouts/search.ts';
 import { newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
-import type { PayoutStatus } from '../../payouts/state.ts';
+import type { PayoutStateDoc } from '../../payouts/state.ts';
 import type { PayoutRecord, PayoutStore } from '../../payouts/store.ts';
 import { payoutView, postingsOf } from '../../payouts/views.ts';
 import { defineRoute, type Route, type RouteContext } from '../route.ts';
@@ -65,7 +65,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
   }
 
   /** The payouts as the caller may see them: everything for API keys, redacted for payee tokens. */
-  async function views(ctx: Ctx, payouts: readonly PayoutRecord[], live?: PayoutStatus) {
+  async function views(ctx: Ctx, payouts: readonly PayoutRecord[], live?: PayoutStateDoc) {
     const postings = await postingsOf(
       ctx.em,
       deps.schema,
@@ -74,7 +74,7 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
     const forPayee = ctx.principal.kind === 'payee_token';
     return payouts.map((p) => payoutView(p, { postings: postings.get(p.id) ?? [], live, forPayee }));
   }
-  const view = async (ctx: Ctx, payout: PayoutRecord, live?: PayoutStatus) =>
+  const view = async (ctx: Ctx, payout: PayoutRecord, live?: PayoutStateDoc) =>
     (await views(ctx, [payout], live))[0]!;
   /** Just accepted: no ledger posting can be committed yet. */
   const accepted = (ctx: Ctx, payout: PayoutRecord) =>
@@ -89,11 +89,11 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
   async function afterDecision(
     ctx: Ctx,
     id: string,
-    run: (updateId: string) => Promise<PayoutStatus>,
+    run: (updateId: string) => Promise<PayoutStateDoc>,
     action: string,
   ) {
     const payout = await loadVisible(ctx, id);
-    let status: PayoutStatus;
+    let status: PayoutStateDoc;
     try {
       status = await run(decisionUpdateId(action, ctx));
     } catch (err) {

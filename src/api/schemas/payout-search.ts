@@ -5,6 +5,7 @@ import type { Principal } from '../../auth/principal.ts';
 import { isCurrencyCode } from '../../money/index.ts';
 import { payeeIdSchema } from '../../payees/schemas.ts';
 import type { PayoutSearch } from '../../payouts/search.ts';
+import { renamedFields } from '../problem.ts';
 import { payoutStates } from '../routes/payout-schemas.ts';
 import { moneySchema } from './money.ts';
 import { pageLimit, payoutCursor } from './pagination.ts';
@@ -124,6 +125,9 @@ export const payoutFilterQuery = z.strictObject(payoutFilterShape).superRefine(c
 export const payoutSearchQuery = z
   .strictObject({ ...payoutFilterShape, cursor: payoutCursor.optional(), limit: pageLimit })
   .superRefine(checkPairs);
+
+// `state` was `status` before 1.0 (the glossary's word is state): refused, with the name to use.
+for (const query of [payoutFilterQuery, payoutSearchQuery]) renamedFields.add(query, { status: 'state' });
 
 type FilterQuery = z.output<typeof payoutFilterQuery>;
 

@@ -17,6 +17,7 @@ import * as assetCurrencies0082 from './0082-asset-currencies.ts';
 import * as webhookEndpoints0083 from './0083-webhook-endpoints.ts';
 import * as payoutSearch0084 from './0084-payout-search.ts';
 import * as providerFees0085 from './0085-provider-fees.ts';
+import * as payoutState0086 from './0086-payout-state.ts';
 
 /**
  * A migration: a unique `name` and the `up` SQL. The SQL runs inside one transaction with
@@ -49,4 +50,5 @@ export const migrations: readonly Migration[] = [
   webhookEndpoints0083,
   payoutSearch0084,
   providerFees0085,
+  payoutState0086,
 ];

@@ -8,7 +8,7 @@ import {
 
 const TYPES: Record<string, SearchAttributeKind> = {
   PayeeId: 'Keyword',
-  PayoutStatus: 'Keyword',
+  PayoutState: 'Keyword',
   PayoutAmount: 'Int',
   FxRate: 'Double',
   Instant: 'Bool',
@@ -36,7 +36,7 @@ const RECORDS: VisibilityRecord[] = [
     StartTime: new Date('2026-01-01T10:00:00Z'),
     searchAttributes: {
       PayeeId: 'payee-1',
-      PayoutStatus: 'paid',
+      PayoutState: 'paid',
       PayoutAmount: 1500n,
       FxRate: 1.25,
       Instant: true,
@@ -51,7 +51,7 @@ const RECORDS: VisibilityRecord[] = [
     StartTime: new Date('2026-01-02T10:00:00Z'),
     searchAttributes: {
       PayeeId: 'payee-2',
-      PayoutStatus: 'held',
+      PayoutState: 'held',
       PayoutAmount: 25,
       FxRate: 0.9,
       Instant: false,
@@ -111,9 +111,9 @@ describe('compileVisibilityQuery: filtering', () => {
     ["PayeeId STARTS_WITH 'payee-1'", ['p-1', 'p-3']],
     ["PayeeId > 'payee-1'", ['p-2', 'p-3']],
     // Missing attribute: unknown, so neither = nor != matches; IS NULL finds it.
-    ["PayoutStatus != 'paid'", ['p-2']],
-    ["NOT PayoutStatus = 'paid'", ['p-2']],
-    ['PayoutStatus IS NULL', ['p-3', 'period-4']],
+    ["PayoutState != 'paid'", ['p-2']],
+    ["NOT PayoutState = 'paid'", ['p-2']],
+    ['PayoutState IS NULL', ['p-3', 'period-4']],
     // Int (bigint or number in the record).
     ['PayoutAmount = 1500', ['p-1']],
     ['PayoutAmount > 25', ['p-1']],
@@ -228,8 +228,8 @@ describe('compileVisibilityQuery: errors', () => {
   const cases: Array<[string, RegExp, number | undefined]> = [
     ["Foo = 'x'", /^unknown search attribute "Foo" at position 1; known: .*PayeeId/, 1],
     [
-      "PayeeId = 'a' AND payoutStatus = 'b'",
-      /unknown search attribute "payoutStatus".*did you mean "PayoutStatus"/,
+      "PayeeId = 'a' AND payoutState = 'b'",
+      /unknown search attribute "payoutState".*did you mean "PayoutState"/,
       19,
     ],
     ["WorkflowId = 'abc", /^unterminated string at position 14/, 14],

@@ -142,10 +142,10 @@ export async function asyncActivity(): Promise<string> {
 }
 
 export async function withSearchAttributes(): Promise<string> {
-  upsertSearchAttributes({ PayoutStatus: ['submitted'], PayoutAmount: [2500] });
+  upsertSearchAttributes({ PayoutState: ['submitted'], PayoutAmount: [2500] });
   upsertMemo({ note: 'upserted' });
   await sleep(10);
-  upsertSearchAttributes({ PayoutStatus: ['paid'] });
+  upsertSearchAttributes({ PayoutState: ['paid'] });
   return 'ok';
 }
 
