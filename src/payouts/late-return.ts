@@ -2,11 +2,11 @@
 // path. A running workflow gets every event as a signal; a return that comes before the payout is paid
 // tells it the attempt paid, and it hands the return to PayoutService.returnPayout once it has settled.
 // A return of a payout already paid (its workflow closed, or finishing) goes to that same returnPayout
-// here, at once, and its `payout.returned` webhook is delivered by a workflow. A `paid` event of the attempt
-// a payout was settled for books the charges the provider reports with it (Circle lists a transfer's network
-// fee in a later notification), running workflow or not, through PayoutService.bookLateCharges. Every other
-// event for a closed payout is judged by the same double-payment check as the workflow's (double-payment.ts),
-// logged, and acknowledged.
+// here, at once, and its `payout.returned` webhook is delivered by a workflow. A `paid` (or `returned`)
+// event of the attempt a payout was settled for books the charges the provider reports with it (Circle lists
+// a transfer's network fee in a later notification), running workflow or not, through
+// PayoutService.bookLateCharges. Every other event for a closed payout is judged by the same double-payment
+// check as the workflow's (double-payment.ts), logged, and acknowledged.
 import type { ProviderEventSignal } from '../../workflows/payout-contract.ts';
 import type { Database } from '../db/open.ts';
 import type { ProviderEvent } from '../providers/types.ts';
@@ -53,9 +53,10 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
       ...(event.reason ? { reason: event.reason } : {}),
     };
     const running = (await deps.gateway.deliverProviderEvent(event.payoutId, signal)) === 'delivered';
-    // After the signal: a workflow that has not settled yet reads the charges when it settles.
+    // After the signal: a workflow that has not settled yet reads the charges when it settles. A return
+    // may be the first notification to list them (the chain kept its fee).
     const charged =
-      event.type === 'paid'
+      event.type === 'paid' || event.type === 'returned'
         ? await deps.payouts.bookLateCharges({
             payoutId: event.payoutId,
             provider,
@@ -89,11 +90,11 @@ export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderE
       return 'ignored';
     }
     if (!judged.take) return ignored(judged.why);
-    if (charged?.outcome === 'charges_recorded') {
-      deps.log.info('provider_event.late_charges', fields);
-      return 'charges_recorded';
+    if (charged?.outcome === 'charges_recorded') deps.log.info('provider_event.late_charges', fields);
+    if (event.type !== 'returned') {
+      if (charged?.outcome === 'charges_recorded') return 'charges_recorded';
+      return ignored(`payout workflow closed; payout is ${payout.state}`);
     }
-    if (event.type !== 'returned') return ignored(`payout workflow closed; payout is ${payout.state}`);
     const reason = event.reason ?? 'returned by provider';
     const returned = await deps.payouts.returnPayout({
       payoutId: payout.id,

@@ -324,6 +324,21 @@ describe('payouts through Circle (fake Circle)', () => {
     });
   });
 
+  it('a fee first notified with the reversal of a returned transfer is booked with the return: the chain kept it', async () => {
+    const { payeeId, address } = await cryptoPayee(stack);
+    fake.networkFeeLater = true;
+    const payoutId = await requestCryptoPayout(payeeId, '4100', true);
+    expect((await stack.result(payoutId)).state).toBe('paid');
+    const [t] = fake.transfersTo(address);
+    fake.holdWebhooks = true;
+    fake.reverse(t!.id, { days: 2 });
+    fake.reportNetworkFee(t!.id); // its notification: status failed, with the fee
+    fake.holdWebhooks = false;
+    await fake.flushWebhooks();
+    expect((await waitForRowState(stack, payoutId, ['returned'])).state).toBe('returned');
+    expect(await steps(payoutId)).toEqual(['hold', 'settle', 'fx', 'network_fee', 'fx_return', 'return']);
+  });
+
   it('a transfer Circle charged no network fee for books none', async () => {
     const { payeeId } = await cryptoPayee(stack);
     fake.networkFee = '0';
