@@ -546,6 +546,32 @@ describe('SNS-signed notifications (Circle Mint)', () => {
     expect((await provider({ feeBearer: 'payee' }).charges(req.idempotencyKey))[0]?.bearer).toBe('platform');
   });
 
+  it('a fee Circle lists in a later notification that keeps `complete` is recorded then; a fee-less one after it keeps it', async () => {
+    const p = provider();
+    fake.networkFeeLater = true;
+    try {
+      fake.autoComplete = false;
+      const req = request(evmDest(evmAddress()));
+      const res = await p.submit(req);
+      fake.complete(res.providerRef);
+      await webhookEvents(p); // pending, then complete without fees
+      const firstComplete = fake.notifications.at(-1)!;
+      expect(await p.charges(req.idempotencyKey)).toEqual([]);
+      fake.reportNetworkFee(res.providerRef);
+      // Still a `paid` event of the attempt: the payout service books the fee from it (bookLateCharges).
+      expect((await webhookEvents(p)).map((e) => [e.type, e.idempotencyKey])).toEqual([
+        ['paid', req.idempotencyKey],
+      ]);
+      const fee = [{ kind: 'network_fee', amount: { amount: '12345', currency: 'USDC', scale: 6 } }];
+      expect(await p.charges(req.idempotencyKey)).toMatchObject(fee);
+      await fake.redeliver(firstComplete.messageId); // out of order: the fee-less `complete` again
+      expect((await webhookEvents(p)).map((e) => e.type)).toEqual(['paid']);
+      expect(await p.charges(req.idempotencyKey)).toMatchObject(fee);
+    } finally {
+      fake.networkFeeLater = false;
+    }
+  });
+
   it('networkFeeBearer "payee": charges() names the payee as the bearer of the fee Circle reported', async () => {
     const p = provider({ feeBearer: 'payee' });
     const { req } = await notification(p);
