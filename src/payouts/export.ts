@@ -11,7 +11,7 @@ const HEADER = [
   'fee',
   'withholding',
   'method',
-  'status',
+  'state',
   'rail',
   'provider',
   'period_id',

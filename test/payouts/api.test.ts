@@ -687,7 +687,10 @@ describe('payout API', () => {
     );
     expect(res.contentType).toContain('text/csv');
     const lines = res.text.trim().split(/\r?\n/);
-    expect(lines[0]).toMatch(/^payout_id,payee_id,amount,currency/);
+    // The payout's lifecycle column says `state`, the word the API and the filters use.
+    expect(lines[0]).toBe(
+      'payout_id,payee_id,amount,currency,fee,withholding,method,state,rail,provider,period_id,bulk_id,requested_by,created_at,updated_at',
+    );
     expect(lines.some((l) => l.startsWith(`${ownPayout},${own},10.00,USD`))).toBe(true);
   });
 
