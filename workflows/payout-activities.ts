@@ -35,6 +35,16 @@ export interface RoutePlan {
   net: MoneyWire;
 }
 
+/**
+ * checkCompliance; unless it blocks, assessRisk; and when no approval is needed (neither by amount nor by
+ * risk), planRoute with the risk clear.
+ */
+export interface Screening {
+  compliance: { blocked: Reason[]; withholding?: MoneyWire };
+  risk?: { reasons: Reason[] };
+  plan?: RoutePlan;
+}
+
 export interface AttemptRef {
   payoutId: string;
   provider: string;
@@ -55,20 +65,14 @@ export interface PayoutActivities {
   /**
    * Reads the payout's row (written by whoever started the workflow; it is not written again here), holds
    * the funds and records `status`; insufficient funds come back as `rejected`, no row as PayoutRowMissing.
+   * Then, in the same step and from the same reads, screens the payout (`screened`). `at`: the workflow's
+   * current time (ISO), for the route.
    */
   admitPayout(input: {
     input: PayoutInput;
     status: PayoutStateDoc;
-  }): Promise<{ policy: PayoutPolicy } | { rejected: string }>;
-  /**
-   * checkCompliance; unless it blocks, assessRisk; and when no approval is needed (neither by amount nor by
-   * risk), planRoute with the risk clear.
-   */
-  screenPayout(input: { payoutId: string; approvalsRequired: number; at: string }): Promise<{
-    compliance: { blocked: Reason[]; withholding?: MoneyWire };
-    risk?: { reasons: Reason[] };
-    plan?: RoutePlan;
-  }>;
+    at: string;
+  }): Promise<{ policy: PayoutPolicy; screened: Screening } | { rejected: string }>;
   assessRisk(input: { payoutId: string }): Promise<{ reasons: Reason[] }>;
   /** `at`: the workflow's current time (ISO), so payout windows follow workflow time, virtual in tests. */
   planRoute(input: { payoutId: string; riskClear: boolean; at: string }): Promise<RoutePlan>;
@@ -88,6 +92,7 @@ export interface PayoutActivities {
   releaseFunds(input: { payoutId: string; reason: string }): Promise<void>;
   /** The return path (src/payouts/late-return.ts): the paid payout reversed and recorded `returned`. */
   returnPayout(input: ReturnRequest): Promise<ReturnOutcome>;
+  /** `eventId`: the event to deliver; absent when there is none, or no webhook endpoint to deliver it to. */
   recordPayoutState(input: {
     status: PayoutStateDoc;
     event?: string;

@@ -123,15 +123,20 @@ export class PayoutRun {
   }
 
   /**
-   * Holds the funds (admitPayout). A row not written yet is waited for, backing off, up to a deadline; a
-   * payout that never got one fails its workflow with the reason (nothing was held or recorded).
+   * Holds the funds and screens the payout (admitPayout). A row not written yet is waited for, backing off,
+   * up to a deadline; a payout that never got one fails its workflow with the reason (nothing was held or
+   * recorded).
    */
   async admit(): Promise<Awaited<ReturnType<PayoutActivities['admitPayout']>>> {
     const deadline = Date.now() + ROW_WAIT_DEADLINE_MS;
     let waitMs = FIRST_ROW_WAIT_MS;
     for (;;) {
       try {
-        return await this.steps.admitPayout({ input: this.input, status: this.statusAfter('admit') });
+        return await this.steps.admitPayout({
+          input: this.input,
+          status: this.statusAfter('admit'),
+          at: new Date().toISOString(),
+        });
       } catch (err) {
         if (failureType(err) !== PayoutFailure.payoutRowMissing) throw err;
         if (Date.now() + waitMs > deadline) {

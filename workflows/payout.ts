@@ -33,7 +33,8 @@ async function payout(run: PayoutRun): Promise<PayoutStateDoc> {
     PayoutState: ['requested'],
     ...(input.periodId ? { PeriodId: [input.periodId] } : {}),
   });
-  // 1. Hold the funds.
+  // 1. Hold the funds, 2. screen (compliance, and when nothing stops the payout in between, risk and route
+  // with it): one step.
   const admitted = await run.admit();
   if ('rejected' in admitted) {
     return run.finish('insufficient_funds', { code: 'insufficient_funds', message: admitted.rejected });
@@ -43,13 +44,8 @@ async function payout(run: PayoutRun): Promise<PayoutStateDoc> {
   run.enter('admit');
   if (run.cancellation) return cancelled(run);
 
-  // 2. Screen: compliance, and when nothing stops the payout in between, risk and route with it.
   const at = () => new Date().toISOString();
-  const screened = await run.steps.screenPayout({
-    payoutId,
-    approvalsRequired: policy.approvalsRequired,
-    at: at(),
-  });
+  const { screened } = admitted;
   st.withholding = screened.compliance.withholding;
   if (screened.compliance.blocked.length > 0) {
     st.reasons.push(...screened.compliance.blocked);

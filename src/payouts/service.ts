@@ -412,13 +412,19 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     return { state: c.state, ...reason };
   }
 
-  /** The state and its webhook event, on `tx` (the caller's transaction). */
+  /**
+   * The state and its webhook event, on `tx` (the caller's transaction). `out.eventId`: the event to
+   * deliver; absent when no endpoint is subscribed, so the workflow runs no delivery step for it.
+   */
   async function recordIn(tx: EntityManager, status: PayoutStateDoc, event?: string, eventKey?: string) {
     const { changed } = await store.saveState(tx, status);
     if (!event) return { changed, out: {} };
     const id = payoutEventId(event, status, eventKey);
-    await outbox.enqueue({ id, type: event, occurredAt: now(), data: { payout: status } }, tx);
-    return { changed, out: { eventId: id } };
+    const { deliver } = await outbox.enqueue(
+      { id, type: event, occurredAt: now(), data: { payout: status } },
+      tx,
+    );
+    return { changed, out: deliver ? { eventId: id } : {} };
   }
 
   /**
@@ -891,11 +897,17 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       eventKey?: string,
     ): Promise<{ eventId?: string }> {
       let changed = false;
-      const out = await db.em().transactional(async (tx) => {
-        const recorded = await recordIn(tx, status, event, eventKey);
-        changed = recorded.changed;
-        return recorded.out;
-      });
+      // The state alone is one statement: no transaction around it.
+      const out = event
+        ? await db.em().transactional(async (tx) => {
+            const recorded = await recordIn(tx, status, event, eventKey);
+            changed = recorded.changed;
+            return recorded.out;
+          })
+        : await recordIn(db.em(), status).then((recorded) => {
+            changed = recorded.changed;
+            return recorded.out;
+          });
       if (changed) payoutTransitions.inc({ state: status.state }); // after the commit: what is durable
       return out;
     },

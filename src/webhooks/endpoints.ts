@@ -67,6 +67,11 @@ export class WebhookEndpointStore {
     return qualify(this.#db.schema, 'webhook_endpoints');
   }
 
+  /** SQL that is true while an endpoint is enabled: the outbox asks it with each event it stores. */
+  get anyEnabled(): string {
+    return `EXISTS (SELECT 1 FROM ${this.#table} WHERE status = 'enabled')`;
+  }
+
   #view(r: Row, now: Date): StoredWebhookEndpoint {
     const previousUntil = date(r.previous_secret_expires_at);
     return {

@@ -103,8 +103,11 @@ export interface DeliveryAttempt {
 export interface WebhookOutboxOptions {
   db: Database;
   endpoints: readonly WebhookEndpoint[];
-  /** Endpoints managed over the API, resolved at each delivery (so a disable or rotation applies at once). */
-  managed?: { active(): Promise<WebhookEndpoint[]> };
+  /**
+   * Endpoints managed over the API, resolved at each delivery (so a disable or rotation applies at once);
+   * `anyEnabled`: an SQL condition, true while one is enabled (checked when an event is enqueued).
+   */
+  managed?: { active(): Promise<WebhookEndpoint[]>; readonly anyEnabled: string };
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -113,7 +116,7 @@ export interface WebhookOutboxOptions {
 export class WebhookOutbox {
   readonly #db: Database;
   readonly #endpoints: readonly WebhookEndpoint[];
-  readonly #managed: { active(): Promise<WebhookEndpoint[]> } | undefined;
+  readonly #managed: WebhookOutboxOptions['managed'];
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
 
@@ -136,18 +139,29 @@ export class WebhookOutbox {
 
   /**
    * Inserts the event unless its id exists (idempotent). Pass the transaction's EntityManager so the
-   * event commits with the state it describes. Returns whether a row was inserted.
+   * event commits with the state it describes. `inserted`: a row was inserted. `deliver`: someone is
+   * subscribed, so deliverWebhook has work; with no endpoint configured or enabled the event is stored
+   * delivered (to every endpoint: none), as a delivery would leave it, and no delivery step need run. An
+   * endpoint enabled later gets the events from then on; earlier ones it can replay from the events API.
    */
-  async enqueue(event: WebhookEvent, em: EntityManager = this.#db.em()): Promise<{ inserted: boolean }> {
+  async enqueue(
+    event: WebhookEvent,
+    em: EntityManager = this.#db.em(),
+  ): Promise<{ inserted: boolean; deliver: boolean }> {
     if (!event.id || /\s/.test(event.id))
       throw new Error(`webhook event id must be non-empty without spaces, got "${event.id}"`);
-    const rows = await sql(
+    const subscribed =
+      this.#endpoints.length > 0 ? 'true' : this.#managed ? `(${this.#managed.anyEnabled})` : 'false';
+    // One statement: the subscription check rides on the insert.
+    const rows = await sql<{ deliver: boolean }>(
       em,
-      `INSERT INTO ${this.#table('webhook_outbox')} (id, type, payload, occurred_at)
-       VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      `INSERT INTO ${this.#table('webhook_outbox')} (id, type, payload, occurred_at, delivered_at)
+       VALUES ($1, $2, $3::jsonb, $4, CASE WHEN ${subscribed} THEN NULL ELSE now() END)
+       ON CONFLICT (id) DO NOTHING RETURNING delivered_at IS NULL AS deliver`,
       [event.id, event.type, JSON.stringify(event.data), event.occurredAt.toISOString()],
     );
-    return { inserted: rows.length === 1 };
+    // Already there (a repeat): its delivery step decides, as before.
+    return { inserted: rows.length === 1, deliver: rows[0]?.deliver ?? true };
   }
 
   async get(eventId: string): Promise<OutboxRow | undefined> {

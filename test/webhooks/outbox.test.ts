@@ -60,9 +60,15 @@ describe('WebhookOutbox', () => {
       data: { payoutId: 'p-idem' },
       occurredAt: new Date('2026-11-21T10:00:00Z'),
     };
-    expect(await outbox.enqueue(event)).toEqual({ inserted: true });
-    expect(await outbox.enqueue({ ...event, data: { payoutId: 'changed' } })).toEqual({ inserted: false });
+    // No endpoint subscribed: stored delivered, nothing to deliver; a repeat leaves the decision to delivery.
+    expect(await outbox.enqueue(event)).toEqual({ inserted: true, deliver: false });
+    expect(await outbox.enqueue({ ...event, data: { payoutId: 'changed' } })).toEqual({
+      inserted: false,
+      deliver: true,
+    });
     expect((await outbox.get(id))?.payload).toEqual({ payoutId: 'p-idem' });
+    expect((await outbox.get(id))?.deliveredAt).toBeInstanceOf(Date);
+    expect(await outbox.undelivered()).not.toContain(id);
   });
 
   it('enqueue inside a rolled-back transaction leaves nothing behind', async () => {
@@ -86,12 +92,14 @@ describe('WebhookOutbox', () => {
       ],
     });
     const id = webhookEventId('payout.paid', 'p-1');
-    await outbox.enqueue({
+    const enqueued = await outbox.enqueue({
       id,
       type: 'payout.paid',
       data: { payoutId: 'p-1', amount: { amount: '1000', currency: 'USD', scale: 2 } },
       occurredAt: new Date('2026-11-21T10:00:00Z'),
     });
+    expect(enqueued).toEqual({ inserted: true, deliver: true });
+    expect((await outbox.get(id))?.deliveredAt).toBeNull();
     const before = received.length;
     expect(await outbox.deliverWebhook(id)).toEqual({
       delivered: [`${base}/a`, `${base}/b`],
