@@ -189,23 +189,23 @@ export class PayoutStore {
     em: EntityManager,
     p: { payeeId: string; currency: string; excludeId: string; now: Date },
   ): Promise<{ count: number; totalMinor: bigint; trailingAverageMinor?: bigint }> {
-    const [recent] = await sql<{ n: string; total: string | null }>(
+    // One statement: the last 24 h that still count, and the trailing average of the last 20 paid payouts
+    // (integer division, no floats).
+    const [row] = await sql<{ n: string; total: string | null; paid_n: string; paid_total: string | null }>(
       em,
-      `SELECT count(*) AS n, sum(amount) AS total FROM ${this.#table}
-        WHERE payee_id = $1 AND currency = $2 AND id <> $3
-          AND created_at > $4::timestamptz - interval '24 hours' AND created_at <= $4::timestamptz
-          AND state NOT IN ('rejected', 'cancelled', 'failed')`,
+      `SELECT recent.n, recent.total, last_paid.n AS paid_n, last_paid.total AS paid_total
+         FROM (SELECT count(*) AS n, sum(amount) AS total FROM ${this.#table}
+                WHERE payee_id = $1 AND currency = $2 AND id <> $3
+                  AND created_at > $4::timestamptz - interval '24 hours' AND created_at <= $4::timestamptz
+                  AND state NOT IN ('rejected', 'cancelled', 'failed')) recent,
+              (SELECT count(*) AS n, sum(amount) AS total FROM (
+                 SELECT amount FROM ${this.#table}
+                  WHERE payee_id = $1 AND currency = $2 AND id <> $3 AND state IN ('paid', 'returned')
+                  ORDER BY created_at DESC LIMIT 20) paid) last_paid`,
       [p.payeeId, p.currency, p.excludeId, p.now.toISOString()],
     );
-    // Trailing average of the last 20 paid payouts, integer division (no floats).
-    const [avg] = await sql<{ n: string; total: string | null }>(
-      em,
-      `SELECT count(*) AS n, sum(amount) AS total FROM (
-         SELECT amount FROM ${this.#table}
-          WHERE payee_id = $1 AND currency = $2 AND id <> $3 AND state IN ('paid', 'returned')
-          ORDER BY created_at DESC LIMIT 20) last_paid`,
-      [p.payeeId, p.currency, p.excludeId],
-    );
+    const recent = row && { n: row.n, total: row.total };
+    const avg = row && { n: row.paid_n, total: row.paid_total };
     const paidCount = BigInt(avg?.n ?? '0');
     return {
       count: Number(recent?.n ?? 0),
