@@ -2,6 +2,7 @@
 // provider events. Workflow ids come from payout ids, never from run ids.
 import { createHash } from 'node:crypto';
 import {
+  ApplicationFailure,
   type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -33,6 +34,20 @@ export class PayoutDecisionRefused extends Error {
     this.name = 'PayoutDecisionRefused';
   }
 }
+
+/**
+ * Refused because the payout's workflow has closed: before the decision reached it, or (an update the server
+ * had accepted) while it was being taken. The payout's row holds its final state; the API answers from it.
+ */
+export class PayoutWorkflowClosed extends PayoutDecisionRefused {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PayoutWorkflowClosed';
+  }
+}
+
+/** The failure the server gives an accepted update whose workflow completed before the update did. */
+const UPDATE_OUTLIVED_BY_RUN = 'AcceptedUpdateCompletedWorkflow';
 
 /**
  * Payout id derived from who asked and their Idempotency-Key: a retried request, even one whose first
@@ -213,7 +228,10 @@ export class PayoutGateway {
     return this.#client.workflow.getHandle(payoutWorkflowId(payoutId));
   }
 
-  /** An update; a refusal by its validator, or a workflow that is gone (`notFound` says so), is refused. */
+  /**
+   * An update; a refusal by its validator is refused with its reason, a workflow that is gone (`notFound`
+   * says so) as closed, also when it closed between accepting the update and answering it.
+   */
   async #update<T>(
     run: () => Promise<T>,
     notFound = 'the payout workflow has finished; no decision can change it now',
@@ -222,9 +240,13 @@ export class PayoutGateway {
       return await run();
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
-        throw new PayoutDecisionRefused(err.cause?.message ?? err.message);
+        const { cause } = err;
+        if (cause instanceof ApplicationFailure && cause.type === UPDATE_OUTLIVED_BY_RUN) {
+          throw new PayoutWorkflowClosed(notFound);
+        }
+        throw new PayoutDecisionRefused(cause?.message ?? err.message);
       }
-      if (err instanceof WorkflowNotFoundError) throw new PayoutDecisionRefused(notFound);
+      if (err instanceof WorkflowNotFoundError) throw new PayoutWorkflowClosed(notFound);
       throw err;
     }
   }

@@ -10,7 +10,12 @@ import { currencyOf, parseMoney } from '../../money/index.ts';
 import { admissionFacts, admit } from '../../payouts/admission.ts';
 import { BulkCriteriaMismatch, type BulkService } from '../../payouts/bulk.ts';
 import { payoutsCsv } from '../../payouts/export.ts';
-import { PayoutDecisionRefused, type PayoutGateway, payoutIdFor } from '../../payouts/gateway.ts';
+import {
+  PayoutDecisionRefused,
+  type PayoutGateway,
+  PayoutWorkflowClosed,
+  payoutIdFor,
+} from '../../payouts/gateway.ts';
 import { searchAllPayouts, searchPayouts } from '../../payouts/search.ts';
 import { newPayoutFrom, payoutInputFrom } from '../../payouts/service.ts';
 import type { PayoutStateDoc } from '../../payouts/state.ts';
@@ -46,7 +51,8 @@ const actorOf = (ctx: Ctx): Actor => ({ actor: ctx.principal.actor, role: ctx.pr
 
 const DECIDED =
   'Answers once the payout workflow has acted on the decision (ledger postings and the state recorded; ' +
-  'provider calls are not waited for): the response shows the payout after it.';
+  'provider calls are not waited for): the response shows the payout after it. A payout whose workflow ' +
+  'has closed, before or while the decision reached it, is refused (409) with the state its record ended in.';
 
 /** One update per caller and Idempotency-Key (lease-mode routes always have one). */
 export function decisionUpdateId(action: string, ctx: Ctx): string {
@@ -97,6 +103,12 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
     try {
       status = await run(decisionUpdateId(action, ctx));
     } catch (err) {
+      if (err instanceof PayoutWorkflowClosed) {
+        // Closed before or while the decision was taken: the row, which the workflow's last step wrote,
+        // says where the payout ended.
+        const ended = (await store.get(ctx.em, id))?.state ?? payout.state;
+        throw new ApiError('conflict', `${err.message} (the payout is ${ended})`);
+      }
       if (err instanceof PayoutDecisionRefused) throw new ApiError('conflict', err.message);
       throw err;
     }
