@@ -1,4 +1,5 @@
-// `npm run bench:period [-- --payees N=100000 --events-per-payee 10 --batch-size 2000 --auto-payout-share 0]`
+// `npm run bench:period [-- --payees N=100000 --events-per-payee 10 --batch-size 2000 --auto-payout-share 0
+//                          --timeout-min M --keep-schema]`
 //
 // One commission period end to end on the embedded stack: a seeded sponsor tree of N payees, 10 events
 // each ingested in 10,000-event batches (the same set-based ingestion the API uses), then the real
@@ -8,6 +9,9 @@
 // largest history of any workflow, peak RSS and the load average. Auto-payout payees opt in to instant
 // payouts (the sandbox's instant rail pays at submit), so every payout can end final inside the run
 // instead of waiting for the next scheduled payout window.
+// While the fan-out runs, a progress line every 30 s: payouts by state, the period's stage, RSS. The run
+// gives up after --timeout-min (default scaled with payees), printing the payouts not final and their
+// timers first; --keep-schema leaves the schema in place for inspection.
 // Database: $DATABASE_URL (real PostgreSQL) or embedded PGlite when unset; a fresh schema, dropped after.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -27,6 +31,7 @@ import { sql } from '../src/db/sql.ts';
 import { ingestEarnings } from '../src/earnings/ingest.ts';
 import { eventTypeName } from '../src/payouts/history.ts';
 import { FINAL_STATES } from '../src/payouts/state.ts';
+import { queueOutcomes } from '../src/payouts/waves.ts';
 import { PeriodGateway } from '../src/periods/gateway.ts';
 import { seedEvents, seedPayees } from '../src/periods/seed.ts';
 import { magicBehaviour } from '../src/providers/sandbox/scenario.ts';
@@ -40,7 +45,7 @@ import {
 
 const cli = parseCli({
   usage: `usage: npm run bench:period -- [--payees N=100000] [--events-per-payee E=10] [--batch-size B=2000]
-                            [--auto-payout-share S=0]
+                            [--auto-payout-share S=0] [--timeout-min M] [--keep-schema]
 
 One commission period end to end (seed, ingest, close + calculate, approve + post, payout fan-out) on
 bin/temporal-dev with a real worker; prints wall time per stage, payees/s, history events per payee,
@@ -49,25 +54,71 @@ the largest workflow history, peak RSS and the load average.
   --events-per-payee E   earnings events per payee (default 10)
   --batch-size B         payees per calculation batch (default 2000)
   --auto-payout-share S  share of payees on auto-payout, 0..1 (payout workflows started; default 0)
+  --timeout-min M        give up after M minutes of the whole run, printing what is not final
+                         (default 20 + 1 per 1,000 payees: 120 at 100,000)
+  --keep-schema          leave the bench schema in place at exit (its name is printed) for inspection
   -h, --help             print this help and exit (nothing runs)
 
-Database: DATABASE_URL (PostgreSQL) or embedded PGlite when unset; a fresh schema, dropped after.`,
+Database: DATABASE_URL (PostgreSQL) or embedded PGlite when unset; a fresh schema, dropped after unless
+--keep-schema.`,
   options: {
     payees: { type: 'string', default: '100000' },
     'events-per-payee': { type: 'string', default: '10' },
     'batch-size': { type: 'string', default: '2000' },
     'auto-payout-share': { type: 'string', default: '0' },
+    'timeout-min': { type: 'string' },
+    'keep-schema': { type: 'boolean', default: false },
   },
 });
 const payees = cli.integer('payees', { min: 1 });
 const perPayee = cli.integer('events-per-payee', { min: 1 });
 const batchSize = cli.integer('batch-size', { min: 1 });
 const autoShare = cli.number('auto-payout-share', { min: 0, max: 1 });
+const timeoutMin =
+  cli.values['timeout-min'] === undefined
+    ? 20 + Math.ceil(payees / 1000)
+    : cli.integer('timeout-min', { min: 1 });
+const keepSchema = cli.values['keep-schema'] === true;
+const startedAt = performance.now();
 
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 100);
+/** RSS of this process's descendants (the temporal-dev server), in bytes, from /proc. */
+function descendantsRss(): number {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process ended while the directory was read
+    }
+  }
+  let rss = 0;
+  for (const pid of parent.keys()) {
+    let up = parent.get(pid);
+    while (up && up !== process.pid) up = parent.get(up);
+    if (up !== process.pid) continue;
+    try {
+      rss += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return rss;
+}
+// Walking /proc costs more than memoryUsage(): every 2 s is enough for a server whose heap moves slowly.
+let peakServerRss = 0;
+let peakTotalRss = 0;
+const serverSampler = setInterval(() => {
+  const server = descendantsRss();
+  peakServerRss = Math.max(peakServerRss, server);
+  peakTotalRss = Math.max(peakTotalRss, server + process.memoryUsage().rss);
+}, 2_000);
+const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 const loadBefore = loadavg();
 /**
  * CPU time so far, in ms: this process (bench, worker, workflow threads) and its descendants (the
@@ -208,7 +259,7 @@ try {
   });
   const periodId = '2026-01';
   console.error(
-    `bench:period  payees=${payees} events/payee=${perPayee} batch=${batchSize} schema=${schema}`,
+    `bench:period  payees=${payees} events/payee=${perPayee} batch=${batchSize} schema=${schema} temporal=${temporal.address} taskQueue=${taskQueue} timeout=${timeoutMin} min${keepSchema ? ' (schema kept)' : ''}`,
   );
 
   const { ids } = await stage('seed payees (tree)', () =>
@@ -284,9 +335,56 @@ try {
     await gateway.decide(periodId, { actor: 'bench-approver', role: 'approver' }, 'approve', 'bench');
     return poll((p) => p.stage === 'paying_out' || p.stage === 'completed');
   });
+  const queue = { table: 'period_payouts', ownerColumn: 'period_id', ownerId: periodId } as const;
+  // Payouts not final, by state and by the timer they wait on (what a stalled tail is made of).
+  const pending = () =>
+    sql<{ state: string; timer: string | null; n: string; oldest: string }>(
+      db.em(),
+      `SELECT p.state, p.state_doc->'nextTimer'->>'purpose' AS timer, count(*)::text AS n,
+              min(p.updated_at)::text AS oldest
+         FROM "${schema}".period_payouts q JOIN "${schema}".payouts p ON p.id = q.payout_id
+        WHERE q.period_id = $1 AND NOT p.state = ANY($2::text[]) GROUP BY 1, 2 ORDER BY 3 DESC`,
+      [periodId, FINAL_STATES],
+    );
+  const progressLine = async () => {
+    const [outcomes, p] = await Promise.all([
+      queueOutcomes(db.em(), schema, queue),
+      gateway.progress(periodId),
+    ]);
+    const at = ((performance.now() - startedAt) / 1000).toFixed(0);
+    console.error(
+      `  [${at} s] ${p?.stage ?? '?'} payouts ${JSON.stringify(outcomes)} rss bench ${mib(process.memoryUsage().rss)} temporal-dev ${mib(descendantsRss())} load ${loadavg()[0]?.toFixed(2)}`,
+    );
+  };
   const summary = await stage(
     'payout fan-out + complete',
-    async () => (await gateway.handle(periodId).result()) as CompletionSummary,
+    async () => {
+      const ticker = setInterval(() => void progressLine().catch(() => {}), 30_000);
+      const left = timeoutMin * 60_000 - (performance.now() - startedAt);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          gateway.handle(periodId).result() as Promise<CompletionSummary>,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`timed out after ${timeoutMin} min`)),
+              Math.max(0, left),
+            );
+          }),
+        ]);
+      } catch (error) {
+        await progressLine().catch(() => {});
+        for (const r of await pending()) {
+          console.error(
+            `  not final: ${r.n} ${r.state}${r.timer ? ` waiting on ${r.timer}` : ''}, oldest update ${r.oldest}`,
+          );
+        }
+        throw error;
+      } finally {
+        clearInterval(ticker);
+        clearTimeout(timer);
+      }
+    },
     (s) => JSON.stringify(s.payouts),
   );
   const final = (await gateway.progress(periodId))!;
@@ -337,6 +435,7 @@ try {
   await running;
   await services.stop();
   clearInterval(sampler);
+  clearInterval(serverSampler);
 
   const total = stages.filter((s) => !s.stage.startsWith('seed')).reduce((s, x) => s + x.ms, 0);
   console.log(
@@ -391,7 +490,9 @@ try {
   }
   if (notFinal.length > 20) console.log(`  … and ${notFinal.length - 20} more not final`);
   console.log(`largest payout workflow history (sample of ${payoutIds.length}): ${largestPayout}`);
-  console.log(`peak RSS (bench + worker process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+  console.log(
+    `peak RSS: bench + worker process ${mib(peakRss)}, temporal-dev ${mib(peakServerRss)}, both at once ${mib(peakTotalRss)} (sampled every 2 s)`,
+  );
   console.log(
     `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg()
       .map((l) => l.toFixed(2))
@@ -399,7 +500,9 @@ try {
   );
 } finally {
   clearInterval(sampler);
-  await sql(db.em(), `DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+  clearInterval(serverSampler);
+  if (keepSchema) console.error(`schema kept: ${schema}`);
+  else await sql(db.em(), `DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
   await db.close();
   await temporal.teardown();
   await embedded?.stop?.();
