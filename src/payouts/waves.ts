@@ -11,8 +11,12 @@ import { newPayoutFrom } from './service.ts';
 import type { PayoutInput, PayoutWave } from './state.ts';
 import { PayoutStore } from './store.ts';
 
-/** Payout states that still occupy a slot of the window (parked ones — approval, schedule, review — do not). */
-export const IN_FLIGHT_STATES = ['requested', 'reserved', 'submitting', 'awaiting_confirmation'];
+/**
+ * Payout states that still occupy a slot of the window (parked ones — approval, schedule, review — do not).
+ * A payout awaiting its provider's confirmation is parked too: the provider has it, and one it never
+ * confirms (up to PAYOUT_CONFIRMATION_DEADLINE, 24 h) would otherwise hold its period or bulk open that long.
+ */
+export const IN_FLIGHT_STATES = ['requested', 'reserved', 'submitting'];
 
 /**
  * A queue table with columns (payee_id, payout_id, seq, amount, currency, started) and an owner column

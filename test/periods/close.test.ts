@@ -258,3 +258,30 @@ describe('clawback netting across periods', () => {
     await stack.assertInvariants();
   }, 180_000);
 });
+
+describe('a payout its provider never confirms', () => {
+  it('does not keep the period from completing (it is counted as awaiting confirmation)', async () => {
+    const prefs = { preferredMethod: 'bank_account', instantOptIn: true, autoPayout: true };
+    // Destination ending 0009: the sandbox answers pending and never confirms (until the 24 h deadline).
+    const pending = await stack.createPayee({
+      payee: { payoutPreferences: prefs },
+      bankAccount: { accountNumber: '7700000009' },
+    });
+    const paid = await stack.createPayee({ payee: { payoutPreferences: prefs } });
+    const events = [pending, paid].map((payeeId, i) => ({
+      externalId: `never-${i}`,
+      payeeId,
+      type: 'commission',
+      amount: usd('4000'),
+      occurredAt: '2026-08-03T10:00:00Z',
+      volume: 0,
+    }));
+    expect((await stack.call('POST', '/v1/earnings', { body: { events } })).status).toBe(200);
+    await stack.closePeriod('2026-08');
+    await stack.waitForPeriod('2026-08', (p) => p.stage === 'awaiting_approval');
+    await stack.approvePeriod('2026-08', 'dan-never');
+    const summary = (await stack.periodGateway.handle('2026-08').result()) as CompletionSummary;
+    expect(summary.payouts).toEqual({ paid: 1, awaiting_confirmation: 1 });
+    await stack.assertInvariants();
+  }, 180_000);
+});
