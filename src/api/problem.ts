@@ -2,7 +2,7 @@
 // error kinds. Unknown errors become `internal` with a generic detail; the errorId ties the response to the log.
 import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
-import { ServiceError } from '@temporalio/client';
+import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { z } from 'zod';
 import { sqlState } from '../db/sql.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
@@ -96,6 +96,8 @@ export function zodFieldErrors(
 const BIGINT_MAX = 2n ** 63n - 1n;
 /** A dropped or refused database connection is usually back within seconds (the pool reconnects). */
 const DATABASE_RETRY_AFTER_SECONDS = 2;
+/** Retry-After when Temporal did not answer a start or an update within the gateway's deadline. */
+const TEMPORAL_RETRY_AFTER_SECONDS = 5;
 
 /** An amount beyond what the ledger holds (PostgreSQL bigint), with the limit. */
 export function outOfRangeDetail(message: string): string {
@@ -141,7 +143,20 @@ export function mapError(error: unknown): MappedError {
       kind: 'unavailable',
       detail:
         'Temporal did not answer in time, so this request may not have taken effect; retry it with the same Idempotency-Key',
-      headers: { 'Retry-After': '5' },
+      headers: { 'Retry-After': String(TEMPORAL_RETRY_AFTER_SECONDS) },
+      cause: error,
+    };
+  }
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    // A decision (workflow update) the workflow did not answer within the gateway's deadline: no worker is
+    // polling, or it is overloaded. The update may still be taken; its id comes from the Idempotency-Key.
+    return {
+      kind: 'unavailable',
+      detail:
+        'The decision was sent to its workflow, which has not answered in time (its worker may be down or busy), ' +
+        'so its outcome is not known yet. Retry the same request with the same Idempotency-Key: it is the same ' +
+        'decision and gets its answer once the workflow acts on it; or read the object (e.g. GET /v1/payouts/{id})',
+      headers: { 'Retry-After': String(TEMPORAL_RETRY_AFTER_SECONDS) },
       cause: error,
     };
   }

@@ -46,6 +46,9 @@ export class PayoutWorkflowClosed extends PayoutDecisionRefused {
   }
 }
 
+/** How long an update waits for its workflow's answer by default (payouts and periods): as long as a start. */
+export const UPDATE_TIMEOUT_MS = 10_000;
+
 /** The failure the server gives an accepted update whose workflow completed before the update did. */
 const UPDATE_OUTLIVED_BY_RUN = 'AcceptedUpdateCompletedWorkflow';
 
@@ -66,21 +69,30 @@ export class PayoutGateway {
   readonly #taskQueue: string;
 
   readonly #startTimeoutMs: number;
+  readonly #updateTimeoutMs: number;
   readonly #bulk: { window: number; pollMs: number };
 
   /**
    * `startTimeoutMs`: how long a start may take, retries included, before the caller hears Temporal is
-   * unavailable. `bulkWindow` / `bulkPollMs`: payouts of one bulk in flight at most (default 500), and how
+   * unavailable. `updateTimeoutMs`: how long a decision waits for its workflow's answer (the SDK would wait
+   * forever when no worker polls) before the caller hears its outcome is not known yet (default 10 s, as
+   * starts). `bulkWindow` / `bulkPollMs`: payouts of one bulk in flight at most (default 500), and how
    * often its workflow looks again when none of them finished (default 10 s).
    */
   constructor(
     client: Client,
     taskQueue: string,
-    opts: { startTimeoutMs?: number; bulkWindow?: number; bulkPollMs?: number } = {},
+    opts: {
+      startTimeoutMs?: number;
+      updateTimeoutMs?: number;
+      bulkWindow?: number;
+      bulkPollMs?: number;
+    } = {},
   ) {
     this.#client = client;
     this.#taskQueue = taskQueue;
     this.#startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+    this.#updateTimeoutMs = opts.updateTimeoutMs ?? UPDATE_TIMEOUT_MS;
     this.#bulk = { window: opts.bulkWindow ?? 500, pollMs: opts.bulkPollMs ?? 10_000 };
   }
 
@@ -229,7 +241,8 @@ export class PayoutGateway {
   }
 
   /**
-   * An update; a refusal by its validator is refused with its reason, a workflow that is gone (`notFound`
+   * An update within the update deadline (past it WorkflowUpdateRPCTimeoutOrCancelledError: a 503, outcome
+   * not known); a refusal by its validator is refused with its reason, a workflow that is gone (`notFound`
    * says so) as closed, also when it closed between accepting the update and answering it.
    */
   async #update<T>(
@@ -237,7 +250,7 @@ export class PayoutGateway {
     notFound = 'the payout workflow has finished; no decision can change it now',
   ): Promise<T> {
     try {
-      return await run();
+      return await this.#client.withDeadline(Date.now() + this.#updateTimeoutMs, run);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const { cause } = err;

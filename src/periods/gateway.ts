@@ -22,6 +22,7 @@ import {
   resubmitUpdate,
 } from '../../workflows/period-contract.ts';
 import type { Actor } from '../auth/actor.ts';
+import { UPDATE_TIMEOUT_MS } from '../payouts/gateway.ts';
 import { type HistoryEventSummary, summariseHistory } from '../payouts/history.ts';
 
 /** The workflow refused (its validator said why), or there is no workflow for the period. */
@@ -41,7 +42,16 @@ export class PeriodGateway {
   readonly #updates: WorkflowClient;
   readonly #answered = new Map<string, number>();
 
-  constructor(client: Client, taskQueue: string, policy: PeriodInput['policy']) {
+  readonly #updateTimeoutMs: number;
+
+  /** `updateTimeoutMs`: how long a decision waits for the workflow's answer (as PayoutGateway's). */
+  constructor(
+    client: Client,
+    taskQueue: string,
+    policy: PeriodInput['policy'],
+    opts: { updateTimeoutMs?: number } = {},
+  ) {
+    this.#updateTimeoutMs = opts.updateTimeoutMs ?? UPDATE_TIMEOUT_MS;
     this.#client = client;
     this.#taskQueue = taskQueue;
     this.#policy = policy;
@@ -194,9 +204,10 @@ export class PeriodGateway {
     return this.#client.workflow.getHandle(periodWorkflowId(periodId));
   }
 
+  /** An update within the update deadline; past it WorkflowUpdateRPCTimeoutOrCancelledError (a 503). */
   async #update<T>(run: () => Promise<T>): Promise<T> {
     try {
-      return await run();
+      return await this.#client.withDeadline(Date.now() + this.#updateTimeoutMs, run);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError)
         throw new PeriodDecisionRefused(err.cause?.message ?? err.message);

@@ -1,0 +1,80 @@
+// A decision the payout's workflow does not answer in time (no worker polls its task queue): 503
+// problem+json with Retry-After, the Idempotency-Key's lease released, not the 503 stored; once the worker
+// is back, the same request under the same key is the same update and gets the decision's real answer.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { eventually, type Stack, startStack } from '../support/stack.ts';
+
+describe('a decision whose workflow does not answer in time', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('decision-timeout', {
+      env: { APPROVAL_THRESHOLD_SINGLE: 'USD:100000', APPROVAL_THRESHOLD_DUAL: 'USD:1000000' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  /** The raw response, headers included (stack.call does not keep them). */
+  async function cancel(payoutId: string, idempotencyKey: string) {
+    const res = await fetch(`${stack.url}/v1/payouts/${payoutId}/cancel`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stack.keys.operator.key}`,
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+      },
+      body: JSON.stringify({ reason: 'payee asked to stop it' }),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: responses are inspected dynamically in tests
+    return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+  }
+
+  it('answers 503 with Retry-After while no worker polls, then the retry gets the decision (200)', async () => {
+    const payeeId = await stack.createPayee({ credit: '300000' });
+    const payoutId = await stack.requestPayout(payeeId, '150000');
+    await stack.waitForState(payoutId, ['pending_approval']);
+
+    await stack.stopWorker();
+    const key = `cancel-${randomBytes(8).toString('hex')}`;
+    let restarted = false;
+    try {
+      const first = await cancel(payoutId, key);
+      expect(first.status).toBe(503);
+      expect(first.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(Number(first.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(first.body).toMatchObject({ status: 503, kind: 'unavailable' });
+      expect(first.body.detail).toContain('same Idempotency-Key');
+      expect(first.body.detail).toContain('GET /v1/payouts/');
+      // Not taken: the row still waits for approval.
+      const row = stack.expectStatus(await stack.call('GET', `/v1/payouts/${payoutId}`), 200, 'get');
+      expect(row.body.state).toBe('pending_approval');
+
+      await stack.startWorker();
+      restarted = true;
+    } finally {
+      if (!restarted) await stack.startWorker();
+    }
+
+    // The same request and key: the lease was released (no 409 in flight, no stored 503), the same update id.
+    const answered = await eventually(
+      'cancel answered after the worker is back',
+      () => cancel(payoutId, key),
+      (r) => r.status !== 503,
+      180_000,
+    );
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get('idempotent-replayed')).toBeNull();
+    expect(answered.body.id).toBe(payoutId);
+    expect(answered.body.state).toBe('cancelled');
+    const row = stack.expectStatus(await stack.call('GET', `/v1/payouts/${payoutId}`), 200, 'get');
+    expect(row.body.state).toBe('cancelled');
+
+    // The 200 is now the key's stored answer.
+    const replay = await cancel(payoutId, key);
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    await stack.assertInvariants();
+  });
+});
