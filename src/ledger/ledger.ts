@@ -591,12 +591,20 @@ export class Ledger {
     );
   }
 
-  /** The hold under `holdKey`, from its payee_held entry (one statement). */
+  /** The hold under `holdKey`, from its payee_held entry and that account's id (one statement). */
   async #loadHold(holdKey: string) {
     validateKey(holdKey, 'holdKey');
-    const [held] = await sql<{ id: string; type: string; owner: string; currency: string; amount: string }>(
+    type Row = {
+      id: string;
+      type: string;
+      account_id: string;
+      owner: string;
+      currency: string;
+      amount: string;
+    };
+    const [held] = await sql<Row>(
       this.#em(),
-      `SELECT t.id, t.type, a.owner, a.currency, e.amount::text AS amount
+      `SELECT t.id, t.type, a.id AS account_id, a.owner, a.currency, e.amount::text AS amount
          FROM ${this.#t.transactions} t
          JOIN ${this.#t.entries} e ON e.transaction_id = t.id
          JOIN ${this.#t.accounts} a ON a.id = e.account_id AND a.kind = 'payee_held'
@@ -610,11 +618,12 @@ export class Ledger {
       payeeId: held.owner,
       currency: held.currency,
       amount: BigInt(held.amount),
+      heldAccountId: held.account_id,
     };
   }
 
   async #resolveHold(
-    hold: { id: string; key: string },
+    hold: { id: string; key: string; payeeId: string; currency: string; heldAccountId: string },
     type: 'hold.settle' | 'hold.release',
     idempotencyKey: string,
     entries: NormalizedEntry[],
@@ -633,8 +642,10 @@ export class Ledger {
     };
     // Replays of this very resolution are answered by #postNormalized; another resolution breaks the
     // unique resolves_hold_id, and is told apart from a replay only then (no read before every resolution).
+    // The hold's payee_held account was read with it (same snapshot): no look-up statement for it.
+    const held = accountKey({ kind: 'payee_held', owner: hold.payeeId, currency: hold.currency });
     try {
-      return await this.#postNormalized(posting);
+      return await this.#postNormalized(posting, new Map([[held, hold.heldAccountId]]));
     } catch (error) {
       if (sqlState(error) === '23505' && String(error).includes('resolves_hold_id')) {
         const by = await resolved();
@@ -648,8 +659,11 @@ export class Ledger {
     }
   }
 
-  async #postNormalized(p: NormalizedPosting): Promise<PostedTransaction> {
-    const ids = await this.#ensureAccounts(p.entries);
+  async #postNormalized(
+    p: NormalizedPosting,
+    known?: ReadonlyMap<string, string>,
+  ): Promise<PostedTransaction> {
+    const ids = await this.#ensureAccounts(p.entries, known);
     try {
       return await this.#transaction(async (em) => {
         // The key first: a replay then answers without locking or checking anything (a hold replayed
@@ -792,12 +806,16 @@ export class Ledger {
    * Account ids, creating missing accounts in their own short statement (an empty account is harmless
    * if the posting then fails), so the posting transaction itself only locks existing rows.
    */
-  async #ensureAccounts(entries: readonly AccountRef[]): Promise<Map<string, string>> {
+  async #ensureAccounts(
+    entries: readonly AccountRef[],
+    known?: ReadonlyMap<string, string>,
+  ): Promise<Map<string, string>> {
     const missing = new Map<string, AccountRef>();
-    const found = new Map<string, string>();
+    // `known`: ids the caller read in this posting's own snapshot (not cached: that read may roll back).
+    const found = new Map<string, string>(known);
     for (const e of entries) {
       const key = accountKey(e);
-      if (!this.#accountIds.has(key)) missing.set(key, e);
+      if (!this.#accountIds.has(key) && !found.has(key)) missing.set(key, e);
     }
     if (missing.size > 0) {
       // Sorted so concurrent creators take the unique-index locks in one order.
