@@ -721,9 +721,12 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       attemptNo: number;
       rail: 'instant' | 'scheduled';
     }) {
-      const p = await load(input.payoutId);
       const em = db.em();
-      const payee = await payees.get(em, p.payeeId);
+      // The payout and its payee's name and country in one read (the payee's destinations are not needed).
+      const found = await store.getWithHolder(em, input.payoutId);
+      if (!found) throw new PayoutNotFound(input.payoutId);
+      const p = found.payout;
+      const payee = { id: p.payeeId, ...(found.holder ?? (await payees.get(em, p.payeeId))) };
       const kind = destinationKindFor[p.method];
       const current = await payees.getDestinationForSubmission(em, p.payeeId, kind).catch((err) => {
         if (err instanceof PayeeError && err.kind === 'not_found') return null;

@@ -97,9 +97,11 @@ export interface NewPayout {
 
 export class PayoutStore {
   readonly #table: string;
+  readonly #payees: string;
 
   constructor(schema: string) {
     this.#table = qualify(schema, 'payouts');
+    this.#payees = qualify(schema, 'payees');
   }
 
   /** Inserts the record; returns false when a payout with this id already exists (idempotent create). */
@@ -135,6 +137,29 @@ export class PayoutStore {
   async get(em: EntityManager, id: string): Promise<PayoutRecord | null> {
     const rows = await sql<PayoutRow>(em, `SELECT * FROM ${this.#table} WHERE id = $1`, [id]);
     return rows[0] ? payoutFromRow(rows[0]) : null;
+  }
+
+  /**
+   * The record with its payee's name and country (what a provider submission names), in one statement;
+   * holder null when the payee row is gone.
+   */
+  async getWithHolder(
+    em: EntityManager,
+    id: string,
+  ): Promise<{ payout: PayoutRecord; holder: { name: string; country: string } | null } | null> {
+    const rows = await sql<PayoutRow & { holder_name: string | null; holder_country: string | null }>(
+      em,
+      `SELECT p.*, y.name AS holder_name, y.country AS holder_country
+         FROM ${this.#table} p LEFT JOIN ${this.#payees} y ON y.id = p.payee_id WHERE p.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const holder =
+      row.holder_name === null || row.holder_country === null
+        ? null
+        : { name: row.holder_name, country: row.holder_country };
+    return { payout: payoutFromRow(row), holder };
   }
 
   /**
