@@ -16,6 +16,8 @@ interface Entry extends TimerHandle {
   seq: number;
   /** Set for deadlines that skipped time must not bring nearer; told how far each skip moved them. */
   onSkip?: (ms: number) => void;
+  /** Fires once time reaches it, but time never jumps to it (housekeeping such as retention). */
+  passive?: boolean;
 }
 
 export class Clock {
@@ -48,6 +50,17 @@ export class Clock {
     this.push(e);
     this.arm();
     this.maybeSkip();
+    return e;
+  }
+
+  /**
+   * A timer that is no reason to skip time: it fires when time gets there (really, or by a skip to
+   * another timer). Server housekeeping uses it, so that it never moves a test's virtual time.
+   */
+  schedulePassive(at: number, fn: () => void): TimerHandle {
+    const e: Entry = { at, fn, seq: this.seq++, cancelled: false, passive: true };
+    this.push(e);
+    this.arm();
     return e;
   }
 
@@ -122,13 +135,13 @@ export class Clock {
     });
   }
 
-  /** The earliest live timer time may jump to: any but the frozen ones. */
+  /** The earliest live timer time may jump to: any but the frozen and the passive ones. */
   private nextSkippable(): Entry | undefined {
     const top = this.peekLive();
-    if (!top?.onSkip) return top;
+    if (!top || (!top.onSkip && !top.passive)) return top;
     let best: Entry | undefined;
     for (const e of this.heap) {
-      if (e.cancelled || e.onSkip) continue;
+      if (e.cancelled || e.onSkip || e.passive) continue;
       if (!best || less(e, best)) best = e;
     }
     return best;

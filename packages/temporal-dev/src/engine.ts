@@ -98,6 +98,8 @@ export class Engine {
   readonly log: Logger;
   readonly runs = new Map<string, Run>();
   readonly current = new Map<string, Run>();
+  /** How many runs each workflow id (key()) has in `runs`: forgetting its last one needs no scan. */
+  private readonly runsOfId = new Map<string, number>();
   readonly namespaces = new Map<string, NamespaceState>();
   private readonly wfQueues = new Map<string, TaskQueue<WfTicket>>();
   private readonly actQueues = new Map<string, TaskQueue<ActTicket>>();
@@ -356,7 +358,7 @@ export class Engine {
           : { workflowId: p.workflowId, runId },
       }),
     );
-    this.runs.set(runId, run);
+    this.addRun(run);
     this.current.set(this.key(p.ns, p.workflowId), run);
     extraEvents(run);
     this.armRunTimeout(run);
@@ -859,12 +861,28 @@ export class Engine {
     this.touch(parent);
   }
 
-  /** DeleteWorkflowExecution: the run leaves memory and the store; an older run of its id becomes current. */
+  /** A run joins `runs` (start, reset, loading saved state); the caller decides whether it is current. */
+  addRun(run: Run): void {
+    if (this.runs.has(run.runId)) return;
+    this.runs.set(run.runId, run);
+    const key = this.key(run.ns, run.workflowId);
+    this.runsOfId.set(key, (this.runsOfId.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * DeleteWorkflowExecution and retention: the run leaves memory and the store; an older run of its
+   * id becomes current, and with none left the id is free.
+   */
   forgetRun(run: Run): void {
+    if (this.runs.get(run.runId) !== run) return;
     this.runs.delete(run.runId);
     this.pendingQueries.delete(run.runId);
     const key = this.key(run.ns, run.workflowId);
-    if (this.current.get(key) === run) {
+    const left = (this.runsOfId.get(key) ?? 1) - 1;
+    if (left > 0) this.runsOfId.set(key, left);
+    else this.runsOfId.delete(key);
+    if (left === 0) this.current.delete(key);
+    else if (this.current.get(key) === run) {
       let latest: Run | undefined;
       for (const r of this.runs.values()) {
         if (

@@ -6,9 +6,8 @@ import type { Handlers } from './grpc-server.ts';
 import type { Obj } from './model.ts';
 import { dur, durMs } from './model.ts';
 import { page } from './paging.ts';
+import { DEFAULT_RETENTION_MS } from './retention.ts';
 
-/** The retention `temporal server start-dev` gives the namespaces it creates. */
-const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
 /** namespace.MinRetentionLocal: zero would read as "forever". */
 const MIN_RETENTION_MS = 1000;
 /** The official frontend's default page for ListNamespaces. */

@@ -35,7 +35,7 @@ export function loadState(engine: Engine, store: SqliteStore, log: Logger): void
   const runs = store.loadRuns();
   for (const run of runs) {
     attachLog(run, store);
-    engine.runs.set(run.runId, run);
+    engine.addRun(run);
     const key = engine.key(run.ns, run.workflowId);
     const cur = engine.current.get(key);
     if (!cur || cur.startTime <= run.startTime) engine.current.set(key, run);

@@ -187,7 +187,7 @@ export function resetWorkflow(engine: Engine, req: Obj): { runId: string } {
     engine.terminate(current, req.reason || 'reset', undefined, IDENTITY);
   }
   attachLog(run, engine.store);
-  engine.runs.set(runId, run);
+  engine.addRun(run);
   engine.current.set(engine.key(run.ns, run.workflowId), run);
   for (const ev of prefix) append(run, ev);
   append(

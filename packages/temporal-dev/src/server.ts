@@ -8,6 +8,7 @@ import { Engine, type Logger } from './engine.ts';
 import { addService } from './grpc-server.ts';
 import { operatorServiceHandlers } from './operator-service.ts';
 import { checkStateFile, loadState } from './persistence.ts';
+import { Retention } from './retention.ts';
 import { rowScheduleStore, type ScheduleRow } from './schedule-store.ts';
 import { Schedules } from './schedules.ts';
 import { SqliteStore } from './sqlite-store.ts';
@@ -34,6 +35,7 @@ export interface DevServerOptions {
 
 export interface RunningServer {
   engine: Engine;
+  retention: Retention;
   port: number;
   httpPort?: number;
   shutdown(): Promise<void>;
@@ -73,6 +75,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   for (const [name, type] of opts.searchAttributes) engine.defaultSearchAttributes.set(name, type);
   if (store.durable) loadState(engine, store, opts.log);
   for (const ns of opts.namespaces) engine.ensureNamespace(ns);
+  // Closed runs are deleted once their namespace's retention has passed (also those loaded back).
+  const retention = new Retention(engine);
   const visibility = new Visibility(engine);
   // Schedules (schedules.ts), kept in the state store; Temporal UI counts them through visibility.
   const schedules = new Schedules(
@@ -118,6 +122,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
   const httpAddress = http?.address();
   return {
     engine,
+    retention,
     port,
     ...(httpAddress && typeof httpAddress === 'object' ? { httpPort: httpAddress.port } : {}),
     shutdown: async () => {
