@@ -5,6 +5,7 @@ import {
   ApplicationFailure,
   type Client,
   WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
@@ -51,6 +52,20 @@ export const UPDATE_TIMEOUT_MS = 10_000;
 
 /** The failure the server gives an accepted update whose workflow completed before the update did. */
 const UPDATE_OUTLIVED_BY_RUN = 'AcceptedUpdateCompletedWorkflow';
+
+/**
+ * The answer of the update `updateId` the workflow already received (its result, or its refusal thrown);
+ * undefined when it never received it. The caller bounds the wait as for any update.
+ */
+export async function sentUpdateAnswer<T>(handle: WorkflowHandle, updateId: string): Promise<T | undefined> {
+  try {
+    return await handle.getUpdateHandle<T>(updateId).result();
+  } catch (err) {
+    // The server's NOT_FOUND: no such update (or no such workflow, which the decision itself then reports).
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
 
 /**
  * Payout id derived from who asked and their Idempotency-Key: a retried request, even one whose first
@@ -162,6 +177,14 @@ export class PayoutGateway {
         ...(updateId ? { updateId } : {}),
       }),
     );
+  }
+
+  /**
+   * The answer of a decision already sent as `updateId` (a retry of a request whose first try was answered
+   * 503), waited for as any update; undefined when the payout's workflow never received that update.
+   */
+  async sentDecision(payoutId: string, updateId: string): Promise<PayoutStateDoc | undefined> {
+    return this.#update(() => sentUpdateAnswer<PayoutStateDoc>(this.#handle(payoutId), updateId));
   }
 
   async cancel(payoutId: string, by: Actor, reason: string, updateId?: string) {

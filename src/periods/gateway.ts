@@ -22,7 +22,7 @@ import {
   resubmitUpdate,
 } from '../../workflows/period-contract.ts';
 import type { Actor } from '../auth/actor.ts';
-import { UPDATE_TIMEOUT_MS } from '../payouts/gateway.ts';
+import { sentUpdateAnswer, UPDATE_TIMEOUT_MS } from '../payouts/gateway.ts';
 import { type HistoryEventSummary, summariseHistory } from '../payouts/history.ts';
 
 /** The workflow refused (its validator said why), or there is no workflow for the period. */
@@ -181,6 +181,11 @@ export class PeriodGateway {
         ...(updateId ? { updateId } : {}),
       }),
     );
+  }
+
+  /** The answer of a decision already sent as `updateId` (see PayoutGateway.sentDecision). */
+  async sentDecision(periodId: string, updateId: string): Promise<PeriodProgress | undefined> {
+    return this.#update(() => sentUpdateAnswer<PeriodProgress>(this.#handle(periodId), updateId));
   }
 
   /**

@@ -17,18 +17,38 @@ describe('a decision whose workflow does not answer in time', () => {
   });
 
   /** The raw response, headers included (stack.call does not keep them). */
-  async function cancel(payoutId: string, idempotencyKey: string) {
-    const res = await fetch(`${stack.url}/v1/payouts/${payoutId}/cancel`, {
+  async function post(path: string, key: string, idempotencyKey: string, body: unknown) {
+    const res = await fetch(`${stack.url}${path}`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${stack.keys.operator.key}`,
+        authorization: `Bearer ${key}`,
         'content-type': 'application/json',
         'idempotency-key': idempotencyKey,
       },
-      body: JSON.stringify({ reason: 'payee asked to stop it' }),
+      body: JSON.stringify(body),
     });
     // biome-ignore lint/suspicious/noExplicitAny: responses are inspected dynamically in tests
     return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+  }
+  const cancel = (payoutId: string, idempotencyKey: string) =>
+    post(`/v1/payouts/${payoutId}/cancel`, stack.keys.operator.key, idempotencyKey, {
+      reason: 'payee asked to stop it',
+    });
+
+  /** With the worker stopped: the decision's 503 (problem+json, Retry-After, what to do); the worker restarted. */
+  async function unansweredWhileNoWorker(decide: () => Promise<Awaited<ReturnType<typeof post>>>) {
+    await stack.stopWorker();
+    try {
+      const first = await decide();
+      expect(first.status).toBe(503);
+      expect(first.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(Number(first.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(first.body).toMatchObject({ status: 503, kind: 'unavailable' });
+      expect(first.body.detail).toContain('same Idempotency-Key');
+      expect(first.body.detail).toContain('GET /v1/payouts/');
+    } finally {
+      await stack.startWorker();
+    }
   }
 
   it('answers 503 with Retry-After while no worker polls, then the retry gets the decision (200)', async () => {
@@ -36,26 +56,14 @@ describe('a decision whose workflow does not answer in time', () => {
     const payoutId = await stack.requestPayout(payeeId, '150000');
     await stack.waitForState(payoutId, ['pending_approval']);
 
-    await stack.stopWorker();
     const key = `cancel-${randomBytes(8).toString('hex')}`;
-    let restarted = false;
-    try {
+    await unansweredWhileNoWorker(async () => {
       const first = await cancel(payoutId, key);
-      expect(first.status).toBe(503);
-      expect(first.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(Number(first.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(first.body).toMatchObject({ status: 503, kind: 'unavailable' });
-      expect(first.body.detail).toContain('same Idempotency-Key');
-      expect(first.body.detail).toContain('GET /v1/payouts/');
-      // Not taken: the row still waits for approval.
+      // Not taken (yet): the row still waits for approval.
       const row = stack.expectStatus(await stack.call('GET', `/v1/payouts/${payoutId}`), 200, 'get');
       expect(row.body.state).toBe('pending_approval');
-
-      await stack.startWorker();
-      restarted = true;
-    } finally {
-      if (!restarted) await stack.startWorker();
-    }
+      return first;
+    });
 
     // The same request and key: the lease was released (no 409 in flight, no stored 503), the same update id.
     const answered = await eventually(
@@ -75,6 +83,30 @@ describe('a decision whose workflow does not answer in time', () => {
     const replay = await cancel(payoutId, key);
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    await stack.assertInvariants();
+  });
+
+  it('an approval retried with the same key and TOTP code after its 503 gets the approval (200)', async () => {
+    const payeeId = await stack.createPayee({ credit: '300000' });
+    const payoutId = await stack.requestPayout(payeeId, '150000');
+    await stack.waitForState(payoutId, ['pending_approval']);
+    const alice = await stack.approver('alice-dt');
+    // The same body each time: a retry is the same request (its TOTP code was checked by the first one).
+    const body = { totp: alice.code(), reason: 'checked with the payee' };
+    const key = `approve-${randomBytes(8).toString('hex')}`;
+    const approve = () => post(`/v1/payouts/${payoutId}/approve`, alice.key, key, body);
+    await unansweredWhileNoWorker(approve);
+
+    const answered = await eventually(
+      'approve answered after the worker is back',
+      approve,
+      (r) => r.status !== 503,
+      180_000,
+    );
+    expect(answered.status).toBe(200);
+    expect(answered.body.approvals).toEqual([
+      expect.objectContaining({ actor: 'alice-dt', decision: 'approve' }),
+    ]);
     await stack.assertInvariants();
   });
 });

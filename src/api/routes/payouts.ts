@@ -134,12 +134,17 @@ export function payoutRoutes(deps: PayoutRouteDeps): Route[] {
       handler: async (ctx) => {
         // A replayed request must not spend a second TOTP code: the key is this request's first.
         await ctx.untilKeyHeld();
-        await ctx.verifyApproverTotp(ctx.body.totp);
         return afterDecision(
           ctx as Ctx,
           ctx.params.id,
-          (updateId) =>
-            gateway.decide(ctx.params.id, actorOf(ctx as Ctx), decision, ctx.body.reason, updateId),
+          async (updateId) => {
+            // A retry after a 503 (the decision sent, its answer not known) is the same request (caller, key
+            // and body, TOTP code included), whose code its first try checked and spent: not checked again.
+            const sent = await gateway.sentDecision(ctx.params.id, updateId);
+            if (sent) return sent;
+            await ctx.verifyApproverTotp(ctx.body.totp);
+            return gateway.decide(ctx.params.id, actorOf(ctx as Ctx), decision, ctx.body.reason, updateId);
+          },
           `payout.${decision}`,
         );
       },

@@ -98,16 +98,14 @@ export function periodRoutes(deps: {
       handler: async (ctx) => {
         // A replayed request must not spend a second TOTP code: the key is this request's first.
         await ctx.untilKeyHeld();
-        await ctx.verifyApproverTotp(ctx.body.totp);
-        const progress = await refusedAs409(() =>
-          gateway.decide(
-            ctx.params.id,
-            actorOf(ctx.principal),
-            d,
-            ctx.body.reason ?? '',
-            updateIdOf(`period.${d}`, ctx),
-          ),
-        );
+        const updateId = updateIdOf(`period.${d}`, ctx);
+        const progress = await refusedAs409(async () => {
+          // A retry after a 503 (decision sent, answer not known): its TOTP code was spent by its first try.
+          const sent = await gateway.sentDecision(ctx.params.id, updateId);
+          if (sent) return sent;
+          await ctx.verifyApproverTotp(ctx.body.totp);
+          return gateway.decide(ctx.params.id, actorOf(ctx.principal), d, ctx.body.reason ?? '', updateId);
+        });
         await ctx.audit({
           action: `period.${d}`,
           objectType: 'period',
