@@ -109,4 +109,38 @@ describe('a decision whose workflow does not answer in time', () => {
     ]);
     await stack.assertInvariants();
   });
+
+  it('a period approval answered 503 while no worker polls gets the approval on its retry', async () => {
+    const periodId = '2026-03';
+    const payeeId = await stack.createPayee();
+    const sale = {
+      externalId: 'dt-sale-1',
+      payeeId,
+      type: 'sale',
+      amount: { amount: '5000', currency: 'USD', scale: 2 },
+      occurredAt: '2026-03-10T10:00:00Z',
+      volume: 1,
+    };
+    stack.expectStatus(
+      await stack.call('POST', '/v1/earnings', { body: { events: [sale] } }),
+      200,
+      'earnings',
+    );
+    await stack.closePeriod(periodId);
+    await stack.waitForPeriod(periodId, (p) => p.stage === 'awaiting_approval');
+    const bob = await stack.approver('bob-dt');
+    const body = { totp: bob.code(), reason: 'figures checked' };
+    const key = `period-approve-${randomBytes(8).toString('hex')}`;
+    const approve = () => post(`/v1/periods/${periodId}/approve`, bob.key, key, body);
+    await unansweredWhileNoWorker(approve);
+
+    const answered = await eventually(
+      'period approval answered after the worker is back',
+      approve,
+      (r) => r.status !== 503,
+      180_000,
+    );
+    expect(answered.status).toBe(200);
+    expect(answered.body.approvals).toEqual([expect.objectContaining({ actor: 'bob-dt' })]);
+  });
 });
