@@ -10,6 +10,7 @@ import {
   historyPage,
   summariseHistory,
 } from '../../src/payouts/history.ts';
+import { payoutWorkflowId } from '../../workflows/payout-contract.ts';
 import { historyFixtures } from '../support/histories.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -274,5 +275,40 @@ describe('GET /v1/payouts/:id/history', () => {
       await cut.close();
       await connection.close();
     }
+  });
+
+  it('answers 404 saying the history is past retention for a final payout whose workflow was deleted', async () => {
+    const payeeId = await stack.createPayee({ credit: '1000' });
+    const requested = stack.expectStatus(
+      await stack.call('POST', '/v1/payouts', {
+        body: {
+          payeeId,
+          amount: { amount: '600', currency: 'USD', scale: 2 },
+          method: 'bank_transfer',
+          instant: true,
+        },
+      }),
+      202,
+      'request payout',
+    );
+    const payoutId = requested.body.id as string;
+    await stack.waitForState(payoutId, ['paid']);
+    // What retention does to a closed workflow (and an operator can do at once): the run and its history go.
+    const { client } = stack.temporal;
+    await stack.handle(payoutId).result();
+    await client.workflowService.deleteWorkflowExecution({
+      namespace: client.options.namespace,
+      workflowExecution: { workflowId: payoutWorkflowId(payoutId) },
+    });
+    const missing = await stack.call('GET', `/v1/payouts/${payoutId}/history`, {
+      key: stack.keys.operator.key,
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.contentType).toContain('application/problem+json');
+    expect(missing.body.detail).toContain('(state paid) has no workflow history any more');
+    expect(missing.body.detail).toContain('retention');
+    // The record still tells the story.
+    const row = stack.expectStatus(await stack.call('GET', `/v1/payouts/${payoutId}`), 200, 'get payout');
+    expect(row.body.state).toBe('paid');
   });
 });

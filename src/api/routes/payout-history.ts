@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { payoutWorkflowId } from '../../../workflows/payout-contract.ts';
 import { ApiError } from '../../http/errors.ts';
 import { historyPage, type PayoutHistory } from '../../payouts/history.ts';
+import { FINAL_STATES } from '../../payouts/state.ts';
 import type { PayoutStore } from '../../payouts/store.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { pageLimit } from '../schemas/pagination.ts';
@@ -65,7 +66,10 @@ export function payoutHistoryRoutes(deps: { history: PayoutHistory; store: Payou
       query: historyQuery,
       responses: {
         200: { description: 'A page of events', schema: historyView },
-        404: { description: 'No such payout, or its workflow was never started' },
+        404: {
+          description:
+            'No such payout, its workflow was never started, or its closed workflow is past the retention period',
+        },
       },
       handler: async (ctx) => {
         const { id } = ctx.params;
@@ -73,9 +77,15 @@ export function payoutHistoryRoutes(deps: { history: PayoutHistory; store: Payou
         if (!payout) throw new ApiError('not_found', `Payout ${id} not found`);
         const events = await deps.history.read(id);
         if (!events) {
+          // A final payout had a workflow: Temporal deletes closed workflows once the namespace's retention
+          // has passed (or an operator deleted it). Its record and ledger postings are what remains.
           throw new ApiError(
             'not_found',
-            `Payout ${id} has no workflow history: its workflow was never started (state ${payout.state})`,
+            FINAL_STATES.includes(payout.state)
+              ? `Payout ${id} (state ${payout.state}) has no workflow history any more: Temporal deletes a closed ` +
+                  "workflow once its namespace's retention period has passed; GET /v1/payouts/{id} and its " +
+                  'ledger postings still show what happened'
+              : `Payout ${id} has no workflow history: its workflow was never started (state ${payout.state})`,
           );
         }
         const page = {
