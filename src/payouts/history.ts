@@ -210,13 +210,13 @@ export class PayoutHistory {
     this.#client = client;
   }
 
-  /** The summarised history of payout `payoutId`'s workflow; undefined when it was never started. */
+  /** The summarised history of payout `payoutId`'s workflow; undefined when there is none (never started, or deleted: retention). */
   async read(payoutId: string): Promise<HistoryEventSummary[] | undefined> {
     try {
       const history = await this.#client.workflow.getHandle(payoutWorkflowId(payoutId)).fetchHistory();
       return summariseHistory(history);
     } catch (err) {
-      // fetchHistory passes the service's error through as is: NOT_FOUND is a workflow that never started.
+      // fetchHistory passes the service's error through as is: NOT_FOUND: no such workflow (never started, or past retention).
       if (isGrpcServiceError(err) && err.code === grpcStatus.NOT_FOUND) return undefined;
       throw err;
     }
