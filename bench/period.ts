@@ -326,7 +326,7 @@ try {
   const calculated = await stage(
     'close + calculate',
     async () => {
-      await gateway.close(periodId, { actor: 'bench', role: 'platform' });
+      await gateway.close(periodId, { actor: 'bench', role: 'platform' }, services.periods);
       return poll((p) => p.stage === 'awaiting_approval');
     },
     (p) => `${p.calculation.batchesTotal} batches, ${p.calculation.payees} payees`,

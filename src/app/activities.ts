@@ -12,7 +12,7 @@ export function createActivities(services: Services) {
     ...createPayoutActivities(services.payouts),
     ...createBulkActivities(services.bulks),
     ...createPeriodActivities(services.periods),
-    ...createPeriodScheduleActivities(),
+    ...createPeriodScheduleActivities(services.periods),
     ...createSpendbackActivities(services.spendback),
   });
 }

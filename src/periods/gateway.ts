@@ -34,6 +34,14 @@ export class PeriodDecisionRefused extends Error {
   }
 }
 
+/** Reads the period's row: its status is the truth once the period's workflow has passed retention. */
+export interface PeriodRows {
+  period(periodId: string): Promise<{ status: string } | undefined>;
+}
+
+/** Statuses a period has only once its workflow started (it closed, posted or completed it). */
+const CLOSED_STATUSES = new Set(['closed', 'posted', 'completed']);
+
 export class PeriodGateway {
   readonly #client: Client;
   readonly #taskQueue: string;
@@ -83,10 +91,11 @@ export class PeriodGateway {
   async close(
     periodId: string,
     by: Actor,
+    rows: PeriodRows,
     planVersion?: string,
     updateId?: string,
   ): Promise<'started' | 'running' | 'resubmitted'> {
-    if (await this.startClose(periodId, by, planVersion)) return 'started';
+    if (await this.startClose(periodId, by, rows, planVersion)) return 'started';
     const progress = await this.progress(periodId);
     if (progress?.stage === 'open_for_corrections' || progress?.stage === 'review') {
       await this.#update(() =>
@@ -103,8 +112,17 @@ export class PeriodGateway {
   /**
    * Starts `period-<id>` unless the period has had its workflow (running or finished: one close per
    * period, whoever asks — the API or the `period-close` schedule). True when this call started it.
+   * REJECT_DUPLICATE holds only while Temporal keeps the closed workflow: once retention deleted it, the
+   * id is free again, so a period whose row says it was closed and that has no workflow any more is
+   * refused (PeriodDecisionRefused, from the row's status) and nothing starts.
    */
-  async startClose(periodId: string, by: Actor, planVersion?: string): Promise<boolean> {
+  async startClose(periodId: string, by: Actor, rows: PeriodRows, planVersion?: string): Promise<boolean> {
+    const status = (await rows.period(periodId))?.status;
+    if (status && CLOSED_STATUSES.has(status) && !(await this.#exists(periodId))) {
+      throw new PeriodDecisionRefused(
+        `period ${periodId} is already ${status}; its close workflow has passed retention and is not run again`,
+      );
+    }
     try {
       await this.#client.workflow.start<typeof periodCloseWorkflow>('periodCloseWorkflow', {
         workflowId: periodWorkflowId(periodId),
@@ -116,6 +134,16 @@ export class PeriodGateway {
       return true;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  }
+
+  async #exists(periodId: string): Promise<boolean> {
+    try {
+      await this.#handle(periodId).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
       throw err;
     }
   }

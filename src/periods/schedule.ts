@@ -23,7 +23,7 @@ import {
 import type { Actor } from '../auth/actor.ts';
 import { type PeriodCalendar, periodIdFor } from './calendar.ts';
 import { graceProblem } from './close-grace.ts';
-import type { PeriodGateway } from './gateway.ts';
+import { PeriodDecisionRefused, type PeriodGateway, type PeriodRows } from './gateway.ts';
 
 const SECOND = 1000;
 const DAY = 86_400_000;
@@ -60,13 +60,20 @@ export function closingPeriodAt(at: Date, calendar: PeriodCalendar, graceMs: num
   return periodIdFor(new Date(at.getTime() - graceMs - DAY / 2), calendar);
 }
 
-/** The scheduled close's activity: start the period's workflow unless a close is already under way. */
+/**
+ * The scheduled close's activity: start the period's workflow unless a close is already under way, or the
+ * period was closed before and its workflow has passed retention (also `already_closing`: nothing to do).
+ */
 export async function closeDuePeriod(
   gateway: PeriodGateway,
+  rows: PeriodRows,
   input: ScheduledCloseInput & { scheduledAt: string },
 ): Promise<ScheduledCloseResult> {
   const periodId = closingPeriodAt(new Date(input.scheduledAt), input.calendar, input.graceMs);
-  const started = await gateway.startClose(periodId, SCHEDULE_ACTOR);
+  const started = await gateway.startClose(periodId, SCHEDULE_ACTOR, rows).catch((err: unknown) => {
+    if (err instanceof PeriodDecisionRefused) return false;
+    throw err;
+  });
   return { periodId, outcome: started ? 'started' : 'already_closing', scheduledAt: input.scheduledAt };
 }
 

@@ -127,6 +127,7 @@ export function periodRoutes(deps: {
       idempotencyMode: 'lease',
       responses: {
         202: { description: 'The period-close workflow runs', schema: periodCloseAcceptedSchema },
+        409: { description: 'The period was closed before and its workflow has passed retention' },
         422: {
           description: 'Unknown plan version, a period not begun yet, or not of the configured calendar',
         },
@@ -138,6 +139,7 @@ export function periodRoutes(deps: {
           gateway.close(
             ctx.params.id,
             actorOf(ctx.principal),
+            periods,
             ctx.body.planVersion,
             updateIdOf('period.close', ctx),
           ),
