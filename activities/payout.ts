@@ -1,9 +1,10 @@
 // Payout activities: thin wrappers over the payout service that translate domain errors into the stable
 // Temporal failure types the workflow matches (workflows/payout-activities.ts).
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { InsufficientFunds } from '../src/ledger/errors.ts';
 import {
   DestinationChanged,
+  PayoutAlreadyFinal,
   PayoutNotFound,
   type PayoutService,
   type Preloaded,
@@ -19,6 +20,19 @@ const providerFailureType: Record<ProviderErrorKind, string> = {
   hard_decline: PayoutFailure.providerDeclined,
   timeout: PayoutFailure.providerTimeout,
 };
+
+/**
+ * Whether the calling run is an operator's reset (its history copied from an earlier run): the started
+ * event keeps the run id it was written under, which a reset changes. Asked only for a final row.
+ */
+async function isResetRun(): Promise<boolean> {
+  const { client, info } = Context.current();
+  if (!info.workflowExecution) return false;
+  const { workflowId, runId } = info.workflowExecution;
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  return !!started?.originalExecutionRunId && started.originalExecutionRunId !== runId;
+}
 
 export function createPayoutActivities(service: PayoutService): PayoutActivities {
   /** checkCompliance, assessRisk, planRoute as far as nothing stops the payout; the breakdown written once. */
@@ -43,7 +57,14 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
   return classifyDataErrors({
     async admitPayout({ input, status, at }) {
       const pre: Preloaded = {};
-      const policy = await service.preparePayout(input, pre).catch((err: unknown) => {
+      const policy = await service.preparePayout(input, pre, { reset: isResetRun }).catch((err: unknown) => {
+        if (err instanceof PayoutAlreadyFinal) {
+          throw ApplicationFailure.create({
+            type: PayoutFailure.payoutFinal,
+            message: err.message,
+            nonRetryable: true,
+          });
+        }
         if (!(err instanceof PayoutNotFound)) throw err;
         throw ApplicationFailure.create({
           type: PayoutFailure.payoutRowMissing,

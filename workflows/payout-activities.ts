@@ -136,6 +136,11 @@ export const PayoutFailure = {
    * it fails the same way every time. `details[0]` is `{ step, sqlState }`.
    */
   dataError: 'DataError',
+  /**
+   * The payout's row is final already (a run started again once Temporal's retention deleted the one that
+   * finished it): the run ends in its first step, nothing held, submitted or recorded.
+   */
+  payoutFinal: 'PayoutFinal',
   /** The payout's row is not there (yet): its starter writes it first; the workflow waits a while for it. */
   payoutRowMissing: 'PayoutRowMissing',
 } as const;

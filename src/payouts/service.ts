@@ -47,7 +47,7 @@ import {
   isNetworkFee,
   recoverPayeeNetworkFee,
 } from './provider-charges.ts';
-import type { PayoutInput, PayoutStateDoc, Reason } from './state.ts';
+import { FINAL_STATES, type PayoutInput, type PayoutStateDoc, type Reason } from './state.ts';
 import { type NewPayout, type PayoutRecord, PayoutStore } from './store.ts';
 
 /** Settings the payout flow needs (from the `payouts` configuration section). */
@@ -94,6 +94,15 @@ export class PayoutNotFound extends Error {
   constructor(id: string) {
     super(`payout ${id} does not exist`);
     this.name = 'PayoutNotFound';
+  }
+}
+
+/** The payout's row is final: a run started again (after retention deleted the one that ended it) stops here. */
+export class PayoutAlreadyFinal extends Error {
+  readonly code = 'payout_already_final';
+  constructor(id: string, state: string) {
+    super(`payout ${id} is already ${state}; this run ends without doing anything`);
+    this.name = 'PayoutAlreadyFinal';
   }
 }
 
@@ -505,8 +514,16 @@ export function createPayoutService(deps: PayoutServiceDeps) {
      * The payout's policy, from its row. The row is written by whoever started the workflow, never here; one
      * not there yet (its start and its insert race) is PayoutNotFound, which the step retries.
      */
-    async preparePayout(input: PayoutInput, pre: Preloaded = {}): Promise<PayoutPolicy> {
+    async preparePayout(
+      input: PayoutInput,
+      pre: Preloaded = {},
+      opts: { reset?: () => Promise<boolean> } = {},
+    ): Promise<PayoutPolicy> {
       const p = await load(input.payoutId);
+      // REJECT_DUPLICATE holds only while Temporal keeps the closed run; the row is the truth after that.
+      // An operator's reset re-runs the same run's history and may go on (every step is keyed).
+      if (FINAL_STATES.includes(p.state) && !(await opts.reset?.()))
+        throw new PayoutAlreadyFinal(p.id, p.state);
       pre.payout = p;
       const thresholds = settings.approvalThresholds[p.currency];
       const amount = BigInt(p.amount);
