@@ -39,8 +39,12 @@ export interface PeriodRows {
   period(periodId: string): Promise<{ status: string } | undefined>;
 }
 
-/** Statuses a period has only once its workflow started (it closed, posted or completed it). */
-const CLOSED_STATUSES = new Set(['closed', 'posted', 'completed']);
+/**
+ * Statuses after which a second close would pay again: the run was posted (or completed). A period only
+ * `closed` with no workflow (its run ended before posting, or an earlier deployment closed it) may be
+ * closed again: calculation is idempotent and nothing was posted yet.
+ */
+const CLOSED_STATUSES = new Set(['posted', 'completed']);
 
 export class PeriodGateway {
   readonly #client: Client;
