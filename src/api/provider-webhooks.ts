@@ -5,7 +5,11 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { ApiError } from '../http/errors.ts';
 import type { Logger } from '../observability/log.ts';
-import type { DeliverProviderEvent, ProviderEventOutcome } from '../payouts/late-return.ts';
+import {
+  type DeliverProviderEvent,
+  inHandOverOrder,
+  type ProviderEventOutcome,
+} from '../payouts/late-return.ts';
 import { WebhookVerificationError } from '../providers/errors.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { PROBLEM_JSON, sendProblem } from './pipeline/errors.ts';
@@ -41,7 +45,7 @@ export function providerWebhookRouter(deps: {
       }
       const received: { eventId: string; payoutId: string; result: ProviderEventOutcome }[] = [];
       try {
-        for (const e of events) {
+        for (const e of inHandOverOrder(events)) {
           received.push({ eventId: e.eventId, payoutId: e.payoutId, result: await deps.deliver(name, e) });
         }
       } catch (err) {

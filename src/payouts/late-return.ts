@@ -42,6 +42,18 @@ export interface ProviderEventDeps {
 
 export type DeliverProviderEvent = (provider: string, event: ProviderEvent) => Promise<ProviderEventOutcome>;
 
+/**
+ * The order in which one notification's events are handed over: a return before the payment it implies.
+ * A notification that reports both (Wise's bounced_back: paid, then returned) would otherwise signal
+ * `paid` first; the workflow could settle and close on it before the `returned` signal reached it, while
+ * the return path, reading a row not yet paid, left the return to the workflow — and it was lost. A
+ * `returned` alone tells a running workflow the attempt paid, so it settles and then returns; the `paid`
+ * after it changes nothing (or, for an attempt counted not paid, still raises reconcile_required).
+ */
+export function inHandOverOrder<E extends { type: ProviderEvent['type'] }>(events: readonly E[]): E[] {
+  return [...events].sort((a, b) => Number(b.type === 'returned') - Number(a.type === 'returned'));
+}
+
 /** Hands `provider`'s event to its payout: the workflow while it runs, the return path after. */
 export function providerEventDelivery(deps: ProviderEventDeps): DeliverProviderEvent {
   return async (provider, event) => {

@@ -2,6 +2,7 @@
 // wallet (once), the signal names its provider, and every error of the webhook route is problem+json.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from '../../src/db/sql.ts';
+import { inHandOverOrder } from '../../src/payouts/late-return.ts';
 import { DEFAULT_SANDBOX_SCENARIO } from '../../src/providers/index.ts';
 import { signWebhook } from '../../src/webhooks/signing.ts';
 import { type Stack, startStack, WEBHOOK_SECRET } from '../support/stack.ts';
@@ -262,5 +263,17 @@ describe('provider events', () => {
       );
     }
     expect(doc.components.schemas.Problem).toBeDefined();
+  });
+});
+
+describe('the order in which one notification hands its events over', () => {
+  it('puts a return before the payment it implies, and keeps every other order', () => {
+    const ev = (eventId: string, type: 'paid' | 'failed' | 'returned') => ({ eventId, type });
+    expect(
+      inHandOverOrder([ev('a', 'paid'), ev('b', 'returned'), ev('c', 'failed'), ev('d', 'returned')]).map(
+        (e) => e.eventId,
+      ),
+    ).toEqual(['b', 'd', 'a', 'c']);
+    expect(inHandOverOrder([ev('x', 'paid')]).map((e) => e.eventId)).toEqual(['x']);
   });
 });

@@ -2,7 +2,7 @@
 // results, which become provider events signalled to each payout's workflow.
 import { z } from 'zod';
 import { ApiError } from '../../http/errors.ts';
-import type { DeliverProviderEvent } from '../../payouts/late-return.ts';
+import { type DeliverProviderEvent, inHandOverOrder } from '../../payouts/late-return.ts';
 import { ManualProvider } from '../../providers/manual/provider.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { defineRoute, type Route } from '../route.ts';
@@ -106,7 +106,7 @@ export function providerRoutes(deps: {
           );
         }
         let signalled = 0;
-        for (const e of result.events) {
+        for (const e of inHandOverOrder(result.events)) {
           if ((await deps.deliver(ctx.params.name, e)) === 'delivered') signalled++;
         }
         await ctx.audit({
