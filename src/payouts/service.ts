@@ -452,8 +452,11 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     const key = attemptKey(input.payoutId, input.attemptNo);
     const conv = await providerConversion(input.provider, key);
     const charges = (await providers.get(input.provider)?.charges?.(key)) ?? [];
+    // Counted once: a step run again (a local activity re-executed after a lost workflow task) replays the
+    // settlement, and the paid metric must not count it twice.
+    let settledNow = false;
     const post = async (on: Ledger) => {
-      await on.settleHold({
+      const settled = await on.settleHold({
         holdKey: ledgerKeys.hold(input.payoutId),
         idempotencyKey: ledgerKeys.settle(input.payoutId),
         legs: {
@@ -463,6 +466,7 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         },
         metadata: { payoutId: input.payoutId, provider: input.provider, attemptKey: key },
       });
+      settledNow = !settled.replayed;
       await bookProviderConversion(
         { id: input.payoutId, currency: p.currency },
         input.provider,
@@ -495,13 +499,14 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         await post(ledger);
         await recover();
         await late();
+        if (settledNow) paidMinor.inc({ currency: p.currency }, Number(net));
         throw error;
       }
     }
     await recover();
     await late();
     // Doubles in Prometheus: exact up to 2^53 minor units per currency series, the ledger always.
-    paidMinor.inc({ currency: p.currency }, Number(net));
+    if (settledNow) paidMinor.inc({ currency: p.currency }, Number(net));
     if (recorded.changed) payoutTransitions.inc({ state: record!.status.state });
     return recorded.out;
   }
