@@ -279,19 +279,7 @@ describe('GET /v1/payouts/:id/history', () => {
 
   it('answers 404 saying the history is past retention for a final payout whose workflow was deleted', async () => {
     const payeeId = await stack.createPayee({ credit: '1000' });
-    const requested = stack.expectStatus(
-      await stack.call('POST', '/v1/payouts', {
-        body: {
-          payeeId,
-          amount: { amount: '600', currency: 'USD', scale: 2 },
-          method: 'bank_transfer',
-          instant: true,
-        },
-      }),
-      202,
-      'request payout',
-    );
-    const payoutId = requested.body.id as string;
+    const payoutId = await stack.requestPayout(payeeId, '600', { instant: true });
     await stack.waitForState(payoutId, ['paid']);
     // What retention does to a closed workflow (and an operator can do at once): the run and its history go.
     const { client } = stack.temporal;
