@@ -219,6 +219,7 @@ function together(all: Measured[]) {
       return {
         statements: counts.reduce((sum, c) => sum + c.statements, 0),
         transactions: counts.reduce((sum, c) => sum + c.transactions, 0),
+        roundTrips: counts.reduce((sum, c) => sum + c.roundTrips, 0),
         byText,
       };
     },
@@ -613,18 +614,22 @@ const perPayout = (v: number) => (v / N).toFixed(2);
 const delta = (a: SqlCounts, b: SqlCounts) => ({
   statements: b.statements - a.statements,
   transactions: b.transactions - a.transactions,
+  roundTrips: b.roundTrips - a.roundTrips,
 });
 // In-process, the API's and the worker's counts are this process's, once (less the bench's own polls).
 const workerSql = delta(before.sql.worker, after.sql.worker);
-const apiSql = API_PROCESS ? delta(before.sql.api, after.sql.api) : { statements: 0, transactions: 0 };
+const apiSql = API_PROCESS
+  ? delta(before.sql.api, after.sql.api)
+  : { statements: 0, transactions: 0, roundTrips: 0 };
 if (!WORKER_PROCESS)
   Object.assign(workerSql, {
     statements: workerSql.statements - ownPolls,
     transactions: workerSql.transactions - ownPolls,
+    roundTrips: workerSql.roundTrips - ownPolls,
   });
 const inProcessNote = WORKER_PROCESS ? '' : ' (this process: the client too)';
-const sqlLine = (c: { statements: number; transactions: number }) =>
-  `${perPayout(c.statements)} statements, ${perPayout(c.transactions)} transactions`;
+const sqlLine = (c: { statements: number; transactions: number; roundTrips: number }) =>
+  `${perPayout(c.statements)} statements, ${perPayout(c.transactions)} transactions, ${perPayout(c.roundTrips)} round trips`;
 const lines: [string, string][] = [
   [
     'engine one-activity workflows/s',

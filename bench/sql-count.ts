@@ -2,7 +2,8 @@
 // `node --import bench/sql-count.ts` into the API and worker processes the bench starts, and imported by
 // the bench itself for the in-process case. On SIGUSR2 the counts go to $BENCH_SQL_COUNT_FILE as JSON.
 // A statement is any query but transaction control; a transaction is each BEGIN, and each statement sent
-// outside one (it commits on its own).
+// outside one (it commits on its own). A round trip is every query sent, transaction control included: each
+// costs the client a socket write and a wait.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -13,14 +14,16 @@ const pg = createRequire(import.meta.url)('pg') as { Client: { prototype: { quer
 export interface SqlCounts {
   statements: number;
   transactions: number;
+  roundTrips: number;
   /** Statements by their text (whitespace and literals folded, first 120 characters): what runs per step. */
   byText: Record<string, number>;
 }
 
-const counts: SqlCounts = { statements: 0, transactions: 0, byText: {} };
+const counts: SqlCounts = { statements: 0, transactions: 0, roundTrips: 0, byText: {} };
 const inTransaction = new WeakSet<object>();
 
 function count(client: object, text: string): void {
+  counts.roundTrips++;
   const folded = text.replace(/\s+/g, ' ').trim();
   const head = folded.slice(0, 20).toUpperCase();
   if (/^(BEGIN|START TRANSACTION)\b/.test(head)) {
