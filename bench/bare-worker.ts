@@ -1,7 +1,7 @@
 // bench:payouts' engine baseline: a worker with the Disburse worker's tuning (src/worker/tuning.ts, the
-// same WORKER_* environment) running only bench/workflows/engine.ts' one-activity workflow, so paid/s can
-// be divided by the bare engine's workflows/s measured in the same run. Prints `bare-worker.ready` when
-// polling; stops on SIGTERM.
+// same WORKER_* environment) running only bench/workflows/engine.ts' one-activity and payout-shaped
+// workflows, so paid/s can be divided by the bare engine's workflows/s measured in the same run. Prints
+// `bare-worker.ready` when polling; stops on SIGTERM.
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { workerTuning } from '../src/worker/tuning.ts';

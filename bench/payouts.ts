@@ -4,6 +4,7 @@
 // embedded stack (bin/temporal-dev in real-time dev mode, PostgreSQL from DATABASE_URL or embedded PGlite).
 // Three phases in one run, the worker on the same settings (src/worker/tuning.ts) throughout:
 //   1. engine: E bare one-activity workflows (bench/bare-worker.ts, the Disburse worker's tuning) → wf/s;
+//      then E payout-shaped ones (a payout's local activities and activity, empty) → the engine's part;
 //   2. saturation: N payouts, C clients back to back (closed loop) → paid/s end to end (request → `paid`
 //      committed), the API's acknowledged requests/s, and per payout: worker CPU ms, SQL statements and
 //      transactions (counted by bench/sql-count.ts in the API and worker processes), workflow tasks (from the
@@ -447,8 +448,26 @@ await pool([...Array(ENGINE).keys()], CONCURRENCY, async (i) => {
 await Promise.all(engineDone);
 const engineSeconds = (performance.now() - engineStarted) / 1000;
 const bareCpuMs = bare.cpu() - bareCpu0;
-await bare.close();
 const engineRate = ENGINE / engineSeconds;
+
+// The same number of payout-shaped workflows (a payout's local activities and activity, doing nothing):
+// what the engine alone costs a payout, the floor under the payout path's CPU.
+log(`engine: ${ENGINE} payout-shaped workflows, ${CONCURRENCY} starts at a time`);
+const shapedCpu0 = bare.cpu();
+const shapedStarted = performance.now();
+const shapedDone: Promise<unknown>[] = [];
+await pool([...Array(ENGINE).keys()], CONCURRENCY, async (i) => {
+  const handle = await client.workflow.start('payoutShaped', {
+    taskQueue: bareQueue,
+    workflowId: `${schema}-shaped-${i}`,
+    args: [`payload-${i}`],
+  });
+  shapedDone.push(handle.result());
+});
+await Promise.all(shapedDone);
+const shapedRate = ENGINE / ((performance.now() - shapedStarted) / 1000);
+const shapedCpuMs = (bare.cpu() - shapedCpu0) / ENGINE;
+await bare.close();
 
 // --- payout requests and their settlement
 let polls = 0;
@@ -648,6 +667,10 @@ const lines: [string, string][] = [
     `${saturation.toFixed(1)} (ack p50 / p99 ${pct(satAcks, 50).toFixed(1)} / ${pct(satAcks, 99).toFixed(1)} ms)`,
   ],
   ['worker CPU ms per payout', `${((after.worker - before.worker) / N).toFixed(2)}${inProcessNote}`],
+  [
+    'engine payout-shaped workflows/s',
+    `${shapedRate.toFixed(1)} (3 local activities + 1 activity doing nothing; worker CPU ${shapedCpuMs.toFixed(2)} ms/workflow: the engine's part of a payout; paid/s / this ${(paidRate / shapedRate).toFixed(2)})`,
+  ],
   [
     'API CPU ms per payout',
     API_PROCESS ? ((after.api - before.api) / N).toFixed(2) : 'in this process (see worker)',
