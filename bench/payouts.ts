@@ -431,6 +431,15 @@ await pool([...Array(TOTAL).keys()], 16, async (i) => {
   payeeIds[i] = p.id;
 });
 
+// What one statement costs the client: `SELECT 1` one after another through src/db/sql.ts (the path the
+// worker's own statements take), CPU of this process per query. Round trips × this is the SQL floor.
+const ROUND_TRIPS = 2000;
+for (let i = 0; i < 200; i++) await sql(db.em(), 'SELECT 1');
+const rtCpu0 = process.cpuUsage();
+for (let i = 0; i < ROUND_TRIPS; i++) await sql(db.em(), 'SELECT 1');
+const rtCpu = process.cpuUsage(rtCpu0);
+const roundTripUs = (rtCpu.user + rtCpu.system) / ROUND_TRIPS;
+
 // --- 1. engine: bare one-activity workflows on a worker with the same tuning
 const bare = together(await Promise.all(Array.from({ length: WORKERS }, () => startBareWorker())));
 log(`engine: ${ENGINE} one-activity workflows, ${CONCURRENCY} starts at a time`);
@@ -667,6 +676,10 @@ const lines: [string, string][] = [
     `${saturation.toFixed(1)} (ack p50 / p99 ${pct(satAcks, 50).toFixed(1)} / ${pct(satAcks, 99).toFixed(1)} ms)`,
   ],
   ['worker CPU ms per payout', `${((after.worker - before.worker) / N).toFixed(2)}${inProcessNote}`],
+  [
+    'client CPU per SQL round trip',
+    `${roundTripUs.toFixed(0)} µs (SELECT 1 through src/db/sql.ts, this process; × the worker's round trips per payout: ${((roundTripUs * workerSql.roundTrips) / N / 1000).toFixed(2)} ms)`,
+  ],
   [
     'engine payout-shaped workflows/s',
     `${shapedRate.toFixed(1)} (3 local activities + 1 activity doing nothing; worker CPU ${shapedCpuMs.toFixed(2)} ms/workflow: the engine's part of a payout; paid/s / this ${(paidRate / shapedRate).toFixed(2)})`,
