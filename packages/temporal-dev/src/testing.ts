@@ -233,6 +233,9 @@ async function startAttempt(
   };
   process.once('exit', kill);
   const stop = async () => {
+    // Referenced while it dies: an unreferenced child's exit is no reason to keep the loop alive, and a
+    // caller awaiting this at top level would otherwise end with "unsettled top-level await" (exit 13).
+    child.ref();
     kill();
     await exited;
     process.off('exit', kill);

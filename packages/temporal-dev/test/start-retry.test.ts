@@ -2,9 +2,11 @@
 // by probing instead of the SDK's fixed 5 s, one retry on a fresh port and cache directory, and the
 // stderr tail of both attempts when neither starts. Launchers here are shell scripts standing in for a
 // server that crashes or never answers; none of it depends on how fast the machine is.
+import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { installQuietLogger, startTestServer, TEMPORAL_DEV_PATH } from '../src/testing.ts';
@@ -121,6 +123,29 @@ describe('startTestServer', () => {
     const pids = readFileSync(log, 'utf8').trim().split('\n').map(Number);
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(alive(pid)).toBe(false);
+  }, 60_000);
+
+  it('stop() keeps the process alive until the server is gone: a top-level await of it settles', async () => {
+    // The child is unreferenced so that it never keeps a test alive; stop() must hold the loop itself,
+    // or Node ends a script awaiting it with "unsettled top-level await" and exit code 13.
+    const testing = fileURLToPath(new URL('../src/testing.ts', import.meta.url));
+    const script = join(dir, 'stop-at-top-level.mjs');
+    writeFileSync(
+      script,
+      [
+        `import { startTestServer, TEMPORAL_DEV_PATH } from ${JSON.stringify(testing)};`,
+        'const server = await startTestServer({ path: TEMPORAL_DEV_PATH });',
+        'await server.stop();',
+        "console.log('stopped');",
+      ].join('\n'),
+    );
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      execFile(process.execPath, [script], (err, stdout, stderr) =>
+        done({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+    expect(result.stderr).not.toMatch(/unsettled top-level await/);
+    expect(result).toMatchObject({ code: 0, stdout: 'stopped\n' });
   }, 60_000);
 
   it('does not retry a launcher that cannot be run', async () => {
