@@ -442,40 +442,33 @@ const roundTripUs = (rtCpu.user + rtCpu.system) / ROUND_TRIPS;
 
 // --- 1. engine: bare one-activity workflows on a worker with the same tuning
 const bare = together(await Promise.all(Array.from({ length: WORKERS }, () => startBareWorker())));
-log(`engine: ${ENGINE} one-activity workflows, ${CONCURRENCY} starts at a time`);
-const bareCpu0 = bare.cpu();
-const engineStarted = performance.now();
-const engineDone: Promise<unknown>[] = [];
-await pool([...Array(ENGINE).keys()], CONCURRENCY, async (i) => {
-  const handle = await client.workflow.start('oneActivity', {
-    taskQueue: bareQueue,
-    workflowId: `${schema}-engine-${i}`,
-    args: [`payload-${i}`],
+/** `ENGINE` workflows of `type` on the bare worker, CONCURRENCY starts at a time: wall s and worker CPU ms. */
+async function runBare(type: 'oneActivity' | 'payoutShaped', what: string, idPrefix: string) {
+  log(`engine: ${ENGINE} ${what} workflows, ${CONCURRENCY} starts at a time`);
+  const cpu0 = bare.cpu();
+  const started = performance.now();
+  const done: Promise<unknown>[] = [];
+  await pool([...Array(ENGINE).keys()], CONCURRENCY, async (i) => {
+    const handle = await client.workflow.start(type, {
+      taskQueue: bareQueue,
+      workflowId: `${schema}-${idPrefix}-${i}`,
+      args: [`payload-${i}`],
+    });
+    done.push(handle.result());
   });
-  engineDone.push(handle.result());
-});
-await Promise.all(engineDone);
-const engineSeconds = (performance.now() - engineStarted) / 1000;
-const bareCpuMs = bare.cpu() - bareCpu0;
+  await Promise.all(done);
+  return { seconds: (performance.now() - started) / 1000, cpuMs: bare.cpu() - cpu0 };
+}
+const engine = await runBare('oneActivity', 'one-activity', 'engine');
+const engineSeconds = engine.seconds;
+const bareCpuMs = engine.cpuMs;
 const engineRate = ENGINE / engineSeconds;
 
 // The same number of payout-shaped workflows (a payout's local activities and activity, doing nothing):
 // what the engine alone costs a payout, the floor under the payout path's CPU.
-log(`engine: ${ENGINE} payout-shaped workflows, ${CONCURRENCY} starts at a time`);
-const shapedCpu0 = bare.cpu();
-const shapedStarted = performance.now();
-const shapedDone: Promise<unknown>[] = [];
-await pool([...Array(ENGINE).keys()], CONCURRENCY, async (i) => {
-  const handle = await client.workflow.start('payoutShaped', {
-    taskQueue: bareQueue,
-    workflowId: `${schema}-shaped-${i}`,
-    args: [`payload-${i}`],
-  });
-  shapedDone.push(handle.result());
-});
-await Promise.all(shapedDone);
-const shapedRate = ENGINE / ((performance.now() - shapedStarted) / 1000);
-const shapedCpuMs = (bare.cpu() - shapedCpu0) / ENGINE;
+const shaped = await runBare('payoutShaped', 'payout-shaped', 'shaped');
+const shapedRate = ENGINE / shaped.seconds;
+const shapedCpuMs = shaped.cpuMs / ENGINE;
 await bare.close();
 
 // --- payout requests and their settlement
