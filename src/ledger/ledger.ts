@@ -188,6 +188,13 @@ export class Ledger {
     const batch = [...unique.values()];
     const ids = await this.#ensureAccounts(batch.flatMap((p) => p.entries));
     const results = await this.#transaction(async (em) => {
+      // Payee rows first (every posting's, replays included: one lock order with single postings), then keys.
+      const all = batch.flatMap((p) => p.entries);
+      const payees = await this.#lockPayees(
+        em,
+        all,
+        all.map((e) => ids.get(accountKey(e))!),
+      );
       const inserted = await sql<{ id: string; idempotency_key: string }>(
         em,
         `INSERT INTO ${this.#t.transactions} (type, idempotency_key, content_hash, metadata)
@@ -234,7 +241,8 @@ export class Ledger {
         }
       }
       if (txIds.length > 0) {
-        await this.#lockAndCheck(em, entries, accountIds);
+        const deltas = payeeDeltas(entries, accountIds);
+        checkFunds(payees.map((a) => ({ ...a, delta: deltas.get(a.id) ?? 0n })));
         await this.#insertEntries(em, entries, accountIds, txIds);
       }
       return out;
@@ -664,43 +672,25 @@ export class Ledger {
     known?: ReadonlyMap<string, string>,
   ): Promise<PostedTransaction> {
     const ids = await this.#ensureAccounts(p.entries, known);
+    const accountIds = p.entries.map((e) => ids.get(accountKey(e))!);
+    const once = await this.#postInOneStatement(p, accountIds);
+    if (once !== 'short') {
+      if (once !== 'taken') return once;
+      const again = await this.#replay(p);
+      if (again) return again;
+    }
+    // A payee account would go short (or a replay raced the key): the statement-per-step path below tells a
+    // replay from a shortfall under its locks and reports the shortfall exactly. Rare, so its cost is fine.
     try {
       return await this.#transaction(async (em) => {
-        // The key first: a replay then answers without locking or checking anything (a hold replayed
+        const payees = await this.#lockPayees(em, p.entries, accountIds);
+        // The key before the check: a replay then answers without checking anything (a hold replayed
         // after its funds moved on is still the same hold), and a concurrent same-key posting waits here.
-        const inserted = await sql<TxRow>(
-          em,
-          `INSERT INTO ${this.#t.transactions}
-             (type, idempotency_key, content_hash, metadata, resolves_hold_id, reverses_id)
-           VALUES ($1, $2, $3, $4::jsonb, $5, $6)
-           ON CONFLICT (idempotency_key) DO NOTHING
-           RETURNING id, type, idempotency_key, content_hash, metadata, resolves_hold_id, reverses_id, created_at`,
-          [
-            p.type,
-            p.idempotencyKey,
-            p.contentHash,
-            JSON.stringify(p.metadata),
-            p.resolvesHoldId,
-            p.reversesId,
-          ],
-        );
-        const row = inserted[0];
+        const row = (await sql<TxRow>(em, this.#insertTxSql(''), this.#txParams(p)))[0];
         if (!row) throw new KeyTaken();
-        const accountIds = p.entries.map((e) => ids.get(accountKey(e))!);
-        await this.#lockAndCheck(em, p.entries, accountIds);
+        checkFunds(payees);
         await this.#insertEntries(em, p.entries, accountIds, [row.id]);
-        return {
-          id: row.id,
-          type: row.type,
-          idempotencyKey: row.idempotency_key,
-          metadata: row.metadata,
-          entries: p.entries.map((e) => ({
-            account: { kind: e.kind, owner: e.owner, currency: e.currency },
-            amount: money(e.amount, e.currency),
-          })),
-          createdAt: new Date(row.created_at).toISOString(),
-          replayed: false,
-        };
+        return this.#posted(row, p);
       });
     } catch (error) {
       if (error instanceof KeyTaken) {
@@ -709,6 +699,81 @@ export class Ledger {
       }
       throw error;
     }
+  }
+
+  /**
+   * The common case in one statement (no BEGIN/COMMIT of its own): lock the payee accounts in id order, check
+   * that none goes short, claim the key, lock the platform accounts in id order, insert the entries. Each step
+   * reads the one before it, which is what orders them (data-modifying WITH queries run in no set order
+   * otherwise). 'short' when a payee account would go negative (nothing written), 'taken' when the key is.
+   */
+  async #postInOneStatement(
+    p: NormalizedPosting,
+    accountIds: string[],
+  ): Promise<PostedTransaction | 'short' | 'taken'> {
+    const deltas = payeeDeltas(p.entries, accountIds);
+    const hot = [...new Set(accountIds.filter((_, i) => !isPayeeKind(p.entries[i]!.kind)))];
+    const t = this.#t;
+    const text = `WITH locked AS MATERIALIZED (
+         SELECT id, kind, balance FROM ${t.accounts} WHERE id = ANY($7::bigint[]) ORDER BY id FOR UPDATE),
+       short AS MATERIALIZED (
+         SELECT count(*) AS n FROM locked l JOIN unnest($7::bigint[], $8::bigint[]) AS d(id, delta) ON d.id = l.id
+          WHERE d.delta < 0 AND l.kind = ANY($12::text[]) AND l.balance + d.delta < 0),
+       tx AS (${this.#insertTxSql('WHERE (SELECT n FROM short) = 0')}),
+       hot AS MATERIALIZED (
+         SELECT id FROM ${t.accounts} WHERE id = ANY($9::bigint[]) AND EXISTS (SELECT 1 FROM tx) ORDER BY id FOR UPDATE),
+       entries AS (
+         INSERT INTO ${t.entries} (transaction_id, account_id, amount)
+         SELECT tx.id, u.account_id, u.amount FROM tx, unnest($10::bigint[], $11::bigint[]) AS u(account_id, amount)
+          WHERE (SELECT count(*) FROM hot) >= 0)
+       SELECT tx.*, (SELECT n FROM short) > 0 AS short FROM (SELECT 1) AS one LEFT JOIN tx ON true`;
+    const params = [
+      ...this.#txParams(p),
+      [...deltas.keys()],
+      [...deltas.values()].map(String),
+      hot,
+      accountIds,
+      p.entries.map((e) => e.amount.toString()),
+      [...NON_NEGATIVE_KINDS],
+    ];
+    const [row] = await this.#retried(() => sql<TxRow & { short: boolean }>(this.#em(), text, params));
+    if (row!.short) return 'short';
+    if (row!.id === null) return 'taken';
+    return this.#posted(row!, p);
+  }
+
+  #insertTxSql(where: string): string {
+    return `INSERT INTO ${this.#t.transactions}
+             (type, idempotency_key, content_hash, metadata, resolves_hold_id, reverses_id)
+           SELECT $1::text, $2::text, $3::text, $4::jsonb, $5::bigint, $6::bigint ${where}
+           ON CONFLICT (idempotency_key) DO NOTHING
+           RETURNING id, type, idempotency_key, content_hash, metadata, resolves_hold_id, reverses_id, created_at`;
+  }
+
+  #txParams(p: NormalizedPosting): unknown[] {
+    return [
+      p.type,
+      p.idempotencyKey,
+      p.contentHash,
+      JSON.stringify(p.metadata),
+      p.resolvesHoldId,
+      p.reversesId,
+    ];
+  }
+
+  #posted(row: TxRow, p: NormalizedPosting): PostedTransaction {
+    return {
+      id: row.id,
+      type: row.type,
+      idempotencyKey: row.idempotency_key,
+      metadata: row.metadata,
+      entries: p.entries.map((e) => ({
+        account: { kind: e.kind, owner: e.owner, currency: e.currency },
+        amount: money(e.amount, e.currency),
+      })),
+      createdAt: new Date(row.created_at).toISOString(),
+      replayed: false,
+    };
   }
 
   /** The stored transaction if the key is taken by the same content; IdempotencyConflict if by other content. */
@@ -721,32 +786,26 @@ export class Ledger {
   }
 
   /**
-   * Locks the payee accounts of `entries` (id order) and checks that none goes negative. Platform accounts
-   * are hot (every settlement credits provider_clearing, most fees_revenue) and never checked: they are
-   * locked by #insertEntries, the last statement before the commit, so a settlement holds them as briefly
-   * as it can. Every posting locks payee rows before platform rows, each in id order: one lock order, no
-   * deadlocks.
+   * Locks the payee accounts of `entries` in id order, with what each is to move by. Platform accounts are
+   * hot (every settlement credits provider_clearing, most fees_revenue) and never checked: they are locked by
+   * #insertEntries, the last statement before the commit, so a settlement holds them as briefly as it can.
+   * Every posting locks its payee rows, then claims its key, then locks its platform rows, each in id order:
+   * one lock order, no deadlocks.
    */
-  async #lockAndCheck(em: EntityManager, entries: readonly NormalizedEntry[], accountIds: string[]) {
-    const deltas = new Map<string, bigint>();
-    entries.forEach((e, i) => {
-      if (!isPayeeKind(e.kind)) return;
-      deltas.set(accountIds[i]!, (deltas.get(accountIds[i]!) ?? 0n) + e.amount);
-    });
-    if (deltas.size === 0) return;
+  async #lockPayees(
+    em: EntityManager,
+    entries: readonly NormalizedEntry[],
+    accountIds: string[],
+  ): Promise<LockedPayee[]> {
+    const deltas = payeeDeltas(entries, accountIds);
+    if (deltas.size === 0) return [];
     const locked = await sql<{ id: string; kind: string; owner: string; currency: string; balance: string }>(
       em,
       `SELECT id, kind, owner, currency, balance FROM ${this.#t.accounts}
         WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
       [[...deltas.keys()]],
     );
-    for (const a of locked) {
-      const delta = deltas.get(a.id) ?? 0n;
-      const balance = BigInt(a.balance);
-      if (delta < 0n && NON_NEGATIVE_KINDS.has(a.kind as AccountKind) && balance + delta < 0n) {
-        throw new InsufficientFunds({ kind: a.kind, owner: a.owner, currency: a.currency }, balance, -delta);
-      }
-    }
+    return locked.map((a) => ({ ...a, balance: BigInt(a.balance), delta: deltas.get(a.id) ?? 0n }));
   }
 
   /**
@@ -857,7 +916,7 @@ export class Ledger {
       for (const r of rows) {
         const key = accountKey(r);
         found.set(key, r.id);
-        if (r.created) createdHere?.add(key);
+        if (r.created && createdHere) createdHere.add(key);
         else if (!createdHere?.has(key)) this.#accountIds.set(key, r.id);
       }
     }
@@ -870,18 +929,57 @@ export class Ledger {
   /** One database transaction, retried on deadlock/serialization failure (not when bound to a caller's). */
   async #transaction<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     if (this.#bound) return this.#bound.transactional(fn);
+    return this.#retried(() => this.#store.em().transactional(fn));
+  }
+
+  /** `run` (a transaction of its own, or one statement), retried on deadlock/serialization failure when unbound. */
+  async #retried<T>(run: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#store.em().transactional(fn);
+        return await run();
       } catch (error) {
         const state = sqlState(error);
         if (state === '23514' && String(error).includes('payee_balance_not_negative')) {
           // The code check runs under the same locks; this only fires if the database disagrees.
           throw new InvalidPosting('entries', 'a payee balance would go negative (database check)');
         }
-        if ((state === '40P01' || state === '40001') && attempt < 5) continue;
+        if ((state === '40P01' || state === '40001') && attempt < 5 && !this.#bound) continue;
         throw error;
       }
+    }
+  }
+}
+
+interface LockedPayee {
+  readonly id: string;
+  readonly kind: string;
+  readonly owner: string;
+  readonly currency: string;
+  readonly balance: bigint;
+  readonly delta: bigint;
+}
+
+/** What each payee account of `entries` moves by, by account id. */
+function payeeDeltas(
+  entries: readonly NormalizedEntry[],
+  accountIds: readonly string[],
+): Map<string, bigint> {
+  const deltas = new Map<string, bigint>();
+  entries.forEach((e, i) => {
+    if (isPayeeKind(e.kind)) deltas.set(accountIds[i]!, (deltas.get(accountIds[i]!) ?? 0n) + e.amount);
+  });
+  return deltas;
+}
+
+/** InsufficientFunds for the first locked payee account its delta would take below zero. */
+function checkFunds(locked: readonly LockedPayee[]): void {
+  for (const a of locked) {
+    if (a.delta < 0n && NON_NEGATIVE_KINDS.has(a.kind as AccountKind) && a.balance + a.delta < 0n) {
+      throw new InsufficientFunds(
+        { kind: a.kind, owner: a.owner, currency: a.currency },
+        a.balance,
+        -a.delta,
+      );
     }
   }
 }
