@@ -21,7 +21,7 @@ import type {
   SubmitResult,
   WebhookHeaders,
 } from '../types.ts';
-import { refuseVoidedKey, voidUnseenKey } from '../voided-keys.ts';
+import { keyLockText, voidedKeyError, voidUnseenKey } from '../voided-keys.ts';
 import {
   DEFAULT_SANDBOX_SCENARIO,
   decideBehaviour,
@@ -107,21 +107,23 @@ export class SandboxProvider implements PayoutProvider {
     const scenario = this.#scenario;
     if (scenario.latencyMs > 0) await sleep(scenario.latencyMs);
 
-    const existing = await this.#find(this.#db.em(), req.idempotencyKey);
-    if (existing) return this.#replay(existing, req, amountMinor);
-
     const behaviour = decideBehaviour(scenario, {
       idempotencyKey: req.idempotencyKey,
       destination: req.destination,
       amountMinor,
     });
-    if (behaviour === 'outage') {
-      throw new ProviderError(this.name, 'outage', 'provider_unavailable', 'sandbox provider is unavailable');
-    }
     const failFirst =
       scenario.retryableFailures +
       (behaviour === 'retryable_then_pay' ? RETRYABLE_THEN_PAY_FAILURES : 0) +
       (behaviour === 'timeout_lost' ? 1 : 0);
+    if (behaviour === 'outage' || failFirst > 0) {
+      // Rare path: a recorded key is replayed even in an outage or while failures are due, so look first.
+      const existing = await this.#find(this.#db.em(), req.idempotencyKey);
+      if (existing) return this.#replay(existing, req, amountMinor);
+    }
+    if (behaviour === 'outage') {
+      throw new ProviderError(this.name, 'outage', 'provider_unavailable', 'sandbox provider is unavailable');
+    }
     if (failFirst > 0) {
       const attempt = await this.#countAttempt(req.idempotencyKey);
       if (attempt <= failFirst) {
@@ -169,45 +171,19 @@ export class SandboxProvider implements PayoutProvider {
         ? new Date(now.getTime() + scenario.returnAfterMs)
         : null;
 
-    const inserted = await this.#db.em().transactional(async (tx) => {
-      await refuseVoidedKey(tx, this.#db.schema, this.name, req.idempotencyKey);
-      const rows = await sql<DisbursementRow>(
-        tx,
-        `INSERT INTO ${this.#t('sandbox_disbursements')}
-           (provider, idempotency_key, payout_id, amount_minor, currency, scale, method, rail, payee_id,
-            destination_masked, provider_ref, scenario, state, planned_outcome, reason, settle_at, return_at,
-            created_at, paid_at, failed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-         ON CONFLICT (provider, idempotency_key) DO NOTHING RETURNING *`,
-        [
-          this.name,
-          req.idempotencyKey,
-          req.payoutId,
-          amountMinor.toString(),
-          req.amount.currency,
-          req.amount.scale,
-          req.method,
-          req.rail,
-          req.payee.id,
-          mask(req.destination),
-          providerRef,
-          behaviour,
-          state,
-          planned,
-          reason,
-          settleAt,
-          returnAt,
-          now,
-          state === 'paid' ? now : null,
-          state === 'failed' ? now : null,
-        ],
-      );
-      const row = rows[0];
-      if (row && state === 'paid') await this.#insertEvent(tx, toDisbursement(row), 'paid', null, now);
-      return row;
+    const recorded = await this.#record(req, amountMinor, {
+      providerRef,
+      behaviour,
+      state,
+      planned,
+      reason,
+      settleAt,
+      returnAt,
+      now,
     });
-    if (!inserted) {
-      // A concurrent submit with the same key won the insert: answer as a retry would.
+    if (recorded === 'voided') throw voidedKeyError(this.name, req.idempotencyKey);
+    if (recorded === 'exists') {
+      // The key was recorded before (a retry), or a concurrent submit with it won the insert.
       const winner = await this.#find(this.#db.em(), req.idempotencyKey);
       if (!winner) throw new ProviderError(this.name, 'retryable', 'conflict', 'concurrent submit, retry');
       return this.#replay(winner, req, amountMinor);
@@ -247,6 +223,86 @@ export class SandboxProvider implements PayoutProvider {
       throw new ProviderError(this.name, 'hard_decline', 'already_failed', row.reason ?? 'payout failed');
     }
     return { state: row.state === 'pending' ? 'pending' : 'paid', providerRef: row.providerRef };
+  }
+
+  /**
+   * Records a first submission in ONE autocommit statement: takes the key's lock (the one voidUnseenKey takes),
+   * then refuses a voided key, inserts the disbursement unless the key is recorded, and its paid event when
+   * it was inserted paid. Each step reads the previous one's output (MATERIALIZED CTEs), so the lock is held
+   * before the voided key is looked at; the lock lasts until the statement's implicit commit. The statement
+   * took its snapshot before it waited for the lock, so a void committed meanwhile would be invisible here:
+   * cancel() voids with `lockTable` (SHARE on sandbox_disbursements), which this statement's INSERT waits for
+   * before its snapshot. An existing row shows up as a conflict (never through the snapshot).
+   */
+  async #record(
+    req: SubmitRequest,
+    amountMinor: bigint,
+    d: {
+      providerRef: string;
+      behaviour: SandboxBehaviour;
+      state: 'pending' | 'paid' | 'failed';
+      planned: 'paid' | 'failed' | 'never';
+      reason: string | null;
+      settleAt: Date | null;
+      returnAt: Date | null;
+      now: Date;
+    },
+  ): Promise<'inserted' | 'voided' | 'exists'> {
+    const rows = await sql<{ voided: boolean; inserted: boolean }>(
+      this.#db.em(),
+      `WITH locked AS MATERIALIZED (
+         SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtext($1))) l
+       ), voided AS MATERIALIZED (
+         SELECT EXISTS (
+           SELECT 1 FROM ${this.#t('provider_voided_keys')} v
+           WHERE v.provider = $2 AND v.idempotency_key = $3 AND locked.locked = 1
+         ) AS voided
+         FROM locked
+       ), ins AS (
+         INSERT INTO ${this.#t('sandbox_disbursements')}
+           (provider, idempotency_key, payout_id, amount_minor, currency, scale, method, rail, payee_id,
+            destination_masked, provider_ref, scenario, state, planned_outcome, reason, settle_at, return_at,
+            created_at, paid_at, failed_at)
+         SELECT $2, $3, $4, $5::bigint, $6, $7::integer, $8, $9, $10, $11, $12, $13, $14, $15, $16::text,
+                $17::timestamptz, $18::timestamptz, $19::timestamptz, $20::timestamptz, $21::timestamptz
+         FROM voided WHERE NOT voided.voided
+         ON CONFLICT (provider, idempotency_key) DO NOTHING
+         RETURNING provider, idempotency_key, payout_id, state
+       ), ev AS (
+         INSERT INTO ${this.#t('sandbox_events')}
+           (event_id, provider, idempotency_key, payout_id, type, reason, occurred_at, deliver_at)
+         SELECT $22, ins.provider, ins.idempotency_key, ins.payout_id, 'paid', NULL, $19::timestamptz, $19::timestamptz
+         FROM ins WHERE ins.state = 'paid'
+         ON CONFLICT (event_id) DO NOTHING
+       )
+       SELECT voided.voided, ins.idempotency_key IS NOT NULL AS inserted FROM voided LEFT JOIN ins ON true`,
+      [
+        keyLockText(this.name, req.idempotencyKey),
+        this.name,
+        req.idempotencyKey,
+        req.payoutId,
+        amountMinor.toString(),
+        req.amount.currency,
+        req.amount.scale,
+        req.method,
+        req.rail,
+        req.payee.id,
+        mask(req.destination),
+        d.providerRef,
+        d.behaviour,
+        d.state,
+        d.planned,
+        d.reason,
+        d.settleAt,
+        d.returnAt,
+        d.now,
+        d.state === 'paid' ? d.now : null,
+        d.state === 'failed' ? d.now : null,
+        `${this.name}.paid.${req.idempotencyKey}`,
+      ],
+    );
+    const row = rows[0]!;
+    return row.voided ? 'voided' : row.inserted ? 'inserted' : 'exists';
   }
 
   async #find(em: EntityManager, key: string): Promise<SandboxDisbursement | undefined> {
@@ -310,15 +366,21 @@ export class SandboxProvider implements PayoutProvider {
       [this.name, idempotencyKey, this.#clock()],
     );
     if (rows.length > 0) return { cancelled: true, state: 'failed', reason: 'cancelled' };
-    const voided = await voidUnseenKey(
-      this.#db.em(),
-      this.#db.schema,
-      this.name,
-      idempotencyKey,
-      async (tx) => (await this.#find(tx, idempotencyKey)) !== undefined,
-    );
-    if (voided) return { cancelled: true, state: 'not_found', reason: 'voided: never submitted' };
-    const row = await this.#find(this.#db.em(), idempotencyKey);
+    // A recorded key stays recorded (rows are never deleted): only an unseen key needs the void and its lock.
+    let row = await this.#find(this.#db.em(), idempotencyKey);
+    if (!row) {
+      const voided = await voidUnseenKey(
+        this.#db.em(),
+        this.#db.schema,
+        this.name,
+        idempotencyKey,
+        async (tx) => (await this.#find(tx, idempotencyKey)) !== undefined,
+        // submit records in one statement (#record): see voided-keys.ts for why the void takes this table.
+        { lockTable: this.#t('sandbox_disbursements') },
+      );
+      if (voided) return { cancelled: true, state: 'not_found', reason: 'voided: never submitted' };
+      row = await this.#find(this.#db.em(), idempotencyKey);
+    }
     if (!row) throw new Error(`sandbox ${this.name}: key ${idempotencyKey} neither voided nor recorded`);
     return {
       cancelled: row.state === 'failed',
