@@ -43,6 +43,73 @@ export interface DestinationRiskFacts {
 
 type PayeeRow = InstanceType<typeof Payee.class>;
 type DestinationRow = InstanceType<typeof PayeeDestination.class>;
+type PayeeFields = Omit<PayeeRow, 'taxTinCiphertext'>;
+type DestinationFields = Pick<DestinationRow, 'kind' | 'display' | 'addedAt' | 'changedAt'>;
+
+/**
+ * A `payees` row as raw SQL reads it (`to_jsonb(y) - 'tax_tin_ciphertext'`: snake_case, timestamps as text),
+ * for a caller that reads the payee joined to its own row in one statement.
+ */
+export interface PayeeJson {
+  id: string;
+  external_id: string;
+  name: string;
+  email: string;
+  country: string;
+  default_currency: string;
+  kyc_status: string;
+  tax_form: string;
+  tax_tin_last4: string | null;
+  preferred_method: string | null;
+  instant_opt_in: boolean;
+  auto_payout: boolean;
+  sponsor_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * A `payee_destinations` row as raw SQL reads it (jsonb: timestamps as text), with `shared`: the number of
+ * OTHER payees with a destination of the same fingerprint.
+ */
+export interface DestinationJson {
+  kind: string;
+  ciphertext: string;
+  fingerprint: string;
+  display: Record<string, string>;
+  added_at: string;
+  changed_at: string;
+  shared: number | string;
+}
+
+function payeeFieldsOf(r: PayeeJson): PayeeFields {
+  return {
+    id: r.id,
+    externalId: r.external_id,
+    name: r.name,
+    email: r.email,
+    country: r.country,
+    defaultCurrency: r.default_currency,
+    kycStatus: r.kyc_status,
+    taxForm: r.tax_form,
+    taxTinLast4: r.tax_tin_last4,
+    preferredMethod: r.preferred_method,
+    instantOptIn: r.instant_opt_in,
+    autoPayout: r.auto_payout,
+    sponsorId: r.sponsor_id,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+function destinationFieldsOf(r: DestinationJson): DestinationFields {
+  return {
+    kind: r.kind,
+    display: r.display,
+    addedAt: new Date(r.added_at),
+    changedAt: new Date(r.changed_at),
+  };
+}
 
 const destinationAad = (payeeId: string, kind: string) => `payee-destination/${payeeId}/${kind}`;
 const tinAad = (payeeId: string) => `payee-tin/${payeeId}`;
@@ -70,7 +137,7 @@ export function newPayeeId(): string {
   return `pe_${randomBytes(12).toString('hex')}`;
 }
 
-function destinationToView(d: DestinationRow): DestinationView {
+function destinationToView(d: DestinationFields): DestinationView {
   const { masked, ...details } = d.display;
   return {
     kind: d.kind as DestinationKind,
@@ -81,7 +148,7 @@ function destinationToView(d: DestinationRow): DestinationView {
   };
 }
 
-function toView(p: PayeeRow, destinations: DestinationRow[]): PayeeView {
+function toView(p: PayeeFields, destinations: DestinationFields[]): PayeeView {
   return {
     id: p.id,
     externalId: p.externalId,
@@ -100,7 +167,7 @@ function toView(p: PayeeRow, destinations: DestinationRow[]): PayeeView {
       autoPayout: p.autoPayout,
     },
     sponsorId: p.sponsorId ?? null,
-    destinations: destinations.sort((a, b) => a.kind.localeCompare(b.kind)).map(destinationToView),
+    destinations: [...destinations].sort((a, b) => a.kind.localeCompare(b.kind)).map(destinationToView),
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
@@ -109,10 +176,23 @@ function toView(p: PayeeRow, destinations: DestinationRow[]): PayeeView {
 export function createPayeeService(deps: PayeeServiceDeps) {
   const now = deps.now ?? (() => new Date());
 
+  const payeeNotFound = (id: string) => new PayeeError('not_found', `Payee ${id} not found`);
+
   async function load(em: EntityManager, id: string): Promise<PayeeRow> {
     const p = await em.findOne(Payee, { id });
-    if (!p) throw new PayeeError('not_found', `Payee ${id} not found`);
+    if (!p) throw payeeNotFound(id);
     return p;
+  }
+
+  /** The destination in clear with its fingerprint; not_found without a row. */
+  function open(
+    payeeId: string,
+    kind: DestinationKind,
+    row: { ciphertext: string; fingerprint: string } | null | undefined,
+  ): { destination: DestinationDetails; fingerprint: string } {
+    if (!row) throw new PayeeError('not_found', `Payee ${payeeId} has no ${kind} destination`);
+    const details = JSON.parse(decrypt(deps.keyring, row.ciphertext, destinationAad(payeeId, kind)));
+    return { destination: { kind, details } as DestinationDetails, fingerprint: row.fingerprint };
   }
 
   async function view(em: EntityManager, p: PayeeRow): Promise<PayeeView> {
@@ -291,10 +371,41 @@ export function createPayeeService(deps: PayeeServiceDeps) {
       payeeId: string,
       kind: DestinationKind,
     ): Promise<{ destination: DestinationDetails; fingerprint: string }> {
-      const row = await em.findOne(PayeeDestination, { payeeId, kind });
-      if (!row) throw new PayeeError('not_found', `Payee ${payeeId} has no ${kind} destination`);
-      const details = JSON.parse(decrypt(deps.keyring, row.ciphertext, destinationAad(payeeId, kind)));
-      return { destination: { kind, details } as DestinationDetails, fingerprint: row.fingerprint };
+      return open(payeeId, kind, await em.findOne(PayeeDestination, { payeeId, kind }));
+    },
+
+    /**
+     * getDestinationForSubmission from a row the caller already read (raw SQL, joined to its own): the same
+     * decryption and the same not_found when `row` is null.
+     */
+    openDestination(
+      payeeId: string,
+      kind: DestinationKind,
+      row: { ciphertext: string; fingerprint: string } | null | undefined,
+    ): { destination: DestinationDetails; fingerprint: string } {
+      return open(payeeId, kind, row);
+    },
+
+    /** get() from rows the caller already read (PayeeJson, DestinationJson); not_found when `payee` is null. */
+    viewOf(payeeId: string, payee: PayeeJson | null, destinations: readonly DestinationJson[]): PayeeView {
+      if (!payee) throw payeeNotFound(payeeId);
+      return toView(payeeFieldsOf(payee), destinations.map(destinationFieldsOf));
+    },
+
+    /** getDestinationRiskFacts from the rows the caller already read (DestinationJson, with `shared`). */
+    riskFactsOf(
+      kind: DestinationKind,
+      destinations: readonly DestinationJson[],
+    ): DestinationRiskFacts | null {
+      const row = destinations.find((d) => d.kind === kind);
+      if (!row) return null;
+      return {
+        kind,
+        fingerprint: row.fingerprint,
+        addedAt: new Date(row.added_at),
+        changedAt: new Date(row.changed_at),
+        sharedDestinationPayeeCount: Number(row.shared),
+      };
     },
 
     /** The W-9 TIN in clear (tax reporting); never log it. */

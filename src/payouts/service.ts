@@ -24,6 +24,7 @@ import {
 } from '../observability/metrics.ts';
 import { type DestinationDetails, identifyingParts } from '../payees/destinations.ts';
 import { PayeeError, type PayeeService, type PayeeView } from '../payees/index.ts';
+import type { DestinationJson, PayeeJson } from '../payees/service.ts';
 import type {
   PayoutProvider,
   PostalAddress,
@@ -221,6 +222,11 @@ function postalAddressOf(d: DestinationDetails): { address?: PostalAddress } {
 export interface Preloaded {
   payout?: PayoutRecord;
   payee?: PayeeView;
+  /**
+   * The payee's row (null: gone) and destinations, read with the payout (PayoutStore.getForScreening): the
+   * screening steps take the payee, the screened destination and its risk facts from here.
+   */
+  screening?: { payee: PayeeJson | null; destinations: DestinationJson[] };
   /** Set: the steps collect their breakdown here and the fused step writes it once (saveBreakdown). */
   breakdown?: Breakdown;
 }
@@ -236,6 +242,29 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     const payout = await store.get(db.em(), payoutId);
     if (!payout) throw new PayoutNotFound(payoutId);
     return payout;
+  }
+
+  /**
+   * The payout with its payee and destinations (what screening reads), from `pre` or else in one statement,
+   * kept in `pre` for the steps after.
+   */
+  async function loadForScreening(
+    payoutId: string,
+    pre: Preloaded,
+  ): Promise<{ p: PayoutRecord; screening: NonNullable<Preloaded['screening']> }> {
+    if (!pre.payout || !pre.screening) {
+      const found = await store.getForScreening(db.em(), payoutId);
+      if (!found) throw new PayoutNotFound(payoutId);
+      pre.payout ??= found.payout;
+      pre.screening = { payee: found.payee, destinations: found.destinations };
+    }
+    return { p: pre.payout, screening: pre.screening };
+  }
+
+  /** The payee's view from what screening read (PayeeError not_found when the payee is gone). */
+  function payeeOf(p: PayoutRecord, pre: Preloaded, screening: NonNullable<Preloaded['screening']>) {
+    pre.payee ??= payees.viewOf(p.payeeId, screening.payee, screening.destinations);
+    return pre.payee;
   }
 
   /**
@@ -426,14 +455,15 @@ export function createPayoutService(deps: PayoutServiceDeps) {
    * deliver; absent when no endpoint is subscribed, so the workflow runs no delivery step for it.
    */
   async function recordIn(tx: EntityManager, status: PayoutStateDoc, event?: string, eventKey?: string) {
-    const { changed } = await store.saveState(tx, status);
-    if (!event) return { changed, out: {} };
+    if (!event) return { changed: (await store.saveState(tx, status)).changed, out: {} };
     const id = payoutEventId(event, status, eventKey);
-    const { deliver } = await outbox.enqueue(
+    // One statement: the state and its event (a data-modifying CTE), atomic without a transaction of its own.
+    const insert = outbox.enqueueStatement(
       { id, type: event, occurredAt: now(), data: { payout: status } },
-      tx,
+      6,
     );
-    return { changed, out: deliver ? { eventId: id } : {} };
+    const { changed, enqueued } = await store.saveState(tx, status, insert);
+    return { changed, out: enqueued?.deliver ? { eventId: id } : {} };
   }
 
   /**
@@ -524,7 +554,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       pre: Preloaded = {},
       opts: { reset?: () => Promise<boolean> } = {},
     ): Promise<PayoutPolicy> {
-      const p = await load(input.payoutId);
+      // The payee and its destinations come with the row: screening, in the same step, reads nothing again.
+      const { p } = await loadForScreening(input.payoutId, pre);
       // REJECT_DUPLICATE holds only while Temporal keeps the closed run; the row is the truth after that.
       // An operator's reset re-runs the same run's history and may go on (every step is keyed).
       if (FINAL_STATES.includes(p.state) && !(await opts.reset?.()))
@@ -593,18 +624,17 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       payoutId: string,
       pre: Preloaded = {},
     ): Promise<{ blocked: Reason[]; withholding?: MoneyWire }> {
-      const p = pre.payout ?? (await load(payoutId));
-      const em = db.em();
-      const payee = pre.payee ?? (await payees.get(em, p.payeeId));
-      pre.payee = payee;
+      const { p, screening } = await loadForScreening(payoutId, pre);
+      const payee = payeeOf(p, pre, screening);
+      const kind = destinationKindFor[p.method];
       let identifiers: string[] = [];
       // The destination screened here is the only one this payout may pay ('' = it had none).
       let screenedFingerprint = '';
       try {
-        const { destination, fingerprint } = await payees.getDestinationForSubmission(
-          em,
+        const { destination, fingerprint } = payees.openDestination(
           p.payeeId,
-          destinationKindFor[p.method],
+          kind,
+          screening.destinations.find((d) => d.kind === kind),
         );
         identifiers = identifyingParts(destination);
         screenedFingerprint = fingerprint;
@@ -635,16 +665,15 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     },
 
     async assessRisk(payoutId: string, pre: Preloaded = {}): Promise<{ reasons: Reason[] }> {
-      const p = pre.payout ?? (await load(payoutId));
-      const em = db.em();
+      const { p, screening } = await loadForScreening(payoutId, pre);
       const at = now();
-      const recent = await store.recentActivity(em, {
+      const recent = await store.recentActivity(db.em(), {
         payeeId: p.payeeId,
         currency: p.currency,
         excludeId: p.id,
         now: at,
       });
-      const destination = await payees.getDestinationRiskFacts(em, p.payeeId, destinationKindFor[p.method]);
+      const destination = payees.riskFactsOf(destinationKindFor[p.method], screening.destinations);
       const assessment = assessRisk(
         {
           amount: { amount: p.amount, currency: p.currency, scale: p.scale },
@@ -668,9 +697,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       at: Date = now(),
       pre: Preloaded = {},
     ): Promise<RoutePlan> {
-      const p = pre.payout ?? (await load(payoutId));
-      const em = db.em();
-      const payee = pre.payee ?? (await payees.get(em, p.payeeId));
+      const { p, screening } = await loadForScreening(payoutId, pre);
+      const payee = payeeOf(p, pre, screening);
       const amountMinor = BigInt(p.amount);
       // Health before capabilities: health() refreshes a provider's own capability lookup.
       const inputs = await rankInputs(providers.all());
@@ -744,16 +772,20 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       rail: 'instant' | 'scheduled';
     }) {
       const em = db.em();
-      // The payout and its payee's name and country in one read (the payee's destinations are not needed).
-      const found = await store.getWithHolder(em, input.payoutId);
+      // The payout, its payee's name and country, and the destination of its method in one read.
+      const found = await store.getForSubmission(em, input.payoutId, destinationKindFor);
       if (!found) throw new PayoutNotFound(input.payoutId);
       const p = found.payout;
       const payee = { id: p.payeeId, ...(found.holder ?? (await payees.get(em, p.payeeId))) };
       const kind = destinationKindFor[p.method];
-      const current = await payees.getDestinationForSubmission(em, p.payeeId, kind).catch((err) => {
-        if (err instanceof PayeeError && err.kind === 'not_found') return null;
-        throw err;
-      });
+      const current = (() => {
+        try {
+          return payees.openDestination(p.payeeId, kind, found.destination);
+        } catch (err) {
+          if (err instanceof PayeeError && err.kind === 'not_found') return null;
+          throw err;
+        }
+      })();
       const key = attemptKey(p.id, input.attemptNo);
       // Pay only the destination compliance and risk looked at (null: screened before pinning existed).
       const unchanged =
@@ -921,18 +953,8 @@ export function createPayoutService(deps: PayoutServiceDeps) {
       event?: string,
       eventKey?: string,
     ): Promise<{ eventId?: string }> {
-      let changed = false;
-      // The state alone is one statement: no transaction around it.
-      const out = event
-        ? await db.em().transactional(async (tx) => {
-            const recorded = await recordIn(tx, status, event, eventKey);
-            changed = recorded.changed;
-            return recorded.out;
-          })
-        : await recordIn(db.em(), status).then((recorded) => {
-            changed = recorded.changed;
-            return recorded.out;
-          });
+      // The state and its event are one statement (recordIn): no transaction around it.
+      const { changed, out } = await recordIn(db.em(), status, event, eventKey);
       if (changed) payoutTransitions.inc({ state: status.state }); // after the commit: what is durable
       return out;
     },

@@ -3,6 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
+import type { DestinationJson, PayeeJson } from '../payees/service.ts';
 import type { PayoutMethod, PayoutState, PayoutStateDoc } from './state.ts';
 
 export interface PayoutRecord {
@@ -98,10 +99,12 @@ export interface NewPayout {
 export class PayoutStore {
   readonly #table: string;
   readonly #payees: string;
+  readonly #destinations: string;
 
   constructor(schema: string) {
     this.#table = qualify(schema, 'payouts');
     this.#payees = qualify(schema, 'payees');
+    this.#destinations = qualify(schema, 'payee_destinations');
   }
 
   /** Inserts the record; returns false when a payout with this id already exists (idempotent create). */
@@ -163,24 +166,129 @@ export class PayoutStore {
   }
 
   /**
+   * The record with its payee's row (null when gone) and all the payee's destinations, each with the number
+   * of other payees sharing its fingerprint: what screening reads (compliance, risk, route), in one statement
+   * and so from one snapshot.
+   */
+  async getForScreening(
+    em: EntityManager,
+    id: string,
+  ): Promise<{ payout: PayoutRecord; payee: PayeeJson | null; destinations: DestinationJson[] } | null> {
+    const rows = await sql<
+      PayoutRow & { payee_json: PayeeJson | null; destinations_json: DestinationJson[] }
+    >(
+      em,
+      `SELECT p.*,
+              (SELECT to_jsonb(y) - 'tax_tin_ciphertext' FROM ${this.#payees} y WHERE y.id = p.payee_id) AS payee_json,
+              (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'kind', d.kind, 'ciphertext', d.ciphertext, 'fingerprint', d.fingerprint,
+                        'display', d.display, 'added_at', d.added_at, 'changed_at', d.changed_at,
+                        'shared', (SELECT count(*) FROM ${this.#destinations} o
+                                    WHERE o.fingerprint = d.fingerprint AND o.payee_id <> d.payee_id))),
+                      '[]'::jsonb)
+                 FROM ${this.#destinations} d WHERE d.payee_id = p.payee_id) AS destinations_json
+         FROM ${this.#table} p WHERE p.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      payout: payoutFromRow(row),
+      payee: row.payee_json ?? null,
+      destinations: row.destinations_json ?? [],
+    };
+  }
+
+  /**
+   * getWithHolder and the payee's destination of the payout's method (`kinds`: method → destination kind,
+   * null when there is none), in one statement: what a provider submission reads.
+   */
+  async getForSubmission(
+    em: EntityManager,
+    id: string,
+    kinds: Record<PayoutMethod, string>,
+  ): Promise<{
+    payout: PayoutRecord;
+    holder: { name: string; country: string } | null;
+    destination: { ciphertext: string; fingerprint: string } | null;
+  } | null> {
+    const rows = await sql<
+      PayoutRow & {
+        holder_name: string | null;
+        holder_country: string | null;
+        current_ciphertext: string | null;
+        current_fingerprint: string | null;
+      }
+    >(
+      em,
+      `SELECT p.*, y.name AS holder_name, y.country AS holder_country,
+              d.ciphertext AS current_ciphertext, d.fingerprint AS current_fingerprint
+         FROM ${this.#table} p
+         LEFT JOIN ${this.#payees} y ON y.id = p.payee_id
+         LEFT JOIN ${this.#destinations} d ON d.payee_id = p.payee_id AND d.kind = ($2::jsonb ->> p.method)
+        WHERE p.id = $1`,
+      [id, JSON.stringify(kinds)],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const holder =
+      row.holder_name === null || row.holder_country === null
+        ? null
+        : { name: row.holder_name, country: row.holder_country };
+    const destination =
+      row.current_ciphertext === null || row.current_fingerprint === null
+        ? null
+        : { ciphertext: row.current_ciphertext, fingerprint: row.current_fingerprint };
+    return { payout: payoutFromRow(row), holder, destination };
+  }
+
+  /**
    * Stores the workflow's last committed state. A closed payout keeps its final state: only `paid` may still
    * become `returned` (or be written again as `paid`); a late or repeated write of anything else is ignored.
    */
-  /** `changed`: the stored state moved to a different one (a repeated write of the same state is not). */
-  async saveState(em: EntityManager, doc: PayoutStateDoc): Promise<{ changed: boolean }> {
-    const rows = await sql<{ previous: string }>(
-      em,
-      `WITH old AS (SELECT state FROM ${this.#table} WHERE id = $1 FOR UPDATE)
-       UPDATE ${this.#table} AS p
+  /**
+   * `changed`: the stored state moved to a different one (a repeated write of the same state is not).
+   * `event`: a statement to run with it, as a data-modifying CTE of the same statement (its parameters
+   * numbered from $6, one row RETURNING `deliver`): the outbox event the state describes
+   * (WebhookOutbox.enqueueStatement); `enqueued` is then what enqueue would answer.
+   */
+  async saveState(
+    em: EntityManager,
+    doc: PayoutStateDoc,
+    event?: { text: string; params: readonly unknown[] },
+  ): Promise<{ changed: boolean; enqueued?: { inserted: boolean; deliver: boolean } }> {
+    const update = `UPDATE ${this.#table} AS p
           SET state = $2, rail = COALESCE($3, p.rail), provider = COALESCE($4, p.provider),
               state_doc = $5::jsonb, updated_at = now()
          FROM old
         WHERE p.id = $1 AND p.state NOT IN ('returned', 'failed', 'rejected', 'cancelled')
           AND (p.state <> 'paid' OR $2 IN ('paid', 'returned'))
-       RETURNING old.state AS previous`,
-      [doc.payoutId, doc.state, doc.rail ?? null, doc.provider ?? null, JSON.stringify(doc)],
+       RETURNING old.state AS previous`;
+    const params = [doc.payoutId, doc.state, doc.rail ?? null, doc.provider ?? null, JSON.stringify(doc)];
+    const old = `old AS (SELECT state FROM ${this.#table} WHERE id = $1 FOR UPDATE)`;
+    if (!event) {
+      const rows = await sql<{ previous: string }>(em, `WITH ${old} ${update}`, params);
+      return { changed: rows.length === 1 && rows[0]!.previous !== doc.state };
+    }
+    // One statement: the state and its event (both CTEs run whatever the other does).
+    const rows = await sql<{
+      saved: boolean;
+      previous: string | null;
+      inserted: boolean;
+      deliver: boolean | null;
+    }>(
+      em,
+      `WITH ${old}, saved AS (${update}), ev AS (${event.text})
+       SELECT EXISTS (SELECT 1 FROM saved) AS saved, (SELECT previous FROM saved) AS previous,
+              EXISTS (SELECT 1 FROM ev) AS inserted, (SELECT deliver FROM ev) AS deliver`,
+      [...params, ...event.params],
     );
-    return { changed: rows.length === 1 && rows[0]!.previous !== doc.state };
+    const row = rows[0]!;
+    return {
+      changed: row.saved && row.previous !== doc.state,
+      // Already there (a repeat): its delivery step decides, as before.
+      enqueued: { inserted: row.inserted, deliver: row.inserted ? row.deliver === true : true },
+    };
   }
 
   async saveBreakdown(

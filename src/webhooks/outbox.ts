@@ -148,20 +148,30 @@ export class WebhookOutbox {
     event: WebhookEvent,
     em: EntityManager = this.#db.em(),
   ): Promise<{ inserted: boolean; deliver: boolean }> {
+    const { text, params } = this.enqueueStatement(event, 1);
+    const rows = await sql<{ deliver: boolean }>(em, text, params);
+    // Already there (a repeat): its delivery step decides, as before.
+    return { inserted: rows.length === 1, deliver: rows[0]?.deliver ?? true };
+  }
+
+  /**
+   * enqueue's INSERT, its parameters numbered from `$first`, for a caller that runs it inside its own
+   * statement (a data-modifying CTE next to the state change it describes). It returns one row,
+   * `deliver`, when inserted and none when the id exists: read it as enqueue does.
+   */
+  enqueueStatement(event: WebhookEvent, first: number): { text: string; params: unknown[] } {
     if (!event.id || /\s/.test(event.id))
       throw new Error(`webhook event id must be non-empty without spaces, got "${event.id}"`);
     const subscribed =
       this.#endpoints.length > 0 ? 'true' : this.#managed ? `(${this.#managed.anyEnabled})` : 'false';
+    const $ = (i: number) => `$${first + i}`;
     // One statement: the subscription check rides on the insert.
-    const rows = await sql<{ deliver: boolean }>(
-      em,
-      `INSERT INTO ${this.#table('webhook_outbox')} (id, type, payload, occurred_at, delivered_at)
-       VALUES ($1, $2, $3::jsonb, $4, CASE WHEN ${subscribed} THEN NULL ELSE now() END)
+    return {
+      text: `INSERT INTO ${this.#table('webhook_outbox')} (id, type, payload, occurred_at, delivered_at)
+       VALUES (${$(0)}, ${$(1)}, ${$(2)}::jsonb, ${$(3)}, CASE WHEN ${subscribed} THEN NULL ELSE now() END)
        ON CONFLICT (id) DO NOTHING RETURNING delivered_at IS NULL AS deliver`,
-      [event.id, event.type, JSON.stringify(event.data), event.occurredAt.toISOString()],
-    );
-    // Already there (a repeat): its delivery step decides, as before.
-    return { inserted: rows.length === 1, deliver: rows[0]?.deliver ?? true };
+      params: [event.id, event.type, JSON.stringify(event.data), event.occurredAt.toISOString()],
+    };
   }
 
   async get(eventId: string): Promise<OutboxRow | undefined> {
