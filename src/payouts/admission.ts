@@ -5,11 +5,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from '../auth/actor.ts';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
-import { availableBalance } from '../ledger/index.ts';
 import { formatDecimal, type Money } from '../money/index.ts';
 import { destinationKindFor } from './service.ts';
 import type { PayoutInput, PayoutMethod } from './state.ts';
-import { type PayoutRecord, PayoutStore } from './store.ts';
+import { type PayoutRecord, type PayoutRow, payoutFromRow } from './store.ts';
 
 export interface PayoutRequest {
   payoutId: string;
@@ -42,27 +41,34 @@ export interface AdmissionFacts {
   existing: PayoutRecord | null;
 }
 
-/** What a request is checked against; undefined when the payee does not exist. */
+/**
+ * What a request is checked against, in one statement; undefined when the payee does not exist. The
+ * payout row (`p.*`) is there when this key made it already.
+ */
 export async function admissionFacts(
   em: EntityManager,
   schema: string,
   r: Pick<PayoutRequest, 'payeeId' | 'payoutId'> & { currency: string },
 ): Promise<AdmissionFacts | undefined> {
-  const [payees, available, existing] = await Promise.all([
-    sql<{ preferred_method: string | null; kinds: string[] }>(
-      em,
-      `SELECT p.preferred_method,
-              ARRAY(SELECT d.kind FROM ${qualify(schema, 'payee_destinations')} d WHERE d.payee_id = p.id) AS kinds
-         FROM ${qualify(schema, 'payees')} p WHERE p.id = $1`,
-      [r.payeeId],
-    ),
-    availableBalance(em, schema, r.payeeId, r.currency),
-    new PayoutStore(schema).get(em, r.payoutId),
-  ]);
-  const payee = payees[0];
-  return payee
-    ? { preferredMethod: payee.preferred_method, destinationKinds: payee.kinds, available, existing }
-    : undefined;
+  type Row = PayoutRow & { _preferred_method: string | null; _kinds: string[]; _available: string | null };
+  const [row] = await sql<Row>(
+    em,
+    `SELECT x.*, y.preferred_method AS _preferred_method,
+            ARRAY(SELECT d.kind FROM ${qualify(schema, 'payee_destinations')} d WHERE d.payee_id = y.id) AS _kinds,
+            (SELECT a.balance::text FROM ${qualify(schema, 'ledger_accounts')} a
+              WHERE a.kind = 'payee_available' AND a.owner = y.id AND a.currency = $2) AS _available
+       FROM ${qualify(schema, 'payees')} y LEFT JOIN ${qualify(schema, 'payouts')} x ON x.id = $3
+      WHERE y.id = $1`,
+    [r.payeeId, r.currency, r.payoutId],
+  );
+  if (!row) return undefined;
+  const { _preferred_method, _kinds, _available, ...payout } = row;
+  return {
+    preferredMethod: _preferred_method,
+    destinationKinds: _kinds,
+    available: BigInt(_available ?? '0'),
+    existing: payout.id === null ? null : payoutFromRow(payout),
+  };
 }
 
 export type Admission =
