@@ -49,7 +49,13 @@ import {
   recoverPayeeNetworkFee,
 } from './provider-charges.ts';
 import { FINAL_STATES, type PayoutInput, type PayoutStateDoc, type Reason } from './state.ts';
-import { type NewPayout, type PayoutRecord, PayoutStore } from './store.ts';
+import {
+  type BreakdownFields,
+  type NewPayout,
+  type PayoutRecord,
+  PayoutStore,
+  type RecentActivity,
+} from './store.ts';
 
 /** Settings the payout flow needs (from the `payouts` configuration section). */
 export interface PayoutSettings {
@@ -226,12 +232,18 @@ export interface Preloaded {
    * The payee's row (null: gone) and destinations, read with the payout (PayoutStore.getForScreening): the
    * screening steps take the payee, the screened destination and its risk facts from here.
    */
-  screening?: { payee: PayeeJson | null; destinations: DestinationJson[] };
+  screening?: {
+    payee: PayeeJson | null;
+    destinations: DestinationJson[];
+    /** The payee's recent payouts (risk), as of `at`, the time of the read. */
+    recent: RecentActivity;
+    at: Date;
+  };
   /** Set: the steps collect their breakdown here and the fused step writes it once (saveBreakdown). */
   breakdown?: Breakdown;
 }
 
-type Breakdown = Parameters<PayoutStore['saveBreakdown']>[2];
+type Breakdown = BreakdownFields;
 
 export function createPayoutService(deps: PayoutServiceDeps) {
   const { db, ledger, payees, providers, outbox, settings } = deps;
@@ -253,10 +265,12 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     pre: Preloaded,
   ): Promise<{ p: PayoutRecord; screening: NonNullable<Preloaded['screening']> }> {
     if (!pre.payout || !pre.screening) {
-      const found = await store.getForScreening(db.em(), payoutId);
+      const at = now();
+      const found = await store.getForScreening(db.em(), payoutId, at);
       if (!found) throw new PayoutNotFound(payoutId);
       pre.payout ??= found.payout;
-      pre.screening = { payee: found.payee, destinations: found.destinations };
+      const { payee, destinations, recent } = found;
+      pre.screening = { payee, destinations, recent, at };
     }
     return { p: pre.payout, screening: pre.screening };
   }
@@ -458,11 +472,10 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     if (!event) return { changed: (await store.saveState(tx, status)).changed, out: {} };
     const id = payoutEventId(event, status, eventKey);
     // One statement: the state and its event (a data-modifying CTE), atomic without a transaction of its own.
-    const insert = outbox.enqueueStatement(
-      { id, type: event, occurredAt: now(), data: { payout: status } },
-      6,
-    );
-    const { changed, enqueued } = await store.saveState(tx, status, insert);
+    const data = { id, type: event, occurredAt: now(), data: { payout: status } };
+    const { changed, enqueued } = await store.saveState(tx, status, {
+      event: (first) => outbox.enqueueStatement(data, first),
+    });
     return { changed, out: enqueued?.deliver ? { eventId: id } : {} };
   }
 
@@ -612,11 +625,14 @@ export function createPayoutService(deps: PayoutServiceDeps) {
         await hold(ledger);
         return;
       }
+      // A breakdown screening collected before (pre.breakdown) is written with the state, in its statement.
+      const fields = pre.breakdown && Object.keys(pre.breakdown).length > 0 ? pre.breakdown : undefined;
       const changed = await db.em().transactional(async (tx) => {
-        const saved = await store.saveState(tx, status);
+        const saved = await store.saveState(tx, status, { breakdown: fields });
         await hold(ledger.within(tx));
         return saved.changed;
       });
+      if (fields) pre.breakdown = {};
       if (changed) payoutTransitions.inc({ state: status.state });
     },
 
@@ -665,14 +681,9 @@ export function createPayoutService(deps: PayoutServiceDeps) {
     },
 
     async assessRisk(payoutId: string, pre: Preloaded = {}): Promise<{ reasons: Reason[] }> {
+      // The facts as read with the payout (one snapshot), at the time they were read.
       const { p, screening } = await loadForScreening(payoutId, pre);
-      const at = now();
-      const recent = await store.recentActivity(db.em(), {
-        payeeId: p.payeeId,
-        currency: p.currency,
-        excludeId: p.id,
-        now: at,
-      });
+      const { recent, at } = screening;
       const destination = payees.riskFactsOf(destinationKindFor[p.method], screening.destinations);
       const assessment = assessRisk(
         {

@@ -173,12 +173,19 @@ export class PayoutStore {
   async getForScreening(
     em: EntityManager,
     id: string,
-  ): Promise<{ payout: PayoutRecord; payee: PayeeJson | null; destinations: DestinationJson[] } | null> {
+    now: Date,
+  ): Promise<{
+    payout: PayoutRecord;
+    payee: PayeeJson | null;
+    destinations: DestinationJson[];
+    recent: RecentActivity;
+  } | null> {
     const rows = await sql<
-      PayoutRow & { payee_json: PayeeJson | null; destinations_json: DestinationJson[] }
+      PayoutRow & RecentColumns & { payee_json: PayeeJson | null; destinations_json: DestinationJson[] }
     >(
       em,
-      `SELECT p.*,
+      `SELECT p.*, r.n AS recent_n, r.total AS recent_total, r.paid_n AS recent_paid_n,
+              r.paid_total AS recent_paid_total,
               (SELECT to_jsonb(y) - 'tax_tin_ciphertext' FROM ${this.#payees} y WHERE y.id = p.payee_id) AS payee_json,
               (SELECT coalesce(jsonb_agg(jsonb_build_object(
                         'kind', d.kind, 'ciphertext', d.ciphertext, 'fingerprint', d.fingerprint,
@@ -187,8 +194,10 @@ export class PayoutStore {
                                     WHERE o.fingerprint = d.fingerprint AND o.payee_id <> d.payee_id))),
                       '[]'::jsonb)
                  FROM ${this.#destinations} d WHERE d.payee_id = p.payee_id) AS destinations_json
-         FROM ${this.#table} p WHERE p.id = $1`,
-      [id],
+         FROM ${this.#table} p
+         CROSS JOIN LATERAL (${this.#recentSql('p.payee_id', 'p.currency', 'p.id', '$2')}) r
+        WHERE p.id = $1`,
+      [id, now.toISOString()],
     );
     const row = rows[0];
     if (!row) return null;
@@ -196,6 +205,12 @@ export class PayoutStore {
       payout: payoutFromRow(row),
       payee: row.payee_json ?? null,
       destinations: row.destinations_json ?? [],
+      recent: recentOf({
+        n: row.recent_n,
+        total: row.recent_total,
+        paid_n: row.recent_paid_n,
+        paid_total: row.recent_paid_total,
+      }),
     };
   }
 
@@ -248,59 +263,84 @@ export class PayoutStore {
    */
   /**
    * `changed`: the stored state moved to a different one (a repeated write of the same state is not).
-   * `event`: a statement to run with it, as a data-modifying CTE of the same statement (its parameters
-   * numbered from $6, one row RETURNING `deliver`): the outbox event the state describes
-   * (WebhookOutbox.enqueueStatement); `enqueued` is then what enqueue would answer.
+   * With `breakdown`, the row's breakdown is written in the same statement, as saveBreakdown after it would
+   * (whatever the state does; its rail over the state's). With `event`, a statement run with it as a
+   * data-modifying CTE (its parameters numbered from `first`, RETURNING one row `deliver` when it inserts):
+   * the outbox event the state describes (WebhookOutbox.enqueueStatement); `enqueued` is then what enqueue
+   * would answer.
    */
   async saveState(
     em: EntityManager,
     doc: PayoutStateDoc,
-    event?: { text: string; params: readonly unknown[] },
+    also: {
+      breakdown?: BreakdownFields | undefined;
+      event?: (first: number) => { text: string; params: readonly unknown[] };
+    } = {},
   ): Promise<{ changed: boolean; enqueued?: { inserted: boolean; deliver: boolean } }> {
-    const update = `UPDATE ${this.#table} AS p
+    const params: unknown[] = [
+      doc.payoutId,
+      doc.state,
+      doc.rail ?? null,
+      doc.provider ?? null,
+      JSON.stringify(doc),
+    ];
+    let old: string;
+    let update: string;
+    const b = also.breakdown;
+    if (!b) {
+      old = `old AS (SELECT state FROM ${this.#table} WHERE id = $1 FOR UPDATE)`;
+      update = `UPDATE ${this.#table} AS p
           SET state = $2, rail = COALESCE($3, p.rail), provider = COALESCE($4, p.provider),
               state_doc = $5::jsonb, updated_at = now()
          FROM old
         WHERE p.id = $1 AND p.state NOT IN ('returned', 'failed', 'rejected', 'cancelled')
           AND (p.state <> 'paid' OR $2 IN ('paid', 'returned'))
-       RETURNING old.state AS previous`;
-    const params = [doc.payoutId, doc.state, doc.rail ?? null, doc.provider ?? null, JSON.stringify(doc)];
-    const old = `old AS (SELECT state FROM ${this.#table} WHERE id = $1 FOR UPDATE)`;
-    if (!event) {
-      const rows = await sql<{ previous: string }>(em, `WITH ${old} ${update}`, params);
-      return { changed: rows.length === 1 && rows[0]!.previous !== doc.state };
+       RETURNING old.state AS previous, true AS saved`;
+    } else {
+      params.push(b.fee ?? null, b.withholding ?? null, b.rail ?? null, b.destinationFingerprint ?? null);
+      // The state's guard (as above) decides the state's columns only: the breakdown is written regardless.
+      old = `old AS (SELECT state, state NOT IN ('returned', 'failed', 'rejected', 'cancelled')
+                       AND (state <> 'paid' OR $2 IN ('paid', 'returned')) AS ok
+                  FROM ${this.#table} WHERE id = $1 FOR UPDATE)`;
+      update = `UPDATE ${this.#table} AS p
+          SET state = CASE WHEN old.ok THEN $2 ELSE p.state END,
+              rail = COALESCE($8, CASE WHEN old.ok THEN $3 END, p.rail),
+              provider = CASE WHEN old.ok THEN COALESCE($4, p.provider) ELSE p.provider END,
+              state_doc = CASE WHEN old.ok THEN $5::jsonb ELSE p.state_doc END,
+              fee = COALESCE($6, p.fee), withholding = COALESCE($7, p.withholding),
+              destination_fingerprint = COALESCE($9, p.destination_fingerprint), updated_at = now()
+         FROM old
+        WHERE p.id = $1
+       RETURNING old.state AS previous, old.ok AS saved`;
     }
+    if (!also.event) {
+      const rows = await sql<{ previous: string; saved: boolean }>(em, `WITH ${old} ${update}`, params);
+      const row = rows[0];
+      return { changed: row?.saved === true && row.previous !== doc.state };
+    }
+    const event = also.event(params.length + 1);
     // One statement: the state and its event (both CTEs run whatever the other does).
     const rows = await sql<{
-      saved: boolean;
+      saved: boolean | null;
       previous: string | null;
       inserted: boolean;
       deliver: boolean | null;
     }>(
       em,
       `WITH ${old}, saved AS (${update}), ev AS (${event.text})
-       SELECT EXISTS (SELECT 1 FROM saved) AS saved, (SELECT previous FROM saved) AS previous,
+       SELECT (SELECT saved FROM saved) AS saved, (SELECT previous FROM saved) AS previous,
               EXISTS (SELECT 1 FROM ev) AS inserted, (SELECT deliver FROM ev) AS deliver`,
       [...params, ...event.params],
     );
     const row = rows[0]!;
     return {
-      changed: row.saved && row.previous !== doc.state,
+      changed: row.saved === true && row.previous !== doc.state,
       // Already there (a repeat): its delivery step decides, as before.
       enqueued: { inserted: row.inserted, deliver: row.inserted ? row.deliver === true : true },
     };
   }
 
-  async saveBreakdown(
-    em: EntityManager,
-    id: string,
-    fields: {
-      fee?: string;
-      withholding?: string;
-      rail?: 'instant' | 'scheduled';
-      destinationFingerprint?: string;
-    },
-  ): Promise<void> {
+  async saveBreakdown(em: EntityManager, id: string, fields: BreakdownFields): Promise<void> {
     await sql(
       em,
       `UPDATE ${this.#table}
@@ -318,32 +358,77 @@ export class PayoutStore {
   }
 
   /** The payee's other payouts in the 24 h before `now` that still count (not rejected/cancelled/failed). */
-  async recentActivity(
-    em: EntityManager,
-    p: { payeeId: string; currency: string; excludeId: string; now: Date },
-  ): Promise<{ count: number; totalMinor: bigint; trailingAverageMinor?: bigint }> {
-    // One statement: the last 24 h that still count, and the trailing average of the last 20 paid payouts
-    // (integer division, no floats).
-    const [row] = await sql<{ n: string; total: string | null; paid_n: string; paid_total: string | null }>(
-      em,
-      `SELECT recent.n, recent.total, last_paid.n AS paid_n, last_paid.total AS paid_total
+  async recentActivity(em: EntityManager, p: RecentQuery): Promise<RecentActivity> {
+    const [row] = await sql<RecentRow>(em, this.#recentSql('$1', '$2', '$3', '$4'), [
+      p.payeeId,
+      p.currency,
+      p.excludeId,
+      p.now.toISOString(),
+    ]);
+    return recentOf(row);
+  }
+
+  /**
+   * One statement: the last 24 h that still count, and the trailing average of the last 20 paid payouts
+   * (integer division, no floats); each argument an SQL expression (a parameter or a column).
+   */
+  #recentSql(payeeId: string, currency: string, excludeId: string, now: string): string {
+    return `SELECT recent.n, recent.total, last_paid.n AS paid_n, last_paid.total AS paid_total
          FROM (SELECT count(*) AS n, sum(amount) AS total FROM ${this.#table}
-                WHERE payee_id = $1 AND currency = $2 AND id <> $3
-                  AND created_at > $4::timestamptz - interval '24 hours' AND created_at <= $4::timestamptz
+                WHERE payee_id = ${payeeId} AND currency = ${currency} AND id <> ${excludeId}
+                  AND created_at > ${now}::timestamptz - interval '24 hours' AND created_at <= ${now}::timestamptz
                   AND state NOT IN ('rejected', 'cancelled', 'failed')) recent,
               (SELECT count(*) AS n, sum(amount) AS total FROM (
                  SELECT amount FROM ${this.#table}
-                  WHERE payee_id = $1 AND currency = $2 AND id <> $3 AND state IN ('paid', 'returned')
-                  ORDER BY created_at DESC LIMIT 20) paid) last_paid`,
-      [p.payeeId, p.currency, p.excludeId, p.now.toISOString()],
-    );
-    const recent = row && { n: row.n, total: row.total };
-    const avg = row && { n: row.paid_n, total: row.paid_total };
-    const paidCount = BigInt(avg?.n ?? '0');
-    return {
-      count: Number(recent?.n ?? 0),
-      totalMinor: BigInt(recent?.total ?? '0'),
-      ...(paidCount > 0n ? { trailingAverageMinor: BigInt(avg?.total ?? '0') / paidCount } : {}),
-    };
+                  WHERE payee_id = ${payeeId} AND currency = ${currency} AND id <> ${excludeId}
+                    AND state IN ('paid', 'returned')
+                  ORDER BY created_at DESC LIMIT 20) paid) last_paid`;
   }
+}
+
+/** The payout's breakdown as screening and routing write it (each field: unchanged when absent). */
+export interface BreakdownFields {
+  fee?: string;
+  withholding?: string;
+  rail?: 'instant' | 'scheduled';
+  destinationFingerprint?: string;
+}
+
+export interface RecentQuery {
+  payeeId: string;
+  currency: string;
+  excludeId: string;
+  now: Date;
+}
+
+/** The payee's other payouts in the 24 h before a time, and its trailing average paid (risk facts). */
+export interface RecentActivity {
+  count: number;
+  totalMinor: bigint;
+  trailingAverageMinor?: bigint;
+}
+
+interface RecentRow {
+  n: string | number;
+  total: string | null;
+  paid_n: string | number;
+  paid_total: string | null;
+}
+
+interface RecentColumns {
+  recent_n: string | number;
+  recent_total: string | null;
+  recent_paid_n: string | number;
+  recent_paid_total: string | null;
+}
+
+function recentOf(row: RecentRow | undefined): RecentActivity {
+  const recent = row && { n: row.n, total: row.total };
+  const avg = row && { n: row.paid_n, total: row.paid_total };
+  const paidCount = BigInt(avg?.n ?? '0');
+  return {
+    count: Number(recent?.n ?? 0),
+    totalMinor: BigInt(recent?.total ?? '0'),
+    ...(paidCount > 0n ? { trailingAverageMinor: BigInt(avg?.total ?? '0') / paidCount } : {}),
+  };
 }

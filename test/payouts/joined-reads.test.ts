@@ -62,8 +62,16 @@ describe('one-statement reads', () => {
   it('getForScreening gives the payee view, destinations and risk facts the payee service reads', async () => {
     const em = api.db.em();
     const id = await payout(payeeId, 'bank_transfer');
-    const found = await store.getForScreening(em, id);
+    // Another payout of the payee, paid: the risk facts count it.
+    const paid = await payout(payeeId, 'wallet');
+    await sql(em, `UPDATE "${api.db.schema}".payouts SET state = 'paid' WHERE id = $1`, [paid]);
+    const at = new Date(Date.now() + 1000);
+    const found = await store.getForScreening(em, id, at);
     expect(found?.payout).toEqual(await store.get(em, id));
+    expect(found?.recent).toEqual(
+      await store.recentActivity(em, { payeeId, currency: 'EUR', excludeId: id, now: at }),
+    );
+    expect(found?.recent).toEqual({ count: 1, totalMinor: 1000n, trailingAverageMinor: 1000n });
     const view = api.payees.viewOf(payeeId, found!.payee, found!.destinations);
     expect(view).toEqual(await api.payees.get(em, payeeId));
     for (const kind of ['bank_account', 'wallet', 'card', 'crypto'] as const) {
@@ -76,7 +84,7 @@ describe('one-statement reads', () => {
     expect(api.payees.openDestination(payeeId, 'wallet', row)).toEqual(
       await api.payees.getDestinationForSubmission(em, payeeId, 'wallet'),
     );
-    expect(await store.getForScreening(em, 'po_missing')).toBeNull();
+    expect(await store.getForScreening(em, 'po_missing', at)).toBeNull();
   });
 
   it('a missing payee or destination is the same PayeeError not_found', async () => {
@@ -135,31 +143,23 @@ describe('a state with its event in one statement', () => {
       endpoints: [{ url: 'http://127.0.0.1:9/hook', secrets: ['whsec_dGVzdA=='] }],
     });
     const em = api.db.em();
-    const first = await store.saveState(
-      em,
-      status(id, 'paid'),
-      silent.enqueueStatement(event(`e1:${id}`), 6),
-    );
+    const first = await store.saveState(em, status(id, 'paid'), {
+      event: (first) => silent.enqueueStatement(event(`e1:${id}`), first),
+    });
     expect(first).toEqual({ changed: true, enqueued: { inserted: true, deliver: false } });
     // The same event again: not inserted, its delivery step decides (deliver), the state is not a change.
-    const again = await store.saveState(
-      em,
-      status(id, 'paid'),
-      silent.enqueueStatement(event(`e1:${id}`), 6),
-    );
+    const again = await store.saveState(em, status(id, 'paid'), {
+      event: (first) => silent.enqueueStatement(event(`e1:${id}`), first),
+    });
     expect(again).toEqual({ changed: false, enqueued: { inserted: false, deliver: true } });
-    const hooked = await store.saveState(
-      em,
-      status(id, 'returned'),
-      subscribed.enqueueStatement(event(`e2:${id}`), 6),
-    );
+    const hooked = await store.saveState(em, status(id, 'returned'), {
+      event: (first) => subscribed.enqueueStatement(event(`e2:${id}`), first),
+    });
     expect(hooked).toEqual({ changed: true, enqueued: { inserted: true, deliver: true } });
     // A final row keeps its state; the event is stored all the same, as saveState then enqueue did.
-    const late = await store.saveState(
-      em,
-      status(id, 'failed'),
-      silent.enqueueStatement(event(`e3:${id}`), 6),
-    );
+    const late = await store.saveState(em, status(id, 'failed'), {
+      event: (first) => silent.enqueueStatement(event(`e3:${id}`), first),
+    });
     expect(late).toEqual({ changed: false, enqueued: { inserted: true, deliver: false } });
     expect((await store.get(em, id))?.state).toBe('returned');
     const rows = await sql<{ id: string; delivered: boolean; payload: unknown }>(
@@ -173,5 +173,55 @@ describe('a state with its event in one statement', () => {
       { id: `e2:${id}`, delivered: false, payload: { n: 1 } },
       { id: `e3:${id}`, delivered: true, payload: { n: 1 } },
     ]);
+  });
+
+  it('with a breakdown, writes the row saveState then saveBreakdown wrote, final rows included', async () => {
+    const payeeId = (await api.createPayee()).id;
+    const em = api.db.em();
+    const silent = new WebhookOutbox({ db: api.db, endpoints: [] });
+    const breakdown = {
+      fee: '25',
+      withholding: '240',
+      rail: 'instant' as const,
+      destinationFingerprint: 'fp1',
+    };
+    const cases: [PayoutStateDoc['state'] | null, PayoutStateDoc][] = [
+      [null, { ...status('', 'reserved'), rail: 'scheduled' }],
+      ['paid', status('', 'failed')],
+      ['failed', { ...status('', 'paid'), provider: 'sandbox' }],
+      ['paid', { ...status('', 'returned'), provider: 'sandbox' }],
+    ];
+    for (const [before, doc] of cases) {
+      const [one, two] = [await payout(payeeId, 'wallet'), await payout(payeeId, 'wallet')];
+      if (before) {
+        await sql(em, `UPDATE "${api.db.schema}".payouts SET state = $2 WHERE id = ANY($1)`, [
+          [one, two],
+          before,
+        ]);
+      }
+      const apart = await store.saveState(em, { ...doc, payoutId: one });
+      await store.saveBreakdown(em, one, breakdown);
+      const together = await store.saveState(
+        em,
+        { ...doc, payoutId: two },
+        {
+          breakdown,
+          event: (first) => silent.enqueueStatement(event(`e:${two}`), first),
+        },
+      );
+      expect(together.changed).toBe(apart.changed);
+      const norm = (r: Awaited<ReturnType<PayoutStore['get']>>) => ({
+        ...r,
+        id: '',
+        stateDoc: { ...r!.stateDoc, payoutId: '' },
+        createdAt: '',
+        updatedAt: '',
+      });
+      expect(norm(await store.get(em, two))).toEqual(norm(await store.get(em, one)));
+      expect(together.enqueued).toEqual({ inserted: true, deliver: false });
+      const alone = await store.saveState(em, { ...doc, payoutId: two }, { breakdown: { fee: '30' } });
+      expect(alone.changed).toBe(false);
+      expect((await store.get(em, two))?.fee).toBe('30');
+    }
   });
 });
