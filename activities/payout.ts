@@ -35,21 +35,17 @@ async function isResetRun(): Promise<boolean> {
 }
 
 export function createPayoutActivities(service: PayoutService): PayoutActivities {
-  /** checkCompliance, assessRisk, planRoute as far as nothing stops the payout; the breakdown written once. */
+  /**
+   * checkCompliance, assessRisk, planRoute as far as nothing stops the payout, from the rows admission read
+   * (no SQL of their own); what they find for the row is collected in `pre.breakdown` for one write.
+   */
   async function screen(payoutId: string, approvalsRequired: number, at: string, pre: Preloaded) {
     pre.breakdown = {};
     const compliance = await service.checkCompliance(payoutId, pre);
-    if (compliance.blocked.length > 0) {
-      await service.saveBreakdown(payoutId, pre);
-      return { compliance };
-    }
+    if (compliance.blocked.length > 0) return { compliance };
     const risk = await service.assessRisk(payoutId, pre);
-    if (approvalsNeeded({ approvalsRequired }, risk.reasons.length) > 0) {
-      await service.saveBreakdown(payoutId, pre);
-      return { compliance, risk };
-    }
+    if (approvalsNeeded({ approvalsRequired }, risk.reasons.length) > 0) return { compliance, risk };
     const plan = await service.planRoute(payoutId, true, new Date(at), pre);
-    await service.saveBreakdown(payoutId, pre);
     return { compliance, risk, plan };
   }
 
@@ -72,15 +68,19 @@ export function createPayoutActivities(service: PayoutService): PayoutActivities
           nonRetryable: true,
         });
       });
+      // Screened in the same step, from the row and payee already read: one step less per payout. First, so
+      // that its breakdown is written by the reserved state's own statement.
+      const screened = await screen(input.payoutId, policy.approvalsRequired, at, pre);
       try {
-        // The hold and the state it puts the payout in commit together.
+        // The hold, the state it puts the payout in and the breakdown commit together.
         await service.reserveFunds(input.payoutId, pre, status);
       } catch (err) {
         if (err instanceof InsufficientFunds) return { rejected: err.message };
         throw err;
       }
-      // Screened in the same step, from the row and payee already read: one step less per payout.
-      return { policy, screened: await screen(input.payoutId, policy.approvalsRequired, at, pre) };
+      // Without a state to record (nothing to write it with), the breakdown is written on its own.
+      await service.saveBreakdown(input.payoutId, pre);
+      return { policy, screened };
     },
     assessRisk: ({ payoutId }) => service.assessRisk(payoutId),
     planRoute: ({ payoutId, riskClear, at }) => service.planRoute(payoutId, riskClear, new Date(at)),
