@@ -143,29 +143,6 @@ export class PayoutStore {
   }
 
   /**
-   * The record with its payee's name and country (what a provider submission names), in one statement;
-   * holder null when the payee row is gone.
-   */
-  async getWithHolder(
-    em: EntityManager,
-    id: string,
-  ): Promise<{ payout: PayoutRecord; holder: { name: string; country: string } | null } | null> {
-    const rows = await sql<PayoutRow & { holder_name: string | null; holder_country: string | null }>(
-      em,
-      `SELECT p.*, y.name AS holder_name, y.country AS holder_country
-         FROM ${this.#table} p LEFT JOIN ${this.#payees} y ON y.id = p.payee_id WHERE p.id = $1`,
-      [id],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    const holder =
-      row.holder_name === null || row.holder_country === null
-        ? null
-        : { name: row.holder_name, country: row.holder_country };
-    return { payout: payoutFromRow(row), holder };
-  }
-
-  /**
    * The record with its payee's row (null when gone) and all the payee's destinations, each with the number
    * of other payees sharing its fingerprint: what screening reads (compliance, risk, route), in one statement
    * and so from one snapshot.
