@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +57,8 @@ const cli = parseCli({
 
 Instant payouts through the real HTTP API against the zero-latency sandbox on the embedded stack, with
 the bare engine measured in the same run on the same worker settings. Prints paid/s end to end, its
-ratio to the engine's one-activity workflows/s, worker CPU, SQL statements, transactions and workflow
+ratio to the engine's one-activity workflows/s, CPU per payout of each process (PostgreSQL's when it runs
+on this host) and the paid/s their sum allows on this host's cores, SQL statements, transactions and workflow
 tasks per payout, and the acknowledgement ratio ack p99 / (bare start p99 + bare one-row commit p99) at
 half the API's saturation rate.
   --payouts N          payouts of the saturation phase, C clients back to back (default 5000)
@@ -347,6 +348,29 @@ function cpuMs(pid?: number): number {
   }
 }
 
+/**
+ * CPU ms of every `postgres` process on this host (the server's backends and its background workers): NaN when
+ * there is none (a remote database). Counts whatever else uses that server meanwhile, and loses a backend that
+ * exits between two reads (the pools here keep theirs).
+ */
+function postgresCpuMs(): number {
+  let total = 0;
+  let found = false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+      found = true;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found ? total : Number.NaN;
+}
+
 /** The temporal-dev server: the child of this process running packages/temporal-dev. */
 function temporalPid(): number | undefined {
   for (const entry of readdirSync('/proc')) {
@@ -526,6 +550,8 @@ interface Usage {
   worker: number;
   api: number;
   temporal: number;
+  postgres: number;
+  bench: number;
   sql: { worker: SqlCounts; api: SqlCounts };
 }
 async function usage(): Promise<Usage> {
@@ -534,6 +560,8 @@ async function usage(): Promise<Usage> {
     worker: worker.cpu(),
     api: cpuMs(server.pid),
     temporal: serverPid === undefined ? Number.NaN : cpuMs(serverPid),
+    postgres: postgresCpuMs(),
+    bench: cpuMs(),
     sql: { worker: w, api: a },
   };
 }
@@ -631,6 +659,15 @@ const report = await verifyLedger(db.em(), schema);
 const twice = await payoutsDisbursedMoreThanOnce(db);
 const rss = process.memoryUsage().rss / 2 ** 20;
 
+/** The CPU of every process a payout passes through, and the paid/s that much CPU allows on this host's cores. */
+function cpuLine(): string {
+  if (!API_PROCESS || !WORKER_PROCESS) return 'with --api-process --worker-process only';
+  const d = (k: 'worker' | 'api' | 'temporal' | 'postgres' | 'bench') => (after[k] - before[k]) / N;
+  const total = d('worker') + d('api') + d('temporal') + d('postgres') + d('bench');
+  if (Number.isNaN(total)) return 'not measured (a process was not found)';
+  const cores = availableParallelism();
+  return `${total.toFixed(2)} (worker + API + temporal-dev + PostgreSQL + this bench ${d('bench').toFixed(2)}); ${cores} cores allow at most ${((cores * 1000) / total).toFixed(1)} paid/s at that cost`;
+}
 const perPayout = (v: number) => (v / N).toFixed(2);
 const delta = (a: SqlCounts, b: SqlCounts) => ({
   statements: b.statements - a.statements,
@@ -682,6 +719,13 @@ const lines: [string, string][] = [
     API_PROCESS ? ((after.api - before.api) / N).toFixed(2) : 'in this process (see worker)',
   ],
   ['temporal-dev CPU ms per payout', ((after.temporal - before.temporal) / N).toFixed(2)],
+  [
+    'PostgreSQL CPU ms per payout',
+    Number.isNaN(after.postgres)
+      ? 'not measured (no postgres process on this host)'
+      : `${((after.postgres - before.postgres) / N).toFixed(2)} (every postgres process on this host)`,
+  ],
+  ['CPU ms per payout, all processes', cpuLine()],
   ['worker SQL per payout', `${sqlLine(workerSql)} (counted)`],
   ['API SQL per payout', API_PROCESS ? `${sqlLine(apiSql)} (counted)` : 'in this process (see worker)'],
   [
