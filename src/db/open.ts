@@ -16,6 +16,8 @@ export interface DatabaseOptions {
   idleTimeoutMs?: number;
   /** Log SQL (MikroORM debug). */
   debug?: boolean;
+  /** Hot-path statements as server-side prepared ones (default true; always off on PGlite). */
+  preparedStatements?: boolean;
 }
 
 export interface Database {
@@ -53,7 +55,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       keepAliveInitialDelayMillis: 10_000,
       onPoolCreated: (created: Pool) => {
         pool = created;
-        hardenPool(created);
+        hardenPool(created, { prepare: options.preparedStatements !== false });
       },
     },
     debug: options.debug ?? false,

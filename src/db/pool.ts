@@ -8,6 +8,7 @@
 // every later checkout waits forever. Here a checked-out client whose connection has ended is given back
 // to the pool at once (with its error, so the pool discards it), whoever holds it; the holder's own
 // release later is a no-op. Checkout failures become DatabaseUnavailable.
+import { preparing } from './prepared.ts';
 import { DatabaseUnavailable } from './unavailable.ts';
 
 // The parts of node-postgres' Pool and PoolClient used here (pg ships no types; @types/pg is not installed).
@@ -23,11 +24,20 @@ export interface Pool {
   readonly waitingCount: number;
 }
 
+interface QueryClient {
+  query(text: string): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
 const hardened = new WeakSet<Pool>();
 
-export function hardenPool(pool: Pool): void {
+/**
+ * `prepare`: send marked statements as named ones (src/db/prepared.ts) once the first connection has shown
+ * the server is not PGlite (whose connections share one session, so their statement names would collide).
+ */
+export function hardenPool(pool: Pool, options: { prepare?: boolean } = {}): void {
   if (hardened.has(pool)) return;
   hardened.add(pool);
+  let prepare: boolean | undefined = options.prepare ? undefined : false;
   const connect = pool.connect.bind(pool);
   // Kysely calls connect() without a callback; pool.query's own callback form is left as it is (it
   // releases on every path itself).
@@ -39,6 +49,15 @@ export function hardenPool(pool: Pool): void {
     } catch (error) {
       throw new DatabaseUnavailable(`no database connection: ${(error as Error).message}`, { cause: error });
     }
+    if (prepare === undefined) {
+      try {
+        const { rows } = await (client as unknown as QueryClient).query('SELECT version() AS version');
+        prepare = !/PGlite/i.test(String(rows[0]?.version ?? 'PGlite'));
+      } catch {
+        // Asked again on the next checkout; this one's own query will report the connection's trouble.
+      }
+    }
+    preparing(client, () => prepare === true);
     return guardCheckout(client);
   }
 }

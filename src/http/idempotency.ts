@@ -117,6 +117,7 @@ async function claimIdempotencyLease(
              WHERE k.lease_until <= now() AND k.request_hash = EXCLUDED.request_hash
        RETURNING 1`,
       [claim.actor, claim.key, claim.hash, claim.method, claim.path, IDEMPOTENCY_LEASE_SECONDS],
+      { prepare: true },
     );
     if (claimed.length > 0) return null;
     const [existing] = await sql<ExistingRecord>(
@@ -197,6 +198,7 @@ async function completeIdempotencyLease(
       JSON.stringify(response.body ?? null),
       JSON.stringify(response.headers),
     ],
+    { prepare: true },
   );
 }
 

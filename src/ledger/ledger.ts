@@ -618,6 +618,7 @@ export class Ledger {
          JOIN ${this.#t.accounts} a ON a.id = e.account_id AND a.kind = 'payee_held'
         WHERE t.idempotency_key = $1`,
       [holdKey],
+      { prepare: true },
     );
     if (held?.type !== 'hold') throw new TransactionNotFound(holdKey, 'hold');
     return {
@@ -726,7 +727,9 @@ export class Ledger {
          INSERT INTO ${t.entries} (transaction_id, account_id, amount)
          SELECT tx.id, u.account_id, u.amount FROM tx, unnest($10::bigint[], $11::bigint[]) AS u(account_id, amount)
           WHERE (SELECT count(*) FROM hot) >= 0)
-       SELECT tx.*, (SELECT n FROM short) > 0 AS short FROM (SELECT 1) AS one LEFT JOIN tx ON true`;
+       SELECT tx.id, tx.type, tx.idempotency_key, tx.content_hash, tx.metadata, tx.resolves_hold_id, tx.reverses_id,
+              tx.created_at, (SELECT n FROM short) > 0 AS short
+         FROM (SELECT 1) AS one LEFT JOIN tx ON true`;
     const params = [
       ...this.#txParams(p),
       [...deltas.keys()],
@@ -736,7 +739,9 @@ export class Ledger {
       p.entries.map((e) => e.amount.toString()),
       [...NON_NEGATIVE_KINDS],
     ];
-    const [row] = await this.#retried(() => sql<TxRow & { short: boolean }>(this.#em(), text, params));
+    const [row] = await this.#retried(() =>
+      sql<TxRow & { short: boolean }>(this.#em(), text, params, { prepare: true }),
+    );
     if (row!.short) return 'short';
     if (row!.id === null) return 'taken';
     return this.#posted(row!, p);
@@ -890,7 +895,7 @@ export class Ledger {
         em,
         `WITH created AS (
            INSERT INTO ${this.#t.accounts} (kind, owner, currency)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+           SELECT u.kind, u.owner, u.currency FROM unnest($1::text[], $2::text[], $3::text[]) AS u(kind, owner, currency)
            ON CONFLICT (kind, owner, currency) DO NOTHING
            RETURNING id, kind, owner, currency)
          SELECT id, kind, owner, currency, true AS created FROM created
@@ -899,6 +904,7 @@ export class Ledger {
            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(kind, owner, currency)
              ON a.kind = k.kind AND a.owner = k.owner AND a.currency = k.currency`,
         params,
+        { prepare: true },
       );
       if (rows.length < refs.length) {
         rows.push(

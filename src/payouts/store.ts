@@ -291,7 +291,9 @@ export class PayoutStore {
        RETURNING old.state AS previous, old.ok AS saved`;
     }
     if (!also.event) {
-      const rows = await sql<{ previous: string; saved: boolean }>(em, `WITH ${old} ${update}`, params);
+      const rows = await sql<{ previous: string; saved: boolean }>(em, `WITH ${old} ${update}`, params, {
+        prepare: true,
+      });
       const row = rows[0];
       return { changed: row?.saved === true && row.previous !== doc.state };
     }
@@ -308,6 +310,7 @@ export class PayoutStore {
        SELECT (SELECT saved FROM saved) AS saved, (SELECT previous FROM saved) AS previous,
               EXISTS (SELECT 1 FROM ev) AS inserted, (SELECT deliver FROM ev) AS deliver`,
       [...params, ...event.params],
+      { prepare: true },
     );
     const row = rows[0]!;
     return {

@@ -300,6 +300,7 @@ export class SandboxProvider implements PayoutProvider {
         d.state === 'failed' ? d.now : null,
         `${this.name}.paid.${req.idempotencyKey}`,
       ],
+      { prepare: true },
     );
     const row = rows[0]!;
     return row.voided ? 'voided' : row.inserted ? 'inserted' : 'exists';
