@@ -28,6 +28,12 @@ export const databaseSection = defineConfigSection(
       .regex(/^[\x21-\x7e]{1,63}$/, 'must be 1-63 printable ASCII characters without spaces')
       .optional()
       .describe('application_name shown in pg_stat_activity (default disburse)'),
+    DATABASE_PREPARED_STATEMENTS: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe(
+        'true or false (default true): hot-path statements prepared once per connection; false behind a pooler that cannot keep them (PgBouncer transaction mode before 1.21)',
+      ),
     PGLITE_DATA_DIR: z
       .string()
       .min(1)
@@ -42,6 +48,7 @@ export const databaseSection = defineConfigSection(
     acquireTimeoutMs: v.DATABASE_ACQUIRE_TIMEOUT_MS,
     idleTimeoutMs: v.DATABASE_IDLE_TIMEOUT_MS,
     applicationName: v.DATABASE_APPLICATION_NAME ?? 'disburse',
+    preparedStatements: v.DATABASE_PREPARED_STATEMENTS !== 'false',
     embeddedDataDir: v.PGLITE_DATA_DIR ?? '.data/pglite',
   }),
 );

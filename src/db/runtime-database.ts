@@ -33,6 +33,7 @@ export async function openRuntimeDatabase(
     acquireTimeoutMs: config.database.acquireTimeoutMs,
     idleTimeoutMs: config.database.idleTimeoutMs,
     applicationName: config.database.applicationName,
+    preparedStatements: config.database.preparedStatements,
   });
   // An embedded database opened here belongs to this process: its schema is always brought up to date.
   if (opts.migrate || (embedded && !embedded.servedBy)) await migrateDatabase(db);
