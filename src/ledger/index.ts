@@ -35,6 +35,7 @@ export {
 export type { EntryInput, PostingInput } from './posting.ts';
 export {
   availableBalance,
+  availableBalanceSubquery,
   availableBalancesPage,
   type DayWindow,
   earningsCredited,

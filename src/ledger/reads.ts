@@ -35,6 +35,15 @@ export interface DayWindow {
   readonly timezone: string;
 }
 
+/**
+ * A scalar subquery of the payee's available balance as text (NULL when the account was never used), for a
+ * caller that reads it in a statement of its own: `owner` and `currency` are SQL expressions of that statement.
+ */
+export function availableBalanceSubquery(schema: string, owner: string, currency: string): string {
+  return `(SELECT a.balance::text FROM ${tables(schema).accounts} a
+            WHERE a.kind = 'payee_available' AND a.owner = ${owner} AND a.currency = ${currency})`;
+}
+
 /** The payee's available balance in the currency (0 when the account was never used). */
 export async function availableBalance(
   em: EntityManager,

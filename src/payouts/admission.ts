@@ -5,6 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from '../auth/actor.ts';
 import { qualify } from '../db/identifiers.ts';
 import { sql } from '../db/sql.ts';
+import { availableBalanceSubquery } from '../ledger/index.ts';
 import { formatDecimal, type Money } from '../money/index.ts';
 import { destinationKindFor } from './service.ts';
 import type { PayoutInput, PayoutMethod } from './state.ts';
@@ -55,8 +56,7 @@ export async function admissionFacts(
     em,
     `SELECT x.*, y.preferred_method AS _preferred_method,
             ARRAY(SELECT d.kind FROM ${qualify(schema, 'payee_destinations')} d WHERE d.payee_id = y.id) AS _kinds,
-            (SELECT a.balance::text FROM ${qualify(schema, 'ledger_accounts')} a
-              WHERE a.kind = 'payee_available' AND a.owner = y.id AND a.currency = $2) AS _available
+            ${availableBalanceSubquery(schema, 'y.id', '$2')} AS _available
        FROM ${qualify(schema, 'payees')} y LEFT JOIN ${qualify(schema, 'payouts')} x ON x.id = $3
       WHERE y.id = $1`,
     [r.payeeId, r.currency, r.payoutId],
