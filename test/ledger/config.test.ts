@@ -12,8 +12,11 @@ describe('configuration', () => {
       idleTimeoutMs: 10_000,
       applicationName: 'disburse',
       embeddedDataDir: '.data/pglite',
+      preparedStatements: true,
     });
     expect(loadConfig({}).database.url).toBeUndefined();
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).database.preparedStatements).toBe(false);
+    expect(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'no' })).toThrow(/DATABASE_PREPARED_STATEMENTS/);
   });
 
   it('names every bad variable and the expected form in one error', () => {
