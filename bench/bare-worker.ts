@@ -1,10 +1,12 @@
 // bench:payouts' engine baseline: a worker with the Disburse worker's tuning (src/worker/tuning.ts, the
 // same WORKER_* environment) running only bench/workflows/engine.ts' one-activity and payout-shaped
-// workflows, so paid/s can be divided by the bare engine's workflows/s measured in the same run. Prints
+// workflows, so paid/s can be divided by the bare engine's workflows/s measured in the same run; its
+// workflow threads are watched as the Disburse worker's are (src/worker/workflow-watchdog.ts). Prints
 // `bare-worker.ready` when polling; stops on SIGTERM.
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { workerTuning } from '../src/worker/tuning.ts';
+import { watchWorkflowThreads } from '../src/worker/workflow-watchdog.ts';
 import type { EngineBenchActivities } from './workflows/engine.ts';
 
 export async function createBareWorker(connection: NativeConnection, taskQueue: string): Promise<Worker> {
@@ -13,6 +15,7 @@ export async function createBareWorker(connection: NativeConnection, taskQueue: 
     logger: new DefaultLogger('WARN'),
   });
   const activities: EngineBenchActivities = { echo: async (input) => input };
+  watchWorkflowThreads({ log: Runtime.instance().logger });
   return Worker.create({
     connection,
     namespace: 'default',
