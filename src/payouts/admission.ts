@@ -9,7 +9,7 @@ import { availableBalanceSubquery } from '../ledger/index.ts';
 import { formatDecimal, type Money } from '../money/index.ts';
 import { destinationKindFor } from './service.ts';
 import type { PayoutInput, PayoutMethod } from './state.ts';
-import { type PayoutRecord, type PayoutRow, payoutFromRow } from './store.ts';
+import { type PayoutRecord, type PayoutRow, payoutColumns, payoutFromRow } from './store.ts';
 
 export interface PayoutRequest {
   payoutId: string;
@@ -43,8 +43,8 @@ export interface AdmissionFacts {
 }
 
 /**
- * What a request is checked against, in one statement; undefined when the payee does not exist. The
- * payout row (`p.*`) is there when this key made it already.
+ * What a request is checked against, in one statement (prepared: one per API request); undefined when the
+ * payee does not exist. The payout row's columns are null unless this key made it already.
  */
 export async function admissionFacts(
   em: EntityManager,
@@ -54,12 +54,13 @@ export async function admissionFacts(
   type Row = PayoutRow & { _preferred_method: string | null; _kinds: string[]; _available: string | null };
   const [row] = await sql<Row>(
     em,
-    `SELECT x.*, y.preferred_method AS _preferred_method,
+    `SELECT ${payoutColumns('x')}, y.preferred_method AS _preferred_method,
             ARRAY(SELECT d.kind FROM ${qualify(schema, 'payee_destinations')} d WHERE d.payee_id = y.id) AS _kinds,
             ${availableBalanceSubquery(schema, 'y.id', '$2')} AS _available
        FROM ${qualify(schema, 'payees')} y LEFT JOIN ${qualify(schema, 'payouts')} x ON x.id = $3
       WHERE y.id = $1`,
     [r.payeeId, r.currency, r.payoutId],
+    { prepare: true },
   );
   if (!row) return undefined;
   const { _preferred_method, _kinds, _available, ...payout } = row;

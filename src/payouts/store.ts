@@ -30,7 +30,7 @@ export interface PayoutRecord {
   updatedAt: string;
 }
 
-/** A `payouts` row as the driver returns it (SELECT *). */
+/** A `payouts` row as the driver returns it (SELECT * or payoutColumns). */
 export interface PayoutRow {
   id: string;
   payee_id: string;
@@ -54,9 +54,43 @@ export interface PayoutRow {
   updated_at: Date | string;
 }
 
+// Every column of PayoutRow, in table order: the type refuses a missing or unknown one, and
+// test/payouts/payout-columns.test.ts compares it with the migrated table, so a new column is not forgotten.
+const payoutColumnSet: Record<keyof PayoutRow, true> = {
+  id: true,
+  payee_id: true,
+  amount: true,
+  currency: true,
+  scale: true,
+  method: true,
+  instant_requested: true,
+  state: true,
+  rail: true,
+  provider: true,
+  fee: true,
+  withholding: true,
+  requested_by: true,
+  requested_role: true,
+  period_id: true,
+  bulk_id: true,
+  state_doc: true,
+  created_at: true,
+  updated_at: true,
+  destination_fingerprint: true,
+};
+export const PAYOUT_COLUMNS = Object.keys(payoutColumnSet) as readonly (keyof PayoutRow)[];
+
+/**
+ * The payout row's columns as a result list (`alias.id, alias.payee_id, …`): what a prepared statement
+ * selects instead of `alias.*` (src/db/prepared.ts), the same row either way.
+ */
+export function payoutColumns(alias?: string): string {
+  return PAYOUT_COLUMNS.map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+}
+
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
 
-/** The record of a `payouts` row (SELECT *). */
+/** The record of a `payouts` row. */
 export function payoutFromRow(r: PayoutRow): PayoutRecord {
   return {
     id: r.id,
@@ -119,7 +153,7 @@ export class PayoutStore {
       `INSERT INTO ${this.#table} (id, payee_id, amount, currency, scale, method, instant_requested, state,
          requested_by, requested_role, period_id, bulk_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', $8, $9, $10, $11)
-       ON CONFLICT (id) DO NOTHING RETURNING *`,
+       ON CONFLICT (id) DO NOTHING RETURNING ${payoutColumns()}`,
       [
         p.id,
         p.payeeId,
@@ -133,6 +167,7 @@ export class PayoutStore {
         p.periodId ?? null,
         p.bulkId ?? null,
       ],
+      { prepare: true },
     );
     return rows[0] ? payoutFromRow(rows[0]) : null;
   }
@@ -161,7 +196,7 @@ export class PayoutStore {
       PayoutRow & RecentColumns & { payee_json: PayeeJson | null; destinations_json: DestinationJson[] }
     >(
       em,
-      `SELECT p.*, r.n AS recent_n, r.total AS recent_total, r.paid_n AS recent_paid_n,
+      `SELECT ${payoutColumns('p')}, r.n AS recent_n, r.total AS recent_total, r.paid_n AS recent_paid_n,
               r.paid_total AS recent_paid_total,
               (SELECT to_jsonb(y) - 'tax_tin_ciphertext' FROM ${this.#payees} y WHERE y.id = p.payee_id) AS payee_json,
               (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -175,6 +210,7 @@ export class PayoutStore {
          CROSS JOIN LATERAL (${this.#recentSql('p.payee_id', 'p.currency', 'p.id', '$2')}) r
         WHERE p.id = $1`,
       [id, now.toISOString()],
+      { prepare: true },
     );
     const row = rows[0];
     if (!row) return null;
@@ -192,8 +228,9 @@ export class PayoutStore {
   }
 
   /**
-   * getWithHolder and the payee's destination of the payout's method (`kinds`: method → destination kind,
-   * null when there is none), in one statement: what a provider submission reads.
+   * The record, its payee's name and country (holder; null when gone) and the payee's destination of the
+   * payout's method (`kinds`: method → destination kind; null when there is none), in one statement: what a
+   * provider submission reads.
    */
   async getForSubmission(
     em: EntityManager,
@@ -213,13 +250,14 @@ export class PayoutStore {
       }
     >(
       em,
-      `SELECT p.*, y.name AS holder_name, y.country AS holder_country,
+      `SELECT ${payoutColumns('p')}, y.name AS holder_name, y.country AS holder_country,
               d.ciphertext AS current_ciphertext, d.fingerprint AS current_fingerprint
          FROM ${this.#table} p
          LEFT JOIN ${this.#payees} y ON y.id = p.payee_id
          LEFT JOIN ${this.#destinations} d ON d.payee_id = p.payee_id AND d.kind = ($2::jsonb ->> p.method)
         WHERE p.id = $1`,
       [id, JSON.stringify(kinds)],
+      { prepare: true },
     );
     const row = rows[0];
     if (!row) return null;
