@@ -132,7 +132,7 @@ export class SharedRateLimiter implements RateLimiter {
     const table = `"${o.db.schema}".rate_limit_buckets`;
     // $1 key, $2 now (epoch ms), $3 capacity (milli-tokens), $4 refill (milli-tokens per ms = tokens/s).
     // Elapsed time is capped at $3 ms (rate ≥ 1 fills the bucket by then) to keep the product small; a clock
-    // that runs behind the bucket's refills nothing and never moves the bucket back.
+    // that runs behind the bucket's refills nothing and never moves the bucket back. Prepared: one per request.
     this.statement = `
 INSERT INTO ${table} AS b (key, milli_tokens, at_ms, allowed)
 VALUES ($1, $3::bigint - ${MILLI}, $2::bigint, true)
@@ -150,12 +150,12 @@ RETURNING milli_tokens::text AS milli, allowed`;
     if (now < this.localUntil) return this.local.takeNow(key);
     try {
       const rows = await this.withTimeout(
-        sql<{ milli: string; allowed: boolean }>(this.o.db.em(), this.statement, [
-          key,
-          now,
-          this.o.burst * MILLI,
-          this.o.ratePerSecond,
-        ]),
+        sql<{ milli: string; allowed: boolean }>(
+          this.o.db.em(),
+          this.statement,
+          [key, now, this.o.burst * MILLI, this.o.ratePerSecond],
+          { prepare: true },
+        ),
       );
       const row = rows[0]!;
       if (this.degraded) {
