@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sqlSent } from '../../bench/sql-count.ts';
 import { InsufficientFunds, Ledger } from '../../src/ledger/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { expectLedgerValid, rowCounts, usd } from './helpers.ts';
@@ -7,58 +8,38 @@ import { expectLedgerValid, rowCounts, usd } from './helpers.ts';
 // These tests hold that to the count of queries sent, and check the paths the one statement hands over to.
 
 let db: TestDatabase;
-const sent: string[] = [];
-type Query = (this: object, ...args: unknown[]) => unknown;
-// The driver MikroORM loads in this test's module registry (untyped: imported by name).
-const driver = 'pg';
-const pg = (await import(driver)) as { default: { Client: { prototype: { query: Query } } } };
-const proto = pg.default.Client.prototype;
-const query = proto.query;
 
 beforeAll(async () => {
   db = await createTestDatabase('ledger one statement', { poolMax: 12, acquireTimeoutMs: 300_000 });
-  proto.query = function counted(this: object, ...args: unknown[]) {
-    const first = args[0] as string | { text?: unknown };
-    const text = typeof first === 'string' ? first : first?.text;
-    if (typeof text === 'string') sent.push(text);
-    return query.apply(this, args);
-  };
 });
 afterAll(async () => {
-  proto.query = query;
   await db.drop();
 });
-
-async function queriesOf(run: () => Promise<unknown>): Promise<string[]> {
-  sent.length = 0;
-  await run();
-  return [...sent];
-}
 
 describe('a posting in one statement', () => {
   it('holds, settles and releases with one query each once the accounts exist', async () => {
     const ledger = new Ledger(db);
     await ledger.creditEarnings({ payeeId: 'p-one', amount: usd('1000'), idempotencyKey: 'one:earn' });
     await ledger.hold({ payeeId: 'p-one', amount: usd('100'), idempotencyKey: 'one:warm' });
-    const hold = await queriesOf(() =>
+    const hold = await sqlSent(() =>
       ledger.hold({ payeeId: 'p-one', amount: usd('300'), idempotencyKey: 'one:hold' }),
     );
-    expect(hold).toHaveLength(1);
+    expect(hold).toMatchObject({ roundTrips: 1, statements: 1, transactions: 1 });
     // Settling reads the hold, then posts; the platform accounts exist after the first settlement.
     await ledger.settleHold({
       holdKey: 'one:warm',
       idempotencyKey: 'one:warm:settle',
       legs: { provider_clearing: usd('90'), fees_revenue: usd('10') },
     });
-    const settle = await queriesOf(() =>
+    const settle = await sqlSent(() =>
       ledger.settleHold({
         holdKey: 'one:hold',
         idempotencyKey: 'one:settle',
         legs: { provider_clearing: usd('290'), fees_revenue: usd('10') },
       }),
     );
-    expect(settle).toHaveLength(2);
-    expect(settle.some((q) => /^\s*(BEGIN|COMMIT)/i.test(q))).toBe(false);
+    // Each statement its own transaction: no BEGIN or COMMIT sent.
+    expect(settle).toMatchObject({ roundTrips: 2, statements: 2, transactions: 2 });
     const [balance] = await ledger.balances('p-one');
     expect(balance).toMatchObject({ available: usd('600'), held: usd('0') });
     await expectLedgerValid(db);
@@ -71,7 +52,7 @@ describe('a posting in one statement', () => {
     const before = await rowCounts(db);
     const outcome = await db.em().transactional(async (tx) => {
       const on = ledger.within(tx);
-      const queries = await queriesOf(() =>
+      const sent = await sqlSent(() =>
         on.hold({ payeeId: 'p-bound', amount: usd('20'), idempotencyKey: 'bound:ok' }),
       );
       const short = await on
@@ -79,9 +60,10 @@ describe('a posting in one statement', () => {
         .catch((e: unknown) => e);
       // Still usable: the shortfall was found in code, not by a failed statement.
       const again = await on.hold({ payeeId: 'p-bound', amount: usd('5'), idempotencyKey: 'bound:after' });
-      return { queries, short, again };
+      return { sent, short, again };
     });
-    expect(outcome.queries).toHaveLength(1);
+    // No transaction of its own: the caller's.
+    expect(outcome.sent).toMatchObject({ roundTrips: 1, statements: 1, transactions: 0 });
     expect(outcome.short).toBeInstanceOf(InsufficientFunds);
     expect(outcome.short).toMatchObject({ available: '20', requested: '21' });
     expect(outcome.again.replayed).toBe(false);
