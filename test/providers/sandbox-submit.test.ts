@@ -1,8 +1,7 @@
 // The sandbox's submit path in one statement (issue #18): its cost, and that it stays exclusive with a void.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Database } from '../../src/db/open.ts';
+import { sqlSent } from '../../bench/sql-count.ts';
 import { sql } from '../../src/db/sql.ts';
 import { isProviderError } from '../../src/providers/errors.ts';
 import { SandboxProvider } from '../../src/providers/sandbox/provider.ts';
@@ -29,40 +28,6 @@ function request(overrides: Partial<SubmitRequest> = {}): SubmitRequest {
     payee: { id: `pe_${seq}`, country: 'US', name: 'Alice Payee' },
     ...overrides,
   };
-}
-
-/** The same database, counting the statements and transactions the provider starts on it. */
-function counting(inner: Database): { db: Database; counts: { statements: number; transactions: number } } {
-  const counts = { statements: 0, transactions: 0 };
-  const wrap = (em: EntityManager): EntityManager =>
-    new Proxy(em, {
-      get(target, prop, receiver) {
-        if (prop === 'getKysely') {
-          return () => {
-            const k = target.getKysely();
-            return new Proxy(k, {
-              get(kt, kp, kr) {
-                if (kp === 'executeQuery') {
-                  return (...args: unknown[]) => {
-                    counts.statements++;
-                    return (kt.executeQuery as (...a: unknown[]) => unknown).apply(kt, args);
-                  };
-                }
-                return Reflect.get(kt, kp, kr);
-              },
-            });
-          };
-        }
-        if (prop === 'transactional') {
-          return (...args: unknown[]) => {
-            counts.transactions++;
-            return (target.transactional as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return Reflect.get(target, prop, receiver);
-      },
-    });
-  return { db: { ...inner, em: () => wrap(inner.em()) }, counts };
 }
 
 async function outcome(p: Promise<SubmitResult>): Promise<string> {
@@ -98,21 +63,22 @@ afterAll(async () => {
 });
 
 describe('SandboxProvider submit in one statement', () => {
-  it('a first submission is one statement (no transaction); it records the disbursement and its paid event', async () => {
-    const { db: counted, counts } = counting(db);
-    const p = new SandboxProvider({ name: 'sb_one', db: counted, clock });
+  it('a first submission is one statement (no BEGIN or COMMIT); it records the disbursement and its paid event', async () => {
+    const p = new SandboxProvider({ name: 'sb_one', db, clock });
     const req = request();
-    const first = await p.submit(req);
+    const sent = await sqlSent(() => p.submit(req));
+    const first = sent.result;
     expect(first).toEqual({ state: 'paid', providerRef: `sb_one_${req.idempotencyKey}` });
-    expect(counts).toEqual({ statements: 1, transactions: 0 });
+    // Sent on its own, the statement is its own transaction.
+    expect(sent).toMatchObject({ roundTrips: 1, statements: 1, transactions: 1 });
     expect(await p.disbursement(req.idempotencyKey)).toMatchObject({ state: 'paid', amountMinor: 10000n });
     expect((await p.events({ idempotencyKey: req.idempotencyKey })).map((e) => e.eventId)).toEqual([
       `sb_one.paid.${req.idempotencyKey}`,
     ]);
     // A retry: the conflict, then the stored row (the rare path may cost more).
-    counts.statements = 0;
-    expect(await p.submit(req)).toEqual(first);
-    expect(counts).toEqual({ statements: 2, transactions: 0 });
+    const retry = await sqlSent(() => p.submit(req));
+    expect(retry.result).toEqual(first);
+    expect(retry).toMatchObject({ roundTrips: 2, statements: 2, transactions: 2 });
     expect(await p.events({ idempotencyKey: req.idempotencyKey })).toHaveLength(1);
     // Same key, other content: refused as before, the stored row untouched.
     const reused = await outcome(p.submit({ ...req, payoutId: 'po_other' }));
