@@ -3,25 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keyringFromKeys } from '../../src/crypto/keyring.ts';
 import { isProviderError, WebhookVerificationError } from '../../src/providers/errors.ts';
 import { formatMinor, ManualProvider } from '../../src/providers/manual/provider.ts';
-import type { SubmitRequest } from '../../src/providers/types.ts';
 import { parseCsv } from '../../src/shared/csv.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { type RequestOverrides, submitRequest } from './submit-request.ts';
 
 let db: TestDatabase;
-let seq = 0;
-function request(overrides: Partial<SubmitRequest> = {}): SubmitRequest {
-  seq++;
-  return {
-    idempotencyKey: `mp_${seq}-1`,
-    payoutId: `mp_${seq}`,
-    amount: { amount: String(1000 * seq + 5), currency: 'USD', scale: 2 },
-    method: 'bank_transfer',
-    rail: 'batch',
-    destination: `US-ACCT-99887${seq}`,
-    payee: { id: `pe_${seq}`, country: 'US', name: seq === 2 ? '=cmd|calc' : `Payee, "No. ${seq}"` },
-    ...overrides,
-  };
-}
+/** A batch request whose payee's name CSV must quote (a comma, quotes). */
+const request = (o: RequestOverrides = {}) =>
+  submitRequest({ rail: 'batch', ...o, payee: { name: 'Acme, "Payee" Ltd', ...o.payee } });
 
 beforeAll(async () => {
   db = await createTestDatabase('providers_manual');
@@ -46,7 +35,7 @@ describe('ManualProvider', () => {
   it('queues idempotently, exports masked CSV once, and imports results', async () => {
     const p = new ManualProvider({ name: 'manual_a', db });
     const a = request();
-    const b = request();
+    const b = request({ payee: { name: '=cmd|calc' } });
     const c = request();
     expect(await p.submit(a)).toEqual({ state: 'pending', providerRef: `manual_a_${a.idempotencyKey}` });
     expect((await p.submit(a)).state).toBe('pending');

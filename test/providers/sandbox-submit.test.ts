@@ -6,29 +6,15 @@ import { sql } from '../../src/db/sql.ts';
 import { isProviderError } from '../../src/providers/errors.ts';
 import { SandboxProvider } from '../../src/providers/sandbox/provider.ts';
 import { listSandboxDisbursements } from '../../src/providers/sandbox/store.ts';
-import type { SubmitRequest, SubmitResult } from '../../src/providers/types.ts';
+import type { SubmitResult } from '../../src/providers/types.ts';
 import { keyLockText } from '../../src/providers/voided-keys.ts';
 import { createTestDatabase, type TestDatabase, testDatabaseKind } from '../support/db.ts';
+import { submitRequest } from './submit-request.ts';
 
 let db: TestDatabase;
 const clock = () => new Date('2026-11-21T12:00:00Z');
-let seq = 0;
 // Holding a lock from the test needs a second session (PGlite has one).
 const itOnServer = testDatabaseKind() === 'postgresql' ? it : it.skip;
-
-function request(overrides: Partial<SubmitRequest> = {}): SubmitRequest {
-  seq++;
-  return {
-    idempotencyKey: `po_${seq}-1`,
-    payoutId: `po_${seq}`,
-    amount: { amount: '10000', currency: 'USD', scale: 2 },
-    method: 'bank_transfer',
-    rail: 'instant',
-    destination: 'US-ACCT-55512345',
-    payee: { id: `pe_${seq}`, country: 'US', name: 'Alice Payee' },
-    ...overrides,
-  };
-}
 
 async function outcome(p: Promise<SubmitResult>): Promise<string> {
   try {
@@ -65,7 +51,7 @@ afterAll(async () => {
 describe('SandboxProvider submit in one statement', () => {
   it('a first submission is one statement (no BEGIN or COMMIT); it records the disbursement and its paid event', async () => {
     const p = new SandboxProvider({ name: 'sb_one', db, clock });
-    const req = request();
+    const req = submitRequest();
     const sent = await sqlSent(() => p.submit(req));
     const first = sent.result;
     expect(first).toEqual({ state: 'paid', providerRef: `sb_one_${req.idempotencyKey}` });
@@ -88,14 +74,14 @@ describe('SandboxProvider submit in one statement', () => {
 
   it('pending and declined first submissions record no event; a voided key records nothing', async () => {
     const p = new SandboxProvider({ name: 'sb_kinds', db, clock });
-    const batch = request({ rail: 'batch' });
+    const batch = submitRequest({ rail: 'batch' });
     expect(await p.submit(batch)).toMatchObject({ state: 'pending' });
-    const declined = request({ destination: 'US-ACCT-55510001' });
+    const declined = submitRequest({ destination: 'US-ACCT-55510001' });
     expect(await outcome(p.submit(declined))).toBe('hard_decline:account_closed');
     expect(await p.disbursement(declined.idempotencyKey)).toMatchObject({ state: 'failed' });
     expect(await p.events()).toEqual([]);
 
-    const late = request();
+    const late = submitRequest();
     expect(await p.cancel(late.idempotencyKey)).toMatchObject({ cancelled: true, state: 'not_found' });
     expect(await outcome(p.submit(late))).toBe('hard_decline:idempotency_key_voided');
     expect(await p.disbursement(late.idempotencyKey)).toBeUndefined();
@@ -106,7 +92,7 @@ describe('SandboxProvider submit in one statement', () => {
     'a void that commits while a submit statement waits is seen by it (the submit is refused)',
     async () => {
       const p = new SandboxProvider({ name: 'sb_wait', db, clock });
-      const req = request();
+      const req = submitRequest();
       // Hold the key's lock so the cancel queues on it first, then start the submit behind the cancel.
       let release!: () => void;
       const held = new Promise<void>((resolve) => {
@@ -147,7 +133,7 @@ describe('SandboxProvider submit in one statement', () => {
     const p = new SandboxProvider({ name: 'sb_void_race', db, clock });
     const seen = new Set<string>();
     for (let round = 0; round < 12; round++) {
-      const req = request();
+      const req = submitRequest();
       const submits = Array.from({ length: 8 }, (_, i) =>
         (async () => {
           if (i % 2 === 1) await sleep(round % 3);

@@ -14,28 +14,13 @@ import {
   payoutsDisbursedMoreThanOnce,
   sandboxTotals,
 } from '../../src/providers/sandbox/store.ts';
-import type { SubmitRequest } from '../../src/providers/types.ts';
 import { generateWebhookSecret } from '../../src/webhooks/signing.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { type RequestOverrides, submitRequest } from './submit-request.ts';
 
 let db: TestDatabase;
 let now = new Date('2026-11-21T12:00:00Z');
 const clock = () => now;
-let seq = 0;
-
-function request(overrides: Partial<SubmitRequest> & { destination?: string } = {}): SubmitRequest {
-  seq++;
-  return {
-    idempotencyKey: `po_${seq}-1`,
-    payoutId: `po_${seq}`,
-    amount: { amount: '10000', currency: 'USD', scale: 2 },
-    method: 'bank_transfer',
-    rail: 'instant',
-    destination: 'US-ACCT-55512345',
-    payee: { id: `pe_${seq}`, country: 'US', name: 'Alice Payee' },
-    ...overrides,
-  };
-}
 
 async function failure(p: Promise<unknown>): Promise<ProviderError> {
   const err = await p.then(
@@ -107,7 +92,7 @@ describe('sandbox scenario (pure)', () => {
 describe('SandboxProvider', () => {
   it('pays instantly and is idempotent on the key', async () => {
     const p = new SandboxProvider({ name: 'sb_idem', db, clock });
-    const req = request();
+    const req = submitRequest();
     const first = await p.submit(req);
     expect(first).toEqual({ state: 'paid', providerRef: `sb_idem_${req.idempotencyKey}` });
     expect(await p.submit(req)).toEqual(first);
@@ -123,7 +108,7 @@ describe('SandboxProvider', () => {
 
   it('concurrent submits with one key disburse once and all answer the same', async () => {
     const p = new SandboxProvider({ name: 'sb_race', db, clock });
-    const req = request();
+    const req = submitRequest();
     const results = await Promise.all(Array.from({ length: 12 }, () => p.submit(req)));
     expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
     expect(await listSandboxDisbursements(db, { payoutId: req.payoutId })).toHaveLength(1);
@@ -132,7 +117,7 @@ describe('SandboxProvider', () => {
 
   it('refuses an idempotency key reused with different parameters', async () => {
     const p = new SandboxProvider({ name: 'sb_reuse', db, clock });
-    const req = request();
+    const req = submitRequest();
     await p.submit(req);
     const err = await failure(p.submit({ ...req, amount: { ...req.amount, amount: '10001' } }));
     expect([err.kind, err.code]).toEqual(['hard_decline', 'idempotency_key_reused']);
@@ -148,7 +133,7 @@ describe('SandboxProvider', () => {
     ['unsupported country', { payee: { id: 'p', country: 'KP', name: 'X' } }, 'country_unsupported'],
   ])('declines an invalid request (%s) without recording it', async (_label, overrides, code) => {
     const p = new SandboxProvider({ name: 'sb_invalid', db, clock });
-    const req = request(overrides as Partial<SubmitRequest>);
+    const req = submitRequest(overrides as RequestOverrides);
     const err = await failure(p.submit(req));
     expect([err.kind, err.code]).toEqual(['hard_decline', code]);
     expect(await p.status(req.idempotencyKey)).toEqual({ state: 'not_found' });
@@ -156,7 +141,7 @@ describe('SandboxProvider', () => {
 
   it('hard-declines the magic decline destination, and keeps declining on retry', async () => {
     const p = new SandboxProvider({ name: 'sb_decline', db, clock });
-    const req = request({ destination: 'US-0001' });
+    const req = submitRequest({ destination: 'US-0001' });
     expect((await failure(p.submit(req))).kind).toBe('hard_decline');
     expect((await p.status(req.idempotencyKey)).state).toBe('failed');
     expect((await failure(p.submit(req))).kind).toBe('hard_decline');
@@ -164,20 +149,20 @@ describe('SandboxProvider', () => {
 
   it('reports an outage and records nothing (per payout and per instance)', async () => {
     const p = new SandboxProvider({ name: 'sb_outage', db, clock });
-    const req = request({ destination: 'US-0002' });
+    const req = submitRequest({ destination: 'US-0002' });
     expect((await failure(p.submit(req))).kind).toBe('outage');
     expect(await p.status(req.idempotencyKey)).toEqual({ state: 'not_found' });
     expect(await p.health()).toEqual({ status: 'up' });
     p.setScenario({ outage: true });
     expect((await p.health()).status).toBe('down');
-    expect((await failure(p.submit(request()))).kind).toBe('outage');
+    expect((await failure(p.submit(submitRequest()))).kind).toBe('outage');
     p.setScenario({ outage: false });
-    expect((await p.submit(request())).state).toBe('paid');
+    expect((await p.submit(submitRequest())).state).toBe('paid');
   });
 
   it('timeout-but-paid: submit throws timeout, status says paid, a retry does not pay twice', async () => {
     const p = new SandboxProvider({ name: 'sb_timeout', db, clock });
-    const req = request({ destination: 'US-0003' });
+    const req = submitRequest({ destination: 'US-0003' });
     const err = await failure(p.submit(req));
     expect([err.kind, err.code]).toEqual(['timeout', 'gateway_timeout']);
     expect((await p.status(req.idempotencyKey)).state).toBe('paid');
@@ -187,7 +172,7 @@ describe('SandboxProvider', () => {
 
   it('timeout-lost: first submit times out with nothing recorded, the retry pays', async () => {
     const p = new SandboxProvider({ name: 'sb_lost', db, clock });
-    const req = request({ destination: 'US-0004' });
+    const req = submitRequest({ destination: 'US-0004' });
     expect((await failure(p.submit(req))).kind).toBe('timeout');
     expect(await p.status(req.idempotencyKey)).toEqual({ state: 'not_found' });
     expect((await p.submit(req)).state).toBe('paid');
@@ -195,13 +180,13 @@ describe('SandboxProvider', () => {
 
   it('retryable errors: the first two submits of the key fail, the third pays', async () => {
     const p = new SandboxProvider({ name: 'sb_retry', db, clock });
-    const req = request({ destination: 'US-0005' });
+    const req = submitRequest({ destination: 'US-0005' });
     expect((await failure(p.submit(req))).kind).toBe('retryable');
     expect((await failure(p.submit(req))).kind).toBe('retryable');
     expect((await p.submit(req)).state).toBe('paid');
     // Instance-wide: retryableFailures applies to every key; attempts survive a new instance (restart).
     const q = new SandboxProvider({ name: 'sb_retry2', db, clock, scenario: { retryableFailures: 1 } });
-    const r2 = request();
+    const r2 = submitRequest();
     expect((await failure(q.submit(r2))).kind).toBe('retryable');
     const restarted = new SandboxProvider({
       name: 'sb_retry2',
@@ -214,9 +199,9 @@ describe('SandboxProvider', () => {
 
   it('batch rail: pending until the batch runs, then paid or failed', async () => {
     const p = new SandboxProvider({ name: 'sb_batch', db, clock });
-    const ok = request({ rail: 'batch' });
-    const bad = request({ rail: 'batch', destination: 'US-0007' });
-    const never = request({ rail: 'batch', destination: 'US-0009' });
+    const ok = submitRequest({ rail: 'batch' });
+    const bad = submitRequest({ rail: 'batch', destination: 'US-0007' });
+    const never = submitRequest({ rail: 'batch', destination: 'US-0009' });
     for (const r of [ok, bad, never]) expect((await p.submit(r)).state).toBe('pending');
     expect((await p.status(ok.idempotencyKey)).state).toBe('pending');
     const events = await p.runBatch();
@@ -237,7 +222,7 @@ describe('SandboxProvider', () => {
 
   it('start(): the batch timer settles pending batch payouts in the background', async () => {
     const p = new SandboxProvider({ name: 'sb_timer', db });
-    const req = request({ rail: 'batch' });
+    const req = submitRequest({ rail: 'batch' });
     await p.submit(req);
     p.start({ pollMs: 20, batchIntervalMs: 40 });
     const until = Date.now() + 5_000;
@@ -257,8 +242,8 @@ describe('SandboxProvider', () => {
       scenario: { instantConfirmation: 'webhook' },
     });
     now = new Date('2026-11-21T13:00:00Z');
-    const ok = request();
-    const bad = request({ destination: 'US-0007' });
+    const ok = submitRequest();
+    const bad = submitRequest({ destination: 'US-0007' });
     expect((await p.submit(ok)).state).toBe('pending');
     expect((await p.submit(bad)).state).toBe('pending');
     expect((await p.status(ok.idempotencyKey)).state).toBe('paid'); // latency 0: due at once
@@ -269,7 +254,7 @@ describe('SandboxProvider', () => {
   it('return after paid: paid, then returned once the return time passes', async () => {
     now = new Date('2026-11-21T14:00:00Z');
     const p = new SandboxProvider({ name: 'sb_return', db, clock, scenario: { returnAfterMs: 3_600_000 } });
-    const req = request({ destination: 'US-0006' });
+    const req = submitRequest({ destination: 'US-0006' });
     expect((await p.submit(req)).state).toBe('paid');
     expect((await p.status(req.idempotencyKey)).state).toBe('paid');
     now = new Date('2026-11-21T15:00:01Z');
@@ -286,8 +271,8 @@ describe('SandboxProvider', () => {
 
   it('cancel: a pending payout is cancelled, a paid one is not', async () => {
     const p = new SandboxProvider({ name: 'sb_cancel', db, clock });
-    const pending = request({ rail: 'batch' });
-    const paid = request();
+    const pending = submitRequest({ rail: 'batch' });
+    const paid = submitRequest();
     await p.submit(pending);
     await p.submit(paid);
     expect(await p.cancel(pending.idempotencyKey)).toEqual({
@@ -304,14 +289,14 @@ describe('SandboxProvider', () => {
       reason: 'voided: never submitted',
     });
     expect(await p.cancel('nope')).toMatchObject({ cancelled: true, state: 'not_found' });
-    const late = await failure(p.submit(request({ idempotencyKey: 'nope' })));
+    const late = await failure(p.submit(submitRequest({ idempotencyKey: 'nope' })));
     expect([late.kind, late.code]).toEqual(['hard_decline', 'idempotency_key_voided']);
     expect(await p.status('nope')).toEqual({ state: 'not_found' });
   });
 
   it('state survives a restart: a new instance settles what the old one left pending', async () => {
     const before = new SandboxProvider({ name: 'sb_restart', db, clock });
-    const req = request({ rail: 'batch' });
+    const req = submitRequest({ rail: 'batch' });
     await before.submit(req);
     await before.stop();
     const after = new SandboxProvider({ name: 'sb_restart', db, clock });
@@ -322,7 +307,7 @@ describe('SandboxProvider', () => {
   it('at-most-once queries see across providers; totals add up', async () => {
     const a = new SandboxProvider({ name: 'sb_tot_a', db, clock });
     const b = new SandboxProvider({ name: 'sb_tot_b', db, clock });
-    const first = request({ amount: { amount: '700', currency: 'EUR', scale: 2 } });
+    const first = submitRequest({ amount: { amount: '700', currency: 'EUR', scale: 2 } });
     await a.submit(first);
     expect((await payoutsDisbursedMoreThanOnce(db)).map((d) => d.payoutId)).not.toContain(first.payoutId);
     // A buggy caller pays the same payout again on another provider: the query catches it.
@@ -384,8 +369,8 @@ describe('SandboxProvider webhooks', () => {
     now = new Date();
     const secret = generateWebhookSecret();
     const p = new SandboxProvider({ name: 'sb_hooks', db, webhook: { url, secret } });
-    const single = request();
-    const dup = request({ destination: 'US-0008' });
+    const single = submitRequest();
+    const dup = submitRequest({ destination: 'US-0008' });
     await p.submit(single);
     await p.submit(dup);
     await waitFor(() => received.length >= 3);
@@ -419,7 +404,7 @@ describe('SandboxProvider webhooks', () => {
     const secret = generateWebhookSecret();
     const p = new SandboxProvider({ name: 'sb_hooks_retry', db, webhook: { url, secret } });
     failRemaining = 1;
-    const req = request();
+    const req = submitRequest();
     await p.submit(req);
     await waitFor(() => received.length >= 1);
     await p.stop();
