@@ -22,9 +22,14 @@ function nameOf(text: string): string {
   return name;
 }
 
+// A `*` (or `alias.*`) that is an item of a SELECT or RETURNING list: first in it or after a comma, and
+// followed by the next item, FROM or the end. `count(*)` and `a * b` are not items.
+const STAR_ITEM =
+  /(?:\b(?:SELECT(?:\s+DISTINCT)?|RETURNING)\s+|,\s*)(?:"?\w+"?\.)?\*(?=\s*(?:,|\bFROM\b|\)|;|$))/i;
+
 /** Throws when `text` cannot be prepared safely (a `*` result list); a programming error, caught by tests. */
 export function assertPreparable(text: string): void {
-  if (/\b(SELECT|RETURNING)\s+(DISTINCT\s+)?(\w+\.)?\*/i.test(text)) {
+  if (STAR_ITEM.test(text)) {
     throw new Error(`a prepared statement must name its result columns, not *: ${text.slice(0, 120)}`);
   }
 }
