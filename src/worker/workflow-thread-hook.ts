@@ -1,5 +1,6 @@
-// Loaded first in each of the SDK's workflow threads (src/worker/workflow-thread-entry.ts). The SDK enters the workflow sandbox through vm with `timeout` on every call, and Node enforces
-// that timeout with a thread it creates and joins per call: ~190 µs of CPU each, over 20 calls per payout.
+// Loaded first in each of the SDK's workflow threads (src/worker/workflow-thread-entry.ts). The SDK enters
+// the workflow sandbox through vm with `timeout` on every call, and Node enforces that timeout with a thread
+// it creates and joins per call: ~190 µs of CPU each, over 20 calls per payout.
 // Here those calls run without it; each instead marks a cell shared with the main thread, whose watchdog
 // stops a thread that stays in one call too long.
 import vm from 'node:vm';

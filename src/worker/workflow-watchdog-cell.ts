@@ -1,6 +1,6 @@
-// What a workflow thread and the main thread's watchdog share. The cell a workflow thread shares with the main thread's watchdog (Int32Array over a SharedArrayBuffer):
-// BUSY is how deep the thread is in workflow code (0 = out), ENTRIES counts its outermost entries, so an
-// unchanged count while busy means the same call is still running.
+// What a workflow thread shares with the main thread's watchdog: a cell (Int32Array over a SharedArrayBuffer)
+// in which BUSY is how deep the thread is in workflow code (0 = out) and ENTRIES counts its outermost entries,
+// so an unchanged count while busy means the same call is still running.
 export const WATCHDOG_CELL = 'disburseWorkflowWatchdog';
 /** workerData key of the SDK's thread module, which src/worker/workflow-thread-entry.ts loads. */
 export const SDK_ENTRY = 'disburseWorkflowThreadModule';

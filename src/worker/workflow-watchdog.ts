@@ -81,7 +81,8 @@ export function watchWorkflowThreads(options: { limitMs?: number; log: WatchdogL
 }
 
 /** Stops every watched thread that has been in the same entry into workflow code for its limit. */
-export function checkThreads(now = performance.now()): void {
+function checkThreads(): void {
+  const now = performance.now();
   for (const w of watched) {
     const entries = Atomics.load(w.cell, ENTRIES);
     if (Atomics.load(w.cell, BUSY) === 0 || entries !== w.entries) {
